@@ -1,0 +1,1392 @@
+"""custody: the operator's command line. Each command parses, calls one function, renders.
+
+Exit codes: 0 ok; 1 bad input or a failed delivery; 2 usage or configuration error.
+Known errors print one `Error: …` line. Anything unexpected is logged with its traceback to the log file and the
+operator sees a one-line pointer to it: never a traceback (it can hold secrets and phone numbers).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from custody import clock
+from custody.amounts import AmountParseError
+from custody.appno import InvalidApplicationNumber, parse_application_number
+from custody.config import Config, ConfigError, load_config
+from custody.creditcode import InvalidCreditCode
+from custody.dates import DateParseError, parse_date
+from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
+from custody.fees import FeeInputError, LapsedError, fee_schedule
+from custody.ruleset import RuleError, load_rules
+from custody.views import number, schedule_dict
+from custody.workdays import ScheduleError, WorkCalendar
+
+log = logging.getLogger("custody")
+console = Console(highlight=False, soft_wrap=True)
+
+
+class UserError(Exception):
+    """A known, explainable failure of a command: one `Error:` line, exit 1."""
+
+
+# Errors whose message is written for the operator: shown as one line, exit 1.
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    UserError, FeeInputError, LapsedError, InvalidApplicationNumber, InvalidCreditCode, DateParseError,
+    ScheduleError, AmountParseError,
+)
+# Errors in the set-up, not the input: exit 2.
+CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigError, RuleError)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass
+class State:
+    config_path: str | None = None
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+app = typer.Typer(
+    name="custody",
+    help="Patent custody engine: CNIPA annual fees, reminders and legal-status watch for a portfolio.\n\n"
+    "Example: custody fees 201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database set-up and migrations.\n\nExample: custody db upgrade", no_args_is_help=True)
+patent_app = typer.Typer(help="Stored patents.\n\nExample: custody patent show 201710601862.3", no_args_is_help=True)
+calendar_app = typer.Typer(help="Working-day calendar (State Council holiday schedules).\n\n"
+                           "Example: custody calendar load schedule-2027.toml", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(patent_app, name="patent")
+app.add_typer(calendar_app, name="calendar")
+import_app = typer.Typer(help="Import enterprises, patents and payments from operators' spreadsheets.\n\n"
+                         "Example: custody import patents portfolio.xlsx --enterprise 91350100M000100Y43",
+                         no_args_is_help=True)
+remind_app = typer.Typer(help="Reminders: plan, list and send.\n\nExample: custody remind plan --dry-run",
+                         no_args_is_help=True)
+status_app = typer.Typer(help="Legal-status watch.\n\nExample: custody status sync status-export.xlsx",
+                         no_args_is_help=True)
+report_app = typer.Typer(help="Operator reports.\n\nExample: custody report due --within 90d --format csv",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(remind_app, name="remind")
+app.add_typer(status_app, name="status")
+app.add_typer(report_app, name="report")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: str | None = typer.Option(None, "--config", help="Configuration file (default: $CUSTODY_CONFIG, "
+                                      "else ./config.toml, else built-in defaults)."),
+) -> None:
+    ctx.obj = State(config)
+    configure_logging(ctx.obj.config)
+
+
+def configure_logging(config: Config) -> None:
+    """Everything to the log file, warnings also to stderr; every handler masks phones, emails and secrets."""
+    from custody.masking import MaskingFilter
+
+    root = logging.getLogger()
+    log_file = Path(config.section("general").get("log_file", "custody.log")).resolve()
+    if getattr(root, "_custody_log_file", None) == log_file:
+        return
+    for handler in list(root.handlers):
+        if getattr(handler, "_custody", False):
+            root.removeHandler(handler)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    stderr_handler = logging.StreamHandler(sys.stderr)
+    stderr_handler.setLevel(logging.WARNING)
+    stderr_handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    for handler in (file_handler, stderr_handler):
+        handler.addFilter(MaskingFilter())
+        handler._custody = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root._custody_log_file = log_file  # type: ignore[attr-defined]
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[str, str]] | None = None,
+         title: str | None = None) -> None:
+    """Rows as a table for people, or JSON / CSV for scripts. `columns` maps keys to table headings."""
+    if fmt == Format.json:
+        typer.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
+        return
+    keys = [k for k, _ in columns] if columns else (list(rows[0]) if rows else [])
+    if fmt == Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(keys)
+        writer.writerows([[_cell(row.get(k)) for k in keys] for row in rows])
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=title)
+    for _key, heading in columns or [(k, k) for k in keys]:
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(*[_cell(row.get(k)) for k in keys])
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def option_date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except DateParseError as exc:
+        raise UserError(f"{name}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------- fees
+
+
+def calendar_for(st: State) -> WorkCalendar:
+    """The official calendar plus every schedule the operator loaded (when the database exists)."""
+    from custody.store.calendar import loaded_schedules
+
+    return WorkCalendar(loaded_schedules(st.config.database_url))
+
+
+def _patent_type(appno: str | None, type_: PatentType | None) -> tuple[str | None, PatentType]:
+    if appno is None:
+        if type_ is None:
+            raise UserError("give an application number or --type")
+        return None, type_
+    number = parse_application_number(appno)
+    if type_ is not None and type_ != number.type:
+        raise UserError(f"--type {type_.value} contradicts application number {number} "
+                        f"(type digit says {number.type.value})")
+    return str(number), number.type
+
+
+@app.command()
+def fees(
+    ctx: typer.Context,
+    appno: str | None = typer.Argument(None, help="Application number (gives the type)."),
+    type_: PatentType | None = typer.Option(None, "--type", help="Patent type when no number is given."),
+    filed: str = typer.Option(..., "--filed", help="Filing date (申请日)."),
+    grant_year: int | None = typer.Option(None, "--grant-year", help="Patent year of grant (授权年度)."),
+    granted: str | None = typer.Option(None, "--granted", help="Grant announcement date (授权公告日)."),
+    paid_through: int | None = typer.Option(None, "--paid-through", help="Last year paid (default: grant year)."),
+    reduction: Reduction = typer.Option(Reduction.NONE, "--reduction", help="Fee reduction on record."),
+    open_licence_from: str | None = typer.Option(None, "--open-licence-from", help="Open licence in force since."),
+    term_extension_days: int = typer.Option(0, "--term-extension-days", help="Patent term compensation, in days."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today, Asia/Shanghai)."),
+    pay_on: str | None = typer.Option(None, "--pay-on", help="Quote paying the next fee on this date."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table (to read out) or json (for scripts)."),
+) -> None:
+    """Annual-fee calculator: every fee to expiry, the state today, the next fee due and what paying costs.
+
+    Example: custody fees ZL201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85 --pay-on 2026-06-01
+    """
+    if fmt == Format.csv:
+        raise UserError("fees prints table or json")
+    number, patent_type = _patent_type(appno, type_)
+    licence = option_date(open_licence_from, "--open-licence-from")
+    facts = PatentFacts(
+        type=patent_type, filing_date=option_date(filed, "--filed"), grant_year=grant_year,
+        granted_on=option_date(granted, "--granted"), paid_through=paid_through, reduction=reduction,
+        open_licences=(DatePeriod(licence),) if licence else (), term_extension_days=term_extension_days,
+        application_number=number,
+    )
+    st = state(ctx)
+    schedule = fee_schedule(facts, load_rules(settings=st.config.rule_settings), calendar_for(st))
+    view = schedule_dict(schedule, option_date(as_of, "--as-of") or clock.today(), option_date(pay_on, "--pay-on"))
+    if fmt == Format.json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        from custody.fee_text import print_schedule
+
+        print_schedule(console, view)
+
+
+# ---------------------------------------------------------------------------------------------- storage (issue 2)
+# (db upgrade / init / pay / patent show / calendar load)
+
+
+@contextmanager
+def db_session(ctx: typer.Context):
+    """A session on the configured database, refusing one that is not initialised or not up to date."""
+    from custody.store.db import current_revision, engine_for, head_revision, session_for
+
+    url = state(ctx).config.database_url
+    revision = _revision_or_none(url, current_revision)
+    if revision is None:
+        raise UserError("the database is not initialised: run `custody init`")
+    if revision != head_revision():
+        raise UserError(f"the database is at revision {revision}, not {head_revision()}: run `custody db upgrade`")
+    engine = engine_for(url)
+    try:
+        with session_for(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _revision_or_none(url: str, current_revision: Callable[[str], str | None]) -> str | None:
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return current_revision(url)
+    except OperationalError as exc:
+        raise UserError(f"cannot open the database: {str(exc.orig).strip()}") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply every pending migration to the configured database.
+
+    Example: CUSTODY_DATABASE_URL=postgresql+psycopg://custody@db/custody custody db upgrade
+    """
+    from custody.store.db import current_revision, upgrade
+
+    url = state(ctx).config.database_url
+    before = _revision_or_none(url, current_revision)
+    upgrade(url)
+    after = current_revision(url)
+    typer.echo(f"database at {after}" + (" (unchanged)" if before == after else f" (was {before or 'empty'})"))
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Set up a new installation: create the database and its tables (safe to run again).
+
+    Example: custody init
+    """
+    from sqlalchemy.engine import make_url
+
+    from custody.store.db import current_revision, upgrade
+
+    config = state(ctx).config
+    before = _revision_or_none(config.database_url, current_revision)
+    upgrade(config.database_url)
+    typer.echo(f"configuration: {config.origin}")
+    shown = make_url(config.database_url).render_as_string(hide_password=True)
+    typer.echo(f"database: {shown} at {current_revision(config.database_url)}"
+               + (" (already initialised)" if before else " (created)"))
+
+
+@calendar_app.command("load")
+def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Year schedule (TOML).")) -> None:
+    """Load a year's State Council holiday schedule, making that year's deadlines final (no longer provisional).
+
+    The file names the year, its source, the rest-day ranges and the make-up working days:
+
+    year = 2027 / source = "..." / holidays = [["2027-01-01", "2027-01-01"], ...] / workdays = ["2027-02-20"]
+
+    Example: custody calendar load schedule-2027.toml
+    """
+    from custody.store.calendar import save_schedule
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror}") from None
+    with db_session(ctx) as session:
+        schedule, replaced = save_schedule(session, text, str(file))
+    typer.echo(f"{schedule.year}: {len(schedule.rest_days)} rest days, {len(schedule.workdays)} make-up working days"
+               f" from {schedule.source}" + (" (replaced the earlier schedule)" if replaced else ""))
+
+
+@calendar_app.command("list")
+def calendar_list(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
+    """Years with a loaded schedule, and which years are still provisional.
+
+    Example: custody calendar list --format json
+    """
+    from custody.store.calendar import stored_schedules
+
+    with db_session(ctx) as session:
+        rows = [{"year": s.year, "source": s.source, "rest_days": len(s.rest_days), "workdays": len(s.workdays)}
+                for s in stored_schedules(session)]
+    emit(rows, fmt, [("year", "year"), ("source", "source"), ("rest_days", "rest days"), ("workdays", "workdays")])
+
+
+def stored_schedule(ctx: typer.Context, session, patent):
+    """The fee schedule of a stored patent, under the configured rule settings and the loaded holiday schedules."""
+    from custody.store.calendar import calendar_from
+    from custody.store.patents import facts_of
+
+    rules = load_rules(settings=state(ctx).config.rule_settings)
+    return fee_schedule(facts_of(session, patent), rules, calendar_from(session))
+
+
+def stored_patent(session, appno: str):
+    from custody.store.patents import patent_by_number
+
+    number = str(parse_application_number(appno))  # a typo gets its own message, not "no such patent"
+    patent = patent_by_number(session, number)
+    if patent is None:
+        raise UserError(f"no patent {number} in custody (import it first)")
+    return patent
+
+
+@app.command()
+def pay(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    year: int = typer.Option(..., "--year", help="Patent year the payment is for."),
+    paid_on: str | None = typer.Option(None, "--paid-on", help="Payment date (default: today)."),
+    amount: str | None = typer.Option(None, "--amount", help="Amount paid in yuan (default: the amount due)."),
+    force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due."),
+    note: str | None = typer.Option(None, "--note"),
+) -> None:
+    """Record an annual-fee payment; it advances the paid-through year and cancels reminders for that fee.
+
+    A wrong amount for that year and date is refused (the expected amount is shown) unless --force.
+
+    Example: custody pay 201710601862.3 --year 9 --paid-on 2025-04-20
+    """
+    from custody.store.patents import add_payment, payments_total
+
+    day = option_date(paid_on, "--paid-on") or clock.today()
+    given = _amount(amount) if amount is not None else None
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        schedule = stored_schedule(ctx, session, patent)
+        expected = _expected_or_refuse(schedule, year, day, payments_total(session, patent, year), force)
+        paid = given if given is not None else expected
+        if expected is not None and paid != expected and not force:
+            raise UserError(f"year {year} of {patent.application_number} paid on {day} should be {expected} yuan, "
+                            f"not {paid} (use --force to record it anyway)")
+        if paid is None:
+            raise UserError("give --amount: there is no amount due to default to")
+        add_payment(session, patent, year, paid, day, source="cli", note=note)
+        through = patent.paid_through
+    typer.echo(f"recorded {paid} yuan for year {year} of {patent.application_number} on {day}; "
+               f"paid through year {through}")
+
+
+def _expected_or_refuse(schedule, year: int, day: date, already: Decimal, force: bool) -> Decimal | None:
+    from custody.fees import expected_payment
+
+    try:
+        expected = expected_payment(schedule, year, day, already)
+    except (LapsedError, FeeInputError) as exc:
+        if force:
+            return None
+        raise UserError(f"{exc} (use --force to record it anyway)") from None
+    if expected <= 0 and not force:
+        raise UserError(f"year {year} is already paid in full ({already} yuan on record)")
+    return expected
+
+
+def _amount(text: str) -> Decimal:
+    from custody.amounts import AmountParseError, parse_amount
+
+    try:
+        return parse_amount(text)
+    except AmountParseError as exc:
+        raise UserError(f"--amount: {exc}") from None
+
+
+@patent_app.command("show")
+def patent_show(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+) -> None:
+    """A stored patent: its data, payments and fee schedule.
+
+    Example: custody patent show ZL201710601862.3 --format json
+    """
+    from custody.fee_text import print_schedule
+    from custody.store.patents import payments_of
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        view = schedule_dict(stored_schedule(ctx, session, patent), option_date(as_of, "--as-of") or clock.today())
+        view["patent"] = _patent_dict(patent)
+        view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
+                             "source": p.source} for p in payments_of(session, patent)]
+    if fmt == Format.json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    p = view["patent"]
+    console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
+    print_schedule(console, view)
+
+
+def _patent_dict(patent) -> dict[str, Any]:
+    fields = ("application_number", "title", "owners", "type", "filing_date", "granted_on", "grant_year",
+              "grant_year_inferred", "paid_through", "paid_through_inferred", "reduction", "term_extension_days",
+              "legal_status", "legal_status_date", "mode")
+    return {f: (v.isoformat() if isinstance(v, date) else (str(v) if isinstance(v, StrEnum) else v))
+            for f in fields for v in [getattr(patent, f)]}
+
+
+
+# ---------------------------------------------------------------------------------------------- import (issue 3)
+
+
+@contextmanager
+def _import_progress(enabled: bool):
+    """A rich progress bar on stderr for large files, only when stderr is a terminal; else a no-op counter."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda label: (lambda n: None)
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tracker(label: str) -> Callable[[int], None]:
+            tasks[label] = bar.add_task(label, total=None)
+            return lambda n: bar.advance(tasks[label], n)
+
+        yield tracker
+
+
+def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, partial: bool,
+                 rejects_out: Path | None, fmt: Format, profile: str | None, as_of: str | None,
+                 enterprise: str | None = None) -> None:
+    """Read and check `file`, then write it in one transaction (or explain why not); exit 1 on rejected rows."""
+    from custody.creditcode import parse_credit_code
+    from custody.store.imports import StoreLookup, apply_batch, previous_import
+    from importers.columns import ProfileError
+    from importers.context import Options
+    from importers.files import parse_file
+    from importers.rejects import default_rejects_path, write_rejects
+    from importers.summary import failure_line, summary_dict
+
+    if fmt == Format.csv:
+        raise UserError("import prints table or json")
+    st = state(ctx)
+    language = st.config.language
+    code, day = (parse_credit_code(enterprise) if enterprise else None), option_date(as_of, "--as-of")
+    with db_session(ctx) as session, _import_progress(fmt == Format.table) as progress:
+        engine = session.get_bind()
+        # Built once the database is known to be ready: the calendar reads the schedules loaded into it.
+        options = Options(rules=load_rules(settings=st.config.rule_settings), calendar=calendar_for(st),
+                          language=language, enterprise=code, as_of=day, profile_name=profile,
+                          import_config=st.config.section("import"))
+        try:
+            parsed = parse_file(file, kind, StoreLookup(engine), options, progress("reading"))
+        except ProfileError as exc:  # a usage error: exit 2
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if parsed.has_errors and not (partial and parsed.can_import_partially):
+            _show_import(summary_dict(parsed, language), fmt, language)
+            typer.echo(f"Error: {failure_line(summary_dict(parsed, language), language)}", err=True)
+            raise typer.Exit(1)
+        previous = previous_import(engine, parsed.batch.sha256, kind)
+        parsed.batch.partial = partial
+        outcome = apply_batch(engine, parsed.batch, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
+                              progress=progress("writing"))
+    rejects = None
+    if parsed.error_rows:
+        rejects = rejects_out or default_rejects_path(file)
+        write_rejects(parsed, rejects, language)
+    summary = summary_dict(parsed, language, outcome, previous, str(rejects) if rejects else None)
+    _show_import(summary, fmt, language)
+    if parsed.error_rows:
+        raise typer.Exit(1)
+
+
+def _show_import(summary: dict[str, Any], fmt: Format, language: str) -> None:
+    from importers.summary import summary_lines
+
+    if fmt == Format.json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in summary_lines(summary, language):
+            typer.echo(line)
+
+
+_DRY_RUN = typer.Option(False, "--dry-run", help="Show what would be new, updated (field by field), unchanged and "
+                        "rejected; write nothing but the import log entry.")
+_PARTIAL = typer.Option(False, "--partial", help="Import the good rows even when others have errors; the "
+                        "rejected rows go to the rejects file.")
+_REJECTS = typer.Option(None, "--rejects-out", help="Where --partial writes rejected rows with an error column "
+                        "(default: FILE.rejects.csv next to FILE).")
+_FORMAT = typer.Option(Format.table, "--format", help="table (to read) or json (for scripts).")
+_PROFILE = typer.Option(None, "--profile", help="Column mapping for an unusual export: "
+                        "\\[import.profiles.NAME] in config.toml.")
+_AS_OF = typer.Option(None, "--as-of", help="The date the file's legal statuses describe (default: a date in "
+                      "the title rows, else the file's modification date).")
+
+
+@import_app.command("enterprises")
+def import_enterprises(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Enterprises and contacts: .xlsx, .xls or .csv (UTF-8 or GBK)."),
+    dry_run: bool = _DRY_RUN, partial: bool = _PARTIAL, rejects_out: Path | None = _REJECTS,
+    fmt: Format = _FORMAT, profile: str | None = _PROFILE,
+) -> None:
+    """Import enterprises (by unified social credit code) and their contacts (by mobile, else email).
+
+    Columns: 企业名称, 统一社会信用代码, 联系人, 角色, 手机, 邮箱 (English headers work too).
+
+    Example: custody import enterprises examples/enterprises.csv --dry-run
+    """
+    _import_file(ctx, "enterprises", file, dry_run=dry_run, partial=partial, rejects_out=rejects_out, fmt=fmt,
+                 profile=profile, as_of=None)
+
+
+@import_app.command("patents")
+def import_patents(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The portfolio: .xlsx, .xls or .csv (UTF-8 or GBK)."),
+    enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the enterprise owning "
+                                          "every patent in a file without an enterprise column."),
+    dry_run: bool = _DRY_RUN, partial: bool = _PARTIAL, rejects_out: Path | None = _REJECTS,
+    fmt: Format = _FORMAT, profile: str | None = _PROFILE, as_of: str | None = _AS_OF,
+) -> None:
+    """Import patents, one per row, by application number; missing paid-through years are inferred.
+
+    Columns: 申请号, 专利名称, 专利类型, 申请日, 授权公告日, 授权年度, 已缴至年度, 费减比例, 法律状态, 专利权人,
+    统一社会信用代码 or 企业名称.
+
+    Example: custody import patents examples/portfolio.xlsx --enterprise 91350100M000100Y43 --dry-run
+    """
+    _import_file(ctx, "patents", file, dry_run=dry_run, partial=partial, rejects_out=rejects_out, fmt=fmt,
+                 profile=profile, as_of=as_of, enterprise=enterprise)
+
+
+@import_app.command("payments")
+def import_payments(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Annual fees paid: .xlsx, .xls or .csv (UTF-8 or GBK)."),
+    dry_run: bool = _DRY_RUN, partial: bool = _PARTIAL, rejects_out: Path | None = _REJECTS,
+    fmt: Format = _FORMAT, profile: str | None = _PROFILE,
+) -> None:
+    """Import annual fees paid (e.g. 「发明专利第6年年费」, amount, date); each must match a fee for its year.
+
+    Columns: 申请号, 费用名称 or 年度, 金额, 缴费日期, 备注.
+
+    Example: custody import payments examples/payments.csv --format json
+    """
+    _import_file(ctx, "payments", file, dry_run=dry_run, partial=partial, rejects_out=rejects_out, fmt=fmt,
+                 profile=profile, as_of=None)
+
+
+# ---------------------------------------------------------------------------------------------- reminders (issue 4)
+# Policy, tables and ticks: custody/reminder_policy.py, custody/store/{due,planner,outbox}.py, scheduler/.
+# Running it (systemd unit, crontab line) and the policy keys: docs/reminders.md.
+
+enterprise_app = typer.Typer(help="Enterprises' standing instructions for reminders.\n\n"
+                             "Example: custody enterprise set 91350100M000100Y43 --no-sms --agency",
+                             no_args_is_help=True)
+app.add_typer(enterprise_app, name="enterprise")
+
+
+def _reminder_settings(st: State):
+    from custody.reminder_settings import reminder_settings
+
+    return reminder_settings(st.config.section("reminders"))
+
+
+@contextmanager
+def reminder_ticks(ctx: typer.Context, transports: bool = True):
+    """The ticks' context on the configured (initialised, up-to-date) database, with the configured channels."""
+    from custody.store.db import current_revision, engine_for, head_revision
+    from scheduler.ticks import Ticks
+
+    st = state(ctx)
+    settings, rules = _reminder_settings(st), load_rules(settings=st.config.rule_settings)
+    url = st.config.database_url
+    if _revision_or_none(url, current_revision) != head_revision():
+        raise UserError("the database is not initialised or not up to date: run `custody init` / `custody db upgrade`")
+    channels = {}
+    if transports:
+        from notifiers.registry import channel_problems, transports_from_config
+
+        for problem in channel_problems(st.config):
+            log.warning("%s", problem)
+        channels = transports_from_config(st.config)
+    engine = engine_for(url)
+    try:
+        yield Ticks(engine, settings, rules, channels)
+    finally:
+        engine.dispose()
+
+
+def _log_to_stderr(level: int = logging.INFO) -> None:
+    """Log lines on stderr (journald, cron mail), personal data and secrets masked."""
+    from custody.masking import MaskingFilter
+
+    root = logging.getLogger()
+    if not any(getattr(h, "custody_stderr", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.custody_stderr = True
+        handler.addFilter(MaskingFilter())
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setLevel(level)
+        root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, level))
+
+
+@app.command()
+def daemon(
+    ctx: typer.Context,
+    plan_at: str = typer.Option("08:00", "--plan-at", help="Daily planning time, Asia/Shanghai (also at start)."),
+) -> None:
+    """Run the reminder ticks on a timer until SIGTERM: plan daily and at start, dispatch every minute, pull SMS
+    receipts every 10 minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    `custody run-once` from cron alongside it is safe.
+
+    Example: custody daemon --plan-at 07:30
+    """
+    from datetime import time
+
+    from scheduler.daemon import run_daemon
+
+    try:
+        at = time.fromisoformat(plan_at)
+    except ValueError:
+        raise UserError(f"--plan-at: {plan_at!r} is not a time like 08:00") from None
+    _log_to_stderr()
+    with reminder_ticks(ctx) as ticks:
+        code = run_daemon(ticks, at)
+    raise typer.Exit(code)
+
+
+@app.command("run-once")
+def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
+    """Plan, dispatch and pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
+
+    Example: */5 * * * * custody --config /etc/custody/config.toml run-once
+    """
+    from scheduler.ticks import run_once
+
+    _log_to_stderr(logging.WARNING)
+    with reminder_ticks(ctx) as ticks:
+        results = run_once(ticks)
+    rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
+    emit(rows, fmt, [("tick", "tick"), ("result", "result")])
+    if any("error" in summary for summary in results.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
+    """Exit 1 when a tick has not succeeded in time, a message is stuck or late, or a channel is paused.
+
+    Example: custody health --format json
+    """
+    from custody.store.db import session_for
+    from custody.store.health import health_checks
+
+    with reminder_ticks(ctx) as ticks:
+        expects_receipts = hasattr(ticks.transports.get("sms"), "delivery_reports")
+        with session_for(ticks.engine) as session:
+            checks = health_checks(session, ticks.settings, clock.now(), expects_receipts)
+    emit([{"check": c.name, "ok": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks], fmt,
+         [("check", "check"), ("ok", "status"), ("detail", "detail")])
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def _plan_moment(as_of: date | None):
+    from datetime import datetime, time
+
+    from custody.clock import SHANGHAI
+
+    if as_of is None or as_of == clock.today():
+        return clock.now()
+    return datetime.combine(as_of, time(0), SHANGHAI)
+
+
+@remind_app.command("plan")
+def remind_plan(
+    ctx: typer.Context,
+    as_of: str | None = typer.Option(None, "--as-of", help="Plan as of this day (default: now)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be planned and why; change nothing."),
+    full: bool = typer.Option(False, "--full", help="Recompute every patent's next fee first (else only changed)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Plan the reminders due as of now (or --as-of): one per fee, tier, channel and recipient, never twice.
+
+    Example: custody remind plan --as-of 2025-04-01 --dry-run
+    """
+    from sqlmodel import Session
+
+    from custody.store.calendar import calendar_from
+    from custody.store.planner import plan
+
+    with reminder_ticks(ctx, transports=False) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
+        result = plan(session, ticks.settings, ticks.rules, calendar_from(session),
+                      _plan_moment(option_date(as_of, "--as-of")), keep_lines=True, full_refresh=full)
+        session.rollback() if dry_run else session.commit()
+    rows = [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
+             "tier": line.tier, "channel": line.channel, "recipient": line.recipient,
+             "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "", "outcome": line.outcome}
+            for line in result.lines]
+    emit(rows, fmt, [("enterprise", "企业"), ("patent", "申请号"), ("year", "年度"), ("tier", "tier"),
+                     ("channel", "channel"), ("recipient", "recipient"), ("send_at", "send at"),
+                     ("outcome", "outcome")], title="dry run: nothing saved" if dry_run else None)
+    if fmt == Format.table:
+        typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
+                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled", err=True)
+
+
+REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),
+                    ("recipient", "recipient"), ("enterprise", "企业"), ("patents", "patents"), ("day", "day"),
+                    ("not_before", "not before"), ("attempts", "attempts"), ("last", "last code / reason")]
+
+
+@remind_app.command("list")
+def remind_list(
+    ctx: typer.Context,
+    state_: str | None = typer.Option(None, "--state", help="planned, sending, unknown, sent, delivered, failed, "
+                                      "cancelled."),
+    channel: str | None = typer.Option(None, "--channel"),
+    limit: int = typer.Option(200, "--limit"),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """The outbox, newest first (recipients masked).
+
+    Example: custody remind list --state failed --format csv
+    """
+    from custody.models.reminders import REMINDER_STATES
+    from custody.store.db import session_for
+    from custody.store.listing import reminder_rows
+
+    if state_ is not None and state_ not in REMINDER_STATES:
+        raise UserError(f"--state must be one of {', '.join(REMINDER_STATES)}")
+    with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
+        rows = reminder_rows(session, state_, channel, limit)
+    emit(rows, fmt, REMINDER_COLUMNS)
+
+
+@remind_app.command("send")
+def remind_send(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what is due to go out now; send nothing."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Send the reminders due now (the dispatch tick, once). Exits 1 if something failed for good.
+
+    Example: custody remind send --dry-run
+    """
+    from custody.store.db import session_for
+    from custody.store.listing import reminder_rows
+    from scheduler.ticks import dispatch_tick
+
+    with reminder_ticks(ctx, transports=not dry_run) as ticks:
+        if dry_run:
+            with session_for(ticks.engine) as session:
+                rows = reminder_rows(session, "planned", None, 10_000, due_by=clock.now())
+            emit(rows, fmt, REMINDER_COLUMNS, title="dry run: nothing sent")
+            return
+        summary = dispatch_tick(ticks)
+    emit([{"outcome": k, "count": v} for k, v in summary.items()], fmt, [("outcome", "outcome"), ("count", "count")])
+    if "error" in summary or summary.get("failed"):
+        raise typer.Exit(1)
+
+
+@enterprise_app.command("set")
+def enterprise_set(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Unified social credit code (统一社会信用代码)."),
+    sms: bool | None = typer.Option(None, "--sms/--no-sms", help="Allow SMS reminders (default: allowed)."),
+    remind_only: bool | None = typer.Option(None, "--remind-only/--we-pay",
+                                            help="The enterprise pays itself; we only remind."),
+    agency: bool | None = typer.Option(None, "--agency/--no-agency", help="It pays through a patent agency."),
+    skip_abandoned: bool | None = typer.Option(None, "--skip-abandoned/--remind-abandoned",
+                                               help="No reminders at all for patents it marked to abandon."),
+    note: str | None = typer.Option(None, "--note"),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Set an enterprise's standing instructions for reminders (flags not given stay as they are).
+
+    Example: custody enterprise set 91350100M000100Y43 --no-sms --agency
+    """
+    from sqlmodel import select
+
+    from custody.creditcode import parse_credit_code
+    from custody.models import Enterprise
+    from custody.store.standing import set_instructions
+
+    with db_session(ctx) as session:
+        enterprise = session.exec(select(Enterprise).where(Enterprise.credit_code == str(parse_credit_code(code))))
+        enterprise = enterprise.first()
+        if enterprise is None:
+            raise UserError(f"no enterprise with credit code {code}")
+        now = set_instructions(session, enterprise, note, remind_only=remind_only, no_sms=None if sms is None
+                               else not sms, via_agency=agency, skip_abandoned=skip_abandoned)
+        name = enterprise.name
+    emit([{"enterprise": name, "sms": not now.no_sms, "remind_only": now.remind_only, "agency": now.via_agency,
+           "skip_abandoned": now.skip_abandoned}], fmt)
+
+
+# ---------------------------------------------------------------------------------------------- status (issue 5)
+
+
+def status_wiring(config: Config):
+    """The legal-status sources configured in [status], handed to the daemon's status ticks (scheduler/ never
+    imports importers/, so the wiring is done here)."""
+    from importers.status_file import read_status_file
+    from importers.status_http import http_source_from_config
+    from scheduler.status_tick import StatusWiring
+
+    section = config.section("status")
+    http = section.get("http", {})
+
+    def feeds() -> list:
+        return [http_source_from_config(http, config.origin)] if http.get("url") else []
+
+    drop = section.get("drop_folder")
+    return StatusWiring(feeds, read_status_file, Path(drop) if drop else None,
+                        tuple(section.get("notify_channels", ["email"])),
+                        tuple(section.get("digest_roles", ["ip_manager"])), float(section.get("settle_seconds", 5)))
+
+
+def _status_engine(ctx: typer.Context):
+    from custody.store.db import engine_for
+
+    with db_session(ctx):  # refuses a database that is not initialised or not up to date
+        pass
+    return engine_for(state(ctx).config.database_url)
+
+
+def _show_sync(result, fmt: Format) -> None:
+    if fmt == Format.json:
+        typer.echo(json.dumps({"source": result.source, "records": result.records, "new_events": result.new_events,
+                               "duplicates": result.duplicates, "unknown": result.unknown,
+                               "unmatched": result.unmatched, "effects": result.effects}, ensure_ascii=False,
+                              indent=2))
+    else:
+        typer.echo(result.summary())
+        if result.effects:
+            emit(result.effects, Format.table, [("application_number", "申请号"), ("code", "effect"),
+                                                ("message", "why")])
+    # Unrecognised statuses are kept, and always told to the operator (on stderr, so JSON stays clean).
+    for u in result.unknown:
+        typer.echo(f"review: unrecognised status kept: {u['application_number']} {u['announced_on']} "
+                   f"{u['status']} ({u['location']})", err=True)
+    for u in result.unmatched:
+        typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped", err=True)
+
+
+@status_app.command("sync")
+def status_sync(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., help="A legal-status export (CSV/XLSX), a folder of them (applied files "
+                                 "move to done/, refused ones to failed/), `http` (the feed in [status.http]) or "
+                                 "`drop` (the drop folder in [status])."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+) -> None:
+    """Apply legal-status records: each new event is recorded once, with every effect on reminders and its cause.
+
+    A source with any unreadable record, an HTTP error or a malformed body changes nothing (exit 1).
+
+    Example: custody status sync 法律状态导出-2025-06.xlsx --dry-run
+    """
+    from scheduler.status_tick import plan_status_notices
+
+    st = state(ctx)
+    rules, wiring, now = load_rules(settings=st.config.rule_settings), status_wiring(st.config), clock.now()
+    engine = _status_engine(ctx)
+    try:
+        results, failures = _sync(source, engine, wiring, rules, now, dry_run, st.config)
+        if not dry_run:
+            plan_status_notices(engine, wiring, rules, now)
+    finally:
+        engine.dispose()
+    for result in results:
+        _show_sync(result, fmt)
+    if dry_run:
+        typer.echo("dry run: nothing was changed", err=True)
+    if failures:
+        raise UserError("; ".join(failures))
+
+
+def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config) -> tuple[list, list[str]]:
+    """(results, failures) of syncing SOURCE: a file, a folder, `http` or `drop`."""
+    from dataclasses import replace
+
+    from importers.status_file import SUFFIXES, StatusFile
+
+    if source == "http":
+        feeds = wiring.feeds()
+        if not feeds:
+            raise ConfigError(f"{config.origin}: [status.http] url is not set")
+        return [_synced(engine, f.fetch, f.name, rules, now, dry_run) for f in feeds], []
+    if source == "drop" or Path(source).is_dir():
+        folder = wiring.drop_folder if source == "drop" else Path(source)
+        if folder is None:
+            raise ConfigError(f"{config.origin}: [status] drop_folder is not set")
+        if dry_run:
+            files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            return [_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True) for p in files], []
+        return [], _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=0.0), rules, now)
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
+    return [_synced(engine, StatusFile(path).fetch, f"file:{path.name}", rules, now, dry_run)], []
+
+
+def _synced(engine, fetch, name: str, rules, now, dry_run: bool):
+    from custody.status_vocab import StatusSourceError
+    from custody.store.status import SyncRefused
+    from scheduler.status_tick import sync_source
+
+    try:
+        return sync_source(engine, fetch, name, rules, now, dry_run=dry_run)
+    except SyncRefused as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise UserError(f"{name}: {len(exc.problems)} unreadable record(s): nothing applied") from None
+    except StatusSourceError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _drop_folder(engine, wiring, rules, now) -> list[str]:
+    """Apply every file of a drop folder, each on its own; one line per file; the refused ones as failures."""
+    from scheduler.status_tick import sync_drop_folder
+
+    outcomes = sync_drop_folder(engine, wiring, rules, now)
+    for o in outcomes:
+        what = o.get("summary") or f"refused, nothing applied: {o.get('error')}"
+        typer.echo(f"{o['file']}: {what} -> {o['moved_to']}", err="error" in o)
+    if not outcomes:
+        typer.echo(f"{wiring.drop_folder}: no files to apply")
+    return [f"{o['file']} refused (see {o['moved_to']}.problems.txt)" for o in outcomes if "error" in o]
+
+
+@status_app.command("confirm")
+def status_confirm(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number of the transferred patent."),
+    enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the enterprise that holds it "
+                                          "now (default: the one it is with)."),
+    by: str | None = typer.Option(None, "--by", help="Who confirms (default: the login name)."),
+) -> None:
+    """Release the reminders held after a transfer: the operator has confirmed the new owner and its contacts.
+
+    Example: custody status confirm 202010000017.2 --enterprise 91310000MA1FL0000X
+    """
+    from custody.store.reports import UnknownEnterprise, enterprise_by_code
+    from custody.store.status import confirm_transfer
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        try:
+            target = enterprise_by_code(session, enterprise) if enterprise else None
+            effects = confirm_transfer(session, patent, by or _login(), clock.today(), target)
+        except (UnknownEnterprise, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    for effect in effects:
+        typer.echo(effect.message)
+
+
+@status_app.command("review")
+def status_review(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="Only what was recorded on or after this date "
+                                     "(default: 90 days ago)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """What the watch left for the operator: unrecognised statuses, terminations without a reason, transfers
+    awaiting confirmation, owner names to check.
+
+    Example: custody status review --since 2025-01-01
+    """
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from custody.models import Patent
+    from custody.models.status import StatusEffect
+
+    start = option_date(since, "--since") or clock.today() - timedelta(days=90)
+    with db_session(ctx) as session:
+        statement = (select(StatusEffect, Patent).join(Patent, Patent.id == StatusEffect.patent_id)
+                     .where(StatusEffect.code.in_(["operator_review", "fee_reminders_held"]),
+                            StatusEffect.effective_on >= start)
+                     .order_by(StatusEffect.effective_on, StatusEffect.id))
+        rows = [{"date": e.effective_on.isoformat(), "application_number": p.application_number, "what": e.code,
+                 "message": e.message} for e, p in session.exec(statement)]
+    emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "operator"
+
+
+@app.command()
+def decide(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    pay_: bool = typer.Option(False, "--pay", help="The enterprise will pay the fee."),
+    abandon: bool = typer.Option(False, "--abandon", help="The enterprise lets the patent go."),
+    undecided: bool = typer.Option(False, "--undecided", help="Withdraw an earlier decision."),
+    year: int | None = typer.Option(None, "--year", help="Fee year decided on (default: the next unpaid)."),
+    note: str | None = typer.Option(None, "--note", help="Why, in the enterprise's words."),
+    now_: bool = typer.Option(False, "--now", help="With --abandon: stop reminders today instead of after the "
+                              "grace period."),
+    by: str | None = typer.Option(None, "--by", help="Who recorded it (default: the login name)."),
+) -> None:
+    """Record an enterprise's instruction about a fee: pay it, abandon the patent, or undecided.
+
+    Abandon stops the patent's reminders after the fee's grace period ends (the enterprise can still change its
+    mind until then), or at once with --now. Decisions show in the reports and in `custody patent history`.
+
+    Example: custody decide 201810000006.7 --abandon --note "产品线停产" --by 张三
+    """
+    from custody.store.calendar import calendar_from
+    from custody.store.status import decide as record_decision
+
+    chosen = [name for name, flag in (("pay", pay_), ("abandon", abandon), ("undecided", undecided)) if flag]
+    if len(chosen) != 1:
+        raise UserError("give exactly one of --pay, --abandon, --undecided")
+    if now_ and chosen[0] != "abandon":
+        raise UserError("--now goes with --abandon")
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        rules = load_rules(settings=state(ctx).config.rule_settings)
+        _, effects = record_decision(session, patent, chosen[0], year, by or _login(), clock.now(), clock.today(),
+                                     rules, calendar_from(session), note=note, immediately=now_)
+    for effect in effects:
+        typer.echo(f"{patent.application_number}: {effect.message}")
+
+
+@patent_app.command("history")
+def patent_history(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
+) -> None:
+    """Why did (or didn't) we remind about this patent: every status event, effect (with its cause), decision and
+    reminder, oldest first.
+
+    Example: custody patent history 201410000003.5
+    """
+    from custody.store.status import history
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        rows = [{**r, "date": r["date"].isoformat()} for r in history(session, patent)]
+    emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
+         title=f"{patent.application_number} {patent.title}")
+
+
+
+# ---------------------------------------------------------------------------------------------- reports (issue 5)
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
+FORMAT_HELP = "table, csv, json or xlsx (xlsx needs --out)"
+OUT_HELP = "Write to this file instead of the terminal."
+ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterprise appears."
+AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
+
+
+def _period_days(text: str) -> int:
+    """'90d', '12w' or '90' as a number of days."""
+    value = text.strip().lower()
+    factor = 7 if value.endswith("w") else 1
+    try:
+        return int(value.rstrip("dw")) * factor
+    except ValueError:
+        raise UserError(f"--within: {text!r} is not a period (write 90d, 12w or 90)") from None
+
+
+@contextmanager
+def _portfolio(ctx: typer.Context, enterprise: str | None, as_of: str | None):
+    """(evaluated patents, notes, rules, calendar, day) for a report, restricted to one enterprise if asked."""
+    from custody.reports import evaluate
+    from custody.store.calendar import calendar_from
+    from custody.store.reports import UnknownEnterprise, portfolio
+
+    day = option_date(as_of, "--as-of") or clock.today()
+    with db_session(ctx) as session:
+        rules, calendar = load_rules(settings=state(ctx).config.rule_settings), calendar_from(session)
+        try:
+            patents = portfolio(session, enterprise)
+        except UnknownEnterprise as exc:
+            raise UserError(str(exc)) from None
+        evaluated, notes = evaluate(patents, rules, calendar, day)
+        yield session, evaluated, notes, rules, calendar, day
+
+
+def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None) -> None:
+    from custody.export import json_rows, report_csv, table_rows, write_csv, write_xlsx
+
+    language = state(ctx).config.language
+    if fmt == ReportFormat.xlsx:
+        if out is None:
+            raise UserError("--format xlsx needs --out FILE")
+        write_xlsx(report, out, language)
+    elif fmt == ReportFormat.csv:
+        if out is None:
+            typer.echo(report_csv(report, language), nl=False)
+        else:
+            write_csv(report, out, language)
+    elif fmt == ReportFormat.json:
+        text = json.dumps({"report": report.name, "title": report.title, "rows": json_rows(report),
+                           "notes": list(report.notes)}, ensure_ascii=False, indent=2)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+    else:
+        if out is not None:
+            raise UserError("--out needs --format csv, json or xlsx")
+        emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
+             title=report.title)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    if out is not None:
+        typer.echo(f"{report.name}: {len(report.rows)} row(s) written to {out}", err=True)
+
+
+@report_app.command("due")
+def report_due(
+    ctx: typer.Context,
+    within: str = typer.Option("90d", "--within", help="How far ahead: 90d, 12w, 30."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """Annual fees falling due soon, with the reduction applied and any enterprise decision.
+
+    Example: custody report due --within 90d --format xlsx --out due.xlsx
+    """
+    from custody.reports import due_report
+
+    days = _period_days(within)
+    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
+        report = due_report(evaluated, day, days, notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+@report_app.command("grace")
+def report_grace(
+    ctx: typer.Context,
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """Fees in the grace period: today's late fee, and when and by how much it rises next (Rule 115).
+
+    Example: custody report grace --format csv --out grace.csv
+    """
+    from custody.reports import grace_report
+
+    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
+        report = grace_report(evaluated, day, notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+@report_app.command("lapsed")
+def report_lapsed(
+    ctx: typer.Context,
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """Patents terminated for non-payment, which can still be restored, by when and for how much (Rule 6 ¶2).
+
+    Example: custody report lapsed --enterprise 914403001922038216
+    """
+    from custody.reports import lapsed_report
+
+    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, rules, calendar, day):
+        report = lapsed_report(evaluated, rules, calendar, day, notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+@report_app.command("forecast")
+def report_forecast(
+    ctx: typer.Context,
+    years: int = typer.Option(5, "--years", min=1, max=30, help="Calendar years ahead, this one included."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """Annual fees to pay, CNY per enterprise per year with reductions, and the platform total (xlsx: with a chart).
+
+    Example: custody report forecast --years 5 --format xlsx --out forecast.xlsx
+    """
+    from custody.report_figures import forecast_report
+
+    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
+        report = forecast_report(evaluated, day, years, notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+@report_app.command("enterprise")
+def report_enterprise(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="The enterprise's credit code (统一社会信用代码)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """The statement an enterprise receives: its patents only, what is due, decisions and pledges.
+
+    Example: custody report enterprise 91350100M000100Y43 --format xlsx --out statement.xlsx
+    """
+    from custody.reports import enterprise_statement
+    from custody.store.reports import enterprise_by_code
+
+    with _portfolio(ctx, code, as_of) as (session, evaluated, notes, _rules, _cal, day):
+        found = enterprise_by_code(session, code)
+        report = enterprise_statement(evaluated, found.credit_code, found.name, day, notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+@report_app.command("deliveries")
+def report_deliveries(
+    ctx: typer.Context,
+    from_: str | None = typer.Option(None, "--from", help="First day (default: 1 January of this year)."),
+    to: str | None = typer.Option(None, "--to", help="Last day (default: today)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+) -> None:
+    """Reminders by channel: pending, sent, delivered, sent without a receipt, failed, cancelled.
+
+    Example: custody report deliveries --from 2025-01-01 --format csv
+    """
+    from custody.report_figures import deliveries_report
+    from custody.store.reports import UnknownEnterprise, delivery_counts
+
+    today = clock.today()
+    start, end = option_date(from_, "--from") or date(today.year, 1, 1), option_date(to, "--to") or today
+    with db_session(ctx) as session:
+        try:
+            counts = delivery_counts(session, start, end, enterprise)
+        except UnknownEnterprise as exc:
+            raise UserError(str(exc)) from None
+    if counts is None:
+        raise UserError("the reminders outbox is not in this database: run `custody db upgrade`")
+    _emit_report(ctx, deliveries_report(counts, f"{start} to {end}"), fmt, out)
+
+
+@report_app.command("kpi")
+def report_kpi(
+    ctx: typer.Context,
+    year: int | None = typer.Option(None, "--year", help="Assessment year (default: this year)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """The yearly assessment figures: enterprises and patents under custody, fees due, reminders sent and
+    delivered, fees paid in the grace period, lapses and restorations.
+
+    Example: custody report kpi --year 2025 --format xlsx --out kpi-2025.xlsx
+    """
+    from custody.report_figures import kpi_report
+    from custody.store.reports import reminder_figures
+
+    with _portfolio(ctx, enterprise, as_of) as (session, evaluated, notes, _rules, _cal, day):
+        chosen = year or day.year
+        report = kpi_report(evaluated, chosen, day, reminder_figures(session, chosen, enterprise), notes)
+    _emit_report(ctx, report, fmt, out)
+
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+
+
+def _log_unexpected(exc: BaseException, config_path: str | None) -> str:
+    try:
+        log_file = load_config(config_path).section("general").get("log_file", "custody.log")
+    except Exception:  # the config itself may be what failed
+        log_file = "custody.log"
+    from custody.masking import mask_text
+
+    with open(log_file, "a", encoding="utf-8") as fh:
+        fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
+    return log_file
+
+
+def run(argv: Iterable[str] | None = None) -> int:
+    """Run the app and turn every outcome into an exit code; used by `main` and by the tests."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="custody")  # standalone: usage errors print and exit 2 by themselves
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except CONFIG_ERRORS as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        return 2
+    except KNOWN_ERRORS as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback
+        log_file = _log_unexpected(exc, _config_arg(args))
+        typer.echo(f"Error: unexpected failure ({type(exc).__name__}); details in {log_file}", err=True)
+        return 1
+    return 0
+
+
+def _config_arg(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--config" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,66 @@
+"""An enterprise's instruction about a patent's fee (`custody decide`): pay it, abandon the patent, or undecided.
+
+Pure: the store keeps every decision (who, when, why); these functions say when one takes effect and whether
+it stops reminders on a day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from custody.clock import SHANGHAI
+from custody.fees import FeeInputError, Schedule, first_unpaid
+
+CHOICES = ("pay", "abandon", "undecided")
+
+
+@dataclass(frozen=True)
+class Decision:
+    choice: str
+    year: int
+    effective_on: date  # the first day an abandonment stops reminders; the decision day for the other choices
+    decided_by: str
+    decided_at: datetime
+    note: str | None = None
+
+    @property
+    def text(self) -> str:
+        # Stored in UTC; the day is the platform's (Asia/Shanghai), as the operator saw it.
+        moment = self.decided_at.astimezone(SHANGHAI) if self.decided_at.tzinfo else self.decided_at
+        when = moment.date().isoformat()
+        note = f": {self.note}" if self.note else ""
+        return f"{self.choice} year {self.year} (decided {when} by {self.decided_by}{note})"
+
+
+def decision_year(schedule: Schedule, year: int | None) -> int:
+    """The fee year a decision is about: the one given, else the first unpaid; a paid year cannot be decided."""
+    if year is None:
+        unpaid = first_unpaid(schedule)
+        if unpaid is None:
+            raise FeeInputError("every annual fee up to expiry is already paid: nothing to decide")
+        return unpaid.year
+    fee = schedule.year(year)
+    if fee.paid:
+        raise FeeInputError(f"the year {year} fee is already paid")
+    return year
+
+
+def effective_on(schedule: Schedule, choice: str, year: int, today: date, immediately: bool) -> date:
+    """When the decision takes effect. Abandoning lets the grace period run out first, unless `immediately`:
+    until the grace end the enterprise can still change its mind and pay (Rule 115), so reminders go on until then.
+    """
+    if choice != "abandon" or immediately:
+        return today
+    fee = schedule.year(year)
+    # The grant-year fee has no grace period (Rule 114): its due date is the last day.
+    last_day = fee.grace_end or fee.due_date
+    return max(today, last_day + timedelta(days=1))
+
+
+def latest_decision(decisions: tuple[Decision, ...] | list[Decision]) -> Decision | None:
+    """The decision in force: the most recently recorded one (a later "pay" or "undecided" undoes an abandon)."""
+    return max(decisions, key=lambda d: d.decided_at, default=None)
+
+
+def abandon_in_effect(decision: Decision | None, on: date) -> bool:
+    return decision is not None and decision.choice == "abandon" and on >= decision.effective_on

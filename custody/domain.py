@@ -1,0 +1,89 @@
+"""Plain domain values shared by every part of the engine: patent types, reductions, states, money.
+
+Nothing here touches the clock, the database or the network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+
+class PatentType(StrEnum):
+    INVENTION = "invention"
+    UTILITY_MODEL = "utility_model"
+    DESIGN = "design"
+
+    @property
+    def label_zh(self) -> str:
+        return {"invention": "发明", "utility_model": "实用新型", "design": "外观设计"}[self.value]
+
+
+class Reduction(StrEnum):
+    """Fee reduction on record (费减): 85 % for one qualifying owner, 70 % for several."""
+
+    NONE = "none"
+    R85 = "85"
+    R70 = "70"
+
+    @property
+    def label_zh(self) -> str:
+        return {"none": "无费减", "85": "费减85%", "70": "费减70%"}[self.value]
+
+
+class PatentState(StrEnum):
+    IN_FORCE = "in_force"
+    IN_GRACE = "in_grace"
+    LAPSED = "lapsed"
+    EXPIRED = "expired"
+
+    @property
+    def label_zh(self) -> str:
+        return {"in_force": "有效", "in_grace": "宽限期内", "lapsed": "未缴年费终止", "expired": "期满终止"}[
+            self.value
+        ]
+
+
+CENT = Decimal("0.01")
+
+
+def yuan(value: Decimal | int | float | str) -> Decimal:
+    """An amount in yuan, rounded half-up to the fen, as CNIPA bills it."""
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a figure comes from: the rule id in our rule tables and the public source it encodes."""
+
+    rule_id: str
+    source: str
+    confirmed: bool = True
+
+
+@dataclass(frozen=True)
+class DatePeriod:
+    """A closed date range; `end` None means still running."""
+
+    start: date
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class PatentFacts:
+    """What the fee engine needs to know about one patent; everything else is derived."""
+
+    type: PatentType
+    filing_date: date
+    grant_year: int | None = None
+    granted_on: date | None = None
+    paid_through: int | None = None
+    paid_years: frozenset[int] = field(default_factory=frozenset)
+    reduction: Reduction = Reduction.NONE
+    open_licences: tuple[DatePeriod, ...] = ()
+    term_extension_days: int = 0
+    application_number: str | None = None

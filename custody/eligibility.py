@@ -1,0 +1,67 @@
+"""Whether a reminder about a patent may go out on a day, and if not, why: the one gate every reminder passes. Pure.
+
+Planning asks before it plans, and dispatch asks again just before it sends, so a payment, an abandon decision,
+expiry or a status change made in between still stops the message. The answer is a reason (shown by
+`custody remind plan --dry-run` and stored on cancelled reminders) or None.
+
+The legal-status watch (issue 5) decides its part in `custody.status_effects.status_block_reason` (ended,
+terminated for non-payment, transfer held, abandon decision); `Standing` carries what it needs, gathered by
+custody.store.standing. Anything new that should stop reminders is a field here and a line in
+`reminder_block_reason`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from custody.decisions import Decision
+from custody.domain import PatentState
+from custody.status_effects import WatchState, restoration_closed_reason, status_block_reason
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Everything that decides whether a patent's reminders go out."""
+
+    mode: str = "custody"  # "custody" or "watch"
+    has_enterprise: bool = True
+    patent_state: PatentState | None = None  # by our fee schedule, on the day asked
+    watch: WatchState | None = None  # what the legal-status watch knows (issue 5)
+    decision: Decision | None = None  # the enterprise's latest fee decision (`custody decide`)
+    skip_abandoned: bool = False  # standing instruction: no reminders at all once a patent is marked to abandon
+
+
+def _schedule_reason(standing: Standing, kind: str) -> str | None:
+    if standing.patent_state == PatentState.EXPIRED:
+        return "the patent has expired"
+    if standing.patent_state == PatentState.LAPSED and kind == "fee":
+        return "the grace period is over: the fee can no longer be paid"
+    return None
+
+
+def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
+    watch = standing.watch
+    if kind == "lapse" and watch is not None:
+        closed = restoration_closed_reason(watch, on)
+        if closed:
+            return closed
+        # A lapse notice is exactly what a patent terminated for non-payment still gets (Rule 6 ¶2 restoration).
+        watch = replace(watch, lapsed_on=None, restore_by=None)
+    return status_block_reason(watch, standing.decision, standing.mode, on)
+
+
+def _instruction_reason(standing: Standing) -> str | None:
+    decision = standing.decision
+    if standing.skip_abandoned and decision is not None and decision.choice == "abandon":
+        return f"marked to abandon ({decision.text}); the enterprise asked for no reminders on such patents"
+    return None
+
+
+def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None:
+    """Why a reminder of `kind` ("fee" or "lapse") about this patent must not go out on `on`; None if it may."""
+    if standing.mode == "watch":
+        return "watch-only patent: no fee reminders"
+    if not standing.has_enterprise:
+        return "the patent belongs to no enterprise: nobody to remind"
+    return (_watch_reason(standing, kind, on) or _schedule_reason(standing, kind)
+            or _instruction_reason(standing))

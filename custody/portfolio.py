@@ -1,0 +1,372 @@
+"""The next annual fee of a whole portfolio at once: the vectorised twin of `fees.next_due` and `patent_state`.
+
+One call answers "what is due, when, and for how much" for every row of a DataFrame, with numpy arithmetic
+instead of a `Schedule` per patent. It must agree with the scalar engine row by row (tests/test_portfolio.py
+draws thousands of random patents and compares every column), so it follows `custody.fees` step by step:
+the same rule rows picked by the same dates, the same rounding, the same readings from `RuleSettings`.
+
+Days are int64 counts since 1970-01-01 (numpy's datetime64[D]); amounts are int64 fen until the output,
+so rounding is exact. Pure: no clock, no database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from custody.domain import PatentState, PatentType, Reduction
+from custody.fees import Calendar, FeeInputError
+from custody.ruleset import RuleError, RuleSet
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+TYPES = tuple(PatentType)
+REDUCTIONS = tuple(Reduction)
+STATES = (PatentState.IN_FORCE, PatentState.IN_GRACE, PatentState.LAPSED, PatentState.EXPIRED)
+# Shares and rates become integers over SCALE so that fen * share rounds exactly like yuan() does.
+SCALE = 10**6
+DAY_OFFSET = 2**23  # keeps day numbers positive inside the composite keys of `_in_force`
+KEY_SPAN = 2**24
+NAT_DAYS = np.iinfo(np.int64).min  # numpy's NaT as an int64
+OUTPUT_COLUMNS = ("state", "year", "anniversary", "due_date", "full_fee", "fee", "late_fee", "total", "grace_end",
+                  "provisional")
+
+
+class TableCalendar(Calendar, Protocol):
+    def working_day_table(self, start: date, end: date) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The input columns as arrays, one element per row; missing values already defaulted."""
+
+    type: np.ndarray  # index into TYPES
+    filed: np.ndarray  # days
+    grant_year: np.ndarray
+    paid_through: np.ndarray
+    reduction: np.ndarray  # index into REDUCTIONS
+    licence_from: np.ndarray  # days; NaT_DAYS = no licence
+    licence_to: np.ndarray  # days; NaT_DAYS = open-ended
+    extension_days: np.ndarray
+    last_year: np.ndarray  # the last patent year (term of protection)
+
+
+# --- Date arithmetic on day numbers ---------------------------------------------------------------------
+
+
+def _lookup(values: np.ndarray, build) -> np.ndarray:
+    """build(span)[values], computing `build` once over the span of values rather than once per row."""
+    if not len(values):
+        return values.copy()
+    low = int(values.min())
+    return build(np.arange(low, int(values.max()) + 1))[values - low]
+
+
+def _month_start(months: np.ndarray) -> np.ndarray:
+    return _lookup(months, lambda span: span.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64))
+
+
+def _months_and_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    months = _lookup(days, lambda span: span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64))
+    return months, days - _month_start(months) + 1
+
+
+def _plus_months(months: np.ndarray, day: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    # Rule 5, as relativedelta does it: no matching day means the month's last day (29 Feb -> 28 Feb).
+    target = months + k
+    start = _month_start(target)
+    return start + np.minimum(day, _month_start(target + 1) - start) - 1
+
+
+# --- Rule tables as arrays ------------------------------------------------------------------------------
+
+
+def _in_force(row_keys, row_days, keys, days) -> np.ndarray:
+    """Per query, the index of the row with that key and the latest start on or before the day, or -1.
+
+    Ties go to the row listed first, as `ruleset._in_force` does (max() keeps the first maximum).
+    """
+    rows = np.asarray(row_keys, np.int64) * KEY_SPAN + np.asarray(row_days, np.int64) + DAY_OFFSET
+    order = np.argsort(rows, kind="stable")
+    ranked = rows[order]
+    first = np.r_[True, ranked[1:] != ranked[:-1]]
+    order, ranked = order[first], ranked[first]
+    pos = np.searchsorted(ranked, keys * KEY_SPAN + days + DAY_OFFSET, side="right") - 1
+    safe = np.maximum(pos, 0)
+    found = (pos >= 0) & (ranked[safe] // KEY_SPAN == keys) if len(ranked) else np.zeros(len(keys), bool)
+    return np.where(found, order[safe] if len(order) else 0, -1)
+
+
+def _day(value: date) -> int:
+    return value.toordinal() - EPOCH_ORDINAL
+
+
+def _scaled(share: Decimal, what: str) -> int:
+    scaled = share * SCALE
+    if scaled != scaled.to_integral_value():
+        raise RuleError(f"{what} {share} has more than 6 decimals")
+    return int(scaled)
+
+
+def _fen(amount: Decimal, what: str) -> int:
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise RuleError(f"{what} {amount} is not a whole number of fen")
+    return int(fen)
+
+
+def _round_fen(fen: np.ndarray, scaled_share: np.ndarray | int) -> np.ndarray:
+    # yuan(): ROUND_HALF_UP to the fen; every amount here is positive, so half-up is floor(x + 1/2).
+    return (2 * fen * scaled_share + SCALE) // (2 * SCALE)
+
+
+def _share_lookup(rows, row_keys, keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found, share over SCALE) of the share row with each key in force on each day."""
+    index = _in_force(row_keys, [_day(r.effective_from) for r in rows], keys, days)
+    shares = np.array([_scaled(r.payable_share, r.id) for r in rows] + [SCALE], np.int64)
+    return index >= 0, shares[index]
+
+
+def _full_fees(rules: RuleSet, types: np.ndarray, years: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """Full fee in fen per row (the row in force on the due date), -1 where no row covers the year."""
+    rows = [(TYPES.index(r.type) * 100 + y, _day(r.effective_from), _fen(r.fee, r.id))
+            for r in rules.fees for y in range(r.first_year, r.last_year + 1)]
+    keys, days, fees = (np.array(column, np.int64) for column in zip(*rows, strict=True))
+    index = _in_force(keys, days, types * 100 + np.clip(years, 0, 99), due)
+    return np.where(index >= 0, fees[index], -1)
+
+
+def _last_years(rules: RuleSet, types: np.ndarray, filed: np.ndarray) -> np.ndarray:
+    rows = rules.terms
+    index = _in_force([TYPES.index(r.type) for r in rows], [_day(r.filed_from) for r in rows], types, filed)
+    return np.where(index >= 0, np.array([r.years for r in rows] + [0], np.int64)[index], 0)
+
+
+# --- Reading the input frame ----------------------------------------------------------------------------
+
+
+def _codes(column: pd.Series, values: tuple) -> np.ndarray:
+    """Each value's position in `values`, -1 when missing or unknown."""
+    known = pd.Index([v.value for v in values])
+    if isinstance(column.dtype, pd.CategoricalDtype):  # map the few categories, not every row
+        return np.r_[known.get_indexer(column.cat.categories), -1][column.cat.codes.to_numpy()].astype(np.int64)
+    return known.get_indexer(column).astype(np.int64)
+
+
+def _days(patents: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in patents:
+        return np.full(len(patents), NAT_DAYS, np.int64)
+    column = patents[name]
+    if not pd.api.types.is_datetime64_dtype(column.dtype):
+        column = pd.to_datetime(column)
+    values = column.to_numpy()
+    unit, count = np.datetime_data(values.dtype)
+    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    ticks = values.view(np.int64)
+    # Whole days, rounding towards the past like datetime64[D] does; NaT stays NaT.
+    return np.where(ticks == NAT_DAYS, NAT_DAYS, ticks // per_day)
+
+
+def _integers(patents: pd.DataFrame, name: str, default: np.ndarray | int) -> np.ndarray:
+    if name not in patents:
+        return np.broadcast_to(np.asarray(default, np.int64), (len(patents),)).copy()
+    values = pd.array(patents[name], dtype="Int64")
+    return np.where(values.isna(), default, values.to_numpy(np.int64, na_value=0))
+
+
+def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str]]:
+    """The arrays, and one message per impossible row (as `fees.fact_problems` would say it)."""
+    types, filed = _codes(patents["type"], TYPES), _days(patents, "filing_date")
+    grant = _integers(patents, "grant_year", 0)
+    reduction = np.zeros(len(patents), np.int64)
+    if "reduction" in patents:
+        # No reduction on record reads as none.
+        reduction = np.where(patents["reduction"].isna().to_numpy(), 0, _codes(patents["reduction"], REDUCTIONS))
+    ok = (types >= 0) & (filed != NAT_DAYS)
+    last = np.where(ok, _last_years(rules, np.maximum(types, 0), np.where(ok, filed, 0)), 0)
+    paid = _integers(patents, "paid_through", grant)
+    extension = _integers(patents, "term_extension_days", 0)
+    found = _Arrays(types, filed, grant, paid, reduction, _days(patents, "open_licence_from"),
+                      _days(patents, "open_licence_to"), extension, last)
+    checks = (
+        (types < 0, lambda i: f"type {patents['type'].iloc[i]!r} is not one of {', '.join(TYPES)}"),
+        (filed == NAT_DAYS, lambda i: "the filing date is missing"),
+        (ok & (last == 0), lambda i: f"no term of protection known for a {TYPES[types[i]]} filed on "
+                                     f"{date.fromordinal(int(filed[i]) + EPOCH_ORDINAL)}"),
+        (grant == 0, lambda i: "the grant year is unknown: give the grant year"),
+        ((last > 0) & (grant != 0) & ((grant < 1) | (grant > last)),
+         lambda i: f"grant year {grant[i]} is outside patent years 1-{last[i]}"),
+        ((last > 0) & (paid > last),
+         lambda i: f"paid-through year {paid[i]} is past expiry (the last patent year is {last[i]})"),
+        (extension < 0, lambda i: "term extension days cannot be negative"),
+        # PL Art. 42 ¶2: term compensation extends inventions only.
+        ((extension > 0) & (types >= 0) & (types != TYPES.index(PatentType.INVENTION)),
+         lambda i: f"term compensation applies to inventions only, not to a {TYPES[types[i]]}"),
+        (reduction < 0, lambda i: f"reduction {patents['reduction'].iloc[i]!r} is not one of "
+                                  f"{', '.join(REDUCTIONS)}"),
+    )
+    problems = [(i, message(i)) for mask, message in checks for i in np.flatnonzero(mask)]
+    return found, [f"row {patents.index[i]}: {text}" for i, text in sorted(problems, key=lambda p: p[0])]
+
+
+def portfolio_problems(patents: pd.DataFrame, rules: RuleSet) -> list[str]:
+    """Every impossible row as `row <index label>: message`; empty when `next_due_frame` can run."""
+    return _portfolio(patents, rules)[1]
+
+
+# --- The computation ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Due:
+    """Per row: the first unpaid year and its dates and fees (meaningless where `has_unpaid` is False)."""
+
+    has_unpaid: np.ndarray
+    year: np.ndarray
+    is_grant_year: np.ndarray
+    anniversary: np.ndarray
+    due: np.ndarray
+    full_fen: np.ndarray
+    fee_fen: np.ndarray
+    band_ends: tuple[np.ndarray, ...]
+
+
+class _WorkingDays:
+    """next_working_day over a span of day numbers, from the calendar's table (Rule 5)."""
+
+    def __init__(self, calendar: TableCalendar, low: int, high: int) -> None:
+        start = date.fromordinal(low + EPOCH_ORDINAL)
+        self.low = low
+        self.table = calendar.working_day_table(start, date.fromordinal(high + EPOCH_ORDINAL)) - EPOCH_ORDINAL
+
+    def next(self, days: np.ndarray) -> np.ndarray:
+        return self.table[days - self.low]
+
+
+def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndarray, np.ndarray]:
+    """(fee in fen, whether the 85/70 % reduction was the one applied): the cheaper option, never stacked."""
+    windows = rules.reduction_windows
+    w = _in_force([0] * len(windows), [_day(r.effective_from) for r in windows], np.zeros_like(due), due)
+    span = np.array([r.years_from_grant for r in windows] + [0], np.int64)[w]
+    # A reduction covers the fees of the years G .. G + window - 1 from the grant year G (财税〔2018〕37号).
+    in_window = (w >= 0) & (p.grant_year <= year) & (year < p.grant_year + span)
+    is_reduced = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE))
+    codes = {r.value: i for i, r in enumerate(REDUCTIONS)}
+    rows = rules.reduction_rates
+    red_found, red_share = _share_lookup(rows, [codes.get(r.key, -2) for r in rows], p.reduction, due)
+    red_ok = is_reduced & red_found
+    day = due if rules.settings.open_licence_mapping == "due_date_in_period" else anniv
+    licensed = (p.licence_from != NAT_DAYS) & (p.licence_from <= day)
+    licensed &= (p.licence_to == NAT_DAYS) | (day <= p.licence_to)
+    rows = rules.open_licence
+    ol_found, ol_share = _share_lookup(rows, [0] * len(rows), np.zeros_like(due), due)
+    ol_ok = licensed & ol_found
+    use_reduction = red_ok & (~ol_ok | (red_share <= ol_share))
+    share = np.where(use_reduction, red_share, np.where(ol_ok, ol_share, SCALE))
+    return _round_fen(full_fen, share), use_reduction
+
+
+def _exception_due(rules: RuleSet, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):
+    """(moved due date, moved?) under the first dated exception that applies (e.g. CNIPA No. 486, 2022)."""
+    moved, new_due = np.zeros(len(due), bool), due.copy()
+    for e in reversed(rules.exceptions):  # reversed, so the first listed exception wins, as exception_for does
+        wanted = eligible if e.applies_to == "all" else eligible & reduced if e.applies_to == "reduced" else False
+        hit = wanted & (_day(e.due_from) <= due) & (due <= _day(e.due_to))
+        new_due = np.where(hit, _day(e.new_due_date), new_due)
+        moved |= hit
+    return new_due, moved
+
+
+def _first_unpaid(p: _Arrays, rules: RuleSet, calendar: TableCalendar) -> _Due:
+    year = np.maximum(p.paid_through + 1, p.grant_year)
+    has_unpaid = year <= p.last_year
+    f_months, f_day = _months_and_days(p.filed)
+    anniv = _plus_months(f_months, f_day, 12 * (year - 1))
+    late = rules.late_fee
+    # The base of the bands is at most a few rest days after the anniversary; a month's margin covers that.
+    low, high = _span(anniv, rules, late.grace_months + 1)
+    days = _WorkingDays(calendar, low, high)
+    due = days.next(anniv)
+    full = _full_fees(rules, p.type, year, due)
+    fee, reduced = _payable_fen(rules, p, year, anniv, due, full)
+    is_grant = year == p.grant_year
+    base = anniv if rules.settings.grace_base == "anniversary" else due
+    new_due, moved = _exception_due(rules, due, ~is_grant, reduced)
+    due, base = np.where(moved, new_due, due), np.where(moved, new_due, base)
+    b_months, b_day = _months_and_days(base)
+    ends = tuple(days.next(_plus_months(b_months, b_day, k)) for k in range(late.free_months, late.grace_months + 1))
+    return _Due(has_unpaid, year, is_grant, anniv, due, full, fee, ends)
+
+
+def _span(anniv: np.ndarray, rules: RuleSet, horizon_months: int) -> tuple[int, int]:
+    """The day numbers the working-day table must cover: every anniversary and moved due date to its grace end."""
+    starts = [_day(e.new_due_date) for e in rules.exceptions]
+    if len(anniv):
+        starts += [int(anniv.min()), int(anniv.max())]
+    return (min(starts), max(starts) + 31 * horizon_months) if starts else (0, 0)
+
+
+def next_due_frame(patents: pd.DataFrame, on: date, rules: RuleSet, calendar: TableCalendar) -> pd.DataFrame:
+    """Per patent on `on`: state, the first unpaid year's dates, and what paying it on `on` costs.
+
+    `year`, `anniversary`, `due_date`, `grace_end` and `provisional` describe the first unpaid year
+    (`fees.first_unpaid`) whenever there is one, whatever the state; `full_fee`, `fee`, `late_fee` and `total`
+    (yuan) are what `fees.next_due` quotes, NA when nothing can be paid (paid up, lapsed or expired).
+    Raises FeeInputError listing impossible rows (see `portfolio_problems`).
+    """
+    p, problems = _portfolio(patents, rules)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise FeeInputError("; ".join(problems[:5]) + more)
+    d = _first_unpaid(p, rules, calendar)
+    missing = np.flatnonzero(d.has_unpaid & (d.full_fen < 0))
+    if len(missing):
+        i = missing[0]
+        raise RuleError(f"row {patents.index[i]}: no annual fee known for year {d.year[i]} of a "
+                        f"{TYPES[p.type[i]]} due on {date.fromordinal(int(d.due[i]) + EPOCH_ORDINAL)}")
+    today = _day(on)
+    grace_end = d.band_ends[-1]
+    normal_expiry = _plus_months(*_months_and_days(p.filed), 12 * p.last_year)
+    expired = today >= normal_expiry + p.extension_days
+    in_force = ~d.has_unpaid | d.is_grant_year | (today <= d.due)
+    # Rule 115: a patent that lapsed for non-payment stays lapsed; it does not "expire" later at the end of term.
+    lapsed = ~in_force & (today > grace_end)
+    state = np.select([lapsed, expired, in_force], [2, 3, 0], 1)
+    payable = d.has_unpaid & (state <= 1)
+    # Rule 115: the band is the number of band ends already passed (the first band costs nothing).
+    band = sum(((today > end) for end in d.band_ends), np.zeros(len(state), np.int64))
+    step = _scaled(rules.late_fee.step_rate, rules.late_fee.id)
+    late_fen = np.where((state == 1), _round_fen(d.full_fen, step * band), 0)
+    grace_end = np.where(d.is_grant_year, NAT_DAYS, grace_end)
+    provisional = d.has_unpaid & _provisional(calendar, d.due, np.where(d.is_grant_year, d.due, grace_end))
+    return pd.DataFrame({
+        "state": pd.Categorical.from_codes(state, categories=[s.value for s in STATES]),
+        "year": pd.arrays.IntegerArray(d.year, ~d.has_unpaid),
+        "anniversary": _dates(d.anniversary, d.has_unpaid),
+        "due_date": _dates(d.due, d.has_unpaid),
+        "full_fee": _yuan(d.full_fen, payable),
+        "fee": _yuan(d.fee_fen, payable),
+        "late_fee": _yuan(late_fen, payable),
+        "total": _yuan(d.fee_fen + late_fen, payable),
+        "grace_end": _dates(grace_end, d.has_unpaid & ~d.is_grant_year),
+        "provisional": provisional,
+    }, index=patents.index)
+
+
+def _provisional(calendar: Calendar, *columns: np.ndarray) -> np.ndarray:
+    """Whether any of the given days is provisional, asking the calendar once per distinct day in the span."""
+    low = min(int(c.min()) for c in columns) if len(columns[0]) else 0
+    high = max(int(c.max()) for c in columns) if len(columns[0]) else 0
+    by_day = np.array([calendar.is_provisional(date.fromordinal(n + EPOCH_ORDINAL)) for n in range(low, high + 1)])
+    return np.logical_or.reduce([by_day[c - low] for c in columns])
+
+
+def _dates(days: np.ndarray, present: np.ndarray) -> np.ndarray:
+    return np.where(present, days * 86400, NAT_DAYS).view("datetime64[s]")
+
+
+def _yuan(fen: np.ndarray, present: np.ndarray) -> pd.arrays.FloatingArray:
+    return pd.arrays.FloatingArray(fen / 100, ~present)

@@ -1,0 +1,213 @@
+"""Reminder policy: which reminders a fee calls for, and which of them is due as of a day. Pure.
+
+A *tier* (from config [reminders], see `custody.reminder_settings`) is a list of days relative to an anchor of
+one fee: its due date, each day the late fee rises (Rule 115: +5 % of the full fee a month in the grace period),
+or the grace end. Each tier names its channels and its audience (contact roles). Expanding the tiers over one
+fee's dates gives its `TierEvent`s; `due_events` picks, per channel, the latest event that has fired and still
+means something. That is the whole catch-up rule: after three days of downtime a fee gets one reminder per
+channel (the latest tier), never a burst of the stale ones it missed.
+
+Nothing here reads the clock or the database: `on` (a day in Asia/Shanghai) is always passed in.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+ANCHORS = ("due_date", "late_fee_rise", "grace_end")
+KINDS = ("fee", "lapse")
+# When two events of one channel fire on the same day, the one nearer the loss speaks (its tier id and kind).
+_ANCHOR_WEIGHT = {"due_date": 0, "late_fee_rise": 1, "grace_end": 2}
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Days relative to an anchor of a fee on which to remind, on which channels, to whom."""
+
+    name: str
+    anchor: str  # one of ANCHORS
+    offsets: tuple[int, ...]  # days: negative before the anchor, 0 on it, positive after it
+    channels: tuple[str, ...]
+    audience: tuple[str, ...]  # contact roles, "all" (every contact) and "operator" (the operator's call list)
+    kind: str = "fee"  # "fee": the fee can still be paid; "lapse": the grace period is over (restoration)
+    escalate_from_rate: Decimal | None = None  # from this late-fee rate on, also remind `escalate_to`
+    escalate_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeeDates:
+    """The dates of one unpaid annual fee that tiers hang on."""
+
+    due_date: date
+    grace_end: date | None  # None for the grant-year fee (Rule 114: paid on registration, no grace)
+    rises: tuple[tuple[date, Decimal], ...] = ()  # (first day of a band, its late-fee rate) for each rate > 0
+
+    def rate_on(self, day: date) -> Decimal:
+        """The late-fee rate in force on `day` (Rule 115), as a share of the full fee."""
+        return max((rate for start, rate in self.rises if start <= day), default=ZERO)
+
+    def next_rise_after(self, day: date) -> tuple[date, Decimal] | None:
+        return next(((start, rate) for start, rate in self.rises if start > day), None)
+
+    def payable_until(self) -> date:
+        """The last day the fee can still be paid (with its late fee)."""
+        return self.grace_end or self.due_date
+
+
+@dataclass(frozen=True)
+class TierEvent:
+    """One tier applied to one fee: it fires on `fires_on` and is known by `label` (unique within the fee)."""
+
+    label: str  # e.g. "due-30", "rise10-3", "grace_end-1", "lapse+1": part of the reminder's unique key
+    tier: str
+    anchor: str
+    anchor_date: date
+    fires_on: date
+    channels: tuple[str, ...]
+    audience: tuple[str, ...]
+    kind: str
+    rate: Decimal  # late-fee rate in force on the firing day
+
+
+@dataclass(frozen=True)
+class DueEvent:
+    """What to plan for one channel of one fee: the event that speaks, and everyone it is addressed to."""
+
+    channel: str
+    event: TierEvent
+    audience: tuple[str, ...]
+
+
+def _label(tier: Tier, anchor_tag: str, offset: int) -> str:
+    return f"{tier.name}:{anchor_tag}{offset:+d}"
+
+
+def _anchors(tier: Tier, fee: FeeDates) -> list[tuple[str, date]]:
+    """(tag, date) of every anchor the tier hangs on for this fee."""
+    if tier.anchor == "due_date":
+        return [("due", fee.due_date)]
+    if tier.anchor == "late_fee_rise":
+        return [(f"rise{int(rate * 100)}", start) for start, rate in fee.rises]
+    return [("grace_end", fee.grace_end)] if fee.grace_end is not None else []
+
+
+def _audience(tier: Tier, rate: Decimal) -> tuple[str, ...]:
+    if tier.escalate_from_rate is not None and rate >= tier.escalate_from_rate:
+        return _union([tier.audience, tier.escalate_to])
+    return tier.audience
+
+
+def _union(groups: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        seen.update(dict.fromkeys(group))
+    return tuple(seen)
+
+
+# One firing of a tier, before it is dressed as a TierEvent: (fires_on, anchor weight, tier, anchor tag, anchor date,
+# offset). Planning looks at every firing of every due fee, and builds events only for the few it keeps.
+_Fire = tuple[date, int, Tier, str, date, int]
+
+
+def _fires(fee: FeeDates, tiers: Sequence[Tier]) -> list[_Fire]:
+    found = []
+    for tier in tiers:
+        weight = _ANCHOR_WEIGHT[tier.anchor]
+        for tag, anchor_date in _anchors(tier, fee):
+            found.extend((anchor_date + timedelta(days=offset), weight, tier, tag, anchor_date, offset)
+                         for offset in tier.offsets)
+    return found
+
+
+def _event(fire: _Fire, fee: FeeDates) -> TierEvent:
+    fires_on, _, tier, tag, anchor_date, offset = fire
+    rate = fee.rate_on(fires_on)
+    return TierEvent(_label(tier, tag, offset), tier.name, tier.anchor, anchor_date, fires_on, tier.channels,
+                     _audience(tier, rate), tier.kind, rate)
+
+
+def _order(event: TierEvent) -> tuple:
+    return event.fires_on, _ANCHOR_WEIGHT[event.anchor], event.label
+
+
+def tier_events(fee: FeeDates, tiers: Sequence[Tier]) -> tuple[TierEvent, ...]:
+    """Every event of every tier for this fee, in firing order."""
+    return tuple(sorted((_event(fire, fee) for fire in _fires(fee, tiers)), key=_order))
+
+
+def _until(kind: str, fires_on: date, fee: FeeDates, lapse_notice_days: int) -> date | None:
+    if kind == "lapse":
+        if fee.grace_end is None or fires_on <= fee.grace_end:
+            return None
+        return fee.grace_end + timedelta(days=lapse_notice_days)
+    last = fee.payable_until()
+    return last if fires_on <= last else None
+
+
+def meaningful_until(event: TierEvent, fee: FeeDates, lapse_notice_days: int) -> date | None:
+    """The last day on which sending `event` still makes sense; None when it never does.
+
+    A fee reminder is worth sending while the fee can be paid (to the grace end). A lapse notice is worth sending
+    while restoration is possible: Rule 6 ¶2 gives two months from CNIPA's notice, whose date we do not know, so
+    the window is a setting (`lapse_notice_days`) counted from the grace end.
+    """
+    return _until(event.kind, event.fires_on, fee, lapse_notice_days)
+
+
+def due_and_next(fee: FeeDates, tiers: Sequence[Tier], on: date,
+                 lapse_notice_days: int) -> tuple[tuple[DueEvent, ...], date | None]:
+    """What is due on `on` (see `due_events`) and the next day after `on` an event fires (see `next_fire_on`)."""
+    live: list[_Fire] = []
+    later: date | None = None
+    for fire in _fires(fee, tiers):
+        until = _until(fire[2].kind, fire[0], fee, lapse_notice_days)
+        if until is None:
+            continue
+        if fire[0] > on:
+            later = fire[0] if later is None or fire[0] < later else later
+        elif on <= until:
+            live.append(fire)
+    found = []
+    for channel in _union(fire[2].channels for fire in live):
+        mine = [fire for fire in live if channel in fire[2].channels]
+        last_day = max(fire[0] for fire in mine)
+        same_day = sorted((_event(fire, fee) for fire in mine if fire[0] == last_day), key=_order)
+        found.append(DueEvent(channel, same_day[-1], _union(e.audience for e in same_day)))
+    return tuple(found), later
+
+
+def due_events(fee: FeeDates, tiers: Sequence[Tier], on: date, lapse_notice_days: int) -> tuple[DueEvent, ...]:
+    """Per channel, the latest event fired by `on` that is still meaningful (the catch-up rule).
+
+    Events of one channel firing on the same day are merged: the one nearest the loss names the reminder, and
+    the audience is everyone any of them addresses.
+    """
+    return due_and_next(fee, tiers, on, lapse_notice_days)[0]
+
+
+def next_fire_on(fee: FeeDates, tiers: Sequence[Tier], after: date, lapse_notice_days: int) -> date | None:
+    """The first day after `after` on which an event of this fee fires and means something; None if none will."""
+    return due_and_next(fee, tiers, after, lapse_notice_days)[1]
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    """What a reminder says about paying a fee on a day: the late-fee rate then, and until when it holds."""
+
+    rate: Decimal
+    pay_by: date  # pay by this day: the due date, the day before the next rise, or the grace end
+    next_rate: Decimal | None  # the rate from the day after `pay_by`, when the late fee rises again
+
+
+def payment_terms(fee: FeeDates, on: date, kind: str = "fee") -> PaymentTerms:
+    if kind == "lapse":
+        return PaymentTerms(fee.rate_on(on), fee.payable_until(), None)
+    if on <= fee.due_date:
+        return PaymentTerms(ZERO, fee.due_date, None)
+    rate, rise = fee.rate_on(on), fee.next_rise_after(on)
+    if rise is None:
+        return PaymentTerms(rate, fee.payable_until(), None)
+    return PaymentTerms(rate, rise[0] - timedelta(days=1), rise[1])

@@ -1,0 +1,180 @@
+"""Platform figures: the fee forecast per enterprise and year, deliveries by channel, and the yearly KPIs a
+custody platform reports for its assessment. Pure: rows from evaluated portfolio data and plain counts.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from custody.decisions import Decision, abandon_in_effect
+from custody.domain import PatentState
+from custody.fees import YearFee, first_unpaid, quote
+from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
+from custody.status_effects import is_restorable
+
+ZERO = Decimal("0")
+PLATFORM_TOTAL = ("", "平台合计 Platform total")
+
+
+# ---------------------------------------------------------------------------------------------- forecast
+
+
+def _is_abandoned(decision: Decision | None, year: int) -> bool:
+    # An abandon decision covers its fee year and every later one: the enterprise will not pay them.
+    return decision is not None and decision.choice == "abandon" and year >= decision.year
+
+
+def _forecast_amount(e: Evaluated, fee: YearFee, today: date) -> Decimal:
+    """The fee as payable (with its reduction); a fee already in grace also carries today's late fee."""
+    current = first_unpaid(e.schedule)
+    if e.state == PatentState.IN_GRACE and current is not None and current.year == fee.year:
+        return quote(e.schedule, today, fee.year).total
+    return fee.fee
+
+
+def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, notes: Sequence[str] = ()) -> Report:
+    """Annual fees to pay per enterprise per calendar year (of the due date), from this year on, and the platform
+    total. Lapsed, ended, transferred-away or abandoned fees are left out; term compensation is not a yearly fee."""
+    span = tuple(range(today.year, today.year + years))
+    keys = tuple(f"y{y}" for y in span)
+    totals: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for e in evaluated:
+        if not is_tracked(e, today) or e.state not in (PatentState.IN_FORCE, PatentState.IN_GRACE):
+            continue
+        row = totals.setdefault((e.patent.enterprise_code, e.patent.enterprise_name), dict.fromkeys(keys, ZERO))
+        for fee in e.schedule.years:
+            if fee.paid or fee.due_date.year not in span or _is_abandoned(e.patent.decision, fee.year):
+                continue
+            row[f"y{fee.due_date.year}"] += _forecast_amount(e, fee, today)
+    rows = [{"enterprise_code": code, "enterprise": name, **amounts, "total": sum(amounts.values(), ZERO)}
+            for (code, name), amounts in sorted(totals.items())]
+    platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}
+    rows.append({"enterprise_code": PLATFORM_TOTAL[0], "enterprise": PLATFORM_TOTAL[1], **platform})
+    columns = (*BASE_COLUMNS[:2], *(Column(k, str(y), str(y), "money") for k, y in zip(keys, span, strict=True)),
+               Column("total", "Total (CNY)", "合计(元)", "money"))
+    chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
+    return Report("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", columns,
+                  tuple(rows), tuple(notes), chart)
+
+
+# ---------------------------------------------------------------------------------------------- deliveries
+
+
+DELIVERY_COLUMNS = (
+    Column("channel", "Channel", "渠道"), Column("pending", "Pending", "待发送", "int"),
+    Column("sent", "Sent", "已发送", "int"), Column("delivered", "Delivered", "已送达", "int"),
+    Column("undelivered", "Sent, no receipt", "已发送未确认送达", "int"), Column("failed", "Failed", "失败", "int"),
+    Column("cancelled", "Cancelled", "已取消", "int"), Column("total", "Total", "合计", "int"))
+PENDING_STATES = ("planned", "sending", "unknown")
+
+
+def deliveries_report(counts: Mapping[tuple[str, str], int], period: str, notes: Sequence[str] = ()) -> Report:
+    """Messages by channel and outcome; `counts` maps (channel, reminder state) to a number of messages.
+
+    "Sent" counts everything that went out (delivered or not); "sent, no receipt" is the part of it with no
+    delivery receipt yet: the operator's list to check by hand.
+    """
+    channels = sorted({channel for channel, _ in counts})
+    rows = [_delivery_row(channel, counts) for channel in channels]
+    total = {"channel": "合计 Total", **{c.key: sum(r[c.key] for r in rows) for c in DELIVERY_COLUMNS[1:]}}
+    return Report("deliveries", f"Reminder deliveries by channel, {period}", DELIVERY_COLUMNS,
+                  (*rows, total), tuple(notes))
+
+
+def _delivery_row(channel: str, counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    def n(*states: str) -> int:
+        return sum(counts.get((channel, s), 0) for s in states)
+
+    return {"channel": channel, "pending": n(*PENDING_STATES), "sent": n("sent", "delivered"),
+            "delivered": n("delivered"), "undelivered": n("sent"), "failed": n("failed"),
+            "cancelled": n("cancelled"),
+            "total": n(*PENDING_STATES, "sent", "delivered", "failed", "cancelled")}
+
+
+# ---------------------------------------------------------------------------------------------- KPI
+
+
+KPI_COLUMNS = (Column("metric", "Metric", "指标"), Column("label", "Description", "说明"),
+               Column("value", "Value", "数值", "number"), Column("unit", "Unit", "单位"))
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    sent: int
+    delivered: int
+
+
+def _in_year(day: date | None, year: int) -> bool:
+    return day is not None and day.year == year
+
+
+def _is_under_custody(e: Evaluated, today: date) -> bool:
+    """Kept alive by the platform today: a custody patent in force or in grace, or lapsed but still restorable."""
+    p = e.patent
+    if p.mode != "custody" or p.watch.ended is not None or e.state == PatentState.EXPIRED \
+            or abandon_in_effect(p.decision, today):
+        return False
+    if p.watch.lapsed_on is not None:
+        return is_restorable(p.watch, today)
+    return True  # lapsed by our schedule with no notice yet: the restoration window has not even started
+
+
+def _paid_in_grace(e: Evaluated, year: int) -> int:
+    """Fees of this patent paid during the year after their due date but within the grace period."""
+    paid = 0
+    for fee_year, paid_on in e.patent.payments:
+        fee = next((y for y in e.schedule.years if y.year == fee_year), None)
+        if fee and fee.grace_end and _in_year(paid_on, year) and fee.due_date < paid_on <= fee.grace_end:
+            paid += 1
+    return paid
+
+
+def _lapsed_in(e: Evaluated, year: int, today: date) -> bool:
+    """Terminated for non-payment during the year: CNIPA announced it, or its grace period ran out unpaid."""
+    if any(kind == "lapse_nonpayment" and _in_year(on, year) for kind, on in e.patent.events):
+        return True
+    fee = first_unpaid(e.schedule)
+    return fee is not None and fee.grace_end is not None and _in_year(fee.grace_end, year) and fee.grace_end < today
+
+
+def _counts_as_due(e: Evaluated, fee: YearFee, year: int) -> bool:
+    """A fee falling due in the year, unless the patent had lapsed or ended before it (nothing was owed then)."""
+    if not _in_year(fee.due_date, year):
+        return False
+    if e.patent.watch.ended_on is not None and fee.due_date > e.patent.watch.ended_on:
+        return False
+    return fee.paid or e.state != PatentState.LAPSED
+
+
+def kpi_report(evaluated: Sequence[Evaluated], year: int, today: date, reminders: ReminderFigures | None,
+               notes: Sequence[str] = ()) -> Report:
+    """The figures of the yearly assessment for `year` (stock figures as of `today`)."""
+    custody = [e for e in evaluated if e.patent.mode == "custody"]
+    alive = [e for e in custody if _is_under_custody(e, today)]
+    due = [(e, f) for e in custody for f in e.schedule.years if _counts_as_due(e, f, year)]
+    figures = [
+        ("enterprises_under_custody", "企业数(托管中) Enterprises under custody",
+         len({e.patent.enterprise_code for e in alive}), "家"),
+        ("patents_under_custody", "托管专利数 Patents under custody", len(alive), "件"),
+        ("watch_only_patents", "监控专利数 Watch-only patents",
+         sum(1 for e in evaluated if e.patent.mode == "watch"), "件"),
+        ("fees_due", f"{year}年到期年费笔数 Fees falling due in {year}", len(due), "笔"),
+        ("fees_due_amount", f"{year}年到期年费金额 Amount falling due in {year}",
+         sum((f.fee for _, f in due), ZERO), "元"),
+        ("reminders_sent", f"{year}年发出提醒 Reminders sent", reminders.sent if reminders else None, "条"),
+        ("reminders_delivered", f"{year}年送达提醒 Reminders delivered",
+         reminders.delivered if reminders else None, "条"),
+        ("paid_in_grace", f"{year}年进入滞纳期后缴纳 Entered grace, then paid",
+         sum(_paid_in_grace(e, year) for e in custody), "笔"),
+        ("lapses", f"{year}年未缴年费终止 Lapses for non-payment",
+         sum(1 for e in custody if _lapsed_in(e, year, today)), "件"),
+        ("restorations", f"{year}年恢复 Restorations", sum(1 for e in custody for kind, on in e.patent.events
+                                                          if kind == "restoration" and _in_year(on, year)), "件"),
+    ]
+    rows = tuple({"metric": key, "label": label, "value": value, "unit": unit} for key, label, value, unit in figures)
+    more = () if reminders else ("reminders: the reminders outbox is not available in this database",)
+    return Report("kpi", f"Custody KPIs {year} (stock figures as of {today})", KPI_COLUMNS, rows,
+                  (*notes, *more))

@@ -1,0 +1,273 @@
+"""The operator's reports as typed rows computed from plain portfolio data: due, grace, lapsed, and the statement
+an enterprise receives. (Forecast, deliveries and KPI figures are in custody/report_figures.py.)
+
+Pure: the store gathers `PortfolioPatent`s (custody/store/reports.py), these functions compute rows with dates as
+dates and amounts as Decimals, and custody/export.py renders them. `today` is always passed in.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from custody.decisions import Decision, abandon_in_effect
+from custody.domain import PatentFacts, PatentState
+from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
+from custody.ruleset import RuleError, RuleSet
+from custody.status_effects import WatchState, is_restorable, restoration_quote, status_block_reason
+
+KINDS = ("text", "date", "money", "int", "rate", "number")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    en: str
+    zh: str
+    kind: str = "text"  # one of KINDS: how exports type the cell
+
+    def heading(self, language: str) -> str:
+        return self.zh if language == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of `series` rows (one bar series per row, titled by `title_key`) over the `value_keys` columns."""
+
+    title: str
+    title_key: str
+    value_keys: tuple[str, ...]
+    series_rows: int  # the first N rows are series (a total row below them is left out)
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    notes: tuple[str, ...] = ()
+    chart: Chart | None = None
+
+
+@dataclass(frozen=True)
+class PortfolioPatent:
+    """One stored patent with everything a report may show; built by custody.store.reports."""
+
+    patent_id: int
+    enterprise_code: str
+    enterprise_name: str
+    application_number: str
+    title: str
+    mode: str
+    facts: PatentFacts
+    legal_status: str | None = None
+    legal_status_date: date | None = None
+    watch: WatchState = field(default_factory=WatchState)
+    decision: Decision | None = None
+    payments: tuple[tuple[int, date], ...] = ()  # (patent year, paid on)
+    events: tuple[tuple[str, date], ...] = ()  # (event kind, announced on)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    patent: PortfolioPatent
+    schedule: Schedule
+    state: PatentState
+    block: str | None  # why reminders are stopped or held (None: they flow)
+
+
+def evaluate(portfolio: Iterable[PortfolioPatent], rules: RuleSet, calendar: Calendar,
+             today: date) -> tuple[list[Evaluated], list[str]]:
+    """Each patent with its schedule and state on `today`; patents whose facts are incomplete become notes."""
+    found, notes = [], []
+    for p in portfolio:
+        try:
+            schedule = fee_schedule(p.facts, rules, calendar)
+        except (FeeInputError, RuleError) as exc:
+            notes.append(f"{p.application_number}: left out, fee facts incomplete: {exc}")
+            continue
+        found.append(Evaluated(p, schedule, patent_state(schedule, today),
+                               status_block_reason(p.watch, p.decision, p.mode, today)))
+    return found, notes
+
+
+def _decision_text(decision: Decision | None) -> str | None:
+    return None if decision is None or decision.choice == "undecided" else decision.text
+
+
+def _base(e: Evaluated) -> dict[str, Any]:
+    p = e.patent
+    return {"enterprise_code": p.enterprise_code, "enterprise": p.enterprise_name,
+            "application_number": p.application_number, "title": p.title}
+
+
+BASE_COLUMNS = (
+    Column("enterprise_code", "Enterprise code", "统一社会信用代码"),
+    Column("enterprise", "Enterprise", "企业"),
+    Column("application_number", "Application number", "申请号"),
+    Column("title", "Title", "专利名称"),
+)
+
+
+def is_tracked(e: Evaluated, today: date) -> bool:
+    """A custody patent whose fees we still follow: not ended, not terminated, not abandoned by decision."""
+    p = e.patent
+    return (p.mode == "custody" and p.watch.ended is None and p.watch.lapsed_on is None
+            and not abandon_in_effect(p.decision, today))
+
+
+# ---------------------------------------------------------------------------------------------- due
+
+
+DUE_COLUMNS = (*BASE_COLUMNS,
+               Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
+               Column("days_left", "Days left", "剩余天数", "int"), Column("fee", "Fee (CNY)", "年费(元)", "money"),
+               Column("reduction", "Reduction", "费减"), Column("grace_end", "Grace end", "滞纳期届满日", "date"),
+               Column("decision", "Decision", "企业决定"), Column("note", "Note", "备注"))
+
+
+def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, notes: Sequence[str] = ()) -> Report:
+    """Unpaid fees falling due from today to `within_days` ahead, soonest first."""
+    rows = []
+    for e in evaluated:
+        fee = first_unpaid(e.schedule)
+        if not is_tracked(e, today) or fee is None or not 0 <= (fee.due_date - today).days <= within_days:
+            continue
+        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "days_left": (fee.due_date - today).days,
+                     "fee": fee.fee, "reduction": fee.reduction, "grace_end": fee.grace_end,
+                     "decision": _decision_text(e.patent.decision), "note": e.block})
+    rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
+    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows), tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------- grace
+
+
+GRACE_COLUMNS = (*BASE_COLUMNS,
+                 Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
+                 Column("grace_end", "Grace end", "滞纳期届满日", "date"),
+                 Column("days_left", "Days to grace end", "距届满天数", "int"),
+                 Column("fee", "Fee (CNY)", "年费(元)", "money"),
+                 Column("late_fee_rate", "Late fee rate", "滞纳金比例", "rate"),
+                 Column("late_fee", "Late fee today (CNY)", "当前滞纳金(元)", "money"),
+                 Column("total", "Total today (CNY)", "当前应缴合计(元)", "money"),
+                 Column("next_rise_on", "Next rise on", "下次上涨日", "date"),
+                 Column("next_late_fee_rate", "Next rate", "上涨后比例", "rate"),
+                 Column("next_late_fee", "Late fee after the rise (CNY)", "上涨后滞纳金(元)", "money"),
+                 Column("decision", "Decision", "企业决定"), Column("pledgee", "Pledgee", "质权人"))
+
+
+def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, Decimal | None]:
+    band = next((b for b in fee.bands if b.start > today), None)
+    return (band.start, band.rate, band.late_fee) if band else (None, None, None)
+
+
+def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[str] = ()) -> Report:
+    """Fees past due and still payable with a late fee (Rule 115): what paying today costs and when it rises."""
+    rows = []
+    for e in evaluated:
+        if not is_tracked(e, today) or e.state != PatentState.IN_GRACE:
+            continue
+        fee = first_unpaid(e.schedule)
+        q = quote(e.schedule, today, fee.year)
+        rise_on, rise_rate, rise_fee = _next_rise(fee, today)
+        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
+                     "days_left": (fee.grace_end - today).days, "fee": q.fee, "late_fee_rate": q.late_fee_rate,
+                     "late_fee": q.late_fee, "total": q.total, "next_rise_on": rise_on,
+                     "next_late_fee_rate": rise_rate, "next_late_fee": rise_fee,
+                     "decision": _decision_text(e.patent.decision), "pledgee": e.patent.watch.pledgee})
+    rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
+    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows), tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------- lapsed
+
+
+LAPSED_COLUMNS = (*BASE_COLUMNS,
+                  Column("year", "Unpaid year", "未缴年度", "int"),
+                  Column("due_date", "Due date", "缴费截止日", "date"),
+                  Column("grace_end", "Grace end", "滞纳期届满日", "date"),
+                  Column("notice_on", "Termination notice", "终止通知日", "date"),
+                  Column("restore_by", "Restore by", "恢复请求期限", "date"),
+                  Column("restorable", "Restorable", "可否恢复"),
+                  Column("fee", "Fee (CNY)", "年费(元)", "money"),
+                  Column("late_fee", "Late fee 25% (CNY)", "滞纳金25%(元)", "money"),
+                  Column("restoration_fee", "Restoration fee (CNY)", "恢复费(元)", "money"),
+                  Column("restoration_total", "To restore (CNY)", "恢复合计(元)", "money"),
+                  Column("decision", "Decision", "企业决定"))
+
+
+def _restorable(watch: WatchState, today: date) -> str:
+    if watch.lapsed_on is None:
+        # CNIPA's notice not recorded yet: the 2 months of Rule 6 ¶2 have not started.
+        return "yes (notice not recorded)"
+    return "yes" if is_restorable(watch, today) else "no"
+
+
+def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Calendar, today: date,
+                  notes: Sequence[str] = ()) -> Report:
+    """Custody patents terminated for non-payment (by our schedule or by CNIPA's announcement), and what
+    restoring each would cost and by when (Rule 6 ¶2)."""
+    rows = []
+    for e in evaluated:
+        watch = e.patent.watch
+        if e.patent.mode != "custody" or watch.ended is not None:
+            continue
+        if e.state != PatentState.LAPSED and watch.lapsed_on is None:
+            continue
+        fee = e.schedule.year(watch.restoration_year) if watch.restoration_year else first_unpaid(e.schedule)
+        if fee is None:
+            continue
+        # Without a recorded notice the amounts are known but the deadline is not (it runs from the notice).
+        q = restoration_quote(e.schedule, fee.year, watch.lapsed_on or today, rules, calendar)
+        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
+                     "notice_on": watch.lapsed_on, "restore_by": q.request_by if watch.lapsed_on else None,
+                     "restorable": _restorable(watch, today), "fee": q.fee, "late_fee": q.late_fee,
+                     "restoration_fee": q.restoration_fee, "restoration_total": q.total,
+                     "decision": _decision_text(e.patent.decision)})
+    rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))
+    return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
+                  tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------- enterprise
+
+
+STATEMENT_COLUMNS = (
+    Column("application_number", "Application number", "申请号"), Column("title", "Title", "专利名称"),
+    Column("type", "Type", "类型"), Column("mode", "Mode", "托管方式"), Column("state", "State", "状态"),
+    Column("legal_status", "Legal status", "法律状态"),
+    Column("legal_status_date", "Status date", "法律状态日", "date"),
+    Column("year", "Next fee year", "待缴年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
+    Column("fee", "Fee (CNY)", "年费(元)", "money"),
+    Column("late_fee", "Late fee today (CNY)", "当前滞纳金(元)", "money"),
+    Column("total", "Total today (CNY)", "当前应缴合计(元)", "money"),
+    Column("grace_end", "Grace end", "滞纳期届满日", "date"), Column("decision", "Decision", "企业决定"),
+    Column("pledgee", "Pledgee", "质权人"), Column("note", "Note", "备注"))
+
+
+def _statement_row(e: Evaluated, today: date) -> dict[str, Any]:
+    p, fee = e.patent, first_unpaid(e.schedule)
+    ended = p.watch.ended is not None or p.watch.lapsed_on is not None
+    payable = fee is not None and not ended and e.state in (PatentState.IN_FORCE, PatentState.IN_GRACE)
+    q = quote(e.schedule, today, fee.year) if payable else None
+    fee = fee if not ended else None
+    return {"application_number": p.application_number, "title": p.title, "type": p.facts.type.value,
+            "mode": p.mode, "state": p.watch.ended or e.state.value, "legal_status": p.legal_status,
+            "legal_status_date": p.legal_status_date, "year": fee.year if fee else None,
+            "due_date": fee.due_date if fee else None, "fee": q.fee if q else None,
+            "late_fee": q.late_fee if q else None, "total": q.total if q else None,
+            "grace_end": fee.grace_end if fee else None, "decision": _decision_text(p.decision),
+            "pledgee": p.watch.pledgee, "note": e.block if p.mode == "custody" else None}
+
+
+def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, today: date,
+                         notes: Sequence[str] = ()) -> Report:
+    """The statement an enterprise receives: its own patents only (custody and watched), as of `today`."""
+    mine = [e for e in evaluated if e.patent.enterprise_code == code]
+    rows = sorted((_statement_row(e, today) for e in mine), key=lambda r: (r["mode"], r["application_number"]))
+    return Report("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, tuple(rows),
+                  tuple(notes))

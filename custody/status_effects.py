@@ -1,0 +1,310 @@
+"""What a legal-status event does to a patent's custody, and why: pure, so every effect can be tested and explained.
+
+`apply_event` takes what the watch knew (`WatchState`), one classified event and the patent's context, and returns
+the new state with a list of `Effect`s, each a sentence naming its cause. The store writes both; the reminders
+engine asks `status_block_reason` whether fee reminders may go out. Nothing here reads the clock or the database.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from custody.decisions import Decision, abandon_in_effect
+from custody.domain import PatentState, yuan
+from custody.fees import Calendar, Schedule, add_months, first_unpaid, patent_state
+from custody.ruleset import RuleSet
+
+# Effects about fee reminders: a watch-only patent has none, so they give way to its digest.
+REMINDER_EFFECTS = frozenset({
+    "fee_reminders_stopped", "fee_reminders_resumed", "fee_reminders_held", "restoration_reminders_started",
+    "restoration_window_closed", "pledgee_recorded", "pledgee_cleared",
+})
+NOT_GIVEN = "(not named in the record)"
+
+
+@dataclass(frozen=True)
+class WatchState:
+    """What the watch knows about one patent beyond its raw legal status."""
+
+    ended: str | None = None  # the event kind that ended the patent (expired, invalidated_full, abandoned, ...)
+    ended_on: date | None = None
+    lapsed_on: date | None = None  # date of the termination-for-non-payment notice, while not restored
+    restore_by: date | None = None
+    restoration_year: int | None = None
+    pledgee: str | None = None
+    pledged_on: date | None = None
+    transfer_to: str | None = None  # a transfer the operator has not confirmed yet
+    transfer_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """One classified event; `cause` says what and where from (e.g. '授权 2024-01-05, status.csv:3')."""
+
+    kind: str
+    effect: str
+    label: str
+    announced_on: date
+    cause: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PatentContext:
+    mode: str  # "custody" or "watch"
+    owners: str
+    enterprise_name: str
+    schedule: Schedule | None  # None when the patent's fee facts are incomplete
+    has_pledgee_contact: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: WatchState
+    effects: tuple[Effect, ...]
+    owners: str | None = None  # the new owners when the event changed them
+
+
+# ---------------------------------------------------------------------------------------------- restoration
+
+
+@dataclass(frozen=True)
+class RestorationQuote:
+    """Restoring a patent terminated for non-payment (Rule 6 ¶2): the fee, the 25 % late fee, the restoration fee."""
+
+    year: int
+    fee: Decimal
+    late_fee: Decimal
+    restoration_fee: Decimal
+    notice_on: date
+    request_by: date
+    rule_id: str
+
+    @property
+    def total(self) -> Decimal:
+        return self.fee + self.late_fee + self.restoration_fee
+
+    @property
+    def text(self) -> str:
+        return (f"year {self.year} fee {self.fee} + late fee {self.late_fee} + restoration fee "
+                f"{self.restoration_fee} = {self.total} CNY, request by {self.request_by} ({self.rule_id})")
+
+
+def restoration_quote(schedule: Schedule, year: int | None, notice_date: date, rules: RuleSet,
+                      calendar: Calendar) -> RestorationQuote:
+    """What restoring costs and by when: within `request_months` of the notice, moved past a rest day (Rule 5).
+
+    The late fee is a share of the full, unreduced fee (Rule 115); the annual fee keeps its reduction; the
+    restoration fee is never reduced (it is not in 财税〔2016〕78号's closed list).
+    """
+    rule = rules.restoration
+    target = schedule.year(year) if year is not None else first_unpaid(schedule)
+    if target is None:
+        raise ValueError("every annual fee is paid on our records: nothing to restore")
+    request_by = calendar.next_working_day(add_months(notice_date, rule.request_months))
+    return RestorationQuote(target.year, target.fee, yuan(target.full_fee * rule.late_fee_rate), yuan(rule.fee),
+                            notice_date, request_by, rule.id)
+
+
+def is_restorable(state: WatchState, on: date) -> bool:
+    return state.ended is None and state.restore_by is not None and on <= state.restore_by
+
+
+# ---------------------------------------------------------------------------------------------- effects
+
+
+def apply_event(event: EventFacts, state: WatchState, patent: PatentContext, rules: RuleSet, calendar: Calendar,
+                today: date) -> Outcome:
+    """The state after `event` and every effect it had, each naming the event as its cause."""
+    handler = _HANDLERS[event.effect]
+    outcome = handler(event, state, patent, rules, calendar, today)
+    if patent.mode == "watch":
+        kept = tuple(e for e in outcome.effects if e.code not in REMINDER_EFFECTS)
+        digest = Effect("watch_digest", f"watch-only patent: {event.label} goes into {patent.enterprise_name}'s "
+                                        f"status digest (cause: {event.cause})")
+        outcome = replace(outcome, effects=(*kept, digest))
+    return outcome
+
+
+def _lapse(event, state, patent, rules, calendar, today, reason: str = "") -> Outcome:
+    stopped = Effect("fee_reminders_stopped", f"fee reminders stopped: {event.label}{reason} (cause: {event.cause})")
+    new = replace(state, lapsed_on=event.announced_on)
+    schedule = patent.schedule
+    if schedule is None or first_unpaid(schedule) is None:
+        why = "fee facts incomplete" if schedule is None else "our records show every fee paid"
+        review = Effect("operator_review", f"cannot quote restoration ({why}): check the patent's fee records "
+                                           f"(cause: {event.cause})")
+        return Outcome(replace(new, restore_by=None, restoration_year=None), (stopped, review))
+    q = restoration_quote(schedule, None, event.announced_on, rules, calendar)
+    new = replace(new, restore_by=q.request_by, restoration_year=q.year)
+    if today > q.request_by:
+        closed = Effect("restoration_window_closed", f"restoration window closed on {q.request_by} "
+                                                     f"(Rule 6 ¶2; cause: {event.cause})")
+        return Outcome(new, (stopped, closed))
+    started = Effect("restoration_reminders_started", f"restoration reminders to the enterprise and the operator: "
+                                                      f"{q.text} (cause: {event.cause})")
+    return Outcome(new, (stopped, started))
+
+
+def _restore(event, state, patent, rules, calendar, today) -> Outcome:
+    if state.ended is not None:
+        kept = Effect("history_only", f"restoration recorded; reminders stay stopped: the patent ended "
+                                      f"({state.ended}, {state.ended_on}) (cause: {event.cause})")
+        return Outcome(state, (kept,))
+    new = replace(state, lapsed_on=None, restore_by=None, restoration_year=None)
+    effects = [Effect("fee_reminders_resumed", f"fee reminders resumed: {event.label} (cause: {event.cause})")]
+    if state.lapsed_on is None:
+        effects[0] = Effect("fee_reminders_resumed", f"restoration recorded; fee reminders were not stopped "
+                                                     f"(cause: {event.cause})")
+    if state.restoration_year is not None and patent.schedule is not None \
+            and not patent.schedule.year(state.restoration_year).paid:
+        effects.append(Effect("operator_review", f"record the restoration payment of year {state.restoration_year} "
+                                                 f"(custody pay) so the fee engine counts it (cause: {event.cause})"))
+    return Outcome(new, tuple(effects))
+
+
+def _end(event, state, patent, rules, calendar, today) -> Outcome:
+    new = replace(state, ended=event.kind, ended_on=event.announced_on, restore_by=None)
+    return Outcome(new, (Effect("fee_reminders_stopped", f"reminders stopped, history kept: {event.label} "
+                                                         f"(cause: {event.cause})"),))
+
+
+def _terminate(event, state, patent, rules, calendar, today) -> Outcome:
+    """A termination whose reason the record leaves out: read it from the fee schedule on the announcement day."""
+    schedule = patent.schedule
+    on = event.announced_on
+    if schedule is not None and patent_state(schedule, on) == PatentState.LAPSED:
+        year = first_unpaid(schedule)
+        reason = f"; reason not given, taken as non-payment: the year {year.year} fee was unpaid at its grace end"
+        return _lapse(event, state, patent, rules, calendar, today, reason)
+    if schedule is not None and patent_state(schedule, on) == PatentState.EXPIRED:
+        return _end(replace(event, kind="expired"), state, patent, rules, calendar, today)
+    outcome = _end(event, state, patent, rules, calendar, today)
+    review = Effect("operator_review", f"termination without a reason: check whether it was for non-payment "
+                                       f"(restorable within 2 months of the notice) (cause: {event.cause})")
+    return replace(outcome, effects=(*outcome.effects, review))
+
+
+def _transfer(event, state, patent, rules, calendar, today) -> Outcome:
+    new_owner = event.fields.get("new_owner")
+    if new_owner and new_owner == patent.enterprise_name:
+        return Outcome(state, (Effect("history_only", f"transfer to {new_owner}, the custody enterprise itself: "
+                                                      f"reminders unchanged (cause: {event.cause})"),))
+    new = replace(state, transfer_to=new_owner or NOT_GIVEN, transfer_on=event.announced_on)
+    held = Effect("fee_reminders_held", f"reminders held: transferred to {new_owner or NOT_GIVEN}; the patent may "
+                                        f"have left {patent.enterprise_name}; confirm the new owner and contacts "
+                                        f"with `custody status confirm` (cause: {event.cause})")
+    return Outcome(new, (held,))
+
+
+def _rename(event, state, patent, rules, calendar, today) -> Outcome:
+    old, new = event.fields.get("old_owner"), event.fields.get("new_owner")
+    if not new:
+        return Outcome(state, (Effect("operator_review", f"owner name change without the new name: update the "
+                                                         f"owner by hand (cause: {event.cause})"),))
+    if old and old in patent.owners:
+        owners = patent.owners.replace(old, new)
+    elif not patent.owners.strip() or not old:
+        owners = new
+    else:
+        return Outcome(state, (Effect("operator_review", f"owner renamed {old} → {new}, but the owners on record "
+                                                         f"are {patent.owners}: check (cause: {event.cause})"),))
+    effects = [Effect("owner_updated", f"owner: {patent.owners or '(none)'} → {owners} (cause: {event.cause})")]
+    if old and old == patent.enterprise_name:
+        effects.append(Effect("operator_review", f"the enterprise record still says {old}: update its name to "
+                                                 f"{new} (cause: {event.cause})"))
+    return Outcome(state, tuple(effects), owners)
+
+
+def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
+    pledgee = event.fields.get("pledgee") or NOT_GIVEN
+    contact = ("the pledgee contact will be alerted if the patent enters the grace period" if patent.has_pledgee_contact
+               else "no pledgee contact configured: add one (role pledgee) to alert the bank if a fee goes late")
+    new = replace(state, pledgee=pledgee, pledged_on=event.announced_on)
+    return Outcome(new, (Effect("pledgee_recorded", f"pledgee {pledgee} recorded; {contact} (cause: {event.cause})"),))
+
+
+def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
+    new = replace(state, pledgee=None, pledged_on=None)
+    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts "
+                                                   f"(was {state.pledgee or NOT_GIVEN}) (cause: {event.cause})"),))
+
+
+def _note(event, state, patent, rules, calendar, today) -> Outcome:
+    if event.kind == "unknown":
+        return Outcome(state, (Effect("operator_review", f"unrecognised status kept for the operator; reminders "
+                                                         f"unchanged (cause: {event.cause})"),))
+    if event.kind == "invalidation":
+        return Outcome(state, (Effect("operator_review", f"invalidation decision of unstated extent: reminders go "
+                                                         f"on; check whether it was in full (cause: {event.cause})"),))
+    return Outcome(state, (Effect("history_only", f"{event.label}: recorded, reminders unchanged "
+                                                  f"(cause: {event.cause})"),))
+
+
+_HANDLERS: dict[str, Callable[..., Outcome]] = {
+    "lapse": _lapse, "restore": _restore, "end": _end, "terminate": _terminate, "transfer": _transfer,
+    "rename": _rename, "pledge": _pledge, "pledge_cancel": _pledge_cancel, "note": _note,
+}
+
+
+def confirm_transfer(state: WatchState, enterprise_name: str, by: str) -> Outcome:
+    """The operator confirmed who owns the patent now: release the hold."""
+    if state.transfer_to is None:
+        return Outcome(state, ())
+    effect = Effect("fee_reminders_resumed", f"transfer to {state.transfer_to} confirmed by {by}: the patent is "
+                                             f"with {enterprise_name}; reminders released")
+    return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,))
+
+
+# ---------------------------------------------------------------------------------------------- reminders gate
+
+
+def status_block_reason(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> str | None:
+    """Why fee reminders for this patent must not go out on `on`, or None when the watch has no objection."""
+    if mode == "watch":
+        return "watch-only patent: no fee reminders"
+    state = state or WatchState()
+    if state.ended is not None:
+        return f"ended ({state.ended}, {state.ended_on}): reminders stopped, history kept"
+    if state.lapsed_on is not None:
+        return f"terminated for non-payment (notice {state.lapsed_on}): restoration reminders instead"
+    if state.transfer_to is not None:
+        return f"held: transfer to {state.transfer_to} ({state.transfer_on}) awaits the operator's confirmation"
+    if abandon_in_effect(decision, on):
+        return f"abandoned by the enterprise: {decision.text}"
+    return None
+
+
+def restoration_reminder_due(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> bool:
+    """Restoration reminders run from the notice until the request deadline, unless the patent is let go."""
+    if mode == "watch" or state is None or state.lapsed_on is None or not is_restorable(state, on):
+        return False
+    return not abandon_in_effect(decision, on)
+
+
+def pledgee_alert_year(state: WatchState | None, schedule: Schedule | None, mode: str, on: date) -> int | None:
+    """The fee year to alert the pledgee about: a pledged custody patent that is in its grace period on `on`.
+
+    A lapse destroys the pledgee's collateral, so the bank hears of a late fee while it can still be paid.
+    """
+    if mode == "watch" or state is None or state.pledgee is None or schedule is None:
+        return None
+    if status_block_reason(state, None, mode, on) is not None or patent_state(schedule, on) != PatentState.IN_GRACE:
+        return None
+    unpaid = first_unpaid(schedule)
+    return unpaid.year if unpaid else None
+
+
+def restoration_closed_reason(state: WatchState | None, on: date) -> str | None:
+    """Why a restoration reminder must not go out on `on`: the Rule 6 ¶2 window from the notice has closed."""
+    if state is None or state.lapsed_on is None or state.restore_by is None or on <= state.restore_by:
+        return None
+    return f"the restoration window closed on {state.restore_by} (2 months from the notice of {state.lapsed_on})"

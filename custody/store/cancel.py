@@ -1,0 +1,109 @@
+"""Cancelling what is planned and not yet sent, when a fee is paid, a patent is abandoned, expires, changes hands
+or changes status. Sent messages are history and are never touched.
+
+`cancel_planned_for` is the seam for the other parts of the engine (recording a payment, a decision, a status
+change): it cancels at once. Planning sweeps everything planned as well, and dispatch checks each message's fees
+again just before sending, so a change that forgot to call the seam is still caught before anything goes out.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from custody.eligibility import reminder_block_reason
+from custody.models import Patent, Payment
+from custody.models.reminders import Reminder, ReminderItem
+from custody.reminder_settings import ReminderSettings
+from custody.store.standing import instructions_for, standings
+
+ITEM = ReminderItem.__table__
+REMINDER = Reminder.__table__
+
+
+def cancel_items(session: Session, reasons: dict[int, str]) -> int:
+    """Cancel these planned items ({item id: reason}); returns how many were still planned."""
+    done = 0
+    for item_id, reason in reasons.items():
+        done += session.execute(sa.update(ITEM).where(ITEM.c.id == item_id, ITEM.c.state == "planned")
+                                .values(state="cancelled", cancel_reason=reason)).rowcount
+    return done
+
+
+def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterable[int] | None = None) -> int:
+    """Planned fee messages left without a planned item are cancelled (an alert has no items)."""
+    has_item = sa.exists().where(ITEM.c.reminder_id == REMINDER.c.id, ITEM.c.state == "planned")
+    query = sa.update(REMINDER).where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert", ~has_item)
+    if reminder_ids is not None:
+        query = query.where(REMINDER.c.id.in_(list(reminder_ids)))
+    return session.execute(query.values(state="cancelled", cancel_reason="nothing left to say", updated_at=now)
+                           ).rowcount
+
+
+def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datetime,
+                       year: int | None = None) -> int:
+    """Cancel every planned reminder item of this patent (of one fee year, if given); returns how many."""
+    query = sa.select(ITEM.c.id, ITEM.c.reminder_id).where(ITEM.c.patent_id == patent_id, ITEM.c.state == "planned")
+    if year is not None:
+        query = query.where(ITEM.c.fee_year == year)
+    rows = session.execute(query).all()
+    done = cancel_items(session, {row.id: reason for row in rows})
+    cancel_empty_messages(session, now, {row.reminder_id for row in rows})
+    return done
+
+
+def _planned_items(session: Session, reminder_ids: Iterable[int] | None):
+    query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.patent_id, ITEM.c.fee_year, ITEM.c.kind,
+                       ITEM.c.grace_end, ITEM.c.due_date, Patent.mode, Patent.enterprise_id,
+                       Patent.paid_through, REMINDER.c.enterprise_id.label("addressed_to"))
+             .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id).join(Patent, Patent.id == ITEM.c.patent_id)
+             .where(ITEM.c.state == "planned", REMINDER.c.state.in_(["planned", "sending"])))
+    if reminder_ids is not None:
+        query = query.where(ITEM.c.reminder_id.in_(list(reminder_ids)))
+    return session.execute(query).all()
+
+
+def _paid(session: Session, rows) -> set[tuple[int, int]]:
+    pairs = {(row.patent_id, row.fee_year) for row in rows}
+    paid = {(row.patent_id, row.fee_year) for row in rows
+            if row.paid_through is not None and row.paid_through >= row.fee_year}
+    ids = {pid for pid, _ in pairs}
+    if ids:
+        query = sa.select(Payment.patent_id, Payment.year).where(Payment.patent_id.in_(ids)).distinct()
+        paid |= {tuple(r) for r in session.execute(query)} & pairs
+    return paid
+
+
+def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
+    last = row.grace_end or row.due_date
+    if row.kind == "lapse":
+        last += timedelta(days=settings.lapse_notice_days)
+    return "too late: the fee can no longer be paid" if on > last else None
+
+
+def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
+                       reminder_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """{item id: why it must not go out} for planned items (of these messages, or all)."""
+    rows = _planned_items(session, reminder_ids)
+    if not rows:
+        return {}
+    paid = _paid(session, rows)
+    instructions = instructions_for(session, {r.enterprise_id for r in rows if r.enterprise_id})
+    standing = standings(session, {r.patent_id: (r.mode, r.enterprise_id) for r in rows}, instructions)
+    reasons = {}
+    for row in rows:
+        reason = ("paid" if (row.patent_id, row.fee_year) in paid else
+                  "the patent now belongs to another enterprise" if row.enterprise_id != row.addressed_to else
+                  reminder_block_reason(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings))
+        if reason:
+            reasons[row.id] = reason
+    return reasons
+
+
+def sweep(session: Session, on: date, now: datetime, settings: ReminderSettings) -> int:
+    """Cancel every planned item that must no longer go out, and the messages left empty; returns items cancelled."""
+    done = cancel_items(session, stale_item_reasons(session, on, settings))
+    cancel_empty_messages(session, now)
+    return done

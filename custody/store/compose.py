@@ -1,0 +1,185 @@
+"""Turning claimed outbox rows into `Envelope`s to send, after the last checks before the network call.
+
+Just before sending: the channel's hours (SMS waits for the morning), the provider's daily cap per recipient,
+the contact's consent (an opt-out is honoured even for a message already planned), the enterprise's
+instructions, and every fee in it (paid, abandoned, expired, moved to another enterprise since planning: that
+line goes, and a message left empty is cancelled). The text is rendered at each attempt and kept in the row
+(what was sent is on record); the key (Aliyun's OutId) stays the same, so a look-up finds any earlier attempt.
+A claimed batch is prepared in one transaction with a handful of queries, whatever its size.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from custody.messages import Addressee, Envelope, FeeLine, Rendered, Restoration, render_fee_message
+from custody.models import Contact, Enterprise, Patent
+from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
+from custody.reminder_settings import ReminderSettings
+from custody.store.cancel import cancel_items, stale_item_reasons
+from custody.store.outbox import local_day, transition
+from custody.store.standing import ContactRow, Instructions, instructions_for
+
+SENT_STATES = ("sent", "delivered", "failed")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    reminder: Reminder
+    envelope: Envelope
+    attempt_id: int
+
+
+def envelope_of(reminder: Reminder) -> Envelope:
+    return Envelope(key=f"custody-{reminder.id}", channel=reminder.channel, recipient=reminder.recipient,
+                    text=reminder.body or "", subject=reminder.subject, html=reminder.html,
+                    template=reminder.template, params=json.loads(reminder.params or "{}"))
+
+
+def _release(session: Session, reminder: Reminder, worker: str, not_before: datetime, why: str,
+             now: datetime) -> None:
+    """Back to planned without counting an attempt: it was never tried."""
+    transition(session, reminder.id, ["sending"], worker, state="planned", not_before=not_before,
+               attempts=reminder.attempts - 1, last_error=why, updated_at=now)
+
+
+def _cancel(session: Session, reminder: Reminder, worker: str, why: str, now: datetime) -> None:
+    transition(session, reminder.id, ["sending"], worker, state="cancelled", cancel_reason=why, updated_at=now)
+    session.execute(sa.update(ReminderItem.__table__)
+                    .where(ReminderItem.reminder_id == reminder.id, ReminderItem.state == "planned")
+                    .values(state="cancelled", cancel_reason=why))
+
+
+class _Batch:
+    """What the checks and the rendering of one claimed batch need, read in a few queries."""
+
+    def __init__(self, session: Session, reminders: Sequence[Reminder], now: datetime,
+                 settings: ReminderSettings) -> None:
+        self.session, self.now, self.settings = session, now, settings
+        enterprise_ids = {r.enterprise_id for r in reminders if r.enterprise_id}
+        self.instructions = instructions_for(session, enterprise_ids)
+        self.names = dict(session.execute(sa.select(Enterprise.id, Enterprise.name)
+                                          .where(Enterprise.id.in_(enterprise_ids))).all())
+        contact_ids = {r.contact_id for r in reminders if r.contact_id}
+        self.contacts = {c.id: ContactRow(c.id, c.enterprise_id, c.name, c.role, c.mobile, c.email, c.consent_sms,
+                                          c.consent_email)
+                         for c in session.execute(sa.select(Contact).where(Contact.id.in_(contact_ids))).scalars()}
+        self.listed = {a for e in settings.call_list for a in (e.mobile, (e.email or "").lower()) if a}
+        self.recent = self._recent_sends(reminders)
+
+    def _recent_sends(self, reminders: Sequence[Reminder]) -> dict[tuple[str, str], list[datetime]]:
+        """Send times of the last 24 hours per (channel, recipient), for the daily caps."""
+        since = self.now - timedelta(days=1)
+        query = sa.select(Reminder.channel, Reminder.recipient, Reminder.sent_at).where(
+            Reminder.recipient.in_({r.recipient for r in reminders}), Reminder.sent_at > since,
+            Reminder.state.in_(SENT_STATES))
+        found: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+        for channel, recipient, sent_at in self.session.execute(query).all():
+            found[(channel, recipient)].append(sent_at)
+        return found
+
+    def cap_frees_at(self, reminder: Reminder, cap: int | None) -> datetime | None:
+        """When sending would break the per-recipient daily cap, the time a slot frees up; else None (and the
+        send is counted, so a batch holding the same number twice respects the cap too)."""
+        times = sorted(self.recent[(reminder.channel, reminder.recipient)])
+        if cap and len(times) >= cap:
+            return times[-cap] + timedelta(days=1)
+        self.recent[(reminder.channel, reminder.recipient)].append(self.now)
+        return None
+
+    def instructions_of(self, enterprise_id: int | None) -> Instructions:
+        return self.instructions.get(enterprise_id, Instructions())
+
+    def opt_out_reason(self, reminder: Reminder) -> str | None:
+        if reminder.contact_id is None:
+            return None if reminder.recipient in self.listed else "the contact has been removed"
+        contact = self.contacts.get(reminder.contact_id)
+        if contact is None or contact.address(reminder.channel) != reminder.recipient:
+            return f"the contact withdrew consent for {reminder.channel} or changed the address"
+        if reminder.channel == "sms" and self.instructions_of(contact.enterprise_id).no_sms:
+            return "the enterprise asked for no SMS"
+        return None
+
+
+def _lines(session: Session, reminder_ids: list[int]) -> dict[int, list[FeeLine]]:
+    query = (sa.select(ReminderItem, Patent).join(Patent, Patent.id == ReminderItem.patent_id)
+             .where(ReminderItem.reminder_id.in_(reminder_ids), ReminderItem.state == "planned")
+             .order_by(ReminderItem.pay_by, Patent.application_number))
+    found: dict[int, dict[tuple, FeeLine]] = defaultdict(dict)
+    for item, patent in session.execute(query):
+        # One line per fee, whichever tiers brought it into this message.
+        found[item.reminder_id][(patent.id, item.fee_year)] = FeeLine(
+            patent.enterprise_id, patent.application_number, patent.title, str(patent.type), item.fee_year,
+            item.due_date, item.grace_end, item.fee, item.full_fee, item.late_fee, item.late_fee_rate, item.pay_by,
+            item.next_rate)
+    return {rid: list(lines.values()) for rid, lines in found.items()}
+
+
+def _store_text(session: Session, reminder: Reminder, rendered: Rendered) -> None:
+    values = dict(body=rendered.text, subject=rendered.subject, html=rendered.html, template=rendered.template,
+                  params=json.dumps(dict(rendered.params), ensure_ascii=False) if rendered.params else None)
+    transition(session, reminder.id, ["sending"], **values)
+    for name, value in values.items():
+        setattr(reminder, name, value)
+
+
+def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, cap: int | None) -> bool:
+    """The checks that can hold a message back or cancel it; True if it may go out now."""
+    now, window = batch.now, batch.settings.window_for(reminder.channel)
+    if window is not None and not window.allows(now):
+        _release(session, reminder, worker, window.next_open(now), "outside the channel's sending hours", now)
+        return False
+    if reminder.kind != "alert" or reminder.contact_id is not None:  # operator alerts have no contact
+        why = batch.opt_out_reason(reminder)
+        if why:
+            _cancel(session, reminder, worker, why, now)
+            return False
+    freed = batch.cap_frees_at(reminder, cap)
+    if freed is not None:
+        _release(session, reminder, worker, freed, "the recipient's daily cap is reached", now)
+        return False
+    return True
+
+
+def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine], restoration: Restoration) -> Rendered:
+    instructions = batch.instructions_of(reminder.enterprise_id)
+    to = Addressee(batch.names.get(reminder.enterprise_id, ""), reminder.recipient_name or "您好",
+                   remind_only=instructions.remind_only, via_agency=instructions.via_agency)
+    return render_fee_message(reminder.channel, reminder.kind, lines, to, reminder.day, restoration)
+
+
+def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, now: datetime,
+                  settings: ReminderSettings, caps: Mapping[str, int | None],
+                  restoration: Restoration = Restoration()) -> list[Prepared]:
+    """Envelopes for the messages this worker claimed, each with its attempt recorded; the others are released
+    for later or cancelled."""
+    query = sa.select(Reminder).where(Reminder.id.in_(list(reminder_ids)), Reminder.state == "sending",
+                                      Reminder.claimed_by == worker).order_by(Reminder.id)
+    reminders = list(session.execute(query.execution_options(populate_existing=True)).scalars())
+    batch = _Batch(session, reminders, now, settings)
+    fee_ids = [r.id for r in reminders if r.kind != "alert"]
+    cancel_items(session, stale_item_reasons(session, local_day(now), settings, fee_ids))
+    lines = _lines(session, fee_ids)
+    ready = []
+    for reminder in reminders:
+        if not _checked(session, batch, reminder, worker, caps.get(reminder.channel)):
+            continue
+        if reminder.kind != "alert":
+            if not lines.get(reminder.id):
+                _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled", now)
+                continue
+            _store_text(session, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
+        attempt = ReminderAttempt(reminder_id=reminder.id, number=reminder.attempts, worker=worker, started_at=now)
+        session.add(attempt)
+        ready.append((reminder, attempt))
+    session.flush()
+    ids = [r.id for r, _ in ready]
+    if ids:
+        session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
+    return [Prepared(reminder, envelope_of(reminder), attempt.id) for reminder, attempt in ready]

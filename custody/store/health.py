@@ -1,0 +1,65 @@
+"""What `custody health` checks: each tick succeeded recently, no message is stuck, no channel is paused.
+
+For a monitoring probe (exit 1 when a check fails). Thresholds are [reminders.health] in config.toml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from custody.clock import SHANGHAI
+from custody.models.reminders import ChannelPause, Reminder
+from custody.reminder_settings import ReminderSettings
+from custody.store.ticks import tick_runs
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+
+def _tick_check(runs, name: str, max_age_minutes: int, now: datetime) -> Check:
+    row = runs.get(name)
+    last = row.last_success_at if row else None
+    ok = last is not None and now - last <= timedelta(minutes=max_age_minutes)
+    detail = f"last success {_when(last)} (limit {max_age_minutes} min)"
+    if row is not None and row.last_failure_at and (last is None or row.last_failure_at > last):
+        detail += f"; last failure {_when(row.last_failure_at)}: {row.last_error}"
+    return Check(f"tick {name}", ok, detail)
+
+
+def _count(session: Session, *where) -> tuple[int, datetime | None]:
+    query = sa.select(sa.func.count(), sa.func.min(Reminder.not_before)).where(*where)
+    count, oldest = session.execute(query).one()
+    return count, oldest
+
+
+def health_checks(session: Session, settings: ReminderSettings, now: datetime,
+                  expects_receipts: bool = True) -> list[Check]:
+    limits, runs = settings.health, tick_runs(session)
+    checks = [_tick_check(runs, "plan", limits.plan_max_age_minutes, now),
+              _tick_check(runs, "dispatch", limits.dispatch_max_age_minutes, now)]
+    if expects_receipts:
+        checks.append(_tick_check(runs, "receipts", limits.receipts_max_age_minutes, now))
+    late, oldest = _count(session, Reminder.state == "planned",
+                          Reminder.not_before < now - timedelta(minutes=limits.overdue_minutes))
+    checks.append(Check("overdue messages", late == 0, f"{late} planned messages more than "
+                        f"{limits.overdue_minutes} min late (oldest due {_when(oldest)})" if late else "none"))
+    stuck, _ = _count(session, Reminder.state.in_(["sending", "unknown"]),
+                      Reminder.claimed_at < now - timedelta(seconds=2 * settings.claim_timeout_seconds))
+    checks.append(Check("stuck claims", stuck == 0, f"{stuck} messages claimed and not settled" if stuck else "none"))
+    paused = list(session.execute(sa.select(ChannelPause).where(ChannelPause.until > now)).scalars())
+    checks.append(Check("channels", not paused, "; ".join(f"{p.channel} paused until {_when(p.until)}: {p.reason}"
+                                                           for p in paused) or "none paused"))
+    failed, _ = _count(session, Reminder.state == "failed", Reminder.updated_at > now - timedelta(days=1))
+    checks.append(Check("failed in 24 h", True, f"{failed} (each alerted; see `custody remind list --state failed`)"))
+    return checks

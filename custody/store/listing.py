@@ -1,0 +1,46 @@
+"""The outbox as rows for `custody remind list` / `remind send --dry-run`: recipients masked, patents named."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from custody.clock import SHANGHAI
+from custody.masking import mask_text
+from custody.models import Enterprise, Patent
+from custody.models.reminders import Reminder, ReminderItem
+
+
+def _patents(session: Session, reminder_ids: list[int]) -> dict[int, list[str]]:
+    query = (sa.select(ReminderItem.reminder_id, Patent.application_number, ReminderItem.fee_year)
+             .join(Patent, Patent.id == ReminderItem.patent_id).where(ReminderItem.reminder_id.in_(reminder_ids))
+             .order_by(Patent.application_number))
+    found: dict[int, list[str]] = defaultdict(list)
+    for reminder_id, number, year in session.execute(query):
+        label = f"{number}/{year}"
+        if label not in found[reminder_id]:
+            found[reminder_id].append(label)
+    return found
+
+
+def reminder_rows(session: Session, state: str | None, channel: str | None, limit: int,
+                  due_by: datetime | None = None) -> list[dict[str, Any]]:
+    query = (sa.select(Reminder, Enterprise.name).outerjoin(Enterprise, Enterprise.id == Reminder.enterprise_id)
+             .order_by(Reminder.id.desc()).limit(limit))
+    if state:
+        query = query.where(Reminder.state == state)
+    if channel:
+        query = query.where(Reminder.channel == channel)
+    if due_by is not None:
+        query = query.where(Reminder.not_before <= due_by)
+    rows = session.execute(query).all()
+    patents = _patents(session, [r.id for r, _ in rows])
+    return [{
+        "id": r.id, "state": r.state, "kind": r.kind, "channel": r.channel, "recipient": mask_text(r.recipient),
+        "enterprise": name or "", "patents": ", ".join(patents.get(r.id, [])), "day": r.day.isoformat(),
+        "not_before": r.not_before.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), "attempts": r.attempts,
+        "provider_id": r.provider_id, "last": r.cancel_reason or " ".join(filter(None, (r.last_code, r.last_error))),
+    } for r, name in rows]

@@ -1,0 +1,235 @@
+"""The outbox is the truth: atomic claims, attempts, outcomes, fallbacks, operator alerts and cancellations.
+
+A message moves planned -> sending by a conditional UPDATE (`... WHERE state = 'planned'`, with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two dispatchers, or the daemon and a cron run, never both take it.
+Every later transition is conditional on the state it leaves, so a worker whose claim was reconciled away
+cannot overwrite what another worker recorded. Retry times live in the row (`not_before`), so they survive
+restarts. A permanent failure plans the fallback channel and alerts the operator; nothing is ever dropped.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from custody.clock import SHANGHAI
+from custody.masking import mask_text
+from custody.messages import render_alert
+from custody.models import Contact, Enterprise
+from custody.models.reminders import ChannelPause, Reminder, ReminderAttempt, ReminderItem
+from custody.reminder_settings import ReminderSettings
+from custody.store.bulk import insert_ignore
+
+log = logging.getLogger(__name__)
+__all__ = ["insert_ignore"]  # re-exported: the legal-status notices plan their rows with it
+REMINDER = Reminder.__table__
+ITEM = ReminderItem.__table__
+
+
+class SendOutcome(Protocol):
+    """notifiers.base.SendResult, by structure (custody never imports notifiers)."""
+
+    outcome: Any  # a StrEnum: "sent", "retry", "permanent", "pause_channel" or "unknown"
+    provider_id: str | None
+    code: str | None
+    detail: str
+    retry_after_seconds: float | None
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def transition(session: Session, reminder_id: int, from_states: Iterable[str], worker: str | None = None,
+               **values: Any) -> bool:
+    """Move one message on only if it is still in one of `from_states` (and claimed by `worker`, if given)."""
+    query = sa.update(REMINDER).where(REMINDER.c.id == reminder_id, REMINDER.c.state.in_(list(from_states)))
+    if worker is not None:
+        query = query.where(REMINDER.c.claimed_by == worker)
+    return session.execute(query.values(**values)).rowcount == 1
+
+
+# ---------------------------------------------------------------------------------------------- claims
+
+
+def claim(session: Session, worker: str, now: datetime, channels: Iterable[str], limit: int) -> list[int]:
+    """Take up to `limit` due messages on `channels` for `worker`: state planned -> sending, attempts + 1."""
+    due = (sa.select(REMINDER.c.id)
+           .where(REMINDER.c.state == "planned", REMINDER.c.not_before <= now, REMINDER.c.channel.in_(list(channels)))
+           .order_by(REMINDER.c.not_before, REMINDER.c.id).limit(limit)
+           .with_for_update(skip_locked=True))  # PostgreSQL; SQLite's IMMEDIATE transaction already excludes
+    query = (sa.update(REMINDER).where(REMINDER.c.id.in_(due.scalar_subquery()), REMINDER.c.state == "planned")
+             .values(state="sending", claimed_by=worker, claimed_at=now, attempts=REMINDER.c.attempts + 1,
+                     updated_at=now)
+             .returning(REMINDER.c.id))
+    return sorted(session.execute(query).scalars())
+
+
+def stale_claims(session: Session, now: datetime, settings: ReminderSettings) -> list[Reminder]:
+    """Claims whose worker died ('sending' too long) and sends whose outcome was unknown, due for a look-up."""
+    dead = now - timedelta(seconds=settings.claim_timeout_seconds)
+    unsure = now - timedelta(seconds=settings.unknown_recheck_seconds)
+    query = sa.select(Reminder).where(sa.or_(
+        sa.and_(Reminder.state == "sending", Reminder.claimed_at < dead),
+        sa.and_(Reminder.state == "unknown", Reminder.not_before <= now, Reminder.claimed_at < unsure)))
+    return list(session.execute(query.order_by(Reminder.id)).scalars())
+
+
+def finish_attempt(session: Session, attempt_id: int, result: SendOutcome | None, now: datetime,
+                   outcome: str | None = None) -> None:
+    values = {"finished_at": now, "outcome": outcome or str(result.outcome) if result else outcome}
+    if result is not None:
+        values.update(code=result.code, detail=mask_text(result.detail or "")[:2000], provider_id=result.provider_id)
+    table = ReminderAttempt.__table__
+    session.execute(sa.update(table).where(table.c.id == attempt_id).values(**values))
+
+
+# ---------------------------------------------------------------------------------------------- outcomes
+
+
+def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, now: datetime,
+                   settings: ReminderSettings, worker: str | None) -> str:
+    """Store what the provider said; returns the message's new state (or "lost" if the claim was taken away)."""
+    outcome, code, detail = str(result.outcome), result.code, mask_text(result.detail or "")
+    from_states = ["sending", "unknown"]
+    if outcome == "sent":
+        ok = transition(session, reminder.id, from_states, worker, state="sent", sent_at=now, updated_at=now,
+                        provider_id=result.provider_id, last_code=code, last_error=None)
+        if ok:
+            session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder.id, ITEM.c.state == "planned")
+                            .values(state="sent"))
+        return "sent" if ok else "lost"
+    if outcome == "permanent" or (outcome == "retry" and reminder.attempts >= settings.retry.max_attempts):
+        why = detail if outcome == "permanent" else f"gave up after {reminder.attempts} attempts: {detail}"
+        return "failed" if fail(session, reminder, now, settings, code, why, worker) else "lost"
+    if outcome == "pause_channel":
+        until = now + timedelta(minutes=settings.pause_minutes)
+        pause_channel(session, reminder.channel, until, f"{code}: {detail}", now, settings)
+        ok = transition(session, reminder.id, from_states, worker, state="planned", not_before=until,
+                        attempts=reminder.attempts - 1, last_code=code, last_error=detail, updated_at=now)
+        return "paused" if ok else "lost"
+    delay = settings.retry.delay(reminder.attempts, result.retry_after_seconds)
+    state = "unknown" if outcome == "unknown" else "planned"
+    ok = transition(session, reminder.id, from_states, worker, state=state, not_before=now + delay,
+                    last_code=code, last_error=detail, updated_at=now)
+    return state if ok else "lost"
+
+
+def fail(session: Session, reminder: Reminder, now: datetime, settings: ReminderSettings, code: str | None,
+         detail: str, worker: str | None = None, from_states: Sequence[str] = ("sending", "unknown")) -> bool:
+    """Failed for good: plan the fallback channel (when there is one) and alert the operator."""
+    if not transition(session, reminder.id, from_states, worker, state="failed", last_code=code,
+                      last_error=detail, updated_at=now):
+        return False
+    session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder.id, ITEM.c.state.in_(["planned", "sent"]))
+                    .values(state="failed"))
+    if reminder.kind == "alert" and reminder.contact_id is None:
+        # An operator alert that cannot be delivered must not plan another one: the log and `custody health`.
+        log.error("operator alert %s could not be delivered: %s %s", reminder.key, code, detail)
+        return True
+    where = enterprise_name(session, reminder.enterprise_id)
+    if reminder.kind == "alert":  # a notice of the legal-status watch: no fee items to fall back with
+        follow = "请人工联系"
+    else:
+        _fallback, follow = plan_fallback(session, reminder, now, settings)
+    plan_alert(session, settings, f"failed:{reminder.id}", now,
+               f"提醒发送失败：{where} {reminder.channel} {mask_text(reminder.recipient)}（{code}）",
+               [detail, follow])
+    return True
+
+
+def enterprise_name(session: Session, enterprise_id: int | None) -> str:
+    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
+    return enterprise.name if enterprise else "（无企业）"
+
+
+def _fallback_address(session: Session, reminder: Reminder, channel: str,
+                      settings: ReminderSettings) -> tuple[str, str, int | None] | None:
+    if reminder.contact_id is not None:
+        contact = session.get(Contact, reminder.contact_id)
+        if contact is None:
+            return None
+        address = (contact.mobile if channel == "sms" and contact.consent_sms else
+                   contact.email if channel == "email" and contact.consent_email else None)
+        return (address.strip().lower() if channel == "email" else address, contact.name, contact.id) \
+            if address else None
+    for entry in settings.call_list:
+        if reminder.recipient in (entry.mobile, (entry.email or "").lower()):
+            address = entry.mobile if channel == "sms" else entry.email
+            return (address, entry.name, None) if address else None
+    return None
+
+
+def _already_told(session: Session, rows: Sequence[Mapping[str, Any]], channel: str, address: str,
+                  now: datetime) -> set[tuple[int, int]]:
+    """Fees this person already has on `channel` from the last day (planned or sent): no fallback needed."""
+    pairs = {(row["patent_id"], row["fee_year"]) for row in rows}
+    query = sa.select(ITEM.c.patent_id, ITEM.c.fee_year).where(
+        ITEM.c.channel == channel, ITEM.c.recipient == address, ITEM.c.state.in_(["planned", "sent"]),
+        ITEM.c.created_at > now - timedelta(days=1), ITEM.c.patent_id.in_([p for p, _ in pairs]))
+    return {tuple(row) for row in session.execute(query)} & pairs
+
+
+def plan_fallback(session: Session, reminder: Reminder, now: datetime,
+                  settings: ReminderSettings) -> tuple[Reminder | None, str]:
+    """The same fees, to the same person, on the fallback channel: (the message, or None and why not)."""
+    channel = settings.fallback.get(reminder.channel)
+    found = _fallback_address(session, reminder, channel, settings) if channel else None
+    if found is None:
+        return None, "没有可用的备用渠道（无地址或未同意），请人工联系"
+    address, name, contact_id = found
+    copied = session.execute(sa.select(ITEM).where(ITEM.c.reminder_id == reminder.id)).mappings().all()
+    told = _already_told(session, copied, channel, address, now)
+    copied = [row for row in copied if (row["patent_id"], row["fee_year"]) not in told]
+    if not copied:
+        return None, f"同一联系人已通过{channel}收到这些年费的提醒"
+    not_before = settings.send_time(channel, now)
+    key = f"fallback:{reminder.id}:{channel}"
+    insert_ignore(session, REMINDER, [dict(
+        key=key, kind=reminder.kind, channel=channel, recipient=address, recipient_name=name, contact_id=contact_id,
+        enterprise_id=reminder.enterprise_id, day=local_day(not_before), state="planned", not_before=not_before,
+        attempts=0, fallback_of=reminder.id, created_at=now, updated_at=now)], ["key"])
+    fallback = session.execute(sa.select(Reminder).where(Reminder.key == key)).scalar_one()
+    skip = {"id", "reminder_id", "channel", "recipient", "state", "cancel_reason", "created_at"}
+    insert_ignore(session, ITEM, [
+        {**{k: v for k, v in row.items() if k not in skip}, "reminder_id": fallback.id, "channel": channel,
+         "recipient": address, "state": "planned", "created_at": now} for row in copied],
+        ["patent_id", "fee_year", "tier", "channel", "recipient"])
+    if not session.execute(sa.select(sa.func.count()).where(ITEM.c.reminder_id == fallback.id)).scalar():
+        session.execute(sa.delete(REMINDER).where(REMINDER.c.id == fallback.id, REMINDER.c.state == "planned"))
+        return None, f"同一联系人已通过{channel}收到这些年费的提醒"
+    return fallback, f"已改用{channel}发送（{mask_text(address)}）"
+
+
+def plan_alert(session: Session, settings: ReminderSettings, key: str, now: datetime, headline: str,
+               details: Sequence[str] = ()) -> None:
+    """An operator alert through the outbox (so it is retried like any message); the same key is one alert."""
+    rendered = render_alert(headline, details)
+    log.warning("operator alert: %s", rendered.text)
+    insert_ignore(session, REMINDER, [dict(
+        key=f"alert:{key}"[:255], kind="alert", channel=settings.alert_channel, recipient="operator",
+        recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,
+        subject=rendered.subject, body=rendered.text, created_at=now, updated_at=now)], ["key"])
+
+
+def pause_channel(session: Session, channel: str, until: datetime, reason: str, now: datetime,
+                  settings: ReminderSettings) -> None:
+    existing = session.get(ChannelPause, channel)
+    if existing is not None and existing.until >= until:
+        return
+    session.merge(ChannelPause(channel=channel, until=until, reason=mask_text(reason), created_at=now))
+    if channel != settings.alert_channel:
+        plan_alert(session, settings, f"pause:{channel}:{local_day(now)}", now,
+                   f"{channel}通道已暂停，需要运营人员处理（至 {until.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）", [reason])
+
+
+def paused_channels(session: Session, now: datetime) -> set[str]:
+    return set(session.execute(sa.select(ChannelPause.channel).where(ChannelPause.until > now)).scalars())
+
+
+def mark_delivered(session: Session, reminder_id: int, at: datetime | None, now: datetime) -> bool:
+    return transition(session, reminder_id, ["sent"], state="delivered", delivered_at=at or now, updated_at=now)

@@ -1,0 +1,124 @@
+"""Reading and recording patents and their annual-fee payments.
+
+`facts_of` is the bridge from the tables to the pure fee engine (custody.fees works on PatentFacts only).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from custody.appno import InvalidApplicationNumber, parse_application_number
+from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction, yuan
+from custody.models import OpenLicence, Patent, Payment
+
+
+def canonical_number(number: str) -> str:
+    """`number` in the canonical stored form when it reads as an application number, else stripped as given."""
+    try:
+        return str(parse_application_number(number))
+    except InvalidApplicationNumber:
+        return number.strip()
+
+
+def patent_by_number(session: Session, number: str) -> Patent | None:
+    """The patent with this application number (any common spelling: ZL…, no dot, full-width), or None."""
+    statement = select(Patent).where(Patent.application_number == canonical_number(number))
+    return session.exec(statement).first()
+
+
+def paid_years_of(session: Session, patent: Patent) -> frozenset[int]:
+    """Every patent year with at least one payment on record (a top-up adds a row, not a year)."""
+    statement = select(Payment.year).where(Payment.patent_id == patent.id).distinct()
+    return frozenset(session.exec(statement).all())
+
+
+def open_licences_of(session: Session, patent: Patent) -> tuple[DatePeriod, ...]:
+    statement = select(OpenLicence).where(OpenLicence.patent_id == patent.id).order_by(OpenLicence.start)
+    return tuple(DatePeriod(row.start, row.end) for row in session.exec(statement).all())
+
+
+def facts_of(session: Session, patent: Patent) -> PatentFacts:
+    """What the fee engine needs about `patent`; paid_through is the stored value, not recomputed."""
+    return PatentFacts(
+        type=PatentType(patent.type),
+        filing_date=patent.filing_date,
+        grant_year=patent.grant_year,
+        granted_on=patent.granted_on,
+        paid_through=patent.paid_through,
+        paid_years=paid_years_of(session, patent),
+        reduction=Reduction(patent.reduction),
+        open_licences=open_licences_of(session, patent),
+        term_extension_days=patent.term_extension_days,
+        application_number=patent.application_number,
+    )
+
+
+def add_payment(
+    session: Session,
+    patent: Patent,
+    year: int,
+    amount: Decimal | int | str,
+    paid_on: date,
+    source: str,
+    note: str | None = None,
+) -> Payment:
+    """Record a payment for patent year `year` and advance `patent.paid_through` over any run it completes.
+
+    paid_through only ever rises: to the highest N such that every year after the current paid_through up
+    to N has a payment. A payment for a later year leaves a gap, and paid_through waits until it is filled.
+    """
+    if year < 1:
+        raise ValueError(f"patent year must be 1 or more, not {year}")
+    # Lock the patent row (PostgreSQL) so two recorders cannot both read the old paid_through and lose an advance.
+    session.flush()
+    session.refresh(patent, with_for_update=True)
+    payment = Payment(
+        patent_id=patent.id, year=year, amount=yuan(amount), paid_on=paid_on, source=source, note=note
+    )
+    session.add(payment)
+    session.flush()
+    _advance_paid_through(patent, paid_years_of(session, patent))
+    session.add(patent)
+    session.flush()
+    return payment
+
+
+def _advance_paid_through(patent: Patent, paid_years: frozenset[int]) -> None:
+    start = _last_year_known_paid(patent, paid_years)
+    end = paid_run_end(paid_years, start)
+    # Only a run of at least one paid year moves it: an unknown paid_through stays unknown across a gap.
+    if end > start:
+        patent.paid_through = end
+        # A payment on record for year `end` is evidence, not an inference.
+        patent.paid_through_inferred = False
+
+
+def _last_year_known_paid(patent: Patent, paid_years: frozenset[int]) -> int:
+    """Where the run of paid years starts from when paid_through is not yet known."""
+    if patent.paid_through is not None:
+        return patent.paid_through
+    # Annual fees start with the grant year (Rule 114, old Rule 97: its fee is paid on registration), so the run
+    # starts there; with no grant year either, it starts at the earliest year we hold a payment for.
+    if patent.grant_year is not None:
+        return patent.grant_year - 1
+    return min(paid_years) - 1
+
+
+def paid_run_end(paid_years: frozenset[int], paid_through: int) -> int:
+    """The highest year N such that every year from paid_through + 1 to N is in `paid_years`."""
+    end = paid_through
+    while end + 1 in paid_years:
+        end += 1
+    return end
+
+
+def payments_of(session: Session, patent: Patent) -> list[Payment]:
+    statement = select(Payment).where(Payment.patent_id == patent.id).order_by(Payment.year, Payment.paid_on)
+    return list(session.exec(statement).all())
+
+
+def payments_total(session: Session, patent: Patent, year: int) -> Decimal:
+    """Everything already paid towards patent year `year` (several rows when topped up)."""
+    return sum((p.amount for p in payments_of(session, patent) if p.year == year), Decimal("0"))

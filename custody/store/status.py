@@ -1,0 +1,341 @@
+"""The legal-status watch in the database: ingest a batch of records, keep each patent's watch state, record
+every effect with its cause, and answer "why" (`history`).
+
+`ingest` is all or nothing inside the caller's transaction: a batch with any unreadable record is refused before
+anything is written, and the caller's session rolls back on any error. The same event twice is one event
+(unique `event_key` per patent). Effects are computed by the pure custody.status_effects.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from custody.clock import SHANGHAI
+from custody.decisions import Decision, decision_year, effective_on, latest_decision
+from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
+from custody.masking import mask_text
+from custody.models import Contact, Enterprise, Patent
+from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
+from custody.ruleset import RuleError, RuleSet
+from custody.status_effects import (
+    Effect,
+    EventFacts,
+    Outcome,
+    PatentContext,
+    WatchState,
+    apply_event,
+    status_block_reason,
+)
+from custody.status_effects import confirm_transfer as confirm
+from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
+from custody.store.patents import facts_of, patent_by_number
+
+WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
+
+
+class SyncRefused(ValueError):
+    """The batch has unreadable records: nothing was applied. `problems` lists every one."""
+
+    def __init__(self, source: str, problems: Iterable[object]) -> None:
+        self.problems = [str(p) for p in problems]
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        shown = "; ".join(self.problems[:5]) + more
+        super().__init__(f"{source}: {len(self.problems)} unreadable record(s), nothing applied: {shown}")
+
+
+@dataclass
+class SyncResult:
+    source: str
+    records: int = 0
+    new_events: list[dict] = field(default_factory=list)
+    duplicates: int = 0
+    unknown: list[dict] = field(default_factory=list)
+    unmatched: list[dict] = field(default_factory=list)
+    effects: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.source}: {self.records} record(s), {len(self.new_events)} new event(s), {self.duplicates} "
+                f"already known, {len(self.unknown)} unrecognised status(es), {len(self.unmatched)} not in the "
+                f"portfolio, {len(self.effects)} effect(s)")
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+
+def watch_state(session: Session, patent_id: int) -> WatchState:
+    row = session.get(PatentWatch, patent_id)
+    return WatchState() if row is None else WatchState(**{f: getattr(row, f) for f in WATCH_FIELDS})
+
+
+def watch_states(session: Session, patent_ids: Iterable[int] | None = None) -> dict[int, WatchState]:
+    """The watch state of each patent that has one (all when `patent_ids` is None)."""
+    statement = select(PatentWatch)
+    if patent_ids is not None:
+        statement = statement.where(PatentWatch.patent_id.in_(list(patent_ids)))
+    return {r.patent_id: WatchState(**{f: getattr(r, f) for f in WATCH_FIELDS}) for r in session.exec(statement)}
+
+
+def _save_watch(session: Session, patent_id: int, state: WatchState) -> None:
+    row = session.get(PatentWatch, patent_id) or PatentWatch(patent_id=patent_id)
+    for name, value in asdict(state).items():
+        setattr(row, name, value)
+    session.add(row)
+
+
+def _decision(row: FeeDecision) -> Decision:
+    return Decision(row.choice, row.year, row.effective_on, row.decided_by, row.decided_at, row.note)
+
+
+def decisions_of(session: Session, patent_id: int) -> list[Decision]:
+    statement = select(FeeDecision).where(FeeDecision.patent_id == patent_id).order_by(FeeDecision.decided_at)
+    return [_decision(r) for r in session.exec(statement)]
+
+
+def latest_decisions(session: Session, patent_ids: Iterable[int] | None = None) -> dict[int, Decision]:
+    """The decision in force for each patent that has one (all when `patent_ids` is None)."""
+    statement = select(FeeDecision)
+    if patent_ids is not None:
+        statement = statement.where(FeeDecision.patent_id.in_(list(patent_ids)))
+    grouped: dict[int, list[Decision]] = {}
+    for row in session.exec(statement):
+        grouped.setdefault(row.patent_id, []).append(_decision(row))
+    return {pid: latest_decision(found) for pid, found in grouped.items()}
+
+
+def schedule_or_none(session: Session, patent: Patent, rules: RuleSet, calendar: Calendar) -> Schedule | None:
+    """The fee schedule, or None when the patent's facts are incomplete (an effect then says so)."""
+    try:
+        return fee_schedule(facts_of(session, patent), rules, calendar)
+    except (FeeInputError, RuleError):
+        return None
+
+
+def record_effects(session: Session, patent_id: int, effects: Iterable[Effect], on: date,
+                   event_id: int | None = None, decision_id: int | None = None) -> list[StatusEffect]:
+    rows = [StatusEffect(patent_id=patent_id, event_id=event_id, decision_id=decision_id, code=e.code,
+                         message=e.message, effective_on=on) for e in effects]
+    session.add_all(rows)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+
+
+def ingest(session: Session, batch: StatusBatch, rules: RuleSet, calendar: Calendar, now: datetime,
+           vocabulary: Vocabulary | None = None) -> SyncResult:
+    """Apply every record of `batch` in date order; refuse the whole batch if any record was unreadable."""
+    if batch.problems:
+        raise SyncRefused(batch.source, batch.problems)
+    vocabulary = vocabulary or default_vocabulary()
+    result = SyncResult(batch.source, records=len(batch.records))
+    for record in sorted(batch.records, key=lambda r: r.announced_on):
+        patent = patent_by_number(session, record.application_number)
+        if patent is None:
+            result.unmatched.append({"application_number": record.application_number, "status": record.status,
+                                     "location": record.location})
+            continue
+        _ingest_one(session, patent, record, batch.source, vocabulary, rules, calendar, now, result)
+    session.flush()
+    return result
+
+
+def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, vocabulary: Vocabulary,
+                rules: RuleSet, calendar: Calendar, now: datetime, result: SyncResult) -> None:
+    today = now.astimezone(SHANGHAI).date()
+    meaning = vocabulary.classify(record.status, record.detail)
+    key = event_key(patent.application_number, record.announced_on, meaning.kind, record.status)
+    exists = session.exec(select(StatusEvent.id).where(StatusEvent.patent_id == patent.id,
+                                                       StatusEvent.event_key == key)).first()
+    if exists is not None:
+        result.duplicates += 1
+        return
+    latest = _latest_event_date(session, patent.id)
+    event = StatusEvent(patent_id=patent.id, event_key=key, kind=meaning.kind, status=record.status,
+                        detail=record.detail, fields=json.dumps(dict(meaning.fields), ensure_ascii=False),
+                        announced_on=record.announced_on, source=source, location=record.location,
+                        is_current=latest is None or record.announced_on >= latest)
+    session.add(event)
+    session.flush()
+    facts = EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", record.announced_on,
+                       f"{record.status} announced {record.announced_on}, {record.location or source}",
+                       meaning.fields)
+    outcome = _outcome(session, patent, facts, event, latest, rules, calendar, today)
+    effects = [*(_status_change(patent, record) if event.is_current else []), *outcome.effects]
+    _apply_outcome(session, patent, outcome, event.is_current)
+    record_effects(session, patent.id, effects, today, event_id=event.id)
+    if event.is_current and (outcome.state.ended or outcome.state.transfer_to):
+        cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
+    shown = {"application_number": patent.application_number, "announced_on": record.announced_on.isoformat(),
+             "kind": meaning.kind, "status": record.status, "location": record.location}
+    result.new_events.append(shown)
+    if meaning.kind == UNKNOWN:
+        result.unknown.append(shown)
+    result.effects.extend({"application_number": patent.application_number, "code": e.code, "message": e.message}
+                          for e in effects)
+
+
+def _latest_event_date(session: Session, patent_id: int) -> date | None:
+    statement = select(StatusEvent.announced_on).where(StatusEvent.patent_id == patent_id)
+    return max(session.exec(statement).all(), default=None)
+
+
+def _outcome(session, patent: Patent, facts: EventFacts, event: StatusEvent, latest: date | None, rules, calendar,
+             today) -> Outcome:
+    state = watch_state(session, patent.id)
+    if not event.is_current:
+        # A late report of an older announcement must not undo what newer ones did.
+        note = Effect("history_only", f"older than the latest known event ({latest}): kept as history, changes "
+                                      f"nothing (cause: {facts.cause})")
+        return Outcome(state, (note,))
+    enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
+    context = PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
+                            schedule_or_none(session, patent, rules, calendar),
+                            _has_pledgee_contact(session, patent.enterprise_id))
+    return apply_event(facts, state, context, rules, calendar, today)
+
+
+def _has_pledgee_contact(session: Session, enterprise_id: int | None) -> bool:
+    if enterprise_id is None:
+        return False
+    statement = select(Contact.id).where(Contact.enterprise_id == enterprise_id, Contact.role == "pledgee")
+    return session.exec(statement).first() is not None
+
+
+def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
+    """Compare with the legal status on record; the newest announcement becomes the patent's legal status."""
+    if patent.legal_status_date is not None and record.announced_on < patent.legal_status_date:
+        return []
+    if patent.legal_status == record.status and patent.legal_status_date == record.announced_on:
+        return []
+    before = f"{patent.legal_status} ({patent.legal_status_date})" if patent.legal_status else "(none)"
+    message = f"legal status: {before} → {record.status} ({record.announced_on})"
+    patent.legal_status, patent.legal_status_date = record.status, record.announced_on
+    return [Effect("status_changed", message)]
+
+
+def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, is_current: bool) -> None:
+    if not is_current:
+        return
+    _save_watch(session, patent.id, outcome.state)
+    if outcome.owners is not None:
+        patent.owners = outcome.owners
+    session.add(patent)
+
+
+def cancel_planned(session: Session, patent: Patent, reason: str | None, now: datetime) -> int:
+    """Cancel the patent's planned, unsent reminders at once (issue 4's seam); planning and dispatch check the
+    watch again anyway, so this only makes the stop immediate. A lapse does not come here: the restoration
+    reminders it starts are planned for the same patent and must stay."""
+    if reason is None or not sa.inspect(session.connection()).has_table("reminder_item"):
+        return 0
+    from custody.store.cancel import cancel_planned_for
+
+    return cancel_planned_for(session, patent.id, reason, now)
+
+
+def record_sync(session: Session, result: SyncResult | None, source: str, error: str | None = None) -> StatusSync:
+    """One row per run, success or failure (a failure is recorded in its own transaction by the caller)."""
+    row = StatusSync(source=source[:300], error=error)
+    if result is not None:
+        row.records, row.new_events, row.duplicates = result.records, len(result.new_events), result.duplicates
+        row.unknown_statuses, row.unmatched = len(result.unknown), len(result.unmatched)
+    session.add(row)
+    return row
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+
+
+def decide(session: Session, patent: Patent, choice: str, year: int | None, by: str, now: datetime, today: date,
+           rules: RuleSet, calendar: Calendar, note: str | None = None,
+           immediately: bool = False) -> tuple[FeeDecision, list[Effect]]:
+    """Record an enterprise's instruction about a fee year, and the effect it has on reminders."""
+    schedule = fee_schedule(facts_of(session, patent), rules, calendar)
+    fee_year = decision_year(schedule, year)
+    starts = effective_on(schedule, choice, fee_year, today, immediately)
+    row = FeeDecision(patent_id=patent.id, year=fee_year, choice=choice, effective_on=starts, decided_by=by,
+                      decided_at=now, note=note)
+    session.add(row)
+    session.flush()
+    effects = [Effect(f"decision_{choice}", _decision_message(_decision(row), immediately))]
+    record_effects(session, patent.id, effects, today, decision_id=row.id)
+    if choice == "abandon" and starts <= today:
+        cancel_planned(session, patent, f"abandoned by the enterprise: {_decision(row).text}", now)
+    return row, effects
+
+
+def _decision_message(decision: Decision, immediately: bool) -> str:
+    if decision.choice == "abandon":
+        when = "at once (--now)" if immediately else f"from {decision.effective_on}, after the grace period"
+        return f"decision: {decision.text}; reminders stop {when}"
+    if decision.choice == "pay":
+        return f"decision: {decision.text}; reminders go on until the payment is recorded"
+    return f"decision: {decision.text}; any earlier decision is withdrawn"
+
+
+def confirm_transfer(session: Session, patent: Patent, by: str, today: date,
+                     enterprise: Enterprise | None = None) -> list[Effect]:
+    """The operator confirmed the new owner (optionally moving the patent to `enterprise`): release the hold."""
+    state = watch_state(session, patent.id)
+    if state.transfer_to is None:
+        raise ValueError(f"{patent.application_number}: no transfer is awaiting confirmation")
+    target = enterprise or (session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None)
+    if target is None:
+        raise ValueError(f"{patent.application_number}: name the enterprise that now holds it (--enterprise CODE)")
+    if session.exec(select(Contact.id).where(Contact.enterprise_id == target.id)).first() is None:
+        raise ValueError(f"{target.name} ({target.credit_code}) has no contacts: add them before releasing the hold")
+    effects = []
+    if target.id != patent.enterprise_id:
+        effects.append(Effect("enterprise_changed", f"moved to {target.name} ({target.credit_code}) by {by}"))
+        patent.enterprise_id = target.id
+        session.add(patent)
+    outcome = confirm(state, target.name, by)
+    _save_watch(session, patent.id, outcome.state)
+    effects.extend(outcome.effects)
+    record_effects(session, patent.id, effects, today)
+    return effects
+
+
+# ---------------------------------------------------------------------------------------------- history
+
+
+def history(session: Session, patent: Patent) -> list[dict]:
+    """Everything the watch and the reminders did about `patent`, oldest first, each with its cause."""
+    rows = [_event_row(e) for e in session.exec(select(StatusEvent).where(StatusEvent.patent_id == patent.id))]
+    rows += [{"date": e.effective_on, "what": f"effect: {e.code}", "detail": e.message, "_at": e.recorded_at,
+              "_order": 1} for e in session.exec(select(StatusEffect).where(StatusEffect.patent_id == patent.id))]
+    rows += [{"date": d.decided_at.astimezone(SHANGHAI).date(), "what": f"decision: {d.choice}", "detail": d.text,
+              "_at": d.decided_at, "_order": 2} for d in decisions_of(session, patent.id)]
+    rows += _reminder_rows(session, patent.id)
+    rows.sort(key=lambda r: (r["date"], r["_order"], r["_at"]))
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+
+
+def _event_row(event: StatusEvent) -> dict:
+    where = f" ({event.location})" if event.location else ""
+    late = "" if event.is_current else " [older than a known event: history only]"
+    return {"date": event.announced_on, "what": f"event: {event.kind}", "detail": f"{event.status}{late}",
+            "source": f"{event.source}{where}", "_at": event.ingested_at, "_order": 0}
+
+
+def _reminder_rows(session: Session, patent_id: int) -> list[dict]:
+    """Reminders planned, sent or cancelled for the patent (issue 4's outbox), recipients masked."""
+    if not sa.inspect(session.connection()).has_table("reminder_item"):
+        return []
+    from custody.models.reminders import Reminder, ReminderItem
+
+    statement = (select(ReminderItem, Reminder).join(Reminder, Reminder.id == ReminderItem.reminder_id)
+                 .where(ReminderItem.patent_id == patent_id))
+    rows = []
+    for item, reminder in session.exec(statement):
+        reason = item.cancel_reason or reminder.cancel_reason
+        detail = (f"year {item.fee_year} {item.kind} reminder ({item.tier}) by {item.channel} to "
+                  f"{mask_text(item.recipient)}: {reminder.state}" + (f"; {reason}" if reason else ""))
+        rows.append({"date": reminder.day, "what": f"reminder: {reminder.state}", "detail": detail,
+                     "_at": reminder.created_at, "_order": 3})
+    return rows

@@ -1,0 +1,129 @@
+"""Messages the legal-status watch sends through the reminders outbox (issue 4): pledgee alerts when a pledged
+patent enters its grace period, and each watching enterprise's digest of status changes on watch-only patents.
+
+Both are written as outbox rows of kind "alert" with their text rendered here; the outbox's unique key makes
+planning them idempotent (a tick run twice, or by cron beside the daemon, plans one message). Each planned
+message is also an effect in the patent's history, so "why did the bank hear about it" has an answer.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from custody.fees import Calendar, first_unpaid, quote
+from custody.models import Enterprise, Patent
+from custody.models.reminders import Reminder
+from custody.models.status import PatentWatch, StatusEvent
+from custody.ruleset import RuleSet
+from custody.status_effects import Effect, pledgee_alert_year
+from custody.status_vocab import default_vocabulary
+from custody.store.outbox import insert_ignore
+from custody.store.standing import ContactRow, contacts_for
+from custody.store.status import record_effects, schedule_or_none, watch_state
+
+REMINDER = Reminder.__table__
+
+
+def _plan(session: Session, key: str, contact: ContactRow, channel: str, enterprise_id: int, subject: str,
+          body: str, today: date, now: datetime) -> bool:
+    """One alert row to one contact; False when the same key was planned before (nothing new)."""
+    address = contact.address(channel)
+    if address is None:
+        return False
+    key = key[:255]
+    if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
+        return False
+    insert_ignore(session, REMINDER, [dict(
+        key=key, kind="alert", channel=channel, recipient=address, recipient_name=contact.name,
+        contact_id=contact.id, enterprise_id=enterprise_id, day=today, state="planned", not_before=now, attempts=0,
+        subject=subject, body=body, created_at=now, updated_at=now)], ["key"])
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- pledgee alerts
+
+
+def _pledgee_text(patent: Patent, enterprise: str, pledgee: str, schedule, today: date) -> tuple[str, str]:
+    fee = first_unpaid(schedule)
+    q = quote(schedule, today, fee.year)
+    subject = f"质押专利年费逾期提醒：{patent.application_number}"
+    body = (f"{pledgee}：\n贵方作为质权人的专利 {patent.application_number}《{patent.title}》（专利权人：{enterprise}）"
+            f"第{fee.year}年度年费已于{fee.due_date}到期未缴，现处于滞纳期。\n"
+            f"须于{fee.grace_end}前缴纳（今日应缴 {q.total} 元，含滞纳金 {q.late_fee} 元），"
+            f"否则专利权终止，质押物随之灭失。\n"
+            f"专利权人已同时收到提醒。")
+    return subject, body
+
+
+def plan_pledgee_alerts(session: Session, rules: RuleSet, calendar: Calendar, today: date, now: datetime,
+                        channels: Sequence[str] = ("email",)) -> list[dict]:
+    """Alert the pledgee contacts of every pledged custody patent now in its grace period (once per fee year)."""
+    statement = (select(Patent, PatentWatch).join(PatentWatch, PatentWatch.patent_id == Patent.id)
+                 .where(PatentWatch.pledgee.is_not(None), Patent.mode == "custody", Patent.enterprise_id.is_not(None)))
+    found = list(session.exec(statement))
+    contacts = contacts_for(session, [p.enterprise_id for p, _ in found])
+    planned = []
+    for patent, _ in found:
+        schedule = schedule_or_none(session, patent, rules, calendar)
+        year = pledgee_alert_year(watch_state(session, patent.id), schedule, patent.mode, today)
+        pledgees = [c for c in contacts.get(patent.enterprise_id, []) if c.role == "pledgee"]
+        if year is None or not pledgees:
+            continue
+        enterprise = session.get(Enterprise, patent.enterprise_id)
+        for contact in pledgees:
+            subject, body = _pledgee_text(patent, enterprise.name, contact.name, schedule, today)
+            for channel in channels:
+                key = f"pledgee:{patent.id}:{year}:{contact.id}:{channel}"
+                if _plan(session, key, contact, channel, patent.enterprise_id, subject, body, today, now):
+                    planned.append({"application_number": patent.application_number, "year": year,
+                                    "channel": channel, "contact": contact.name})
+                    record_effects(session, patent.id, [Effect(
+                        "pledgee_alerted", f"pledgee contact {contact.name} alerted by {channel}: year {year} fee "
+                                           f"in its grace period (the patent is pledged)")], today)
+    return planned
+
+
+# ---------------------------------------------------------------------------------------------- watch digests
+
+
+def _digest_text(enterprise: str, lines: list[str], today: date) -> tuple[str, str]:
+    subject = f"专利法律状态变更摘要 {today}（{len(lines)}条）"
+    body = f"{enterprise}：\n您监控的专利有以下法律状态变更：\n" + "\n".join(lines)
+    return subject, body
+
+
+def plan_watch_digests(session: Session, today: date, now: datetime, channels: Sequence[str] = ("email",),
+                       roles: Sequence[str] = ("ip_manager",)) -> list[dict]:
+    """One digest per watching enterprise of the status changes on its watch-only patents not sent yet."""
+    statement = (select(StatusEvent, Patent).join(Patent, Patent.id == StatusEvent.patent_id)
+                 .where(Patent.mode == "watch", StatusEvent.digested_at.is_(None), Patent.enterprise_id.is_not(None))
+                 .order_by(StatusEvent.announced_on, StatusEvent.id))
+    by_enterprise: dict[int, list[tuple[StatusEvent, Patent]]] = defaultdict(list)
+    for event, patent in session.exec(statement):
+        by_enterprise[patent.enterprise_id].append((event, patent))
+    contacts = contacts_for(session, by_enterprise)
+    vocabulary, planned = default_vocabulary(), []
+    for enterprise_id, events in by_enterprise.items():
+        enterprise = session.get(Enterprise, enterprise_id)
+        lines = [f"- {p.application_number}《{p.title}》 {e.announced_on} {e.status}"
+                 f"（{vocabulary.label_of(e.kind, 'zh')}）" for e, p in events]
+        subject, body = _digest_text(enterprise.name, lines, today)
+        key = f"digest:{enterprise_id}:{today}:{events[-1][0].id}"
+        sent_to = []
+        for contact in (c for c in contacts.get(enterprise_id, []) if c.role in roles):
+            for channel in channels:
+                if _plan(session, f"{key}:{contact.id}:{channel}", contact, channel, enterprise_id, subject, body,
+                         today, now):
+                    sent_to.append(f"{contact.name} ({channel})")
+        for event, patent in events:
+            event.digested_at = now
+            session.add(event)
+            shown = ", ".join(sent_to) or "nobody (no contact with that role and channel)"
+            effect = Effect("watch_digest_sent", f"in {enterprise.name}'s status digest of {today} to {shown}")
+            record_effects(session, patent.id, [effect], today, event_id=event.id)
+        planned.append({"enterprise": enterprise.name, "events": len(events), "recipients": len(sent_to)})
+    return planned

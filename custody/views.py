@@ -1,0 +1,98 @@
+"""Plain dict views of engine results: the stable JSON contract of `custody fees` and `custody patent show`.
+
+Dates are ISO strings, amounts are numbers in yuan; nothing here formats for a terminal.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from custody.domain import Citation
+from custody.fees import LapsedError, Schedule, YearFee, next_due, patent_state, quote, remaining_total
+
+
+def number(amount: Decimal) -> int | float:
+    """An amount as a JSON number: whole yuan as an int, else a float with fen."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def citation_dict(citation: Citation) -> dict[str, Any]:
+    return {"rule": citation.rule_id, "source": citation.source, "confirmed": citation.confirmed}
+
+
+def year_dict(fee: YearFee) -> dict[str, Any]:
+    return {
+        "year": fee.year,
+        "anniversary": _iso(fee.anniversary),
+        "due_date": _iso(fee.due_date),
+        "full_fee": number(fee.full_fee),
+        "fee": number(fee.fee),
+        "reduction": fee.reduction,
+        "grant_year": fee.is_grant_year,
+        "grace_end": _iso(fee.grace_end),
+        "paid": fee.paid,
+        "provisional": fee.provisional,
+        "late_fee_bands": [
+            {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee)}
+            for b in fee.bands
+        ],
+        "rules": {figure: citation_dict(c) for figure, c in fee.citations.items()},
+    }
+
+
+def next_due_dict(schedule: Schedule, on: date) -> dict[str, Any] | None:
+    due = next_due(schedule, on)
+    if due is None:
+        return None
+    year = schedule.year(due.year)
+    return {
+        "year": due.year,
+        "due_date": _iso(year.due_date),
+        "fee": number(due.fee),
+        "late_fee": number(due.late_fee),
+        "total": number(due.total),
+        "grace_end": _iso(year.grace_end),
+        "provisional": year.provisional,
+    }
+
+
+def quote_dict(schedule: Schedule, pay_on: date, year: int | None = None) -> dict[str, Any]:
+    try:
+        q = quote(schedule, pay_on, year)
+    except LapsedError as exc:
+        return {"pay_on": _iso(pay_on), "error": str(exc)}
+    return {"pay_on": _iso(pay_on), "year": q.year, "fee": number(q.fee), "late_fee": number(q.late_fee),
+            "late_fee_rate": float(q.late_fee_rate), "total": number(q.total)}
+
+
+def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -> dict[str, Any]:
+    facts = schedule.facts
+    result: dict[str, Any] = {
+        "application_number": facts.application_number,
+        "type": facts.type.value,
+        "filing_date": _iso(facts.filing_date),
+        "expiry_date": _iso(schedule.expiry_date),
+        "grant_year": schedule.grant_year,
+        "grant_year_inferred": schedule.grant_year_inferred,
+        "paid_through": facts.paid_through,
+        "reduction": facts.reduction.value,
+        "as_of": _iso(as_of),
+        "state": patent_state(schedule, as_of).value,
+        "years": [year_dict(y) for y in schedule.years],
+        "next_due": next_due_dict(schedule, as_of),
+        "remaining_total": number(remaining_total(schedule, as_of)),
+        "term_compensation": None,
+        "rules": {figure: citation_dict(c) for figure, c in schedule.citations.items()},
+    }
+    if schedule.compensation is not None:
+        comp = schedule.compensation
+        result["term_compensation"] = {"days": comp.days, "whole_years": comp.whole_years, "fee": number(comp.fee),
+                                       "due_before": _iso(comp.due_before), "rule": citation_dict(comp.citation)}
+    if pay_on is not None:
+        result["quote"] = quote_dict(schedule, pay_on)
+    return result

@@ -1,0 +1,275 @@
+"""The Chinese working-day calendar that CNIPA deadlines are moved on (Rule 5; Guidelines Part V ch. 7 §2.3).
+
+A deadline that falls on a rest day moves to the first working day on or after it. Rest days are weekends and
+the public holidays; a weekend day the State Council declares a make-up working day (调休上班) is a working day,
+e.g. Saturday 2026-02-28.
+
+Where each year's days come from, in order of precedence:
+
+1. A loaded schedule (`YearSchedule`, usually parsed from a TOML file with `parse_year_schedule`). The State
+   Council publishes next year's schedule around November; the operator loads it before the libraries catch up,
+   or loads a correction. A loaded year wins over everything below and is not provisional.
+2. The `chinesecalendar` package (import `chinese_calendar`), which transcribes the State Council notices for
+   the years it covers (2004-2026 in 1.11.0) and raises NotImplementedError for any other year.
+3. Otherwise the year is PROVISIONAL: weekends plus the statutory public holidays from `holidays.China`.
+   Only the statutory days themselves are taken. Entries named "... (observed)" and "Day off (substituted
+   from ...)" are python-holidays' guesses at (or its record of) the make-up arrangement. Their partner
+   make-up Saturdays can't be represented, so taking half of the arrangement would be worse than taking none.
+   A provisional year has no make-up working days. It is only an estimate: wherever a date from such a year
+   is shown, say it is provisional (`is_provisional`). Limitation: before 2004 this is only an approximation
+   of history. In particular the six-day week (before 1995-05-01) is not modelled.
+
+Everything here is pure: no clock, no database, no network. Per-year data is built once and memoised.
+A moved date depends on every day from the deadline up to the result. If either end lies in a provisional
+year, treat the result as provisional.
+"""
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+import holidays
+import numpy as np
+
+CALENDAR_DIR = Path(__file__).parent / "rules" / "calendar"
+SCHEDULE_KEYS = frozenset({"year", "source", "holidays", "workdays"})
+# python-holidays' names for its make-up guesses; only matched in the en_US names we ask for.
+GUESSED_NAME_MARKERS = ("(observed)", "Day off")
+
+
+class ScheduleError(ValueError):
+    """A year schedule is malformed; the message starts with `origin: field:`."""
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """One year's official arrangement.
+
+    `rest_days` are the declared holiday rest days and may include weekend days. Ordinary weekends are
+    implied, so they are not listed. `workdays` are the make-up working days, which all fall on weekends.
+    """
+
+    year: int
+    source: str
+    rest_days: frozenset[date]
+    workdays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        return day in self.workdays or (day.weekday() < 5 and day not in self.rest_days)
+
+
+# --- Parsing an operator-supplied schedule -------------------------------------------------------------
+
+
+def parse_year_schedule(text: str, origin: str) -> YearSchedule:
+    """The schedule in `text` (TOML), validated. A `ScheduleError` names `origin` and the bad field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScheduleError(f"{origin}: invalid TOML: {exc}") from exc
+    unknown = sorted(set(data) - SCHEDULE_KEYS)
+    if unknown:
+        raise ScheduleError(f"{origin}: {unknown[0]}: unknown field (expected {', '.join(sorted(SCHEDULE_KEYS))})")
+    year = _year_field(data, origin)
+    source = data.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ScheduleError(f"{origin}: source: required, the notice this schedule transcribes")
+    rest_days = _rest_days_field(data.get("holidays"), year, origin)
+    workdays = _workdays_field(data.get("workdays", []), year, origin)
+    for i, day in enumerate(sorted(workdays)):
+        if day in rest_days:
+            raise ScheduleError(f"{origin}: workdays[{i}]: {day} is also inside a holidays range")
+    return YearSchedule(year, source.strip(), rest_days, workdays)
+
+
+def load_year_schedule(path: Path) -> YearSchedule:
+    """The schedule in the TOML file at `path`; errors name the file."""
+    return parse_year_schedule(path.read_text(encoding="utf-8"), str(path))
+
+
+def bundled_schedules(directory: Path = CALENDAR_DIR) -> tuple[YearSchedule, ...]:
+    """The verified schedules shipped in custody/rules/calendar/*.toml, in file-name order."""
+    return tuple(load_year_schedule(path) for path in sorted(directory.glob("*.toml")))
+
+
+def _year_field(data: dict[str, Any], origin: str) -> int:
+    year = data.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
+        raise ScheduleError(f"{origin}: year: required, a four-digit year, got {year!r}")
+    return year
+
+
+def _date_in_year(value: object, year: int, where: str) -> date:
+    # TOML allows bare dates (2027-01-01) as well as quoted ISO strings; accept both.
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ScheduleError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ScheduleError(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
+    if value.year != year:
+        raise ScheduleError(f"{where}: {value} is outside year {year}")
+    return value
+
+
+def _rest_days_field(ranges: object, year: int, origin: str) -> frozenset[date]:
+    if not isinstance(ranges, list) or not ranges:
+        raise ScheduleError(f"{origin}: holidays: required, a non-empty list of [first, last] date pairs")
+    days: set[date] = set()
+    for i, pair in enumerate(ranges):
+        where = f"{origin}: holidays[{i}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ScheduleError(f"{where}: expected a [first, last] pair, got {pair!r}")
+        first, last = (_date_in_year(v, year, f"{where}[{j}]") for j, v in enumerate(pair))
+        if last < first:
+            raise ScheduleError(f"{where}: range ends ({last}) before it starts ({first})")
+        days.update(first + timedelta(n) for n in range((last - first).days + 1))
+    return frozenset(days)
+
+
+def _workdays_field(values: object, year: int, origin: str) -> frozenset[date]:
+    if not isinstance(values, list):
+        raise ScheduleError(f"{origin}: workdays: expected a list of dates, got {values!r}")
+    days = set()
+    for i, value in enumerate(values):
+        day = _date_in_year(value, year, f"{origin}: workdays[{i}]")
+        # A make-up working day only means something on a weekend; a weekday is a working day anyway.
+        if day.weekday() < 5:
+            raise ScheduleError(f"{origin}: workdays[{i}]: {day} is a {day:%A}, not a Saturday or Sunday")
+        days.add(day)
+    return frozenset(days)
+
+
+# --- Where a year's schedule comes from when none is loaded -------------------------------------------
+
+
+@cache
+def official_schedule(year: int) -> YearSchedule | None:
+    """The State Council schedule as transcribed by chinesecalendar, or None outside its years."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))  # the public API decides which years are covered
+    except NotImplementedError:
+        return None
+    # Read the package's own tables: its per-day functions rescan them on every call, which is too slow
+    # for 76 years of portfolio tables. `holidays` holds the declared rest days, `workdays` the make-up days.
+    rest = {d for d in chinese_calendar.constants.holidays if d.year == year}
+    make_up = {d for d in chinese_calendar.constants.workdays if d.year == year}
+    source = f"State Council 部分节假日安排 notice for {year}, via chinesecalendar {version('chinesecalendar')}"
+    return YearSchedule(year, source, frozenset(rest), frozenset(make_up))
+
+
+@cache
+def provisional_schedule(year: int) -> YearSchedule:
+    """Weekends plus the statutory holidays only (see the module docstring for what is left out)."""
+    statutory = holidays.China(years=year, language="en_US")
+    rest = {d for d, name in statutory.items() if not any(m in name for m in GUESSED_NAME_MARKERS)}
+    source = (
+        f"PROVISIONAL: State Council schedule for {year} not loaded; weekends and statutory holidays "
+        f"from python-holidays {version('holidays')}, without make-up days"
+    )
+    return YearSchedule(year, source, frozenset(rest), frozenset())
+
+
+def _days_in_year(year: int) -> int:
+    return date(year + 1, 1, 1).toordinal() - date(year, 1, 1).toordinal()
+
+
+# --- The calendar --------------------------------------------------------------------------------------
+
+
+class WorkCalendar:
+    """Answers "is this a working day" and "when does a deadline on this day fall due" (Rule 5)."""
+
+    def __init__(self, schedules: Iterable[YearSchedule] = ()) -> None:
+        self._loaded: dict[int, YearSchedule] = {}
+        for schedule in schedules:
+            if schedule.year in self._loaded:
+                raise ScheduleError(
+                    f"two schedules for {schedule.year}: {self._loaded[schedule.year].source!r} "
+                    f"and {schedule.source!r}"
+                )
+            self._loaded[schedule.year] = schedule
+        # Rest day -> next working day, per year; a working day is absent (it maps to itself).
+        self._moves: dict[int, dict[date, date]] = {}
+        self._next_ordinals: dict[int, np.ndarray] = {}
+
+    def schedule_for(self, year: int) -> YearSchedule:
+        """The schedule in force for `year`, so a caller can show its source."""
+        loaded = self._loaded.get(year)
+        if loaded is not None:
+            return loaded
+        return official_schedule(year) or provisional_schedule(year)
+
+    def is_working_day(self, day: date) -> bool:
+        return self.schedule_for(day.year).is_working_day(day)
+
+    def is_provisional(self, day: date) -> bool:
+        """True when the State Council schedule for `day`'s year is neither loaded nor in chinesecalendar."""
+        return day.year not in self._loaded and official_schedule(day.year) is None
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself when it is a working day, else the first working day after it (Rule 5)."""
+        moves = self._moves.get(day.year)
+        if moves is None:
+            moves = self._year_moves(day.year)
+        return moves.get(day, day)
+
+    def working_day_table(self, start: date, end: date) -> np.ndarray:
+        """int64 array over `start`..`end` INCLUSIVE: index i holds the ordinal of next_working_day(start + i).
+
+        For vectorised portfolio code: `table[d.toordinal() - start.toordinal()]`. Empty when end < start.
+        """
+        if end < start:
+            return np.empty(0, dtype=np.int64)
+        years = np.concatenate([self._year_next_ordinals(y) for y in range(start.year, end.year + 1)])
+        offset = start.toordinal() - date(start.year, 1, 1).toordinal()
+        return years[offset : offset + (end - start).days + 1]
+
+    def _year_moves(self, year: int) -> dict[date, date]:
+        # Walk the year backwards, carrying the next working day; the carry starts in the following year
+        # because a rest day at the end of December can move into January.
+        following = self._first_working_day_from(date(year + 1, 1, 1))
+        moves: dict[date, date] = {}
+        day = date(year, 12, 31)
+        while day.year == year:
+            if self.is_working_day(day):
+                following = day
+            else:
+                moves[day] = following
+            day -= timedelta(1)
+        self._moves[year] = moves
+        return moves
+
+    def _first_working_day_from(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day += timedelta(1)
+        return day
+
+    def _year_next_ordinals(self, year: int) -> np.ndarray:
+        cached = self._next_ordinals.get(year)
+        if cached is not None:
+            return cached
+        first = date(year, 1, 1).toordinal()
+        table = np.arange(first, first + _days_in_year(year), dtype=np.int64)
+        moves = self._moves.get(year)
+        if moves is None:
+            moves = self._year_moves(year)
+        for rest_day, working_day in moves.items():
+            table[rest_day.toordinal() - first] = working_day.toordinal()
+        table.flags.writeable = False
+        self._next_ordinals[year] = table
+        return table
+
+
+@cache
+def default_calendar() -> WorkCalendar:
+    """The shared calendar: chinesecalendar plus the verified schedules shipped in custody/rules/calendar/."""
+    return WorkCalendar(bundled_schedules())

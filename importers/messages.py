@@ -1,0 +1,171 @@
+"""The import messages in English and Chinese, and Chinese for the details the domain modules explain in English.
+
+`custody.appno`, `custody.creditcode`, `custody.dates` and `custody.fees` say what is wrong in English (their
+messages are part of their tested contract); for an operator who reads Chinese, `detail_zh` translates the ones
+an import can meet. An unknown detail is shown as it is rather than dropped.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # code: (English, Chinese)
+    "file_missing": ("file not found", "文件不存在"),
+    "file_unreadable": ("cannot read the file: {detail}", "无法读取文件：{detail}"),
+    "file_type": ("cannot read {suffix} files: use .xlsx, .xls or .csv",
+                  "不支持 {suffix} 文件：请用 .xlsx、.xls 或 .csv"),
+    "encoding": ("cannot tell the text encoding (tried UTF-8, UTF-8 with BOM, GBK/GB18030)",
+                 "无法识别文件编码（已尝试 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）"),
+    "sheet_missing": ("no sheet named {sheet}; the workbook has: {sheets}",
+                      "工作簿中没有名为 {sheet} 的工作表；现有：{sheets}"),
+    "empty_file": ("the file has no rows", "文件中没有数据行"),
+    "no_header": ("no header row in the first {scan} rows: expected columns such as {expected}",
+                  "前 {scan} 行中找不到表头：应有 {expected} 等列"),
+    "missing_columns": ("required column(s) {missing} not found in the header (row {header_row}: {found})",
+                        "表头（第 {header_row} 行：{found}）中缺少必需的列：{missing}"),
+    "ambiguous_columns": ("columns {columns} all mean {field}: keep one, or map them with an import profile",
+                          "列 {columns} 都表示{field}：请只保留一列，或用导入配置（profile）指定"),
+    "ignored_columns": ("columns not imported: {columns}", "以下列未导入：{columns}"),
+    "no_rows": ("no data rows below the header", "表头下没有数据行"),
+    "required": ("{field} is empty", "{field}为空"),
+    "appno_invalid": ("invalid application number {value}: {detail}", "申请号 {value} 无效：{detail}"),
+    "appno_number_cell": ("application number {value} is stored as a number, so its check character is lost "
+                          "(a 0 or an X cannot survive): format the column as text and export again",
+                          "申请号 {value} 以数字格式保存，校验位已丢失（0 或 X 无法保留）："
+                          "请把该列设为文本格式后重新导出"),
+    "appno_number_cell_read": ("application number stored as a number ({value}); read as {number}: "
+                               "format the column as text to be sure",
+                               "申请号以数字格式保存（{value}），按 {number} 读取：请把该列设为文本格式以免出错"),
+    "appno_scientific": ("application number {value} is in scientific notation: Excel dropped digits; "
+                         "format the column as text and export again",
+                         "申请号 {value} 是科学计数法：Excel 已丢失数字；请把该列设为文本格式后重新导出"),
+    "type_invalid": ("unknown patent type {value}: use 发明, 实用新型 or 外观设计 (invention, utility model, design)",
+                     "未知的专利类型 {value}：应为 发明、实用新型 或 外观设计"),
+    "type_contradicts": ("type {value} contradicts application number {number} (its type digit means {type})",
+                         "专利类型 {value} 与申请号 {number} 不符（申请号的类型位表示{type}）"),
+    "bad_value": ("{detail}", "{detail}"),
+    "date_invalid": ("{detail}", "{detail}"),
+    "year_invalid": ("{value} is not a patent year (write 6, 第6年 or 6年)",
+                     "{value} 不是专利年度（请写作 6、第6年 或 6年）"),
+    "int_invalid": ("{value} is not a whole number", "{value} 不是整数"),
+    "reduction_invalid": ("unknown fee reduction {value}: use 85%, 70% or 无 (none)",
+                          "无法识别的费减比例 {value}：应为 85%、70% 或 无"),
+    "reduction_ambiguous": ("fee reduction {value} is ambiguous: is it the share paid or the share waived? "
+                            "write 85% or 70% (the reduction)",
+                            "费减比例 {value} 有歧义：是缴纳比例还是减缴比例？请写减缴比例 85% 或 70%"),
+    "amount_invalid": ("{value} is not an amount in yuan", "{value} 不是金额（元）"),
+    "credit_code_invalid": ("invalid unified social credit code {value}: {detail}",
+                            "统一社会信用代码 {value} 无效：{detail}"),
+    "mobile_invalid": ("{value} is not a mainland China mobile number", "{value} 不是有效的中国大陆手机号"),
+    "email_invalid": ("{value} is not a valid email address: {detail}", "{value} 不是有效的邮箱地址：{detail}"),
+    "bool_invalid": ("{value} is not yes/no (write 是 or 否)", "{value} 不是“是/否”"),
+    "enterprise_unknown": ("unknown enterprise {value}: import it first (custody import enterprises FILE)",
+                           "未知企业 {value}：请先导入企业（custody import enterprises 文件）"),
+    "enterprise_name_ambiguous": ("enterprise name {value} matches {count} enterprises: give the credit code",
+                                  "企业名称 {value} 对应 {count} 家企业：请给出统一社会信用代码"),
+    "enterprise_contradicts_option": ("enterprise {value} contradicts --enterprise {option}",
+                                      "企业 {value} 与 --enterprise {option} 不一致"),
+    "duplicate_disagrees": ("{key} is also on row {other}, with different {fields}",
+                            "{key} 在第 {other} 行也出现，但{fields}不同"),
+    "contact_needs_channel": ("contact {name} has neither a mobile number nor an email",
+                              "联系人 {name} 既没有手机号也没有邮箱"),
+    "role_unknown": ("unknown contact role {value}: recorded as 'other'", "无法识别的联系人角色 {value}：记为“其他”"),
+    "legal_status_unknown": ("legal status {value} not recognised: kept as written, paid-through not inferred",
+                             "无法识别的法律状态 {value}：原样保存，不推定已缴年度"),
+    "grant_year_unknown_pending": ("no grant year: imported as an application still pending",
+                                   "无授权年度：按尚未授权的申请导入"),
+    "paid_through_inferred": ("paid-through year {year} inferred from legal status {status} on {as_of}",
+                              "按 {as_of} 的法律状态“{status}”推定年费已缴至第 {year} 年"),
+    "paid_through_check": ("year {year} fee (due {due}) is in its grace period until {grace_end} on {as_of}: "
+                           "unknown — check; treated as unpaid",
+                           "第 {year} 年年费（缴费期限 {due}）在 {as_of} 处于宽限期（至 {grace_end}）："
+                           "是否已缴未知——请核实；按未缴处理"),
+    "paid_through_unknown": ("no paid-through year and no legal status to infer it from: the grant-year fee is "
+                             "taken as the last one paid",
+                             "无已缴年度，也无法律状态可供推定：按仅缴纳授权当年年费处理"),
+    "in_force_past_expiry": ("legal status {status} on {as_of}, but the term ended on {expiry}",
+                             "{as_of} 的法律状态为“{status}”，但保护期已于 {expiry} 届满"),
+    "patent_unknown": ("unknown patent {value}: import it first (custody import patents FILE)",
+                       "未知专利 {value}：请先导入专利（custody import patents 文件）"),
+    "not_annual_fee": ("{value} is not an annual fee: row skipped", "{value} 不是年费：跳过该行"),
+    "fee_year_missing": ("no patent year: give a year column or a fee name such as 发明专利第6年年费",
+                         "缺少年度：请给出年度列，或写明如“发明专利第6年年费”的费用名称"),
+    "fee_type_contradicts": ("fee {value} is for a {fee_type}, but {number} is a {type}",
+                             "费用 {value} 属于{fee_type}，但 {number} 是{type}"),
+    "late_fee_unmatched": ("late fee with no annual fee for the same patent and date",
+                           "滞纳金没有同一专利、同一日期的年费与之对应"),
+    "year_outside": ("{detail}", "{detail}"),
+    "amount_mismatch": ("amount {amount} matches no fee for year {year} paid on {paid_on}: expected {expected}",
+                        "金额 {amount} 与 {paid_on} 缴纳第 {year} 年年费的任何应缴金额都不符：应为 {expected}"),
+    "late_fee_short": ("amount {amount} is {short} short of the {expected} due for year {year} on {paid_on}: "
+                       "imported; the rest is owed as a top-up",
+                       "金额 {amount} 比 {paid_on} 缴纳第 {year} 年年费应缴的 {expected} 少 {short}："
+                       "已导入，差额需补缴"),
+    "amount_over_topup": ("top-up of {amount} brings year {year} to {total}, more than the {expected} due on {paid_on}",
+                          "补缴 {amount} 后第 {year} 年合计 {total}，超过 {paid_on} 应缴的 {expected}"),
+    "paid_after_grace": ("{detail}", "{detail}"),
+    "payment_gap": ("year {year} is paid but not every year before it: paid-through stays at {paid_through}",
+                    "第 {year} 年已缴，但之前的年度未全部缴纳：已缴年度仍为第 {paid_through} 年"),
+    "fact": ("{detail}", "{detail}"),
+}
+
+_DETAILS_ZH: tuple[tuple[str, str], ...] = (
+    (r"empty application number", "申请号为空"),
+    (r"'(.*)' ends with publication kind code (\w): .*",
+     r"“\1”末尾是公布/公告号的类型代码 \2：这是公开号，不是申请号（例如 201710601862.3）"),
+    (r"more than one dot in '(.*)'", r"“\1”中有多个小数点"),
+    (r"missing check character after the dot in '(.*)'", r"“\1”的小数点后缺少校验位"),
+    (r"expected one check character after the dot, got '(.*)'", r"小数点后应只有一位校验位，实为“\1”"),
+    (r"character '(.)' at position (\d+) is not a digit", r"第 \2 位字符“\1”不是数字"),
+    (r"expected 12 digits and a check character .*, got (\d+) digits.*",
+     r"应为 12 位数字加校验位（例如 201710601862.3），实为 \1 位；2003-10-01 以前的申请号为 8 位（例如 97101765.4）"),
+    (r"type digit (\d) is not a patent type.*", r"类型位 \1 不是专利类型（应为 1、2、3、8 或 9）"),
+    (r"year (\d+) is impossible: .*", r"年份 \1 不可能：12 位申请号自 2003 年起使用"),
+    (r"year digits (\d+) are impossible: .*", r"年份位 \1 不可能：8 位申请号使用于 1985 至 2003 年"),
+    (r"check character must be a digit or X, got '(.*)'", r"校验位应为数字或 X，实为“\1”"),
+    (r"check digit should be (\w), got (\w)", r"校验位应为 \1，实为 \2"),
+    (r"filing date (\S+) is after the year of application number (\S+)", r"申请日 \1 晚于申请号 \2 所示的年份"),
+    (r"empty credit code", "统一社会信用代码为空"),
+    (r"must be 18 characters, got (\d+)", r"应为 18 位，实为 \1 位"),
+    (r"character '(.)' at position (\d+) is not allowed.*",
+     r"第 \2 位字符“\1”不允许（只用 0-9 和除 I、O、S、V、Z 以外的大写字母）"),
+    (r"check character should be (\w), got (\w)", r"校验位应为 \1，实为 \2"),
+    (r"empty date", "日期为空"),
+    (r"(.*) is not a real date .*", r"\1 不是真实存在的日期"),
+    (r"(.*) is not a date .*", r"\1 不是日期（请写作 2023-03-15、2023/3/15 或 2023年3月15日）"),
+    (r"(.*) is not a plausible Excel date serial", r"\1 不是合理的 Excel 日期序号"),
+    (r"grant date (\S+) is before the filing date (\S+)", r"授权公告日 \1 早于申请日 \2"),
+    (r"grant year (\d+) is outside patent years 1-(\d+)", r"授权年度 \1 超出专利年度 1-\2"),
+    (r"the grant year is unknown: .*", "授权年度未知：请给出授权年度或授权公告日"),
+    (r"paid-through year (\d+) is past expiry \(the last patent year is (\d+)\)",
+     r"已缴至第 \1 年超过保护期（最后一个专利年度是第 \2 年）"),
+    (r"term extension days cannot be negative", "期限补偿天数不能为负"),
+    (r"grant date (\S+) is on or after the expiry date (\S+)", r"授权公告日 \1 不早于保护期届满日 \2"),
+    (r"term compensation applies to inventions only, not to a (\S+)", r"期限补偿只适用于发明专利，不适用于 \1"),
+    (r"year (\d+) fee was due (\S+); the grace period ended (\S+), .*",
+     r"第 \1 年年费应于 \2 缴纳，宽限期已于 \3 届满：专利权已终止（或可请求恢复）"),
+    (r"year (\d+) is outside this patent's fee years (\d+)-(\d+)", r"第 \1 年不在该专利的年费年度 \2-\3 内"),
+    (r"every annual fee up to expiry is already paid", "至期满的年费均已缴纳"),
+)
+_DETAIL_PATTERNS = tuple((re.compile(pattern), zh) for pattern, zh in _DETAILS_ZH)
+
+
+def detail_zh(detail: str) -> str:
+    """Chinese for a domain module's English explanation; the English itself when no translation is known."""
+    for pattern, zh in _DETAIL_PATTERNS:
+        match = pattern.fullmatch(detail)
+        if match:
+            return match.expand(zh)
+    return detail
+
+
+def render_message(code: str, params: Mapping[str, Any], language: str) -> str:
+    english, chinese = MESSAGES[code]
+    if language != "zh":
+        return english.format(**params)
+    shown = dict(params)
+    if "detail" in shown:
+        shown["detail"] = detail_zh(str(shown["detail"]))
+    return chinese.format(**shown)

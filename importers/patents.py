@@ -1,0 +1,200 @@
+"""The portfolio file: one patent per row, checked against the numbering standard and the fee rules.
+
+What is checked per row: the application number and its check character; the type column against the number's
+type digit; dates that parse and agree (grant not before filing; a filing date in a later year than the number's
+is impossible, an earlier one is normal for divisional and PCT national-phase applications); the fee engine's
+own fact checks (custody.fees.fact_problems: grant year range, paid-through past expiry, ...); the enterprise.
+When the paid-through year is missing it is inferred from the legal status (importers.inference).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from custody.appno import TYPE_BY_DIGIT, filing_date_problem, parse_application_number
+from custody.domain import PatentFacts, PatentType, Reduction
+from custody.fees import fact_problems, grant_year_of, patent_year_on
+from custody.store.imports import PATENT_FIELDS, StoredEnterprise
+from importers import legal_status, values
+from importers.context import Options
+from importers.header import Header
+from importers.inference import PaidThroughInference
+from importers.problems import WARNING, ProblemSink
+from importers.readers import Cell
+from importers.rows import Dedup, RowCells, labels_for
+
+# fact_problems speaks of these fields; the message's start says which column to point at.
+FACT_FIELDS = (("grant date", "granted_on"), ("grant year", "grant_year"), ("the grant year", "grant_year"),
+               ("paid-through", "paid_through"), ("term extension", "term_extension_days"),
+               ("term compensation", "term_extension_days"))
+
+
+@dataclass
+class PatentStats:
+    paid_through_inferred: int = 0
+    grant_year_inferred: int = 0
+    check_fees: int = 0  # fees in their grace period on the file's date: "unknown — check"
+
+
+@dataclass
+class Enterprises:
+    """The enterprises a patent row can name: by credit code, by exact name, or the --enterprise option."""
+
+    by_code: dict[str, StoredEnterprise]
+    option: StoredEnterprise | None = None
+    by_name: dict[str, list[StoredEnterprise]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for enterprise in self.by_code.values():
+            self.by_name.setdefault(enterprise.name, []).append(enterprise)
+
+
+def paid_through_cell(cell: Cell) -> int | date:
+    """A year (5, 第5年) or the date the fees are paid until (年费缴至 2025-03-14)."""
+    try:
+        return values.patent_year(cell)
+    except values.CellProblem:
+        return values.day(cell)
+
+
+class PatentRows:
+    def __init__(self, header: Header, sink: ProblemSink, options: Options, enterprises: Enterprises,
+                 as_of: date) -> None:
+        self.header, self.sink, self.options, self.enterprises, self.as_of = header, sink, options, enterprises, as_of
+        self.labels = labels_for("patents", header)
+        self.infer = PaidThroughInference(options.rules, options.calendar)
+        self.stats = PatentStats()
+        self.dedup = Dedup(sink, self.labels["application_number"], [self.labels.get(f, f) for f in PATENT_FIELDS])
+
+    def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
+        count = 0
+        for number, cells in rows:
+            count += 1
+            row = RowCells(number, cells, self.header, self.sink, self.labels)
+            record = self.record(row)
+            if record is not None and not row.has_error:
+                self.dedup.offer(record[0], number, record, record[0])
+        return count
+
+    def accepted(self) -> list[tuple]:
+        return self.dedup.accepted(self.sink.error_rows)
+
+    def record(self, r: RowCells) -> tuple | None:
+        number = r.value("application_number", values.application_number, required=True)
+        if number is not None and isinstance(r.cell("application_number"), float):
+            r.problem("application_number", "appno_number_cell_read", WARNING,
+                      value=values.shown(r.cell("application_number")), number=number)
+        given_type = r.value("type", values.patent_type)
+        filing = r.value("filing_date", values.day, required=True)
+        granted = r.value("granted_on", values.day)
+        grant_year = r.value("grant_year", values.patent_year)
+        paid = r.value("paid_through", paid_through_cell)
+        reduction = r.value("reduction", values.reduction)
+        status = r.value("legal_status", values.text)
+        status_date = r.value("legal_status_date", values.day)
+        extension = r.value("term_extension_days", values.whole_number)
+        title, owners = r.value("title", values.text), r.value("owners", values.text)
+        enterprise_id = self.enterprise_of(r, owners)
+        if number is None or filing is None:
+            return None
+        patent_type = self.checked_type(r, number, given_type, filing)
+        if isinstance(paid, date):
+            paid = patent_year_on(filing, paid)
+        meaning = legal_status.meaning(status) if status else None
+        if status and meaning is None:
+            r.problem("legal_status", "legal_status_unknown", WARNING, value=status)
+        facts = PatentFacts(patent_type, filing, grant_year, granted, paid, reduction=reduction or Reduction.NONE,
+                            term_extension_days=extension or 0)
+        pending = grant_year is None and granted is None and meaning == legal_status.PENDING
+        self.check_facts(r, facts, pending)
+        if r.has_error:
+            return None
+        grant_year, grant_inferred = self.grant_year(facts, pending)
+        paid, paid_inferred, status_date = self.paid_through(r, facts, pending, meaning, status, status_date)
+        return (number, patent_type, title, owners, filing, granted, grant_year, grant_inferred, paid,
+                paid_inferred, reduction, extension, status, status_date, enterprise_id)
+
+    def checked_type(self, r: RowCells, number: str, given: PatentType | None, filing: date) -> PatentType:
+        digits = number.split(".")[0]
+        number_type = TYPE_BY_DIGIT[digits[2] if len(digits) == 8 else digits[4]]
+        if given is not None and given != number_type:
+            r.problem("type", "type_contradicts", value=values.shown(r.cell("type")), number=number,
+                      type=number_type.label_zh if self.options.language == "zh" else number_type.value)
+        # The cheap test first: only a filing year later than the number's first two or four digits can fail.
+        if filing.year > (int(digits[:4]) if len(digits) == 12 else 1900 + int(digits[:2])):
+            problem = filing_date_problem(parse_application_number(number), filing)
+            if problem:
+                r.problem("filing_date", "fact", detail=problem)
+        return number_type
+
+    def check_facts(self, r: RowCells, facts: PatentFacts, pending: bool) -> None:
+        for message in fact_problems(facts, self.options.rules):
+            if pending and message.startswith("the grant year is unknown"):
+                continue
+            field_name = next((f for prefix, f in FACT_FIELDS if message.startswith(prefix)), None)
+            if field_name == "grant_year" and "grant_year" not in self.header.index:
+                field_name = "granted_on" if "granted_on" in self.header.index else "grant_year"
+            r.problem(field_name, "fact", detail=message)
+        if pending:
+            r.problem(None, "grant_year_unknown_pending", WARNING)
+
+    def grant_year(self, facts: PatentFacts, pending: bool) -> tuple[int | None, bool | None]:
+        if facts.grant_year is not None:
+            return facts.grant_year, False
+        if pending:
+            return None, None
+        year, inferred = grant_year_of(facts, self.options.rules)
+        self.stats.grant_year_inferred += inferred
+        return year, inferred
+
+    def paid_through(self, r: RowCells, facts: PatentFacts, pending: bool, meaning: str | None,
+                     status: str | None, status_date: date | None) -> tuple[int | None, bool | None, date | None]:
+        if facts.paid_through is not None:
+            return facts.paid_through, False, status_date
+        if pending or meaning != legal_status.IN_FORCE:
+            if status is None and not pending:
+                r.problem("paid_through", "paid_through_unknown", WARNING)
+            return None, None, status_date
+        as_of = status_date or self.as_of
+        inference = self.infer(facts, as_of)
+        if inference.paid_through is None:
+            r.problem("legal_status", "in_force_past_expiry", WARNING, status=status, as_of=as_of.isoformat(),
+                      expiry=inference.expiry.isoformat())
+            return None, None, as_of
+        for fee in inference.unknown:
+            self.stats.check_fees += 1
+            r.problem("paid_through", "paid_through_check", WARNING, year=fee.year, due=fee.due_date.isoformat(),
+                      grace_end=fee.grace_end.isoformat(), as_of=as_of.isoformat())
+        self.stats.paid_through_inferred += 1
+        return inference.paid_through, True, as_of
+
+    def enterprise_of(self, r: RowCells, owners: str | None) -> int | None:
+        option = self.enterprises.option
+        if r.cell("enterprise_code") is not None:
+            code = r.value("enterprise_code", values.credit_code)
+            found = self.enterprises.by_code.get(code) if code else None
+            if code and found is None:
+                r.problem("enterprise_code", "enterprise_unknown", value=code)
+            if found and option and found.id != option.id:
+                r.problem("enterprise_code", "enterprise_contradicts_option", value=code, option=option.credit_code)
+            return found.id if found else None
+        if r.cell("enterprise_name") is not None:
+            return self.enterprise_by_name(r, values.text(r.cell("enterprise_name")) or "", option)
+        if option is not None:
+            return option.id
+        # A sole owner whose name is exactly a known enterprise's is that enterprise.
+        matches = self.enterprises.by_name.get(owners or "", [])
+        return matches[0].id if len(matches) == 1 else None
+
+    def enterprise_by_name(self, r: RowCells, name: str, option: StoredEnterprise | None) -> int | None:
+        matches = self.enterprises.by_name.get(name, [])
+        if not matches:
+            r.problem("enterprise_name", "enterprise_unknown", value=name)
+            return None
+        if len(matches) > 1:
+            r.problem("enterprise_name", "enterprise_name_ambiguous", value=name, count=len(matches))
+            return None
+        if option and matches[0].id != option.id:
+            r.problem("enterprise_name", "enterprise_contradicts_option", value=name, option=option.credit_code)
+        return matches[0].id

@@ -1,0 +1,156 @@
+"""Reading .xlsx, .xls and .csv files into numbered rows of cells, whatever their encoding.
+
+Excel files are read with python-calamine (fast, and it keeps a text cell as text: only a cell Excel itself
+stored as a number arrives as a float). CSV files are UTF-8, UTF-8 with BOM or GBK/GB18030 in practice; the
+encoding is detected, never asked for: strict UTF-8 first (a GBK file almost never decodes as UTF-8), then
+GB18030 (a superset of GBK and GB2312), and charset-normalizer's best guess for anything else.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+Cell = str | float | int | bool | date | datetime | None
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+CHUNK_BYTES = 1 << 20
+DELIMITERS = (",", "\t", ";", "|")
+
+
+class ReadError(Exception):
+    """The file cannot be read at all; carries a message code and parameters (see importers.messages)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened import file: where it is, how to decode it, which sheet."""
+
+    path: Path
+    format: str  # "csv" or "excel"
+    encoding: str | None = None
+    delimiter: str = ","
+    sheet: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def open_source(path: str | Path, sheet: str | None = None) -> Source:
+    """Identify the file's format (and encoding and delimiter, or sheet); ReadError when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError("file_missing")
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return Source(path, "excel", sheet=_sheet_name(path, sheet))
+    if suffix in CSV_SUFFIXES:
+        encoding = detect_encoding(path)
+        return Source(path, "csv", encoding, _delimiter(path, encoding))
+    raise ReadError("file_type", suffix=suffix or "(no suffix)")
+
+
+def rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
+    """(row number as the operator sees it, cells) for every row; empty cells are None, text is stripped."""
+    if source.format == "csv":
+        return _csv_rows(source)
+    return _excel_rows(source)
+
+
+def detect_encoding(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        if _decodes_as(path, encoding):
+            return encoding
+    return _guessed_encoding(path)
+
+
+def _decodes_as(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK_BYTES):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _guessed_encoding(path: Path) -> str:
+    from charset_normalizer import from_path
+
+    best = from_path(path).best()
+    if best is None:
+        raise ReadError("encoding")
+    return best.encoding
+
+
+def _delimiter(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = [line for _, line in zip(range(20), fh, strict=False)]
+    counts = {d: sum(line.count(d) for line in sample) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
+    try:
+        with open(source.path, encoding=source.encoding, newline="") as fh:
+            for number, record in enumerate(csv.reader(fh, delimiter=source.delimiter), start=1):
+                yield number, [value.strip() or None for value in record]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ReadError("file_unreadable", detail=str(exc)) from None
+
+
+def _workbook(path: Path):
+    from python_calamine import load_workbook
+
+    try:
+        return load_workbook(str(path))
+    except Exception as exc:  # calamine raises its own error types for zip, xml and format problems
+        raise ReadError("file_unreadable", detail=f"{type(exc).__name__}: {exc}") from None
+
+
+def _sheet_name(path: Path, wanted: str | None) -> str:
+    workbook = _workbook(path)
+    names = workbook.sheet_names
+    if wanted is not None:
+        if wanted not in names:
+            raise ReadError("sheet_missing", sheet=wanted, sheets=", ".join(names))
+        return wanted
+    visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
+    if not names:
+        raise ReadError("empty_file")
+    return (visible or names)[0]
+
+
+def _excel_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
+    sheet = _workbook(source.path).get_sheet_by_name(source.sheet)
+    # calamine starts at the first used cell; keep the operator's row numbers.
+    first_row = (sheet.start or (0, 0))[0] + 1
+    for number, record in enumerate(sheet.iter_rows(), start=first_row):
+        yield number, [_excel_cell(value) for value in record]
+
+
+def _excel_cell(value: object) -> Cell:
+    if isinstance(value, str):
+        return value.strip() or None
+    if value is None or isinstance(value, (float, int, bool, date, datetime)):
+        return value
+    return str(value)  # time and timedelta cells: shown as written

@@ -1,0 +1,77 @@
+"""The transports a configuration asks for, by channel name ("sms", "email", "file", "webhook").
+
+Only enabled channels are built. The file outbox is always there as "file"; with [outbox].replace = true it
+also stands in for "sms" and "email" (demo mode, dry runs), keeping their limits so planning behaves the same.
+A channel that is enabled but lacks its secret in the environment is still built: its sends answer
+PAUSE_CHANNEL, so the operator hears about it instead of the channel silently vanishing.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from custody.config import Config, secret
+from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, SMS_LIMITS, AliyunSms, SmsSettings
+from notifiers.base import ChannelLimits, Transport
+from notifiers.email_smtp import PASSWORD_ENV, EmailSettings, SmtpEmail
+from notifiers.file_outbox import FileOutbox, OutboxSettings
+from notifiers.webhook import URL_ENV, AlertSettings, RobotWebhook
+
+
+def transports_from_config(config: Config) -> dict[str, Transport]:
+    sms, email = sms_settings(config), email_settings(config)
+    outbox = outbox_settings(config)
+    transports: dict[str, Transport] = {"file": FileOutbox(outbox.dir)}
+    if outbox.replace:
+        transports["sms"] = FileOutbox(outbox.dir, name="file", limits=SMS_LIMITS)
+        transports["email"] = FileOutbox(outbox.dir, name="file", limits=_email_limits(email))
+    else:
+        if sms.enabled:
+            transports["sms"] = AliyunSms(sms)
+        if email.enabled:
+            transports["email"] = SmtpEmail(email)
+    alerts = alert_settings(config)
+    if alerts.enabled:
+        transports["webhook"] = RobotWebhook(alerts)
+    return transports
+
+
+def channel_problems(config: Config) -> list[str]:
+    """What keeps an enabled channel from working, in words for the operator (secrets are only named)."""
+    problems: list[str] = []
+    if sms_settings(config).enabled and not (secret(KEY_ID_ENV) and secret(KEY_SECRET_ENV)):
+        problems.append(f"[sms] is enabled but {KEY_ID_ENV} / {KEY_SECRET_ENV} are not set")
+    email = email_settings(config)
+    if email.enabled and email.username and not secret(PASSWORD_ENV):
+        problems.append(f"[email] has a username but {PASSWORD_ENV} is not set")
+    if alert_settings(config).enabled and not secret(URL_ENV):
+        problems.append(f"[alerts] is enabled but {URL_ENV} is not set")
+    return problems
+
+
+def sms_settings(config: Config) -> SmsSettings:
+    return SmsSettings.from_section(config.section("sms"), config.origin)
+
+
+def email_settings(config: Config) -> EmailSettings:
+    return EmailSettings.from_section(config.section("email"), config.origin)
+
+
+def alert_settings(config: Config) -> AlertSettings:
+    return AlertSettings.from_section(config.section("alerts"), config.origin)
+
+
+def outbox_settings(config: Config) -> OutboxSettings:
+    """[outbox] may hold keys of the database outbox too: take only the file outbox's own."""
+    return OutboxSettings(**_known(config.section("outbox"), OutboxSettings))
+
+
+def _known(section: Mapping[str, Any], cls: type) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in section.items() if k in names}
+
+
+def _email_limits(settings: EmailSettings) -> ChannelLimits:
+    return ChannelLimits(max_chars=None, per_recipient_per_day=None, per_second=settings.per_second)
+

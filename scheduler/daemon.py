@@ -1,0 +1,87 @@
+"""`custody daemon`: one APScheduler BlockingScheduler in Asia/Shanghai running the ticks.
+
+Planning runs at start and daily at `plan_at`; dispatch every minute; receipts every 10 minutes. Jobs coalesce
+and have no misfire grace limit (APScheduler 3.11 would otherwise drop a run missed by more than a second), and
+every tick is a catch-up by design anyway: it works from what the database says is due by now. SIGTERM (and
+SIGINT) stop claiming new work, let the running tick finish (`shutdown(wait=True)`), and the process exits 0.
+Run one daemon per database; cron's `custody run-once` alongside it is safe (claims are atomic).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import time
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import SchedulerNotRunningError
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from custody.clock import SHANGHAI
+from scheduler.ticks import Ticks, dispatch_tick, plan_tick, receipts_tick
+
+log = logging.getLogger(__name__)
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+@dataclass(frozen=True)
+class ExtraJob:
+    """Another tick for the daemon (e.g. the legal-status tick, wired by cli.py): `run(ticks)` on `trigger`."""
+
+    id: str
+    run: Callable[[Ticks], Any]
+    trigger: BaseTrigger
+
+
+def plan_then_dispatch(ticks: Ticks, scheduler: BlockingScheduler) -> None:
+    """The plan tick, then the dispatch tick at once (not at its next minute): what was planned goes out now."""
+    plan_tick(ticks)
+    if not ticks.stop.is_set() and scheduler.get_job("dispatch") is not None:
+        scheduler.modify_job("dispatch", next_run_time=ticks.clock())
+
+
+def build_scheduler(ticks: Ticks, pool: ThreadPoolExecutor, plan_at: time = time(8, 0), dispatch_minutes: int = 1,
+                    receipts_minutes: int = 10, extra: Sequence[ExtraJob] = ()) -> BlockingScheduler:
+    """The scheduler with its jobs, run by `pool`; each also runs once right at start."""
+    scheduler = BlockingScheduler(timezone=SHANGHAI, job_defaults=JOB_DEFAULTS, executors={"default": pool})
+    now = ticks.clock()
+    # Triggers built here get the zone too: a trigger object without one uses the machine's zone.
+    scheduler.add_job(plan_then_dispatch, CronTrigger(hour=plan_at.hour, minute=plan_at.minute, timezone=SHANGHAI),
+                      args=[ticks, scheduler], id="plan", name="plan reminders", next_run_time=now, **JOB_DEFAULTS)
+    scheduler.add_job(dispatch_tick, IntervalTrigger(minutes=dispatch_minutes, timezone=SHANGHAI), args=[ticks],
+                      id="dispatch", name="send due reminders", next_run_time=now, **JOB_DEFAULTS)
+    scheduler.add_job(receipts_tick, IntervalTrigger(minutes=receipts_minutes, timezone=SHANGHAI), args=[ticks],
+                      id="receipts", name="pull SMS receipts", next_run_time=now, **JOB_DEFAULTS)
+    for job in extra:
+        scheduler.add_job(job.run, job.trigger, args=[ticks], id=job.id, name=job.id, next_run_time=now,
+                          **JOB_DEFAULTS)
+    return scheduler
+
+
+def run_daemon(ticks: Ticks, plan_at: time = time(8, 0), extra: Sequence[ExtraJob] = ()) -> int:
+    """Run until SIGTERM or SIGINT; returns the exit code (0)."""
+    pool = ThreadPoolExecutor(max_workers=3 + len(extra))  # one per job: a long plan never delays dispatch
+    scheduler = build_scheduler(ticks, pool, plan_at, extra=extra)
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the running tick, then exiting", signal.Signals(signum).name)
+        ticks.stop.set()
+        try:
+            scheduler.shutdown(wait=False)  # ends the main loop; running jobs are waited for below
+        except SchedulerNotRunningError:
+            pass
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("daemon started: plan daily at %s and at start, dispatch every minute, receipts every 10 minutes",
+             plan_at.strftime("%H:%M"))
+    scheduler.start()
+    pool.shutdown(wait=True)  # start() has returned: let a tick that is still running finish its work
+    log.info("daemon stopped")
+    return 0

@@ -1,0 +1,186 @@
+"""The dispatch tick: reconcile dead claims, then claim, send and record, batch after batch.
+
+Per message: (1) in one transaction, the last checks, the rendered text and the attempt row are committed
+before the network call; (2) the transport sends; (3) in a second transaction the outcome is recorded, only if
+this worker still holds the claim. A worker killed between (1) and (3) leaves a 'sending' row that
+`reconcile` finds after the claim timeout: SMS is looked up by OutId (QuerySendDetails) before any resend.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from custody.masking import mask_text
+from custody.models.reminders import Reminder
+from custody.store.compose import Prepared, envelope_of, prepare_batch
+from custody.store.db import session_for
+from custody.store.outbox import (
+    claim,
+    finish_attempt,
+    local_day,
+    paused_channels,
+    record_outcome,
+    stale_claims,
+    transition,
+)
+from scheduler.ports import Reconciling, Result, Transport
+from scheduler.ticks import Ticks
+
+log = logging.getLogger(__name__)
+TICK_BUDGET_SECONDS = 50.0  # the tick runs every minute: leave room, the next one carries on
+
+
+@dataclass(frozen=True)
+class LocalResult:
+    """A result made here (the transport raised, which it should never do)."""
+
+    outcome: str
+    provider_id: str | None = None
+    code: str | None = None
+    detail: str = ""
+    retry_after_seconds: float | None = None
+
+
+def transport_for(ticks: Ticks, channel: str) -> Transport | None:
+    found = ticks.transports.get(channel)
+    if found is None and channel == ticks.settings.alert_channel:
+        # No group robot configured: operator alerts still land somewhere visible, the file outbox.
+        return ticks.transports.get("file")
+    return found
+
+
+def _lookup_days(reminder: Reminder, today: date) -> list[date]:
+    claimed = local_day(reminder.claimed_at) if reminder.claimed_at else today
+    return sorted({claimed, today})
+
+
+def _look_up(transport: Reconciling, reminder: Reminder, today: date) -> Result | None:
+    envelope = envelope_of(reminder)
+    for day in _lookup_days(reminder, today):
+        found = transport.lookup(envelope, day)
+        if found is not None:
+            return found
+    return None
+
+
+def reconcile(ticks: Ticks) -> int:
+    """Claims whose worker died and sends of unknown outcome: find out before resending; never drop one."""
+    now = ticks.clock()
+    with session_for(ticks.engine) as session:
+        stale = stale_claims(session, now, ticks.settings)
+    done = 0
+    for reminder in stale:
+        transport = transport_for(ticks, reminder.channel)
+        found = _look_up(transport, reminder, local_day(now)) if isinstance(transport, Reconciling) else None
+        outcome = str(found.outcome) if found is not None else None
+        with session_for(ticks.engine) as session:
+            if found is None:
+                # The provider has no record (or the channel cannot be asked): sending again is safe.
+                done += transition(session, reminder.id, ["sending", "unknown"], state="planned", not_before=now,
+                                   last_error="reconciled: not sent, sending again", updated_at=now)
+            elif outcome in ("sent", "permanent"):
+                done += record_outcome(session, reminder, found, now, ticks.settings, None) != "lost"
+            else:  # the look-up itself failed: ask again later
+                transition(session, reminder.id, ["sending", "unknown"], state="unknown",
+                           not_before=now + ticks.settings.retry.delay(1, found.retry_after_seconds),
+                           last_error=mask_text(f"look-up failed: {found.code} {found.detail}"), updated_at=now)
+    return done
+
+
+class _Throttle:
+    """Keeps each channel under its declared rate (ChannelLimits.per_second)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+
+    def wait(self, channel: str, per_second: float | None) -> None:
+        if not per_second:
+            return
+        gap = 1.0 / per_second - (time.monotonic() - self.last.get(channel, 0.0))
+        if gap > 0:
+            time.sleep(gap)
+        self.last[channel] = time.monotonic()
+
+
+def _send(transport: Transport, envelope) -> Result:
+    try:
+        return transport.send(envelope)
+    except Exception as exc:  # noqa: BLE001 - transports return outcomes; if one raises, we cannot know
+        log.error("transport %s raised %s", transport.name, type(exc).__name__)
+        return LocalResult("unknown", code="local.EXCEPTION", detail=type(exc).__name__, retry_after_seconds=60)
+
+
+def _caps(ticks: Ticks) -> dict[str, int | None]:
+    """Per channel, the tighter of the provider's declared daily cap per recipient and the configured one."""
+    caps = {}
+    for channel, transport in ticks.transports.items():
+        declared = getattr(transport.limits, "per_recipient_per_day", None)
+        caps[channel] = min(filter(None, (declared, ticks.settings.daily_cap.get(channel))), default=None)
+    return caps
+
+
+def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle) -> str:
+    """Send one prepared message and record the outcome; returns its new state."""
+    transport = transport_for(ticks, prepared.envelope.channel)
+    throttle.wait(prepared.envelope.channel, transport.limits.per_second)
+    result = _send(transport, prepared.envelope)
+    now = ticks.clock()
+    with session_for(ticks.engine) as session:
+        finish_attempt(session, prepared.attempt_id, result, now)
+        state = record_outcome(session, prepared.reminder, result, now, ticks.settings, worker)
+    if state == "lost":
+        log.warning("reminder %s: the claim was reconciled by another worker while sending", prepared.reminder.id)
+    return state
+
+
+def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: str) -> int:
+    """Hand back messages prepared but not tried (channel paused meanwhile, or SIGTERM): due again at once."""
+    now = ticks.clock()
+    with session_for(ticks.engine) as session:
+        for p in prepared:
+            finish_attempt(session, p.attempt_id, None, now, outcome="not_tried")
+        return sum(transition(session, p.reminder.id, ["sending"], worker, state="planned", not_before=now,
+                              attempts=Reminder.__table__.c.attempts - 1, last_error=why, updated_at=now)
+                   for p in prepared)
+
+
+def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
+    with session_for(ticks.engine) as session:
+        batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration)
+    counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
+    paused: set[str] = set()
+    for index, prepared in enumerate(batch):
+        if ticks.stop.is_set():
+            counts["released"] = release_prepared(ticks, batch[index:], worker, "stopping")
+            return
+        if prepared.envelope.channel in paused:
+            counts["released"] = counts.get("released", 0) + release_prepared(
+                ticks, [prepared], worker, "channel paused")
+            continue
+        state = send_one(ticks, prepared, worker, throttle)
+        if state == "paused":
+            paused.add(prepared.envelope.channel)
+        counts[state] = counts.get(state, 0) + 1
+
+
+def _channels(ticks: Ticks) -> list[str]:
+    with session_for(ticks.engine) as session:
+        paused = paused_channels(session, ticks.clock())
+    channels = set(ticks.transports) | ({ticks.settings.alert_channel} if "file" in ticks.transports else set())
+    return sorted(channels - paused)
+
+
+def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[str, int]:
+    """Reconcile, then send due messages until none are left, the budget is spent, or a stop is asked for."""
+    counts: dict[str, int] = {"reconciled": reconcile(ticks)}
+    worker, throttle, started = ticks.worker(), _Throttle(), time.monotonic()
+    while not ticks.stop.is_set() and time.monotonic() - started < budget_seconds:
+        channels = _channels(ticks)
+        with session_for(ticks.engine) as session:
+            ids = claim(session, worker, ticks.clock(), channels, ticks.settings.batch_size) if channels else []
+        if not ids:
+            break
+        _send_batch(ticks, ids, worker, throttle, counts)
+    return counts

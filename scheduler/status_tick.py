@@ -1,0 +1,216 @@
+"""The legal-status tick: read the configured feeds and the drop folder, apply what they say, then plan the
+pledgee alerts and watch digests that follow. Used by the daemon (daily, and every minute for the drop folder)
+and by `custody status sync`.
+
+Every source is applied all or nothing in one transaction, and the same event twice is one event, so a tick run
+late, twice, or from cron beside the daemon does the right thing. A file landing in the drop folder is claimed by
+an atomic rename before it is read, so two processes never apply the same file; it ends in `done/` or, refused,
+in `failed/` beside a `.problems.txt` that says why. scheduler/ never imports importers/: cli.py hands the
+readers over in a `StatusWiring`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from custody.clock import SHANGHAI
+from custody.reminder_settings import ReminderSettings
+from custody.ruleset import RuleSet
+from custody.status_vocab import StatusBatch, StatusSource, StatusSourceError
+from custody.store.calendar import calendar_from
+from custody.store.db import session_for
+from custody.store.outbox import plan_alert
+from custody.store.status import SyncRefused, SyncResult, ingest, record_sync
+from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
+from custody.store.ticks import take_turn
+
+log = logging.getLogger(__name__)
+IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
+IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".problems.txt")
+STALE_CLAIM_SECONDS = 3600  # a claimed file this old belonged to a process that died: put it back
+
+
+@dataclass(frozen=True)
+class StatusWiring:
+    """What the status tick reads, built by cli.py from config [status]."""
+
+    feeds: Callable[[], Sequence[StatusSource]]  # the configured feeds (HTTP), built afresh for each run
+    read_file: Callable[[Path], StatusBatch]
+    drop_folder: Path | None = None
+    notify_channels: tuple[str, ...] = ("email",)
+    digest_roles: tuple[str, ...] = ("ip_manager",)
+    settle_seconds: float = 5.0  # a file younger than this may still be being copied in
+
+
+def sync_source(engine: Engine, fetch: Callable[[], StatusBatch], name: str, rules: RuleSet, now: datetime,
+                settings: ReminderSettings | None = None, dry_run: bool = False) -> SyncResult:
+    """Read one source and apply it in one transaction. A source that cannot be read, or has any unreadable
+    record, changes nothing: the failure is recorded (and the operator alerted) and the error raised."""
+    try:
+        batch = fetch()
+        with Session(engine, expire_on_commit=False) as session:
+            take_turn(session, "status")
+            result = ingest(session, batch, rules, calendar_from(session), now)
+            record_sync(session, result, batch.source)
+            if settings is not None and result.unknown:
+                _alert_unknown(session, settings, result, now)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        return result
+    except (StatusSourceError, SyncRefused) as exc:
+        if not dry_run:
+            _record_failure(engine, name, str(exc), settings, now)
+        raise
+
+
+def _alert_unknown(session: Session, settings: ReminderSettings, result: SyncResult, now: datetime) -> None:
+    details = [f"{u['application_number']} {u['announced_on']} {u['status']} ({u['location']})"
+               for u in result.unknown[:10]]
+    plan_alert(session, settings, f"status-unknown:{result.source}:{now:%Y%m%d%H%M}", now,
+               f"法律状态同步：{len(result.unknown)}条未识别的法律状态，已保留待核对（{result.source}）", details)
+
+
+def _record_failure(engine: Engine, name: str, error: str, settings: ReminderSettings | None,
+                    now: datetime) -> None:
+    with session_for(engine) as session:
+        record_sync(session, None, name, error=error)
+        if settings is not None:
+            plan_alert(session, settings, f"status-failed:{name}:{now:%Y%m%d%H}", now,
+                       f"法律状态同步失败，未做任何更改：{name}", [error[:500]])
+
+
+# ---------------------------------------------------------------------------------------------- drop folder
+
+
+def _candidates(folder: Path, settle_seconds: float) -> list[Path]:
+    settled = time.time() - settle_seconds
+    found = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
+             and not p.name.lower().endswith(IGNORED_SUFFIXES)
+             and (settle_seconds <= 0 or p.stat().st_mtime <= settled)]
+    return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def _claim(path: Path, processing: Path) -> Path | None:
+    """Move the file into a private folder (atomic on one file system); None if another process took it."""
+    target = processing / uuid.uuid4().hex[:12] / path.name
+    target.parent.mkdir(parents=True)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        target.parent.rmdir()
+        return None
+    return target
+
+
+def _release_stale_claims(folder: Path, processing: Path) -> None:
+    if not processing.is_dir():
+        return
+    for claim in processing.iterdir():
+        if claim.is_dir() and time.time() - claim.stat().st_mtime > STALE_CLAIM_SECONDS:
+            for file in claim.iterdir():
+                os.replace(file, folder / file.name)
+            claim.rmdir()
+
+
+def _file_away(claimed: Path, folder: Path, now: datetime, problems: str | None = None) -> Path:
+    target_dir = folder / ("failed" if problems is not None else "done")
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / f"{now.astimezone(SHANGHAI):%Y%m%d-%H%M%S}-{claimed.name}"
+    shutil.move(str(claimed), target)
+    claimed.parent.rmdir()
+    if problems is not None:
+        target.with_name(target.name + ".problems.txt").write_text(problems + "\n", encoding="utf-8")
+    return target
+
+
+def sync_drop_folder(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime,
+                     settings: ReminderSettings | None = None) -> list[dict[str, Any]]:
+    """Apply every settled file in the drop folder, each on its own; returns one line per file."""
+    folder = wiring.drop_folder
+    if folder is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    processing = folder / "processing"
+    _release_stale_claims(folder, processing)
+    outcomes = []
+    for path in _candidates(folder, wiring.settle_seconds):
+        claimed = _claim(path, processing)
+        if claimed is None:
+            continue
+        try:
+            result = sync_source(engine, lambda c=claimed: wiring.read_file(c), f"file:{path.name}", rules, now,
+                                 settings)
+        except (StatusSourceError, SyncRefused) as exc:
+            problems = "\n".join(getattr(exc, "problems", None) or [str(exc)])
+            moved = _file_away(claimed, folder, now, problems)
+            outcomes.append({"file": path.name, "error": str(exc), "moved_to": str(moved)})
+            continue
+        moved = _file_away(claimed, folder, now)
+        outcomes.append({"file": path.name, "summary": result.summary(), "moved_to": str(moved)})
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------------- ticks
+
+
+def plan_status_notices(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime) -> dict[str, Any]:
+    """Pledgee alerts and watch digests, planned into the reminders outbox (idempotent)."""
+    today = now.astimezone(SHANGHAI).date()
+    with session_for(engine) as session:
+        take_turn(session, "status")
+        calendar = calendar_from(session)
+        pledgee = plan_pledgee_alerts(session, rules, calendar, today, now, wiring.notify_channels)
+        digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles)
+    return {"pledgee_alerts": len(pledgee), "digests": len(digests)}
+
+
+def run_status(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime,
+               settings: ReminderSettings | None = None, feeds: bool = True) -> dict[str, Any]:
+    """Feeds (unless `feeds` is False), then the drop folder, then the notices; one failing source does not stop
+    the others."""
+    summary: dict[str, Any] = {}
+    for feed in wiring.feeds() if feeds else ():
+        try:
+            summary[feed.name] = sync_source(engine, feed.fetch, feed.name, rules, now, settings).summary()
+        except (StatusSourceError, SyncRefused) as exc:
+            summary[feed.name] = f"failed, nothing applied: {exc}"
+    summary["drop_folder"] = sync_drop_folder(engine, wiring, rules, now, settings)
+    summary.update(plan_status_notices(engine, wiring, rules, now))
+    return summary
+
+
+def status_tick(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
+    """The daily status tick (feeds, drop folder, notices), recorded in tick_run as "status".
+
+    `ticks` is scheduler.ticks.Ticks (engine, settings, rules, clock).
+    """
+    from scheduler.ticks import recorded
+
+    return recorded("status", ticks, lambda: run_status(ticks.engine, wiring, ticks.rules, ticks.clock(),
+                                                        ticks.settings))
+
+
+def drop_folder_tick(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
+    """The frequent look into the drop folder ("when a file lands"); notices only when a file was applied."""
+    from scheduler.ticks import recorded
+
+    def work() -> dict[str, Any]:
+        files = sync_drop_folder(ticks.engine, wiring, ticks.rules, ticks.clock(), ticks.settings)
+        applied = any("summary" in f for f in files)
+        notices = plan_status_notices(ticks.engine, wiring, ticks.rules, ticks.clock()) if applied else {}
+        return {"files": files, **notices}
+
+    return recorded("status_drop", ticks, work)

@@ -1,0 +1,97 @@
+"""The three ticks (plan, dispatch, receipts) and `run_once`: idempotent units of work the daemon and cron run.
+
+APScheduler only decides *when* a tick runs; *what* is due comes from the database, so a tick run late, twice,
+or from cron at the same time as the daemon does the right thing. Each tick records its start, success or
+failure in `tick_run` (read by `custody health`); a failing tick is logged and the next run tries again.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from custody import clock
+from custody.masking import mask_text
+from custody.messages import Restoration
+from custody.reminder_settings import ReminderSettings
+from custody.ruleset import RuleSet
+from custody.store.calendar import calendar_from
+from custody.store.db import session_for
+from custody.store.planner import PlanResult, plan
+from custody.store.ticks import tick_failed, tick_started, tick_succeeded
+from scheduler.ports import Transports
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ticks:
+    """Everything a tick needs, built once by cli.py (`custody daemon`, `custody run-once`)."""
+
+    engine: Engine
+    settings: ReminderSettings
+    rules: RuleSet
+    transports: Transports
+    clock: Callable[[], datetime] = clock.now
+    stop: threading.Event = field(default_factory=threading.Event)  # set on SIGTERM: finish, claim no more
+
+    @property
+    def restoration(self) -> Restoration:
+        return Restoration(self.rules.restoration.fee, self.rules.restoration.late_fee_rate)
+
+    def worker(self) -> str:
+        """A name for one run of a dispatcher: host, process and a random part (threads differ too)."""
+        return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def recorded(name: str, ticks: Ticks, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run `work` as tick `name`, recording start and success or failure; failures are logged, not raised."""
+    with session_for(ticks.engine) as session:
+        tick_started(session, name, ticks.clock())
+    try:
+        summary = work()
+    except Exception as exc:  # noqa: BLE001 - a tick must never kill the daemon; the next run tries again
+        log.error("tick %s failed: %s", name, mask_text("".join(traceback.format_exception(exc))))
+        with session_for(ticks.engine) as session:
+            tick_failed(session, name, ticks.clock(), mask_text(f"{type(exc).__name__}: {exc}")[:2000])
+        return {"error": f"{type(exc).__name__}: {mask_text(str(exc))[:300]}"}
+    with session_for(ticks.engine) as session:
+        tick_succeeded(session, name, ticks.clock(), summary)
+    log.info("tick %s: %s", name, summary)
+    return summary
+
+
+def plan_now(ticks: Ticks, keep_lines: bool = False, full_refresh: bool = False) -> PlanResult:
+    with session_for(ticks.engine) as session:
+        return plan(session, ticks.settings, ticks.rules, calendar_from(session), ticks.clock(), keep_lines,
+                    full_refresh)
+
+
+def plan_tick(ticks: Ticks) -> dict[str, Any]:
+    return recorded("plan", ticks, lambda: plan_now(ticks).summary())
+
+
+def dispatch_tick(ticks: Ticks) -> dict[str, Any]:
+    from scheduler.dispatch import dispatch
+
+    return recorded("dispatch", ticks, lambda: dispatch(ticks))
+
+
+def receipts_tick(ticks: Ticks) -> dict[str, Any]:
+    from scheduler.receipts import pull_receipts
+
+    return recorded("receipts", ticks, lambda: pull_receipts(ticks))
+
+
+def run_once(ticks: Ticks) -> dict[str, dict[str, Any]]:
+    """Every tick once, in order (for crontab); safe while the daemon runs."""
+    return {"plan": plan_tick(ticks), "dispatch": dispatch_tick(ticks), "receipts": receipts_tick(ticks)}

@@ -1,0 +1,652 @@
+"""The annual-fee engine against the worked examples of the CNIPA rules reference, on the real working-day calendar.
+
+Each row cites the rule or example it checks ("ref §N" is a section of the project's CNIPA rules reference;
+GL = Patent Examination Guidelines). Weekdays are noted where a row depends on them.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from custody.domain import DatePeriod, PatentFacts, PatentState, PatentType, Reduction
+from custody.fees import (
+    FeeInputError,
+    LapsedError,
+    Schedule,
+    YearFee,
+    anniversary,
+    fact_problems,
+    fee_schedule,
+    next_due,
+    patent_state,
+    patent_year_on,
+    quote,
+    remaining_total,
+)
+from custody.ruleset import RuleSet, RuleSettings, default_rules, load_rules
+from custody.workdays import default_calendar
+
+INVENTION, UTILITY, DESIGN = PatentType.INVENTION, PatentType.UTILITY_MODEL, PatentType.DESIGN
+NONE, R85, R70 = Reduction.NONE, Reduction.R85, Reduction.R70
+D = date.fromisoformat
+
+
+def facts(patent_type: PatentType, filed: str, **kwargs) -> PatentFacts:
+    return PatentFacts(type=patent_type, filing_date=D(filed), **kwargs)
+
+
+def schedule_of(patent: PatentFacts, rules: RuleSet | None = None) -> Schedule:
+    return fee_schedule(patent, rules or default_rules(), default_calendar())
+
+
+def year_fee(patent: PatentFacts, year: int, rules: RuleSet | None = None) -> YearFee:
+    return schedule_of(patent, rules).year(year)
+
+
+# Invention filed 2017-04-10 (Mon), granted in year 2: the year-3 fee (900) is due Wed 2019-04-10, and the
+# late-fee band ends (2019-05-10 Fri, 06-10 Mon, 07-10 Wed, 08-10 Sat -> 08-12 Mon, 09-10 Tue, 10-10 Thu) are
+# all plain except one.
+PLAIN = facts(INVENTION, "2017-04-10", grant_year=2, paid_through=2)
+
+
+# --- Amounts over the whole term (ref §1) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, years, total",
+    [
+        pytest.param(facts(INVENTION, "2010-01-04", grant_year=1), 20, 82_300, id="invention-1-20-is-82300"),
+        pytest.param(facts(UTILITY, "2010-01-04", grant_year=1), 10, 11_200, id="utility-1-10-is-11200"),
+        pytest.param(facts(DESIGN, "2021-06-01", grant_year=1), 15, 26_200, id="design-filed-2021-06-01-1-15"),
+        # ref §3: a design filed before 2021-06-01 keeps the 10-year term, so years 11-15 never exist.
+        pytest.param(facts(DESIGN, "2021-05-31", grant_year=1), 10, 11_200, id="design-filed-2021-05-31-1-10"),
+    ],
+)
+def test_full_fees_of_every_patent_year_sum_to_the_reference_check(patent, years, total):
+    schedule = schedule_of(patent)
+    assert [y.year for y in schedule.years] == list(range(1, years + 1))
+    assert sum(y.full_fee for y in schedule.years) == total
+
+
+@pytest.mark.parametrize(
+    "filed, expiry, last_year",
+    [
+        pytest.param("2021-05-31", date(2031, 5, 31), 10, id="filed-2021-05-31-10-years"),
+        pytest.param("2021-06-01", date(2036, 6, 1), 15, id="filed-2021-06-01-15-years"),
+    ],
+)
+def test_design_term_depends_on_filing_before_or_after_2021_06_01(filed, expiry, last_year):
+    # ref §3 (PL Art. 42 as amended 2020).
+    schedule = schedule_of(facts(DESIGN, filed, grant_year=1))
+    assert (schedule.expiry_date, schedule.years[-1].year) == (expiry, last_year)
+    if last_year == 15:
+        assert schedule.year(11).full_fee == 3000  # ref §1: 发改价格〔2022〕465号
+    else:
+        with pytest.raises(FeeInputError, match="outside this patent's fee years 1-10"):
+            schedule.year(11)
+
+
+# --- Patent years and due dates (ref §2) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "filed, day, year",
+    [
+        # ref §2 / GL V-9 §2.2.1.1: filed 1999-06-01 -> year 1 is 1999-06-01..2000-05-31, year 2 from 2000-06-01.
+        pytest.param("1999-06-01", "1999-06-01", 1, id="1999-06-01-filing-day-is-year-1"),
+        pytest.param("1999-06-01", "2000-05-31", 1, id="2000-05-31-still-year-1"),
+        pytest.param("1999-06-01", "2000-06-01", 2, id="2000-06-01-opens-year-2"),
+        pytest.param("1999-06-01", "2001-05-31", 2, id="2001-05-31-still-year-2"),
+        pytest.param("1999-06-01", "2001-06-01", 3, id="2001-06-01-opens-year-3"),
+        # Rule 5: a 29 February filing has its anniversary on 28 February in a common year.
+        pytest.param("2012-02-29", "2013-02-27", 1, id="29-feb-filing-day-before-28-feb-is-year-1"),
+        pytest.param("2012-02-29", "2013-02-28", 2, id="29-feb-filing-28-feb-opens-year-2"),
+        pytest.param("2012-02-29", "2016-02-28", 4, id="29-feb-filing-leap-year-28-feb-still-year-4"),
+        pytest.param("2012-02-29", "2016-02-29", 5, id="29-feb-filing-leap-year-29-feb-opens-year-5"),
+    ],
+)
+def test_patent_year_counts_from_the_filing_date(filed, day, year):
+    assert patent_year_on(D(filed), D(day)) == year
+    assert anniversary(D(filed), year - 1) <= D(day) < anniversary(D(filed), year)
+
+
+@pytest.mark.parametrize(
+    "year, anniv, due",
+    [
+        # Rule 5: 29 Feb filing -> 28 Feb anniversary in common years (2013-02-28 Thu, 2014-02-28 Fri).
+        pytest.param(2, date(2013, 2, 28), date(2013, 2, 28), id="year-2-on-28-feb-2013"),
+        pytest.param(3, date(2014, 2, 28), date(2014, 2, 28), id="year-3-on-28-feb-2014"),
+        # 2016 is a leap year: the anniversary is 29 Feb itself (Mon).
+        pytest.param(5, date(2016, 2, 29), date(2016, 2, 29), id="year-5-on-29-feb-2016"),
+    ],
+)
+def test_a_29_february_filing_falls_due_on_28_february_in_common_years(year, anniv, due):
+    fee = year_fee(facts(INVENTION, "2012-02-29", grant_year=1), year)
+    assert (fee.anniversary, fee.due_date) == (anniv, due)
+
+
+def test_guidelines_example_year_6_fee_after_registration_in_year_5():
+    # GL V-9 §2.2.1.2: filed 1997-06-03, grant announced 2001-08-01, year-5 fee paid at registration ->
+    # the year-6 fee is due at the latest on 2002-06-03 (a Monday), at the year-6 rate (invention 4-6: 1200).
+    schedule = schedule_of(facts(INVENTION, "1997-06-03", granted_on=D("2001-08-01")))
+    assert (schedule.grant_year, schedule.grant_year_inferred) == (5, True)
+    assert schedule.year(5).paid and schedule.year(5).is_grant_year
+    year6 = schedule.year(6)
+    assert D("2002-06-03").weekday() == 0
+    assert (year6.due_date, year6.full_fee, year6.fee, year6.paid) == (date(2002, 6, 3), 1200, 1200, False)
+    assert next_due(schedule, date(2002, 1, 1)).year == 6
+
+
+def test_utility_model_expiry_is_the_anniversary_never_moved_for_a_holiday():
+    # GL V-9 §2.1: filed 1999-09-06, protected to 2009-09-05, expiry date 2009-09-06 (a Sunday, not moved).
+    schedule = schedule_of(facts(UTILITY, "1999-09-06", grant_year=1, paid_through=10))
+    assert D("2009-09-06").weekday() == 6
+    assert (schedule.normal_expiry, schedule.expiry_date) == (date(2009, 9, 6), date(2009, 9, 6))
+    # ref §3: the last patent year is year 10, due 2008-09-06 (Sat) -> Mon 2008-09-08; nothing due at expiry.
+    assert (schedule.years[-1].year, schedule.years[-1].due_date) == (10, date(2008, 9, 8))
+    assert patent_state(schedule, date(2009, 9, 5)) == PatentState.IN_FORCE
+    assert patent_state(schedule, date(2009, 9, 6)) == PatentState.EXPIRED
+
+
+# --- Rest days (ref §5: Rule 5; GL V-7 §2.3) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, year, anniv, due",
+    [
+        # GL V-7 §2.3 example: a period ending 2007-12-30 -> 2008-01-02 (holiday 2007-12-30..2008-01-01).
+        pytest.param(facts(UTILITY, "2005-12-30", grant_year=1), 3, date(2007, 12, 30), date(2008, 1, 2),
+                     id="guidelines-new-year-2007-12-30-to-2008-01-02"),
+        # GL V-7 §2.3 example: a period ending 2008-02-06 -> 2008-02-13 (Spring Festival 2008-02-06..12).
+        pytest.param(facts(UTILITY, "2006-02-06", grant_year=1), 3, date(2008, 2, 6), date(2008, 2, 13),
+                     id="guidelines-spring-festival-2008-02-06-to-2008-02-13"),
+        # Spring Festival 2024 (02-10..02-17 off): Mon 2024-02-12 -> Sun 2024-02-18, a make-up working day.
+        pytest.param(facts(INVENTION, "2020-02-12", grant_year=3), 5, date(2024, 2, 12), date(2024, 2, 18),
+                     id="spring-festival-2024-to-make-up-sunday"),
+        # Spring Festival 2025 (01-28..02-04 off): Wed 2025-01-29 -> Wed 2025-02-05.
+        pytest.param(facts(INVENTION, "2021-01-29", grant_year=2), 5, date(2025, 1, 29), date(2025, 2, 5),
+                     id="spring-festival-2025"),
+        # ref §5: Saturday 2026-02-28 is a make-up working day, so a fee due that day stays.
+        pytest.param(facts(UTILITY, "2020-02-28", grant_year=1), 7, date(2026, 2, 28), date(2026, 2, 28),
+                     id="make-up-saturday-2026-02-28-stays"),
+        # An ordinary Saturday, one week later, moves to Monday.
+        pytest.param(facts(UTILITY, "2020-03-07", grant_year=1), 7, date(2026, 3, 7), date(2026, 3, 9),
+                     id="ordinary-saturday-2026-03-07-moves-to-monday"),
+        # A working-day anniversary is the due date.
+        pytest.param(PLAIN, 3, date(2019, 4, 10), date(2019, 4, 10), id="working-day-stays"),
+    ],
+)
+def test_due_date_is_the_anniversary_moved_to_the_next_working_day(patent, year, anniv, due):
+    fee = year_fee(patent, year)
+    assert (fee.anniversary, fee.due_date) == (anniv, due)
+    # Every moved date names Rule 5; an unmoved one does not.
+    assert ("due_date_moved" in fee.citations) == (anniv != due)
+
+
+@pytest.mark.parametrize(
+    "year, provisional",
+    [
+        # 2026 is in chinesecalendar: due 2026-02-28, grace end in 2026 -> not provisional.
+        pytest.param(7, False, id="2026-published"),
+        # ref §5: 2027's schedule is not published (when written): due 2027-02-28 (Sun) -> 2027-03-01, provisional.
+        pytest.param(8, True, id="2027-provisional"),
+    ],
+)
+def test_dates_in_a_year_without_a_published_schedule_are_provisional(year, provisional):
+    assert year_fee(facts(UTILITY, "2020-02-28", grant_year=1), year).provisional is provisional
+
+
+# --- Late fee bands (ref §4: Rule 115; GL V-9 §2.2.1.3) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pay_on, rate, late_fee",
+    [
+        pytest.param("2019-04-09", "0", 0, id="before-the-due-date"),
+        pytest.param("2019-04-10", "0", 0, id="on-the-due-date"),
+        pytest.param("2019-05-10", "0", 0, id="last-day-of-0-percent-D-plus-1-month"),
+        pytest.param("2019-05-11", "0.05", 45, id="first-day-of-5-percent"),
+        # ref §4: paying two months late costs 5 %, not 10 %.
+        pytest.param("2019-06-10", "0.05", 45, id="two-months-late-is-still-5-percent"),
+        pytest.param("2019-06-11", "0.10", 90, id="first-day-of-10-percent"),
+        pytest.param("2019-07-10", "0.10", 90, id="last-day-of-10-percent"),
+        pytest.param("2019-07-11", "0.15", 135, id="first-day-of-15-percent"),
+        # D + 4 months is Sat 2019-08-10: the band end moves to Mon 08-12 (Rule 5).
+        pytest.param("2019-08-12", "0.15", 135, id="last-day-of-15-percent-moved-past-weekend"),
+        pytest.param("2019-08-13", "0.20", 180, id="first-day-of-20-percent"),
+        pytest.param("2019-09-10", "0.20", 180, id="last-day-of-20-percent"),
+        pytest.param("2019-09-11", "0.25", 225, id="first-day-of-25-percent"),
+        pytest.param("2019-10-10", "0.25", 225, id="grace-end-D-plus-6-months"),
+    ],
+)
+def test_late_fee_band_on_each_edge(pay_on, rate, late_fee):
+    q = quote(schedule_of(PLAIN), D(pay_on), 3)
+    assert (q.fee, q.late_fee_rate, q.late_fee, q.total) == (900, Decimal(rate), late_fee, 900 + late_fee)
+
+
+def test_paying_the_day_after_grace_end_is_a_lapse():
+    # ref §4 / §6: paid more than 6 months after D -> the patent terminates (restoration may still be possible).
+    schedule = schedule_of(PLAIN)
+    assert schedule.year(3).grace_end == date(2019, 10, 10)
+    with pytest.raises(LapsedError, match="grace period ended 2019-10-10"):
+        quote(schedule, date(2019, 10, 11), 3)
+
+
+@pytest.mark.parametrize(
+    "pay_on, late_fee",
+    [
+        # Utility filed 2021-08-31, year 3 due Thu 2023-08-31 (full 600). D + 1 month = 2023-09-30 (Rule 5:
+        # no 31st) falls in National Day (09-29..10-06) and moves to Sat 10-07, a make-up working day.
+        pytest.param("2023-10-07", 0, id="0-percent-band-ends-on-make-up-saturday"),
+        pytest.param("2023-10-08", 30, id="5-percent-starts-on-make-up-sunday"),
+        # D + 4 months = Sun 2023-12-31; 2024-01-01 is New Year -> band end 2024-01-02.
+        pytest.param("2024-01-02", 90, id="15-percent-band-ends-after-new-year"),
+        pytest.param("2024-01-03", 120, id="20-percent-starts-2024-01-03"),
+        # D + 6 months = 2024-02-29, a leap day (month-end clamping counts from D, not from the last band end).
+        pytest.param("2024-02-29", 150, id="grace-end-on-leap-day"),
+    ],
+)
+def test_band_edges_at_month_end_and_across_holidays(pay_on, late_fee):
+    schedule = schedule_of(facts(UTILITY, "2021-08-31", grant_year=1, paid_through=2))
+    assert quote(schedule, D(pay_on), 3).late_fee == late_fee
+    with pytest.raises(LapsedError):
+        quote(schedule, date(2024, 3, 1), 3)
+
+
+@pytest.mark.parametrize(
+    "reduction, fee, late_fee",
+    [
+        # ref §4: the late fee is on the FULL fee of that year (当年全额年费), even when the fee is reduced.
+        pytest.param(NONE, 900, 90, id="no-reduction"),
+        pytest.param(R85, 135, 90, id="85-percent-reduction-late-fee-on-full-900"),
+        pytest.param(R70, 270, 90, id="70-percent-reduction-late-fee-on-full-900"),
+    ],
+)
+def test_late_fee_is_charged_on_the_full_fee_even_when_reduced(reduction, fee, late_fee):
+    q = quote(schedule_of(replace(PLAIN, reduction=reduction)), date(2019, 6, 11), 3)  # 10 % band
+    assert (q.fee, q.late_fee, q.total) == (fee, late_fee, fee + late_fee)
+
+
+def test_guidelines_top_up_is_charged_at_the_band_of_the_top_up_date():
+    # ref §4, GL example: the 5 % band runs to 6/10, late fee 45 (5 % of 900), only 25 paid; a top-up on 6/15
+    # falls in the 10 % band, so the late fee is 90 and 65 more is owed. Year 3 of PLAIN: D = 2019-04-10.
+    schedule = schedule_of(PLAIN)
+    paid_late_fee = Decimal(25)
+    assert quote(schedule, date(2019, 6, 10), 3).late_fee == 45
+    assert quote(schedule, date(2019, 6, 15), 3).late_fee - paid_late_fee == 65
+
+
+@pytest.mark.parametrize(
+    "setting, pay_on, late_fee",
+    [
+        # Invention filed 2020-02-12: year 5 anniversary Mon 2024-02-12 (Spring Festival) -> due Sun 2024-02-18.
+        # ref §4 UNCONFIRMED: bands count from the raw anniversary (default) or from the moved due date.
+        pytest.param("anniversary", "2024-03-12", 0, id="anniversary-base-last-free-day-03-12"),
+        pytest.param("anniversary", "2024-03-13", 60, id="anniversary-base-5-percent-from-03-13"),
+        pytest.param("due_date", "2024-03-13", 0, id="due-date-base-still-free-03-13"),
+        pytest.param("due_date", "2024-03-18", 0, id="due-date-base-last-free-day-03-18"),
+        pytest.param("due_date", "2024-03-19", 60, id="due-date-base-5-percent-from-03-19"),
+    ],
+)
+def test_grace_base_setting_moves_band_edges_when_the_anniversary_is_a_rest_day(setting, pay_on, late_fee):
+    rules = load_rules(settings=RuleSettings(grace_base=setting))
+    patent = facts(INVENTION, "2020-02-12", grant_year=3, paid_through=4)
+    assert quote(schedule_of(patent, rules), D(pay_on), 5).late_fee == late_fee
+
+
+@pytest.mark.parametrize(
+    "setting, grace_end",
+    [
+        # 2024-08-12 is a Monday; 2024-08-18 a Sunday -> 2024-08-19.
+        pytest.param("anniversary", date(2024, 8, 12), id="anniversary-base"),
+        pytest.param("due_date", date(2024, 8, 19), id="due-date-base"),
+    ],
+)
+def test_grace_base_setting_moves_the_grace_end(setting, grace_end):
+    rules = load_rules(settings=RuleSettings(grace_base=setting))
+    assert year_fee(facts(INVENTION, "2020-02-12", grant_year=3), 5, rules).grace_end == grace_end
+
+
+def test_grant_year_fee_has_no_late_fee_and_no_grace():
+    # ref §2 (Rule 114): the grant-year fee is paid with registration; no late fee or grace applies.
+    schedule = schedule_of(facts(INVENTION, "2017-04-10", grant_year=2, paid_through=1))
+    grant = schedule.year(2)
+    assert (grant.is_grant_year, grant.bands, grant.grace_end) == (True, (), None)
+    assert quote(schedule, date(2020, 1, 1), 2).late_fee == 0
+
+
+# --- Restoration (ref §6: Rule 6 ¶2) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reduction, total",
+    [
+        # ref §6 example: invention year 13, no reduction: 6000 + 1500 + 1000 = 8500.
+        pytest.param(NONE, 8500, id="year-13-no-reduction-8500"),
+        # Grant year 4 -> year 13 is inside the 10-year reduction: 900 + 1500 + 1000 (late and restoration
+        # fees are not reducible, ref §4).
+        pytest.param(R85, 3400, id="year-13-reduced-fee-full-late-fee"),
+    ],
+)
+def test_restoration_costs_the_fee_a_25_percent_late_fee_and_1000(reduction, total):
+    # The engine has no restoration quote yet: the sum is built from the rule tables here.
+    rules = default_rules()
+    fee = year_fee(facts(INVENTION, "2010-03-01", grant_year=4, reduction=reduction), 13)
+    assert fee.full_fee == 6000
+    assert fee.fee + fee.full_fee * rules.restoration.late_fee_rate + rules.restoration.fee == total
+
+
+# --- Reductions (ref §7) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, year, fee, key",
+    [
+        # Invention filed 2017-04-25, grant year 3: year 9 (full 2000) due Fri 2025-04-25.
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3), 9, 2000, None, id="invention-no-reduction"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, reduction=R85), 9, 300, "85",
+                     id="invention-85-pays-15-percent"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, reduction=R70), 9, 600, "70",
+                     id="invention-70-pays-30-percent"),
+        # Utility year 4 (full 900).
+        pytest.param(facts(UTILITY, "2020-03-02", grant_year=1, reduction=R85), 4, 135, "85", id="utility-85"),
+        pytest.param(facts(UTILITY, "2020-03-02", grant_year=1, reduction=R70), 4, 270, "70", id="utility-70"),
+        # A reduction also covers the grant-year fee (years G .. G+9).
+        pytest.param(facts(DESIGN, "2022-03-01", grant_year=1, reduction=R85), 1, 90, "85",
+                     id="design-grant-year-reduced"),
+    ],
+)
+def test_reduction_pays_its_share_of_the_full_fee(patent, year, fee, key):
+    found = year_fee(patent, year)
+    assert (found.fee, found.reduction) == (fee, key)
+
+
+@pytest.mark.parametrize(
+    "filed, year, fee",
+    [
+        # ref §7, 2018 change, grant year G = 3, 85 % reduction (full fee in brackets):
+        # G+5 = year 8 due Mon 2017-07-31: inside the 6-year window -> 300 (2000).
+        pytest.param("2010-07-31", 8, 300, id="G+5-due-2017-07-31-reduced"),
+        # G+6 = year 9 due Tue 2018-07-31, still under the 6-year window -> full 2000.
+        pytest.param("2010-07-31", 9, 2000, id="G+6-due-2018-07-31-full"),
+        # Same year due Wed 2018-08-01, under the 10-year window (财税〔2018〕37号) -> 300.
+        pytest.param("2010-08-01", 9, 300, id="G+6-due-2018-08-01-reduced"),
+        # CNIPA 2018 transition: in years 7-9 -> reduced again from the next fee until year 10 from grant.
+        pytest.param("2010-07-31", 10, 600, id="G+7-due-2019-reduced-again"),
+        # G+9 = year 12, anniversary Sat 2021-07-31 -> due 2021-08-02: last reduced year (4000 -> 600).
+        pytest.param("2010-07-31", 12, 600, id="G+9-last-reduced-year"),
+        # Years >= G+10 pay the full fee.
+        pytest.param("2010-07-31", 13, 6000, id="G+10-full"),
+        pytest.param("2010-08-01", 20, 8000, id="G+17-full"),
+    ],
+)
+def test_2018_change_extends_reduction_to_ten_years_by_due_date(filed, year, fee):
+    assert year_fee(facts(INVENTION, filed, grant_year=3, reduction=R85), year).fee == fee
+
+
+# --- Open licence (ref §8) -------------------------------------------------------------------------------
+
+# Invention filed 2015-03-10, grant year 4: year 10 (full 4000) anniversary Sun 2024-03-10 -> due Mon 03-11;
+# year 14 (full 6000) due Fri 2028-03-10, past the 10-year reduction window (G+10 = 14).
+LICENSED = DatePeriod(date(2024, 3, 1))
+
+
+@pytest.mark.parametrize(
+    "reduction, licences, year, fee, key",
+    [
+        pytest.param(NONE, (), 10, 4000, None, id="no-reduction-no-licence"),
+        pytest.param(NONE, (LICENSED,), 10, 3400, "open_licence", id="open-licence-alone-pays-85-percent"),
+        # Never stacked: the cheaper of 15 % (reduction) and 85 % (licence) wins, not 15 % x 85 %.
+        pytest.param(R85, (LICENSED,), 10, 600, "85", id="85-reduction-beats-open-licence"),
+        pytest.param(R70, (LICENSED,), 10, 1200, "70", id="70-reduction-beats-open-licence"),
+        pytest.param(R85, (LICENSED,), 14, 5100, "open_licence", id="outside-reduction-window-licence-applies"),
+        pytest.param(NONE, (DatePeriod(date(2023, 1, 1), date(2024, 3, 1)),), 10, 4000, None,
+                     id="licence-ended-before-due-date"),
+    ],
+)
+def test_open_licence_takes_15_percent_off_and_never_stacks_with_a_reduction(reduction, licences, year, fee, key):
+    patent = facts(INVENTION, "2015-03-10", grant_year=4, reduction=reduction, open_licences=licences)
+    found = year_fee(patent, year)
+    assert (found.fee, found.reduction) == (fee, key)
+
+
+def test_open_licence_before_its_rule_took_effect_reduces_nothing():
+    # ref §8: 财税〔2024〕23号 applies from 2024-01-20; year 9 here is due Fri 2023-03-10, before it.
+    patent = facts(INVENTION, "2015-03-10", grant_year=4, open_licences=(DatePeriod(date(2023, 1, 1)),))
+    assert year_fee(patent, 9).fee == 2000
+
+
+@pytest.mark.parametrize(
+    "mapping, licence, fee",
+    [
+        # ref §8 UNCONFIRMED: the licence applies to a fee whose due date (default) or anniversary is inside it.
+        # Anniversary Sun 2024-03-10, due Mon 2024-03-11.
+        pytest.param("due_date_in_period", DatePeriod(date(2024, 3, 11)), 3400, id="due-date-mapping-from-due"),
+        pytest.param("anniversary_in_period", DatePeriod(date(2024, 3, 11)), 4000, id="anniv-mapping-from-due"),
+        pytest.param("due_date_in_period", DatePeriod(date(2024, 2, 1), date(2024, 3, 10)), 4000,
+                     id="due-date-mapping-ending-on-anniversary"),
+        pytest.param("anniversary_in_period", DatePeriod(date(2024, 2, 1), date(2024, 3, 10)), 3400,
+                     id="anniv-mapping-ending-on-anniversary"),
+    ],
+)
+def test_open_licence_mapping_setting_picks_the_day_that_must_be_licensed(mapping, licence, fee):
+    rules = load_rules(settings=RuleSettings(open_licence_mapping=mapping))
+    patent = facts(INVENTION, "2015-03-10", grant_year=4, open_licences=(licence,))
+    assert year_fee(patent, 10, rules).fee == fee
+
+
+# --- Term compensation (ref §3: PL Art. 42 ¶2; announcement No. 594) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "days, whole_years, fee, expiry",
+    [
+        pytest.param(364, 0, 0, date(2031, 1, 3), id="364-days-part-year-costs-nothing"),
+        pytest.param(365, 1, 8000, date(2031, 1, 4), id="365-days-one-whole-year"),
+        pytest.param(729, 1, 8000, date(2032, 1, 3), id="729-days-one-whole-year"),
+        pytest.param(730, 2, 16000, date(2032, 1, 4), id="730-days-two-whole-years"),
+    ],
+)
+def test_term_compensation_costs_8000_per_whole_year_and_moves_expiry_by_the_days(days, whole_years, fee, expiry):
+    # Invention filed 2010-01-04: normal expiry 2030-01-04. Reading pinned: a whole year is 365 days.
+    schedule = schedule_of(facts(INVENTION, "2010-01-04", grant_year=5, term_extension_days=days))
+    comp = schedule.compensation
+    assert (comp.days, comp.whole_years, comp.fee, comp.due_before) == (days, whole_years, fee, date(2030, 1, 3))
+    assert (schedule.normal_expiry, schedule.expiry_date) == (date(2030, 1, 4), expiry)
+    assert schedule.years[-1].year == 20  # compensation adds no annual-fee years
+
+
+def test_no_term_compensation_leaves_the_normal_expiry():
+    schedule = schedule_of(facts(INVENTION, "2010-01-04", grant_year=5))
+    assert (schedule.compensation, schedule.expiry_date) == (None, date(2030, 1, 4))
+
+
+# --- CNIPA announcement No. 486 (ref §9) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, year, due, grace_end",
+    [
+        # Reduced invention, year 8 anniversary Wed 2022-06-15 (first day of the window) -> due 2023-06-15;
+        # grace counted from the new date (the row's documented reading) -> Fri 2023-12-15.
+        pytest.param(facts(INVENTION, "2015-06-15", grant_year=3, reduction=R85), 8, date(2023, 6, 15),
+                     date(2023, 12, 15), id="reduced-fee-due-2022-06-15-moves"),
+        # Last working day of the window: Fri 2022-12-30.
+        pytest.param(facts(INVENTION, "2016-12-30", grant_year=3, reduction=R70), 7, date(2023, 6, 15),
+                     date(2023, 12, 15), id="reduced-fee-due-2022-12-30-moves"),
+        pytest.param(facts(INVENTION, "2015-06-15", grant_year=3), 8, date(2022, 6, 15), date(2022, 12, 15),
+                     id="not-for-a-non-reduced-patent"),
+        pytest.param(facts(INVENTION, "2020-06-15", grant_year=3, reduction=R85), 3, date(2022, 6, 15), None,
+                     id="not-for-the-grant-year-fee"),
+        # Reduction on record but year 16 >= G+10 is paid in full: not a reduced fee, not moved.
+        pytest.param(facts(INVENTION, "2007-07-01", grant_year=2, reduction=R85), 16, date(2022, 7, 1),
+                     date(2023, 1, 3), id="not-for-a-fee-past-the-reduction-window"),
+        # Pinned reading: the window applies to the due date after the Rule 5 move. Anniversary Sat 2022-12-31
+        # is due Tue 2023-01-03 (New Year), outside the window, so it is not moved; its grace still counts from
+        # the raw anniversary: 2022-12-31 + 6 months = Fri 2023-06-30.
+        pytest.param(facts(INVENTION, "2016-12-31", grant_year=3, reduction=R85), 7, date(2023, 1, 3),
+                     date(2023, 6, 30), id="anniversary-2022-12-31-due-2023-01-03-not-moved"),
+    ],
+)
+def test_announcement_486_moves_reduced_fees_due_in_its_window_to_2023_06_15(patent, year, due, grace_end):
+    fee = year_fee(patent, year)
+    assert (fee.due_date, fee.grace_end) == (due, grace_end)
+    assert ("exception" in fee.citations) == (due == date(2023, 6, 15))
+
+
+def test_announcement_486_fee_costs_no_late_fee_until_the_new_date():
+    schedule = schedule_of(facts(INVENTION, "2015-06-15", grant_year=3, reduction=R85, paid_through=7))
+    assert patent_state(schedule, date(2022, 12, 20)) == PatentState.IN_FORCE
+    assert quote(schedule, date(2023, 6, 15)).total == 300
+    # After the new date the bands run from it: 2023-07-20 is in the 5 % band, on the full 2000.
+    assert quote(schedule, date(2023, 7, 20)).late_fee == 100
+
+
+def test_announcement_486_can_put_a_last_year_fee_on_the_expiry_date():
+    # Pinned literal reading (ref §9 vs §3 "no fee is due at or after expiry" disagree here): a reduced utility
+    # model filed 2013-06-15 has its year-10 fee due 2022-06-15, moved to 2023-06-15 = its expiry date.
+    schedule = schedule_of(facts(UTILITY, "2013-06-15", grant_year=1, reduction=R85, paid_through=9))
+    assert schedule.year(10).due_date == schedule.expiry_date == date(2023, 6, 15)
+
+
+# --- State, next due and remaining total on a date --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, on, state",
+    [
+        pytest.param(PLAIN, "2019-01-01", PatentState.IN_FORCE, id="before-due"),
+        pytest.param(PLAIN, "2019-04-10", PatentState.IN_FORCE, id="on-the-due-date"),
+        pytest.param(PLAIN, "2019-04-11", PatentState.IN_GRACE, id="day-after-due"),
+        pytest.param(PLAIN, "2019-10-10", PatentState.IN_GRACE, id="grace-end"),
+        pytest.param(PLAIN, "2019-10-11", PatentState.LAPSED, id="day-after-grace-end"),
+        # ref §6: a patent that lapsed for non-payment stays lapsed; it does not "expire" at the end of term.
+        pytest.param(PLAIN, "2040-01-01", PatentState.LAPSED, id="lapsed-patent-after-its-term"),
+        pytest.param(replace(PLAIN, paid_through=20), "2037-04-09", PatentState.IN_FORCE, id="last-day-of-term"),
+        pytest.param(replace(PLAIN, paid_through=20), "2037-04-10", PatentState.EXPIRED, id="expiry-date"),
+        # Between a rest-day anniversary (2024-02-12) and the moved due date (2024-02-18) nothing is late.
+        pytest.param(facts(INVENTION, "2020-02-12", grant_year=3, paid_through=4), "2024-02-15",
+                     PatentState.IN_FORCE, id="between-anniversary-and-moved-due-date"),
+        # Paid years need not be contiguous: the first unpaid year decides.
+        pytest.param(replace(PLAIN, paid_years=frozenset({4, 5})), "2019-05-01", PatentState.IN_GRACE,
+                     id="gap-in-paid-years"),
+        # Term compensation: in force after the normal expiry until the extended one.
+        pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=20, term_extension_days=400),
+                     "2030-06-01", PatentState.IN_FORCE, id="in-force-during-compensated-term"),
+        pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=20, term_extension_days=400),
+                     "2031-02-08", PatentState.EXPIRED, id="expired-at-extended-expiry"),
+    ],
+)
+def test_patent_state_on_a_date(patent, on, state):
+    assert patent_state(schedule_of(patent), D(on)) == state
+
+
+@pytest.mark.parametrize(
+    "patent, on, expected",
+    [
+        pytest.param(PLAIN, "2019-01-01", (3, 900, 0), id="before-due-no-late-fee"),
+        pytest.param(PLAIN, "2019-06-15", (3, 900, 90), id="in-the-10-percent-band"),
+        pytest.param(PLAIN, "2019-10-11", None, id="lapsed-nothing-due"),
+        pytest.param(replace(PLAIN, paid_through=20), "2030-01-01", None, id="paid-up"),
+        pytest.param(replace(PLAIN, paid_through=3), "2019-06-15", (4, 1200, 0), id="next-year-after-payment"),
+    ],
+)
+def test_next_due_on_a_date(patent, on, expected):
+    due = next_due(schedule_of(patent), D(on))
+    assert (None if due is None else (due.year, due.fee, due.late_fee)) == expected
+
+
+@pytest.mark.parametrize(
+    "patent, on, total",
+    [
+        # Years 3-20 of an invention: 82,300 - 900 - 900.
+        pytest.param(PLAIN, "2019-01-01", 80_500, id="full-fees-to-expiry"),
+        pytest.param(PLAIN, "2019-06-15", 80_590, id="plus-todays-late-fee"),
+        pytest.param(PLAIN, "2019-10-11", 0, id="lapsed"),
+        pytest.param(replace(PLAIN, paid_through=20), "2030-01-01", 0, id="paid-up"),
+        # 85 %, G = 2: years 3-11 reduced (135 + 3x180 + 3x300 + 2x600 = 2775), years 12-20 full (62,000).
+        pytest.param(replace(PLAIN, reduction=R85), "2019-01-01", 64_775, id="reduced-years-then-full"),
+        # Term compensation (400 days = 1 whole year, 8000) is owed until the normal expiry 2030-01-04.
+        pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=19, term_extension_days=400),
+                     "2028-12-01", 16_000, id="year-20-and-compensation"),
+        pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=20, term_extension_days=400),
+                     "2030-02-01", 0, id="compensation-not-owed-after-normal-expiry"),
+    ],
+)
+def test_remaining_total_on_a_date(patent, on, total):
+    assert remaining_total(schedule_of(patent), D(on)) == total
+
+
+def test_quote_when_everything_is_paid_is_an_input_error():
+    with pytest.raises(FeeInputError, match="already paid"):
+        quote(schedule_of(replace(PLAIN, paid_through=20)), date(2030, 1, 1))
+
+
+# --- Facts the engine refuses (errors as values) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patent, message",
+    [
+        pytest.param(facts(INVENTION, "2017-04-25", granted_on=D("2016-01-01")),
+                     "grant date 2016-01-01 is before the filing date 2017-04-25", id="grant-before-filing"),
+        pytest.param(facts(UTILITY, "2017-04-25", grant_year=2, paid_through=11),
+                     "paid-through year 11 is past expiry (the last patent year is 10)", id="paid-past-expiry"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=21), "grant year 21 is outside patent years 1-20",
+                     id="grant-year-21"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=0), "grant year 0 is outside patent years 1-20",
+                     id="grant-year-0"),
+        pytest.param(facts(DESIGN, "2021-05-31", grant_year=11), "grant year 11 is outside patent years 1-10",
+                     id="grant-year-11-of-a-10-year-design"),
+        pytest.param(facts(INVENTION, "2017-04-25"), "the grant year is unknown", id="no-grant-year-or-date"),
+        pytest.param(facts(INVENTION, "2000-01-01", granted_on=D("2020-01-01")),
+                     "grant date 2020-01-01 is on or after the expiry date 2020-01-01", id="granted-at-expiry"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, term_extension_days=-1),
+                     "term extension days cannot be negative", id="negative-extension"),
+        pytest.param(facts(UTILITY, "2017-04-25", grant_year=1, term_extension_days=30),
+                     "term compensation applies to inventions only", id="compensation-for-a-utility-model"),
+    ],
+)
+def test_impossible_facts_are_reported_and_refused(patent, message):
+    rules = default_rules()
+    problems = fact_problems(patent, rules)
+    assert len(problems) == 1 and problems[0].startswith(message)
+    with pytest.raises(FeeInputError, match=message.split(" (")[0]):
+        fee_schedule(patent, rules, default_calendar())
+
+
+def test_possible_facts_have_no_problems():
+    assert fact_problems(PLAIN, default_rules()) == []
+
+
+# --- Grant year (ref §2, UNCONFIRMED inference) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "filed, granted_on, year",
+    [
+        pytest.param("1997-06-03", "2001-08-01", 5, id="guidelines-example-year-5"),
+        pytest.param("2017-04-10", "2019-04-09", 2, id="day-before-anniversary"),
+        pytest.param("2017-04-10", "2019-04-10", 3, id="on-the-anniversary"),
+        pytest.param("2012-02-29", "2013-02-28", 2, id="29-feb-filing-28-feb-grant"),
+    ],
+)
+def test_grant_year_is_inferred_as_the_patent_year_of_the_announcement(filed, granted_on, year):
+    schedule = schedule_of(facts(INVENTION, filed, granted_on=D(granted_on)))
+    assert (schedule.grant_year, schedule.grant_year_inferred) == (year, True)
+    assert schedule.citations["grant_year"].confirmed is False
+
+
+def test_a_given_grant_year_wins_over_the_announcement_date():
+    schedule = schedule_of(facts(INVENTION, "1997-06-03", grant_year=4, granted_on=D("2001-08-01")))
+    assert (schedule.grant_year, schedule.grant_year_inferred) == (4, False)
+    assert "grant_year" not in schedule.citations
+
+
+def test_grant_year_inference_can_be_switched_off():
+    rules = load_rules(settings=RuleSettings(grant_year_inference="require"))
+    with pytest.raises(FeeInputError, match="grant year is unknown"):
+        fee_schedule(facts(INVENTION, "1997-06-03", granted_on=D("2001-08-01")), rules, default_calendar())

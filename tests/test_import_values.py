@@ -1,0 +1,208 @@
+"""Cells as operators write them: each reader's worked examples, and what it refuses (no database)."""
+from __future__ import annotations
+
+import ast
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from custody.domain import PatentType, Reduction
+from custody.ruleset import default_rules
+from custody.workdays import WorkCalendar
+from importers import legal_status, values
+from importers.columns import alias_table, header_key
+from importers.header import find_header
+from importers.inference import PaidThroughInference
+from importers.messages import MESSAGES, detail_zh
+from importers.problems import ProblemSink
+from importers.readers import detect_encoding, open_source, rows
+
+DATA = Path(__file__).parent / "data" / "import"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param("201710601862.3", "201710601862.3", id="canonical"),
+    pytest.param("ZL201710601862.3", "201710601862.3", id="patent-number-prefix"),
+    pytest.param("CN2017106018623", "201710601862.3", id="cn-prefix-no-dot"),
+    pytest.param("２０１７１０６０１８６２．３", "201710601862.3", id="full-width"),
+    pytest.param("200710308494.X", "200710308494.X", id="check-x"),
+    pytest.param("97101765.4", "97101765.4", id="old-8-digit-form"),
+    pytest.param(201710601862.3, "201710601862.3", id="float-with-its-check-digit"),
+])
+def test_application_numbers_are_read_in_every_common_spelling(cell, expected):
+    assert values.application_number(cell) == expected
+
+
+@pytest.mark.parametrize(("cell", "code"), [
+    pytest.param("201710601862.4", "appno_invalid", id="wrong-check-digit"),
+    pytest.param(201710601862.0, "appno_number_cell", id="float-lost-its-check-character"),
+    pytest.param(201710601862, "appno_number_cell", id="integer-cell"),
+    pytest.param("2.01711E+11", "appno_scientific", id="scientific-notation"),
+    pytest.param("CN108123456A", "appno_invalid", id="publication-number"),
+])
+def test_application_numbers_that_cannot_be_trusted_are_refused(cell, code):
+    with pytest.raises(values.CellProblem) as caught:
+        values.application_number(cell)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param("2023-03-15", date(2023, 3, 15), id="iso"),
+    pytest.param("2023/3/15", date(2023, 3, 15), id="slashes"),
+    pytest.param("2023.03.15", date(2023, 3, 15), id="dots"),
+    pytest.param("20230315", date(2023, 3, 15), id="compact"),
+    pytest.param("2023年3月15日", date(2023, 3, 15), id="chinese"),
+    pytest.param(45000.0, date(2023, 3, 15), id="excel-serial"),
+    pytest.param(date(2023, 3, 15), date(2023, 3, 15), id="excel-date-cell"),
+])
+def test_dates_are_read_in_every_common_spelling(cell, expected):
+    assert values.day(cell) == expected
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param("¥1,200.00", Decimal("1200.00"), id="yen-sign-and-separator"),
+    pytest.param("1200元", Decimal("1200.00"), id="yuan-suffix"),
+    pytest.param("人民币 1,200", Decimal("1200.00"), id="renminbi-prefix"),
+    pytest.param(1200.5, Decimal("1200.50"), id="number-cell"),
+    pytest.param("１２００", Decimal("1200.00"), id="full-width"),
+])
+def test_amounts_drop_currency_signs_units_and_separators(cell, expected):
+    assert values.amount(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["abc", "-100", "12,00,0元x"])
+def test_amounts_that_are_not_money_are_refused(cell):
+    with pytest.raises(values.CellProblem):
+        values.amount(cell)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param("85%", Reduction.R85, id="percent"),
+    pytest.param("0.85", Reduction.R85, id="fraction"),
+    pytest.param("个人85%", Reduction.R85, id="individual-85"),
+    pytest.param("费减85%", Reduction.R85, id="labelled"),
+    pytest.param("70%", Reduction.R70, id="seventy"),
+    pytest.param("0.7", Reduction.R70, id="seventy-fraction"),
+    pytest.param("无", Reduction.NONE, id="none-chinese"),
+    pytest.param("none", Reduction.NONE, id="none-english"),
+])
+def test_fee_reductions_in_their_usual_spellings(cell, expected):
+    assert values.reduction(cell) == expected
+
+
+@pytest.mark.parametrize(("cell", "code"), [
+    pytest.param("15%", "reduction_ambiguous", id="share-paid-not-waived"),
+    pytest.param("50%", "reduction_invalid", id="no-such-reduction"),
+])
+def test_fee_reductions_that_cannot_be_read_are_refused(cell, code):
+    with pytest.raises(values.CellProblem) as caught:
+        values.reduction(cell)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("发明", PatentType.INVENTION), ("发明专利", PatentType.INVENTION), ("实用新型", PatentType.UTILITY_MODEL),
+    ("外观设计", PatentType.DESIGN), ("utility model", PatentType.UTILITY_MODEL), ("Design", PatentType.DESIGN),
+])
+def test_patent_types_in_chinese_and_english(cell, expected):
+    assert values.patent_type(cell) == expected
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("13800138000", "13800138000"), ("+86 139 0591 2345", "13905912345"), ("186-0592-6789", "18605926789"),
+])
+def test_mobile_numbers_are_normalised_to_eleven_digits(cell, expected):
+    assert values.mobile(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["1380013800", "0591-87654321", "+1 415 555 2671"])
+def test_landlines_foreign_and_short_numbers_are_not_mobiles(cell):
+    with pytest.raises(values.CellProblem):
+        values.mobile(cell)
+
+
+def test_email_addresses_are_checked_for_syntax_only():
+    assert values.email("Lin@MinJiang.example.cn") == "Lin@minjiang.example.cn"
+    with pytest.raises(values.CellProblem):
+        values.email("zhao@@yuntu")
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    (6, 6), (6.0, 6), ("6", 6), ("第6年", 6), ("6年", 6), ("第 12 年度", 12),
+])
+def test_patent_years_in_their_usual_spellings(cell, expected):
+    assert values.patent_year(cell) == expected
+
+
+@pytest.mark.parametrize(("status", "meaning"), [
+    ("有效", legal_status.IN_FORCE), ("专利权维持", legal_status.IN_FORCE), ("in force", legal_status.IN_FORCE),
+    ("未缴年费专利权终止", legal_status.ENDED), ("期满终止", legal_status.ENDED), ("invalid", legal_status.ENDED),
+    ("实质审查", legal_status.PENDING), ("公开", legal_status.PENDING), ("看不懂", None),
+])
+def test_legal_status_wording_means_in_force_pending_or_ended(status, meaning):
+    assert legal_status.meaning(status) == meaning
+
+
+@pytest.mark.parametrize(("name", "encoding"), [
+    ("portfolio_gbk.csv", "gb18030"), ("portfolio_bom.csv", "utf-8-sig"), ("enterprises.csv", "utf-8"),
+])
+def test_csv_encoding_is_detected_not_asked_for(name, encoding):
+    assert detect_encoding(DATA / name) == encoding
+
+
+def test_header_is_found_below_merged_title_rows_and_notes():
+    sink = ProblemSink("portfolio_title.xlsx")
+    header, data = find_header(rows(open_source(DATA / "portfolio_title.xlsx")), "patents", sink)
+    assert header.row == 3
+    assert header.labels["application_number"] == "专利号"
+    assert header.file_date == date(2024, 5, 1)
+    assert [number for number, _ in data] == [4, 5, 6, 7]
+
+
+def test_header_aliases_ignore_spaces_stars_and_full_width_brackets():
+    table = alias_table("patents")
+    assert table[header_key(" 申请号（专利号）* ")] == "application_number"
+    assert table[header_key("Application No.")] == "application_number"
+
+
+def test_paid_through_inference_counts_fees_whose_grace_ended_and_flags_the_running_one():
+    # Utility model filed 2018-03-12, granted in year 1: the year-7 fee fell due 2024-03-12 and its grace period
+    # runs on 2024-05-01, so years 1-6 are paid and year 7 is "unknown - check".
+    from custody.domain import PatentFacts
+
+    infer = PaidThroughInference(default_rules(), WorkCalendar())
+    facts = PatentFacts(PatentType.UTILITY_MODEL, date(2018, 3, 12), grant_year=1)
+    inference = infer(facts, date(2024, 5, 1))
+    assert inference.paid_through == 6
+    assert [fee.year for fee in inference.unknown] == [7]
+
+
+def test_every_message_has_both_languages_and_the_same_placeholders():
+    for code, (english, chinese) in MESSAGES.items():
+        assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", chinese)), code
+
+
+@pytest.mark.parametrize("detail", [
+    "check digit should be 3, got 4",
+    "grant date 2019-01-03 is before the filing date 2019-06-15",
+    "paid-through year 11 is past expiry (the last patent year is 10)",
+    "filing date 2016-01-10 is after the year of application number 201510308494.4",
+    "check character should be 8, got 0",
+    "the grant year is unknown: give the grant year or the grant announcement date",
+    "term compensation applies to inventions only, not to a design",
+    "grant date 2040-01-01 is on or after the expiry date 2037-04-25",
+])
+def test_domain_explanations_are_translated_for_chinese_operators(detail):
+    assert re.search(r"[\u4e00-\u9fff]", detail_zh(detail)), detail
+
+
+def test_importers_import_neither_the_cli_nor_the_scheduler_nor_the_notifiers():
+    for path in (ROOT / "importers").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not any(n.split(".")[0] in ("cli", "scheduler", "notifiers") for n in names), path.name

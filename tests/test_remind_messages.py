@@ -1,0 +1,140 @@
+"""What reminders say (Chinese SMS variables, email digests) and the gate that decides whether they may go out."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from custody.decisions import Decision
+from custody.domain import PatentState
+from custody.eligibility import Standing, reminder_block_reason
+from custody.messages import (
+    SMS_TEMPLATES,
+    Addressee,
+    Envelope,
+    FeeLine,
+    MixedMessageError,
+    render_alert,
+    render_fee_message,
+)
+from custody.status_effects import WatchState
+
+D = Decimal
+ON = date(2025, 6, 1)
+
+
+def line(number: str = "201710601862.3", enterprise: int = 1, **changes) -> FeeLine:
+    values = dict(enterprise_id=enterprise, application_number=number, title="一种测试装置",
+                  patent_type="invention", year=9, due_date=date(2025, 4, 25), grace_end=date(2025, 10, 27),
+                  fee=D("300"), full_fee=D("2000"), late_fee=D("100"), late_fee_rate=D("0.05"),
+                  pay_by=date(2025, 6, 25), next_rate=D("0.10"))
+    return FeeLine(**{**values, **changes})
+
+
+TO = Addressee("福建测试科技有限公司", "张经理")
+
+
+def test_sms_digest_gives_count_earliest_deadline_and_total() -> None:
+    lines = [line(), line("202020123456.7", patent_type="utility_model", fee=D("600"), full_fee=D("600"),
+                          late_fee=D("0"), late_fee_rate=D("0"), due_date=date(2025, 6, 10),
+                          pay_by=date(2025, 6, 10), next_rate=None)]
+    rendered = render_fee_message("sms", "fee", lines, TO, ON)
+    assert rendered.template == "overdue"
+    assert rendered.params == {"name": "福建测试科技有限公司", "number": "202020123456.7等2件",
+                               "amount": "1,000.00", "deadline": "2025-06-10"}
+    assert all(isinstance(v, str) for v in rendered.params.values())  # Aliyun: every value a string
+    assert "2件" in rendered.text and "1,000.00元" in rendered.text
+
+
+@pytest.mark.parametrize(("kind", "on", "template"), [
+    pytest.param("fee", date(2025, 3, 26), "due_soon", id="before-the-due-date"),
+    pytest.param("fee", date(2025, 4, 26), "overdue", id="in-grace"),
+    pytest.param("lapse", date(2025, 10, 28), "lapsed", id="after-the-grace-end"),
+])
+def test_sms_template_follows_the_fee_state(kind: str, on: date, template: str) -> None:
+    rendered = render_fee_message("sms", kind, [line()], TO, on)
+    assert rendered.template == template
+    assert set(rendered.params) == set(SMS_TEMPLATES[template])
+
+
+def test_a_long_company_name_is_cut_for_the_sms_variable() -> None:
+    rendered = render_fee_message("sms", "fee", [line()], Addressee("某" * 40, "张经理"), ON)
+    assert len(rendered.params["name"]) == 20
+
+
+def test_email_lists_every_patent_with_years_amounts_late_fees_and_deadlines() -> None:
+    lines = [line(), line("202020123456.7", title="外壳", patent_type="utility_model", year=3)]
+    rendered = render_fee_message("email", "fee", lines, TO, ON)
+    assert rendered.subject.startswith("【专利年费逾期】福建测试科技有限公司：2件")
+    for text in (rendered.text, rendered.html):
+        for expected in ("201710601862.3", "202020123456.7", "一种测试装置", "外壳", "300.00", "100.00",
+                         "2025年6月25日", "2025年10月27日"):
+            assert expected in text
+    assert "第9年度" in rendered.text and "全额年费的5%" in rendered.text and "升至10%" in rendered.text
+    assert "合计（按今日缴纳）：800.00元" in rendered.text
+
+
+def test_lapse_notice_quotes_restoration() -> None:
+    rendered = render_fee_message("email", "lapse", [line()], TO, date(2025, 10, 28))
+    # Rule 6 ¶2: fee 300 + 25 % of the full fee 2000 + 1000 restoration fee.
+    assert "恢复所需合计：1,800.00元" in rendered.text
+    assert "【专利失效通知】" in rendered.subject
+
+
+def test_html_escapes_what_it_is_given() -> None:
+    rendered = render_fee_message("email", "fee", [line(title="<script>x</script>")], TO, ON)
+    assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
+
+
+@pytest.mark.parametrize(("remind_only", "agency", "wording"), [
+    pytest.param(True, False, "请贵司自行缴纳", id="remind-only"),
+    pytest.param(False, True, "转交代理机构", id="through-an-agency"),
+])
+def test_standing_instructions_change_the_wording(remind_only: bool, agency: bool, wording: str) -> None:
+    to = Addressee("福建测试科技有限公司", "张经理", remind_only=remind_only, via_agency=agency)
+    assert wording in render_fee_message("email", "fee", [line()], to, ON).text
+
+
+def test_a_message_never_mixes_enterprises() -> None:
+    with pytest.raises(MixedMessageError):
+        render_fee_message("email", "fee", [line(enterprise=1), line("202020123456.7", enterprise=2)], TO, ON)
+
+
+def test_alerts_and_envelopes_mask_personal_data() -> None:
+    alert = render_alert("发送失败 13812345678", ["zhang.san@example.com refused"])
+    assert "13812345678" not in alert.text and "138****5678" in alert.text
+    assert "zhang.san@" not in alert.text
+    envelope = Envelope("custody-1", "sms", "13812345678", "text")
+    assert "13812345678" not in repr(envelope)
+    json.dumps(dict(render_fee_message("sms", "fee", [line()], TO, ON).params))  # plain strings only
+
+
+ABANDON = Decision("abandon", 9, date(2025, 10, 28), "operator", datetime(2025, 5, 1))
+ABANDON_NOW = Decision("abandon", 9, date(2025, 5, 1), "operator", datetime(2025, 5, 1))
+
+
+@pytest.mark.parametrize(("standing", "kind", "blocked"), [
+    pytest.param(Standing(), "fee", None, id="custody-patent-is-reminded"),
+    pytest.param(Standing(mode="watch"), "fee", "watch-only", id="watch-only"),
+    pytest.param(Standing(has_enterprise=False), "fee", "no enterprise", id="no-enterprise"),
+    pytest.param(Standing(patent_state=PatentState.EXPIRED), "fee", "expired", id="expired"),
+    pytest.param(Standing(patent_state=PatentState.LAPSED), "fee", "grace period is over", id="lapsed-fee"),
+    pytest.param(Standing(patent_state=PatentState.LAPSED), "lapse", None, id="lapsed-still-gets-the-notice"),
+    pytest.param(Standing(watch=WatchState(ended="expired", ended_on=date(2025, 5, 1))), "fee", "ended",
+                 id="ended-by-status"),
+    pytest.param(Standing(watch=WatchState(lapsed_on=date(2025, 5, 1))), "fee", "terminated",
+                 id="terminated-for-non-payment"),
+    pytest.param(Standing(watch=WatchState(lapsed_on=date(2025, 5, 1))), "lapse", None,
+                 id="terminated-still-gets-the-lapse-notice"),
+    pytest.param(Standing(watch=WatchState(transfer_to="某公司", transfer_on=date(2025, 5, 1))), "fee", "held",
+                 id="transfer-held"),
+    pytest.param(Standing(decision=ABANDON), "fee", None, id="abandon-waits-for-the-grace-end"),
+    pytest.param(Standing(decision=ABANDON_NOW), "fee", "abandoned", id="abandon-now"),
+    pytest.param(Standing(decision=ABANDON, skip_abandoned=True), "fee", "no reminders on such",
+                 id="instruction-skips-patents-marked-to-abandon"),
+])
+def test_reminder_block_reason(standing: Standing, kind: str, blocked: str | None) -> None:
+    reason = reminder_block_reason(standing, kind, date(2025, 6, 1))
+    assert (reason is None) if blocked is None else (blocked in reason)

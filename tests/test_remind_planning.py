@@ -1,0 +1,226 @@
+"""Planning on SQLite and PostgreSQL: each tier once, digests, catch-up after downtime, cancellations, consent,
+standing instructions, and the operator alerted when nobody can be reminded."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from freezegun import freeze_time
+from sqlalchemy import Engine
+
+from custody.clock import SHANGHAI
+from custody.models import FeeDecision, Patent
+from custody.models.reminders import PatentDue, Reminder
+from custody.reminder_settings import CallListEntry, SendWindow
+from custody.store.cancel import cancel_planned_for
+from custody.store.db import session_for
+from custody.store.patents import add_payment
+from custody.store.standing import set_instructions
+from scheduler.ticks import plan_now
+from tests.test_remind_world import (
+    add_contact,
+    add_enterprise,
+    add_patent,
+    at,
+    fast_settings,
+    items,
+    outbox,
+    ticks_for,
+    world,
+)
+
+
+def plan_at(engine: Engine, moment: str, settings=None, **kw):
+    with freeze_time(moment):
+        return plan_now(ticks_for(engine, {}, settings), **kw)
+
+
+def labels(engine: Engine, **where) -> list[tuple]:
+    return sorted((i.patent_id, i.tier, i.channel, i.recipient) for i in items(engine, **where))
+
+
+def test_planning_twice_adds_nothing(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    first = plan_at(engine, "2025-03-26 10:00:00+08:00")
+    again = plan_at(engine, "2025-03-26 10:05:00+08:00")
+    late = plan_at(engine, "2025-03-26 23:00:00+08:00")
+    assert (first.items, first.messages) == (2, 2)
+    assert (again.items, late.items) == (0, 0)
+    assert [(i.tier, i.channel) for i in items(engine)] == [
+        ("before_due:due-30", "email"), ("before_due_sms:due-30", "sms")]
+
+
+def test_one_digest_per_enterprise_channel_and_day(engine: Engine) -> None:
+    def build(s):
+        first, second = add_enterprise(s), add_enterprise(s, "第二公司", mobile="13800000002", email="b@example.com")
+        for _ in range(3):
+            add_patent(s, first)
+        add_patent(s, second)
+    world(engine, build)
+    plan_at(engine, "2025-03-26 10:00:00+08:00")
+    messages = outbox(engine)
+    assert len(messages) == 4  # two enterprises x (sms, email)
+    per_message = {(m.enterprise_id, m.channel): len(items(engine, reminder_id=m.id)) for m in messages}
+    assert sorted(per_message.values()) == [1, 1, 3, 3]
+
+
+def test_three_days_of_downtime_give_one_catch_up_per_fee_not_a_burst(engine: Engine) -> None:
+    world(engine, lambda s: [add_patent(s, e) for e in [add_enterprise(s)] for _ in range(2)])
+    for day in range(20, 24):  # daily runs up to 05-23, then down 05-24, 05-25, 05-26
+        plan_at(engine, f"2025-05-{day} 10:00:00+08:00")
+    before = len(items(engine))
+    result = plan_at(engine, "2025-05-27 10:00:00+08:00")
+    new = items(engine)[before:]
+    # rise5-3 (05-24) fired while down; only the latest still meaningful, rise5+0 (05-27), goes out.
+    assert sorted({(i.tier, i.channel) for i in new}) == [("late_fee_rise:rise5+0", "email"),
+                                                           ("late_fee_rise:rise5+0", "sms")]
+    assert len(new) == 4  # 2 fees x 2 channels, one recipient each
+    assert result.messages == 2  # one digest per channel
+    assert {i.late_fee_rate for i in new} == {Decimal("0.05")}  # the rate of the day it rose
+
+
+def test_a_newly_imported_patent_gets_only_its_latest_tier(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-19 10:00:00+08:00")
+    assert [(i.tier, i.channel) for i in items(engine)] == [("before_due:due-7", "email"),
+                                                             ("before_due_sms:due-7", "sms")]
+
+
+def test_the_snapshot_quotes_the_late_fee_of_the_day(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-07-26 10:00:00+08:00")
+    item = items(engine, channel="email")[0]
+    # Invention year 9: 2000 in full, no reduction; Rule 115: 15 % of the full fee from 07-26.
+    assert (item.tier, item.fee, item.late_fee, item.late_fee_rate) == ("late_fee_rise:rise15+0", 2000, 300,
+                                                                         Decimal("0.15"))
+    assert (item.pay_by, item.next_rate) == (date(2025, 8, 25), Decimal("0.20"))
+
+
+def test_legal_representative_and_call_list_join_when_it_gets_serious(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        add_contact(s, enterprise, "legal_rep", mobile="13800000009", email="boss@example.com")
+        add_patent(s, enterprise)
+    world(engine, build)
+    call_list = (CallListEntry("值班", mobile="13900000000", email="ops@example.com"),)
+    settings = fast_settings(call_list=call_list)
+    plan_at(engine, "2025-06-26 10:00:00+08:00", settings)  # the rise to 10 %
+    assert "13800000009" not in {i.recipient for i in items(engine)}
+    plan_at(engine, "2025-07-26 10:00:00+08:00", settings)  # the rise to 15 %: legal representative too
+    assert {"13800000009", "boss@example.com"} <= {i.recipient for i in items(engine)}
+    plan_at(engine, "2025-10-24 10:00:00+08:00", settings)  # 3 days before the grace end: the call list too
+    last = {i.recipient for i in items(engine) if i.tier == "grace_end:grace_end-3"}
+    assert last == {"13800000001", "ip@example.com", "13800000009", "boss@example.com", "13900000000",
+                    "ops@example.com"}
+
+
+def test_a_payment_cancels_what_is_planned_and_not_sent(engine: Engine) -> None:
+    patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with freeze_time("2025-04-18 11:00:00+08:00"), session_for(engine) as session:
+        add_payment(session, session.get(Patent, patent.id), 9, 300, date(2025, 4, 18), "test")
+    result = plan_at(engine, "2025-04-18 12:00:00+08:00")
+    assert result.cancelled == 2
+    assert {m.state for m in outbox(engine)} == {"cancelled"}
+    assert {i.cancel_reason for i in items(engine)} == {"paid"}
+    assert plan_at(engine, "2025-04-24 10:00:00+08:00").items == 0  # paid through year 9 now
+
+
+def test_the_cancel_seam_cancels_at_once(engine: Engine) -> None:
+    patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:
+        assert cancel_planned_for(session, patent.id, "status: transfer", at("2025-04-18"), year=9) == 2
+    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "nothing left to say")}
+
+
+def test_watch_only_and_abandoned_patents_are_not_reminded(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        add_patent(s, enterprise, mode="watch")
+        abandoned = add_patent(s, enterprise)
+        s.add(FeeDecision(patent_id=abandoned.id, year=9, choice="abandon", effective_on=date(2025, 4, 1),
+                          decided_by="operator", decided_at=datetime(2025, 4, 1, tzinfo=SHANGHAI)))
+    world(engine, build)
+    result = plan_at(engine, "2025-04-18 10:00:00+08:00", keep_lines=True)
+    assert result.items == 0
+    # The watch-only patent is not even read (patent_due holds custody patents only); the abandoned one is
+    # read and skipped with its reason, once per channel.
+    assert [line.outcome.split(":")[:2] for line in result.lines] == [["skipped", " abandoned by the enterprise"]] * 2
+
+
+def test_consent_and_standing_instructions_are_honoured(engine: Engine) -> None:
+    def build(s):
+        no_sms_consent = add_enterprise(s, consent_sms=False)
+        add_patent(s, no_sms_consent)
+        no_sms = add_enterprise(s, "第二公司", mobile="13800000002", email="b@example.com")
+        set_instructions(s, no_sms, no_sms=True)
+        add_patent(s, no_sms)
+    world(engine, build)
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    assert {i.channel for i in items(engine)} == {"email"}
+
+
+def test_nobody_to_remind_alerts_the_operator_once(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s, mobile=None, email=None)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    plan_at(engine, "2025-04-18 11:00:00+08:00")
+    alerts = outbox(engine, kind="alert")
+    assert len(alerts) == 2  # one per channel nobody can be reached on
+    assert all("无人可提醒" in a.subject for a in alerts)
+
+
+def test_sms_planned_at_night_goes_out_the_next_morning(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 22:30:00+08:00", fast_settings(send_windows={"sms": SendWindow(time(9), time(20))}))
+    sms = outbox(engine, channel="sms")[0]
+    assert sms.not_before == at("2025-04-19", "09:00")
+    assert sms.day == date(2025, 4, 19)
+    assert outbox(engine, channel="email")[0].day == date(2025, 4, 18)
+
+
+def test_a_digest_already_sending_is_not_added_to(engine: Engine) -> None:
+    enterprise = world(engine, lambda s: add_enterprise(s))
+    world(engine, lambda s: add_patent(s, enterprise))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:
+        session.execute(sa.update(Reminder.__table__).values(state="sending"))
+    world(engine, lambda s: add_patent(s, s.merge(enterprise)))
+    plan_at(engine, "2025-04-18 11:00:00+08:00")
+    later = [m for m in outbox(engine) if m.state == "planned"]
+    assert {m.day for m in later} == {date(2025, 4, 19)}
+    assert all(m.not_before == at("2025-04-19", "09:00") for m in later)
+
+
+def test_only_changed_patents_are_refreshed(engine: Engine) -> None:
+    with freeze_time("2025-04-01 10:00:00+08:00"):
+        patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    assert plan_at(engine, "2025-04-18 10:00:00+08:00").refresh.full
+    quiet = plan_at(engine, "2025-04-19 10:00:00+08:00").refresh
+    assert (quiet.full, quiet.patents) == (False, 0)
+    with freeze_time("2025-04-19 12:00:00+08:00"), session_for(engine) as session:
+        session.get(Patent, patent.id).paid_through = 9
+    changed = plan_at(engine, "2025-04-19 13:00:00+08:00").refresh
+    assert (changed.patents, changed.rows) == (1, 1)
+    with session_for(engine) as session:
+        assert session.get(PatentDue, patent.id).fee_year == 10
+
+
+def test_planning_reads_due_rows_through_the_index(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL picks its plan by table statistics; the index exists on both (migration test)
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM patent_due WHERE next_fire_on <= '2025-04-18'").all()
+    assert "ix_patent_due_next_fire_on" in " ".join(str(row) for row in plan)
+
+
+def test_after_the_lapse_window_nothing_more_is_planned(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-10-28 10:00:00+08:00")
+    assert {i.tier for i in items(engine)} == {"lapsed:grace_end+1"}
+    assert {m.kind for m in outbox(engine)} == {"lapse"}
+    with session_for(engine) as session:
+        nxt = session.execute(sa.select(PatentDue.next_fire_on)).scalar()
+    assert nxt is None or nxt > date(2025, 10, 28) + timedelta(days=60)

@@ -1,0 +1,258 @@
+"""Reports written out: formula neutralisation in CSV and XLSX, XLSX files read back with openpyxl (frozen header,
+widths, dates as dates, amounts as numbers, the forecast's chart), the JSON contract, and the `custody report` and
+`custody status` commands end to end, including --enterprise isolation in every format."""
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+import cli
+from custody.export import display_width, neutralised, report_csv, write_csv, write_xlsx
+from custody.reports import Column, Report
+from tests.test_reports_portfolio import build_report_portfolio
+from tests.test_status_portfolio import ENTERPRISES, P1, P2, P3, P4, P5, P7, A, B, C, build_portfolio
+
+DATA = Path(__file__).parent / "data" / "status"
+EVIL = '=HYPERLINK("http://evil.example","点击")电池外壳'
+
+
+@pytest.mark.parametrize(("text", "safe"), [
+    pytest.param("=1+2", "'=1+2", id="equals"),
+    pytest.param("+86 138", "'+86 138", id="plus"),
+    pytest.param("-包装盒", "'-包装盒", id="minus"),
+    pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
+    pytest.param("\t=1", "'\t=1", id="tab"),
+    pytest.param("\r=1", "'\r=1", id="carriage-return"),
+    pytest.param("a=b", "a=b", id="equals-inside"),
+    pytest.param("一种方法", "一种方法", id="plain"),
+])
+def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(text: str, safe: str) -> None:
+    assert neutralised(text) == safe
+
+
+SMALL = Report("small", "Small", (Column("title", "Title", "名称"), Column("amount", "Amount", "金额", "money"),
+                                  Column("day", "Day", "日期", "date")),
+               ({"title": EVIL, "amount": Decimal("-5"), "day": date(2025, 6, 16)},
+                {"title": "@cmd", "amount": None, "day": None}))
+
+
+def test_csv_neutralises_text_but_leaves_numbers_alone() -> None:
+    assert report_csv(SMALL, "zh").splitlines() == [
+        "名称,金额,日期", "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")电池外壳\",-5.00,2025-06-16",
+        "'@cmd,,"]
+
+
+def test_a_csv_file_starts_with_a_bom_for_excel_and_wps(tmp_path: Path) -> None:
+    write_csv(SMALL, tmp_path / "small.csv", "en")
+    data = (tmp_path / "small.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfTitle,Amount,Day\r\n")
+
+
+def test_xlsx_stores_formula_like_text_as_quoted_text_never_a_formula(tmp_path: Path) -> None:
+    write_xlsx(SMALL, tmp_path / "small.xlsx", "en")
+    sheet = load_workbook(tmp_path / "small.xlsx").active
+    assert (sheet["A2"].value, sheet["A2"].data_type, sheet["A2"].quotePrefix) == (EVIL, "s", True)
+    assert (sheet["A3"].value, sheet["A3"].data_type, sheet["A3"].quotePrefix) == ("@cmd", "s", True)
+    assert (sheet["B2"].value, sheet["B2"].data_type) == (-5, "n")
+    with zipfile.ZipFile(tmp_path / "small.xlsx") as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+
+def test_display_width_counts_chinese_characters_double() -> None:
+    assert (display_width("abc"), display_width("专利abc")) == (3, 7)
+
+
+# ---------------------------------------------------------------------------------------------- the commands
+
+
+@pytest.fixture
+def cli_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    build_report_portfolio(session)
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)  # no ./config.toml: built-in defaults (language zh)
+    return tmp_path
+
+
+def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = cli.run(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
+    out = cli_db / "grace.xlsx"
+    code, _, err = _run(capsys, "report", "grace", "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(out))
+    assert code == 0 and f"grace: 1 row(s) written to {out}" in err
+    book = load_workbook(out)
+    sheet = book["grace"]
+    assert book.sheetnames == ["grace", "说明"] and sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[1]] == [
+        "统一社会信用代码", "企业", "申请号", "专利名称", "年度", "缴费截止日", "滞纳期届满日", "距届满天数",
+        "年费(元)", "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
+        "企业决定", "质权人"]
+    assert [c.value for c in sheet[2]] == [
+        A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, 0.15, 180, 1380,
+        datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行"]
+    assert (sheet["D2"].data_type, sheet["D2"].quotePrefix) == ("s", True)
+    assert [sheet.cell(2, col).number_format for col in (6, 9, 10, 11)] == ["yyyy-mm-dd", "#,##0.00", "0%",
+                                                                             "#,##0.00"]
+    assert sheet.column_dimensions["D"].width == display_width(EVIL) + 2
+    assert sheet.column_dimensions["B"].width == display_width(ENTERPRISES[A]) + 2
+    assert book["说明"]["A1"].value == "Fees in the grace period on 2025-06-16"
+
+
+def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    out = cli_db / "forecast.xlsx"
+    assert _run(capsys, "report", "forecast", "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(out))[0] == 0
+    sheet = load_workbook(out)["forecast"]
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=1, max_row=4)] == [
+        ["统一社会信用代码", "企业", "2025", "2026", "2027", "2028", "2029", "合计(元)"],
+        [A, ENTERPRISES[A], 1680, 1800, 1800, 2600, 8000, 15880],
+        [B, ENTERPRISES[B], 2000, 2000, 2000, 4000, 4000, 14000],
+        [None, "平台合计 Platform total", 3680, 3800, 3800, 6600, 12000, 29880]]
+    chart = sheet._charts[0]
+    assert (type(chart).__name__, len(chart.series)) == ("BarChart", 2)
+    assert chart.series[0].val.numRef.f == "'forecast'!$C$2:$G$2"
+    assert chart.series[0].tx.strRef.f == "'forecast'!B2"  # the series is named after the enterprise
+    categories = chart.series[0].cat.numRef or chart.series[0].cat.strRef
+    assert categories.f == "'forecast'!$C$1:$G$1"  # the years
+
+
+def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(capsys, "report", "lapsed", "--as-of", "2025-06-16", "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[2] == (f"{B},{ENTERPRISES[B]},{P3},'+一种基站天线,11,2024-02-20,2024-08-20,2025-05-06,"
+                                   "2025-07-07,yes,4000.00,1000.00,1000.00,6000.00,")
+    code, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--within", "90d", "--format", "json")
+    first = json.loads(out)["rows"][0]
+    assert (first["application_number"], first["due_date"], first["fee"], first["days_left"]) == (
+        P1, "2025-08-01", 300, 46)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(["report", "due", "--format", "xlsx"], "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
+    pytest.param(["report", "due", "--out", "x.txt"], "--out needs --format csv, json or xlsx", id="table-to-file"),
+    pytest.param(["report", "due", "--within", "soon"], "--within: 'soon' is not a period", id="bad-period"),
+    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], "no enterprise with code",
+                 id="unknown-enterprise"),
+    pytest.param(["report", "enterprise", "914403001922038217"], "no enterprise with code", id="unknown-code"),
+])
+def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list,
+                                            message: str) -> None:
+    code, _, err = _run(capsys, *args)
+    assert code == 1 and err.startswith(f"Error: {message}")
+
+
+REPORTS = [["due", "--within", "400d"], ["grace"], ["lapsed"], ["forecast"], ["deliveries", "--from", "2024-01-01"],
+           ["kpi", "--year", "2025"]]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "xlsx"])
+@pytest.mark.parametrize("report", REPORTS, ids=[r[0] for r in REPORTS])
+def test_with_enterprise_nothing_of_another_enterprise_appears(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                              report: list, fmt: str) -> None:
+    as_of = [] if report[0] == "deliveries" else ["--as-of", "2025-06-16"]
+    out_file = cli_db / f"{report[0]}.{fmt}"
+    extra = ["--out", str(out_file)] if fmt == "xlsx" else []
+    code, out, err = _run(capsys, "report", *report, *as_of, "--enterprise", A, "--format", fmt, *extra)
+    assert code == 0, err
+    text = out + err
+    if fmt == "xlsx":
+        book = load_workbook(out_file)
+        text += " ".join(str(c.value) for sheet in book for row in sheet.iter_rows() for c in row)
+    for other in (B, C, ENTERPRISES[B], ENTERPRISES[C], P3, P4, P5, P7):
+        assert other not in text
+
+
+def test_the_enterprise_statement_command_shows_its_own_patents(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(capsys, "report", "enterprise", A, "--as-of", "2025-06-16", "--format", "json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and [r["application_number"] for r in rows] == [P1, "201810000006.7", P2]
+
+
+def test_kpi_and_deliveries_commands(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(capsys, "report", "kpi", "--year", "2025", "--as-of", "2025-06-16", "--format", "json")
+    figures = {r["metric"]: r["value"] for r in json.loads(out)["rows"]}
+    assert code == 0 and (figures["patents_under_custody"], figures["reminders_sent"]) == (5, 4)
+    code, out, _ = _run(capsys, "report", "deliveries", "--from", "2025-01-01", "--to", "2025-06-16", "--format",
+                        "csv")
+    assert out.splitlines()[-1] == "合计 Total,1,4,3,1,1,1,7"
+
+
+# ---------------------------------------------------------------------------------------------- status commands
+
+
+@pytest.fixture
+def status_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    build_portfolio(session, spares=True)
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_status_sync_applies_a_file_and_history_explains(status_db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(capsys, "status", "sync", str(DATA / "status-all.csv"), "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and (len(result["new_events"]), result["duplicates"]) == (19, 2)
+    assert "review: unrecognised status kept: 201710000001.X 2025-06-02 专利权人请求更正" in err
+    code, out, _ = _run(capsys, "patent", "history", P3, "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and [r["what"] for r in rows] == [
+        "event: lapse_nonpayment", "effect: status_changed", "effect: fee_reminders_stopped",
+        "effect: restoration_reminders_started"]
+    assert rows[3]["detail"].startswith("restoration reminders to the enterprise and the operator: year 11 fee "
+                                        "4000.00 + late fee 1000.00 + restoration fee 1000.00 = 6000.00 CNY")
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(status_db: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    code, _, err = _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))
+    assert code == 1
+    assert err.splitlines() == [
+        "status-bad.csv:3:announced_on: '2025-13-45' is not a real date (month must be in 1..12)",
+        "status-bad.csv:4:application_number: character 'A' at position 1 is not a digit",
+        "status-bad.csv:5:status: the legal status is empty",
+        "Error: file:status-bad.csv: 3 unreadable record(s): nothing applied"]
+    code, out, _ = _run(capsys, "patent", "history", P1, "--format", "json")
+    assert json.loads(out) == []
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_status_sync_dry_run_changes_nothing(status_db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = _run(capsys, "status", "sync", str(DATA / "status-gbk.csv"), "--dry-run")
+    assert code == 0 and "dry run: nothing was changed" in err
+    assert json.loads(_run(capsys, "patent", "history", P7, "--format", "json")[1]) == []
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_status_sync_of_a_folder_files_each_file(status_db: Path, capsys: pytest.CaptureFixture) -> None:
+    inbox = status_db / "inbox"
+    inbox.mkdir()
+    (inbox / "a.csv").write_bytes((DATA / "status-gbk.csv").read_bytes())
+    code, out, _ = _run(capsys, "status", "sync", str(inbox))
+    assert code == 0 and "a.csv: file:a.csv: 2 record(s), 2 new event(s)" in out
+    assert [p.name for p in (inbox / "done").iterdir()] == ["20250616-093000-a.csv"]
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_status_confirm_releases_a_held_transfer(status_db: Path, capsys: pytest.CaptureFixture) -> None:
+    _run(capsys, "status", "sync", str(DATA / "status-all.csv"))
+    code, out, _ = _run(capsys, "status", "confirm", "202010000017.2", "--enterprise", B, "--by", "张三")
+    assert code == 0 and out.splitlines() == [
+        f"moved to {ENTERPRISES[B]} ({B}) by 张三",
+        f"transfer to 上海丁有限公司 confirmed by 张三: the patent is with {ENTERPRISES[B]}; reminders released"]
+    code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "json")
+    assert {r["what"] for r in json.loads(out)} == {"operator_review", "fee_reminders_held"}

@@ -1,0 +1,191 @@
+"""The daemon (triggers, SIGTERM in a real subprocess), `custody run-once`, `custody health` and the reminder
+commands of the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.triggers.cron import CronTrigger
+from freezegun import freeze_time
+from sqlalchemy import Engine
+
+import cli
+from custody.clock import now as real_now
+from custody.models import Enterprise
+from custody.models.reminders import ReminderAttempt, TickRun
+from custody.store.db import engine_for, upgrade
+from scheduler.daemon import ExtraJob, build_scheduler
+from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET, timeout
+from tests.test_remind_world import add_enterprise, add_patent, at, items, outbox, ticks_for, world
+
+pytest_plugins = ["tests.support.fixtures"]  # also in tests/conftest.py; registering twice is harmless
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_daemon_jobs_run_in_shanghai_time_and_catch_up_after_downtime() -> None:
+    ticks = ticks_for(None, {})
+    status = ExtraJob("status", lambda t: None, CronTrigger(hour=6, timezone="Asia/Shanghai"))
+    scheduler = build_scheduler(ticks, ThreadPoolExecutor(1), extra=[status])
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"plan", "dispatch", "receipts", "status"}  # other ticks (legal status) plug in
+    plan = jobs["plan"].trigger
+    assert plan.get_next_fire_time(None, at("2025-04-18", "07:00")) == at("2025-04-18", "08:00")
+    assert plan.get_next_fire_time(None, at("2025-04-18", "09:00")) == at("2025-04-19", "08:00")
+    every = jobs["dispatch"].trigger
+    assert every.interval == timedelta(minutes=1) and jobs["receipts"].trigger.interval == timedelta(minutes=10)
+    # APScheduler 3.11 drops a run missed by more than 1 s unless told otherwise (reference: apscheduler.md).
+    assert all(job.misfire_grace_time is None and job.coalesce and job.max_instances == 1 for job in jobs.values())
+
+
+def _config(tmp_path: Path, db_url: str, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                    f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n{extra}', encoding="utf-8")
+    return path
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_remind_plan_dry_run_shows_what_and_why_and_saves_nothing(db_url: str, engine: Engine, tmp_path, capsys,
+                                                                  monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    code, out, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--dry-run",
+                          "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [(r["tier"], r["channel"], r["recipient"], r["outcome"]) for r in rows] == [
+        ("before_due:due-7", "email", "i***@example.com", "planned"),
+        ("before_due_sms:due-7", "sms", "138****0001", "planned")]
+    assert outbox(engine) == [] and items(engine) == []
+    code, out, _ = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--format", "json")
+    assert code == 0 and len(outbox(engine)) == 2
+
+
+def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        code, out, _ = _run(capsys, "--config", config, "health")
+        assert code == 1 and "FAIL" in out  # no tick has ever run
+        code, out, _ = _run(capsys, "--config", config, "remind", "send", "--dry-run", "--format", "json")
+        assert code == 0 and json.loads(out) == []  # nothing planned yet
+        code, out, err = _run(capsys, "--config", config, "run-once", "--format", "json")
+        assert code == 0, err
+        code, out, _ = _run(capsys, "--config", config, "health", "--format", "json")
+        assert code == 0, out
+    journal = (tmp_path / "outbox" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["channel"] for line in journal) == ["email", "sms"]
+    code, out, _ = _run(capsys, "--config", config, "remind", "list", "--format", "json")
+    listed = json.loads(out)
+    assert {r["state"] for r in listed} == {"sent"} and "13800000001" not in out
+    code, _, err = _run(capsys, "--config", config, "remind", "list", "--state", "lost")
+    assert code == 1 and "--state must be one of" in err
+    with freeze_time("2025-04-18 11:00:00+08:00"):
+        code, out, _ = _run(capsys, "--config", config, "health")
+    assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
+
+
+def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engine, tmp_path, capsys,
+                                                      monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    enterprise = world(engine, lambda s: add_enterprise(s))
+    with engine.begin() as connection:
+        connection.execute(sa.text("update enterprise set credit_code = '91350100M000100Y43'"))
+    world(engine, lambda s: add_patent(s, s.get(Enterprise, enterprise.id)))
+    code, out, err = _run(capsys, "--config", config, "enterprise", "set", "91350100M000100Y43", "--no-sms",
+                          "--agency", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out) == [{"enterprise": "福建测试科技有限公司", "sms": False, "remind_only": False,
+                                "agency": True, "skip_abandoned": False}]
+    _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18")
+    assert {i.channel for i in items(engine)} == {"email"}
+    code, _, err = _run(capsys, "--config", config, "enterprise", "set", "91110000600037341L", "--sms")
+    assert code == 1 and "Error:" in err
+
+
+def test_a_bad_reminder_setting_is_a_configuration_error(db_url: str, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url, "[reminders]\ndigest = true\nquiet = 1\n"))
+    code, _, err = _run(capsys, "--config", config, "remind", "plan", "--dry-run")
+    assert code == 2 and "[reminders] quiet: unknown key" in err
+
+
+def _due_soon_filing_date() -> date:
+    """A filing date whose year-9 fee falls due within the next two weeks (by the real clock)."""
+    soon = real_now().date() + timedelta(days=10)
+    return soon.replace(year=soon.year - 8, day=min(soon.day, 28))
+
+
+DAEMON_CONFIG = """
+[sms]
+enabled = true
+endpoint = "{endpoint}"
+protocol = "http"
+sign_name = "专利托管"
+read_timeout = 30
+[sms.templates]
+due_soon = "SMS_1"
+overdue = "SMS_2"
+lapsed = "SMS_3"
+[reminders.send_hours]
+sms = ["00:00", "23:59"]
+[[reminders.tiers]]
+name = "every_day"
+anchor = "due_date"
+days_before = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
+channels = ["sms"]
+audience = ["ip_manager"]
+"""
+
+
+def test_sigterm_lets_the_running_tick_finish_and_exits_0(tmp_path, aliyun_gateway) -> None:
+    db_url = f"sqlite:///{tmp_path / 'daemon.sqlite3'}"
+    upgrade(db_url)
+    engine = engine_for(db_url)
+    world(engine, lambda s: add_patent(s, add_enterprise(s), filed=_due_soon_filing_date()))
+    config = _config(tmp_path, db_url, DAEMON_CONFIG.format(endpoint=aliyun_gateway.endpoint))
+    config.write_text(config.read_text(encoding="utf-8").replace("replace = true", "replace = false"),
+                      encoding="utf-8")
+    # The gateway takes the SMS and holds its answer for 3 s: SIGTERM arrives while the dispatch tick is sending.
+    aliyun_gateway.fail_next(timeout(record=True, delay=3))
+    env = {**os.environ, "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": KEY_SECRET,
+           "CUSTODY_CONFIG": str(config)}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    daemon = subprocess.Popen([sys.executable, "-m", "cli", "daemon"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 100  # planning wakes dispatch at once; at worst the next minute's run
+        while not aliyun_gateway.accepted() and time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.05)
+        assert aliyun_gateway.accepted(), daemon.communicate(timeout=5)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "daemon stopped" in err and "13800000001" not in err  # logs mask numbers
+    with engine.connect() as connection:
+        attempts = connection.execute(sa.select(ReminderAttempt.outcome)).scalars().all()
+        ticks = {row.name: row for row in connection.execute(sa.select(TickRun)).all()}
+    # The send in flight was finished and recorded (a 504 after 3 s: retry later), not abandoned mid-way.
+    assert attempts == ["retry"]
+    assert {m.state for m in outbox(engine, kind="fee")} == {"planned"}
+    assert ticks["plan"].last_success_at is not None
+    engine.dispose()

@@ -1,0 +1,371 @@
+"""Dispatch against the real local servers (Aliyun gateway with the real SDK, aiosmtpd, a group robot), on SQLite
+and PostgreSQL: once and only once, under concurrency, crashes, flaky gateways and permanent failures."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from freezegun import freeze_time
+from sqlalchemy import Engine
+
+from custody.models import Contact, Patent
+from custody.reminder_policy import Tier
+from custody.reminder_settings import CallListEntry, SendWindow
+from custody.store.db import session_for
+from custody.store.patents import add_payment
+from scheduler.dispatch import dispatch
+from scheduler.receipts import pull_receipts
+from scheduler.ticks import plan_now, run_once
+from tests.support.aliyun_gateway import AMOUNT_NOT_ENOUGH, MOBILE_ILLEGAL, timeout
+from tests.test_remind_world import (
+    Clock,
+    RobotServer,
+    add_enterprise,
+    add_patent,
+    at,
+    channels_on,
+    fast_settings,
+    items,
+    outbox,
+    ticks_for,
+    world,
+)
+
+pytest_plugins = ["tests.support.fixtures"]  # also in tests/conftest.py; registering twice is harmless
+
+
+@pytest.fixture
+def robot() -> Iterator[RobotServer]:
+    with RobotServer() as server:
+        yield server
+
+
+@pytest.fixture
+def channels(sms_transport, email_transport, robot) -> dict:
+    return channels_on(sms_transport, email_transport, robot)
+
+
+def states(engine: Engine, kind: str | None = None) -> Counter:
+    return Counter(m.state for m in outbox(engine) if kind is None or m.kind == kind)
+
+
+def out_ids(gateway) -> Counter:
+    return Counter(message.out_id for message in gateway.accepted())
+
+
+def test_every_tick_run_twice_sends_once(engine: Engine, channels, aliyun_gateway, smtp_server) -> None:
+    world(engine, lambda s: [add_patent(s, e) for e in [add_enterprise(s)] for _ in range(2)])
+    ticks = ticks_for(engine, channels)
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        run_once(ticks)
+        run_once(ticks)
+    with freeze_time("2025-04-18 10:20:00+08:00"):
+        run_once(ticks)
+        run_once(ticks)
+    assert len(aliyun_gateway.accepted()) == 1 and len(smtp_server.received) == 1
+    sms = aliyun_gateway.accepted()[0]
+    assert sms.params["number"].endswith("等2件") and sms.out_id == f"custody-{outbox(engine, channel='sms')[0].id}"
+    assert states(engine) == {"delivered": 1, "sent": 1}  # the SMS receipt came back; email has none
+
+
+def _many(engine: Engine, count: int) -> None:
+    def build(s):
+        for n in range(count):
+            add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"139{n:08d}", email=None))
+    world(engine, build)
+    with freeze_time("2025-04-18 08:00:00+08:00"):
+        plan_now(ticks_for(engine, {}, _sms_only()))
+
+
+def _many_today(engine: Engine, count: int) -> Clock:
+    """`count` SMS reminders due now by the real clock (the gateway dates what it records by the real clock, and
+    a look-up by OutId asks for a day), planned with a tier for every one of the 30 days before the due date."""
+    from custody.clock import now as real_now
+
+    start = real_now()
+    filed = start.date() + timedelta(days=10)
+    filed = filed.replace(year=filed.year - 8) if (filed.month, filed.day) != (2, 29) else filed - timedelta(days=1)
+
+    def build(s):
+        for n in range(count):
+            add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"139{n:08d}", email=None), filed=filed)
+    world(engine, build)
+    settings = fast_settings(tiers=(Tier("sms", "due_date", tuple(range(-30, 0)), ("sms",), ("ip_manager",)),))
+    plan_now(ticks_for(engine, {}, settings, Clock(start)))
+    return Clock(start)
+
+
+def test_two_dispatchers_at_once_send_each_of_1000_reminders_exactly_once(engine: Engine, sms_transport,
+                                                                           aliyun_gateway, db_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from custody.store.db import engine_for
+
+    _many(engine, 1000)
+    assert states(engine) == {"planned": 1000}
+    clock = Clock(at("2025-04-18", "10:00"))
+    engines = [engine_for(db_url), engine_for(db_url)]
+    workers = [ticks_for(e, {"sms": sms_transport}, fast_settings(batch_size=20), clock) for e in engines]
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(dispatch, workers))
+    for e in engines:
+        e.dispose()
+    assert all(d.get("sent", 0) > 0 for d in done), done  # both really worked
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 1000 and max(sent.values()) == 1  # none lost, none twice
+    assert states(engine) == {"sent": 1000}
+
+
+def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twice(
+        engine: Engine, sms_transport, aliyun_gateway) -> None:
+    _many(engine, 200)
+    aliyun_gateway.fail_at_random(0.3, seed=4)
+    clock = Clock(at("2025-04-18", "10:00"))
+    ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
+    for _ in range(30):
+        dispatch(ticks)
+        if states(engine) == {"sent": 200}:
+            break
+        clock.now += timedelta(minutes=2)
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 200 and max(sent.values()) == 1
+    assert states(engine) == {"sent": 200}
+    refused = [r for r in aliyun_gateway.requests if r.code != "OK"]
+    assert len(refused) > 30  # the gateway really failed about 30 % of the requests
+
+
+CHILD = """
+import sys
+from datetime import datetime
+from custody.reminder_settings import ReminderSettings
+from custody.ruleset import default_rules
+from custody.store.db import engine_for
+from notifiers.aliyun_sms import AliyunSms, SmsSettings
+from scheduler.dispatch import dispatch
+from scheduler.ticks import Ticks
+from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
+url, endpoint, now = sys.argv[1:4]
+sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
+                            templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3"},
+                            read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
+settings = ReminderSettings(send_windows={}, batch_size=3)
+dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))
+"""
+
+
+def test_a_dispatcher_killed_between_claim_and_send_is_recovered_without_loss(
+        engine: Engine, db_url: str, sms_transport, aliyun_gateway) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    now = _many_today(engine, 3).now
+    assert states(engine) == {"planned": 3}
+    # The first message reaches the gateway, which records it and never answers: the worker hangs after the
+    # provider took it; the two others are claimed and never tried. Then the worker is killed.
+    aliyun_gateway.fail_next(timeout(record=True, delay=120))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat()],
+                             cwd=os.getcwd())
+    deadline = time.monotonic() + 60
+    while len(aliyun_gateway.accepted()) < 1 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert states(engine) == {"sending": 3}
+    clock = Clock(now + timedelta(minutes=5))
+    ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
+    dispatch(ticks)
+    assert states(engine) == {"sending": 3}  # a claim younger than the timeout may still be alive
+    clock.now = now + timedelta(minutes=11)
+    summary = dispatch(ticks)
+    assert summary["reconciled"] == 3
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 3 and max(sent.values()) == 1  # the one the gateway took was looked up, not resent
+    assert states(engine) == {"sent": 3}
+
+
+def test_an_unknown_outcome_is_looked_up_before_any_resend(engine: Engine, sms_transport, aliyun_gateway) -> None:
+    clock = _many_today(engine, 1)
+    aliyun_gateway.fail_next(timeout(record=True, delay=3))  # the SDK gives up after 1 s
+    ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
+    dispatch(ticks)
+    assert states(engine) == {"unknown": 1}
+    clock.now += timedelta(minutes=5)
+    dispatch(ticks)
+    assert len(aliyun_gateway.accepted()) == 1
+    assert states(engine) == {"sent": 1}
+
+
+def _sms_only(**changes):
+    tiers = (Tier("sms", "due_date", (-7,), ("sms",), ("ip_manager",)),)
+    return fast_settings(tiers=tiers, **changes)
+
+
+def test_a_permanent_failure_sends_the_fallback_and_alerts_the_operator(
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.fail_next(MOBILE_ILLEGAL)
+    ticks = ticks_for(engine, channels, _sms_only())
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        run_once(ticks)
+        run_once(ticks)
+    failed = outbox(engine, channel="sms")[0]
+    assert (failed.state, failed.last_code) == ("failed", "isv.MOBILE_NUMBER_ILLEGAL")
+    fallback = outbox(engine, channel="email")[0]
+    assert (fallback.state, fallback.fallback_of, fallback.recipient) == ("sent", failed.id, "ip@example.com")
+    [mail] = smtp_server.messages
+    assert "201700" in mail.get_body(("plain",)).get_content() or "2017" in mail["Subject"]
+    [alert] = robot.texts
+    assert "提醒发送失败" in alert and "138****0001" in alert and "13800000001" not in alert
+    assert "已改用email发送" in alert
+
+
+def test_a_message_failed_at_the_carrier_counts_as_failed(engine: Engine, channels, aliyun_gateway, smtp_server,
+                                                          robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.carrier_rejects("13800000001")
+    ticks = ticks_for(engine, channels, _sms_only())
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        plan_now(ticks)
+        dispatch(ticks)
+    assert outbox(engine, channel="sms")[0].state == "sent"  # the gateway took it
+    with freeze_time("2025-04-18 10:10:00+08:00"):
+        assert pull_receipts(ticks)["failed"] == 1
+        run_once(ticks)
+    assert outbox(engine, channel="sms")[0].state == "failed"
+    assert len(smtp_server.received) == 1 and len(robot.texts) == 1
+
+
+def test_an_email_refused_for_good_falls_back_to_sms(engine: Engine, channels, aliyun_gateway, smtp_server,
+                                                     robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    smtp_server.refuse("ip@example.com", 550)
+    ticks = ticks_for(engine, channels)
+    with freeze_time("2025-02-24 10:00:00+08:00"):  # 60 days before: an email-only tier
+        run_once(ticks)
+        run_once(ticks)
+    assert [(m.channel, m.state) for m in outbox(engine) if m.kind == "fee"] == [("email", "failed"),
+                                                                                  ("sms", "delivered")]
+    assert aliyun_gateway.accepted()[0].params["number"].startswith("2017")
+    assert len(robot.texts) == 1
+
+
+def test_an_account_problem_pauses_the_channel_and_alerts_once(engine: Engine, channels, aliyun_gateway,
+                                                              robot) -> None:
+    _many(engine, 3)
+    aliyun_gateway.fail_next(AMOUNT_NOT_ENOUGH)
+    clock = Clock(at("2025-04-18", "10:00"))
+    ticks = ticks_for(engine, channels, fast_settings(), clock)
+    dispatch(ticks)
+    assert states(engine, "fee") == {"planned": 3} and len(aliyun_gateway.accepted()) == 0
+    assert len(robot.texts) == 1 and "sms通道已暂停" in robot.texts[0]
+    clock.now += timedelta(minutes=30)
+    dispatch(ticks)
+    assert len(aliyun_gateway.accepted()) == 0  # still resting
+    clock.now += timedelta(minutes=31)
+    dispatch(ticks)
+    assert states(engine, "fee") == {"sent": 3} and len(robot.texts) == 1
+
+
+def test_sms_planned_at_night_goes_out_the_next_morning(engine: Engine, channels, aliyun_gateway,
+                                                        smtp_server) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    from datetime import time
+
+    ticks = ticks_for(engine, channels, fast_settings(send_windows={"sms": SendWindow(time(9), time(20))}))
+    with freeze_time("2025-04-18 23:00:00+08:00"):  # the -7 tier, planned late at night
+        run_once(ticks)
+    assert len(smtp_server.received) == 1 and len(aliyun_gateway.accepted()) == 0  # email has no quiet hours
+    with freeze_time("2025-04-19 08:59:00+08:00"):
+        run_once(ticks)
+    assert len(aliyun_gateway.accepted()) == 0
+    with freeze_time("2025-04-19 09:00:00+08:00"):
+        run_once(ticks)
+    assert len(aliyun_gateway.accepted()) == 1 and len(smtp_server.received) == 1
+
+
+def test_a_payment_or_an_opt_out_after_planning_stops_the_message(engine: Engine, channels, aliyun_gateway,
+                                                                  smtp_server) -> None:
+    patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    ticks = ticks_for(engine, channels)
+    with freeze_time("2025-04-18 08:00:00+08:00"):
+        plan_now(ticks)
+    with freeze_time("2025-04-18 08:30:00+08:00"), session_for(engine) as session:
+        contact = session.execute(sa.select(Contact)).scalar_one()
+        contact.consent_email = False  # the contact opts out of email
+    with freeze_time("2025-04-18 09:00:00+08:00"):
+        dispatch(ticks)
+    assert len(smtp_server.received) == 0 and len(aliyun_gateway.accepted()) == 1
+    assert "withdrew consent" in outbox(engine, channel="email")[0].cancel_reason
+    with freeze_time("2025-04-24 08:00:00+08:00"):
+        plan_now(ticks)
+    with freeze_time("2025-04-24 08:30:00+08:00"), session_for(engine) as session:
+        add_payment(session, session.get(Patent, patent.id), 9, 300, date(2025, 4, 24), "test")
+    with freeze_time("2025-04-24 09:00:00+08:00"):
+        dispatch(ticks)  # no planning in between: dispatch itself sees the payment
+    assert len(aliyun_gateway.accepted()) == 1
+    assert outbox(engine, channel="sms")[-1].state == "cancelled"
+    assert {i.cancel_reason for i in items(engine, channel="sms", tier="before_due_sms:due-1")} == {"paid"}
+
+
+def test_a_message_only_lists_its_own_enterprises_patents(engine: Engine, channels, aliyun_gateway,
+                                                          smtp_server) -> None:
+    def build(s):
+        first, second = add_enterprise(s, "甲公司"), add_enterprise(s, "乙公司", mobile="13800000002",
+                                                                    email="b@example.com")
+        mine, theirs = add_patent(s, first), add_patent(s, second)
+        moving = add_patent(s, first)
+        return mine, theirs, moving, second
+    mine, theirs, moving, second = world(engine, build)
+    call_list = (CallListEntry("值班", mobile="13900000000", email="ops@example.com"),)
+    ticks = ticks_for(engine, channels, fast_settings(call_list=call_list))
+    with freeze_time("2025-10-24 08:00:00+08:00"):  # grace_end-3: everyone, and the operator's call list
+        plan_now(ticks)
+    with session_for(engine) as session:  # one patent changes hands after planning
+        session.get(Patent, moving.id).enterprise_id = second.id
+    with freeze_time("2025-10-24 09:00:00+08:00"):
+        dispatch(ticks)
+    operator = [m for m in aliyun_gateway.accepted() if m.phone == "13900000000"]
+    assert sorted(m.params["name"] for m in operator) == ["乙公司", "甲公司"]  # one message per enterprise
+    for message in smtp_server.messages:
+        body = message.get_body(("plain",)).get_content()
+        company = "甲公司" if "甲公司" in message["Subject"] else "乙公司"
+        assert (mine.application_number in body) == (company == "甲公司")
+        assert (theirs.application_number in body) == (company == "乙公司")
+        assert moving.application_number not in body  # planned for 甲, now 乙's: dropped, not leaked
+
+
+def test_the_daily_cap_per_number_defers_the_rest(engine: Engine, sms_transport, aliyun_gateway) -> None:
+    def build(s):
+        for n in range(3):
+            add_patent(s, add_enterprise(s, f"公司{n}", mobile=None, email=None))
+    world(engine, build)
+    call_list = (CallListEntry("值班", mobile="13900000000"),)
+    settings = fast_settings(call_list=call_list, daily_cap={"sms": 2})
+    clock = Clock(at("2025-10-24", "10:00"))
+    ticks = ticks_for(engine, {"sms": sms_transport}, settings, clock)
+    with freeze_time("2025-10-24 08:00:00+08:00"):
+        plan_now(ticks)
+    dispatch(ticks)
+    assert len(aliyun_gateway.accepted()) == 2
+    deferred = [m for m in outbox(engine) if m.channel == "sms" and m.state == "planned"]
+    assert len(deferred) == 1 and deferred[0].not_before == at("2025-10-25", "10:00")
+    clock.now = at("2025-10-25", "10:01")
+    dispatch(ticks)
+    assert len(aliyun_gateway.accepted()) == 3
+
+
+def test_amounts_sent_are_those_of_the_day(engine: Engine, channels, aliyun_gateway) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-07-26 10:00:00+08:00"):
+        run_once(ticks_for(engine, channels))
+    # 2000 fee + 15 % of 2000 late fee (Rule 115) on the day it rose to 15 %.
+    [sms] = aliyun_gateway.accepted()
+    assert sms.template_code == "SMS_465100002" and sms.params["amount"] == "2,300.00"
+    assert Decimal(items(engine, channel="sms")[0].late_fee) == 300

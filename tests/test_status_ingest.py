@@ -1,0 +1,268 @@
+"""Ingesting legal-status records into the database, on SQLite and PostgreSQL: every status of the issue on the
+known portfolio, duplicates and unknown statuses, each effect as the reminders gate (issue 4) then sees it, the
+history that answers "why", pledgee alerts, watch digests and the drop folder."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from custody.eligibility import reminder_block_reason
+from custody.models import Contact, Patent
+from custody.models.reminders import Reminder, ReminderItem
+from custody.models.status import StatusEffect, StatusEvent
+from custody.reminder_settings import ReminderSettings
+from custody.ruleset import default_rules
+from custody.status_vocab import StatusBatch, StatusRecord
+from custody.store.calendar import calendar_from
+from custody.store.reports import enterprise_by_code
+from custody.store.standing import standings
+from custody.store.status import confirm_transfer, history, ingest, watch_state
+from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
+from importers.status_file import read_status_file
+from scheduler.status_tick import StatusWiring, sync_drop_folder, sync_source
+from tests.test_status_portfolio import NOW, P1, P2, P3, P4, P5, SPARE, TODAY, A, B, build_portfolio
+
+DATA = Path(__file__).parent / "data" / "status"
+RULES = default_rules()
+
+
+def _ingest(session: Session, batch: StatusBatch):
+    result = ingest(session, batch, RULES, calendar_from(session), NOW)
+    session.commit()
+    return result
+
+
+@pytest.fixture
+def synced(session: Session) -> tuple[dict[str, Patent], object]:
+    """The portfolio with its spare patents, after status-all.csv was applied once."""
+    patents = build_portfolio(session, spares=True)
+    return patents, _ingest(session, read_status_file(DATA / "status-all.csv"))
+
+
+def _batch(*records: StatusRecord) -> StatusBatch:
+    return StatusBatch("test", records)
+
+
+def _gate(session: Session, patent: Patent, kind: str = "fee", day: date = TODAY) -> str | None:
+    standing = standings(session, {patent.id: (patent.mode, patent.enterprise_id)}, {})[patent.id]
+    return reminder_block_reason(standing, kind, day)
+
+
+def test_every_status_is_recorded_once_and_the_rest_reported(session: Session, synced) -> None:
+    _, result = synced
+    assert (result.records, len(result.new_events), result.duplicates) == (22, 19, 2)
+    assert [(u["application_number"], u["status"]) for u in result.unknown] == [(P1, "专利权人请求更正")]
+    assert [(u["application_number"], u["location"]) for u in result.unmatched] == [
+        ("202210000099.X", "status-all.csv:21")]
+    kinds = set(session.exec(select(StatusEvent.kind)).all())
+    assert kinds == {"publication", "examination", "grant", "lapse_nonpayment", "termination", "pledge_registered",
+                     "pledge_cancelled", "licence_recorded", "invalidated_full", "invalidated_partial", "abandoned",
+                     "abandoned_double", "owner_change", "expired", "transfer", "unknown"}
+
+
+def test_syncing_the_same_file_again_changes_nothing(session: Session, synced) -> None:
+    effects_before = session.exec(select(func.count()).select_from(StatusEffect)).one()
+    again = _ingest(session, read_status_file(DATA / "status-all.csv"))
+    assert (len(again.new_events), again.duplicates, again.effects) == (0, 21, [])
+    assert session.exec(select(func.count()).select_from(StatusEffect)).one() == effects_before
+
+
+def test_the_same_event_from_another_source_is_the_same_event(session: Session, synced) -> None:
+    again = _ingest(session, _batch(StatusRecord(P3, date(2025, 5, 6), "专利权的终止", "未缴年费专利权终止", "feed#0")))
+    assert (len(again.new_events), again.duplicates) == (0, 1)
+
+
+def test_each_change_is_recorded_with_its_date_and_source(session: Session, synced) -> None:
+    patents, _ = synced
+    session.refresh(patents[P3])
+    assert (patents[P3].legal_status, patents[P3].legal_status_date) == ("未缴年费专利权终止", date(2025, 5, 6))
+    event = session.exec(select(StatusEvent).where(StatusEvent.patent_id == patents[P3].id)).one()
+    assert (event.source, event.location, event.is_current) == ("file:status-all.csv", "status-all.csv:5", True)
+
+
+@pytest.mark.parametrize(("number", "kind", "blocked"), [
+    pytest.param(P3, "fee", "terminated for non-payment (notice 2025-05-06)", id="lapse-stops-fee-reminders"),
+    pytest.param(P3, "lapse", None, id="lapse-lets-restoration-reminders-through"),
+    pytest.param(P4, "lapse", "the restoration window closed on 2023-12-11", id="closed-window-stops-restoration"),
+    pytest.param(SPARE[0], "fee", "ended (termination, 2025-06-01)", id="termination-without-reason"),
+    pytest.param(SPARE[3], "fee", "ended (invalidated_full, 2025-02-02)", id="invalidated-in-full"),
+    pytest.param(SPARE[4], "fee", None, id="invalidated-in-part-keeps-reminders"),
+    pytest.param(SPARE[5], "fee", "ended (abandoned, 2025-04-01)", id="abandoned"),
+    pytest.param(SPARE[6], "fee", "ended (abandoned_double, 2025-04-02)", id="abandoned-against-double-patenting"),
+    pytest.param(SPARE[8], "fee", "ended (expired, 2025-01-15)", id="expired"),
+    pytest.param(SPARE[9], "fee", "held: transfer to 上海丁有限公司 (2025-06-10)", id="transfer-holds"),
+    pytest.param(SPARE[7], "fee", None, id="name-change-keeps-reminders"),
+    pytest.param(SPARE[2], "fee", None, id="licence-keeps-reminders"),
+    pytest.param(P2, "fee", None, id="pledge-keeps-reminders"),
+    pytest.param(P1, "fee", None, id="unknown-status-keeps-reminders"),
+    pytest.param(P5, "fee", "watch-only patent: no fee reminders", id="watch-only"),
+])
+def test_each_effect_reaches_the_reminders_gate(session: Session, synced, number: str, kind: str,
+                                                blocked: str | None) -> None:
+    patents, _ = synced
+    reason = _gate(session, patents[number], kind)
+    assert reason == blocked if blocked is None else reason.startswith(blocked)
+
+
+def test_a_name_change_updates_the_owner_on_record(session: Session, synced) -> None:
+    patents, _ = synced
+    session.refresh(patents[SPARE[7]])
+    assert patents[SPARE[7]].owners == "福州甲智能科技有限公司"
+
+
+def test_restoration_after_a_lapse_resumes_fee_reminders(session: Session, synced) -> None:
+    patents, _ = synced
+    result = _ingest(session, _batch(StatusRecord(P3, date(2025, 6, 20), "专利权的恢复", "", "later.csv:2")))
+    assert [e["code"] for e in result.effects] == ["status_changed", "fee_reminders_resumed", "operator_review"]
+    assert _gate(session, patents[P3]) is None
+
+
+def test_an_older_event_reported_late_is_history_and_undoes_nothing(session: Session, synced) -> None:
+    patents, _ = synced
+    result = _ingest(session, _batch(StatusRecord(P3, date(2018, 3, 1), "专利权的恢复", "", "old.csv:2")))
+    assert [e["code"] for e in result.effects] == ["history_only"]
+    assert watch_state(session, patents[P3].id).lapsed_on == date(2025, 5, 6)
+    session.refresh(patents[P3])
+    assert patents[P3].legal_status == "未缴年费专利权终止"
+
+
+def _planned_item(session: Session, patent: Patent, kind: str = "fee", year: int = 6) -> ReminderItem:
+    reminder = Reminder(key=f"test:{patent.id}:{kind}", kind=kind, channel="email", recipient="zhang@a.example",
+                        enterprise_id=patent.enterprise_id, day=TODAY, not_before=NOW)
+    session.add(reminder)
+    session.flush()
+    item = ReminderItem(reminder_id=reminder.id, patent_id=patent.id, fee_year=year, tier="t:due-30",
+                        channel="email", recipient="zhang@a.example", kind=kind, due_date=date(2025, 1, 13),
+                        fee=Decimal(1200), full_fee=Decimal(1200), late_fee=Decimal(0), late_fee_rate=Decimal(0),
+                        pay_by=date(2025, 7, 14))
+    session.add(item)
+    session.commit()
+    return item
+
+
+def test_planned_reminders_are_cancelled_at_once_when_a_patent_ends_or_is_held(session: Session) -> None:
+    patents = build_portfolio(session, spares=True)
+    ended, held = _planned_item(session, patents[SPARE[3]]), _planned_item(session, patents[SPARE[9]])
+    lapse = _planned_item(session, patents[P3], "lapse", 11)
+    _ingest(session, read_status_file(DATA / "status-all.csv"))
+    for item in (ended, held, lapse):
+        session.refresh(item)
+    assert (ended.state, ended.cancel_reason) == ("cancelled", "ended (invalidated_full, 2025-02-02): reminders "
+                                                               "stopped, history kept")
+    assert held.state == "cancelled" and held.cancel_reason.startswith("held: transfer to 上海丁有限公司")
+    assert lapse.state == "planned"  # the restoration reminder a lapse calls for stays
+
+
+def test_confirming_a_transfer_releases_the_hold_and_moves_the_patent(session: Session, synced) -> None:
+    patents, _ = synced
+    moved = patents[SPARE[9]]
+    effects = confirm_transfer(session, moved, "张三", TODAY, enterprise_by_code(session, B))
+    session.commit()
+    assert [e.code for e in effects] == ["enterprise_changed", "fee_reminders_resumed"]
+    assert moved.enterprise_id == enterprise_by_code(session, B).id and _gate(session, moved) is None
+    with pytest.raises(ValueError, match="no transfer is awaiting confirmation"):
+        confirm_transfer(session, moved, "张三", TODAY)
+
+
+def test_a_transfer_cannot_be_released_to_an_enterprise_without_contacts(session: Session, synced) -> None:
+    patents, _ = synced
+    enterprise = enterprise_by_code(session, A)
+    for contact in session.exec(select(Contact).where(Contact.enterprise_id == enterprise.id)):
+        session.delete(contact)
+    session.flush()
+    with pytest.raises(ValueError, match="has no contacts: add them before releasing the hold"):
+        confirm_transfer(session, patents[SPARE[9]], "张三", TODAY)
+
+
+def test_history_says_what_happened_and_why(session: Session, synced) -> None:
+    patents, _ = synced
+    _planned_item(session, patents[P3], "lapse", 11)
+    rows = history(session, patents[P3])
+    assert [(r["date"], r["what"]) for r in rows] == [
+        (date(2025, 5, 6), "event: lapse_nonpayment"),
+        (TODAY, "effect: status_changed"), (TODAY, "effect: fee_reminders_stopped"),
+        (TODAY, "effect: restoration_reminders_started"), (TODAY, "reminder: planned")]
+    assert rows[0]["source"] == "file:status-all.csv (status-all.csv:5)"
+    assert "cause: 未缴年费专利权终止 announced 2025-05-06, status-all.csv:5" in rows[3]["detail"]
+    assert "z***@a.example" in rows[4]["detail"] and "zhang@" not in rows[4]["detail"]
+
+
+def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: Session, synced) -> None:
+    patents, _ = synced
+    first = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    again = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    session.commit()
+    # P2 is pledged and in grace; SPARE[1] is in grace too but its pledge was cancelled.
+    assert (first, again) == ([{"application_number": P2, "year": 6, "channel": "email",
+                                "contact": "招商银行 李经理"}], [])
+    alert = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).one()
+    assert (alert.kind, alert.recipient, alert.state) == ("alert", "li@bank.example", "planned")
+    assert "2025-09-10前缴纳（今日应缴 1380.00 元，含滞纳金 180.00 元）" in alert.body
+    assert history(session, patents[P2])[-1]["what"] == "effect: pledgee_alerted"
+
+
+def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session: Session, synced) -> None:
+    patents, _ = synced
+    first = plan_watch_digests(session, TODAY, NOW)
+    again = plan_watch_digests(session, TODAY, NOW)
+    session.commit()
+    assert (first, again) == ([{"enterprise": "北京丙信息有限公司", "events": 1, "recipients": 1}], [])
+    digest = session.exec(select(Reminder).where(Reminder.key.startswith("digest:"))).one()
+    assert digest.recipient == "zhao@c.example"
+    assert f"- {P5}《@竞争对手的发明》 2025-06-12 专利申请权、专利权的转移（专利申请权、专利权的转移）" in digest.body
+    assert history(session, patents[P5])[-1]["what"] == "effect: watch_digest_sent"
+
+
+def test_an_unrecognised_status_alerts_the_operator(engine: Engine, session: Session) -> None:
+    build_portfolio(session, spares=True)
+    result = sync_source(engine, lambda: read_status_file(DATA / "status-all.csv"), "file:status-all.csv", RULES,
+                         NOW, ReminderSettings())
+    assert len(result.unknown) == 1
+    with Session(engine) as check:
+        alert = check.exec(select(Reminder).where(Reminder.key.startswith("alert:status-unknown"))).one()
+    assert "1条未识别的法律状态" in alert.subject and "专利权人请求更正" in alert.body
+
+
+# ---------------------------------------------------------------------------------------------- drop folder
+
+
+def _land(folder: Path, name: str, source: str | None = None, age: float = 60) -> Path:
+    path = folder / name
+    shutil.copy(DATA / (source or name), path)
+    old = time.time() - age
+    os.utime(path, (old, old))
+    return path
+
+
+def test_files_landing_in_the_drop_folder_are_applied_once_and_filed(engine: Engine, session: Session,
+                                                                       tmp_path: Path) -> None:
+    build_portfolio(session)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _land(inbox, "status-gbk.csv")
+    _land(inbox, "status-bad.csv")
+    _land(inbox, "~$status.xlsx", "status-export.xlsx")  # Excel's lock file
+    _land(inbox, "copying.csv.part", "status-gbk.csv")
+    _land(inbox, "fresh.csv", "status-gbk.csv", age=0)  # may still be being copied
+    wiring = StatusWiring(lambda: [], read_status_file, inbox, settle_seconds=30)
+    outcomes = sync_drop_folder(engine, wiring, RULES, NOW)
+    assert {(o["file"], "error" in o) for o in outcomes} == {("status-bad.csv", True), ("status-gbk.csv", False)}
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["copying.csv.part", "fresh.csv",
+                                                                        "~$status.xlsx"]
+    assert [p.name.split("-", 2)[2] for p in (inbox / "done").iterdir()] == ["status-gbk.csv"]
+    failed = sorted(p.name.split("-", 2)[2] for p in (inbox / "failed").iterdir())
+    assert failed == ["status-bad.csv", "status-bad.csv.problems.txt"]
+    problems = next((inbox / "failed").glob("*.problems.txt")).read_text(encoding="utf-8").splitlines()
+    assert problems[0] == "status-bad.csv:3:announced_on: '2025-13-45' is not a real date (month must be in 1..12)"
+    assert len(problems) == 3
+    with Session(engine) as check:
+        assert check.exec(select(func.count()).select_from(StatusEvent)).one() == 2
+    assert sync_drop_folder(engine, wiring, RULES, NOW) == []
