@@ -94,6 +94,46 @@ def platform_xlsx() -> None:
     wb.save(HERE / "portfolio_platform.xlsx")
 
 
+def current_portfolio() -> None:
+    """Today's export from a fee-monitoring platform: no paid-through column, every patent still in force.
+
+    Imported with `--as-of` today, the paid-through years are inferred, so whatever the date of the demo some
+    fees are coming due and some are in their grace period: filing dates are spread over the calendar year.
+    """
+    rows = [
+        ["申请号", "专利名称", "专利类型", "申请日", "授权公告日", "授权年度", "费减比例", "法律状态", "统一社会信用代码"],
+        [appno(2015, 1, 108830), "一种伺服电机编码器校准方法", "发明", "2015-01-12", "2017-06-20", 3, "85%", "有效", MINDU[1]],
+        [appno(2019, 2, 221456), "一种机械臂快换夹具", "实用新型", "2019-03-08", "2019-11-15", 1, "85%", "有效", MINDU[1]],
+        [appno(2020, 1, 334201), "一种视觉引导装配方法", "发明", "2020-05-21", "2022-08-09", 3, "85%", "有效", MINDU[1]],
+        [appno(2021, 3, 47712), "协作机器人控制面板", "外观设计", "2021-08-30", "2022-01-18", 1, "85%", "有效", MINDU[1]],
+        [appno(2016, 1, 512094), "一种医用水凝胶敷料的制备方法", "发明", "2016-02-17", "2018-09-04", 3, "70%", "有效", HAIXI[1]],
+        [appno(2020, 2, 780315), "一种细胞冻存管", "实用新型", "2020-06-29", "2021-01-12", 1, "70%", "有效", HAIXI[1]],
+        [appno(2018, 1, 640027), "一种骨修复复合材料", "发明", "2018-10-11", "2021-03-26", 4, "70%", "有效", HAIXI[1]],
+        [appno(2017, 2, 903318), "一种变频柜散热风道", "实用新型", "2017-04-03", "2017-12-01", 1, "无", "有效", QINGSHAN[1]],
+        [appno(2019, 1, 455160), "一种电缆故障定位方法", "发明", "2019-12-05", "2022-06-14", 4, "85%", "有效", QINGSHAN[1]],
+    ]
+    with open(HERE / "portfolio_current.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def status_export() -> None:
+    """A legal-status export as CNIPA's query gives it: announcement date, status and its free-text detail."""
+    rows = [
+        ["申请号", "法律状态公告日", "法律状态", "法律状态信息"],
+        [appno(2016, 1, 910002), "2024-08-16", "未缴年费专利权终止",
+         "未缴年费专利权终止IPC(主分类)：C08H 1/06 申请日：20161201 授权公告日：20191008 终止日期：20231201"],
+        [appno(2019, 2, 318877), "2024-06-20", "专利权质押合同登记的生效",
+         "登记号：Y2024350000456 出质人：福州闽都智造科技有限公司 质权人：兴业银行股份有限公司福州分行"],
+        [appno(2018, 1, 220301), "2025-03-12", "专利权人的姓名或者名称、地址的变更",
+         "变更事项：专利权人 变更前：厦门海西生物材料有限公司 变更后：厦门海西生物科技有限公司"],
+        [appno(2015, 1, 108830), "2025-09-01", "专利实施许可合同备案的生效",
+         "备案号：X2025350000078 让与人：福州闽都智造科技有限公司 被许可人：福建某某自动化有限公司 许可种类：普通许可"],
+        [appno(2019, 1, 455160), "2025-10-20", "专利权人请求更正", "更正内容：说明书附图"],
+    ]
+    with open(HERE / "status_export.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
 def payments() -> None:
     with open(HERE / "payments.csv", "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([
@@ -107,5 +147,7 @@ if __name__ == "__main__":
     enterprises()
     ledger_gbk()
     platform_xlsx()
+    current_portfolio()
+    status_export()
     payments()
     print("examples written to", HERE)
