@@ -257,3 +257,18 @@ def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(
 def test_unknown_config_file_is_a_configuration_error(capsys, tmp_path):
     assert run(["--config", str(tmp_path / "missing.toml"), *BASE]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [("fees",), ("pay",), ("patent", "show")])
+def test_readme_documents_every_option_of_the_fee_commands(command):
+    # sqlite-utils' habit: README and --help kept in step by a test.
+    import typer.main
+
+    from cli import app
+
+    click_command = typer.main.get_command(app)
+    for name in command:
+        click_command = click_command.commands[name]
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for option in (o for p in click_command.params for o in p.opts if o.startswith("--")):
+        assert option in readme, f"{' '.join(command)} {option}"
