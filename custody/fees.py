@@ -229,12 +229,6 @@ def _grant_problems(facts: PatentFacts, rules: RuleSet, last: int, expiry: date)
     if year is None and granted is not None and granted >= expiry:
         # The inferred grant year would lie past the last patent year: no fee year would be left.
         problems.append(f"grant date {granted} is on or after the expiry date {expiry}")
-    if year is not None and granted is not None and granted >= facts.filing_date:
-        announced_in = patent_year_on(facts.filing_date, granted)
-        # Rule 114: the grant-year fee is paid at registration, which comes before the grant is announced.
-        if year > announced_in:
-            problems.append(f"grant year {year} is after patent year {announced_in}, which contains the grant "
-                            f"announcement date {granted}")
     return problems
 
 
@@ -284,7 +278,8 @@ def is_reduction_too_late(facts: PatentFacts, rules: RuleSet, due: date) -> bool
     """A reduction recorded less than `reduction_lead_months` before the due date does not cover that fee (ref §7,
     UNCONFIRMED lead time). With no recording date on file the reduction is taken as on record in time."""
     recorded = facts.reduction_recorded_on
-    return recorded is not None and due < add_months(recorded, rules.settings.reduction_lead_months)
+    # Recorded after the due date is too late whatever the lead time (and never adds months to a far-future date).
+    return recorded is not None and (recorded > due or due < add_months(recorded, rules.settings.reduction_lead_months))
 
 
 def _has_open_licence(facts: PatentFacts, rules: RuleSet, anniv: date, due: date) -> bool:

@@ -657,10 +657,6 @@ def test_quote_when_everything_is_paid_is_an_input_error():
         pytest.param(facts(INVENTION, "2019-04-25", grant_year=3, application_number="201710601862.3"),
                      "filing date 2019-04-25 is after the year of application number 201710601862.3",
                      id="filed-after-the-numbers-year"),
-        # Rule 114: the grant-year fee is paid at registration, before the announcement (patent year 3 here).
-        pytest.param(facts(INVENTION, "2017-04-25", grant_year=4, granted_on=D("2019-06-01")),
-                     "grant year 4 is after patent year 3, which contains the grant announcement date",
-                     id="grant-year-after-the-announcement"),
     ],
 )
 def test_impossible_facts_are_reported_and_refused(patent, message):
