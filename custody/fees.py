@@ -250,7 +250,7 @@ def _paid_through_problems(facts: PatentFacts, rules: RuleSet, last: int) -> lis
     grant = _known_grant_year(facts, rules)
     # Annual fees start with the grant year, paid at registration (Rule 114): one year below it means the
     # registration is still open; anything lower cannot be.
-    if grant is not None and paid < grant - 1:
+    if grant is not None and 1 <= grant <= last and paid < grant - 1:
         return [f"paid-through year {paid} is before the grant year {grant}: annual fees start with the grant "
                 f"year (give {grant}, or {grant - 1} while registration is still open)"]
     return []

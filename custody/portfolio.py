@@ -203,7 +203,7 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str
         ((last > 0) & (paid > last),
          lambda i: f"paid-through year {paid[i]} is past expiry (the last patent year is {last[i]})"),
         (paid < 0, lambda i: f"paid-through year {paid[i]} cannot be negative"),
-        ((paid >= 0) & (paid <= last) & (grant > 0) & (paid < grant - 1),
+        ((paid >= 0) & (paid <= last) & (grant > 0) & (grant <= last) & (paid < grant - 1),
          lambda i: f"paid-through year {paid[i]} is before the grant year {grant[i]}: annual fees start with the "
                    f"grant year (give {grant[i]}, or {grant[i] - 1} while registration is still open)"),
         (ok & (filed > _day(LAST_FILING_DATE)),

@@ -630,6 +630,9 @@ def test_quote_when_everything_is_paid_is_an_input_error():
                      "paid-through year 11 is past expiry (the last patent year is 10)", id="paid-past-expiry"),
         pytest.param(facts(INVENTION, "2017-04-25", grant_year=21), "grant year 21 is outside patent years 1-20",
                      id="grant-year-21"),
+        # One message, not a second one comparing paid-through with an impossible grant year.
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=21, paid_through=3),
+                     "grant year 21 is outside patent years 1-20", id="grant-year-21-paid-through-3"),
         pytest.param(facts(INVENTION, "2017-04-25", grant_year=0), "grant year 0 is outside patent years 1-20",
                      id="grant-year-0"),
         pytest.param(facts(DESIGN, "2021-05-31", grant_year=11), "grant year 11 is outside patent years 1-10",
@@ -879,3 +882,9 @@ def test_every_application_number_of_the_rules_reference_is_in_the_appno_table()
     import test_appno  # tests/ is on sys.path as pytest runs it (rootdir-relative, no package)
 
     assert set(REFERENCE_NUMBERS) <= set(test_appno.RULES_EXAMPLES)
+
+
+def test_a_reduction_recorded_after_the_due_date_is_too_late_even_far_in_the_future():
+    # A typo such as 9999-12-31 must not overflow the date arithmetic: recorded after the due date is too late.
+    patent = replace(PLAIN, reduction=R85, reduction_recorded_on=date(9999, 12, 31))
+    assert [y.fee for y in schedule_of(patent).years[:3]] == [900, 900, 1200]
