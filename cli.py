@@ -182,58 +182,116 @@ def option_date(value: str | None, name: str) -> date | None:
 
 
 def calendar_for(st: State) -> WorkCalendar:
-    """The official calendar plus every schedule the operator loaded (when the database exists)."""
+    """The one calendar builder (packaged schedules, then those the operator loaded, when the database exists).
+
+    The calculator needs no database: one that cannot be reached only costs the loaded years (said in a warning);
+    a malformed URL is a configuration error.
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     from custody.store.calendar import loaded_schedules
+    from custody.workdays import work_calendar
 
-    return WorkCalendar(loaded_schedules(st.config.database_url))
+    url = st.config.database_url
+    try:
+        return work_calendar(loaded_schedules(url))
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"database URL: {_first_line(exc)}") from None
+    except OperationalError as exc:
+        log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
+                    _first_line(exc.orig or exc))
+        return work_calendar()
 
 
-def _patent_type(appno: str | None, type_: PatentType | None) -> tuple[str | None, PatentType]:
+def _first_line(exc: BaseException) -> str:
+    """An exception's message without SQLAlchemy's multi-line background notes."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, PatentType]:
+    given = _choice(PatentType, type_, "--type", "a patent type") if type_ is not None else None
     if appno is None:
-        if type_ is None:
+        if given is None:
             raise UserError("give an application number or --type")
-        return None, type_
+        return None, given
     number = parse_application_number(appno)
-    if type_ is not None and type_ != number.type:
-        raise UserError(f"--type {type_.value} contradicts application number {number} "
+    if given is not None and given != number.type:
+        raise UserError(f"--type {given.value} contradicts application number {number} "
                         f"(type digit says {number.type.value})")
     return str(number), number.type
+
+
+def _choice(enum: type[StrEnum], value: str, name: str, what: str):
+    # Parsed here, not by Typer, so a wrong value is bad input (one Error line, exit 1), not a usage box.
+    try:
+        return enum(value.strip())
+    except ValueError:
+        raise UserError(f"{name} {value!r} is not {what}: use {', '.join(m.value for m in enum)}") from None
+
+
+def _whole_number(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise UserError(f"{name} {value!r} is not a whole number") from None
+
+
+class ScheduleFormat(StrEnum):
+    """What `fees` and `patent show` print: a schedule has no CSV form."""
+
+    table = "table"
+    json = "json"
 
 
 @app.command()
 def fees(
     ctx: typer.Context,
     appno: str | None = typer.Argument(None, help="Application number (gives the type)."),
-    type_: PatentType | None = typer.Option(None, "--type", help="Patent type when no number is given."),
+    type_: str | None = typer.Option(None, "--type", metavar="invention|utility_model|design",
+                                     help="Patent type when no number is given."),
     filed: str = typer.Option(..., "--filed", help="Filing date (申请日)."),
-    grant_year: int | None = typer.Option(None, "--grant-year", help="Patent year of grant (授权年度)."),
-    granted: str | None = typer.Option(None, "--granted", help="Grant announcement date (授权公告日)."),
-    paid_through: int | None = typer.Option(None, "--paid-through", help="Last year paid (default: grant year)."),
-    reduction: Reduction = typer.Option(Reduction.NONE, "--reduction", help="Fee reduction on record."),
+    grant_year: str | None = typer.Option(None, "--grant-year", metavar="N", help="Patent year of grant (授权年度)."),
+    granted: str | None = typer.Option(None, "--granted", help="Grant announcement date (授权公告日); "
+                                       "instead of --grant-year."),
+    paid_through: str | None = typer.Option(None, "--paid-through", metavar="N",
+                                            help="Last year paid (default: grant year)."),
+    reduction: str = typer.Option("none", "--reduction", metavar="none|85|70", help="Fee reduction on record."),
+    reduction_recorded: str | None = typer.Option(
+        None, "--reduction-recorded", help="Date the reduction was put on record; a fee due less than "
+        "[rules] reduction_lead_months after it is charged in full (default: in time)."),
     open_licence_from: str | None = typer.Option(None, "--open-licence-from", help="Open licence in force since."),
-    term_extension_days: int = typer.Option(0, "--term-extension-days", help="Patent term compensation, in days."),
+    term_extension_days: str = typer.Option("0", "--term-extension-days", metavar="N",
+                                            help="Patent term compensation, in days."),
     as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today, Asia/Shanghai)."),
     pay_on: str | None = typer.Option(None, "--pay-on", help="Quote paying the next fee on this date."),
-    fmt: Format = typer.Option(Format.table, "--format", help="table (to read out) or json (for scripts)."),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table (to read out) or json "
+                                       "(for scripts)."),
 ) -> None:
     """Annual-fee calculator: every fee to expiry, the state today, the next fee due and what paying costs.
 
+    Past the grace end the quote is an error value with what restoring the patent costs (Rule 6).
+
     Example: custody fees ZL201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85 --pay-on 2026-06-01
     """
-    if fmt == Format.csv:
-        raise UserError("fees prints table or json")
     number, patent_type = _patent_type(appno, type_)
+    if grant_year is not None and granted is not None:
+        raise UserError("give --grant-year or --granted, not both")
     licence = option_date(open_licence_from, "--open-licence-from")
     facts = PatentFacts(
-        type=patent_type, filing_date=option_date(filed, "--filed"), grant_year=grant_year,
-        granted_on=option_date(granted, "--granted"), paid_through=paid_through, reduction=reduction,
-        open_licences=(DatePeriod(licence),) if licence else (), term_extension_days=term_extension_days,
-        application_number=number,
+        type=patent_type, filing_date=option_date(filed, "--filed"),
+        grant_year=_whole_number(grant_year, "--grant-year"), granted_on=option_date(granted, "--granted"),
+        paid_through=_whole_number(paid_through, "--paid-through"),
+        reduction=_choice(Reduction, reduction, "--reduction", "a reduction"),
+        open_licences=(DatePeriod(licence),) if licence else (),
+        term_extension_days=_whole_number(term_extension_days, "--term-extension-days"),
+        application_number=number, reduction_recorded_on=option_date(reduction_recorded, "--reduction-recorded"),
     )
     st = state(ctx)
     schedule = fee_schedule(facts, load_rules(settings=st.config.rule_settings), calendar_for(st))
     view = schedule_dict(schedule, option_date(as_of, "--as-of") or clock.today(), option_date(pay_on, "--pay-on"))
-    if fmt == Format.json:
+    if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
     else:
         from custody.fee_text import print_schedule
@@ -251,6 +309,9 @@ def db_session(ctx: typer.Context):
     from custody.store.db import current_revision, engine_for, head_revision, session_for
 
     url = state(ctx).config.database_url
+    if _is_missing_sqlite_file(url):
+        # Opening it would create an empty file that later looks like a database.
+        raise UserError("the database is not initialised: run `custody init`")
     revision = _revision_or_none(url, current_revision)
     if revision is None:
         raise UserError("the database is not initialised: run `custody init`")
@@ -264,13 +325,28 @@ def db_session(ctx: typer.Context):
         engine.dispose()
 
 
+def _is_missing_sqlite_file(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported by _revision_or_none as configuration
+        return False
+    database = parsed.database or ""
+    return (parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+            and not database.startswith("file:") and not Path(database).expanduser().is_file())
+
+
 def _revision_or_none(url: str, current_revision: Callable[[str], str | None]) -> str | None:
-    from sqlalchemy.exc import OperationalError
+    """The database's revision; a database that cannot be opened is a configuration error (exit 2)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     try:
         return current_revision(url)
     except OperationalError as exc:
-        raise UserError(f"cannot open the database: {str(exc.orig).strip()}") from None
+        raise ConfigError(f"cannot open the database: {_first_line(exc.orig or exc)}") from None
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"database URL: {_first_line(exc)}") from None
 
 
 @db_app.command("upgrade")
@@ -366,48 +442,55 @@ def stored_patent(session, appno: str):
 def pay(
     ctx: typer.Context,
     appno: str = typer.Argument(..., help="Application number."),
-    year: int = typer.Option(..., "--year", help="Patent year the payment is for."),
+    year: str = typer.Option(..., "--year", metavar="N", help="Patent year the payment is for."),
     paid_on: str | None = typer.Option(None, "--paid-on", help="Payment date (default: today)."),
     amount: str | None = typer.Option(None, "--amount", help="Amount paid in yuan (default: the amount due)."),
     force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due."),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
-    """Record an annual-fee payment; it advances the paid-through year and cancels reminders for that fee.
+    """Record an annual-fee payment; it advances the paid-through year, is written to the patent's audit trail
+    and cancels at once the reminders planned (not yet sent) for that fee.
 
-    A wrong amount for that year and date is refused (the expected amount is shown) unless --force.
+    A wrong amount for that year and date is refused (the expected amount is shown) unless --force. Never
+    recorded, even with --force: a year outside the patent's fee years, a year already paid, and a payment after
+    the grace end (the patent has lapsed: restoration under Rule 6 is a different procedure).
 
     Example: custody pay 201710601862.3 --year 9 --paid-on 2025-04-20
     """
-    from custody.store.patents import add_payment, payments_total
+    from custody.store.patents import payments_total, record_payment
 
+    fee_year = _whole_number(year, "--year")
     day = option_date(paid_on, "--paid-on") or clock.today()
     given = _amount(amount) if amount is not None else None
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         schedule = stored_schedule(ctx, session, patent)
-        expected = _expected_or_refuse(schedule, year, day, payments_total(session, patent, year), force)
+        expected = _expected_or_refuse(schedule, fee_year, day, payments_total(session, patent, fee_year))
         paid = given if given is not None else expected
-        if expected is not None and paid != expected and not force:
-            raise UserError(f"year {year} of {patent.application_number} paid on {day} should be {expected} yuan, "
-                            f"not {paid} (use --force to record it anyway)")
-        if paid is None:
-            raise UserError("give --amount: there is no amount due to default to")
-        add_payment(session, patent, year, paid, day, source="cli", note=note)
+        if paid != expected and not force:
+            raise UserError(f"year {fee_year} of {patent.application_number} paid on {day} should be {expected} "
+                            f"yuan, not {paid} (use --force to record it anyway)")
+        record_payment(session, patent, fee_year, paid, day, source="cli", note=note)
         through = patent.paid_through
-    typer.echo(f"recorded {paid} yuan for year {year} of {patent.application_number} on {day}; "
+    typer.echo(f"recorded {paid} yuan for year {fee_year} of {patent.application_number} on {day}; "
                f"paid through year {through}")
 
 
-def _expected_or_refuse(schedule, year: int, day: date, already: Decimal, force: bool) -> Decimal | None:
-    from custody.fees import expected_payment
+def _expected_or_refuse(schedule, year: int, day: date, already: Decimal) -> Decimal:
+    """What a payment for `year` on `day` should be; refuses (whatever --force says) a year that is not a fee year
+    of this patent, one already paid, and a payment after the grace end."""
+    from custody.fees import expected_payment, restoration_quote
 
+    fee = schedule.year(year)  # FeeInputError: outside this patent's fee years
+    if fee.paid and already == 0:
+        raise UserError(f"year {year} is already paid (paid through year {schedule.facts.paid_through} on record)")
     try:
         expected = expected_payment(schedule, year, day, already)
-    except (LapsedError, FeeInputError) as exc:
-        if force:
-            return None
-        raise UserError(f"{exc} (use --force to record it anyway)") from None
-    if expected <= 0 and not force:
+    except LapsedError as exc:
+        restoring = restoration_quote(schedule, year)
+        raise UserError(f"{exc}; a payment cannot be recorded now: restoring (Rule 6) costs {restoring.total} yuan "
+                        f"and is a separate request") from None
+    if expected <= 0:
         raise UserError(f"year {year} is already paid in full ({already} yuan on record)")
     return expected
 
@@ -426,13 +509,13 @@ def patent_show(
     ctx: typer.Context,
     appno: str = typer.Argument(..., help="Application number."),
     as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
-    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
 ) -> None:
     """A stored patent: its data, payments and fee schedule.
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import print_schedule
+    from custody.fee_text import print_payments, print_schedule
     from custody.store.patents import payments_of
 
     with db_session(ctx) as session:
@@ -440,19 +523,20 @@ def patent_show(
         view = schedule_dict(stored_schedule(ctx, session, patent), option_date(as_of, "--as-of") or clock.today())
         view["patent"] = _patent_dict(patent)
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
-                             "source": p.source} for p in payments_of(session, patent)]
-    if fmt == Format.json:
+                             "source": p.source, "note": p.note} for p in payments_of(session, patent)]
+    if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
     p = view["patent"]
     console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
     print_schedule(console, view)
+    print_payments(console, view["payments"])
 
 
 def _patent_dict(patent) -> dict[str, Any]:
     fields = ("application_number", "title", "owners", "type", "filing_date", "granted_on", "grant_year",
-              "grant_year_inferred", "paid_through", "paid_through_inferred", "reduction", "term_extension_days",
-              "legal_status", "legal_status_date", "mode")
+              "grant_year_inferred", "paid_through", "paid_through_inferred", "reduction", "reduction_recorded_on",
+              "term_extension_days", "legal_status", "legal_status_date", "mode")
     return {f: (v.isoformat() if isinstance(v, date) else (str(v) if isinstance(v, StrEnum) else v))
             for f in fields for v in [getattr(patent, f)]}
 

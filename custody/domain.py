@@ -87,3 +87,5 @@ class PatentFacts:
     open_licences: tuple[DatePeriod, ...] = ()
     term_extension_days: int = 0
     application_number: str | None = None
+    # When the fee reduction was put on record (备案); None = unknown, taken as in time (rules.reduction_lead_months).
+    reduction_recorded_on: date | None = None

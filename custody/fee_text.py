@@ -13,6 +13,7 @@ TYPE_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "�
 STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "lapsed": "未缴年费终止", "expired": "期满终止"}
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
 PROVISIONAL = "（暂定：该年放假安排未公布）"
+REDUCTION_TOO_LATE = "费减备案过晚，全额"
 
 
 def yuan_text(amount: float | int) -> str:
@@ -33,19 +34,28 @@ def header_lines(view: dict[str, Any]) -> list[str]:
     due = view["next_due"]
     if due:
         late = f"，滞纳金 {yuan_text(due['late_fee'])}" if due["late_fee"] else ""
+        grace = _date(due["grace_end"], due["grace_end_provisional"]) if due["grace_end"] else "（授权当年，无宽限期）"
         lines.append(f"下一笔：第{due['year']}年年费 {yuan_text(due['fee'])}{late}，合计 {yuan_text(due['total'])}；"
-                     f"缴费期限 {_date(due['due_date'], due['provisional'])}，宽限期至 {due['grace_end']}")
+                     f"缴费期限 {_date(due['due_date'], due['due_date_provisional'])}，宽限期至 {grace}")
     if view.get("term_compensation"):
         comp = view["term_compensation"]
-        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳")
+        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['annual_fee'])} + 请求费 "
+                     f"{yuan_text(comp['request_fee'])} = {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳")
     return lines
 
 
 def quote_line(quote: dict[str, Any]) -> str:
+    if "restoration" in quote:
+        r = quote["restoration"]
+        return (f"若于 {quote['pay_on']} 缴纳：已超过宽限期，专利权自 {r['lapsed_on']} 起终止。恢复权利（细则第6条）："
+                f"第{r['year']}年年费 {yuan_text(r['fee'])} + 滞纳金 {yuan_text(r['late_fee'])} + 恢复费 "
+                f"{yuan_text(r['restoration_fee'])} = {yuan_text(r['total'])}，"
+                f"须自收到终止通知之日起{r['request_within_months']}个月内请求")
     if "error" in quote:
-        return f"若于 {quote['pay_on']} 缴纳：已超过宽限期，专利权终止（{quote['error']}）"
+        return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{quote['error']}）"
+    mark = "*" if quote.get("provisional") else ""
     return (f"若于 {quote['pay_on']} 缴纳第{quote['year']}年年费：年费 {yuan_text(quote['fee'])} + 滞纳金 "
-            f"{yuan_text(quote['late_fee'])} = {yuan_text(quote['total'])}")
+            f"{yuan_text(quote['late_fee'])} = {yuan_text(quote['total'])}{mark}")
 
 
 def schedule_table(view: dict[str, Any]) -> Table:
@@ -54,9 +64,9 @@ def schedule_table(view: dict[str, Any]) -> Table:
         table.add_column(heading)
     for y in view["years"]:
         status = "已缴" if y["paid"] else ("授权当年（办登时缴）" if y["grant_year"] else "未缴")
-        table.add_row(f"第{y['year']}年", _date(y["due_date"], y["provisional"]), yuan_text(y["full_fee"]),
-                      yuan_text(y["fee"]), REDUCTION_ZH.get(y["reduction"], y["reduction"] or ""),
-                      _date(y["grace_end"], y["provisional"]), status)
+        reduction = REDUCTION_TOO_LATE if y["reduction_too_late"] else REDUCTION_ZH.get(y["reduction"], y["reduction"])
+        table.add_row(f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
+                      yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status)
     return table
 
 
@@ -68,3 +78,19 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
     console.print(schedule_table(view))
     if any(y["provisional"] for y in view["years"]):
         console.print(f"* {PROVISIONAL}")
+    if any(y["reduction_too_late"] for y in view["years"]):
+        console.print(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
+                      "（rules.reduction_lead_months，规则 reduction.lead_time）")
+
+
+def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
+    """The payments on record (`custody patent show`), or a line saying there are none."""
+    if not payments:
+        console.print("缴费记录：无")
+        return
+    table = Table(title="缴费记录")
+    for heading in ("年度", "金额", "缴费日", "来源", "备注"):
+        table.add_column(heading)
+    for p in payments:
+        table.add_row(f"第{p['year']}年", yuan_text(p["amount"]), p["paid_on"], p["source"], p.get("note") or "")
+    console.print(table)

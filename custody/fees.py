@@ -13,10 +13,18 @@ from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 
+from custody.appno import InvalidApplicationNumber, filing_date_problem, parse_application_number
 from custody.domain import Citation, PatentFacts, PatentState, PatentType, Reduction, yuan
 from custody.ruleset import RuleSet
 
 ZERO = Decimal("0")
+# The engine computes dates up to a little past this; a later filing date is a typo (9999-01-01), not a patent.
+LAST_FILING_DATE = date(2100, 12, 31)
+# PL Art. 42 ¶2-3: compensation makes up for delays in granting (or approval, capped at 5 years); ten years is
+# far beyond any granted so far, so anything longer is a wrong figure, not a patent.
+MAX_TERM_EXTENSION_DAYS = 3653
+REQUIRED_GRANT_YEAR = ('the grant year is required (rules.grant_year_inference = "require"): it is not inferred '
+                       "from the grant announcement date")
 
 
 class Calendar(Protocol):
@@ -57,6 +65,11 @@ class YearFee:
     paid: bool
     provisional: bool
     citations: dict[str, Citation] = field(default_factory=dict, compare=False)
+    # Which of the two dates is provisional (`provisional` is either): a year's schedule not yet published.
+    due_date_provisional: bool = False
+    grace_end_provisional: bool = False
+    # A reduction is on record but was recorded too late for this fee (rules.reduction_lead_months).
+    reduction_too_late: bool = False
 
     def band_on(self, day: date) -> LateFeeBand | None:
         return next((b for b in self.bands if b.start <= day <= b.end), None)
@@ -64,13 +77,16 @@ class YearFee:
 
 @dataclass(frozen=True)
 class CompensationFee:
-    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years, before the normal expiry."""
+    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years plus the request fee
+    (CNIPA announcement No. 594), before the normal expiry. `fee` is the sum of the two."""
 
     days: int
     whole_years: int
     fee: Decimal
     due_before: date
     citation: Citation
+    annual_fee: Decimal = ZERO  # fee_per_year for each whole compensated year
+    request_fee: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,8 @@ class Schedule:
     expiry_date: date
     years: tuple[YearFee, ...]
     compensation: CompensationFee | None
+    # The rule set the schedule was computed under, so later figures (restoration) use the same rows.
+    rules: RuleSet = field(compare=False, repr=False)
     citations: dict[str, Citation] = field(default_factory=dict, compare=False)
 
     def year(self, n: int) -> YearFee:
@@ -103,6 +121,26 @@ class Quote:
     @property
     def total(self) -> Decimal:
         return self.fee + self.late_fee
+
+
+@dataclass(frozen=True)
+class RestorationQuote:
+    """Restoring a patent that lapsed for a missed fee (Rule 6 ¶2): the unpaid fee (with its reduction), a late
+    fee of 25 % of the full fee, and the restoration fee, requested within `request_months` of CNIPA's notice."""
+
+    year: int
+    lapsed_on: date  # the missed due date: the termination takes effect from it (Rule 115)
+    fee: Decimal
+    late_fee: Decimal
+    late_fee_rate: Decimal
+    restoration_fee: Decimal
+    request_months: int
+    citation: Citation
+    request_by: date | None = None  # known only once the date of CNIPA's notice is
+
+    @property
+    def total(self) -> Decimal:
+        return self.fee + self.late_fee + self.restoration_fee
 
 
 def add_months(day: date, months: int) -> date:
@@ -135,39 +173,113 @@ def grant_year_of(facts: PatentFacts, rules: RuleSet) -> tuple[int, bool]:
     """The grant year and whether it was inferred from the announcement date (an UNCONFIRMED reading)."""
     if facts.grant_year is not None:
         return facts.grant_year, False
-    if facts.granted_on is not None and rules.settings.grant_year_inference == "announcement_patent_year":
-        return patent_year_on(facts.filing_date, facts.granted_on), True
-    raise FeeInputError("the grant year is unknown: give the grant year or the grant announcement date")
+    if facts.granted_on is None:
+        raise FeeInputError("the grant year is unknown: give the grant year or the grant announcement date")
+    if rules.settings.grant_year_inference == "require":
+        raise FeeInputError(REQUIRED_GRANT_YEAR)
+    return patent_year_on(facts.filing_date, facts.granted_on), True
 
 
 def fact_problems(facts: PatentFacts, rules: RuleSet) -> list[str]:
     """Everything that makes the facts impossible, as messages; empty when the engine can run."""
+    outside = _filing_date_problem(facts, rules)
+    if outside:
+        return [outside]
     last = term_years(facts, rules)
     expiry = anniversary(facts.filing_date, last)
+    return [*_number_problems(facts), *_grant_problems(facts, rules, last, expiry),
+            *_paid_through_problems(facts, rules, last), *_extension_problems(facts)]
+
+
+def _filing_date_problem(facts: PatentFacts, rules: RuleSet) -> str | None:
+    first = rules.earliest_filing_date(facts.type)
+    if first is None or facts.filing_date < first:
+        return (f"filing date {facts.filing_date} is before {first or 'any date'}, the earliest filing date the "
+                f"rule tables cover for type {facts.type}")
+    if facts.filing_date > LAST_FILING_DATE:
+        return f"filing date {facts.filing_date} is after {LAST_FILING_DATE}, the last filing date this engine computes"
+    return None
+
+
+def _number_problems(facts: PatentFacts) -> list[str]:
+    # ZC 0006-2003: a filing date in a later year than the number's is impossible; an earlier one is normal for
+    # divisional (Rule 49) and PCT national-phase (Rule 119) applications. A number that does not parse is the
+    # number parser's business, not the fee engine's.
+    if facts.application_number is None:
+        return []
+    try:
+        number = parse_application_number(facts.application_number)
+    except InvalidApplicationNumber:
+        return []
+    problem = filing_date_problem(number, facts.filing_date)
+    return [problem] if problem else []
+
+
+def _grant_problems(facts: PatentFacts, rules: RuleSet, last: int, expiry: date) -> list[str]:
+    granted, year = facts.granted_on, facts.grant_year
     problems = []
-    if facts.granted_on is not None and facts.granted_on < facts.filing_date:
-        problems.append(f"grant date {facts.granted_on} is before the filing date {facts.filing_date}")
-    if facts.grant_year is not None and not 1 <= facts.grant_year <= last:
-        problems.append(f"grant year {facts.grant_year} is outside patent years 1-{last}")
-    if facts.grant_year is None and facts.granted_on is None:
+    if granted is not None and granted < facts.filing_date:
+        problems.append(f"grant date {granted} is before the filing date {facts.filing_date}")
+    if year is not None and not 1 <= year <= last:
+        problems.append(f"grant year {year} is outside patent years 1-{last}")
+    if year is None and granted is None:
         problems.append("the grant year is unknown: give the grant year or the grant announcement date")
-    if facts.grant_year is None and facts.granted_on is not None and facts.granted_on >= expiry:
+    if year is None and granted is not None and rules.settings.grant_year_inference == "require":
+        problems.append(REQUIRED_GRANT_YEAR)
+    if year is None and granted is not None and granted >= expiry:
         # The inferred grant year would lie past the last patent year: no fee year would be left.
-        problems.append(f"grant date {facts.granted_on} is on or after the expiry date {expiry}")
-    if facts.paid_through is not None and facts.paid_through > last:
-        problems.append(f"paid-through year {facts.paid_through} is past expiry (the last patent year is {last})")
-    if facts.term_extension_days < 0:
-        problems.append("term extension days cannot be negative")
-    if facts.term_extension_days > 0 and facts.type != PatentType.INVENTION:
-        # PL Art. 42 ¶2: term compensation extends inventions only.
-        problems.append(f"term compensation applies to inventions only, not to a {facts.type}")
+        problems.append(f"grant date {granted} is on or after the expiry date {expiry}")
     return problems
+
+
+def _known_grant_year(facts: PatentFacts, rules: RuleSet) -> int | None:
+    try:
+        return grant_year_of(facts, rules)[0]
+    except FeeInputError:
+        return None
+
+
+def _paid_through_problems(facts: PatentFacts, rules: RuleSet, last: int) -> list[str]:
+    paid = facts.paid_through
+    if paid is None:
+        return []
+    if paid < 0:
+        return [f"paid-through year {paid} cannot be negative"]
+    if paid > last:
+        return [f"paid-through year {paid} is past expiry (the last patent year is {last})"]
+    grant = _known_grant_year(facts, rules)
+    # Annual fees start with the grant year, paid at registration (Rule 114): one year below it means the
+    # registration is still open; anything lower cannot be.
+    if grant is not None and 1 <= grant <= last and paid < grant - 1:
+        return [f"paid-through year {paid} is before the grant year {grant}: annual fees start with the grant "
+                f"year (give {grant}, or {grant - 1} while registration is still open)"]
+    return []
+
+
+def _extension_problems(facts: PatentFacts) -> list[str]:
+    days = facts.term_extension_days
+    if days < 0:
+        return ["term extension days cannot be negative"]
+    if days > MAX_TERM_EXTENSION_DAYS:
+        return [f"term extension of {days} days is more than {MAX_TERM_EXTENSION_DAYS} (ten years): check the figure"]
+    if days > 0 and facts.type != PatentType.INVENTION:
+        # PL Art. 42 ¶2: term compensation extends inventions only.
+        return [f"term compensation applies to inventions only, not to a {facts.type}"]
+    return []
 
 
 def _is_reduced(facts: PatentFacts, rules: RuleSet, year: int, grant_year: int, due: date) -> bool:
     window = rules.reduction_window(due)
     return (facts.reduction != Reduction.NONE and window is not None
             and grant_year <= year < grant_year + window.years_from_grant)
+
+
+def is_reduction_too_late(facts: PatentFacts, rules: RuleSet, due: date) -> bool:
+    """A reduction recorded less than `reduction_lead_months` before the due date does not cover that fee (ref §7,
+    UNCONFIRMED lead time). With no recording date on file the reduction is taken as on record in time."""
+    recorded = facts.reduction_recorded_on
+    # Recorded after the due date is too late whatever the lead time (and never adds months to a far-future date).
+    return recorded is not None and (recorded > due or due < add_months(recorded, rules.settings.reduction_lead_months))
 
 
 def _has_open_licence(facts: PatentFacts, rules: RuleSet, anniv: date, due: date) -> bool:
@@ -178,7 +290,7 @@ def _has_open_licence(facts: PatentFacts, rules: RuleSet, anniv: date, due: date
 def _payable(facts, rules, year, grant_year, anniv, due, full) -> tuple[Decimal, str | None, Citation | None]:
     """The fee after the cheapest applicable reduction; the 85/70 % reduction and open licence never stack."""
     options = []
-    if _is_reduced(facts, rules, year, grant_year, due):
+    if _is_reduced(facts, rules, year, grant_year, due) and not is_reduction_too_late(facts, rules, due):
         row = rules.reduction_share(facts.reduction.value, due)
         if row is not None:
             options.append((row.payable_share, facts.reduction.value, row.citation))
@@ -212,12 +324,16 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     due = calendar.next_working_day(anniv)
     row = rules.annual_fee(facts.type, year, due)
     fee, reduction, reduction_cite = _payable(facts, rules, year, grant_year, anniv, due, row.fee)
+    too_late = (reduction not in ("85", "70") and _is_reduced(facts, rules, year, grant_year, due)
+                and is_reduction_too_late(facts, rules, due))
     is_grant_year = year == grant_year
     citations = {"due_date": rules.cite("due.anniversary"), "full_fee": row.citation}
     if due != anniv:
         citations["due_date_moved"] = rules.cite("deadline.rest_day")
     if reduction_cite is not None:
         citations["fee"] = reduction_cite
+    if too_late:
+        citations["reduction_too_late"] = rules.cite("reduction.lead_time")
     base = anniv if rules.settings.grace_base == "anniversary" else due
     exception = None if is_grant_year else rules.exception_for(due, reduction in ("85", "70"))
     if exception is not None:
@@ -231,9 +347,11 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
         grace_end = bands[-1].end
         citations["late_fee"] = rules.late_fee.citation
     paid = year in facts.paid_years or (facts.paid_through is not None and year <= facts.paid_through)
-    provisional = any(calendar.is_provisional(d) for d in (due, grace_end or due))
+    # A moved date depends on every day from the anniversary to the result (custody.workdays).
+    due_provisional = calendar.is_provisional(anniv) or calendar.is_provisional(due)
+    grace_provisional = grace_end is not None and calendar.is_provisional(grace_end)
     return YearFee(year, anniv, due, yuan(row.fee), fee, reduction, bands, grace_end, is_grant_year, paid,
-                   provisional, citations)
+                   due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late)
 
 
 def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> CompensationFee | None:
@@ -241,8 +359,10 @@ def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> Co
         return None
     rule = rules.term_compensation
     whole = facts.term_extension_days // 365
-    return CompensationFee(facts.term_extension_days, whole, yuan(rule.fee_per_year * whole),
-                           normal_expiry - timedelta(days=1), rule.citation)
+    annual = yuan(rule.fee_per_year * whole)
+    # Announcement No. 594: 8000 per whole compensated year plus the 200 request fee.
+    return CompensationFee(facts.term_extension_days, whole, annual + yuan(rule.request_fee),
+                           normal_expiry - timedelta(days=1), rule.citation, annual, yuan(rule.request_fee))
 
 
 def fee_schedule(facts: PatentFacts, rules: RuleSet, calendar: Calendar) -> Schedule:
@@ -262,7 +382,7 @@ def fee_schedule(facts: PatentFacts, rules: RuleSet, calendar: Calendar) -> Sche
         citations["grant_year"] = rules.cite("grant_year.inferred")
     return Schedule(facts, grant_year, inferred, normal_expiry,
                     normal_expiry + timedelta(days=facts.term_extension_days), years,
-                    _compensation(facts, rules, normal_expiry), citations)
+                    _compensation(facts, rules, normal_expiry), rules, citations)
 
 
 def _with_paid_through(facts: PatentFacts, year: int) -> PatentFacts:
@@ -318,6 +438,29 @@ def remaining_total(schedule: Schedule, on: date) -> Decimal:
     if schedule.compensation is not None and on < schedule.normal_expiry:
         total += schedule.compensation.fee
     return total
+
+
+def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: date | None = None,
+                      calendar: Calendar | None = None) -> RestorationQuote:
+    """What restoring a patent lapsed for the fee of `year` (the first unpaid by default) costs (Rule 6 ¶2).
+
+    The annual fee keeps its reduction; the late fee is 25 % of the full, unreduced fee (Rule 115); the
+    restoration fee is never reduced (not in 财税〔2016〕78号's closed list). With the date CNIPA's notice was
+    received (and a calendar), `request_by` is `request_months` later, moved past a rest day (Rule 5).
+    Ref §6 example: invention year 13, no reduction: 6000 + 1500 + 1000 = 8500.
+    """
+    rule = schedule.rules.restoration
+    target = schedule.year(year) if year is not None else first_unpaid(schedule)
+    if target is None:
+        raise FeeInputError("every annual fee up to expiry is already paid: there is nothing to restore")
+    if target.is_grant_year:
+        raise FeeInputError(f"year {target.year} is the grant year: its fee is paid with registration (Rule 114), "
+                            "there is no lapse to restore")
+    request_by = None
+    if notice_on is not None and calendar is not None:
+        request_by = calendar.next_working_day(add_months(notice_on, rule.request_months))
+    return RestorationQuote(target.year, target.due_date, target.fee, yuan(target.full_fee * rule.late_fee_rate),
+                            rule.late_fee_rate, yuan(rule.fee), rule.request_months, rule.citation, request_by)
 
 
 def expected_payment(schedule: Schedule, year: int, paid_on: date, already_paid: Decimal = ZERO) -> Decimal:

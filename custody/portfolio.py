@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from custody.domain import PatentState, PatentType, Reduction
-from custody.fees import Calendar, FeeInputError
+from custody.fees import LAST_FILING_DATE, MAX_TERM_EXTENSION_DAYS, Calendar, FeeInputError
 from custody.ruleset import RuleError, RuleSet
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -52,6 +52,7 @@ class _Arrays:
     licence_to: np.ndarray  # days; NaT_DAYS = open-ended
     extension_days: np.ndarray
     last_year: np.ndarray  # the last patent year (term of protection)
+    reduction_recorded: np.ndarray  # days; NaT_DAYS = unknown, taken as in time
 
 
 # --- Date arithmetic on day numbers ---------------------------------------------------------------------
@@ -190,7 +191,7 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str
     paid = _integers(patents, "paid_through", grant)
     extension = _integers(patents, "term_extension_days", 0)
     found = _Arrays(types, filed, grant, paid, reduction, _days(patents, "open_licence_from"),
-                      _days(patents, "open_licence_to"), extension, last)
+                    _days(patents, "open_licence_to"), extension, last, _days(patents, "reduction_recorded_on"))
     checks = (
         (types < 0, lambda i: f"type {patents['type'].iloc[i]!r} is not one of {', '.join(TYPES)}"),
         (filed == NAT_DAYS, lambda i: "the filing date is missing"),
@@ -201,7 +202,17 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str
          lambda i: f"grant year {grant[i]} is outside patent years 1-{last[i]}"),
         ((last > 0) & (paid > last),
          lambda i: f"paid-through year {paid[i]} is past expiry (the last patent year is {last[i]})"),
+        (paid < 0, lambda i: f"paid-through year {paid[i]} cannot be negative"),
+        ((paid >= 0) & (paid <= last) & (grant > 0) & (grant <= last) & (paid < grant - 1),
+         lambda i: f"paid-through year {paid[i]} is before the grant year {grant[i]}: annual fees start with the "
+                   f"grant year (give {grant[i]}, or {grant[i] - 1} while registration is still open)"),
+        (ok & (filed > _day(LAST_FILING_DATE)),
+         lambda i: f"filing date {date.fromordinal(int(filed[i]) + EPOCH_ORDINAL)} is after {LAST_FILING_DATE}, "
+                   "the last filing date this engine computes"),
         (extension < 0, lambda i: "term extension days cannot be negative"),
+        (extension > MAX_TERM_EXTENSION_DAYS,
+         lambda i: f"term extension of {extension[i]} days is more than {MAX_TERM_EXTENSION_DAYS} (ten years): "
+                   "check the figure"),
         # PL Art. 42 ¶2: term compensation extends inventions only.
         ((extension > 0) & (types >= 0) & (types != TYPES.index(PatentType.INVENTION)),
          lambda i: f"term compensation applies to inventions only, not to a {TYPES[types[i]]}"),
@@ -253,7 +264,7 @@ def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndar
     span = np.array([r.years_from_grant for r in windows] + [0], np.int64)[w]
     # A reduction covers the fees of the years G .. G + window - 1 from the grant year G (财税〔2018〕37号).
     in_window = (w >= 0) & (p.grant_year <= year) & (year < p.grant_year + span)
-    is_reduced = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE))
+    is_reduced = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE)) & ~_too_late(rules, p, due)
     codes = {r.value: i for i, r in enumerate(REDUCTIONS)}
     rows = rules.reduction_rates
     red_found, red_share = _share_lookup(rows, [codes.get(r.key, -2) for r in rows], p.reduction, due)
@@ -267,6 +278,15 @@ def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndar
     use_reduction = red_ok & (~ol_ok | (red_share <= ol_share))
     share = np.where(use_reduction, red_share, np.where(ol_ok, ol_share, SCALE))
     return _round_fen(full_fen, share), use_reduction
+
+
+def _too_late(rules: RuleSet, p: _Arrays, due: np.ndarray) -> np.ndarray:
+    """fees.is_reduction_too_late per row: recorded less than reduction_lead_months before the due date."""
+    known = p.reduction_recorded != NAT_DAYS
+    if not known.any():
+        return known
+    months, day = _months_and_days(np.where(known, p.reduction_recorded, 0))
+    return known & (due < _plus_months(months, day, rules.settings.reduction_lead_months))
 
 
 def _exception_due(rules: RuleSet, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):

@@ -20,6 +20,8 @@ DEFAULT_RULES = Path(__file__).parent / "rules" / "cnipa.toml"
 GRACE_BASES = ("anniversary", "due_date")
 GRANT_YEAR_INFERENCES = ("announcement_patent_year", "require")
 OPEN_LICENCE_MAPPINGS = ("due_date_in_period", "anniversary_in_period")
+# A lead time outside this range is a typo, not a reading of the sources (which say 2.5 or 3 months).
+REDUCTION_LEAD_MONTHS = range(0, 13)
 
 
 R = TypeVar("R", bound="Row")
@@ -51,6 +53,11 @@ class RuleSettings:
         ):
             if getattr(self, name) not in allowed:
                 raise RuleError(f"rules.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        lead = self.reduction_lead_months
+        # bool is an int in Python: `true` in the TOML must not read as 1 month.
+        if isinstance(lead, bool) or not isinstance(lead, int) or lead not in REDUCTION_LEAD_MONTHS:
+            raise RuleError(f"rules.reduction_lead_months must be a whole number of months from "
+                            f"{REDUCTION_LEAD_MONTHS.start} to {REDUCTION_LEAD_MONTHS.stop - 1}, got {lead!r}")
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,10 @@ class RuleSet:
             raise RuleError(f"no rule {rule_id!r} in the rule tables")
         return row.citation
 
+    def earliest_filing_date(self, patent_type: PatentType) -> date | None:
+        """The first filing date any term row covers for this type (None: the tables know no such type)."""
+        return min((r.filed_from for r in self.terms if r.type == patent_type), default=None)
+
     def term(self, patent_type: PatentType, filing_date: date) -> TermRow:
         rows = tuple(r for r in self.terms if r.type == patent_type and r.filed_from <= filing_date)
         if not rows:
@@ -180,12 +191,13 @@ class RuleSet:
 
 
 def _common(raw: dict) -> dict:
-    return {
-        "id": raw["id"],
-        "source": raw["source"],
-        "effective_from": raw.get("effective_from", date(1985, 4, 1)),
-        "confirmed": bool(raw.get("confirmed", True)),
-    }
+    # Every row names its source, the date it applies from and whether it is confirmed: no silent defaults.
+    missing = [key for key in ("id", "source", "effective_from", "confirmed") if key not in raw]
+    if missing:
+        raise RuleError(f"rule row {raw.get('id', '(no id)')!r} lacks {', '.join(missing)}")
+    if not isinstance(raw["effective_from"], date) or not isinstance(raw["confirmed"], bool):
+        raise RuleError(f"rule row {raw['id']!r}: effective_from must be a date and confirmed true or false")
+    return {key: raw[key] for key in ("id", "source", "effective_from", "confirmed")}
 
 
 def _fee_row(raw: dict) -> FeeRow:

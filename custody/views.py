@@ -9,7 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 from custody.domain import Citation
-from custody.fees import LapsedError, Schedule, YearFee, next_due, patent_state, quote, remaining_total
+from custody.fees import (
+    FeeInputError,
+    LapsedError,
+    RestorationQuote,
+    Schedule,
+    YearFee,
+    next_due,
+    patent_state,
+    quote,
+    remaining_total,
+    restoration_quote,
+)
 
 
 def number(amount: Decimal) -> int | float:
@@ -25,6 +36,10 @@ def citation_dict(citation: Citation) -> dict[str, Any]:
     return {"rule": citation.rule_id, "source": citation.source, "confirmed": citation.confirmed}
 
 
+def rules_dict(citations: dict[str, Citation]) -> dict[str, Any]:
+    return {figure: citation_dict(c) for figure, c in citations.items()}
+
+
 def year_dict(fee: YearFee) -> dict[str, Any]:
     return {
         "year": fee.year,
@@ -37,11 +52,14 @@ def year_dict(fee: YearFee) -> dict[str, Any]:
         "grace_end": _iso(fee.grace_end),
         "paid": fee.paid,
         "provisional": fee.provisional,
+        "due_date_provisional": fee.due_date_provisional,
+        "grace_end_provisional": fee.grace_end_provisional,
+        "reduction_too_late": fee.reduction_too_late,
         "late_fee_bands": [
             {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee)}
             for b in fee.bands
         ],
-        "rules": {figure: citation_dict(c) for figure, c in fee.citations.items()},
+        "rules": rules_dict(fee.citations),
     }
 
 
@@ -58,16 +76,53 @@ def next_due_dict(schedule: Schedule, on: date) -> dict[str, Any] | None:
         "total": number(due.total),
         "grace_end": _iso(year.grace_end),
         "provisional": year.provisional,
+        "due_date_provisional": year.due_date_provisional,
+        "grace_end_provisional": year.grace_end_provisional,
+        "rules": rules_dict(year.citations),
     }
 
 
+def restoration_dict(restoration: RestorationQuote) -> dict[str, Any]:
+    return {"year": restoration.year, "lapsed_on": _iso(restoration.lapsed_on), "fee": number(restoration.fee),
+            "late_fee": number(restoration.late_fee), "late_fee_rate": float(restoration.late_fee_rate),
+            "restoration_fee": number(restoration.restoration_fee), "total": number(restoration.total),
+            "request_within_months": restoration.request_months, "request_by": _iso(restoration.request_by),
+            "rule": citation_dict(restoration.citation)}
+
+
 def quote_dict(schedule: Schedule, pay_on: date, year: int | None = None) -> dict[str, Any]:
+    """The quote for paying on `pay_on`; past the grace end an `error` naming the lapse plus what restoring
+    costs (Rule 6 ¶2); with everything paid an `error` saying so. Errors are values here, never exits."""
     try:
         q = quote(schedule, pay_on, year)
     except LapsedError as exc:
+        lapsed = restoration_quote(schedule, year)
+        return {"pay_on": _iso(pay_on), "error": str(exc), "restoration": restoration_dict(lapsed)}
+    except FeeInputError as exc:
         return {"pay_on": _iso(pay_on), "error": str(exc)}
+    target = schedule.year(q.year)
     return {"pay_on": _iso(pay_on), "year": q.year, "fee": number(q.fee), "late_fee": number(q.late_fee),
-            "late_fee_rate": float(q.late_fee_rate), "total": number(q.total)}
+            "late_fee_rate": float(q.late_fee_rate), "total": number(q.total),
+            # The band a date falls in depends on the band ends, which a provisional year may still move.
+            "provisional": target.provisional, "rules": rules_dict(target.citations)}
+
+
+def remaining_total_rules(schedule: Schedule, on: date) -> list[dict[str, Any]]:
+    """The rule rows behind `remaining_total`: each unpaid year's fee rows, the late fee, term compensation."""
+    if remaining_total(schedule, on) == 0:
+        return []
+    citations: dict[str, Citation] = {}
+    for year in schedule.years:
+        if not year.paid:
+            for figure in ("full_fee", "fee", "exception", "reduction_too_late"):
+                if figure in year.citations:
+                    citations.setdefault(year.citations[figure].rule_id, year.citations[figure])
+    current = next_due(schedule, on)
+    if current is not None and current.late_fee:
+        citations.setdefault(schedule.rules.late_fee.id, schedule.rules.late_fee.citation)
+    if schedule.compensation is not None and on < schedule.normal_expiry:
+        citations.setdefault(schedule.compensation.citation.rule_id, schedule.compensation.citation)
+    return [citation_dict(c) for c in citations.values()]
 
 
 def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -> dict[str, Any]:
@@ -81,17 +136,20 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
         "grant_year_inferred": schedule.grant_year_inferred,
         "paid_through": facts.paid_through,
         "reduction": facts.reduction.value,
+        "reduction_recorded_on": _iso(facts.reduction_recorded_on),
         "as_of": _iso(as_of),
         "state": patent_state(schedule, as_of).value,
         "years": [year_dict(y) for y in schedule.years],
         "next_due": next_due_dict(schedule, as_of),
         "remaining_total": number(remaining_total(schedule, as_of)),
+        "remaining_total_rules": remaining_total_rules(schedule, as_of),
         "term_compensation": None,
-        "rules": {figure: citation_dict(c) for figure, c in schedule.citations.items()},
+        "rules": rules_dict(schedule.citations),
     }
     if schedule.compensation is not None:
         comp = schedule.compensation
         result["term_compensation"] = {"days": comp.days, "whole_years": comp.whole_years, "fee": number(comp.fee),
+                                       "annual_fee": number(comp.annual_fee), "request_fee": number(comp.request_fee),
                                        "due_before": _iso(comp.due_before), "rule": citation_dict(comp.citation)}
     if pay_on is not None:
         result["quote"] = quote_dict(schedule, pay_on)

@@ -11,13 +11,16 @@ Where each year's days come from, in order of precedence:
    or loads a correction. A loaded year wins over everything below and is not provisional.
 2. The `chinesecalendar` package (import `chinese_calendar`), which transcribes the State Council notices for
    the years it covers (2004-2026 in 1.11.0) and raises NotImplementedError for any other year.
-3. Otherwise the year is PROVISIONAL: weekends plus the statutory public holidays from `holidays.China`.
+3. Otherwise weekends plus the statutory public holidays from `holidays.China`.
    Only the statutory days themselves are taken. Entries named "... (observed)" and "Day off (substituted
    from ...)" are python-holidays' guesses at (or its record of) the make-up arrangement. Their partner
    make-up Saturdays can't be represented, so taking half of the arrangement would be worse than taking none.
-   A provisional year has no make-up working days. It is only an estimate: wherever a date from such a year
-   is shown, say it is provisional (`is_provisional`). Limitation: before 2004 this is only an approximation
-   of history. In particular the six-day week (before 1995-05-01) is not modelled.
+   Such a year has no make-up working days. For a year AFTER chinesecalendar's range it is only an estimate
+   until the State Council publishes the schedule: wherever a date from such a year is shown, say it is
+   provisional (`is_provisional`). A year BEFORE the range (before 2004) is history: no schedule will be
+   published to load, so marking it provisional would flag every old date for ever. Those years are taken as
+   final; README (limitations) says this is an approximation of history. In particular the six-day week
+   (before 1995-05-01) and the make-up days of the 1999-2003 golden weeks are not modelled.
 
 Everything here is pure: no clock, no database, no network. Per-year data is built once and memoised.
 A moved date depends on every day from the deadline up to the result. If either end lies in a provisional
@@ -167,6 +170,12 @@ def official_schedule(year: int) -> YearSchedule | None:
 
 
 @cache
+def first_official_year() -> int:
+    """The first year chinesecalendar transcribes (2004 in 1.11.0)."""
+    return min(day.year for day in chinese_calendar.constants.holidays)
+
+
+@cache
 def provisional_schedule(year: int) -> YearSchedule:
     """Weekends plus the statutory holidays only (see the module docstring for what is left out)."""
     statutory = holidays.China(years=year, language="en_US")
@@ -212,8 +221,10 @@ class WorkCalendar:
         return self.schedule_for(day.year).is_working_day(day)
 
     def is_provisional(self, day: date) -> bool:
-        """True when the State Council schedule for `day`'s year is neither loaded nor in chinesecalendar."""
-        return day.year not in self._loaded and official_schedule(day.year) is None
+        """True when `day`'s year comes after chinesecalendar's years and no schedule for it is loaded (a year
+        before them is history, computed on weekends and statutory holidays: see the module docstring)."""
+        year = day.year
+        return year not in self._loaded and official_schedule(year) is None and year > first_official_year()
 
     def next_working_day(self, day: date) -> date:
         """`day` itself when it is a working day, else the first working day after it (Rule 5)."""
@@ -269,7 +280,16 @@ class WorkCalendar:
         return table
 
 
+def work_calendar(loaded: Iterable[YearSchedule] = (), directory: Path | None = None) -> WorkCalendar:
+    """THE calendar builder, for every path: chinesecalendar, then the verified schedules shipped in
+    custody/rules/calendar/ (or `directory`), then the schedules an operator loaded, which win for their year
+    (a correction, or a year published after this release)."""
+    by_year = {s.year: s for s in bundled_schedules(directory or CALENDAR_DIR)}
+    by_year.update({s.year: s for s in loaded})
+    return WorkCalendar(by_year.values())
+
+
 @cache
 def default_calendar() -> WorkCalendar:
-    """The shared calendar: chinesecalendar plus the verified schedules shipped in custody/rules/calendar/."""
-    return WorkCalendar(bundled_schedules())
+    """The shared calendar with no operator-loaded schedules (the packaged data only)."""
+    return work_calendar()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,22 +39,97 @@ def test_next_due_on_a_date_with_reduction(capsys):
     # Year 9 of an invention: full fee 2000, 85 % reduction -> 300; 2025-04-25 is a Friday (working day).
     view = fees_json(capsys, "--as-of", "2025-01-10", "--paid-through", "8")
     assert view["state"] == "in_force"
-    assert view["next_due"] == {"year": 9, "due_date": "2025-04-25", "fee": 300, "late_fee": 0, "total": 300,
-                                "grace_end": "2025-10-27", "provisional": False}
+    due = view["next_due"]
+    rules = due.pop("rules")
+    assert due == {"year": 9, "due_date": "2025-04-25", "fee": 300, "late_fee": 0, "total": 300,
+                   "grace_end": "2025-10-27", "provisional": False, "due_date_provisional": False,
+                   "grace_end_provisional": False}
+    # Like each year, next_due names the rule rows behind its figures.
+    assert (rules["full_fee"]["rule"], rules["fee"]["rule"], rules["late_fee"]["rule"]) == (
+        "fee.invention.7-9", "reduction.85", "late_fee.rule115")
 
 
 def test_quote_in_the_ten_percent_band_charges_on_the_full_fee(capsys):
     # Paid 2025-07-01: more than two months after 2025-04-25 -> 10 % of the FULL fee 2000 = 200 (Rule 115).
     view = fees_json(capsys, "--as-of", "2025-07-01", "--paid-through", "8", "--pay-on", "2025-07-01")
     assert view["state"] == "in_grace"
-    assert view["quote"] == {"pay_on": "2025-07-01", "year": 9, "fee": 300, "late_fee": 200, "late_fee_rate": 0.1,
-                             "total": 500}
+    quote = view["quote"]
+    rules = quote.pop("rules")
+    assert quote == {"pay_on": "2025-07-01", "year": 9, "fee": 300, "late_fee": 200, "late_fee_rate": 0.1,
+                     "total": 500, "provisional": False}
+    assert rules["late_fee"]["rule"] == "late_fee.rule115"
+    assert {r["rule"] for r in view["remaining_total_rules"]} >= {"fee.invention.7-9", "reduction.85",
+                                                                  "late_fee.rule115"}
 
 
-def test_quote_after_grace_end_is_an_error_value_and_exit_zero(capsys):
+def test_quote_after_grace_end_is_an_error_value_with_the_restoration_figure_and_exit_zero(capsys):
     view = fees_json(capsys, "--as-of", "2025-01-10", "--paid-through", "8", "--pay-on", "2025-11-01")
     assert "lapsed" in view["quote"]["error"]
     assert view["quote"]["pay_on"] == "2025-11-01"
+    # Rule 6 ¶2: the year-9 fee (300 after the 85 % reduction) + 25 % of the full 2000 + 1000.
+    restoring = view["quote"]["restoration"]
+    assert {k: restoring[k] for k in ("year", "lapsed_on", "fee", "late_fee", "restoration_fee", "total",
+                                      "request_within_months")} == {
+        "year": 9, "lapsed_on": "2025-04-25", "fee": 300, "late_fee": 500, "restoration_fee": 1000, "total": 1800,
+        "request_within_months": 2}
+    assert restoring["rule"]["rule"] == "restoration.rule6"
+
+
+def test_the_table_shows_what_restoring_a_lapsed_patent_costs(capsys):
+    assert run([*BASE, "--as-of", "2025-01-10", "--paid-through", "8", "--pay-on", "2025-11-01"]) == 0
+    out = capsys.readouterr().out
+    assert "恢复权利" in out and "¥300 + 滞纳金 ¥500 + 恢复费 ¥1,000 = ¥1,800" in out
+
+
+def test_quote_when_everything_is_paid_is_an_error_value_and_exit_zero(capsys):
+    view = fees_json(capsys, "--as-of", "2030-01-10", "--paid-through", "20", "--pay-on", "2030-02-01")
+    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid"}
+
+
+AUDIT_EXAMPLE = ["fees", "--type", "invention", "--filed", "2015-03-01", "--grant-year", "4", "--paid-through", "12",
+                 "--reduction", "85", "--term-extension-days", "800", "--as-of", "2026-12-01"]
+
+
+def test_term_compensation_includes_the_200_request_fee(capsys):
+    # Announcement No. 594: 800 days = 2 whole years -> 16,000 + the 200 request fee.
+    assert run([*AUDIT_EXAMPLE, "--format", "json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    comp = view["term_compensation"]
+    assert (comp["annual_fee"], comp["request_fee"], comp["fee"]) == (16_000, 200, 16_200)
+    assert view["remaining_total"] == 69_100
+    assert run(AUDIT_EXAMPLE) == 0
+    out = capsys.readouterr().out
+    assert "补偿费 ¥16,000 + 请求费 ¥200 = ¥16,200" in out and "¥69,100" in out
+
+
+def test_a_reduction_recorded_too_late_is_charged_in_full_with_its_rule(capsys):
+    # Year 9 due 2025-04-25; recorded 2025-03-01, less than 3 months before -> full 2000; year 10 reduced again.
+    view = fees_json(capsys, "--as-of", "2025-01-10", "--paid-through", "8", "--reduction-recorded", "2025-03-01")
+    year9, year10 = view["years"][6], view["years"][7]
+    assert (year9["year"], year9["fee"], year9["reduction_too_late"]) == (9, 2000, True)
+    assert year9["rules"]["reduction_too_late"]["rule"] == "reduction.lead_time"
+    assert (year10["fee"], year10["reduction"]) == (600, "85")
+    assert view["reduction_recorded_on"] == "2025-03-01"
+    assert run([*BASE, "--as-of", "2025-01-10", "--paid-through", "8", "--reduction-recorded", "2025-03-01"]) == 0
+    assert "费减备案过晚，全额" in capsys.readouterr().out
+
+
+def test_the_lead_time_comes_from_the_configuration(capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\nlog_file = "{tmp_path / "log"}"\n[rules]\nreduction_lead_months = 1\n',
+                      encoding="utf-8")
+    assert run(["--config", str(config), *BASE, "--format", "json", "--as-of", "2025-01-10", "--paid-through", "8",
+                "--reduction-recorded", "2025-03-01"]) == 0
+    assert json.loads(capsys.readouterr().out)["years"][6]["fee"] == 300
+
+
+@pytest.mark.parametrize("value", ['"3"', "2.5", "true"])
+def test_a_bad_lead_time_setting_is_a_configuration_error(capsys, tmp_path, value):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[rules]\nreduction_lead_months = {value}\n", encoding="utf-8")
+    assert run(["--config", str(config), *BASE]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("Error:") == 1 and "reduction_lead_months" in captured.err
 
 
 def test_paid_through_defaults_to_the_grant_year(capsys):
@@ -66,33 +142,133 @@ def test_table_is_in_chinese_and_marks_provisional_dates(capsys):
     out = capsys.readouterr().out
     assert "年费明细" in out and "申请日" in out and "费减85%" in out
     assert "暂定" in out  # years after 2026 have no published holiday schedule yet
+    # Year 11: due 2027-04-26 and grace end 2027-10-25, both in 2027: both starred on the "next" line.
+    assert "缴费期限 2027-04-26*，宽限期至 2027-10-25*" in out
+
+
+def test_only_the_provisional_date_of_the_next_fee_is_starred(capsys):
+    # Utility filed 2020-08-31: year 7 due Mon 2026-08-31 (2026 is published), grace end 2027-03-01 (2027 is
+    # not): only the grace end is starred.
+    assert run(["fees", "--type", "utility_model", "--filed", "2020-08-31", "--grant-year", "1", "--paid-through",
+                "6", "--as-of", "2026-06-01"]) == 0
+    assert "缴费期限 2026-08-31，宽限期至 2027-03-01*" in capsys.readouterr().out
+
+
+def test_the_quote_says_when_it_rests_on_a_provisional_date(capsys):
+    view = fees_json(capsys, "--as-of", "2026-11-21", "--paid-through", "10", "--pay-on", "2027-06-01")
+    assert view["quote"]["provisional"] is True
+    assert view["next_due"]["due_date_provisional"] is True
+
+
+def test_the_packaged_holiday_schedules_reach_the_calculator(capsys, tmp_path, monkeypatch):
+    import custody.workdays
+
+    sample = Path(__file__).parent / "data" / "calendar-2027-sample.toml"
+    (tmp_path / "2027.toml").write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(custody.workdays, "CALENDAR_DIR", tmp_path)
+    view = fees_json(capsys, "--as-of", "2026-11-21", "--paid-through", "10")
+    assert view["next_due"]["due_date_provisional"] is False
+
+
+FEES = ["fees", "--type", "invention", "--filed", "2017-04-25"]
 
 
 @pytest.mark.parametrize(
-    "args, message, code",
+    "args, message",
     [
-        (["fees", "201710601862.4", "--filed", "2017-04-25", "--grant-year", "3"], "check digit should be 3, got 4", 1),
+        (["fees", "201710601862.4", "--filed", "2017-04-25", "--grant-year", "3"], "check digit should be 3, got 4"),
         (["fees", "201710601862.3", "--type", "design", "--filed", "2017-04-25", "--grant-year", "3"],
-         "contradicts application number", 1),
-        (["fees", "--type", "invention", "--filed", "2017-04-25", "--granted", "2016-01-01"],
-         "before the filing date", 1),
+         "contradicts application number"),
+        ([*FEES, "--granted", "2016-01-01"], "before the filing date"),
         (["fees", "--type", "utility_model", "--filed", "2017-04-25", "--grant-year", "2", "--paid-through", "11"],
-         "past expiry", 1),
-        (["fees", "--type", "invention", "--filed", "2017-04-31", "--grant-year", "2"], "not a real date", 1),
-        (["fees", "--type", "invention", "--filed", "2017-04-25"], "grant year is unknown", 1),
-        (["fees", "--filed", "2017-04-25", "--grant-year", "2"], "give an application number or --type", 1),
-        (["fees", "--type", "gadget", "--filed", "2017-04-25"], "gadget", 2),
+         "past expiry"),
+        (["fees", "--type", "invention", "--filed", "2017-04-31", "--grant-year", "2"], "not a real date"),
+        (FEES, "grant year is unknown"),
+        (["fees", "--filed", "2017-04-25", "--grant-year", "2"], "give an application number or --type"),
+        (["fees", "--type", "gadget", "--filed", "2017-04-25"], "--type 'gadget' is not a patent type"),
+        (["fees", "--type", "foo", "--filed", "2017-04-25", "--grant-year", "3"], "--type 'foo' is not a patent type"),
+        ([*FEES, "--grant-year", "3", "--reduction", "50"], "--reduction '50' is not a reduction"),
+        ([*FEES, "--grant-year", "abc"], "--grant-year 'abc' is not a whole number"),
+        ([*FEES, "--grant-year", "3", "--paid-through", "x"], "--paid-through 'x' is not a whole number"),
+        ([*FEES, "--grant-year", "3", "--term-extension-days", "lots"], "--term-extension-days 'lots' is not"),
+        (["fees", "--type", "invention", "--filed", "1970-04-25", "--grant-year", "3"],
+         "filing date 1970-04-25 is before 1985-04-01"),
+        (["fees", "--type", "invention", "--filed", "9999-01-01", "--grant-year", "3"],
+         "filing date 9999-01-01 is after 2100-12-31"),
+        ([*FEES, "--grant-year", "3", "--term-extension-days", "99999999"], "term extension of 99999999 days"),
+        ([*FEES, "--grant-year", "3", "--term-extension-days", "-5"], "term extension days cannot be negative"),
+        ([*FEES, "--grant-year", "5", "--paid-through", "3"], "paid-through year 3 is before the grant year 5"),
+        ([*FEES, "--grant-year", "3", "--paid-through", "-1"], "paid-through year -1 cannot be negative"),
+        (["fees", "201710601862.3", "--filed", "2019-04-25", "--grant-year", "3"],
+         "filing date 2019-04-25 is after the year of application number 201710601862.3"),
+        ([*FEES, "--grant-year", "3", "--granted", "2019-06-01"], "give --grant-year or --granted, not both"),
+        ([*FEES, "--grant-year", "3", "--reduction-recorded", "someday"], "--reduction-recorded"),
     ],
     ids=["wrong-check-digit", "type-contradicts-number", "grant-before-filing", "paid-through-past-expiry",
-         "impossible-date", "no-grant-year", "no-type", "unknown-type-is-usage-error"],
+         "impossible-date", "no-grant-year", "no-type", "unknown-type-gadget", "unknown-type-foo",
+         "reduction-50", "grant-year-abc", "paid-through-not-a-number", "extension-not-a-number",
+         "filed-before-any-rule", "filed-in-9999", "absurd-extension", "negative-extension",
+         "paid-through-below-grant-year", "negative-paid-through", "filed-after-the-numbers-year",
+         "grant-year-and-granted", "reduction-recorded-not-a-date"],
 )
-def test_bad_input_is_one_error_line_never_a_traceback(capsys, args, message, code):
-    assert run(args) == code
+def test_bad_input_is_exactly_one_error_line_exit_1(capsys, args, message):
+    assert run(args) == 1
     captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
     assert message in captured.err
-    assert "Traceback" not in captured.err + captured.out
+    assert "unexpected failure" not in captured.err and "╭" not in captured.err
+
+
+def test_a_divisional_filed_before_the_numbers_year_is_accepted(capsys):
+    # ref §10: a divisional (Rule 49) or PCT entry (Rule 119) keeps an earlier filing date.
+    assert run(["fees", "201710601862.3", "--filed", "2015-04-25", "--grant-year", "3", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["filing_date"] == "2015-04-25"
+
+
+def test_grant_year_required_setting_names_itself_when_only_the_grant_date_is_given(capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[rules]\ngrant_year_inference = "require"\n', encoding="utf-8")
+    assert run(["--config", str(config), *FEES, "--granted", "2019-06-01"]) == 1
+    assert 'the grant year is required (rules.grant_year_inference = "require")' in capsys.readouterr().err
+
+
+def test_csv_is_a_usage_error_for_the_calculator(capsys):
+    assert run([*BASE, "--format", "csv"]) == 2
+    assert "csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["bogus://nowhere", "not a url"], ids=["unknown-dialect", "unparsable"])
+def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkeypatch, url):
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
+    assert run(BASE) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: database URL:")
+
+
+def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(capsys, monkeypatch):
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/none")
+    assert run([*BASE, "--format", "json", "--as-of", "2025-01-10"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["grant_year"] == 3
+    assert "loaded holiday schedules not read" in captured.err
 
 
 def test_unknown_config_file_is_a_configuration_error(capsys, tmp_path):
     assert run(["--config", str(tmp_path / "missing.toml"), *BASE]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [("fees",), ("pay",), ("patent", "show")])
+def test_readme_documents_every_option_of_the_fee_commands(command):
+    # sqlite-utils' habit: README and --help kept in step by a test.
+    import typer.main
+
+    from cli import app
+
+    click_command = typer.main.get_command(app)
+    for name in command:
+        click_command = click_command.commands[name]
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for option in (o for p in click_command.params for o in p.opts if o.startswith("--")):
+        assert option in readme, f"{' '.join(command)} {option}"

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from sqlmodel import Session, select
 
 from cli import run
 from custody.domain import PatentType, Reduction
-from custody.models import Patent, Payment
+from custody.models import Patent, PatentChange, Payment
+from custody.models.reminders import Reminder, ReminderItem
 from custody.store.db import engine_for
 
 SAMPLE_2027 = Path(__file__).parent / "data" / "calendar-2027-sample.toml"
@@ -91,9 +93,162 @@ def test_a_top_up_is_charged_at_the_band_of_its_own_date(invention, capsys):
     assert "already paid in full" in capsys.readouterr().err
 
 
-def test_pay_after_the_grace_end_is_refused(invention, capsys):
-    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-11-03"]) == 1
-    assert "lapsed" in capsys.readouterr().err
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "forced"])
+def test_pay_after_the_grace_end_is_refused_even_with_force(invention, capsys, force):
+    # Year 9 grace end 2025-10-27: after it the patent has lapsed; restoring (Rule 6) is a separate request:
+    # 300 + 25 % of 2000 + 1000 = 1800.
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-11-03", "--amount", "300", *force]) == 1
+    err = capsys.readouterr().err
+    assert "lapsed" in err and "restoring (Rule 6) costs 1800.00 yuan" in err
+    assert payments(invention) == []
+
+
+@pytest.mark.parametrize(
+    "year, message",
+    [
+        ("8", "year 8 is already paid (paid through year 8 on record)"),
+        ("3", "year 3 is already paid"),
+        ("2", "year 2 is outside this patent's fee years 3-20"),
+        ("0", "year 0 is outside this patent's fee years 3-20"),
+        ("21", "year 21 is outside this patent's fee years 3-20"),
+        ("nine", "--year 'nine' is not a whole number"),
+    ],
+    ids=["already-paid", "grant-year-already-paid", "before-the-grant-year", "year-0", "after-expiry",
+         "not-a-number"],
+)
+def test_pay_refuses_years_that_cannot_be_paid_even_with_force(invention, capsys, year, message):
+    assert run(["pay", "201710601862.3", "--year", year, "--paid-on", "2025-04-20", "--amount", "300",
+                "--force"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
+    assert message in captured.err and "unexpected failure" not in captured.err
+    assert payments(invention) == []
+
+
+def audit(url: str) -> list[tuple[str, str | None, str | None, str]]:
+    engine = engine_for(url)
+    with Session(engine) as session:
+        rows = [(c.field, c.old_value, c.new_value, c.source)
+                for c in session.exec(select(PatentChange).order_by(PatentChange.id))]
+    engine.dispose()
+    return rows
+
+
+def test_a_recorded_payment_is_in_the_audit_trail(invention, capsys):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert audit(invention) == [("payment", None, "year 9: 300.00 paid on 2025-04-20", "cli"),
+                                ("paid_through", "8", "9", "cli")]
+
+
+def add_reminder(url: str, *items: tuple[int, str]) -> None:
+    """One planned SMS digest with an item per (fee year, state)."""
+    engine = engine_for(url)
+    now = datetime(2025, 4, 1, tzinfo=UTC)
+    with Session(engine) as session:
+        patent = session.exec(select(Patent)).one()
+        reminder = Reminder(key="test", kind="fee", channel="sms", recipient="13800000001", day=date(2025, 4, 1),
+                            not_before=now)
+        session.add(reminder)
+        session.flush()
+        for year, state in items:
+            session.add(ReminderItem(reminder_id=reminder.id, patent_id=patent.id, fee_year=year, tier=f"t{year}",
+                                     channel="sms", recipient="13800000001", kind="fee", state=state,
+                                     due_date=date(2016 + year, 4, 25), fee=Decimal(300), full_fee=Decimal(2000),
+                                     late_fee=Decimal(0), late_fee_rate=Decimal(0), pay_by=date(2016 + year, 4, 25)))
+        session.commit()
+    engine.dispose()
+
+
+def reminder_states(url: str) -> tuple[str, dict[int, tuple[str, str | None]]]:
+    engine = engine_for(url)
+    with Session(engine) as session:
+        message = session.exec(select(Reminder)).one().state
+        items = {i.fee_year: (i.state, i.cancel_reason) for i in session.exec(select(ReminderItem))}
+    engine.dispose()
+    return message, items
+
+
+def test_a_recorded_payment_cancels_that_fees_planned_reminders_at_once(invention, capsys):
+    add_reminder(invention, (9, "planned"), (10, "planned"))
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert reminder_states(invention) == ("planned", {9: ("cancelled", "paid"), 10: ("planned", None)})
+
+
+def test_a_message_left_with_nothing_planned_is_cancelled_too(invention, capsys):
+    add_reminder(invention, (9, "planned"))
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert reminder_states(invention) == ("cancelled", {9: ("cancelled", "paid")})
+
+
+def test_patent_show_table_lists_the_payments(invention, capsys):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20", "--note", "银行回单"]) == 0
+    capsys.readouterr()
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-07-01"]) == 0
+    out = capsys.readouterr().out
+    assert "缴费记录" in out and "2025-04-20" in out and "¥300" in out and "银行回单" in out
+
+
+def test_patent_show_refuses_csv_as_a_usage_error(invention, capsys):
+    assert run(["patent", "show", "201710601862.3", "--format", "csv"]) == 2
+
+
+def test_a_stored_reduction_recording_date_is_applied(invention, capsys):
+    engine = engine_for(invention)
+    with Session(engine) as session:
+        patent = session.exec(select(Patent)).one()
+        patent.reduction_recorded_on = date(2025, 3, 1)  # less than 3 months before the year-9 due date
+        session.add(patent)
+        session.commit()
+    engine.dispose()
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-10", "--format", "json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert (view["next_due"]["fee"], view["patent"]["reduction_recorded_on"]) == (2000, "2025-03-01")
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert payments(invention) == [(9, "2000.00", date(2025, 4, 20))]
+
+
+def test_the_packaged_holiday_schedules_reach_a_stored_patent(invention, capsys, tmp_path, monkeypatch):
+    import custody.workdays
+
+    packaged = tmp_path / "packaged"
+    packaged.mkdir()
+    (packaged / "2027.toml").write_text(SAMPLE_2027.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(custody.workdays, "CALENDAR_DIR", packaged)
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2027-01-01", "--format", "json"]) == 0
+    years = {y["year"]: y for y in json.loads(capsys.readouterr().out)["years"]}
+    assert years[11]["provisional"] is False
+
+
+@pytest.mark.parametrize("command", [["patent", "show", "201710601862.3"], ["pay", "201710601862.3", "--year", "9"]],
+                         ids=["patent-show", "pay"])
+def test_a_missing_sqlite_file_is_not_created(monkeypatch, tmp_path, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    database = tmp_path / "custody.sqlite3"
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{database}")
+    assert run(command) == 1
+    assert "custody init" in capsys.readouterr().err
+    assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("bogus://nowhere", "Error: database URL: "),
+        ("not a url", "Error: database URL: "),
+        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
+    ],
+    ids=["unknown-dialect", "unparsable", "unreachable-postgresql"],
+)
+@pytest.mark.parametrize("command", [["patent", "show", "201710601862.3"], ["pay", "201710601862.3", "--year", "9"]],
+                         ids=["patent-show", "pay"])
+def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkeypatch, tmp_path, capsys, url,
+                                                                          message, command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
+    assert run(command) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith(message)
+    assert "unexpected failure" not in captured.err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -101,11 +256,13 @@ def test_pay_after_the_grace_end_is_refused(invention, capsys):
     (["pay", "201810601862.3", "--year", "9"], "check digit"),
     (["pay", "201710601863.8", "--year", "9"], "no patent 201710601863.8"),
     (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "outside this patent's fee years"),
-], ids=["amount-not-a-number", "bad-check-digit", "unknown-patent", "year-past-expiry"])
+    (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "outside this patent's fee years"),
+], ids=["amount-not-a-number", "bad-check-digit", "unknown-patent", "year-past-expiry", "year-0-forced"])
 def test_pay_bad_input_is_one_error_line(invention, capsys, args, message):
     assert run(args) == 1
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
+    assert message in captured.err and "unexpected failure" not in captured.err
 
 
 def test_patent_show_prints_the_stored_patent_and_schedule(invention, capsys):

@@ -13,6 +13,7 @@ import pytest
 
 from custody.domain import DatePeriod, PatentFacts, PatentState, PatentType, Reduction
 from custody.fees import (
+    REQUIRED_GRANT_YEAR,
     FeeInputError,
     LapsedError,
     Schedule,
@@ -25,6 +26,7 @@ from custody.fees import (
     patent_year_on,
     quote,
     remaining_total,
+    restoration_quote,
 )
 from custody.ruleset import RuleSet, RuleSettings, default_rules, load_rules
 from custody.workdays import default_calendar
@@ -322,21 +324,44 @@ def test_grant_year_fee_has_no_late_fee_and_no_grace():
 
 
 @pytest.mark.parametrize(
-    "reduction, total",
+    "reduction, fee, total",
     [
         # ref §6 example: invention year 13, no reduction: 6000 + 1500 + 1000 = 8500.
-        pytest.param(NONE, 8500, id="year-13-no-reduction-8500"),
+        pytest.param(NONE, 6000, 8500, id="ref-6-year-13-no-reduction-8500"),
         # Grant year 4 -> year 13 is inside the 10-year reduction: 900 + 1500 + 1000 (late and restoration
         # fees are not reducible, ref §4).
-        pytest.param(R85, 3400, id="year-13-reduced-fee-full-late-fee"),
+        pytest.param(R85, 900, 3400, id="year-13-reduced-fee-full-late-fee"),
     ],
 )
-def test_restoration_costs_the_fee_a_25_percent_late_fee_and_1000(reduction, total):
-    # The engine has no restoration quote yet: the sum is built from the rule tables here.
-    rules = default_rules()
-    fee = year_fee(facts(INVENTION, "2010-03-01", grant_year=4, reduction=reduction), 13)
-    assert fee.full_fee == 6000
-    assert fee.fee + fee.full_fee * rules.restoration.late_fee_rate + rules.restoration.fee == total
+def test_restoration_costs_the_fee_a_25_percent_late_fee_and_1000(reduction, fee, total):
+    schedule = schedule_of(facts(INVENTION, "2010-03-01", grant_year=4, paid_through=12, reduction=reduction))
+    assert patent_state(schedule, date(2022, 10, 1)) == PatentState.LAPSED  # year 13 due 2022-03-01
+    restoring = restoration_quote(schedule)
+    assert (restoring.year, restoring.lapsed_on, restoring.fee) == (13, date(2022, 3, 1), fee)
+    assert (restoring.late_fee, restoring.late_fee_rate, restoring.restoration_fee) == (1500, Decimal("0.25"), 1000)
+    assert restoring.total == total
+    assert (restoring.request_months, restoring.citation.rule_id, restoring.request_by) == (2, "restoration.rule6",
+                                                                                          None)
+
+
+def test_restoration_request_is_due_two_months_after_the_notice_moved_past_a_rest_day():
+    # Rule 6 ¶2: within 2 months of receiving the notice: 2024-08-03 + 2 months = Thu 2024-10-03, inside the
+    # National Day holiday (10-01..10-07) -> Tue 2024-10-08 (Rule 5).
+    schedule = schedule_of(facts(INVENTION, "2010-03-01", grant_year=4, paid_through=12))
+    restoring = restoration_quote(schedule, 13, notice_on=date(2024, 8, 3), calendar=default_calendar())
+    assert restoring.request_by == date(2024, 10, 8)
+
+
+@pytest.mark.parametrize(
+    "patent, year, message",
+    [
+        pytest.param(replace(PLAIN, paid_through=20), None, "nothing to restore", id="all-paid"),
+        pytest.param(PLAIN, 2, "grant year", id="grant-year-fee-has-no-lapse"),
+    ],
+)
+def test_restoration_of_nothing_is_an_input_error(patent, year, message):
+    with pytest.raises(FeeInputError, match=message):
+        restoration_quote(schedule_of(patent), year)
 
 
 # --- Reductions (ref §7) ---------------------------------------------------------------------------------
@@ -442,19 +467,22 @@ def test_open_licence_mapping_setting_picks_the_day_that_must_be_licensed(mappin
 
 
 @pytest.mark.parametrize(
-    "days, whole_years, fee, expiry",
+    "days, whole_years, annual, expiry",
     [
-        pytest.param(364, 0, 0, date(2031, 1, 3), id="364-days-part-year-costs-nothing"),
+        pytest.param(364, 0, 0, date(2031, 1, 3), id="364-days-part-year-costs-only-the-request-fee"),
         pytest.param(365, 1, 8000, date(2031, 1, 4), id="365-days-one-whole-year"),
         pytest.param(729, 1, 8000, date(2032, 1, 3), id="729-days-one-whole-year"),
         pytest.param(730, 2, 16000, date(2032, 1, 4), id="730-days-two-whole-years"),
     ],
 )
-def test_term_compensation_costs_8000_per_whole_year_and_moves_expiry_by_the_days(days, whole_years, fee, expiry):
+def test_term_compensation_costs_8000_per_whole_year_plus_200_and_moves_expiry_by_the_days(days, whole_years,
+                                                                                          annual, expiry):
     # Invention filed 2010-01-04: normal expiry 2030-01-04. Reading pinned: a whole year is 365 days.
+    # ref §3 / announcement No. 594: 8000 per whole compensated year, nothing for a part-year, plus 200 request fee.
     schedule = schedule_of(facts(INVENTION, "2010-01-04", grant_year=5, term_extension_days=days))
     comp = schedule.compensation
-    assert (comp.days, comp.whole_years, comp.fee, comp.due_before) == (days, whole_years, fee, date(2030, 1, 3))
+    assert (comp.days, comp.whole_years, comp.due_before) == (days, whole_years, date(2030, 1, 3))
+    assert (comp.annual_fee, comp.request_fee, comp.fee) == (annual, 200, annual + 200)
     assert (schedule.normal_expiry, schedule.expiry_date) == (date(2030, 1, 4), expiry)
     assert schedule.years[-1].year == 20  # compensation adds no annual-fee years
 
@@ -569,9 +597,14 @@ def test_next_due_on_a_date(patent, on, expected):
         pytest.param(replace(PLAIN, paid_through=20), "2030-01-01", 0, id="paid-up"),
         # 85 %, G = 2: years 3-11 reduced (135 + 3x180 + 3x300 + 2x600 = 2775), years 12-20 full (62,000).
         pytest.param(replace(PLAIN, reduction=R85), "2019-01-01", 64_775, id="reduced-years-then-full"),
-        # Term compensation (400 days = 1 whole year, 8000) is owed until the normal expiry 2030-01-04.
+        # Term compensation (400 days = 1 whole year, 8000, plus the 200 request fee) is owed until the normal
+        # expiry 2030-01-04; year 20 is 8000.
         pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=19, term_extension_days=400),
-                     "2028-12-01", 16_000, id="year-20-and-compensation"),
+                     "2028-12-01", 16_200, id="year-20-and-compensation-with-request-fee"),
+        # The audit's example: 85 %, G = 4, paid through 12; 800 days -> 2 whole years: 16,000 + 200.
+        # Years 13 (900, last reduced) + 14-15 (2 x 6000) + 16-20 (5 x 8000) = 52,900; + 16,200 = 69,100.
+        pytest.param(facts(INVENTION, "2015-03-01", grant_year=4, paid_through=12, reduction=R85,
+                           term_extension_days=800), "2026-12-01", 69_100, id="audit-example-69100"),
         pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=20, term_extension_days=400),
                      "2030-02-01", 0, id="compensation-not-owed-after-normal-expiry"),
     ],
@@ -597,6 +630,9 @@ def test_quote_when_everything_is_paid_is_an_input_error():
                      "paid-through year 11 is past expiry (the last patent year is 10)", id="paid-past-expiry"),
         pytest.param(facts(INVENTION, "2017-04-25", grant_year=21), "grant year 21 is outside patent years 1-20",
                      id="grant-year-21"),
+        # One message, not a second one comparing paid-through with an impossible grant year.
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=21, paid_through=3),
+                     "grant year 21 is outside patent years 1-20", id="grant-year-21-paid-through-3"),
         pytest.param(facts(INVENTION, "2017-04-25", grant_year=0), "grant year 0 is outside patent years 1-20",
                      id="grant-year-0"),
         pytest.param(facts(DESIGN, "2021-05-31", grant_year=11), "grant year 11 is outside patent years 1-10",
@@ -608,6 +644,22 @@ def test_quote_when_everything_is_paid_is_an_input_error():
                      "term extension days cannot be negative", id="negative-extension"),
         pytest.param(facts(UTILITY, "2017-04-25", grant_year=1, term_extension_days=30),
                      "term compensation applies to inventions only", id="compensation-for-a-utility-model"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, term_extension_days=99_999_999),
+                     "term extension of 99999999 days is more than 3653", id="absurd-extension"),
+        pytest.param(facts(INVENTION, "1970-04-25", grant_year=3),
+                     "filing date 1970-04-25 is before 1985-04-01", id="filed-before-the-patent-law"),
+        pytest.param(facts(INVENTION, "9999-01-01", grant_year=3),
+                     "filing date 9999-01-01 is after 2100-12-31", id="filed-in-year-9999"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=5, paid_through=3),
+                     "paid-through year 3 is before the grant year 5", id="paid-through-below-grant-year"),
+        pytest.param(facts(INVENTION, "2017-04-25", granted_on=D("2021-06-01"), paid_through=2),
+                     "paid-through year 2 is before the grant year 5", id="paid-through-below-inferred-grant-year"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, paid_through=-1),
+                     "paid-through year -1 cannot be negative", id="negative-paid-through"),
+        # ZC 0006-2003 (ref §10): a filing date in a LATER year than the number's is impossible.
+        pytest.param(facts(INVENTION, "2019-04-25", grant_year=3, application_number="201710601862.3"),
+                     "filing date 2019-04-25 is after the year of application number 201710601862.3",
+                     id="filed-after-the-numbers-year"),
     ],
 )
 def test_impossible_facts_are_reported_and_refused(patent, message):
@@ -618,8 +670,23 @@ def test_impossible_facts_are_reported_and_refused(patent, message):
         fee_schedule(patent, rules, default_calendar())
 
 
-def test_possible_facts_have_no_problems():
-    assert fact_problems(PLAIN, default_rules()) == []
+@pytest.mark.parametrize(
+    "patent",
+    [
+        pytest.param(PLAIN, id="plain"),
+        # Registration still open: the grant-year fee itself is unpaid.
+        pytest.param(replace(PLAIN, paid_through=1), id="paid-through-one-below-the-grant-year"),
+        # Divisional (Rule 49) or PCT national phase (Rule 119): an EARLIER filing year than the number's is normal.
+        pytest.param(facts(INVENTION, "2015-04-25", grant_year=3, application_number="201710601862.3"),
+                     id="divisional-filed-before-the-numbers-year"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, granted_on=D("2020-05-01")),
+                     id="announced-the-year-after-the-grant-year"),
+        pytest.param(facts(INVENTION, "2017-04-25", grant_year=3, term_extension_days=3653), id="ten-year-extension"),
+        pytest.param(facts(INVENTION, "1985-04-01", grant_year=3), id="filed-the-day-the-patent-law-began"),
+    ],
+)
+def test_possible_facts_have_no_problems(patent):
+    assert fact_problems(patent, default_rules()) == []
 
 
 # --- Grant year (ref §2, UNCONFIRMED inference) ------------------------------------------------------------
@@ -646,7 +713,178 @@ def test_a_given_grant_year_wins_over_the_announcement_date():
     assert "grant_year" not in schedule.citations
 
 
-def test_grant_year_inference_can_be_switched_off():
+def test_grant_year_inference_can_be_switched_off_and_the_message_names_the_setting():
     rules = load_rules(settings=RuleSettings(grant_year_inference="require"))
-    with pytest.raises(FeeInputError, match="grant year is unknown"):
-        fee_schedule(facts(INVENTION, "1997-06-03", granted_on=D("2001-08-01")), rules, default_calendar())
+    patent = facts(INVENTION, "1997-06-03", granted_on=D("2001-08-01"))
+    assert fact_problems(patent, rules) == [REQUIRED_GRANT_YEAR]
+    with pytest.raises(FeeInputError, match='grant year is required \\(rules.grant_year_inference = "require"\\)'):
+        fee_schedule(patent, rules, default_calendar())
+
+
+# --- Reduction lead time (ref §7 UNCONFIRMED: "on record 2½ or 3 months before the fee falls due") -----------
+
+
+@pytest.mark.parametrize(
+    "recorded, lead, fee, too_late",
+    [
+        # PLAIN, 85 %: the year-3 fee (full 900) is due Wed 2019-04-10.
+        pytest.param(None, 3, 135, False, id="unknown-recording-date-reduction-applies"),
+        pytest.param("2019-01-10", 3, 135, False, id="recorded-exactly-3-months-before"),
+        pytest.param("2019-01-11", 3, 900, True, id="recorded-a-day-late-charged-in-full"),
+        pytest.param("2019-02-10", 2, 135, False, id="setting-2-months"),
+        pytest.param("2019-04-10", 0, 135, False, id="setting-0-recorded-on-the-due-date"),
+        pytest.param("2019-06-01", 3, 900, True, id="recorded-after-the-due-date"),
+    ],
+)
+def test_a_reduction_recorded_too_late_does_not_cover_that_fee(recorded, lead, fee, too_late):
+    rules = load_rules(settings=RuleSettings(reduction_lead_months=lead))
+    patent = replace(PLAIN, reduction=R85, reduction_recorded_on=recorded and D(recorded))
+    found = year_fee(patent, 3, rules)
+    assert (found.fee, found.reduction_too_late) == (fee, too_late)
+    assert ("reduction_too_late" in found.citations) == too_late
+    if too_late:
+        assert found.citations["reduction_too_late"].rule_id == "reduction.lead_time"
+        assert year_fee(patent, 4, rules).fee == 180  # the next fee is covered (due 2020-04-10)
+
+
+def test_a_late_reduction_still_leaves_the_open_licence():
+    # ref §8: year 10 due Mon 2024-03-11; reduction recorded 2024-02-01, too late -> the licence's 85 % applies.
+    patent = facts(INVENTION, "2015-03-10", grant_year=4, reduction=R85, open_licences=(LICENSED,),
+                   reduction_recorded_on=D("2024-02-01"))
+    found = year_fee(patent, 10)
+    assert (found.fee, found.reduction, found.reduction_too_late) == (3400, "open_licence", True)
+
+
+def test_a_late_reduction_is_not_moved_by_announcement_486():
+    # ref §9: No. 486 moved REDUCED fees only; recorded 2022-05-01 is too late for the fee due 2022-06-15.
+    patent = facts(INVENTION, "2015-06-15", grant_year=3, reduction=R85, reduction_recorded_on=D("2022-05-01"))
+    found = year_fee(patent, 8)
+    assert (found.due_date, found.fee) == (date(2022, 6, 15), 2000)
+
+
+@pytest.mark.parametrize("recorded", [None, "2019-01-11", "2019-01-10", "2024-12-01"])
+def test_the_portfolio_engine_applies_the_lead_time_like_the_scalar_one(recorded):
+    import pandas as pd
+
+    from custody.portfolio import next_due_frame
+
+    patent = replace(PLAIN, reduction=R85, reduction_recorded_on=recorded and D(recorded))
+    frame = pd.DataFrame({"type": ["invention"], "filing_date": [pd.Timestamp("2017-04-10")], "grant_year": [2],
+                          "paid_through": [2], "reduction": ["85"],
+                          "reduction_recorded_on": [pd.Timestamp(recorded) if recorded else pd.NaT]})
+    on = date(2019, 1, 1)
+    assert next_due_frame(frame, on, default_rules(), default_calendar())["fee"].iloc[0] == \
+        next_due(schedule_of(patent), on).fee
+
+
+def test_the_portfolio_engine_refuses_a_paid_through_below_the_grant_year_like_the_scalar_one():
+    import pandas as pd
+
+    from custody.portfolio import portfolio_problems
+
+    frame = pd.DataFrame({"type": ["invention", "invention"], "filing_date": pd.to_datetime(["2017-04-25"] * 2),
+                          "grant_year": [5, 5], "paid_through": [3, 4]}, index=["low", "open-registration"])
+    scalar = fact_problems(facts(INVENTION, "2017-04-25", grant_year=5, paid_through=3), default_rules())
+    assert portfolio_problems(frame, default_rules()) == [f"row low: {scalar[0]}"]
+
+
+# --- Provisional dates (ref §5) ------------------------------------------------------------------------------
+
+
+def test_each_date_says_whether_it_is_provisional():
+    # Year 8 of a utility model filed 2020-08-31: due 2027-08-31 would be provisional; year 7 is due Mon 2026-08-31
+    # (2026 published) and its grace end 2027-02-28 lies in 2027, not published: only the grace end is provisional.
+    fee = year_fee(facts(UTILITY, "2020-08-31", grant_year=1), 7)
+    assert (fee.due_date_provisional, fee.grace_end_provisional, fee.provisional) == (False, True, True)
+
+
+@pytest.mark.parametrize(
+    "filed, year, provisional",
+    [
+        # Before chinesecalendar's first year (2004) the years are history: weekends and statutory holidays,
+        # taken as final (README limitations), never "provisional until published".
+        pytest.param("1995-06-01", 3, False, id="1997-is-history-not-provisional"),
+        pytest.param("1999-09-06", 2, False, id="2000-is-history-not-provisional"),
+        pytest.param("2020-02-28", 8, True, id="2027-unpublished-is-provisional"),
+    ],
+)
+def test_only_unpublished_future_years_are_provisional(filed, year, provisional):
+    assert year_fee(facts(UTILITY, filed, grant_year=1), year).provisional is provisional
+
+
+# --- Every worked example of the rules reference is in a table above ----------------------------------------
+
+# Each worked example of the project's CNIPA rules reference, and the test ids (in this file unless another file
+# is named) that check it. The reference itself is not read here: the product never reads ../shared.
+REFERENCE_EXAMPLES = {
+    "§1 sums of full fees: invention 82,300, utility 11,200, design 26,200": (
+        "invention-1-20-is-82300", "utility-1-10-is-11200", "design-filed-2021-06-01-1-15"),
+    "§1/§3 design years 11-15 only when filed on or after 2021-06-01": (
+        "design-filed-2021-05-31-1-10", "filed-2021-05-31-10-years", "filed-2021-06-01-15-years"),
+    "§2 filed 1999-06-01: year 1 to 2000-05-31, year 2 from 2000-06-01": (
+        "2000-05-31-still-year-1", "2000-06-01-opens-year-2", "2001-05-31-still-year-2"),
+    "§2 GL V-9 §2.2.1.2: filed 1997-06-03, granted 2001-08-01, year 6 due 2002-06-03": (
+        "guidelines-example-year-5",),
+    "§2 Rule 5: 29 February -> 28 February": ("29-feb-filing-28-feb-opens-year-2", "year-2-on-28-feb-2013"),
+    "§3 GL V-9 §2.1: utility filed 1999-09-06 expires 2009-09-06, not moved": (),
+    "§3 term compensation: 8000 a whole year, nothing for a part-year, plus 200": (
+        "364-days-part-year-costs-only-the-request-fee", "730-days-two-whole-years",
+        "year-20-and-compensation-with-request-fee"),
+    "§4 paying two months late costs 5 %, not 10 %": ("two-months-late-is-still-5-percent",),
+    "§4 late fee on the full fee, even when reduced": ("85-percent-reduction-late-fee-on-full-900",),
+    "§4 GL top-up: 45 due, 25 paid, top-up on 6/15 owes 65": (),
+    "§5 make-up Saturday 2026-02-28 is a working day": ("make-up-saturday-2026-02-28-stays",),
+    "§5 GL V-7 §2.3: 2007-12-30 -> 2008-01-02": ("guidelines-new-year-2007-12-30-to-2008-01-02",),
+    "§5 GL V-7 §2.3: 2008-02-06 -> 2008-02-13": ("guidelines-spring-festival-2008-02-06-to-2008-02-13",),
+    "§5 unpublished years are provisional": ("2027-provisional", "2027-unpublished-is-provisional"),
+    "§6 restoration: invention year 13: 6000 + 1500 + 1000 = 8500": ("ref-6-year-13-no-reduction-8500",),
+    "§7 85 % pays 15 %, 70 % pays 30 %": ("invention-85-pays-15-percent", "invention-70-pays-30-percent"),
+    "§7 2018 change: 6 years -> 10 years, by due date, with the transition": (
+        "G+6-due-2018-07-31-full", "G+6-due-2018-08-01-reduced", "G+7-due-2019-reduced-again", "G+10-full"),
+    "§7 reduction lead time (UNCONFIRMED)": ("recorded-a-day-late-charged-in-full",),
+    "§8 open licence 15 %, never stacked: the cheaper wins": (
+        "open-licence-alone-pays-85-percent", "85-reduction-beats-open-licence"),
+    "§9 CNIPA announcement No. 486": ("reduced-fee-due-2022-06-15-moves", "not-for-a-non-reduced-patent"),
+    "§10 filing date in a later year than the number's is impossible": ("filed-after-the-numbers-year",
+                                                                       "divisional-filed-before-the-numbers-year"),
+}
+# Examples checked by a single named test rather than a table row.
+REFERENCE_TESTS = {
+    "§3 GL V-9 §2.1: utility filed 1999-09-06 expires 2009-09-06, not moved":
+        "test_utility_model_expiry_is_the_anniversary_never_moved_for_a_holiday",
+    "§4 GL top-up: 45 due, 25 paid, top-up on 6/15 owes 65":
+        "test_guidelines_top_up_is_charged_at_the_band_of_the_top_up_date",
+}
+# §10: the valid application numbers the reference lists, each in tests/test_appno.py's table of valid numbers.
+REFERENCE_NUMBERS = ("201710601862.3", "200710308494.X", "201310699744.2", "95115608.X", "97101765.4", "90101673.X")
+
+
+def _table_ids() -> set[str]:
+    ids = set()
+    for value in globals().values():
+        for mark in getattr(value, "pytestmark", ()):
+            if mark.name == "parametrize":
+                ids |= {p.id for p in mark.args[1] if hasattr(p, "id") and p.id}
+    return ids
+
+
+@pytest.mark.parametrize("example", sorted(REFERENCE_EXAMPLES))
+def test_every_worked_example_of_the_rules_reference_is_checked(example):
+    ids = REFERENCE_EXAMPLES[example]
+    if not ids:
+        assert callable(globals().get(REFERENCE_TESTS[example])), example
+        return
+    missing = set(ids) - _table_ids()
+    assert not missing, f"{example}: no table row with id {sorted(missing)}"
+
+
+def test_every_application_number_of_the_rules_reference_is_in_the_appno_table():
+    import test_appno  # tests/ is on sys.path as pytest runs it (rootdir-relative, no package)
+
+    assert set(REFERENCE_NUMBERS) <= set(test_appno.RULES_EXAMPLES)
+
+
+def test_a_reduction_recorded_after_the_due_date_is_too_late_even_far_in_the_future():
+    # A typo such as 9999-12-31 must not overflow the date arithmetic: recorded after the due date is too late.
+    patent = replace(PLAIN, reduction=R85, reduction_recorded_on=date(9999, 12, 31))
+    assert [y.fee for y in schedule_of(patent).years[:3]] == [900, 900, 1200]

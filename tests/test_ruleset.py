@@ -189,7 +189,8 @@ def test_every_row_names_its_source(rules):
 # Rules reference: each UNCONFIRMED reading is marked, so every figure built on it says so.
 @pytest.mark.parametrize(
     "rule_id",
-    ["reduction.window.6y", "term_compensation.594", "exception.cnipa486", "grant_year.inferred"],
+    ["reduction.window.6y", "term_compensation.594", "exception.cnipa486", "grant_year.inferred",
+     "reduction.lead_time"],
 )
 def test_unconfirmed_readings_are_marked_unconfirmed(rules, rule_id):
     rows = [*rules.reduction_windows, rules.term_compensation, *rules.exceptions, *rules.references]
@@ -220,6 +221,56 @@ def test_an_unknown_setting_value_is_a_rule_error_naming_the_setting(setting):
     (name,) = setting
     with pytest.raises(RuleError, match=f"rules.{name} must be one of"):
         RuleSettings(**setting)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param("3", id="a-string"), pytest.param(2.5, id="a-fraction"), pytest.param(True, id="a-boolean"),
+     pytest.param(-1, id="negative"), pytest.param(13, id="more-than-a-year")],
+)
+def test_a_bad_reduction_lead_time_is_a_rule_error(value):
+    with pytest.raises(RuleError, match="rules.reduction_lead_months must be a whole number of months from 0 to 12"):
+        RuleSettings(reduction_lead_months=value)
+
+
+@pytest.mark.parametrize("value", [0, 2, 3, 12])
+def test_a_whole_number_of_months_is_a_valid_reduction_lead_time(value):
+    assert RuleSettings(reduction_lead_months=value).reduction_lead_months == value
+
+
+def test_a_bad_reduction_lead_time_in_config_is_a_configuration_error(tmp_path):
+    from custody.config import ConfigError, load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('[rules]\nreduction_lead_months = "3"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="reduction_lead_months"):
+        load_config(path)
+
+
+def test_every_row_in_the_packaged_tables_states_source_effective_from_and_confirmed():
+    import tomllib
+
+    from custody.ruleset import DEFAULT_RULES
+
+    data = tomllib.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    rows = [row for value in data.values() for row in (value if isinstance(value, list) else [value])]
+    for row in rows:
+        assert {"id", "source", "effective_from", "confirmed"} <= set(row), row.get("id")
+
+
+def test_a_row_without_effective_from_or_confirmed_is_refused():
+    import tomllib
+
+    from custody.ruleset import DEFAULT_RULES, rules_from_mapping
+
+    data = tomllib.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    del data["reference"][0]["confirmed"]
+    with pytest.raises(RuleError, match="rule row 'due.anniversary' lacks confirmed"):
+        rules_from_mapping(data)
+
+
+def test_earliest_filing_date_is_where_the_term_rows_begin(rules):
+    assert rules.earliest_filing_date(DESIGN) == date(1985, 4, 1)
 
 
 def test_load_rules_with_settings_reads_the_packaged_tables_with_those_settings():

@@ -18,8 +18,10 @@ from custody.workdays import (
     YearSchedule,
     bundled_schedules,
     default_calendar,
+    first_official_year,
     load_year_schedule,
     parse_year_schedule,
+    work_calendar,
 )
 
 SAMPLE_2027 = Path(__file__).parent / "data" / "calendar-2027-sample.toml"
@@ -81,7 +83,10 @@ def test_deadline_moves_to_next_working_day(calendar: WorkCalendar, deadline: da
         pytest.param(date(2027, 2, 9), True, True,
                      id="2027-02-09 observed day guessed by python-holidays is not a rest day"),
         pytest.param(date(2027, 5, 3), True, True, id="2027-05-03 observed Labour Day is not a rest day"),
-        pytest.param(date(2003, 10, 1), False, True, id="2003 is before chinesecalendar and provisional"),
+        # Before chinesecalendar's range the years are history (weekends + statutory holidays, README
+        # limitations): no schedule will ever be published for them, so they are not provisional.
+        pytest.param(date(2003, 10, 1), False, False, id="2003 is before chinesecalendar and taken as final"),
+        pytest.param(date(1996, 3, 9), False, False, id="1996 Saturday is a rest day taken as final"),
         pytest.param(date(2004, 1, 1), False, False, id="2004 is the first chinesecalendar year"),
     ],
 )
@@ -196,6 +201,29 @@ def test_bad_schedule_is_refused_naming_origin_and_field(text: str, message: str
 def test_bundled_schedules_are_read_from_a_directory(tmp_path: Path) -> None:
     (tmp_path / "2027.toml").write_text(SAMPLE_2027.read_text(encoding="utf-8"), encoding="utf-8")
     assert [s.year for s in bundled_schedules(tmp_path)] == [2027]
+
+
+def test_first_official_year_is_where_chinesecalendar_begins() -> None:
+    assert first_official_year() == 2004
+
+
+def test_work_calendar_takes_the_packaged_schedules_and_a_loaded_one_wins(tmp_path: Path) -> None:
+    (tmp_path / "2027.toml").write_text(SAMPLE_2027.read_text(encoding="utf-8"), encoding="utf-8")
+    packaged = work_calendar(directory=tmp_path)
+    assert not packaged.is_provisional(date(2027, 3, 1))
+    assert packaged.schedule_for(2027).source == load_year_schedule(SAMPLE_2027).source
+    correction = YearSchedule(2027, "operator correction", frozenset({date(2027, 3, 1)}), frozenset())
+    corrected = work_calendar([correction], directory=tmp_path)  # no "two schedules for 2027" error
+    assert corrected.schedule_for(2027).source == "operator correction"
+    assert corrected.next_working_day(date(2027, 3, 1)) == date(2027, 3, 2)
+
+
+def test_work_calendar_reads_the_packaged_directory_at_call_time(tmp_path: Path, monkeypatch) -> None:
+    import custody.workdays
+
+    (tmp_path / "2027.toml").write_text(SAMPLE_2027.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(custody.workdays, "CALENDAR_DIR", tmp_path)
+    assert not work_calendar().is_provisional(date(2027, 3, 1))
 
 
 def test_default_calendar_is_shared_and_ships_only_valid_schedules() -> None:

@@ -144,6 +144,8 @@ class Patent(SQLModel, table=True):
     reduction: Reduction = Field(
         default=Reduction.NONE, sa_type=StrEnumType(Reduction), sa_column_kwargs={"server_default": "none"}
     )
+    # When the reduction was put on record (备案); None = unknown, taken as in time (rules.reduction_lead_months).
+    reduction_recorded_on: date | None = None
     term_extension_days: int = Field(default=0, sa_column_kwargs={"server_default": sa.text("0")})
     legal_status: str | None = Field(default=None, sa_type=sa.Text)  # CNIPA's own wording, kept raw
     legal_status_date: date | None = None

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ProgrammingError
 from sqlmodel import Session, select
 
 from custody.models.calendar import CalendarSchedule
 from custody.store.db import engine_for
-from custody.workdays import WorkCalendar, YearSchedule, parse_year_schedule
+from custody.workdays import WorkCalendar, YearSchedule, parse_year_schedule, work_calendar
 
 
 def save_schedule(session: Session, text: str, origin: str) -> tuple[YearSchedule, bool]:
@@ -28,7 +28,11 @@ def stored_schedules(session: Session) -> tuple[YearSchedule, ...]:
 
 
 def loaded_schedules(url: str) -> tuple[YearSchedule, ...]:
-    """Schedules stored at `url`; none when the database or its table does not exist yet (calculator use)."""
+    """Schedules stored at `url`; none when the database or its table does not exist yet (calculator use).
+
+    A database that cannot be reached raises (sqlalchemy's OperationalError), and so does a malformed URL: the
+    caller decides whether to go on without the loaded years.
+    """
     if url.startswith("sqlite:///") and not _sqlite_file_exists(url):
         return ()
     engine = engine_for(url)
@@ -37,14 +41,15 @@ def loaded_schedules(url: str) -> tuple[YearSchedule, ...]:
             if not sa.inspect(engine).has_table(CalendarSchedule.__tablename__):
                 return ()
             return stored_schedules(session)
-    except (OperationalError, ProgrammingError):
+    except ProgrammingError:
         return ()
     finally:
         engine.dispose()
 
 
 def calendar_from(session: Session) -> WorkCalendar:
-    return WorkCalendar(stored_schedules(session))
+    """The working-day calendar with the packaged schedules and those loaded into this database."""
+    return work_calendar(stored_schedules(session))
 
 
 def _sqlite_file_exists(url: str) -> bool:

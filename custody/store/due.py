@@ -74,12 +74,13 @@ def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> pd.Da
                .group_by(OpenLicence.patent_id).subquery())
     query = (sa.select(Patent.id, Patent.type, Patent.filing_date, Patent.grant_year, Patent.granted_on,
                        Patent.paid_through, Patent.reduction, Patent.term_extension_days, Patent.enterprise_id,
-                       licence.c.open_licence_from)
+                       licence.c.open_licence_from, Patent.reduction_recorded_on)
              .outerjoin(licence, licence.c.patent_id == Patent.id)
              .where(Patent.id.in_(ids), Patent.mode == "custody"))
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["id", "type", "filing_date", "grant_year", "granted_on", "paid_through",
-                                        "reduction", "term_extension_days", "enterprise_id", "open_licence_from"])
+                                        "reduction", "term_extension_days", "enterprise_id", "open_licence_from",
+                                        "reduction_recorded_on"])
     frame = frame.set_index("id")
     frame["type"] = frame["type"].astype(str)
     frame["reduction"] = frame["reduction"].astype(str)
@@ -89,7 +90,7 @@ def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> pd.Da
         # The same inference as fees.grant_year_of: the patent year containing the grant announcement.
         frame.loc[missing, "grant_year"] = [patent_year_on(f, g) for f, g in zip(
             frame.loc[missing, "filing_date"], frame.loc[missing, "granted_on"], strict=True)]
-    for column in ("filing_date", "open_licence_from"):
+    for column in ("filing_date", "open_licence_from", "reduction_recorded_on"):
         frame[column] = pd.to_datetime(frame[column])
     return frame.drop(columns=["granted_on"])
 

@@ -4,14 +4,16 @@
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction, yuan
-from custody.models import OpenLicence, Patent, Payment
+from custody.models import OpenLicence, Patent, PatentChange, Payment
+from custody.models.core import utc_now
 
 
 def canonical_number(number: str) -> str:
@@ -52,6 +54,7 @@ def facts_of(session: Session, patent: Patent) -> PatentFacts:
         open_licences=open_licences_of(session, patent),
         term_extension_days=patent.term_extension_days,
         application_number=patent.application_number,
+        reduction_recorded_on=patent.reduction_recorded_on,
     )
 
 
@@ -68,6 +71,7 @@ def add_payment(
 
     paid_through only ever rises: to the highest N such that every year after the current paid_through up
     to N has a payment. A payment for a later year leaves a gap, and paid_through waits until it is filled.
+    The audit trail (patent_change) gets the payment and any paid-through change, with `source`.
     """
     if year < 1:
         raise ValueError(f"patent year must be 1 or more, not {year}")
@@ -79,10 +83,32 @@ def add_payment(
     )
     session.add(payment)
     session.flush()
+    before = patent.paid_through
     _advance_paid_through(patent, paid_years_of(session, patent))
     session.add(patent)
+    changes = [("payment", None, f"year {year}: {payment.amount} paid on {paid_on.isoformat()}")]
+    if patent.paid_through != before:
+        changes.append(("paid_through", before, patent.paid_through))
+    session.add_all(PatentChange(patent_id=patent.id, field=name, old_value=_text(old), new_value=_text(new),
+                                 source=source) for name, old, new in changes)
     session.flush()
     return payment
+
+
+def record_payment(session: Session, patent: Patent, year: int, amount: Decimal | int | str, paid_on: date,
+                   source: str, note: str | None = None, now: datetime | None = None) -> Payment:
+    """`add_payment`, then cancel at once every reminder for that fee that is planned and not yet sent
+    (planning and dispatch would catch it too, but only on their next run)."""
+    payment = add_payment(session, patent, year, amount, paid_on, source, note)
+    if sa.inspect(session.connection()).has_table("reminder_item"):
+        from custody.store.cancel import cancel_planned_for  # reminders are a later layer of the store
+
+        cancel_planned_for(session, patent.id, "paid", now or utc_now(), year=year)
+    return payment
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _advance_paid_through(patent: Patent, paid_years: frozenset[int]) -> None:
