@@ -921,7 +921,7 @@ def status_sync(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="A legal-status export (CSV/XLSX), a folder of them (applied files "
                                  "move to done/, refused ones to failed/; any other file is left alone), `http` "
-                                 "(the feed in [status.http]) or `drop` (the drop folder in [status])."),
+                                 "(the feed in \\[status.http]) or `drop` (the drop folder in \\[status])."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
 ) -> None:
@@ -1009,14 +1009,16 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config
 
 
 def _folder_files(folder: Path, refuse_without_exports: bool) -> tuple[list[Path], list[str]]:
-    """(the folder's legal-status exports, the names of its other files). A folder that holds files but no export
-    is refused: it is most likely the wrong folder (the operator named the installation's own folder)."""
+    """(the folder's legal-status exports, the names of its other files). A folder that holds files but no export,
+    and was never synced before (no done/ or failed/), is refused: most likely the wrong folder, such as the
+    installation's own."""
     from custody.status_vocab import STATUS_FILE_SUFFIXES, is_status_export
 
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     exports = [p for p in files if is_status_export(p.name)]
     others = [p.name for p in files if not is_status_export(p.name)]
-    if refuse_without_exports and others and not exports:
+    synced_before = (folder / "done").is_dir() or (folder / "failed").is_dir()
+    if refuse_without_exports and others and not exports and not synced_before:
         raise UserError(f"{folder} holds no legal-status export ({', '.join(STATUS_FILE_SUFFIXES)}), only other "
                         f"files ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}): nothing was touched; "
                         f"is it the right folder?")
@@ -1367,7 +1369,7 @@ def report_lapsed(
     """Patents terminated for non-payment, which can still be restored, by when and for how much (Rule 6 ¶2).
 
     Without CNIPA's termination notice on record, restorable says "unknown — check" until the notice could still
-    come ([status] assumed_notice_months after the grace end, default 4) plus the 2 months, and "no" after.
+    come (\\[status] assumed_notice_months after the grace end, default 4) plus the 2 months, and "no" after.
 
     Example: custody report lapsed --enterprise 914403001922038216
     """

@@ -69,6 +69,10 @@ def test_a_folder_sync_moves_only_the_status_export(home: Path, capsys: pytest.C
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
     assert [p.name for p in (folder / "done").iterdir()] == ["20250616-093000-status-gbk.csv"]
     assert "note: left alone (not legal-status exports): config.toml, custody.sqlite3, notes.txt" in err
+    # Run again (from cron): nothing new, the other files still left alone; not refused, the folder is an inbox.
+    code, out, err = _run(capsys, "status", "sync", str(folder))
+    assert (code, out.strip()) == (0, f"{folder}: no legal-status exports to apply")
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
 
 
 @freeze_time("2025-06-16 01:30:00")
