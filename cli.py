@@ -151,10 +151,14 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
         return
     keys = [k for k, _ in columns] if columns else (list(rows[0]) if rows else [])
     if fmt == Format.csv:
+        from custody.export import neutralised
+
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(keys)
-        writer.writerows([[_cell(row.get(k)) for k in keys] for row in rows])
+        # Text from data (a title, a status, a note) may start like a formula: neutralised as in the reports.
+        writer.writerows([[neutralised(v) if isinstance(v, str) else _cell(v) for v in map(row.get, keys)]
+                          for row in rows])
         typer.echo(buffer.getvalue(), nl=False)
         return
     table = Table(title=title)
@@ -967,110 +971,175 @@ def _status_engine(ctx: typer.Context):
     return engine_for(state(ctx).config.database_url)
 
 
-def _show_sync(result, fmt: Format) -> None:
+def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
+    """What a sync did: one source, or each file of a folder (`files`), as a table or as one JSON document."""
+    items = shown.get("files", [shown])
     if fmt == Format.json:
-        typer.echo(json.dumps({"source": result.source, "records": result.records, "new_events": result.new_events,
-                               "duplicates": result.duplicates, "unknown": result.unknown,
-                               "unmatched": result.unmatched, "effects": result.effects}, ensure_ascii=False,
-                              indent=2))
-    else:
-        typer.echo(result.summary())
-        if result.effects:
-            emit(result.effects, Format.table, [("application_number", "申请号"), ("code", "effect"),
-                                                ("message", "why")])
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
+    for item in items if fmt == Format.table else ():
+        where = f"{item['file']}: " if "file" in item else ""
+        moved = f" -> {item['moved_to']}" if item.get("moved_to") else ""
+        if "error" in item:
+            typer.echo(f"{where}refused, nothing applied: {item['error']}{moved}", err=True)
+            continue
+        typer.echo(f"{where}{item['summary']}{moved}")
+        if item.get("effects"):
+            emit(item["effects"], Format.table, [("application_number", "申请号"), ("code", "effect"),
+                                                 ("message", "why")])
+    if "files" in shown and not items and fmt == Format.table:
+        typer.echo(f"{shown['folder']}: no legal-status exports to apply")
     # Unrecognised statuses are kept, and always told to the operator (on stderr, so JSON stays clean).
-    for u in result.unknown:
-        typer.echo(f"review: unrecognised status kept: {u['application_number']} {u['announced_on']} "
-                   f"{u['status']} ({u['location']})", err=True)
-    for u in result.unmatched:
-        typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped", err=True)
+    for item in items:
+        for u in item.get("unknown", ()):
+            typer.echo(f"review: unrecognised status kept: {u['application_number']} {u['announced_on']} "
+                       f"{u['status']} ({u['location']})", err=True)
+        for u in item.get("unmatched", ()):
+            typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped",
+                       err=True)
+    if shown.get("left_alone"):
+        typer.echo(f"note: left alone (not legal-status exports): {', '.join(shown['left_alone'])}", err=True)
 
 
 @status_app.command("sync")
 def status_sync(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="A legal-status export (CSV/XLSX), a folder of them (applied files "
-                                 "move to done/, refused ones to failed/), `http` (the feed in [status.http]) or "
-                                 "`drop` (the drop folder in [status])."),
+                                 "move to done/, refused ones to failed/; any other file is left alone), `http` "
+                                 "(the feed in \\[status.http]) or `drop` (the drop folder in \\[status])."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
 ) -> None:
     """Apply legal-status records: each new event is recorded once, with every effect on reminders and its cause.
 
-    A source with any unreadable record, an HTTP error or a malformed body changes nothing (exit 1).
+    A source with any unreadable record, an HTTP error or a malformed body changes nothing (exit 1). Unrecognised
+    statuses are listed and, like any failure, alerted to the operator through the reminders outbox. A folder
+    takes only .csv, .xlsx, .xlsm and .xls files.
 
     Example: custody status sync 法律状态导出-2025-06.xlsx --dry-run
     """
     from scheduler.status_tick import plan_status_notices
 
+    if fmt == Format.csv:
+        raise UserError("status sync prints table or json")
     st = state(ctx)
     rules, wiring, now = load_rules(settings=st.config.rule_settings), status_wiring(st.config), clock.now()
+    settings = _reminder_settings(st)  # the operator is alerted of unknown statuses and failures, as by the daemon
     engine = _status_engine(ctx)
     try:
-        results, failures = _sync(source, engine, wiring, rules, now, dry_run, st.config)
-        if not dry_run:
-            plan_status_notices(engine, wiring, rules, now)
+        with _alerts_off_stderr():
+            shown, failures = _sync(source, engine, wiring, rules, now, dry_run, st.config, settings)
+            if not dry_run:
+                plan_status_notices(engine, wiring, rules, now)
     finally:
         engine.dispose()
-    for result in results:
-        _show_sync(result, fmt)
+    _show_sync(shown, fmt)
     if dry_run:
         typer.echo("dry run: nothing was changed", err=True)
     if failures:
         raise UserError("; ".join(failures))
 
 
-def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config) -> tuple[list, list[str]]:
-    """(results, failures) of syncing SOURCE: a file, a folder, `http` or `drop`."""
+class _NotOperatorAlerts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "custody.store.outbox" and str(record.msg).startswith("operator alert"))
+
+
+@contextmanager
+def _alerts_off_stderr():
+    """Each operator alert is logged as a warning when planned (custody.store.outbox.plan_alert); a command that
+    says the same on its own lines (`Error:`, `review:`) keeps that copy off stderr: it stays in the log file and
+    the alert itself goes out through the outbox."""
+    quiet = _NotOperatorAlerts()
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
+
+
+def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config,
+          settings) -> tuple[dict[str, Any], list[str]]:
+    """(what to show, failures) of syncing SOURCE: a file, a folder, `http` or `drop`."""
     from dataclasses import replace
 
-    from importers.status_file import SUFFIXES, StatusFile
+    from importers.status_file import StatusFile
 
     if source == "http":
         feeds = wiring.feeds()
         if not feeds:
             raise ConfigError(f"{config.origin}: [status.http] url is not set")
-        return [_synced(engine, f.fetch, f.name, rules, now, dry_run) for f in feeds], []
+        shown = [_synced(engine, f.fetch, f.name, rules, now, dry_run, settings) for f in feeds]
+        return (shown[0] if len(shown) == 1 else {"feeds": shown}), []
     if source == "drop" or Path(source).is_dir():
         folder = wiring.drop_folder if source == "drop" else Path(source)
         if folder is None:
             raise ConfigError(f"{config.origin}: [status] drop_folder is not set")
+        exports, others = _folder_files(folder, refuse_without_exports=source != "drop")
         if dry_run:
-            files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-            return [_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True) for p in files], []
-        return [], _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=0.0), rules, now)
+            files = [{"file": p.name, **_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True,
+                                                settings)} for p in exports]
+            return {"folder": str(folder), "files": files, "left_alone": others}, []
+        files, failures = _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=0.0), rules, now,
+                                       settings)
+        return {"folder": str(folder), "files": files, "left_alone": others}, failures
     path = Path(source)
     if not path.is_file():
         raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
-    return [_synced(engine, StatusFile(path).fetch, f"file:{path.name}", rules, now, dry_run)], []
+    return _synced(engine, StatusFile(path).fetch, f"file:{path.name}", rules, now, dry_run, settings), []
 
 
-def _synced(engine, fetch, name: str, rules, now, dry_run: bool):
+def _folder_files(folder: Path, refuse_without_exports: bool) -> tuple[list[Path], list[str]]:
+    """(the folder's legal-status exports, the names of its other files). A folder that holds files but no export,
+    and was never synced before (no done/ or failed/), is refused: most likely the wrong folder, such as the
+    installation's own."""
+    from custody.status_vocab import STATUS_FILE_SUFFIXES, is_status_export
+
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    exports = [p for p in files if is_status_export(p.name)]
+    others = [p.name for p in files if not is_status_export(p.name)]
+    synced_before = (folder / "done").is_dir() or (folder / "failed").is_dir()
+    if refuse_without_exports and others and not exports and not synced_before:
+        raise UserError(f"{folder} holds no legal-status export ({', '.join(STATUS_FILE_SUFFIXES)}), only other "
+                        f"files ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}): nothing was touched; "
+                        f"is it the right folder?")
+    return exports, others
+
+
+def _synced(engine, fetch, name: str, rules, now, dry_run: bool, settings=None) -> dict[str, Any]:
+    """One source synced (the operator alerted of its unknown statuses or its failure), as a dict to show."""
     from custody.status_vocab import StatusSourceError
     from custody.store.status import SyncRefused
     from scheduler.status_tick import sync_source
 
     try:
-        return sync_source(engine, fetch, name, rules, now, dry_run=dry_run)
+        result = sync_source(engine, fetch, name, rules, now, settings, dry_run=dry_run)
     except SyncRefused as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
         raise UserError(f"{name}: {len(exc.problems)} unreadable record(s): nothing applied") from None
     except StatusSourceError as exc:
         raise UserError(str(exc)) from None
+    return {"source": result.source, "summary": result.summary(), "records": result.records,
+            "new_events": result.new_events, "duplicates": result.duplicates, "unknown": result.unknown,
+            "unmatched": result.unmatched, "effects": result.effects}
 
 
-def _drop_folder(engine, wiring, rules, now) -> list[str]:
-    """Apply every file of a drop folder, each on its own; one line per file; the refused ones as failures."""
+def _drop_folder(engine, wiring, rules, now, settings=None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Apply every export of a drop folder, each on its own: (one entry per file with the unknown statuses it
+    brought, the refused files as failures)."""
+    from custody.store.db import session_for
+    from custody.store.status import unknown_events
     from scheduler.status_tick import sync_drop_folder
 
-    outcomes = sync_drop_folder(engine, wiring, rules, now)
-    for o in outcomes:
-        what = o.get("summary") or f"refused, nothing applied: {o.get('error')}"
-        typer.echo(f"{o['file']}: {what} -> {o['moved_to']}", err="error" in o)
-    if not outcomes:
-        typer.echo(f"{wiring.drop_folder}: no files to apply")
-    return [f"{o['file']} refused (see {o['moved_to']}.problems.txt)" for o in outcomes if "error" in o]
+    outcomes = sync_drop_folder(engine, wiring, rules, now, settings)
+    with session_for(engine) as session:
+        files = [{**o, "unknown": unknown_events(session, f"file:{o['file']}", now)} if "summary" in o else o
+                 for o in outcomes]
+    return files, [f"{o['file']} refused (see {o['moved_to']}.problems.txt)" for o in outcomes if "error" in o]
 
 
 @status_app.command("confirm")
@@ -1159,6 +1228,7 @@ def decide(
     Example: custody decide 201810000006.7 --abandon --note "产品线停产" --by 张三
     """
     from custody.store.calendar import calendar_from
+    from custody.store.status import NotInCustody
     from custody.store.status import decide as record_decision
 
     chosen = [name for name, flag in (("pay", pay_), ("abandon", abandon), ("undecided", undecided)) if flag]
@@ -1169,8 +1239,11 @@ def decide(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rules = load_rules(settings=state(ctx).config.rule_settings)
-        _, effects = record_decision(session, patent, chosen[0], year, by or _login(), clock.now(), clock.today(),
-                                     rules, calendar_from(session), note=note, immediately=now_)
+        try:
+            _, effects = record_decision(session, patent, chosen[0], year, by or _login(), clock.now(),
+                                         clock.today(), rules, calendar_from(session), note=note, immediately=now_)
+        except NotInCustody as exc:
+            raise UserError(str(exc)) from None
     for effect in effects:
         typer.echo(f"{patent.application_number}: {effect.message}")
 
@@ -1193,6 +1266,61 @@ def patent_history(
         rows = [{**r, "date": r["date"].isoformat()} for r in history(session, patent)]
     emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
          title=f"{patent.application_number} {patent.title}")
+
+
+@patent_app.command("watch")
+def patent_watch(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the watching enterprise "
+                                          "(default: the one the patent is with)."),
+    by: str | None = typer.Option(None, "--by", help="Who made the change (default: the login name)."),
+) -> None:
+    """Make a patent watch-only (a competitor's, or one the enterprise licenses): no fee reminders (planned ones
+    are cancelled); its legal-status changes go into the watching enterprise's digest. Kept in its history.
+
+    Example: custody patent watch 201910000005.7 --enterprise 91110108551385082Q
+    """
+    _set_mode(ctx, appno, "watch", enterprise, by)
+
+
+@patent_app.command("custody")
+def patent_custody(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the enterprise it is in "
+                                          "custody for (default: the one it is with)."),
+    by: str | None = typer.Option(None, "--by", help="Who made the change (default: the login name)."),
+) -> None:
+    """Take a watch-only patent back into custody: fee reminders and the legal-status effects on them apply again.
+    Kept in its history.
+
+    Example: custody patent custody 201910000005.7
+    """
+    _set_mode(ctx, appno, "custody", enterprise, by)
+
+
+def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: str | None) -> None:
+    from custody.models import Enterprise
+    from custody.store.modes import set_mode
+    from custody.store.reports import UnknownEnterprise, enterprise_by_code
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        current = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
+        try:
+            target = enterprise_by_code(session, code) if code else current
+        except UnknownEnterprise as exc:
+            raise UserError(str(exc)) from None
+        if target is None:
+            raise UserError(f"{patent.application_number} is with no enterprise: name it with --enterprise CODE")
+        effects = set_mode(session, patent, mode, target, by or _login(), clock.now(), clock.today())
+    if not effects:
+        what = "watch-only for" if mode == "watch" else "in custody of"
+        typer.echo(f"{patent.application_number}: already {what} {target.name} ({target.credit_code}): "
+                   f"nothing changed")
+    for effect in effects:
+        typer.echo(f"{patent.application_number}: {effect.message}")
 
 
 
@@ -1244,23 +1372,26 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     from custody.export import json_rows, report_csv, table_rows, write_csv, write_xlsx
 
     language = state(ctx).config.language
-    if fmt == ReportFormat.xlsx:
-        if out is None:
-            raise UserError("--format xlsx needs --out FILE")
-        write_xlsx(report, out, language)
-    elif fmt == ReportFormat.csv:
-        if out is None:
-            typer.echo(report_csv(report, language), nl=False)
-        else:
-            write_csv(report, out, language)
-    elif fmt == ReportFormat.json:
-        text = json.dumps({"report": report.name, "title": report.title, "rows": json_rows(report),
-                           "notes": list(report.notes)}, ensure_ascii=False, indent=2)
-        if out is None:
-            typer.echo(text)
-        else:
-            out.write_text(text + "\n", encoding="utf-8")
-    else:
+    if fmt == ReportFormat.xlsx and out is None:
+        raise UserError("--format xlsx needs --out FILE")
+    try:
+        if fmt == ReportFormat.xlsx:
+            write_xlsx(report, out, language)
+        elif fmt == ReportFormat.csv:
+            if out is None:
+                typer.echo(report_csv(report, language), nl=False)
+            else:
+                write_csv(report, out, language)
+        elif fmt == ReportFormat.json:
+            text = json.dumps({"report": report.name, "title": report.title, "rows": json_rows(report),
+                               "notes": list(report.notes)}, ensure_ascii=False, indent=2)
+            if out is None:
+                typer.echo(text)
+            else:
+                out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if fmt == ReportFormat.table:
         if out is not None:
             raise UserError("--out needs --format csv, json or xlsx")
         emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
@@ -1321,13 +1452,27 @@ def report_lapsed(
 ) -> None:
     """Patents terminated for non-payment, which can still be restored, by when and for how much (Rule 6 ¶2).
 
+    Without CNIPA's termination notice on record, restorable says "unknown — check" until the notice could still
+    come (\\[status] assumed_notice_months after the grace end, default 4) plus the 2 months, and "no" after.
+
     Example: custody report lapsed --enterprise 914403001922038216
     """
     from custody.reports import lapsed_report
 
     with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, rules, calendar, day):
-        report = lapsed_report(evaluated, rules, calendar, day, notes)
+        report = lapsed_report(evaluated, rules, calendar, day, notes, _restoration_window(ctx, rules))
     _emit_report(ctx, report, fmt, out)
+
+
+def _restoration_window(ctx: typer.Context, rules):
+    """Rule 6 ¶2's window, and the assumed delay of CNIPA's notice from [status] assumed_notice_months."""
+    from custody.reports import restoration_window
+
+    config = state(ctx).config
+    try:
+        return restoration_window(rules, config.section("status"))
+    except ValueError as exc:
+        raise ConfigError(f"{config.origin}: {exc}") from None
 
 
 @report_app.command("forecast")
@@ -1408,17 +1553,20 @@ def report_kpi(
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
-    """The yearly assessment figures: enterprises and patents under custody, fees due, reminders sent and
-    delivered, fees paid in the grace period, lapses and restorations.
+    """The yearly assessment figures: enterprises and patents under custody, fees due, reminders sent to
+    enterprises and delivered (operator alerts, pledgee alerts and watch digests counted apart), patents that
+    entered the grace period and were then paid (and the fees), lapses, restorations, and lapsed patents whose
+    restorability is unknown (no CNIPA notice on record: not counted as under custody).
 
     Example: custody report kpi --year 2025 --format xlsx --out kpi-2025.xlsx
     """
     from custody.report_figures import kpi_report
     from custody.store.reports import reminder_figures
 
-    with _portfolio(ctx, enterprise, as_of) as (session, evaluated, notes, _rules, _cal, day):
+    with _portfolio(ctx, enterprise, as_of) as (session, evaluated, notes, rules, _cal, day):
         chosen = year or day.year
-        report = kpi_report(evaluated, chosen, day, reminder_figures(session, chosen, enterprise), notes)
+        report = kpi_report(evaluated, chosen, day, reminder_figures(session, chosen, enterprise),
+                            _restoration_window(ctx, rules), notes)
     _emit_report(ctx, report, fmt, out)
 
 

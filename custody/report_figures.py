@@ -13,7 +13,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentState
 from custody.fees import YearFee, first_unpaid, quote
 from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
-from custody.status_effects import is_restorable
+from custody.status_effects import RESTORABLE_UNKNOWN, RestorationWindow, is_restorable, restorability
 
 ZERO = Decimal("0")
 PLATFORM_TOTAL = ("", "平台合计 Platform total")
@@ -103,8 +103,13 @@ KPI_COLUMNS = (Column("metric", "Metric", "指标"), Column("label", "Descriptio
 
 @dataclass(frozen=True)
 class ReminderFigures:
+    """Messages that went out in a year. Reminders are the fee and restoration reminders to enterprises; alerts
+    (to the operator) and notices (pledgee alerts, watch digests) are counted apart, never as reminders."""
+
     sent: int
     delivered: int
+    alerts_sent: int = 0
+    notices_sent: int = 0
 
 
 def _in_year(day: date | None, year: int) -> bool:
@@ -112,24 +117,35 @@ def _in_year(day: date | None, year: int) -> bool:
 
 
 def _is_under_custody(e: Evaluated, today: date) -> bool:
-    """Kept alive by the platform today: a custody patent in force or in grace, or lapsed but still restorable."""
+    """Kept alive by the platform today: a custody patent in force or in grace, or terminated by CNIPA's notice
+    and still restorable. Lapsed by our schedule with no notice on record is not counted: whether it can still be
+    restored is unknown (counted apart, `lapsed_restorability_unknown`)."""
     p = e.patent
     if p.mode != "custody" or p.watch.ended is not None or e.state == PatentState.EXPIRED \
             or abandon_in_effect(p.decision, today):
         return False
     if p.watch.lapsed_on is not None:
         return is_restorable(p.watch, today)
-    return True  # lapsed by our schedule with no notice yet: the restoration window has not even started
+    return e.state != PatentState.LAPSED
+
+
+def _restorability_unknown(e: Evaluated, today: date, window: RestorationWindow) -> bool:
+    """Lapsed by our schedule, no notice on record, still inside the assumed restoration window: to check."""
+    p, fee = e.patent, first_unpaid(e.schedule)
+    if p.mode != "custody" or e.state != PatentState.LAPSED or fee is None:
+        return False
+    return restorability(p.watch, fee.grace_end, today, window) == RESTORABLE_UNKNOWN
 
 
 def _paid_in_grace(e: Evaluated, year: int) -> int:
-    """Fees of this patent paid during the year after their due date but within the grace period."""
-    paid = 0
+    """Fees of this patent paid during the year after their due date but within the grace period (a fee paid in
+    two parts is one fee)."""
+    paid = set()
     for fee_year, paid_on in e.patent.payments:
         fee = next((y for y in e.schedule.years if y.year == fee_year), None)
         if fee and fee.grace_end and _in_year(paid_on, year) and fee.due_date < paid_on <= fee.grace_end:
-            paid += 1
-    return paid
+            paid.add(fee_year)
+    return len(paid)
 
 
 def _lapsed_in(e: Evaluated, year: int, today: date) -> bool:
@@ -149,8 +165,22 @@ def _counts_as_due(e: Evaluated, fee: YearFee, year: int) -> bool:
     return fee.paid or e.state != PatentState.LAPSED
 
 
+def _reminder_rows(year: int, reminders: ReminderFigures | None) -> list[tuple[str, str, Any, str]]:
+    def value(name: str) -> int | None:
+        return getattr(reminders, name) if reminders else None
+
+    return [
+        ("reminders_sent", f"{year}年发出提醒(致企业) Reminders sent to enterprises", value("sent"), "条"),
+        ("reminders_delivered", f"{year}年送达提醒(致企业) Reminders to enterprises delivered", value("delivered"),
+         "条"),
+        ("notices_sent", f"{year}年发出质权人提醒及监控摘要 Pledgee alerts and watch digests sent",
+         value("notices_sent"), "条"),
+        ("operator_alerts_sent", f"{year}年发出运营告警 Operator alerts sent", value("alerts_sent"), "条"),
+    ]
+
+
 def kpi_report(evaluated: Sequence[Evaluated], year: int, today: date, reminders: ReminderFigures | None,
-               notes: Sequence[str] = ()) -> Report:
+               window: RestorationWindow, notes: Sequence[str] = ()) -> Report:
     """The figures of the yearly assessment for `year` (stock figures as of `today`)."""
     custody = [e for e in evaluated if e.patent.mode == "custody"]
     alive = [e for e in custody if _is_under_custody(e, today)]
@@ -159,15 +189,19 @@ def kpi_report(evaluated: Sequence[Evaluated], year: int, today: date, reminders
         ("enterprises_under_custody", "企业数(托管中) Enterprises under custody",
          len({e.patent.enterprise_code for e in alive}), "家"),
         ("patents_under_custody", "托管专利数 Patents under custody", len(alive), "件"),
+        ("lapsed_restorability_unknown", "未缴年费失效、未收到终止通知、可能仍可恢复(待核) Lapsed by our schedule, "
+         "no notice on record, perhaps still restorable: check", sum(1 for e in custody
+                                                                     if _restorability_unknown(e, today, window)),
+         "件"),
         ("watch_only_patents", "监控专利数 Watch-only patents",
          sum(1 for e in evaluated if e.patent.mode == "watch"), "件"),
         ("fees_due", f"{year}年到期年费笔数 Fees falling due in {year}", len(due), "笔"),
         ("fees_due_amount", f"{year}年到期年费金额 Amount falling due in {year}",
          sum((f.fee for _, f in due), ZERO), "元"),
-        ("reminders_sent", f"{year}年发出提醒 Reminders sent", reminders.sent if reminders else None, "条"),
-        ("reminders_delivered", f"{year}年送达提醒 Reminders delivered",
-         reminders.delivered if reminders else None, "条"),
-        ("paid_in_grace", f"{year}年进入滞纳期后缴纳 Entered grace, then paid",
+        *_reminder_rows(year, reminders),
+        ("paid_in_grace", f"{year}年进入滞纳期后缴纳的专利 Patents that entered grace, then paid",
+         sum(1 for e in custody if _paid_in_grace(e, year)), "件"),
+        ("paid_in_grace_fees", f"{year}年滞纳期内缴纳的年费笔数 Fees paid in their grace period",
          sum(_paid_in_grace(e, year) for e in custody), "笔"),
         ("lapses", f"{year}年未缴年费终止 Lapses for non-payment",
          sum(1 for e in custody if _lapsed_in(e, year, today)), "件"),

@@ -16,7 +16,15 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentFacts, PatentState
 from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
 from custody.ruleset import RuleError, RuleSet
-from custody.status_effects import WatchState, is_restorable, restoration_quote, status_block_reason
+from custody.status_effects import (
+    ASSUMED_NOTICE_MONTHS,
+    RESTORABLE_UNKNOWN,
+    RestorationWindow,
+    WatchState,
+    restorability,
+    restoration_quote,
+    status_block_reason,
+)
 
 KINDS = ("text", "date", "money", "int", "rate", "number")
 
@@ -94,8 +102,13 @@ def evaluate(portfolio: Iterable[PortfolioPatent], rules: RuleSet, calendar: Cal
     return found, notes
 
 
-def _decision_text(decision: Decision | None) -> str | None:
-    return None if decision is None or decision.choice == "undecided" else decision.text
+def _decision_text(decision: Decision | None, year: int | None) -> str | None:
+    """The enterprise's decision shown beside a fee year: what (pay, abandon, undecided), who and when. An
+    abandonment covers its year and every later one; pay and undecided only the year they name."""
+    if decision is None or year is None:
+        return None
+    applies = decision.year <= year if decision.choice == "abandon" else decision.year == year
+    return decision.text if applies else None
 
 
 def _base(e: Evaluated) -> dict[str, Any]:
@@ -138,7 +151,7 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
             continue
         rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "days_left": (fee.due_date - today).days,
                      "fee": fee.fee, "reduction": fee.reduction, "grace_end": fee.grace_end,
-                     "decision": _decision_text(e.patent.decision), "note": e.block})
+                     "decision": _decision_text(e.patent.decision, fee.year), "note": e.block})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
     return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows), tuple(notes))
 
@@ -178,7 +191,7 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
                      "days_left": (fee.grace_end - today).days, "fee": q.fee, "late_fee_rate": q.late_fee_rate,
                      "late_fee": q.late_fee, "total": q.total, "next_rise_on": rise_on,
                      "next_late_fee_rate": rise_rate, "next_late_fee": rise_fee,
-                     "decision": _decision_text(e.patent.decision), "pledgee": e.patent.watch.pledgee})
+                     "decision": _decision_text(e.patent.decision, fee.year), "pledgee": e.patent.watch.pledgee})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
     return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows), tuple(notes))
 
@@ -200,17 +213,22 @@ LAPSED_COLUMNS = (*BASE_COLUMNS,
                   Column("decision", "Decision", "企业决定"))
 
 
-def _restorable(watch: WatchState, today: date) -> str:
-    if watch.lapsed_on is None:
-        # CNIPA's notice not recorded yet: the 2 months of Rule 6 ¶2 have not started.
-        return "yes (notice not recorded)"
-    return "yes" if is_restorable(watch, today) else "no"
+def restoration_window(rules: RuleSet, status_section: Mapping[str, Any]) -> RestorationWindow:
+    """Rule 6 ¶2's months from the rule tables and the assumed notice delay from config [status]; ValueError
+    names a bad setting."""
+    months = status_section.get("assumed_notice_months", ASSUMED_NOTICE_MONTHS)
+    if not isinstance(months, int) or isinstance(months, bool) or not 0 <= months <= 24:
+        raise ValueError(f"[status] assumed_notice_months must be a whole number of months from 0 to 24, "
+                         f"not {months!r}")
+    return RestorationWindow(rules.restoration.request_months, months)
 
 
 def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Calendar, today: date,
-                  notes: Sequence[str] = ()) -> Report:
+                  notes: Sequence[str] = (), window: RestorationWindow | None = None) -> Report:
     """Custody patents terminated for non-payment (by our schedule or by CNIPA's announcement), and what
-    restoring each would cost and by when (Rule 6 ¶2)."""
+    restoring each would cost and by when (Rule 6 ¶2). Without CNIPA's notice on record the deadline is unknown:
+    "unknown — check" while the notice may still come (the `window`), "no" after it."""
+    window = window or RestorationWindow(rules.restoration.request_months)
     rows = []
     for e in evaluated:
         watch = e.patent.watch
@@ -225,12 +243,17 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         q = restoration_quote(e.schedule, fee.year, watch.lapsed_on or today, rules, calendar)
         rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
                      "notice_on": watch.lapsed_on, "restore_by": q.request_by if watch.lapsed_on else None,
-                     "restorable": _restorable(watch, today), "fee": q.fee, "late_fee": q.late_fee,
-                     "restoration_fee": q.restoration_fee, "restoration_total": q.total,
-                     "decision": _decision_text(e.patent.decision)})
+                     "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
+                     "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
+                     "decision": _decision_text(e.patent.decision, fee.year)})
     rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))
+    unknown = () if all(r["restorable"] != RESTORABLE_UNKNOWN for r in rows) else (
+        f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
+        f"until {window.request_months} months after it, and the notice is assumed to come within "
+        f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
+        f"(custody status sync) or check with CNIPA",)
     return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
-                  tuple(notes))
+                  (*notes, *unknown))
 
 
 # ---------------------------------------------------------------------------------------------- enterprise
@@ -251,6 +274,7 @@ STATEMENT_COLUMNS = (
 
 def _statement_row(e: Evaluated, today: date) -> dict[str, Any]:
     p, fee = e.patent, first_unpaid(e.schedule)
+    decided_year = fee.year if fee else None
     ended = p.watch.ended is not None or p.watch.lapsed_on is not None
     payable = fee is not None and not ended and e.state in (PatentState.IN_FORCE, PatentState.IN_GRACE)
     q = quote(e.schedule, today, fee.year) if payable else None
@@ -260,7 +284,7 @@ def _statement_row(e: Evaluated, today: date) -> dict[str, Any]:
             "legal_status_date": p.legal_status_date, "year": fee.year if fee else None,
             "due_date": fee.due_date if fee else None, "fee": q.fee if q else None,
             "late_fee": q.late_fee if q else None, "total": q.total if q else None,
-            "grace_end": fee.grace_end if fee else None, "decision": _decision_text(p.decision),
+            "grace_end": fee.grace_end if fee else None, "decision": _decision_text(p.decision, decided_year),
             "pledgee": p.watch.pledgee, "note": e.block if p.mode == "custody" else None}
 
 

@@ -6,6 +6,7 @@ engine asks `status_block_reason` whether fee reminders may go out. Nothing here
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -15,6 +16,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentState, yuan
 from custody.fees import Calendar, Schedule, add_months, first_unpaid, patent_state
 from custody.ruleset import RuleSet
+from custody.status_vocab import compact
 
 # Effects about fee reminders: a watch-only patent has none, so they give way to its digest.
 REMINDER_EFFECTS = frozenset({
@@ -22,6 +24,13 @@ REMINDER_EFFECTS = frozenset({
     "restoration_window_closed", "pledgee_recorded", "pledgee_cleared",
 })
 NOT_GIVEN = "(not named in the record)"
+# Without CNIPA's termination notice on record, the notice is assumed to come within this many months of the grace
+# end (it usually comes within a few); restoration can then be asked for within 2 months of it (Rule 6 ¶2). An
+# assumption, not a rule: config.toml [status] assumed_notice_months overrides it.
+ASSUMED_NOTICE_MONTHS = 4
+# Words that follow an organisation's own name in a pledgee's registered name (招商银行股份有限公司福州分行).
+_ORG_TAIL = re.compile(r"(股份有限公司|有限责任公司|有限公司|股份公司|总行|分行|支行|营业部|分公司|公司).*$")
+MIN_PLEDGEE_NAME = 4  # a shorter core (e.g. "银行") would match every bank's contact
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,51 @@ def restoration_quote(schedule: Schedule, year: int | None, notice_date: date, r
 
 def is_restorable(state: WatchState, on: date) -> bool:
     return state.ended is None and state.restore_by is not None and on <= state.restore_by
+
+
+RESTORABLE, NOT_RESTORABLE, RESTORABLE_UNKNOWN = "yes", "no", "unknown — check"
+
+
+@dataclass(frozen=True)
+class RestorationWindow:
+    """How long a lapsed patent may still be restored: `request_months` from CNIPA's notice (Rule 6 ¶2, from the
+    rule tables) and, while no notice is on record, the notice assumed within `notice_months` of the grace end."""
+
+    request_months: int
+    notice_months: int = ASSUMED_NOTICE_MONTHS
+
+    def assumed_last_day(self, grace_end: date) -> date:
+        return add_months(grace_end, self.notice_months + self.request_months)
+
+
+def restorability(state: WatchState, grace_end: date | None, on: date, window: RestorationWindow) -> str:
+    """Whether a patent lapsed for non-payment can still be restored on `on`: yes or no by the recorded notice's
+    deadline; without a notice, "unknown — check" within the assumed window after the grace end, "no" after it."""
+    if state.lapsed_on is not None:
+        return RESTORABLE if is_restorable(state, on) else NOT_RESTORABLE
+    if state.ended is not None or grace_end is None:
+        return NOT_RESTORABLE
+    return RESTORABLE_UNKNOWN if on <= window.assumed_last_day(grace_end) else NOT_RESTORABLE
+
+
+# ---------------------------------------------------------------------------------------------- pledgees
+
+
+def pledgee_core(pledgee: str) -> str:
+    """The pledgee's own name without its legal form or branch: 招商银行股份有限公司福州分行 → 招商银行."""
+    text = _ORG_TAIL.sub("", compact(pledgee))
+    bank = text.find("银行")
+    return text[:bank + 2] if bank > 0 else text
+
+
+def is_pledgee_contact(contact_name: str, pledgee: str | None) -> bool:
+    """Whether a contact (role pledgee) speaks for this pledgee: its name holds the pledgee's name or its core.
+    A pledgee the record does not name matches nobody: the operator is told instead of a guess."""
+    if not pledgee or pledgee == NOT_GIVEN:
+        return False
+    name = compact(contact_name)
+    return any(len(wanted) >= MIN_PLEDGEE_NAME and wanted in name for wanted in (compact(pledgee),
+                                                                                 pledgee_core(pledgee)))
 
 
 # ---------------------------------------------------------------------------------------------- effects
@@ -227,7 +281,8 @@ def _rename(event, state, patent, rules, calendar, today) -> Outcome:
 def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
     pledgee = event.fields.get("pledgee") or NOT_GIVEN
     contact = ("the pledgee contact will be alerted if the patent enters the grace period" if patent.has_pledgee_contact
-               else "no pledgee contact configured: add one (role pledgee) to alert the bank if a fee goes late")
+               else f"no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
+                    f"to alert it if a fee goes late; until then the operator is alerted instead")
     new = replace(state, pledgee=pledgee, pledged_on=event.announced_on)
     return Outcome(new, (Effect("pledgee_recorded", f"pledgee {pledgee} recorded; {contact} (cause: {event.cause})"),))
 

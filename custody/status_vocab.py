@@ -21,6 +21,10 @@ DEFAULT_VOCABULARY = Path(__file__).parent / "rules" / "legal_status.toml"
 EFFECTS = ("lapse", "restore", "end", "terminate", "transfer", "rename", "pledge", "pledge_cancel", "note")
 UNKNOWN = "unknown"
 _SPACE = re.compile(r"\s+")
+# The files a legal-status export comes as (CNIPA and the commercial databases export CSV or Excel). A folder sync
+# takes these and never touches anything else: a database, a config file or a note beside them stays where it is.
+STATUS_FILE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+NOT_EXPORT_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
 
 
 class VocabularyError(ValueError):
@@ -60,6 +64,12 @@ class StatusBatch:
 
 class StatusSourceError(RuntimeError):
     """The source could not be read at all (unreachable, HTTP error, malformed body, unidentifiable file)."""
+
+
+def is_status_export(name: str) -> bool:
+    """Whether a file of this name may be a legal-status export (by suffix; hidden and lock files never are)."""
+    lowered = name.lower()
+    return not lowered.startswith(NOT_EXPORT_PREFIXES) and lowered.endswith(STATUS_FILE_SUFFIXES)
 
 
 class StatusSource(Protocol):

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.dates import DateParseError, parse_date
-from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError, compact
+from custody.status_vocab import (
+    STATUS_FILE_SUFFIXES,
+    SourceProblem,
+    StatusBatch,
+    StatusRecord,
+    StatusSourceError,
+    compact,
+)
 from importers.messages import render_message
 from importers.readers import ReadError, open_source
 from importers.readers import rows as read_rows
@@ -27,7 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "detail": ("法律状态信息", "法律状态详情", "详细信息", "详情", "备注", "说明", "detail", "details", "information"),
 }
 REQUIRED = ("application_number", "announced_on", "status")
-SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+SUFFIXES = STATUS_FILE_SUFFIXES  # one list, in custody (the drop folder in scheduler/ reads it too)
 HEADER_SEARCH_ROWS = 10  # title rows (often merged cells) may sit above the header
 
 
@@ -54,6 +61,8 @@ _ALIASES = {_key(alias): field for field, aliases in COLUMNS.items() for alias i
 
 def read_status_file(path: Path) -> StatusBatch:
     """Every record of the file, or the problems that keep it from being applied."""
+    if path.suffix.lower() not in SUFFIXES:
+        raise StatusSourceError(f"{path.name}: not a legal-status export (a {', '.join(SUFFIXES)} file)")
     try:
         rows = list(read_rows(open_source(path)))
     except ReadError as exc:

@@ -96,9 +96,13 @@ def _record_failure(engine: Engine, name: str, error: str, settings: ReminderSet
 
 
 def _candidates(folder: Path, settle_seconds: float) -> list[Path]:
+    """The settled legal-status exports in the folder: only CSV/Excel files are ever claimed and filed away, so a
+    database, a config file or anything else that shares the folder is never moved."""
+    from custody.status_vocab import is_status_export
+
     settled = time.time() - settle_seconds
-    found = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
-             and not p.name.lower().endswith(IGNORED_SUFFIXES)
+    found = [p for p in folder.iterdir() if p.is_file() and is_status_export(p.name)
+             and not p.name.startswith(IGNORED_PREFIXES) and not p.name.lower().endswith(IGNORED_SUFFIXES)
              and (settle_seconds <= 0 or p.stat().st_mtime <= settled)]
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 

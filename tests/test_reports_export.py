@@ -256,3 +256,30 @@ def test_status_confirm_releases_a_held_transfer(status_db: Path, capsys: pytest
         f"transfer to 上海丁有限公司 confirmed by 张三: the patent is with {ENTERPRISES[B]}; reminders released"]
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "json")
     assert {r["what"] for r in json.loads(out)} == {"operator_review", "fee_reminders_held"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_writing_into_a_missing_folder_is_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                         fmt: str) -> None:
+    out = cli_db / "no-such-folder" / f"due.{fmt}"
+    code, _, err = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", fmt, "--out", str(out))
+    assert (code, err.strip()) == (1, f"Error: cannot write {out}: No such file or directory")
+
+
+@pytest.mark.parametrize(("as_of", "p3", "says"), [
+    pytest.param("2024-10-01", "unknown — check", True, id="notice-may-still-come"),
+    pytest.param("2031-01-01", "no", False, id="years-after-the-grace-end"),
+])
+def test_lapsed_without_a_notice_from_the_command_line(status_db: Path, capsys: pytest.CaptureFixture, as_of: str,
+                                                       p3: str, says: bool) -> None:
+    code, out, err = _run(capsys, "report", "lapsed", "--as-of", as_of, "--format", "json")
+    rows = {r["application_number"]: r["restorable"] for r in json.loads(out)["rows"]}
+    assert code == 0 and (rows[P3], rows[P4]) == (p3, "no")
+    assert ("assumed_notice_months" in err) is says
+
+
+def test_a_bad_assumed_notice_setting_is_a_configuration_error(status_db: Path,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    (status_db / "config.toml").write_text("[status]\nassumed_notice_months = -1\n", encoding="utf-8")
+    code, _, err = _run(capsys, "report", "kpi", "--as-of", "2025-06-16")
+    assert code == 2 and "[status] assumed_notice_months must be a whole number of months from 0 to 24" in err

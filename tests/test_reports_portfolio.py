@@ -3,15 +3,25 @@ cell by cell, on SQLite and PostgreSQL; and `--enterprise` isolation: one enterp
 another. Amounts follow custody/rules/cnipa.toml; the dates are worked out in the comments."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from custody.decisions import Decision
+from custody.models import Patent, Payment
 from custody.models.reminders import Reminder
 from custody.report_figures import deliveries_report, forecast_report, kpi_report
-from custody.reports import due_report, enterprise_statement, evaluate, grace_report, lapsed_report
+from custody.reports import (
+    due_report,
+    enterprise_statement,
+    evaluate,
+    grace_report,
+    lapsed_report,
+    restoration_window,
+)
 from custody.ruleset import default_rules
 from custody.status_vocab import StatusBatch, StatusRecord
 from custody.store.calendar import calendar_from
@@ -35,6 +45,7 @@ from tests.test_status_portfolio import (
 )
 
 RULES = default_rules()
+WINDOW = restoration_window(RULES, {})  # config defaults: 2 months from the notice, notice within 4 months
 BANK = "招商银行股份有限公司福州分行"
 ABANDON = "abandon year 8 (decided 2025-06-16 by 张三: 产品线停产)"
 STATUS = StatusBatch("file:report-status.csv", (
@@ -199,16 +210,20 @@ def test_deliveries_by_channel_and_outcome(reports: Session) -> None:
 
 def test_kpi_figures_for_the_yearly_assessment(reports: Session) -> None:
     evaluated, _ = _evaluated(reports)
-    report = kpi_report(evaluated, 2025, TODAY, reminder_figures(reports, 2025))
+    report = kpi_report(evaluated, 2025, TODAY, reminder_figures(reports, 2025), WINDOW)
     assert {r["metric"]: r["value"] for r in report.rows} == {
         "enterprises_under_custody": 2,  # A; B (P3 still restorable, P7)
         "patents_under_custody": 5,  # P1, P2, P6 (abandon not yet in effect), P3, P7; not P4 (window closed)
+        "lapsed_restorability_unknown": 0,  # P3 and P4 have their notices on record
         "watch_only_patents": 1,  # P5
         "fees_due": 4,  # P1 y9, P2 y6, P6 y8, P7 y7; not P3 y12 (lapsed before it)
         "fees_due_amount": Decimal("3800.00"),
         "reminders_sent": 4,  # by sent_at in Shanghai time
         "reminders_delivered": 3,
-        "paid_in_grace": 1,  # P7 y6, due 2024-11-20, paid 2025-01-10
+        "notices_sent": 0,
+        "operator_alerts_sent": 0,
+        "paid_in_grace": 1,  # P7, whose y6 fell due 2024-11-20 and was paid 2025-01-10
+        "paid_in_grace_fees": 1,
         "lapses": 1,  # P3, announced 2025-05-06
         "restorations": 0,
     }
@@ -228,7 +243,7 @@ def test_a_report_for_one_enterprise_holds_nothing_of_another(reports: Session, 
         "forecast": lambda: forecast_report(evaluated, TODAY, 5),
         "enterprise": lambda: enterprise_statement(evaluated, A, ENTERPRISES[A], TODAY),
         "deliveries": lambda: deliveries_report(delivery_counts(reports, date(2025, 1, 1), TODAY, A), "2025"),
-        "kpi": lambda: kpi_report(evaluated, 2025, TODAY, reminder_figures(reports, 2025, A)),
+        "kpi": lambda: kpi_report(evaluated, 2025, TODAY, reminder_figures(reports, 2025, A), WINDOW),
     }[name]()
     text = _texts(report)
     for other in (B, C, ENTERPRISES[B], ENTERPRISES[C], P3, P4, P5, P7, "webhook"):
@@ -239,7 +254,128 @@ def test_a_report_for_one_enterprise_holds_nothing_of_another(reports: Session, 
 def test_kpi_for_one_enterprise_counts_only_its_own(reports: Session) -> None:
     evaluated, _ = _evaluated(reports, A)
     figures = {r["metric"]: r["value"] for r in kpi_report(evaluated, 2025, TODAY,
-                                                           reminder_figures(reports, 2025, A)).rows}
+                                                           reminder_figures(reports, 2025, A), WINDOW).rows}
     assert (figures["enterprises_under_custody"], figures["patents_under_custody"], figures["fees_due"],
             figures["fees_due_amount"], figures["reminders_sent"], figures["reminders_delivered"]) == (
         1, 3, 3, Decimal("1800.00"), 2, 1)
+
+
+# ---------------------------------------------------------------------------------------------- lapsed, no notice
+
+
+def _lapsed(session: Session, day: date) -> dict[str, str]:
+    evaluated, _ = evaluate(portfolio(session), RULES, calendar_from(session), day)
+    report = lapsed_report(evaluated, RULES, calendar_from(session), day, window=WINDOW)
+    return {r["application_number"]: r["restorable"] for r in report.rows}
+
+
+@pytest.mark.parametrize(("day", "p3", "p4"), [
+    # No CNIPA notice on record. P3's grace period ended 2024-08-20: the notice assumed within 4 months, then 2
+    # months to restore, so unknown to 2025-02-20. P4's ended 2023-07-17: unknown to 2024-01-17.
+    pytest.param(date(2024, 1, 17), None, "unknown — check", id="p4-last-day-of-its-assumed-window"),
+    pytest.param(date(2024, 10, 1), "unknown — check", "no", id="p3-inside-p4-after"),
+    pytest.param(date(2025, 2, 21), "no", "no", id="p3-day-after-its-assumed-window"),
+    pytest.param(date(2031, 1, 1), "no", "no", id="years-later-the-audit-case"),
+])
+def test_a_lapse_without_a_notice_is_unknown_within_the_assumed_window_then_no(session: Session, day: date, p3,
+                                                                              p4) -> None:
+    build_portfolio(session)
+    found = _lapsed(session, day)
+    assert (found.get(P3), found.get(P4)) == (p3, p4)
+
+
+def test_the_lapsed_report_explains_unknown_restorability(session: Session) -> None:
+    build_portfolio(session)
+    day = date(2024, 10, 1)
+    evaluated, _ = evaluate(portfolio(session), RULES, calendar_from(session), day)
+    notes = lapsed_report(evaluated, RULES, calendar_from(session), day, window=WINDOW).notes
+    assert len(notes) == 1 and "assumed to come within 4 months of the grace end" in notes[0]
+
+
+@pytest.mark.parametrize(("day", "under_custody", "unknown"), [
+    # P1, P2, P6, P7 in force; P3 lapsed 2024 with its restorability unknown: to check, not under custody.
+    pytest.param(date(2024, 10, 1), 4, 1, id="inside-the-assumed-window"),
+    pytest.param(date(2025, 2, 21), 4, 0, id="after-it"),
+])
+def test_a_lapse_without_a_notice_never_counts_as_under_custody(session: Session, day: date, under_custody: int,
+                                                                unknown: int) -> None:
+    build_portfolio(session)
+    evaluated, _ = evaluate(portfolio(session), RULES, calendar_from(session), day)
+    figures = {r["metric"]: r["value"] for r in kpi_report(evaluated, day.year, day, None, WINDOW).rows}
+    assert (figures["patents_under_custody"], figures["lapsed_restorability_unknown"]) == (under_custody, unknown)
+
+
+def test_a_bad_assumed_notice_setting_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match=r"\[status\] assumed_notice_months must be a whole number"):
+        restoration_window(RULES, {"assumed_notice_months": "four"})
+    assert restoration_window(RULES, {"assumed_notice_months": 6}).notice_months == 6
+
+
+# ---------------------------------------------------------------------------------------------- KPI counting
+
+
+def test_kpi_counts_patents_that_paid_in_grace_and_their_fees_apart(reports: Session) -> None:
+    p7 = portfolio(reports, B)[-1].patent_id
+    # P7 pays year 7 (due 2025-11-20) in its grace period too, and tops up year 6: two fees, one patent.
+    reports.add_all([Payment(patent_id=p7, year=7, amount=Decimal("2100.00"), paid_on=date(2025, 12, 1),
+                             source="test"),
+                     Payment(patent_id=p7, year=6, amount=Decimal("10.00"), paid_on=date(2025, 1, 20),
+                             source="test")])
+    reports.commit()
+    day = date(2025, 12, 31)
+    evaluated, _ = evaluate(portfolio(reports), RULES, calendar_from(reports), day)
+    figures = {r["metric"]: r["value"] for r in kpi_report(evaluated, 2025, day, None, WINDOW).rows}
+    assert (figures["paid_in_grace"], figures["paid_in_grace_fees"]) == (1, 2)
+
+
+def test_kpi_counts_reminders_to_enterprises_and_alerts_apart(reports: Session) -> None:
+    a = portfolio(reports, A)[0]
+    enterprise_id = next(r.enterprise_id for r in reports.exec(select(Reminder)) if r.key == "test:0")
+    sent = datetime(2025, 5, 1, 2, tzinfo=UTC)
+    for key, state, enterprise in (("alert:status-unknown:file:x.csv", "sent", None),
+                                   (f"pledgee:{a.patent_id}:6:2:email", "delivered", enterprise_id),
+                                   (f"digest:{enterprise_id}:2025-05-01:9:1:email", "sent", enterprise_id)):
+        reports.add(Reminder(key=key, kind="alert", channel="email", recipient="x", enterprise_id=enterprise,
+                             day=sent.date(), state=state, not_before=NOW, sent_at=sent))
+    reports.commit()
+    figures = reminder_figures(reports, 2025)
+    assert (figures.sent, figures.delivered, figures.alerts_sent, figures.notices_sent) == (4, 3, 1, 2)
+    mine = reminder_figures(reports, 2025, A)
+    assert (mine.sent, mine.delivered, mine.alerts_sent, mine.notices_sent) == (2, 1, 0, 2)
+
+
+# ---------------------------------------------------------------------------------------------- decisions shown
+
+
+def test_every_decision_shows_what_who_and_when_beside_its_fee(reports: Session) -> None:
+    patents = {p.application_number: p for p in portfolio(reports)}
+    p2 = reports.get(Patent, patents[P2].patent_id)
+    decide(reports, p2, "pay", None, "李四", NOW, TODAY, RULES, calendar_from(reports), note="下周缴")
+    p1 = reports.get(Patent, patents[P1].patent_id)
+    decide(reports, p1, "undecided", None, "王五", NOW + timedelta(minutes=1), TODAY, RULES, calendar_from(reports))
+    reports.commit()
+    evaluated, _ = _evaluated(reports)
+    grace = grace_report(evaluated, TODAY).rows[0]
+    due = {r["application_number"]: r["decision"] for r in due_report(evaluated, TODAY, 90).rows}
+    statement = {r["application_number"]: r["decision"]
+                 for r in enterprise_statement(_evaluated(reports, A)[0], A, ENTERPRISES[A], TODAY).rows}
+    assert grace["decision"] == "pay year 6 (decided 2025-06-16 by 李四: 下周缴)"
+    assert due == {P1: "undecided year 9 (decided 2025-06-16 by 王五)", P6: ABANDON}
+    assert statement == {P1: due[P1], P2: grace["decision"], P6: ABANDON}
+
+
+@pytest.mark.parametrize(("choice", "year", "shown"), [
+    pytest.param("pay", 8, True, id="pay-for-this-fee"),
+    pytest.param("pay", 7, False, id="pay-for-an-earlier-fee-is-not-this-one"),
+    pytest.param("abandon", 7, True, id="abandon-covers-later-fees"),
+    pytest.param("abandon", 9, False, id="abandon-of-a-later-fee-is-not-this-one"),
+    pytest.param("undecided", 8, True, id="undecided-shown-too"),
+])
+def test_a_decision_is_shown_beside_the_fees_it_covers(reports: Session, choice: str, year: int,
+                                                       shown: bool) -> None:
+    # An abandonment takes effect after the grace end (2026-03-03): until then the fee is still listed.
+    decision = Decision(choice, year, date(2026, 3, 3), "张三", datetime(2025, 6, 16, 1, tzinfo=UTC))
+    evaluated = [replace(e, patent=replace(e.patent, decision=decision)) for e in _evaluated(reports)[0]
+                 if e.patent.application_number == P6]
+    row = due_report(evaluated, TODAY, 90).rows[0]  # P6's year 8 fee
+    assert row["decision"] == (decision.text if shown else None)

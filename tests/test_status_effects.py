@@ -14,13 +14,18 @@ from custody.domain import PatentFacts, PatentType, Reduction
 from custody.fees import fee_schedule
 from custody.ruleset import default_rules
 from custody.status_effects import (
+    NOT_GIVEN,
     EventFacts,
     PatentContext,
+    RestorationWindow,
     WatchState,
     apply_event,
     confirm_transfer,
+    is_pledgee_contact,
     is_restorable,
     pledgee_alert_year,
+    pledgee_core,
+    restorability,
     restoration_closed_reason,
     restoration_quote,
     restoration_reminder_due,
@@ -224,6 +229,60 @@ def test_a_watch_only_patent_gets_a_digest_entry_instead_of_reminder_effects() -
                           CALENDAR, TODAY)
     assert _codes(outcome) == ["watch_digest"] and COMPANY in outcome.effects[0].message
     assert status_block_reason(outcome.state, None, "watch", TODAY) == "watch-only patent: no fee reminders"
+
+
+@pytest.mark.parametrize(("pledgee", "core"), [
+    pytest.param("招商银行股份有限公司福州分行", "招商银行", id="bank-branch"),
+    pytest.param("中国工商银行股份有限公司北京分行", "中国工商银行", id="bank-with-china-prefix"),
+    pytest.param("平安银行深圳分行", "平安银行", id="branch-without-legal-form"),
+    pytest.param("福建省融资担保有限责任公司", "福建省融资担保", id="guarantee-company"),
+    pytest.param("ＸＹＺ 银行 股份有限公司", "XYZ银行", id="full-width-and-spaces"),
+])
+def test_the_pledgee_core_is_its_name_without_legal_form_or_branch(pledgee: str, core: str) -> None:
+    assert pledgee_core(pledgee) == core
+
+
+@pytest.mark.parametrize(("contact", "pledgee", "matches"), [
+    pytest.param("招商银行 李经理", "招商银行股份有限公司福州分行", True, id="contact-named-after-the-bank"),
+    pytest.param("李经理（招商银行股份有限公司福州分行）", "招商银行股份有限公司福州分行", True, id="full-name"),
+    pytest.param("中国银行 王经理", "招商银行股份有限公司福州分行", False, id="another-bank"),
+    pytest.param("招商银行 李经理", "中国银行股份有限公司", False, id="pledged-to-another-bank"),
+    pytest.param("中国工商银行 赵", "中国银行股份有限公司", False, id="similar-names-differ"),
+    pytest.param("李经理", "招商银行股份有限公司福州分行", False, id="contact-without-the-bank-name"),
+    pytest.param("某银行 李", "银行", False, id="too-short-to-tell"),
+    pytest.param("招商银行 李经理", NOT_GIVEN, False, id="pledgee-not-named-in-the-record"),
+    pytest.param("招商银行 李经理", None, False, id="no-pledgee"),
+])
+def test_a_pledgee_contact_is_matched_by_the_pledgee_name(contact: str, pledgee: str | None, matches: bool) -> None:
+    assert is_pledgee_contact(contact, pledgee) is matches
+
+
+# ---------------------------------------------------------------------------------------------- restorability
+
+
+WINDOW = RestorationWindow(request_months=2, notice_months=4)  # the defaults: Rule 6 ¶2 and config [status]
+GRACE_END = date(2024, 8, 20)  # P3's year 11 fee: the assumed window runs to 2025-02-20
+
+
+@pytest.mark.parametrize(("state", "day", "answer"), [
+    pytest.param(WatchState(), date(2024, 8, 21), "unknown — check", id="no-notice-day-after-grace-end"),
+    pytest.param(WatchState(), date(2025, 2, 20), "unknown — check", id="no-notice-last-day-of-assumed-window"),
+    pytest.param(WatchState(), date(2025, 2, 21), "no", id="no-notice-after-the-assumed-window"),
+    pytest.param(WatchState(), date(2031, 1, 1), "no", id="no-notice-years-later"),
+    pytest.param(WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7)), date(2025, 7, 7), "yes",
+                 id="notice-recorded-within-two-months"),
+    pytest.param(WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7)), date(2025, 7, 8), "no",
+                 id="notice-recorded-window-closed"),
+    pytest.param(WatchState(ended="expired", ended_on=date(2024, 9, 1)), date(2024, 9, 2), "no",
+                 id="ended-otherwise"),
+])
+def test_restorability_without_a_notice_is_unknown_within_the_assumed_window(state, day, answer) -> None:
+    assert restorability(state, GRACE_END, day, WINDOW) == answer
+
+
+def test_the_assumed_window_is_a_setting() -> None:
+    assert restorability(WatchState(), GRACE_END, date(2025, 4, 1), WINDOW) == "no"
+    assert restorability(WatchState(), GRACE_END, date(2025, 4, 1), RestorationWindow(2, 6)) == "unknown — check"
 
 
 def test_every_effect_names_its_cause() -> None:

@@ -28,7 +28,21 @@ from custody.store.status import confirm_transfer, history, ingest, watch_state
 from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
 from importers.status_file import read_status_file
 from scheduler.status_tick import StatusWiring, sync_drop_folder, sync_source
-from tests.test_status_portfolio import NOW, P1, P2, P3, P4, P5, SPARE, TODAY, A, B, build_portfolio
+from tests.test_status_portfolio import (
+    NOW,
+    P1,
+    P2,
+    P3,
+    P4,
+    P5,
+    RESTORED,
+    SPARE,
+    TODAY,
+    UNPLEDGED,
+    A,
+    B,
+    build_portfolio,
+)
 
 DATA = Path(__file__).parent / "data" / "status"
 RULES = default_rules()
@@ -42,8 +56,8 @@ def _ingest(session: Session, batch: StatusBatch):
 
 @pytest.fixture
 def synced(session: Session) -> tuple[dict[str, Patent], object]:
-    """The portfolio with its spare patents, after status-all.csv was applied once."""
-    patents = build_portfolio(session, spares=True)
+    """The portfolio with its spare and lifecycle patents, after status-all.csv was applied once."""
+    patents = build_portfolio(session, spares=True, lifecycle=True)
     return patents, _ingest(session, read_status_file(DATA / "status-all.csv"))
 
 
@@ -58,20 +72,20 @@ def _gate(session: Session, patent: Patent, kind: str = "fee", day: date = TODAY
 
 def test_every_status_is_recorded_once_and_the_rest_reported(session: Session, synced) -> None:
     _, result = synced
-    assert (result.records, len(result.new_events), result.duplicates) == (22, 19, 2)
+    assert (result.records, len(result.new_events), result.duplicates) == (26, 23, 2)
     assert [(u["application_number"], u["status"]) for u in result.unknown] == [(P1, "专利权人请求更正")]
     assert [(u["application_number"], u["location"]) for u in result.unmatched] == [
         ("202210000099.X", "status-all.csv:21")]
     kinds = set(session.exec(select(StatusEvent.kind)).all())
     assert kinds == {"publication", "examination", "grant", "lapse_nonpayment", "termination", "pledge_registered",
                      "pledge_cancelled", "licence_recorded", "invalidated_full", "invalidated_partial", "abandoned",
-                     "abandoned_double", "owner_change", "expired", "transfer", "unknown"}
+                     "abandoned_double", "owner_change", "expired", "transfer", "restoration", "unknown"}
 
 
 def test_syncing_the_same_file_again_changes_nothing(session: Session, synced) -> None:
     effects_before = session.exec(select(func.count()).select_from(StatusEffect)).one()
     again = _ingest(session, read_status_file(DATA / "status-all.csv"))
-    assert (len(again.new_events), again.duplicates, again.effects) == (0, 21, [])
+    assert (len(again.new_events), again.duplicates, again.effects) == (0, 25, [])
     assert session.exec(select(func.count()).select_from(StatusEffect)).one() == effects_before
 
 
@@ -104,12 +118,52 @@ def test_each_change_is_recorded_with_its_date_and_source(session: Session, sync
     pytest.param(P2, "fee", None, id="pledge-keeps-reminders"),
     pytest.param(P1, "fee", None, id="unknown-status-keeps-reminders"),
     pytest.param(P5, "fee", "watch-only patent: no fee reminders", id="watch-only"),
+    pytest.param(RESTORED, "fee", None, id="restoration-resumes-fee-reminders"),
+    pytest.param(UNPLEDGED, "fee", None, id="pledge-cancellation-keeps-fee-reminders"),
 ])
 def test_each_effect_reaches_the_reminders_gate(session: Session, synced, number: str, kind: str,
                                                 blocked: str | None) -> None:
     patents, _ = synced
     reason = _gate(session, patents[number], kind)
     assert reason == blocked if blocked is None else reason.startswith(blocked)
+
+
+# The statuses issue 5 lists, as written in status-all.csv ("专利权的无效宣告" twice: in full and in part).
+ISSUE_STATUSES = {
+    "授权", "未缴年费专利权终止", "专利权的终止", "专利权的恢复", "专利申请权、专利权的转移",
+    "专利权质押合同登记的生效", "专利权质押合同登记的注销", "专利实施许可合同备案的生效", "专利权的无效宣告",
+    "专利权的无效宣告（部分）", "专利权的主动放弃", "避免重复授权放弃专利权", "专利权人的姓名或者名称、地址的变更",
+    "期限届满",
+}
+
+
+def test_every_status_the_issue_lists_is_read_from_a_real_file() -> None:
+    statuses = {r.status for r in read_status_file(DATA / "status-all.csv").records}
+    assert ISSUE_STATUSES <= statuses
+
+
+def _codes_of(result, number: str) -> list[str]:
+    return [e["code"] for e in result.effects if e["application_number"] == number]
+
+
+def test_a_lapse_then_a_restoration_from_the_file_resumes_fee_reminders(session: Session, synced) -> None:
+    patents, result = synced
+    # The notice of 2024-11-15 left until 2025-01-15 to restore (closed by today); the restoration came on
+    # 2025-01-10, and our records still miss the year 5 payment it took.
+    assert _codes_of(result, RESTORED) == ["status_changed", "fee_reminders_stopped", "restoration_window_closed",
+                                           "status_changed", "fee_reminders_resumed", "operator_review"]
+    state = watch_state(session, patents[RESTORED].id)
+    assert (state.lapsed_on, state.restore_by, state.ended) == (None, None, None)
+
+
+def test_a_standalone_pledge_cancellation_from_the_file_clears_the_pledgee(session: Session, synced) -> None:
+    patents, result = synced
+    assert _codes_of(result, UNPLEDGED) == ["status_changed", "pledgee_recorded", "status_changed",
+                                            "pledgee_cleared"]
+    assert watch_state(session, patents[UNPLEDGED].id).pledgee is None
+    # In its grace period, but no longer pledged: its pledgee hears nothing.
+    planned = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    assert UNPLEDGED not in {p["application_number"] for p in planned}
 
 
 def test_a_name_change_updates_the_owner_on_record(session: Session, synced) -> None:
@@ -209,6 +263,50 @@ def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: 
     assert history(session, patents[P2])[-1]["what"] == "effect: pledgee_alerted"
 
 
+def _add_contact(session: Session, code: str, name: str, email: str, role: str = "pledgee") -> None:
+    session.add(Contact(enterprise_id=enterprise_by_code(session, code).id, name=name, role=role, email=email))
+    session.commit()
+
+
+def test_the_pledgee_alert_goes_only_to_the_contact_of_the_bank_on_record(session: Session, synced) -> None:
+    _add_contact(session, A, "中国银行 王经理", "wang@boc.example")  # A's other bank: P2 is not pledged to it
+    plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    session.commit()
+    alerts = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).all()
+    assert [a.recipient for a in alerts] == ["li@bank.example"]
+
+
+def test_without_a_contact_for_the_pledgee_the_operator_is_alerted_instead(session: Session, synced) -> None:
+    patents, _ = synced
+    contact = session.exec(select(Contact).where(Contact.role == "pledgee")).one()
+    contact.name = "中国银行 王经理"  # the only pledgee contact speaks for another bank
+    session.commit()
+    first = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW, settings=ReminderSettings())
+    again = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW, settings=ReminderSettings())
+    session.commit()
+    assert (first, again) == ([{"application_number": P2, "year": 6, "channel": "webhook", "contact": "operator"}],
+                              [])
+    assert session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).all() == []
+    alert = session.exec(select(Reminder).where(Reminder.key.startswith("alert:pledgee-unmatched:"))).one()
+    assert (alert.recipient, alert.channel) == ("operator", "webhook")
+    assert "没有质权人「招商银行股份有限公司福州分行」的联系人" in alert.subject and P2 in alert.body
+    last = history(session, patents[P2])[-1]
+    assert last["what"] == "effect: operator_review" and "no pledgee contact matches" in last["detail"]
+
+
+def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: Session, synced) -> None:
+    patents, _ = synced
+    plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    session.commit()
+    result = _ingest(session, _batch(StatusRecord(P2, TODAY, "专利权质押合同登记的注销",
+                                                  "质权人：招商银行股份有限公司福州分行", "later.csv:2")))
+    assert _codes_of(result, P2) == ["status_changed", "pledgee_cleared", "pledgee_alert_cancelled"]
+    alert = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).one()
+    session.refresh(alert)
+    assert alert.state == "cancelled" and alert.cancel_reason.startswith("pledge cancelled (专利权质押合同登记的注销")
+    assert plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW) == []
+
+
 def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session: Session, synced) -> None:
     patents, _ = synced
     first = plan_watch_digests(session, TODAY, NOW)
@@ -266,3 +364,20 @@ def test_files_landing_in_the_drop_folder_are_applied_once_and_filed(engine: Eng
     with Session(engine) as check:
         assert check.exec(select(func.count()).select_from(StatusEvent)).one() == 2
     assert sync_drop_folder(engine, wiring, RULES, NOW) == []
+
+
+def test_a_drop_folder_sync_moves_only_legal_status_exports(engine: Engine, session: Session,
+                                                              tmp_path: Path) -> None:
+    build_portfolio(session)
+    folder = tmp_path / "custody-home"
+    folder.mkdir()
+    others = {"custody.sqlite3": b"SQLite format 3\x00", "config.toml": b"[general]\n", "notes.txt": b"x\n"}
+    for name, data in others.items():
+        (folder / name).write_bytes(data)
+    _land(folder, "status-gbk.csv")
+    outcomes = sync_drop_folder(engine, StatusWiring(lambda: [], read_status_file, folder, settle_seconds=0), RULES,
+                                NOW)
+    assert [(o["file"], "summary" in o) for o in outcomes] == [("status-gbk.csv", True)]
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == others
+    assert [p.name.split("-", 2)[2] for p in (folder / "done").iterdir()] == ["status-gbk.csv"]
+    assert not (folder / "failed").exists()

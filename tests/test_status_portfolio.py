@@ -8,7 +8,9 @@ As of TODAY (Monday 2025-06-16), three enterprises:
   2025-05-06 (restorable until 2025-07-07); P4 design lapsed in 2023, restoration window long closed; P7
   invention due 2025-11-20 whose year 6 was paid in its grace period on 2025-01-10.
 - C 北京丙信息 (watching a competitor): P5, watch-only.
-Ten spare patents of A (`spares=True`) take one status event each in the status tests.
+Ten spare patents of A (`spares=True`) take one status event each in the status tests; two more of A
+(`lifecycle=True`) take two each in status-all.csv: RESTORED lapsed (year 5 unpaid) and was restored, UNPLEDGED
+(in its grace period) was pledged and the pledge cancelled. Without them their rows are "not in the portfolio".
 Other tests import `build_portfolio`, `TODAY`, `NOW` and the numbers from here.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ P5, P6, P7 = "201910000005.7", "201810000006.7", "201910000007.6"
 # Spare patents of A for status events that end or change a patent (one event kind each).
 SPARE = ("201510000008.2", "202110000009.2", "201610000010.4", "201710000011.3", "201810000012.2",
          "201910000013.1", "202020000014.4", "201210000015.9", "201310000016.8", "202010000017.2")
+RESTORED, UNPLEDGED = "202010000018.7", "201910000019.9"
 
 # application number, enterprise, title, filing date, grant year, paid through, reduction, mode, owners
 PATENTS = [
@@ -52,6 +55,10 @@ PATENTS = [
 ]
 SPARE_PATENTS = [(n, A, f"备用专利{i}", date(2020, 1, 10 + i), 3, 5, Reduction.NONE, "custody", ENTERPRISES[A])
                  for i, n in enumerate(SPARE)]
+LIFECYCLE_PATENTS = [
+    (RESTORED, A, "恢复的专利", date(2020, 2, 3), 3, 4, Reduction.NONE, "custody", ENTERPRISES[A]),
+    (UNPLEDGED, A, "解押的专利", date(2019, 4, 8), 3, 6, Reduction.NONE, "custody", ENTERPRISES[A]),
+]
 CONTACTS = [
     (A, "张三", "ip_manager", "13800000001", "zhang@a.example"),
     (A, "招商银行 李经理", "pledgee", "13900000009", "li@bank.example"),
@@ -64,15 +71,17 @@ def _type_of(number: str) -> PatentType:
     return {"1": PatentType.INVENTION, "2": PatentType.UTILITY_MODEL, "3": PatentType.DESIGN}[number[4]]
 
 
-def build_portfolio(session: Session, spares: bool = False) -> dict[str, Patent]:
-    """Insert the known portfolio (with the spare patents of A if asked) and commit; the patents by number."""
+def build_portfolio(session: Session, spares: bool = False, lifecycle: bool = False) -> dict[str, Patent]:
+    """Insert the known portfolio (with the spare and lifecycle patents of A if asked) and commit; the patents by
+    number."""
     enterprises = {code: Enterprise(credit_code=code, name=name) for code, name in ENTERPRISES.items()}
     session.add_all(enterprises.values())
     session.flush()
     session.add_all(Contact(enterprise_id=enterprises[code].id, name=name, role=role, mobile=mobile, email=email)
                     for code, name, role, mobile, email in CONTACTS)
     patents = {}
-    for number, code, title, filed, grant_year, paid, reduction, mode, owners in PATENTS + SPARE_PATENTS * spares:
+    chosen = PATENTS + SPARE_PATENTS * spares + LIFECYCLE_PATENTS * lifecycle
+    for number, code, title, filed, grant_year, paid, reduction, mode, owners in chosen:
         patents[number] = Patent(application_number=number, type=_type_of(number), title=title, owners=owners,
                                  filing_date=filed, grant_year=grant_year, paid_through=paid, reduction=reduction,
                                  mode=mode, enterprise_id=enterprises[code].id)
@@ -87,7 +96,7 @@ def build_portfolio(session: Session, spares: bool = False) -> dict[str, Patent]
 
 @pytest.fixture
 def patents(session: Session) -> dict[str, Patent]:
-    return build_portfolio(session)
+    return build_portfolio(session, lifecycle=True)
 
 
 def _state(session: Session, patent: Patent) -> tuple[PatentState, int | None]:
@@ -103,6 +112,8 @@ def _state(session: Session, patent: Patent) -> tuple[PatentState, int | None]:
     pytest.param(P4, PatentState.LAPSED, 8, id="p4-lapsed-2023"),
     pytest.param(P6, PatentState.IN_FORCE, 8, id="p6-due-in-september"),
     pytest.param(P7, PatentState.IN_FORCE, 7, id="p7-due-in-november"),
+    pytest.param(RESTORED, PatentState.LAPSED, 5, id="restored-lapsed-by-our-records"),
+    pytest.param(UNPLEDGED, PatentState.IN_GRACE, 7, id="unpledged-in-grace"),
 ])
 def test_the_known_portfolio_is_in_the_states_the_tests_assume(session: Session, patents: dict[str, Patent],
                                                                 number: str, state: PatentState,

@@ -83,7 +83,7 @@ def _source(url: str, path: str, token: str = TOKEN) -> HttpStatusSource:
 def test_the_status_export_with_every_status_reads_every_row_in_order() -> None:
     batch = read_status_file(DATA / "status-all.csv")
     assert batch.source == "file:status-all.csv" and batch.problems == ()
-    assert len(batch.records) == 22
+    assert len(batch.records) == 26
     assert batch.records[4] == StatusRecord(
         "201630000004.X", date(2023, 10, 10), "专利权的终止",
         "未缴年费专利权终止IPC(主分类)：09-03 申请日：20160115 授权公告日：20160701 终止日期：20230115",

@@ -121,7 +121,8 @@ def delivery_counts(session: Session, start: date | None, end: date | None,
 
 
 def reminder_figures(session: Session, year: int, enterprise_code: str | None = None) -> ReminderFigures | None:
-    """Reminders that went out during `year` (Asia/Shanghai) and how many of them were delivered."""
+    """Messages that went out during `year` (Asia/Shanghai): reminders to enterprises (and how many of them were
+    delivered), operator alerts, and the watch's notices (pledgee alerts, digests), each counted apart."""
     if not has_outbox(session):
         return None
     from custody.models.reminders import Reminder
@@ -130,8 +131,14 @@ def reminder_figures(session: Session, year: int, enterprise_code: str | None = 
     sent = select(func.count()).where(Reminder.sent_at >= start, Reminder.sent_at < end)
     if enterprise_code is not None:
         sent = sent.where(Reminder.enterprise_id == enterprise_by_code(session, enterprise_code).id)
-    delivered = sent.where(Reminder.state == "delivered")
-    return ReminderFigures(session.exec(sent).one(), session.exec(delivered).one())
+    # Every alert-kind row is planned as "alert:…" for the operator (custody.store.outbox.plan_alert); the watch's
+    # pledgee alerts and digests are alert-kind rows to contacts.
+    is_alert, to_operator = Reminder.kind == "alert", Reminder.key.startswith("alert:")
+    reminders = sent.where(~is_alert)
+    return ReminderFigures(session.exec(reminders).one(),
+                           session.exec(reminders.where(Reminder.state == "delivered")).one(),
+                           alerts_sent=session.exec(sent.where(is_alert, to_operator)).one(),
+                           notices_sent=session.exec(sent.where(is_alert, ~to_operator)).one())
 
 
 def year_bounds(year: int) -> tuple[date, date]:

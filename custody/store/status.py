@@ -29,6 +29,7 @@ from custody.status_effects import (
     PatentContext,
     WatchState,
     apply_event,
+    is_pledgee_contact,
     status_block_reason,
 )
 from custody.status_effects import confirm_transfer as confirm
@@ -36,6 +37,10 @@ from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary,
 from custody.store.patents import facts_of, patent_by_number
 
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
+
+
+class NotInCustody(ValueError):
+    """A fee decision about a patent the platform only watches: it has no fees to decide."""
 
 
 class SyncRefused(ValueError):
@@ -167,6 +172,8 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
     outcome = _outcome(session, patent, facts, event, latest, rules, calendar, today)
     effects = [*(_status_change(patent, record) if event.is_current else []), *outcome.effects]
     _apply_outcome(session, patent, outcome, event.is_current)
+    if event.is_current and meaning.effect == "pledge_cancel":
+        effects.extend(_cancel_pledgee_alerts(session, patent.id, f"pledge cancelled ({facts.cause})", now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
     if event.is_current and (outcome.state.ended or outcome.state.transfer_to):
         cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
@@ -195,15 +202,16 @@ def _outcome(session, patent: Patent, facts: EventFacts, event: StatusEvent, lat
     enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
     context = PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
                             schedule_or_none(session, patent, rules, calendar),
-                            _has_pledgee_contact(session, patent.enterprise_id))
+                            _has_pledgee_contact(session, patent.enterprise_id, facts.fields.get("pledgee")))
     return apply_event(facts, state, context, rules, calendar, today)
 
 
-def _has_pledgee_contact(session: Session, enterprise_id: int | None) -> bool:
+def _has_pledgee_contact(session: Session, enterprise_id: int | None, pledgee: str | None) -> bool:
+    """Whether the enterprise has a contact (role pledgee) for this pledgee: the one its alerts would go to."""
     if enterprise_id is None:
         return False
-    statement = select(Contact.id).where(Contact.enterprise_id == enterprise_id, Contact.role == "pledgee")
-    return session.exec(statement).first() is not None
+    statement = select(Contact.name).where(Contact.enterprise_id == enterprise_id, Contact.role == "pledgee")
+    return any(is_pledgee_contact(name, pledgee) for name in session.exec(statement))
 
 
 def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
@@ -238,6 +246,35 @@ def cancel_planned(session: Session, patent: Patent, reason: str | None, now: da
     return cancel_planned_for(session, patent.id, reason, now)
 
 
+def unknown_events(session: Session, source: str, since: datetime) -> list[dict]:
+    """The unrecognised statuses `source` brought in since `since`, shown like `SyncResult.unknown` (a drop-folder
+    run reports per file only a summary line; the operator still gets each unknown row)."""
+    statement = (select(StatusEvent, Patent.application_number).join(Patent, Patent.id == StatusEvent.patent_id)
+                 .where(StatusEvent.source == source, StatusEvent.kind == UNKNOWN, StatusEvent.ingested_at >= since)
+                 .order_by(StatusEvent.announced_on, StatusEvent.id))
+    return [{"application_number": number, "announced_on": e.announced_on.isoformat(), "kind": e.kind,
+             "status": e.status, "location": e.location} for e, number in session.exec(statement)]
+
+
+def pledgee_alert_keys(patent_id: int) -> tuple[str, str]:
+    """Key prefixes of the outbox rows about a patent's pledge: its pledgee contact's alerts, and the operator's
+    alert when no contact matches the pledgee (planned by custody.store.status_notices)."""
+    return f"pledgee:{patent_id}:", f"alert:pledgee-unmatched:{patent_id}:"
+
+
+def _cancel_pledgee_alerts(session: Session, patent_id: int, reason: str, now: datetime) -> list[Effect]:
+    """Cancel the pledge alerts planned and not sent yet: after the pledge is cancelled the bank has no stake."""
+    if not sa.inspect(session.connection()).has_table("reminder"):
+        return []
+    from custody.models.reminders import Reminder
+
+    table = Reminder.__table__
+    matches = [table.c.key.startswith(prefix, autoescape=True) for prefix in pledgee_alert_keys(patent_id)]
+    done = session.execute(sa.update(table).where(table.c.state == "planned", sa.or_(*matches))
+                           .values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
+    return [Effect("pledgee_alert_cancelled", f"{done} planned pledge alert(s) cancelled: {reason}")] if done else []
+
+
 def record_sync(session: Session, result: SyncResult | None, source: str, error: str | None = None) -> StatusSync:
     """One row per run, success or failure (a failure is recorded in its own transaction by the caller)."""
     row = StatusSync(source=source[:300], error=error)
@@ -255,6 +292,10 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
            rules: RuleSet, calendar: Calendar, note: str | None = None,
            immediately: bool = False) -> tuple[FeeDecision, list[Effect]]:
     """Record an enterprise's instruction about a fee year, and the effect it has on reminders."""
+    if patent.mode != "custody":
+        raise NotInCustody(f"{patent.application_number} is watch-only: the platform pays no fees on it, so there "
+                           f"is nothing to decide (`custody patent custody {patent.application_number}` takes it "
+                           f"back into custody)")
     schedule = fee_schedule(facts_of(session, patent), rules, calendar)
     fee_year = decision_year(schedule, year)
     starts = effective_on(schedule, choice, fee_year, today, immediately)

@@ -1,6 +1,10 @@
 """Messages the legal-status watch sends through the reminders outbox (issue 4): pledgee alerts when a pledged
 patent enters its grace period, and each watching enterprise's digest of status changes on watch-only patents.
 
+A pledgee alert goes only to the contact (role pledgee) that speaks for the pledgee on record (its name holds the
+pledgee's name, custody.status_effects.is_pledgee_contact): another bank's contact must never hear of it. When no
+contact matches, the operator is alerted instead of a guess.
+
 Both are written as outbox rows of kind "alert" with their text rendered here; the outbox's unique key makes
 planning them idempotent (a tick run twice, or by cron beside the daemon, plans one message). Each planned
 message is also an effect in the patent's history, so "why did the bank hear about it" has an answer.
@@ -18,12 +22,13 @@ from custody.fees import Calendar, first_unpaid, quote
 from custody.models import Enterprise, Patent
 from custody.models.reminders import Reminder
 from custody.models.status import PatentWatch, StatusEvent
+from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RuleSet
-from custody.status_effects import Effect, pledgee_alert_year
+from custody.status_effects import Effect, is_pledgee_contact, pledgee_alert_year
 from custody.status_vocab import default_vocabulary
-from custody.store.outbox import insert_ignore
+from custody.store.outbox import insert_ignore, plan_alert
 from custody.store.standing import ContactRow, contacts_for
-from custody.store.status import record_effects, schedule_or_none, watch_state
+from custody.store.status import pledgee_alert_keys, record_effects, schedule_or_none, watch_state
 
 REMINDER = Reminder.__table__
 
@@ -60,24 +65,30 @@ def _pledgee_text(patent: Patent, enterprise: str, pledgee: str, schedule, today
 
 
 def plan_pledgee_alerts(session: Session, rules: RuleSet, calendar: Calendar, today: date, now: datetime,
-                        channels: Sequence[str] = ("email",)) -> list[dict]:
-    """Alert the pledgee contacts of every pledged custody patent now in its grace period (once per fee year)."""
+                        channels: Sequence[str] = ("email",), settings: ReminderSettings | None = None) -> list[dict]:
+    """Alert the pledgee's contact of every pledged custody patent now in its grace period (once per fee year), or
+    the operator (on `settings`' alert channel) when the enterprise has no contact for that pledgee."""
     statement = (select(Patent, PatentWatch).join(PatentWatch, PatentWatch.patent_id == Patent.id)
                  .where(PatentWatch.pledgee.is_not(None), Patent.mode == "custody", Patent.enterprise_id.is_not(None)))
     found = list(session.exec(statement))
     contacts = contacts_for(session, [p.enterprise_id for p, _ in found])
     planned = []
-    for patent, _ in found:
+    for patent, watch in found:
         schedule = schedule_or_none(session, patent, rules, calendar)
         year = pledgee_alert_year(watch_state(session, patent.id), schedule, patent.mode, today)
-        pledgees = [c for c in contacts.get(patent.enterprise_id, []) if c.role == "pledgee"]
-        if year is None or not pledgees:
+        if year is None:
             continue
         enterprise = session.get(Enterprise, patent.enterprise_id)
+        pledgees = [c for c in contacts.get(patent.enterprise_id, [])
+                    if c.role == "pledgee" and is_pledgee_contact(c.name, watch.pledgee)]
+        if not pledgees:
+            planned.extend(_alert_operator(session, settings or ReminderSettings(), patent, enterprise, watch.pledgee,
+                                           year, schedule, today, now))
+            continue
         for contact in pledgees:
             subject, body = _pledgee_text(patent, enterprise.name, contact.name, schedule, today)
             for channel in channels:
-                key = f"pledgee:{patent.id}:{year}:{contact.id}:{channel}"
+                key = f"{pledgee_alert_keys(patent.id)[0]}{year}:{contact.id}:{channel}"
                 if _plan(session, key, contact, channel, patent.enterprise_id, subject, body, today, now):
                     planned.append({"application_number": patent.application_number, "year": year,
                                     "channel": channel, "contact": contact.name})
@@ -85,6 +96,25 @@ def plan_pledgee_alerts(session: Session, rules: RuleSet, calendar: Calendar, to
                         "pledgee_alerted", f"pledgee contact {contact.name} alerted by {channel}: year {year} fee "
                                            f"in its grace period (the patent is pledged)")], today)
     return planned
+
+
+def _alert_operator(session: Session, settings: ReminderSettings, patent: Patent, enterprise: Enterprise,
+                    pledgee: str, year: int, schedule, today: date, now: datetime) -> list[dict]:
+    """The operator hears of a pledged patent in its grace period whose pledgee has no contact (once a fee year)."""
+    key = f"{pledgee_alert_keys(patent.id)[1]}{year}"
+    if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
+        return []
+    fee = first_unpaid(schedule)
+    plan_alert(session, settings, key.removeprefix("alert:"), now,
+               f"质押专利进入滞纳期，但没有质权人「{pledgee}」的联系人：请人工通知质权人",
+               [f"{patent.application_number}《{patent.title}》（{enterprise.name}）第{fee.year}年度年费"
+                f"{fee.due_date}到期未缴，须于{fee.grace_end}前缴纳",
+                "在该企业下添加角色为 pledgee、名称含质权人名称的联系人后，今后的提醒将直接发给质权人"])
+    record_effects(session, patent.id, [Effect(
+        "operator_review", f"pledged to {pledgee}, year {year} fee in its grace period, but no pledgee contact "
+                           f"matches {pledgee}: the operator was alerted to tell the pledgee")], today)
+    return [{"application_number": patent.application_number, "year": year, "channel": settings.alert_channel,
+             "contact": "operator"}]
 
 
 # ---------------------------------------------------------------------------------------------- watch digests
