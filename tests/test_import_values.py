@@ -178,7 +178,7 @@ def test_paid_through_inference_counts_fees_whose_grace_ended_and_flags_the_runn
     facts = PatentFacts(PatentType.UTILITY_MODEL, date(2018, 3, 12), grant_year=1)
     inference = infer(facts, date(2024, 5, 1))
     assert inference.paid_through == 6
-    assert [fee.year for fee in inference.unknown] == [7]
+    assert [year for year, _, _ in inference.unknown] == [7]
 
 
 def test_every_message_has_both_languages_and_the_same_placeholders():

@@ -1,11 +1,13 @@
 """Inserting many rows at once, the same on SQLite and PostgreSQL: skip rows whose unique key exists
-(`insert_ignore`), or plain bulk inserts (`insert_all`). On PostgreSQL large batches go through COPY: row by row,
-a day's plan for a million patents would spend seconds in network round trips.
+(`insert_ignore`), plain bulk inserts (`insert_all`), or tuples straight from an import (`insert_rows`). On
+PostgreSQL large batches go through COPY: row by row, a day's plan for a million patents would spend seconds
+in network round trips.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,3 +110,64 @@ def update_column(session: Session, table: sa.Table, key: str, column: str, rows
         return
     session.execute(sa.update(table).where(table.c[key] == sa.bindparam("_key"))
                     .values({column: sa.bindparam("_value")}), [{"_key": k, "_value": v} for k, v in rows])
+
+
+# ------------------------------------------------------------------------------ rows as tuples, on a Connection
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple], *,
+                defaults: Mapping[str, Any] | None = None, constants: Mapping[str, Any] | None = None) -> None:
+    """INSERT rows (tuples in `columns` order) as they come: COPY on PostgreSQL, one executemany elsewhere.
+
+    Built column by column, not row by row: `defaults` replace None in their column, `constants` are extra
+    columns with one value for every row (an import's timestamp)."""
+    if not rows:
+        return
+    defaults, constants = defaults or {}, constants or {}
+    names = [*columns, *constants]
+    by_column = zip(*rows, strict=True)
+    values = [_defaulted(column, defaults.get(name)) for name, column in zip(columns, by_column, strict=True)]
+    values += [[value] * len(rows) for value in constants.values()]
+    if conn.dialect.name == "postgresql":
+        _copy_columns(conn, table, names, values)
+    else:
+        _executemany_columns(conn, table, names, values)
+
+
+def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
+    return column if default is None else [default if v is None else v for v in column]
+
+
+def _executemany_columns(conn: sa.Connection, table: sa.Table, names: Sequence[str],
+                         values: list[Sequence[Any]]) -> None:
+    """One DBAPI executemany, each value converted by its column type's own SQLAlchemy bind processor (so dates,
+    timestamps and enums are stored exactly as the ORM stores them), without per-row statement work."""
+    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in names]
+    converted = [_converted(processor, column) for processor, column in zip(processors, values, strict=True)]
+    quoted = ", ".join(f'"{c}"' for c in names)
+    marks = ", ".join("?" for _ in names)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', list(zip(*converted, strict=True)))
+
+
+def _converted(processor: Any, values: Sequence[Any]) -> Sequence[Any]:
+    if processor is None:
+        return values
+    # Column values repeat (the import's timestamp, dates, enum members): convert each distinct value once.
+    memo: dict[Any, Any] = {None: None}
+    return [memo[v] if v in memo else memo.setdefault(v, processor(v)) for v in values]
+
+
+def _copy_columns(conn: sa.Connection, table: sa.Table, names: Sequence[str], values: list[Sequence[Any]]) -> None:
+    quoted = ", ".join(f'"{c}"' for c in names)
+    plain = [[_pg_value(v) for v in column] for column in values]
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in zip(*plain, strict=True):
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+def _pg_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
