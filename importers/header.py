@@ -123,19 +123,28 @@ def _header(number: int, cells: list[Cell], aliases: dict[str, str], kind: str, 
 
 
 def _data_rows(rows: Rows, header: Header, sink: ProblemSink) -> Rows:
-    """The data rows, each padded to the header's width (so a field is always at its position); empty rows and
-    totals rows left out, the totals with a note."""
+    """The data rows, each made one cell longer than the header with a None at the end, so every field has its
+    position and a field the file lacks can point at that last cell (importers.patents_fast reads a row with one
+    itemgetter); cells past the header are nobody's and dropped. Empty rows and totals rows are left out, the
+    totals with a note."""
     key = header.index.get("application_number", header.index.get("credit_code"))
     width = len(header.cells)
     for number, cells in rows:
         key_cell = cells[key] if key is not None and key < len(cells) else None
         if key_cell is None and all(c is None for c in cells):
             continue
-        if _is_total(key_cell) or (key_cell is None and any(_is_total(c) for c in cells)):
+        # The cheap test first: an application number or a credit code starts with a digit.
+        if (key_cell is None or key_cell.__class__ is not str or not key_cell[:1].isdigit()) and (
+                _is_total(key_cell) or (key_cell is None and any(_is_total(c) for c in cells))):
             sink.add(number, None, "total_row_skipped", NOTE, text=" ".join(_text(c) for c in cells if c is not None))
             continue
-        if len(cells) < width:
-            cells = cells + [None] * (width - len(cells))
+        size = len(cells)
+        if size == width:
+            cells.append(None)
+        elif size < width:
+            cells.extend([None] * (width + 1 - size))
+        else:
+            cells = [*cells[:width], None]
         yield number, cells
 
 

@@ -27,6 +27,7 @@ from importers import legal_status, values
 from importers.context import Lookup, Options
 from importers.header import Header
 from importers.inference import PaidThroughInference
+from importers.patents_fast import FastPatents
 from importers.problems import ERROR, WARNING, ProblemSink
 from importers.readers import Cell
 from importers.rows import Dedup, RowCells, application_number, labels_for
@@ -69,7 +70,7 @@ def paid_through_cell(cell: Cell) -> int | date:
 
 class PatentRows:
     def __init__(self, header: Header, sink: ProblemSink, options: Options, enterprises: Enterprises,
-                 as_of: date, lookup: Lookup | None = None) -> None:
+                 as_of: date, lookup: Lookup | None = None, fast: bool = True) -> None:
         self.header, self.sink, self.options, self.enterprises, self.as_of = header, sink, options, enterprises, as_of
         self.lookup = lookup
         self.labels = labels_for("patents", header)
@@ -78,7 +79,8 @@ class PatentRows:
         self.dedup = Dedup(sink, self.labels["application_number"], [self.labels.get(f, f) for f in PATENT_FIELDS],
                            keep_records=False)
         self.late_rejections = False
-        self.handed_out: set[int] = set()  # rows of earlier chunks (for late rejections), as a range when dense
+        self.known_errors: set[int] = set()  # rows rejected before the current chunk
+        self.fast = FastPatents(self) if fast else None
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
         count = 0
@@ -91,8 +93,11 @@ class PatentRows:
         """The accepted records of `chunk` and their rows; problems go to the sink. A row of an earlier chunk that
         a disagreeing duplicate here rejects sets `late_rejections` (it was handed out already)."""
         self.dedup.next_chunk()
-        read = [(number, self.record(RowCells(number, cells, self.header, self.sink, self.labels)))
-                for number, cells in chunk]
+        if self.fast is not None:
+            read = self.fast.read(chunk)
+        else:
+            read = [(number, self.record(RowCells(number, cells, self.header, self.sink, self.labels)))
+                    for number, cells in chunk]
         return self.accepted_of(read, chunk[0][0] if chunk else 0)
 
     def accepted_of(self, read: list[tuple[int, tuple | None]], first_row: int) -> tuple[list[tuple], list[int]]:
@@ -108,9 +113,9 @@ class PatentRows:
                 kept_rows.append(number)
                 records.append(record)
         errors = self.sink.error_rows
-        if any(row < first_row for row in errors - self.handed_out):
+        if any(row < first_row for row in errors - self.known_errors):
             self.late_rejections = True
-        self.handed_out = set(errors)
+        self.known_errors = set(errors)
         keep = [i for i, number in enumerate(kept_rows) if number not in errors]
         return [records[i] for i in keep], [kept_rows[i] for i in keep]
 

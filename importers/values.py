@@ -44,7 +44,7 @@ def text(cell: Cell) -> str | None:
     return None if cell is None else shown(cell).strip() or None
 
 
-_CANONICAL = re.compile(r"\d{12}\.[\dX]")
+_CANONICAL = re.compile(r"[0-9]{12}\.[0-9X]")  # ASCII only: full-width digits go through custody.appno
 _SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 
 

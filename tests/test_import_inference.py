@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import FeeInputError, fee_schedule, fact_problems
+from custody.fees import FeeInputError, fact_problems, fee_schedule
 from custody.ruleset import default_rules
 from custody.workdays import WorkCalendar
 from importers.inference import Inference, PaidThroughInference

@@ -116,44 +116,51 @@ def update_column(session: Session, table: sa.Table, key: str, column: str, rows
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple], *,
-                defaults: Mapping[str, Any] | None = None, constants: Mapping[str, Any] | None = None) -> None:
+                defaults: Mapping[str, Any] | None = None, constants: Mapping[str, Any] | None = None,
+                null_if: Mapping[str, Any] | None = None, memo: dict[str, dict[Any, Any]] | None = None) -> None:
     """INSERT rows (tuples in `columns` order) as they come: COPY on PostgreSQL, one executemany elsewhere.
 
     Built column by column, not row by row: `defaults` replace None in their column, `constants` are extra
-    columns with one value for every row (an import's timestamp)."""
+    columns with one value for every row (an import's timestamp); a column's `null_if` value is stored as NULL.
+    `memo` keeps each column's converted values from one call to the next (many chunks into one table)."""
     if not rows:
         return
-    defaults, constants = defaults or {}, constants or {}
-    names = [*columns, *constants]
-    by_column = zip(*rows, strict=True)
-    values = [_defaulted(column, defaults.get(name)) for name, column in zip(columns, by_column, strict=True)]
-    values += [[value] * len(rows) for value in constants.values()]
+    defaults, constants, null_if = defaults or {}, constants or {}, null_if or {}
+    values = [_defaulted(column, defaults.get(name))
+              for name, column in zip(columns, zip(*rows, strict=True), strict=True)]
+    for name, empty in null_if.items():
+        at = columns.index(name)
+        values[at] = [None if v == empty else v for v in values[at]]
     if conn.dialect.name == "postgresql":
-        _copy_columns(conn, table, names, values)
+        values += [[value] * len(rows) for value in constants.values()]
+        _copy_columns(conn, table, [*columns, *constants], values)
     else:
-        _executemany_columns(conn, table, names, values)
+        _executemany_columns(conn, table, columns, values, constants, memo if memo is not None else {})
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
     return column if default is None else [default if v is None else v for v in column]
 
 
-def _executemany_columns(conn: sa.Connection, table: sa.Table, names: Sequence[str],
-                         values: list[Sequence[Any]]) -> None:
+def _executemany_columns(conn: sa.Connection, table: sa.Table, columns: Sequence[str], values: list[Sequence[Any]],
+                         constants: Mapping[str, Any], memo: dict[str, dict[Any, Any]]) -> None:
     """One DBAPI executemany, each value converted by its column type's own SQLAlchemy bind processor (so dates,
     timestamps and enums are stored exactly as the ORM stores them), without per-row statement work."""
-    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in names]
-    converted = [_converted(processor, column) for processor, column in zip(processors, values, strict=True)]
+    names = [*columns, *constants]
+    processors = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in names}
+    converted = [_converted(processors[name], column, memo.setdefault(name, {None: None}))
+                 for name, column in zip(columns, values, strict=True)]
+    size = len(values[0])
+    converted += [[processors[name](value) if processors[name] else value] * size for name, value in constants.items()]
     quoted = ", ".join(f'"{c}"' for c in names)
     marks = ", ".join("?" for _ in names)
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', list(zip(*converted, strict=True)))
 
 
-def _converted(processor: Any, values: Sequence[Any]) -> Sequence[Any]:
+def _converted(processor: Any, values: Sequence[Any], memo: dict[Any, Any]) -> Sequence[Any]:
     if processor is None:
         return values
-    # Column values repeat (the import's timestamp, dates, enum members): convert each distinct value once.
-    memo: dict[Any, Any] = {None: None}
+    # Column values repeat (dates, enum members): convert each distinct value once.
     return [memo[v] if v in memo else memo.setdefault(v, processor(v)) for v in values]
 
 

@@ -108,6 +108,11 @@ class Outcome:
         if len(keys) < LIST_LIMIT:
             keys.append(key)
 
+    def note_new_many(self, table: str, keys: list[str]) -> None:
+        self.table(table).new += len(keys)
+        listed = self.new_keys.setdefault(table, [])
+        listed.extend(keys[:max(0, LIST_LIMIT - len(listed))])
+
     def note_change(self, change: Change) -> None:
         self.changes_total += 1
         if len(self.changes) < LIST_LIMIT:

@@ -36,7 +36,7 @@ AUDIT_COLUMNS = ("patent_id", "field", "old_value", "new_value", "import_id", "s
 EXISTING_PATENTS = sa.select(PATENT).where(PATENT.c.application_number.in_(sa.bindparam("numbers", expanding=True)))
 PAID_YEARS = (sa.select(PAYMENT.c.patent_id, PAYMENT.c.year).distinct()
               .where(PAYMENT.c.patent_id.in_(sa.bindparam("ids", expanding=True))))
-_UNKNOWN = PATENT_FIELDS.index("unknown_through")
+KEYS_PER_QUERY = 2000
 
 
 class PatentWriter:
@@ -46,17 +46,20 @@ class PatentWriter:
                  allow_lower_paid_through: bool = False) -> None:
         self.conn, self.outcome, self.import_id, self.now, self.source = conn, outcome, import_id, now, source
         self.allow_lower = allow_lower_paid_through
+        self.memo: dict[str, dict[Any, Any]] = {}  # converted values, kept across chunks (custody.store.bulk)
+        # A first import into an empty table finds nothing on record: no lookups (a patent another session
+        # inserted meanwhile would still fail on the unique key, never be overwritten).
+        self.table_was_empty = conn.execute(sa.select(PATENT.c.id).limit(1)).first() is None
 
     def write(self, rows: Sequence[tuple], row_numbers: Sequence[int] = ()) -> None:
-        existing = {r.application_number: r for r in self.conn.execute(EXISTING_PATENTS,
-                                                                         {"numbers": [r[0] for r in rows]})}
-        paid_years = self._paid_years(existing, rows)
+        """Upsert one chunk of rows (no key twice: importers merge duplicates)."""
+        existing = self._existing([r[0] for r in rows])
+        paid_years = self._paid_years(existing, rows) if existing else {}
         new, updates, audit = [], {}, []
         for i, row in enumerate(rows):
-            old = existing.get(row[0])
+            old = existing.get(row[0]) if existing else None
             if old is None:
                 new.append(row)
-                self.outcome.note_new("patent", row[0])
                 continue
             line = row_numbers[i] if i < len(row_numbers) else None
             changed = self._changes(old, dict(zip(PATENT_FIELDS, row, strict=True)), paid_years, line)
@@ -76,14 +79,36 @@ class PatentWriter:
         self._insert_new(new)
         insert_rows(self.conn, AUDIT, AUDIT_COLUMNS, audit)
 
+    def _existing(self, numbers: list[str]) -> dict[str, Any]:
+        """The stored rows among `numbers`: first which exist, with one plain statement per 2000 keys (a new
+        portfolio has none, and SQLAlchemy's expanding IN costs more than the query), then those rows, typed."""
+        found: list[str] = []
+        if self.table_was_empty:
+            return {}
+        if self.conn.dialect.name == "postgresql":
+            query = "SELECT application_number FROM patent WHERE application_number = ANY(%s)"
+            found = [r[0] for r in self.conn.exec_driver_sql(query, (numbers,))]
+        else:
+            for start in range(0, len(numbers), KEYS_PER_QUERY):
+                part = numbers[start:start + KEYS_PER_QUERY]
+                marks = ", ".join("?" * len(part))
+                query = f"SELECT application_number FROM patent WHERE application_number IN ({marks})"
+                found.extend(r[0] for r in self.conn.exec_driver_sql(query, tuple(part)))
+        rows = {}
+        for start in range(0, len(found), KEYS_PER_QUERY):
+            part = found[start:start + KEYS_PER_QUERY]
+            rows.update((r.application_number, r) for r in self.conn.execute(EXISTING_PATENTS, {"numbers": part}))
+        return rows
+
     def _insert_new(self, rows: list[tuple]) -> None:
         for row in rows:
             if row[1] is None or row[4] is None:  # type, filing_date
                 raise ValueError(f"patent {row[0]} is not on record and the file does not give its type and "
                                  "filing date")
+        self.outcome.note_new_many("patent", [r[0] for r in rows])
         # unknown_through 0 ("no fee to check") is stored as NULL.
-        insert_rows(self.conn, PATENT, PATENT_FIELDS, [_stored(r) for r in rows] if _has_zero(rows) else rows,
-                    defaults=PATENT_DEFAULTS, constants={"created_at": self.now, "updated_at": self.now})
+        insert_rows(self.conn, PATENT, PATENT_FIELDS, rows, defaults=PATENT_DEFAULTS, null_if={"unknown_through": 0},
+                    constants={"created_at": self.now, "updated_at": self.now}, memo=self.memo)
 
     def finish(self) -> None:
         """One "(created)" audit row per patent this import created, in one INSERT … SELECT at the end: the
@@ -147,14 +172,6 @@ class PatentWriter:
 def _drop_paid_through(given: dict[str, Any]) -> None:
     for name in ("paid_through", "paid_through_inferred", "unknown_through"):
         given.pop(name, None)
-
-
-def _has_zero(rows: list[tuple]) -> bool:
-    return any(r[_UNKNOWN] == 0 for r in rows)
-
-
-def _stored(row: tuple) -> tuple:
-    return row if row[_UNKNOWN] != 0 else (*row[:_UNKNOWN], None, *row[_UNKNOWN + 1:])
 
 
 def _text(value: Any) -> str | None:

@@ -42,7 +42,8 @@ from custody.store.import_parties import write_contacts, write_enterprises
 from custody.store.import_patents import PatentWriter
 from custody.store.import_payments import write_payments
 
-CHUNK = 2000
+CHUNK = 2000  # keys per lookup query
+WRITE_CHUNK = 20000  # patent rows per bulk statement (an importer's chunk, or a slice of a whole batch)
 PATENT = Patent.__table__
 ENTERPRISE = Enterprise.__table__
 PAYMENT = Payment.__table__
@@ -215,8 +216,8 @@ def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_i
             ids = write_enterprises(conn, outcome, now, chunk.enterprises)
             if chunk.contacts:
                 write_contacts(conn, outcome, now, chunk.contacts, ids)
-        for start in range(0, len(chunk.patents), CHUNK):
-            patents.write(chunk.patents[start:start + CHUNK], chunk.patent_rows[start:start + CHUNK])
+        for start in range(0, len(chunk.patents), WRITE_CHUNK):
+            patents.write(chunk.patents[start:start + WRITE_CHUNK], chunk.patent_rows[start:start + WRITE_CHUNK])
         for start in range(0, len(chunk.payments), CHUNK):
             write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK])
     patents.finish()
