@@ -435,6 +435,7 @@ def patent_show(
     """
     from custody.fee_text import print_schedule
     from custody.store.patents import payments_of
+    from custody.views import mark_import_flags
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
@@ -442,6 +443,8 @@ def patent_show(
         view["patent"] = _patent_dict(patent)
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
                              "source": p.source} for p in payments_of(session, patent)]
+        mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
+                          {p["year"] for p in view["payments"]})
     if fmt == Format.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
@@ -463,22 +466,26 @@ def _patent_dict(patent) -> dict[str, Any]:
 
 
 @contextmanager
-def _import_progress(enabled: bool):
+def _import_progress(enabled: bool, console: Console | None = None):
     """A rich progress bar on stderr, with the file's row count as its total when that is known, only when stderr
     is a terminal; else a no-op. Yields `start(label, total) -> advance(n)`."""
-    if not enabled or not sys.stderr.isatty():
+    console = console or Console(stderr=True)
+    if not enabled or not console.is_terminal:
         yield lambda label, total=None: (lambda n: None)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
 
         def start(label: str, total: int | None = None) -> Callable[[int], None]:
             task = bar.add_task(label, total=total)
-            # The total is an estimate (a CSV line count): never let the bar run past it.
-            return lambda n: bar.update(task, advance=n, total=max(total or 0, bar.tasks[task].completed + n)
-                                        if total else None)
+
+            def advance(n: int) -> None:
+                # The total is an estimate (a CSV's line count): the bar never runs past it.
+                done = bar.tasks[task].completed + n
+                bar.update(task, completed=done, total=max(total, done) if total else None)
+            return advance
 
         yield start
 

@@ -13,6 +13,7 @@ TYPE_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "�
 STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "lapsed": "未缴年费终止", "expired": "期满终止"}
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
 PROVISIONAL = "（暂定：该年放假安排未公布）"
+IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
 
 def yuan_text(amount: float | int) -> str:
@@ -54,6 +55,8 @@ def schedule_table(view: dict[str, Any]) -> Table:
         table.add_column(heading)
     for y in view["years"]:
         status = "已缴" if y["paid"] else ("授权当年（办登时缴）" if y["grant_year"] else "未缴")
+        if y.get("inferred") or y.get("check"):  # an import's flags (custody.views.mark_import_flags)
+            status = "推定已缴" if y.get("inferred") else "待核实"
         table.add_row(f"第{y['year']}年", _date(y["due_date"], y["provisional"]), yuan_text(y["full_fee"]),
                       yuan_text(y["fee"]), REDUCTION_ZH.get(y["reduction"], y["reduction"] or ""),
                       _date(y["grace_end"], y["provisional"]), status)
@@ -68,3 +71,5 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
     console.print(schedule_table(view))
     if any(y["provisional"] for y in view["years"]):
         console.print(f"* {PROVISIONAL}")
+    if any(y.get("inferred") or y.get("check") for y in view["years"]):
+        console.print(IMPORT_FLAGS)

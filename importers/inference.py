@@ -38,6 +38,14 @@ class _Deadline:
     grace_end: date
 
 
+def _anniversary(filing: date, years: int) -> date:
+    """custody.fees.anniversary, the quick way for every day but 29 February (which it hands over: Rule 5)."""
+    try:
+        return filing.replace(year=filing.year + years)
+    except ValueError:
+        return anniversary(filing, years)
+
+
 class PaidThroughInference:
     """Infers paid-through years for many patents, remembering what patents share: the term per type and filing
     date, and the deadlines per anniversary."""
@@ -55,8 +63,9 @@ class PaidThroughInference:
         if as_of >= expiry:
             return Inference(None, (), expiry)
         paid, unknown, run = grant_year, [], True
+        filing = facts.filing_date
         for year in range(grant_year + 1, last + 1):  # the grant-year fee is paid with registration (Rule 114)
-            anniv = anniversary(facts.filing_date, year - 1)
+            anniv = _anniversary(filing, year - 1)
             if anniv >= as_of:
                 break  # not due yet, nor any later year (a deadline is never before its anniversary)
             deadline = self.deadline(facts, year, grant_year, anniv)

@@ -82,12 +82,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "not undo newer facts; --allow-lower-paid-through lowers it)",
                           "已缴至第 {given} 年低于记录中的第 {kept} 年：保留第 {kept} 年（旧文件不能撤销较新的事实；"
                           "如需降低请加 --allow-lower-paid-through）"),
-    "paid_through_kept_paid": ("paid-through year {given} is below year {kept} on record, and years {years} have "
-                               "payments on record: kept {kept}",
+    "paid_through_kept_paid": ("paid-through year {given} is below year {kept} on record, and payments on record "
+                               "cover year(s) {years}: kept {kept}",
                                "已缴至第 {given} 年低于记录中的第 {kept} 年，且第 {years} 年有缴费记录："
                                "保留第 {kept} 年"),
-    "paid_through_floor": ("paid-through year {given} is below years {years}, which have payments on record: set to "
-                           "{kept}, not {given}",
+    "paid_through_floor": ("paid-through year {given} is below year(s) {years}, which have payments on record: set "
+                           "to {kept}, not {given}",
                            "已缴至第 {given} 年低于有缴费记录的第 {years} 年：设为第 {kept} 年，而非第 {given} 年"),
     "paid_through_lowered": ("paid-through year lowered from {on_record} to {given} (--allow-lower-paid-through)",
                              "已缴年度由第 {on_record} 年降为第 {given} 年（--allow-lower-paid-through）"),

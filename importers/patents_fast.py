@@ -155,8 +155,8 @@ class FastPatents:
             else:
                 status_date = status_date or self.rows.as_of
                 paid, unknown = self.inferred(number, digit_type, filing, grant_year, reduction, extension,
-                                              status_date)
-                paid_inferred = True
+                                              status_date, status)
+                paid_inferred = None if paid is None else True
         self.rows.stats.grant_year_inferred += grant_inferred
         return (appno, digit_type, title, owners, filing, granted, grant_year, grant_inferred, paid, paid_inferred,
                 unknown, reduction, extension, status, status_date, mode, enterprise_id)
@@ -182,13 +182,17 @@ class FastPatents:
         return found
 
     def inferred(self, number: int, patent_type: PatentType, filing: date, grant_year: int,
-                 reduction: Reduction | None, extension: int | None, as_of: date) -> tuple[int, int]:
-        """(paid-through year, last fee year to check or 0), with the reference's warnings for those fees."""
+                 reduction: Reduction | None, extension: int | None, as_of: date,
+                 status: str) -> tuple[int | None, int | None]:
+        """(paid-through year, last fee year to check or 0), with the reference's warnings for those fees, or
+        (None, None) with its warning for a patent said in force after its term ended."""
         facts = PatentFacts(patent_type, filing, grant_year, reduction=reduction or Reduction.NONE,
                             term_extension_days=extension or 0)
         inference = self.rows.infer(facts, as_of)
         if inference.paid_through is None:
-            raise _SLOW  # the reference warns: in force past expiry
+            self.rows.sink.add(number, self.rows.labels["legal_status"], "in_force_past_expiry", WARNING,
+                               status=status, as_of=as_of.isoformat(), expiry=inference.expiry.isoformat())
+            return None, None
         stats = self.rows.stats
         for year, due, grace_end in inference.unknown:
             stats.check_fees += 1

@@ -160,7 +160,7 @@ def _excel_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     # calamine starts at the first used cell; keep the operator's row numbers.
     first_row = (sheet.start or (0, 0))[0] + 1
     for number, record in enumerate(sheet.iter_rows(), start=first_row):
-        yield number, [_excel_cell(value) for value in record]
+        yield number, [(value.strip() or None) if value.__class__ is str else _excel_cell(value) for value in record]
 
 
 def _excel_cell(value: object) -> Cell:
