@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,30 +130,32 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
     for name, empty in null_if.items():
         at = columns.index(name)
         values[at] = [None if v == empty else v for v in values[at]]
+    converted = _converted_columns(conn, table, columns, values, constants, memo if memo is not None else {})
+    names = [*columns, *constants]
     if conn.dialect.name == "postgresql":
-        values += [[value] * len(rows) for value in constants.values()]
-        _copy_columns(conn, table, [*columns, *constants], values)
+        _copy_columns(conn, table, names, converted)
     else:
-        _executemany_columns(conn, table, columns, values, constants, memo if memo is not None else {})
+        quoted = ", ".join(f'"{c}"' for c in names)
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
+                             list(zip(*converted, strict=True)))
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
     return column if default is None else [default if v is None else v for v in column]
 
 
-def _executemany_columns(conn: sa.Connection, table: sa.Table, columns: Sequence[str], values: list[Sequence[Any]],
-                         constants: Mapping[str, Any], memo: dict[str, dict[Any, Any]]) -> None:
-    """One DBAPI executemany, each value converted by its column type's own SQLAlchemy bind processor (so dates,
-    timestamps and enums are stored exactly as the ORM stores them), without per-row statement work."""
-    names = [*columns, *constants]
-    processors = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in names}
+def _converted_columns(conn: sa.Connection, table: sa.Table, columns: Sequence[str], values: list[Sequence[Any]],
+                       constants: Mapping[str, Any], memo: dict[str, dict[Any, Any]]) -> list[Sequence[Any]]:
+    """Each value converted by its column type's own SQLAlchemy bind processor for this database (so dates,
+    timestamps and enums are stored exactly as the ORM stores them), each distinct value once."""
+    processors = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                  for c in (*columns, *constants)}
     converted = [_converted(processors[name], column, memo.setdefault(name, {None: None}))
                  for name, column in zip(columns, values, strict=True)]
     size = len(values[0])
-    converted += [[processors[name](value) if processors[name] else value] * size for name, value in constants.items()]
-    quoted = ", ".join(f'"{c}"' for c in names)
-    marks = ", ".join("?" for _ in names)
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', list(zip(*converted, strict=True)))
+    return converted + [[processors[name](value) if processors[name] else value] * size
+                        for name, value in constants.items()]
 
 
 def _converted(processor: Any, values: Sequence[Any], memo: dict[Any, Any]) -> Sequence[Any]:
@@ -166,15 +167,10 @@ def _converted(processor: Any, values: Sequence[Any], memo: dict[Any, Any]) -> S
 
 def _copy_columns(conn: sa.Connection, table: sa.Table, names: Sequence[str], values: list[Sequence[Any]]) -> None:
     quoted = ", ".join(f'"{c}"' for c in names)
-    plain = [[_pg_value(v) for v in column] for column in values]
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in zip(*plain, strict=True):
+            for row in zip(*values, strict=True):
                 copy.write_row(row)
     finally:
         cursor.close()
-
-
-def _pg_value(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
