@@ -82,13 +82,6 @@ class PatentRows:
         self.known_errors: set[int] = set()  # rows rejected before the current chunk
         self.fast = FastPatents(self) if fast else None
 
-    def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
-        count = 0
-        for chunk in _chunked(rows):
-            self.read_chunk(chunk)
-            count += len(chunk)
-        return count
-
     def read_chunk(self, chunk: list[tuple[int, list[Cell]]]) -> tuple[list[tuple], list[int]]:
         """The accepted records of `chunk` and their rows; problems go to the sink. A row of an earlier chunk that
         a disagreeing duplicate here rejects sets `late_rejections` (it was handed out already)."""
@@ -271,13 +264,3 @@ class PatentRows:
             r.problem("enterprise_name", "enterprise_contradicts_option", value=name, option=option.credit_code)
         return matches[0].id
 
-
-def _chunked(rows: Iterator[tuple[int, list[Cell]]], size: int = 20000) -> Iterator[list[tuple[int, list[Cell]]]]:
-    chunk: list[tuple[int, list[Cell]]] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -163,15 +163,6 @@ def previous_import(engine: Engine, sha256: str, kind: str) -> PreviousImport | 
 # ------------------------------------------------------------------------------------------ writing
 
 
-def apply_batch(engine: Engine, batch: Batch, *, dry_run: bool, started_at: datetime, now: datetime,
-                allow_lower_paid_through: bool = False) -> Outcome:
-    """Write `batch` in one transaction (rolled back for a dry run) and record the import."""
-    outcome = apply_chunks(engine, batch, [batch], dry_run=dry_run, started_at=started_at, now=now,
-                           allow_lower_paid_through=allow_lower_paid_through)
-    assert outcome is not None  # kept unless `keep` says otherwise
-    return outcome
-
-
 def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_run: bool, started_at: datetime,
                  now: datetime, keep: Callable[[], bool] = lambda: True, allow_lower_paid_through: bool = False,
                  lookup: StoreLookup | None = None) -> Outcome | None:
@@ -180,21 +171,17 @@ def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_
 
     `record` carries the file's name, hash and counts (final once the chunks are consumed). After the last chunk
     `keep()` decides: False rolls everything back and returns None (the file turned out to have errors). A dry run
-    that is kept is rolled back all the same and then recorded on its own, with what it would have done."""
+    that is kept is rolled back all the same and then recorded on its own, with what it would have done. `lookup`
+    answers through this transaction while the chunks come (see StoreLookup)."""
     outcome = Outcome(None, dry_run)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # on the driver's connection: a PRAGMA needs no transaction
             conn.connection.driver_connection.execute(f"PRAGMA cache_size = {SQLITE_IMPORT_CACHE_KIB}")
         with conn.begin() as transaction:
-            if lookup is not None:
-                lookup.conn = conn
-            try:
-                import_id = _insert_import(conn, record, dry_run, started_at, now)
+            import_id = _insert_import(conn, record, dry_run, started_at, now)
+            with _answering(lookup, conn):
                 _write(conn, chunks, outcome, import_id, now, f"import:{record.file_name}"[:200],
                        allow_lower_paid_through)
-            finally:
-                if lookup is not None:
-                    lookup.conn = None
             kept = keep()
             if dry_run or not kept:
                 transaction.rollback()
@@ -206,6 +193,17 @@ def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_
                 outcome.import_id = _insert_import(conn, record, dry_run, started_at, now)
                 _finish_import(conn, outcome.import_id, outcome, record, now)
     return outcome if kept else None
+
+
+@contextmanager
+def _answering(lookup: StoreLookup | None, conn: Connection) -> Iterator[None]:
+    if lookup is not None:
+        lookup.conn = conn
+    try:
+        yield
+    finally:
+        if lookup is not None:
+            lookup.conn = None
 
 
 def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_id: int, now: datetime, source: str,
