@@ -496,7 +496,7 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
     """Read, check and write `file` in one transaction, chunk by chunk (or explain why not); exit 1 on rejected
     rows. A dry run shows what the good rows would do even when others have errors."""
     from custody.creditcode import parse_credit_code
-    from custody.store.imports import StoreLookup, apply_chunks, previous_import
+    from custody.store.imports import StoreLookup, previous_import
     from importers.columns import ProfileError
     from importers.context import Options
     from importers.files import open_import
@@ -529,22 +529,8 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
             raise typer.Exit(2) from None
         previous = previous_import(engine, opened.batch.sha256, kind) if opened.batch.sha256 else None
         opened.batch.partial = partial
-        outcome = None
-        if opened.header is not None:
-            # A real import without --partial stops writing at the first error (it will roll back anyway).
-            writes = partial or dry_run
-            advance = progress("importing" if not dry_run else "checking", opened.estimated_rows())
-            chunks = opened.chunks(lambda: writes or not opened.has_errors, advance)
-            outcome = apply_chunks(engine, opened.batch, chunks, dry_run=dry_run, started_at=clock.now(),
-                                   now=clock.now(), allow_lower_paid_through=allow_lower_paid_through,
-                                   keep=lambda: not opened.late_rejections and (writes or not opened.has_errors),
-                                   lookup=lookup)
-            if outcome is None and opened.late_rejections and writes:
-                # A row written early was rejected by a later duplicate: write the file again without it.
-                again = opened.again()
-                outcome = apply_chunks(engine, opened.batch, again.chunks(), dry_run=dry_run, started_at=clock.now(),
-                                       now=clock.now(), allow_lower_paid_through=allow_lower_paid_through,
-                                       lookup=lookup)
+        outcome = _written(engine, opened, lookup, progress, dry_run=dry_run, partial=partial,
+                           allow_lower_paid_through=allow_lower_paid_through)
     note_held_back(opened, outcome)
     rejects = None
     if outcome is not None and opened.error_rows and not dry_run:
@@ -558,6 +544,27 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
         typer.echo(f"Error: {failure_line(summary, language)}", err=True)
     if opened.has_errors:
         raise typer.Exit(1)
+
+
+def _written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, allow_lower_paid_through: bool):
+    """The Outcome of writing `opened` chunk by chunk in one transaction, or None when it was rolled back (the
+    file has errors and neither --partial nor --dry-run asked for the good rows)."""
+    from custody.store.imports import apply_chunks
+
+    if opened.header is None:
+        return None
+    # A real import without --partial stops writing at the first error (it will roll back anyway).
+    writes = partial or dry_run
+    advance = progress("checking" if dry_run else "importing", opened.estimated_rows())
+    chunks = opened.chunks(lambda: writes or not opened.has_errors, advance)
+    outcome = apply_chunks(engine, opened.batch, chunks, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
+                           allow_lower_paid_through=allow_lower_paid_through, lookup=lookup,
+                           keep=lambda: not opened.late_rejections and (writes or not opened.has_errors))
+    if outcome is None and opened.late_rejections and writes:
+        # A row written early was rejected by a later duplicate: write the file again without the rejected rows.
+        outcome = apply_chunks(engine, opened.batch, opened.again().chunks(), dry_run=dry_run, started_at=clock.now(),
+                               now=clock.now(), allow_lower_paid_through=allow_lower_paid_through, lookup=lookup)
+    return outcome
 
 
 def _show_import(summary: dict[str, Any], fmt: Format, language: str) -> None:
