@@ -88,7 +88,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(patent_app, name="patent")
 app.add_typer(calendar_app, name="calendar")
 import_app = typer.Typer(help="Import enterprises, patents and payments from operators' spreadsheets.\n\n"
-                         "Example: custody import patents portfolio.xlsx --enterprise 91350100M000100Y43",
+                         "Example: custody import patents examples/portfolio_platform.xlsx --enterprise "
+                         "91350100M000100Y43",
                          no_args_is_help=True)
 remind_app = typer.Typer(help="Reminders: plan, list and send.\n\nExample: custody remind plan --dry-run",
                          no_args_is_help=True)
@@ -521,6 +522,7 @@ def patent_show(
     """
     from custody.fee_text import print_payments, print_schedule
     from custody.store.patents import payments_of
+    from custody.views import mark_import_flags
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
@@ -528,6 +530,8 @@ def patent_show(
         view["patent"] = _patent_dict(patent)
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
                              "source": p.source, "note": p.note} for p in payments_of(session, patent)]
+        mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
+                          {p["year"] for p in view["payments"]})
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
@@ -550,68 +554,105 @@ def _patent_dict(patent) -> dict[str, Any]:
 
 
 @contextmanager
-def _import_progress(enabled: bool):
-    """A rich progress bar on stderr for large files, only when stderr is a terminal; else a no-op counter."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda label: (lambda n: None)
+def _import_progress(enabled: bool, console: Console | None = None):
+    """A rich progress bar on stderr, with the file's row count as its total when that is known, only when stderr
+    is a terminal; else a no-op. Yields `start(label, total) -> advance(n)`."""
+    console = console or Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield lambda label, total=None: (lambda n: None)
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                  console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, Any] = {}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
 
-        def tracker(label: str) -> Callable[[int], None]:
-            tasks[label] = bar.add_task(label, total=None)
-            return lambda n: bar.advance(tasks[label], n)
+        def start(label: str, total: int | None = None) -> Callable[[int], None]:
+            task = bar.add_task(label, total=total)
 
-        yield tracker
+            def advance(n: int) -> None:
+                # The total is an estimate (a CSV's line count): the bar never runs past it.
+                done = bar.tasks[task].completed + n
+                bar.update(task, completed=done, total=max(total, done) if total else None)
+            return advance
+
+        yield start
 
 
 def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, partial: bool,
                  rejects_out: Path | None, fmt: Format, profile: str | None, as_of: str | None,
-                 enterprise: str | None = None) -> None:
-    """Read and check `file`, then write it in one transaction (or explain why not); exit 1 on rejected rows."""
+                 enterprise: str | None = None, allow_lower_paid_through: bool = False) -> None:
+    """Read, check and write `file` in one transaction, chunk by chunk (or explain why not); exit 1 on rejected
+    rows. A dry run shows what the good rows would do even when others have errors."""
     from custody.creditcode import parse_credit_code
-    from custody.store.imports import StoreLookup, apply_batch, previous_import
+    from custody.store.imports import StoreLookup, previous_import
     from importers.columns import ProfileError
     from importers.context import Options
-    from importers.files import parse_file
+    from importers.files import open_import
     from importers.rejects import default_rejects_path, write_rejects
-    from importers.summary import failure_line, summary_dict
+    from importers.summary import (
+        default_problems_path,
+        failure_line,
+        note_held_back,
+        summary_dict,
+        write_problems_file,
+    )
 
     if fmt == Format.csv:
-        raise UserError("import prints table or json")
+        typer.echo("Error: import prints table or json (--format csv is for reports)", err=True)
+        raise typer.Exit(2)
     st = state(ctx)
     language = st.config.language
     code, day = (parse_credit_code(enterprise) if enterprise else None), option_date(as_of, "--as-of")
     with db_session(ctx) as session, _import_progress(fmt == Format.table) as progress:
-        engine = session.get_bind()
+        engine = session.get_bind()  # the import writes through a connection of its own, in one transaction
         # Built once the database is known to be ready: the calendar reads the schedules loaded into it.
         options = Options(rules=load_rules(settings=st.config.rule_settings), calendar=calendar_for(st),
                           language=language, enterprise=code, as_of=day, profile_name=profile,
                           import_config=st.config.section("import"))
+        lookup = StoreLookup(engine)
         try:
-            parsed = parse_file(file, kind, StoreLookup(engine), options, progress("reading"))
+            opened = open_import(file, kind, lookup, options)
         except ProfileError as exc:  # a usage error: exit 2
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(2) from None
-        if parsed.has_errors and not (partial and parsed.can_import_partially):
-            _show_import(summary_dict(parsed, language), fmt, language)
-            typer.echo(f"Error: {failure_line(summary_dict(parsed, language), language)}", err=True)
-            raise typer.Exit(1)
-        previous = previous_import(engine, parsed.batch.sha256, kind)
-        parsed.batch.partial = partial
-        outcome = apply_batch(engine, parsed.batch, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
-                              progress=progress("writing"))
+        previous = previous_import(engine, opened.batch.sha256, kind) if opened.batch.sha256 else None
+        opened.batch.partial = partial
+        outcome = _written(engine, opened, lookup, progress, dry_run=dry_run, partial=partial,
+                           allow_lower_paid_through=allow_lower_paid_through)
+    note_held_back(opened, outcome)
     rejects = None
-    if parsed.error_rows:
+    if outcome is not None and opened.error_rows and not dry_run:
         rejects = rejects_out or default_rejects_path(file)
-        write_rejects(parsed, rejects, language)
-    summary = summary_dict(parsed, language, outcome, previous, str(rejects) if rejects else None)
+        write_rejects(opened, rejects, language)
+    summary = summary_dict(opened, language, outcome, previous, str(rejects) if rejects else None)
+    if fmt == Format.table:
+        write_problems_file(summary, default_problems_path(file), language)
     _show_import(summary, fmt, language)
-    if parsed.error_rows:
+    if opened.has_errors and (outcome is None or not partial):
+        typer.echo(f"Error: {failure_line(summary, language)}", err=True)
+    if opened.has_errors:
         raise typer.Exit(1)
+
+
+def _written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, allow_lower_paid_through: bool):
+    """The Outcome of writing `opened` chunk by chunk in one transaction, or None when it was rolled back (the
+    file has errors and neither --partial nor --dry-run asked for the good rows)."""
+    from custody.store.imports import apply_chunks
+
+    if opened.header is None:
+        return None
+    # A real import without --partial stops writing at the first error (it will roll back anyway).
+    writes = partial or dry_run
+    advance = progress("checking" if dry_run else "importing", opened.estimated_rows())
+    chunks = opened.chunks(lambda: writes or not opened.has_errors, advance)
+    outcome = apply_chunks(engine, opened.batch, chunks, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
+                           allow_lower_paid_through=allow_lower_paid_through, lookup=lookup,
+                           keep=lambda: not opened.late_rejections and (writes or not opened.has_errors))
+    if outcome is None and opened.late_rejections and writes:
+        # A row written early was rejected by a later duplicate: write the file again without the rejected rows.
+        outcome = apply_chunks(engine, opened.batch, opened.again().chunks(), dry_run=dry_run, started_at=clock.now(),
+                               now=clock.now(), allow_lower_paid_through=allow_lower_paid_through, lookup=lookup)
+    return outcome
 
 
 def _show_import(summary: dict[str, Any], fmt: Format, language: str) -> None:
@@ -625,12 +666,13 @@ def _show_import(summary: dict[str, Any], fmt: Format, language: str) -> None:
 
 
 _DRY_RUN = typer.Option(False, "--dry-run", help="Show what would be new, updated (field by field), unchanged and "
-                        "rejected; write nothing but the import log entry.")
+                        "rejected, also for a file with errors; write nothing but the import log entry.")
 _PARTIAL = typer.Option(False, "--partial", help="Import the good rows even when others have errors; the "
-                        "rejected rows go to the rejects file.")
+                        "rejected rows go to the rejects file (not with --dry-run).")
 _REJECTS = typer.Option(None, "--rejects-out", help="Where --partial writes rejected rows with an error column "
                         "(default: FILE.rejects.csv next to FILE).")
-_FORMAT = typer.Option(Format.table, "--format", help="table (to read) or json (for scripts).")
+_FORMAT = typer.Option(Format.table, "--format", help="table (to read) or json (for scripts); a table shows the "
+                       "first 200 problems and writes them all to FILE.problems.txt.")
 _PROFILE = typer.Option(None, "--profile", help="Column mapping for an unusual export: "
                         "\\[import.profiles.NAME] in config.toml.")
 _AS_OF = typer.Option(None, "--as-of", help="The date the file's legal statuses describe (default: a date in "
@@ -662,16 +704,22 @@ def import_patents(
                                           "every patent in a file without an enterprise column."),
     dry_run: bool = _DRY_RUN, partial: bool = _PARTIAL, rejects_out: Path | None = _REJECTS,
     fmt: Format = _FORMAT, profile: str | None = _PROFILE, as_of: str | None = _AS_OF,
+    allow_lower_paid_through: bool = typer.Option(
+        False, "--allow-lower-paid-through", help="Let the file lower a paid-through year on record (an older "
+        "export must not undo newer facts, so by default the higher year is kept, with a warning); never below "
+        "years with payments on record."),
 ) -> None:
     """Import patents, one per row, by application number; missing paid-through years are inferred.
 
     Columns: 申请号, 专利名称, 专利类型, 申请日, 授权公告日, 授权年度, 已缴至年度, 费减比例, 法律状态, 专利权人,
-    统一社会信用代码 or 企业名称.
+    托管方式 (托管 or 监控), 统一社会信用代码 or 企业名称. A patent in custody needs its enterprise (a column,
+    --enterprise, or on record already); a watch-only one (监控) does not.
 
-    Example: custody import patents examples/portfolio.xlsx --enterprise 91350100M000100Y43 --dry-run
+    Example: custody import patents examples/portfolio_platform.xlsx --enterprise 91350100M000100Y43 --dry-run
     """
     _import_file(ctx, "patents", file, dry_run=dry_run, partial=partial, rejects_out=rejects_out, fmt=fmt,
-                 profile=profile, as_of=as_of, enterprise=enterprise)
+                 profile=profile, as_of=as_of, enterprise=enterprise,
+                 allow_lower_paid_through=allow_lower_paid_through)
 
 
 @import_app.command("payments")

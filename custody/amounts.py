@@ -1,4 +1,8 @@
-"""Amounts of money as spreadsheets write them (`¥1,200.00`, `1200元`, `１２００`), parsed into yuan."""
+"""Amounts of money as spreadsheets write them (`¥1,200.00`, `1200元`, `１２００`), parsed into yuan.
+
+A comma is a thousands separator only where one belongs (1,200 and 1,200,000.50); anywhere else (1,20 or the
+European 1.200,00) the amount is refused as unreadable rather than guessed at: a misread fee would pass as paid.
+"""
 from __future__ import annotations
 
 import re
@@ -6,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from custody.domain import yuan
 
-_NOISE = re.compile(r"[¥￥,，\s]|元|人民币|CNY|RMB", re.IGNORECASE)
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+_NOISE = re.compile(r"[¥￥\s]|元|人民币|CNY|RMB", re.IGNORECASE)
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 class AmountParseError(ValueError):
@@ -21,6 +26,11 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, (int, float, Decimal)):
         return yuan(value)
     text = _NOISE.sub("", str(value).translate(_FULL_WIDTH))
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):
+            raise AmountParseError(f"{value!r} is not an amount in yuan: a comma only separates thousands "
+                                   "(1,200.00)")
+        text = text.replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:

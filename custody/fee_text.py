@@ -14,6 +14,7 @@ STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "la
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
 PROVISIONAL = "（暂定：该年放假安排未公布）"
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
+IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
 
 def yuan_text(amount: float | int) -> str:
@@ -64,6 +65,8 @@ def schedule_table(view: dict[str, Any]) -> Table:
         table.add_column(heading)
     for y in view["years"]:
         status = "已缴" if y["paid"] else ("授权当年（办登时缴）" if y["grant_year"] else "未缴")
+        if y.get("inferred") or y.get("check"):  # an import's flags (custody.views.mark_import_flags)
+            status = "推定已缴" if y.get("inferred") else "待核实"
         reduction = REDUCTION_TOO_LATE if y["reduction_too_late"] else REDUCTION_ZH.get(y["reduction"], y["reduction"])
         table.add_row(f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
                       yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status)
@@ -81,6 +84,8 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
     if any(y["reduction_too_late"] for y in view["years"]):
         console.print(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
                       "（rules.reduction_lead_months，规则 reduction.lead_time）")
+    if any(y.get("inferred") or y.get("check") for y in view["years"]):
+        console.print(IMPORT_FLAGS)
 
 
 def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:

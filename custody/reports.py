@@ -77,6 +77,8 @@ class PortfolioPatent:
     decision: Decision | None = None
     payments: tuple[tuple[int, date], ...] = ()  # (patent year, paid on)
     events: tuple[tuple[str, date], ...] = ()  # (event kind, announced on)
+    paid_through_inferred: bool = False  # an import inferred it from the legal status (issue 3)
+    unknown_through: int | None = None  # fees after paid_through up to this year: "unknown — check"
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,20 @@ def is_tracked(e: Evaluated, today: date) -> bool:
             and not abandon_in_effect(p.decision, today))
 
 
+# Issue 3: what an import could not know. Rows carry "flag" only when one applies (exports show every column).
+FLAG_COLUMN = Column("flag", "Import flag", "导入标记")
+PAID_THROUGH_INFERRED, UNKNOWN_CHECK = "paid-through inferred", "unknown — check"
+
+
+def _import_flag(p: PortfolioPatent, fee: YearFee) -> dict[str, str]:
+    """{"flag": …} for a fee whose standing an import inferred: the years before it were paid by inference, or
+    the fee itself was in its grace period, paid or not unknown (treated as unpaid)."""
+    flags = [PAID_THROUGH_INFERRED] if p.paid_through_inferred else []
+    if p.unknown_through is not None and fee.year <= p.unknown_through:
+        flags.append(UNKNOWN_CHECK)
+    return {"flag": "; ".join(flags)} if flags else {}
+
+
 # ---------------------------------------------------------------------------------------------- due
 
 
@@ -139,7 +155,7 @@ DUE_COLUMNS = (*BASE_COLUMNS,
                Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
                Column("days_left", "Days left", "剩余天数", "int"), Column("fee", "Fee (CNY)", "年费(元)", "money"),
                Column("reduction", "Reduction", "费减"), Column("grace_end", "Grace end", "滞纳期届满日", "date"),
-               Column("decision", "Decision", "企业决定"), Column("note", "Note", "备注"))
+               Column("decision", "Decision", "企业决定"), Column("note", "Note", "备注"), FLAG_COLUMN)
 
 
 def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, notes: Sequence[str] = ()) -> Report:
@@ -151,7 +167,8 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
             continue
         rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "days_left": (fee.due_date - today).days,
                      "fee": fee.fee, "reduction": fee.reduction, "grace_end": fee.grace_end,
-                     "decision": _decision_text(e.patent.decision, fee.year), "note": e.block})
+                     "decision": _decision_text(e.patent.decision, fee.year), "note": e.block,
+                     **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
     return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows), tuple(notes))
 
@@ -170,7 +187,7 @@ GRACE_COLUMNS = (*BASE_COLUMNS,
                  Column("next_rise_on", "Next rise on", "下次上涨日", "date"),
                  Column("next_late_fee_rate", "Next rate", "上涨后比例", "rate"),
                  Column("next_late_fee", "Late fee after the rise (CNY)", "上涨后滞纳金(元)", "money"),
-                 Column("decision", "Decision", "企业决定"), Column("pledgee", "Pledgee", "质权人"))
+                 Column("decision", "Decision", "企业决定"), Column("pledgee", "Pledgee", "质权人"), FLAG_COLUMN)
 
 
 def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, Decimal | None]:
@@ -191,7 +208,8 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
                      "days_left": (fee.grace_end - today).days, "fee": q.fee, "late_fee_rate": q.late_fee_rate,
                      "late_fee": q.late_fee, "total": q.total, "next_rise_on": rise_on,
                      "next_late_fee_rate": rise_rate, "next_late_fee": rise_fee,
-                     "decision": _decision_text(e.patent.decision, fee.year), "pledgee": e.patent.watch.pledgee})
+                     "decision": _decision_text(e.patent.decision, fee.year), "pledgee": e.patent.watch.pledgee,
+                     **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
     return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows), tuple(notes))
 

@@ -154,3 +154,19 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
     if pay_on is not None:
         result["quote"] = quote_dict(schedule, pay_on)
     return result
+
+
+def mark_import_flags(view: dict[str, Any], paid_through_inferred: bool, unknown_through: int | None,
+                      paid_years: set[int]) -> dict[str, Any]:
+    """`view` (schedule_dict) with what an import could not know (issue 3), on each year: "inferred" for a year
+    counted paid only because paid-through was inferred from the legal status (no payment on record), "check" for
+    a fee that was in its grace period then, paid or not unknown (still counted unpaid)."""
+    paid_through = view["paid_through"]
+    for year in view["years"]:
+        n = year["year"]
+        year["inferred"] = bool(paid_through_inferred and year["paid"] and not year["grant_year"]
+                                and n not in paid_years and paid_through is not None and n <= paid_through)
+        year["check"] = bool(unknown_through is not None and not year["paid"] and n <= unknown_through)
+    view["paid_through_inferred"] = paid_through_inferred
+    view["fees_to_check"] = [y["year"] for y in view["years"] if y["check"]]
+    return view

@@ -2,7 +2,8 @@
 
 CNIPA's fee and legal-status queries, search platforms, agencies' ledgers and hand-made sheets name the same
 column many ways; each field lists its aliases (Chinese and English). An operator adds spellings for an unusual
-export with a profile in config.toml ([import.profiles.NAME], selected with --profile NAME).
+export with a profile in config.toml ([import.profiles.NAME], selected with --profile NAME), where a header can
+also map to "ignore": that column is left out (two columns that mean one field, say 申请号 and 专利号).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class Column:
     @property
     def label(self) -> str:
         return f"{self.zh} ({self.en})"
+
+
+IGNORE = "ignore"  # a profile's mapping for a column to leave out
 
 
 def _c(field: str, zh: str, en: str, aliases: str, required: bool = False) -> Column:
@@ -58,6 +62,7 @@ PATENT_COLUMNS = (
        "法律状态日|法律状态日期|状态日期|法律状态公告日|legal status date|status date"),
     _c("owners", "专利权人", "owners", "专利权人|权利人|申请(专利权)人|专利权人/申请人|owner|owners|patentee"),
     _c("term_extension_days", "期限补偿天数", "term extension days", "期限补偿天数|补偿天数|term extension days"),
+    _c("mode", "托管方式", "mode", "托管方式|托管类型|管理方式|托管/监控|mode|custody mode"),
     ENTERPRISE_CODE,
     ENTERPRISE_NAME,
 )
@@ -123,10 +128,10 @@ def profile_from_config(name: str, import_section: Mapping[str, Any], kind: str)
         raise ProfileError(f"profile {name!r} is for {raw['kind']}, not {kind}")
     fields = {c.field for c in KINDS[kind]}
     columns = dict(raw.get("columns", {}))
-    unknown = sorted(set(columns.values()) - fields)
+    unknown = sorted(set(columns.values()) - fields - {IGNORE})
     if unknown:
         raise ProfileError(f"profile {name!r} maps to unknown field(s) {', '.join(unknown)}; "
-                           f"{kind} fields: {', '.join(sorted(fields))}")
+                           f"{kind} fields: {', '.join(sorted(fields))}, or {IGNORE!r} to leave a column out")
     return Profile(name, raw.get("kind"), columns, raw.get("sheet"), raw.get("header_row"))
 
 

@@ -24,6 +24,10 @@ class Lookup(Protocol):
         """The stored patents among `numbers` (canonical application numbers)."""
         ...
 
+    def patent_enterprises(self, numbers: Collection[str]) -> Mapping[str, int | None]:
+        """The enterprise on record (id, or None) of each stored patent among `numbers`."""
+        ...
+
 
 @dataclass(frozen=True)
 class Options:

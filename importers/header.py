@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from custody.dates import DateParseError, parse_date
-from importers.columns import KINDS, Profile, alias_table, header_key
-from importers.problems import WARNING, ProblemSink
+from importers.columns import IGNORE, KINDS, Profile, alias_table, header_key
+from importers.problems import NOTE, WARNING, ProblemSink
 from importers.readers import Cell
 
 SCAN_ROWS = 30
-# Rows below the table that only total it up (合计 12 件): skipped when they have no key value.
+# Rows that only total the table up (合计 12 件, 小计, Total): skipped with a note, in the key column or with the
+# key column empty.
 TOTAL_WORDS = ("合计", "总计", "小计", "total")
 # Columns that are never data: row numbers, and the error column of a rejects file being re-imported.
 SILENT_COLUMNS = frozenset({"序号", "编号", "行号", "no", "no.", "#", "错误", "errors"})
@@ -56,12 +57,17 @@ def _text(cell: Cell) -> str:
 
 
 def _matches(cells: list[Cell], aliases: dict[str, str]) -> dict[str, list[int]]:
+    """Field -> the positions of the columns that name it (IGNORE: columns a profile says to leave out)."""
     found: dict[str, list[int]] = {}
     for position, cell in enumerate(cells):
         field_name = aliases.get(header_key(cell)) if cell is not None else None
         if field_name:
             found.setdefault(field_name, []).append(position)
     return found
+
+
+def _score(cells: list[Cell], aliases: dict[str, str]) -> int:
+    return len(set(_matches(cells, aliases)) - {IGNORE})
 
 
 def find_header(rows: Rows, kind: str, sink: ProblemSink, profile: Profile | None = None) -> tuple[Header, Rows] | None:
@@ -73,7 +79,7 @@ def find_header(rows: Rows, kind: str, sink: ProblemSink, profile: Profile | Non
         sink.add(None, None, "empty_file")
         return None
     candidates = buffered[-1:] if profile and profile.header_row else buffered
-    scored = [(len(_matches(cells, aliases)), i) for i, (_, cells) in enumerate(candidates)]
+    scored = [(_score(cells, aliases), i) for i, (_, cells) in enumerate(candidates)]
     best_score, best = max(scored, key=lambda s: (s[0], -s[1]))
     if best_score == 0:
         expected = ", ".join(c.zh for c in KINDS[kind] if c.required)
@@ -85,7 +91,7 @@ def find_header(rows: Rows, kind: str, sink: ProblemSink, profile: Profile | Non
     if header is None:
         return None
     rest = itertools.chain(buffered[offset + best + 1:], rows)
-    return header, _data_rows(rest, header)
+    return header, _data_rows(rest, header, sink)
 
 
 def _note(cells: list[Cell]) -> str:
@@ -95,12 +101,13 @@ def _note(cells: list[Cell]) -> str:
 def _header(number: int, cells: list[Cell], aliases: dict[str, str], kind: str, sink: ProblemSink,
             notes: list[str]) -> Header | None:
     found = _matches(cells, aliases)
+    left_out = set(found.pop(IGNORE, []))
     texts = [_text(c) for c in cells]
     columns = {c.field: c for c in KINDS[kind]}
     for field_name, positions in found.items():
         if len(positions) > 1:
             sink.add(None, None, "ambiguous_columns", columns=", ".join(texts[p] for p in positions),
-                     field=columns[field_name].label)
+                     field=columns[field_name].label, example=texts[positions[-1]])
     missing = [c.label for c in KINDS[kind] if c.required and c.field not in found]
     if missing:
         sink.add(None, None, "missing_columns", missing=", ".join(missing), header_row=number,
@@ -108,19 +115,41 @@ def _header(number: int, cells: list[Cell], aliases: dict[str, str], kind: str, 
     if missing or any(len(p) > 1 for p in found.values()):
         return None
     index = {f: p[0] for f, p in found.items()}
-    used = set(index.values())
+    used = set(index.values()) | left_out
     ignored = [t for i, t in enumerate(texts) if t and i not in used and header_key(t) not in SILENT_COLUMNS]
     if ignored:
         sink.add(number, None, "ignored_columns", WARNING, columns=", ".join(ignored))
     return Header(number, index, {f: texts[p] for f, p in index.items()}, texts, ignored, notes)
 
 
-def _data_rows(rows: Rows, header: Header) -> Rows:
+def _data_rows(rows: Rows, header: Header, sink: ProblemSink) -> Rows:
+    """The data rows, each made one cell longer than the header with a None at the end, so every field has its
+    position and a field the file lacks can point at that last cell (importers.patents_fast reads a row with one
+    itemgetter); cells past the header are nobody's and dropped. Empty rows and totals rows are left out, the
+    totals with a note."""
     key = header.index.get("application_number", header.index.get("credit_code"))
+    width = len(header.cells)
     for number, cells in rows:
-        if all(c is None for c in cells):
-            continue
         key_cell = cells[key] if key is not None and key < len(cells) else None
-        if key_cell is None and any(w in _text(c).lower() for c in cells for w in TOTAL_WORDS):
+        if key_cell is None and all(c is None for c in cells):
             continue
+        # The cheap test first: an application number or a credit code starts with a digit.
+        if (key_cell is None or key_cell.__class__ is not str or not key_cell[:1].isdigit()) and (
+                _is_total(key_cell) or (key_cell is None and any(_is_total(c) for c in cells))):
+            sink.add(number, None, "total_row_skipped", NOTE, text=" ".join(_text(c) for c in cells if c is not None))
+            continue
+        size = len(cells)
+        if size == width:
+            cells.append(None)
+        elif size < width:
+            cells.extend([None] * (width + 1 - size))
+        else:
+            cells = [*cells[:width], None]
         yield number, cells
+
+
+def _is_total(cell: Cell) -> bool:
+    if not isinstance(cell, str):
+        return False
+    text = cell.lower()
+    return any(word in text for word in TOTAL_WORDS)

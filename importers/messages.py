@@ -25,8 +25,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "前 {scan} 行中找不到表头：应有 {expected} 等列"),
     "missing_columns": ("required column(s) {missing} not found in the header (row {header_row}: {found})",
                         "表头（第 {header_row} 行：{found}）中缺少必需的列：{missing}"),
-    "ambiguous_columns": ("columns {columns} all mean {field}: keep one, or map them with an import profile",
-                          "列 {columns} 都表示{field}：请只保留一列，或用导入配置（profile）指定"),
+    "ambiguous_columns": ("columns {columns} all mean {field}: delete all but one, or leave the others out with an "
+                          "import profile (config.toml [import.profiles.NAME.columns] \"{example}\" = \"ignore\", "
+                          "then --profile NAME)",
+                          "列 {columns} 都表示{field}：请只保留一列，或用导入配置忽略其余列（config.toml 中 "
+                          "[import.profiles.NAME.columns] \"{example}\" = \"ignore\"，再加 --profile NAME）"),
+    "total_row_skipped": ("totals row skipped: {text}", "已跳过合计行：{text}"),
     "ignored_columns": ("columns not imported: {columns}", "以下列未导入：{columns}"),
     "no_rows": ("no data rows below the header", "表头下没有数据行"),
     "required": ("{field} is empty", "{field}为空"),
@@ -38,6 +42,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "appno_number_cell_read": ("application number stored as a number ({value}); read as {number}: "
                                "format the column as text to be sure",
                                "申请号以数字格式保存（{value}），按 {number} 读取：请把该列设为文本格式以免出错"),
+    "appno_check_computed": ("application number {value} has no check character: read as {number} (check "
+                             "character {check} computed); compare it with the certificate",
+                             "申请号 {value} 没有校验位：按 {number} 读取（校验位 {check} 为计算所得），请与证书核对"),
     "appno_scientific": ("application number {value} is in scientific notation: Excel dropped digits; "
                          "format the column as text and export again",
                          "申请号 {value} 是科学计数法：Excel 已丢失数字；请把该列设为文本格式后重新导出"),
@@ -61,6 +68,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mobile_invalid": ("{value} is not a mainland China mobile number", "{value} 不是有效的中国大陆手机号"),
     "email_invalid": ("{value} is not a valid email address: {detail}", "{value} 不是有效的邮箱地址：{detail}"),
     "bool_invalid": ("{value} is not yes/no (write 是 or 否)", "{value} 不是“是/否”"),
+    "mode_invalid": ("unknown mode {value}: use 托管 (custody) or 监控 (watch)",
+                     "无法识别的托管方式 {value}：应为 托管 或 监控"),
+    "enterprise_missing": ("no enterprise for this patent, so its reminders would go to nobody: give a "
+                           "统一社会信用代码 or 企业名称 column, or --enterprise CODE "
+                           "(a watch-only patent: 托管方式 监控)",
+                           "该专利没有所属企业，提醒将无人接收：请提供“统一社会信用代码”或“企业名称”列，或用 "
+                           "--enterprise 指定（仅监控的专利：托管方式填“监控”）"),
+    "watch_without_enterprise": ("watch-only patent without a watching enterprise: its status changes go into "
+                                 "nobody's digest",
+                                 "仅监控的专利没有关注企业：其法律状态变化不会进入任何企业的摘要"),
+    "paid_through_kept": ("paid-through year {given} is below year {kept} on record: kept {kept} (an older file does "
+                          "not undo newer facts; --allow-lower-paid-through lowers it)",
+                          "已缴至第 {given} 年低于记录中的第 {kept} 年：保留第 {kept} 年（旧文件不能撤销较新的事实；"
+                          "如需降低请加 --allow-lower-paid-through）"),
+    "paid_through_kept_paid": ("paid-through year {given} is below year {kept} on record, and payments on record "
+                               "cover year(s) {years}: kept {kept}",
+                               "已缴至第 {given} 年低于记录中的第 {kept} 年，且第 {years} 年有缴费记录："
+                               "保留第 {kept} 年"),
+    "paid_through_floor": ("paid-through year {given} is below year(s) {years}, which have payments on record: set "
+                           "to {kept}, not {given}",
+                           "已缴至第 {given} 年低于有缴费记录的第 {years} 年：设为第 {kept} 年，而非第 {given} 年"),
+    "paid_through_lowered": ("paid-through year lowered from {on_record} to {given} (--allow-lower-paid-through)",
+                             "已缴年度由第 {on_record} 年降为第 {given} 年（--allow-lower-paid-through）"),
     "enterprise_unknown": ("unknown enterprise {value}: import it first (custody import enterprises FILE)",
                            "未知企业 {value}：请先导入企业（custody import enterprises 文件）"),
     "enterprise_name_ambiguous": ("enterprise name {value} matches {count} enterprises: give the credit code",

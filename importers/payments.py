@@ -28,7 +28,7 @@ from importers.context import Lookup, Options
 from importers.header import Header
 from importers.problems import WARNING, ProblemSink
 from importers.readers import Cell
-from importers.rows import RowCells, labels_for
+from importers.rows import RowCells, application_number, labels_for
 
 _YEAR_IN_NAME = re.compile(r"第\s*(\d{1,2})\s*年")
 _TYPE_IN_NAME = (("实用新型", PatentType.UTILITY_MODEL), ("外观设计", PatentType.DESIGN),
@@ -75,7 +75,7 @@ class PaymentRows:
         return True
 
     def line(self, r: RowCells) -> PaymentLine | None:
-        number = r.value("application_number", values.application_number, required=True)
+        number = application_number(r)
         name = r.value("fee_name", values.text)
         year = r.value("year", values.patent_year)
         amount = r.value("amount", values.amount, required=True)

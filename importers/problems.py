@@ -2,7 +2,7 @@
 
 A problem carries a message code and its parameters, not a finished sentence, so the same problem renders in
 Chinese or English (config [general] language). Errors block the file (or, with --partial, the row); warnings
-are shown and change nothing.
+are shown and change nothing; notes say what was left out on purpose (a totals row below the table).
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from importers.messages import render_message
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"
+PREFIX = {ERROR: {"zh": "", "en": ""}, WARNING: {"zh": "警告：", "en": "warning: "},
+          NOTE: {"zh": "说明：", "en": "note: "}}
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Problem:
         return render_message(self.code, self.params, language)
 
     def render(self, language: str) -> str:
-        prefix = "" if self.is_error else ("警告：" if language == "zh" else "warning: ")
+        prefix = PREFIX[self.severity]["zh" if language == "zh" else "en"]
         return f"{self.location()}: {prefix}{self.message(language)}"
 
     def as_dict(self, language: str) -> dict[str, Any]:
@@ -51,31 +54,48 @@ class Problem:
 
 @dataclass
 class ProblemSink:
-    """Collects problems for one file; `where(row, column)` binds the location so parsers only say what."""
+    """Collects problems for one file, and keeps the rows with errors at hand (asked after every chunk)."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    error_rows: set[int] = field(default_factory=set)
+    has_file_error: bool = False  # an error not tied to a row (unreadable file, unidentifiable columns)
 
     def add(self, row: int | None, column: str | None, code: str, severity: str = ERROR, **params: Any) -> None:
         self.problems.append(Problem(self.file, row, column, code, params, severity))
+        if severity == ERROR:
+            if row is None:
+                self.has_file_error = True
+            else:
+                self.error_rows.add(row)
 
     def extend(self, problems: Iterable[Problem]) -> None:
-        self.problems.extend(problems)
+        for p in problems:
+            self.add(p.row, p.column, p.code, p.severity, **p.params)
+
+    def replace(self, old: Problem, new: Problem) -> None:
+        """Put `new` where `old` is (same row and severity: a message completed once more is known)."""
+        index = next(i for i, p in enumerate(self.problems) if p is old)
+        self.problems[index] = new
 
     @property
-    def error_rows(self) -> set[int]:
-        return {p.row for p in self.problems if p.is_error and p.row is not None}
-
-    @property
-    def has_file_error(self) -> bool:
-        """An error not tied to a row (unreadable file, unidentifiable columns): nothing can be imported."""
-        return any(p.is_error and p.row is None for p in self.problems)
+    def has_errors(self) -> bool:
+        return self.has_file_error or bool(self.error_rows)
 
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
 
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == NOTE]
+
+    def sort(self, columns: list[str]) -> None:
+        """File-level problems first, then by row, then by the column's place in the header (`columns`)."""
+        place = {name: i for i, name in enumerate(columns)}
+        self.problems.sort(key=lambda p: (p.row is not None, p.row or 0,
+                                          -1 if p.column is None else place.get(p.column, len(place))))
 
 
 def rows_messages(problems: Iterable[Problem], language: str) -> dict[int, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class Source:
     encoding: str | None = None
     delimiter: str = ","
     sheet: str | None = None
+    # What reading found out on the way (the sheet's height, once loaded); not part of the identity.
+    found: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -65,6 +67,18 @@ def rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     if source.format == "csv":
         return _csv_rows(source)
     return _excel_rows(source)
+
+
+def row_estimate(source: Source) -> int | None:
+    """About how many rows the file has, for a progress bar: a worksheet's height (known once it is read), or
+    a CSV file's line count (a quoted cell with a line break in it counts one too many)."""
+    if source.format == "excel":
+        return source.found.get("height")
+    count = 0
+    with open(source.path, "rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            count += chunk.count(b"\n")
+    return count
 
 
 def detect_encoding(path: Path) -> str:
@@ -142,10 +156,11 @@ def _sheet_name(path: Path, wanted: str | None) -> str:
 
 def _excel_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     sheet = _workbook(source.path).get_sheet_by_name(source.sheet)
+    source.found["height"] = sheet.height
     # calamine starts at the first used cell; keep the operator's row numbers.
     first_row = (sheet.start or (0, 0))[0] + 1
     for number, record in enumerate(sheet.iter_rows(), start=first_row):
-        yield number, [_excel_cell(value) for value in record]
+        yield number, [(value.strip() or None) if value.__class__ is str else _excel_cell(value) for value in record]
 
 
 def _excel_cell(value: object) -> Cell:

@@ -9,7 +9,7 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
-from importers.files import ParsedFile
+from importers.files import ImportFile
 from importers.problems import rows_messages
 from importers.readers import Cell, rows
 from importers.values import shown
@@ -31,7 +31,7 @@ def _cell(cell: Cell) -> str:
     return shown(cell)
 
 
-def write_rejects(parsed: ParsedFile, out: Path, language: str) -> int:
+def write_rejects(parsed: ImportFile, out: Path, language: str) -> int:
     """Write the rejected rows of `parsed` to `out`; returns how many were written."""
     messages = rows_messages(parsed.sink.problems, language)
     header = parsed.header

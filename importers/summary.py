@@ -1,33 +1,52 @@
 """What an import did (or would do), as a dict for `--format json` and as lines for people, zh or en.
 
 The dict is the stable contract for scripts: counts per table (new / updated / unchanged), the changes field by
-field, the problems with their locations, the rejected and skipped rows, and whether anything changed at all.
+field, the problems with their locations (sorted by row, then column), the rejected and skipped rows, and whether
+anything changed at all. Table mode shows the first SHOWN_PROBLEMS problems and says where the rest are.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from custody.store.imports import Outcome, PreviousImport
-from importers.files import ParsedFile
+from custody.store.imports import HeldBack, Outcome, PreviousImport
+from importers.files import ImportFile
+from importers.problems import PREFIX, WARNING
+from importers.rows import labels_for
 
-SHOWN_PROBLEMS = 200  # problems printed in table mode; JSON has them all
+SHOWN_PROBLEMS = 200  # problems printed in table mode; JSON and the problems file have them all
 SHOWN_CHANGES = 200
 
 TABLE_ZH = {"enterprise": "企业", "contact": "联系人", "patent": "专利", "payment": "缴费记录"}
+FIELD_ZH = {
+    "name": "名称", "role": "角色", "mobile": "手机", "email": "邮箱", "consent_sms": "接收短信",
+    "consent_email": "接收邮件", "type": "专利类型", "title": "专利名称", "owners": "专利权人", "filing_date": "申请日",
+    "granted_on": "授权公告日", "grant_year": "授权年度", "grant_year_inferred": "授权年度为推定",
+    "paid_through": "已缴至年度", "paid_through_inferred": "已缴年度为推定", "unknown_through": "待核实至年度",
+    "reduction": "费减比例", "term_extension_days": "期限补偿天数", "legal_status": "法律状态",
+    "legal_status_date": "法律状态日", "mode": "托管方式", "enterprise_id": "企业",
+}
 WORDS = {
     "zh": {"new": "新增", "updated": "更新", "unchanged": "不变", "rejected": "拒绝", "skipped": "跳过",
            "rows": "行", "dry_run": "试运行（未写入数据库）", "nothing": "数据库没有任何变化",
            "again": "（同一文件已于 {when} 导入过，导入记录 #{id}）", "more": "……另有 {n} 条",
+           "more_problems": "……另有 {n} 个问题，全部问题见 {path}",
+           "more_problems_json": "……另有 {n} 个问题（--format json 列出全部）",
            "failed": "文件有 {n} 个错误，未导入任何内容（--partial 可只导入正确的行）",
+           "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
            "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
            "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
            "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）"},
     "en": {"new": "new", "updated": "updated", "unchanged": "unchanged", "rejected": "rejected", "skipped": "skipped",
            "rows": "rows", "dry_run": "dry run (nothing written)", "nothing": "nothing changed in the database",
            "again": " (the same file was imported on {when}, import #{id})", "more": "... and {n} more",
+           "more_problems": "... and {n} more problems: all of them are in {path}",
+           "more_problems_json": "... and {n} more problems (--format json lists them all)",
            "failed": "{n} error(s) in the file: nothing imported (--partial imports the good rows)",
+           "failed_dry_run": "{n} error(s) in the file: an import would write nothing (--partial imports the good "
+                             "rows)",
            "rejects": "rejected rows written to {path} (fix them and import that file)",
            "inferred": "patents with paid-through inferred: {n} (as of {as_of})",
            "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)"},
@@ -44,17 +63,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def summary_dict(parsed: ParsedFile, language: str, outcome: Outcome | None = None,
+def note_held_back(parsed: ImportFile, outcome: Outcome | None) -> None:
+    """The paid-through years the store would not lower, as warnings at file:row:column."""
+    if outcome is None or not outcome.held_back:
+        return
+    column = labels_for("patents", parsed.header)["paid_through"] if parsed.header else None
+    for held in outcome.held_back:
+        parsed.sink.add(held.row, column, _held_back_code(held), WARNING, given=held.given, kept=held.kept,
+                        on_record=held.on_record, years=_years(held.paid_years))
+    parsed.sink.sort(parsed.header.cells if parsed.header else [])
+
+
+def _held_back_code(held: HeldBack) -> str:
+    if held.kept == held.on_record:
+        return "paid_through_kept_paid" if held.paid_years else "paid_through_kept"
+    return "paid_through_floor" if held.kept != held.given else "paid_through_lowered"
+
+
+def _years(years: tuple[int, ...]) -> str:
+    if not years:
+        return ""
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
+def summary_dict(parsed: ImportFile, language: str, outcome: Outcome | None = None,
                  previous: PreviousImport | None = None, rejects_file: str | None = None) -> dict[str, Any]:
     errors, warnings = parsed.sink.errors(), parsed.sink.warnings()
     result: dict[str, Any] = {
         "file": parsed.path.name, "kind": parsed.kind, "sha256": parsed.batch.sha256,
         "imported": outcome is not None and not outcome.dry_run, "dry_run": bool(outcome and outcome.dry_run),
         "rows": parsed.rows_read, "rejected": len(parsed.error_rows), "skipped": parsed.skipped,
-        "errors": len(errors), "warnings": len(warnings), "stats": parsed.stats,
+        "errors": len(errors), "warnings": len(warnings), "notes": len(parsed.sink.notes()), "stats": parsed.stats,
         "problems": [p.as_dict(language) for p in parsed.sink.problems],
         "tables": {}, "changes": [], "changes_total": 0, "new_keys": {}, "changed": False,
-        "import_id": None, "previous_import": None, "rejects_file": rejects_file,
+        "import_id": None, "previous_import": None, "rejects_file": rejects_file, "problems_file": None,
     }
     if outcome is not None:
         result.update(
@@ -69,6 +111,23 @@ def summary_dict(parsed: ParsedFile, language: str, outcome: Outcome | None = No
     return result
 
 
+def write_problems_file(summary: dict[str, Any], path: Path, language: str) -> str | None:
+    """Every problem, one `file:row:column: message` a line, to `path` when table mode cannot show them all;
+    the path written, or None when there was no need or it could not be written."""
+    if len(summary["problems"]) <= SHOWN_PROBLEMS:
+        return None
+    try:
+        path.write_text("".join(_problem_line(p, language) + "\n" for p in summary["problems"]), encoding="utf-8")
+    except OSError:
+        return None
+    summary["problems_file"] = str(path)
+    return str(path)
+
+
+def default_problems_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.problems.txt")
+
+
 def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
     words = WORDS.get(language, WORDS["en"])
     lines = _problem_lines(summary, words, language)
@@ -81,9 +140,8 @@ def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
         head += f", {words['skipped']} {summary['skipped']}"
     lines.append(head + (f" — {words['dry_run']}" if summary["dry_run"] else ""))
     for table, counts in summary["tables"].items():
-        name = TABLE_ZH.get(table, table) if language == "zh" else table
-        lines.append(f"  {name}: " + ", ".join(f"{words[k]} {v}" for k, v in counts.items()))
-    lines.extend(_change_lines(summary, words))
+        lines.append(f"  {_table_name(table, language)}: " + ", ".join(f"{words[k]} {v}" for k, v in counts.items()))
+    lines.extend(_change_lines(summary, words, language))
     lines.extend(_stat_lines(summary, words))
     if not summary["changed"]:
         again = summary["previous_import"]
@@ -95,28 +153,39 @@ def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
 
 
 def failure_line(summary: dict[str, Any], language: str) -> str:
-    return WORDS.get(language, WORDS["en"])["failed"].format(n=summary["errors"])
+    words = WORDS.get(language, WORDS["en"])
+    return words["failed_dry_run" if summary["dry_run"] else "failed"].format(n=summary["errors"])
+
+
+def _problem_line(problem: dict[str, Any], language: str) -> str:
+    where = ":".join(str(p) for p in (problem["file"], problem["row"], problem["column"]) if p is not None)
+    return f"{where}: {PREFIX[problem['severity']]['zh' if language == 'zh' else 'en']}{problem['message']}"
 
 
 def _problem_lines(summary: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
-    lines = []
-    for problem in summary["problems"][:SHOWN_PROBLEMS]:
-        where = ":".join(str(p) for p in (problem["file"], problem["row"], problem["column"]) if p is not None)
-        warn = "" if problem["severity"] == "error" else ("警告：" if language == "zh" else "warning: ")
-        lines.append(f"{where}: {warn}{problem['message']}")
-    if len(summary["problems"]) > SHOWN_PROBLEMS:
-        lines.append(words["more"].format(n=len(summary["problems"]) - SHOWN_PROBLEMS))
+    problems = summary["problems"]
+    lines = [_problem_line(p, language) for p in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        more = len(problems) - SHOWN_PROBLEMS
+        lines.append(words["more_problems"].format(n=more, path=summary["problems_file"]) if summary["problems_file"]
+                     else words["more_problems_json"].format(n=more))
     return lines
 
 
-def _change_lines(summary: dict[str, Any], words: dict[str, str]) -> list[str]:
+def _table_name(table: str, language: str) -> str:
+    return TABLE_ZH.get(table, table) if language == "zh" else table
+
+
+def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
     lines = []
     # A dry run lists what would be new; a real import only counts it (the audit trail lists it).
     for table, keys in (summary["new_keys"] if summary["dry_run"] else {}).items():
         for key in keys[:SHOWN_CHANGES]:
-            lines.append(f"  + {table} {key}")
+            lines.append(f"  + {_table_name(table, language)} {key}")
     for change in summary["changes"][:SHOWN_CHANGES]:
-        lines.append(f"  ~ {change['table']} {change['key']} {change['field']}: {change['old']} -> {change['new']}")
+        field = FIELD_ZH.get(change["field"], change["field"]) if language == "zh" else change["field"]
+        lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: "
+                     f"{change['old']} -> {change['new']}")
     if summary["changes_total"] > SHOWN_CHANGES:
         lines.append("  " + words["more"].format(n=summary["changes_total"] - SHOWN_CHANGES))
     return lines

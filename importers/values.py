@@ -44,25 +44,31 @@ def text(cell: Cell) -> str | None:
     return None if cell is None else shown(cell).strip() or None
 
 
-_CANONICAL = re.compile(r"\d{12}\.[\dX]")
+_CANONICAL = re.compile(r"[0-9]{12}\.[0-9X]")  # ASCII only: full-width digits go through custody.appno
 _SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 
 
 def application_number(cell: Cell) -> str:
     """The canonical number (201710601862.3); a number cell whose check character cannot be trusted is refused."""
+    return application_number_read(cell)[0]
+
+
+def application_number_read(cell: Cell) -> tuple[str, bool]:
+    """The canonical number, and whether the cell gave its check character (201710601862 has it computed)."""
     if isinstance(cell, (int, float)):
         if float(cell).is_integer():
             raise CellProblem("appno_number_cell", value=shown(cell))
         cell = f"{cell:.1f}"  # 201710601862.3 survives a float; the caller warns that it was one
     raw = str(cell).strip()
     if _CANONICAL.fullmatch(raw) and _is_plausible_canonical(raw):
-        return raw  # fast path for the common spelling, with the same checks as custody.appno
+        return raw, True  # fast path for the common spelling, with the same checks as custody.appno
     if _SCIENTIFIC.fullmatch(raw):
         raise CellProblem("appno_scientific", value=raw)
     try:
-        return str(parse_application_number(raw))
+        parsed = parse_application_number(raw)
     except InvalidApplicationNumber as exc:
         raise CellProblem("appno_invalid", value=raw, detail=str(exc)) from None
+    return str(parsed), parsed.check_supplied
 
 
 def _is_plausible_canonical(raw: str) -> bool:
@@ -73,7 +79,7 @@ def _is_plausible_canonical(raw: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _date(cell: Cell) -> date:
-    return parse_date(cell)
+    return parse_date(cell)  # an integer 20230315 is read as a date, not an Excel serial (custody.dates)
 
 
 def day(cell: Cell) -> date:
@@ -207,6 +213,19 @@ def email(cell: Cell) -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise CellProblem("email_invalid", value=raw, detail=str(exc)) from None
+
+
+_MODES = {"custody": ("custody", "托管", "代管", "代缴", "托管代缴", "缴费托管"),
+          "watch": ("watch", "watch-only", "watch only", "监控", "仅监控", "监视", "关注", "跟踪")}
+_MODE_BY_WORD = {word: mode for mode, words in _MODES.items() for word in words}
+
+
+def mode(cell: Cell) -> str:
+    """托管 / custody -> "custody" (we pay and remind); 监控 / watch -> "watch" (legal status only)."""
+    found = _MODE_BY_WORD.get(unicodedata.normalize("NFKC", shown(cell)).strip().lower())
+    if found is None:
+        raise CellProblem("mode_invalid", value=shown(cell))
+    return found
 
 
 _YES = {"是", "y", "yes", "true", "1", "同意", "接收", "√", "✓", "on"}

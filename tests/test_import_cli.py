@@ -120,7 +120,7 @@ def test_dry_run_lists_new_updated_field_by_field_and_writes_only_the_log(custod
     changed = rewrite(DATA / "portfolio_gbk.csv", tmp_path / "changed.csv",
                       both_p1_rows({2: "一种智能装配机械臂（改）", 7: "8"}),
                       [["10", "201620700007.9", "新专利", "实用新型", "2016-08-18", "2017-04-05", "1", "8", "", "有效",
-                        "", ""]])
+                        "", "91350100MA2YQ1A008"]])
     before = snapshot(engine, DATA_TABLES)
     code, out, _ = custody("import", "patents", str(changed), *AS_OF, "--dry-run", "--format", "json")
     summary = json.loads(out)
@@ -260,9 +260,9 @@ def test_chinese_is_the_default_language_of_messages(db_url, monkeypatch, capsys
     assert "enterprises_problems.csv:3:手机: 1380013800 不是有效的中国大陆手机号" in out
 
 
-def test_csv_format_is_refused_for_imports(custody):
+def test_csv_format_is_refused_for_imports_as_a_usage_error(custody):
     code, _, err = custody("import", "enterprises", str(DATA / "enterprises.csv"), "--format", "csv")
-    assert code == 1 and "table or json" in err
+    assert code == 2 and err.startswith("Error: import prints table or json")
 
 
 def test_an_uninitialised_database_is_one_error_line(empty_db_url, monkeypatch, capsys):

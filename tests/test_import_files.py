@@ -20,7 +20,7 @@ from custody.ruleset import default_rules
 from custody.store.imports import StoreLookup
 from custody.workdays import WorkCalendar
 from importers.context import Options
-from importers.files import ParsedFile, parse_file
+from importers.files import ImportFile, parse_file
 
 DATA = Path(__file__).parent / "data" / "import"
 EXPECTED = DATA / "expected"
@@ -33,7 +33,7 @@ SAMPLES = [
     ("portfolio_title.xlsx", "patents", {"enterprise": RONGCHENG}, []),
     ("portfolio.xls", "patents", {"as_of": AS_OF}, []),
     ("portfolio_bom.csv", "patents", {"as_of": AS_OF}, []),
-    ("patents_float_appno.xlsx", "patents", {"as_of": AS_OF}, []),
+    ("patents_float_appno.xlsx", "patents", {"as_of": AS_OF, "enterprise": RONGCHENG}, []),
     ("patents_problems.csv", "patents", {"as_of": AS_OF}, []),
     ("ambiguous_columns.csv", "patents", {"as_of": AS_OF}, []),
     ("missing_columns.csv", "patents", {"as_of": AS_OF}, []),
@@ -61,7 +61,7 @@ def _plain(value: object) -> object:
     return value if isinstance(value, (int, str, bool, type(None))) else str(value)
 
 
-def observed(parsed: ParsedFile) -> dict:
+def observed(parsed: ImportFile) -> dict:
     batch = parsed.batch
     tables = {"enterprises": batch.enterprises, "contacts": batch.contacts, "patents": batch.patents,
               "payments": batch.payments}

@@ -178,7 +178,7 @@ def test_paid_through_inference_counts_fees_whose_grace_ended_and_flags_the_runn
     facts = PatentFacts(PatentType.UTILITY_MODEL, date(2018, 3, 12), grant_year=1)
     inference = infer(facts, date(2024, 5, 1))
     assert inference.paid_through == 6
-    assert [fee.year for fee in inference.unknown] == [7]
+    assert [year for year, _, _ in inference.unknown] == [7]
 
 
 def test_every_message_has_both_languages_and_the_same_placeholders():
@@ -206,3 +206,102 @@ def test_importers_import_neither_the_cli_nor_the_scheduler_nor_the_notifiers():
         names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not any(n.split(".")[0] in ("cli", "scheduler", "notifiers") for n in names), path.name
+
+
+# ---------------------------------------------------------------------------------------------- audit fixes
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param(20230315.0, date(2023, 3, 15), id="yyyymmdd-typed-as-a-number-float"),
+    pytest.param(20230315, date(2023, 3, 15), id="yyyymmdd-typed-as-a-number-int"),
+    pytest.param(19000101, date(1900, 1, 1), id="lowest-yyyymmdd"),
+    pytest.param(45000, date(2023, 3, 15), id="a-serial-is-still-a-serial"),
+])
+def test_a_date_typed_into_a_number_cell_is_read_as_yyyymmdd(cell, expected):
+    assert values.day(cell) == expected
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    pytest.param(20231315.0, "20231315 is not a real date (month must be in 1..12)", id="no-such-month"),
+    pytest.param(123.0, "123 is not a plausible Excel date serial", id="quoted-as-written-not-1.23e+02"),
+    pytest.param(30000101.0, "30000101 is not a plausible Excel date serial", id="past-the-yyyymmdd-range"),
+])
+def test_a_number_that_is_no_date_is_quoted_as_written(cell, message):
+    with pytest.raises(values.CellProblem) as caught:
+        values.day(cell)
+    assert caught.value.params["detail"] == message
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    pytest.param("1,200", Decimal("1200.00"), id="one-separator"),
+    pytest.param("1,234,567.5", Decimal("1234567.50"), id="two-separators"),
+    pytest.param("１，２００元", Decimal("1200.00"), id="full-width-comma"),
+])
+def test_commas_in_thousands_places_are_separators(cell, expected):
+    assert values.amount(cell) == expected
+
+
+@pytest.mark.parametrize("cell", [
+    pytest.param("1.200,00", id="european-decimal-comma"),
+    pytest.param("1,20", id="comma-as-decimal-point"),
+    pytest.param("12,00", id="two-digit-group"),
+    pytest.param(",100", id="leading-comma"),
+])
+def test_commas_anywhere_else_make_the_amount_unreadable(cell):
+    with pytest.raises(values.CellProblem) as caught:
+        values.amount(cell)
+    assert caught.value.code == "amount_invalid"
+
+
+def test_an_application_number_without_its_check_character_is_read_and_says_so():
+    assert values.application_number_read("201710601862") == ("201710601862.3", False)
+    assert values.application_number_read("201710601862.3") == ("201710601862.3", True)
+    assert values.application_number_read("ZL201710601862.3") == ("201710601862.3", True)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("托管", "custody"), ("custody", "custody"), ("监控", "watch"), ("仅监控", "watch"), ("Watch", "watch"),
+])
+def test_the_mode_column_reads_custody_or_watch(cell, expected):
+    assert values.mode(cell) == expected
+    assert alias_table("patents")[header_key("托管方式")] == "mode"
+
+
+def test_an_unknown_mode_is_refused():
+    with pytest.raises(values.CellProblem) as caught:
+        values.mode("代理")
+    assert caught.value.code == "mode_invalid"
+
+
+def _header_of(tmp_path: Path, lines: list[str], profile=None):
+    path = tmp_path / "totals.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sink = ProblemSink(path.name)
+    found = find_header(rows(open_source(path)), "patents", sink, profile)
+    return sink, found
+
+
+@pytest.mark.parametrize("total", ["合计 5 件", "总计", "小计：3", "Total", "TOTAL 12"])
+def test_a_totals_row_in_the_key_column_is_skipped_with_a_note(tmp_path, total):
+    sink, found = _header_of(tmp_path, ["申请号,申请日", "201710601862.3,2017-04-25", f"{total},",
+                                        "201510308494.4,2015-10-30"])
+    header, data = found
+    assert [number for number, _ in data] == [2, 4]
+    assert [(p.row, p.code, p.severity) for p in sink.problems] == [(3, "total_row_skipped", "note")]
+    assert not sink.has_errors
+
+
+def test_a_profile_can_leave_one_of_two_columns_that_mean_the_same_out(tmp_path):
+    from importers.columns import profile_from_config
+
+    lines = ["申请号,专利号,申请日", "201710601862.3,ZL201710601862.3,2017-04-25"]
+    sink, found = _header_of(tmp_path, lines)
+    assert found is None
+    assert sink.problems[0].render("en").endswith(
+        'all mean 申请号 (application number): delete all but one, or leave the others out with an import profile '
+        '(config.toml [import.profiles.NAME.columns] "专利号" = "ignore", then --profile NAME)')
+    profile = profile_from_config("ledger", {"profiles": {"ledger": {"columns": {"专利号": "ignore"}}}}, "patents")
+    sink, found = _header_of(tmp_path, lines, profile)
+    header, data = found
+    assert header.index == {"application_number": 0, "filing_date": 2} and header.ignored == []
+    assert sink.problems == []

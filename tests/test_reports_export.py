@@ -98,10 +98,10 @@ def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: 
     assert [c.value for c in sheet[1]] == [
         "统一社会信用代码", "企业", "申请号", "专利名称", "年度", "缴费截止日", "滞纳期届满日", "距届满天数",
         "年费(元)", "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
-        "企业决定", "质权人"]
+        "企业决定", "质权人", "导入标记"]
     assert [c.value for c in sheet[2]] == [
         A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, 0.15, 180, 1380,
-        datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行"]
+        datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行", None]
     assert (sheet["D2"].data_type, sheet["D2"].quotePrefix) == ("s", True)
     assert [sheet.cell(2, col).number_format for col in (6, 9, 10, 11)] == ["yyyy-mm-dd", "#,##0.00", "0%",
                                                                              "#,##0.00"]

@@ -141,6 +141,9 @@ class Patent(SQLModel, table=True):
     grant_year_inferred: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     paid_through: int | None = None  # the last patent year whose annual fee is paid
     paid_through_inferred: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # With paid_through inferred from the legal status: the fees after it up to this year were in their grace
+    # period on the file's date, paid or not unknown ("unknown — check"); reminders and reports count them unpaid.
+    unknown_through: int | None = None
     reduction: Reduction = Field(
         default=Reduction.NONE, sa_type=StrEnumType(Reduction), sa_column_kwargs={"server_default": "none"}
     )

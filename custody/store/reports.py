@@ -55,6 +55,7 @@ def portfolio(session: Session, enterprise_code: str | None = None) -> list[Port
         facts=_facts(p, payments.get(p.id, ()), licences.get(p.id, ())), legal_status=p.legal_status,
         legal_status_date=p.legal_status_date, watch=watches.get(p.id, WatchState()), decision=decisions.get(p.id),
         payments=tuple(payments.get(p.id, ())), events=tuple(events.get(p.id, ())),
+        paid_through_inferred=bool(p.paid_through_inferred), unknown_through=p.unknown_through,
     ) for p, e in found]
 
 
