@@ -733,12 +733,14 @@ def _plan_moment(as_of: date | None):
 @remind_app.command("plan")
 def remind_plan(
     ctx: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help="Plan as of this day (default: now)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="With --dry-run: show what would be planned on this "
+                                     "day (00:00 Asia/Shanghai) instead of now."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be planned and why; change nothing."),
     full: bool = typer.Option(False, "--full", help="Recompute every patent's next fee first (else only changed)."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
-    """Plan the reminders due as of now (or --as-of): one per fee, tier, channel and recipient, never twice.
+    """Plan the reminders due now: one per fee, tier, channel and recipient, never twice. With --dry-run
+    --as-of DATE, show what would go out on another day, and why.
 
     Example: custody remind plan --as-of 2025-04-01 --dry-run
     """
@@ -747,9 +749,17 @@ def remind_plan(
     from custody.store.calendar import calendar_from
     from custody.store.planner import plan
 
+    day = option_date(as_of, "--as-of")
+    if day is not None and not dry_run:
+        # Planning as of another day would save that day's state (the patents' next firing days, the refresh
+        # cursor) as if it were today's, and the daemon would then skip real reminders.
+        typer.echo("Error: --as-of only goes with --dry-run (real planning is always as of now)", err=True)
+        raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
-        result = plan(session, ticks.settings, ticks.rules, calendar_from(session),
-                      _plan_moment(option_date(as_of, "--as-of")), keep_lines=True, full_refresh=full)
+        # Another day: every patent's next fee is recomputed for it (inside the transaction rolled back below),
+        # not read from patent_due as the daemon last computed it.
+        result = plan(session, ticks.settings, ticks.rules, calendar_from(session), _plan_moment(day),
+                      keep_lines=True, full_refresh=full or day is not None, dry_run=dry_run)
         session.rollback() if dry_run else session.commit()
     rows = [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,

@@ -2,10 +2,12 @@
 
 A *tier* (from config [reminders], see `custody.reminder_settings`) is a list of days relative to an anchor of
 one fee: its due date, each day the late fee rises (Rule 115: +5 % of the full fee a month in the grace period),
-or the grace end. Each tier names its channels and its audience (contact roles). Expanding the tiers over one
-fee's dates gives its `TierEvent`s; `due_events` picks, per channel, the latest event that has fired and still
-means something. That is the whole catch-up rule: after three days of downtime a fee gets one reminder per
-channel (the latest tier), never a burst of the stale ones it missed.
+the grace end, or, once the legal-status watch has recorded CNIPA's termination notice for non-payment, the
+notice and the last day to request restoration (Rule 6 ¶2: two months from the notice). Each tier names its
+channels and its audience (contact roles). Expanding the tiers over one fee's dates gives its `TierEvent`s;
+`due_events` picks, per channel, the latest event that has fired and still means something. That is the whole
+catch-up rule: after three days of downtime a fee gets one reminder per channel (the latest tier), never a burst
+of the stale ones it missed.
 
 Nothing here reads the clock or the database: `on` (a day in Asia/Shanghai) is always passed in.
 """
@@ -16,10 +18,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-ANCHORS = ("due_date", "late_fee_rise", "grace_end")
-KINDS = ("fee", "lapse")
+ANCHORS = ("due_date", "late_fee_rise", "grace_end", "notice", "restore_by")
+# Anchors that exist only once a termination notice is on record: their tiers are of kind "restore", and only they.
+RESTORATION_ANCHORS = ("notice", "restore_by")
+KINDS = ("fee", "lapse", "restore")
 # When two events of one channel fire on the same day, the one nearer the loss speaks (its tier id and kind).
-_ANCHOR_WEIGHT = {"due_date": 0, "late_fee_rise": 1, "grace_end": 2}
+_ANCHOR_WEIGHT = {"due_date": 0, "late_fee_rise": 1, "grace_end": 2, "notice": 3, "restore_by": 4}
 ZERO = Decimal("0")
 
 
@@ -32,7 +36,9 @@ class Tier:
     offsets: tuple[int, ...]  # days: negative before the anchor, 0 on it, positive after it
     channels: tuple[str, ...]
     audience: tuple[str, ...]  # contact roles, "all" (every contact) and "operator" (the operator's call list)
-    kind: str = "fee"  # "fee": the fee can still be paid; "lapse": the grace period is over (restoration)
+    # "fee": the fee can still be paid; "lapse": the grace period is over (restoration possible once CNIPA's
+    # notice comes); "restore": the notice is on record, restoration can be requested until a known day.
+    kind: str = "fee"
     escalate_from_rate: Decimal | None = None  # from this late-fee rate on, also remind `escalate_to`
     escalate_to: tuple[str, ...] = ()
 
@@ -44,6 +50,8 @@ class FeeDates:
     due_date: date
     grace_end: date | None  # None for the grant-year fee (Rule 114: paid on registration, no grace)
     rises: tuple[tuple[date, Decimal], ...] = ()  # (first day of a band, its late-fee rate) for each rate > 0
+    notice_on: date | None = None  # CNIPA's termination notice for non-payment (the legal-status watch)
+    restore_by: date | None = None  # the last day to request restoration (Rule 6 ¶2, moved past rest days)
 
     def rate_on(self, day: date) -> Decimal:
         """The late-fee rate in force on `day` (Rule 115), as a share of the full fee."""
@@ -91,7 +99,8 @@ def _anchors(tier: Tier, fee: FeeDates) -> list[tuple[str, date]]:
         return [("due", fee.due_date)]
     if tier.anchor == "late_fee_rise":
         return [(f"rise{int(rate * 100)}", start) for start, rate in fee.rises]
-    return [("grace_end", fee.grace_end)] if fee.grace_end is not None else []
+    found = {"grace_end": fee.grace_end, "notice": fee.notice_on, "restore_by": fee.restore_by}[tier.anchor]
+    return [(tier.anchor, found)] if found is not None else []
 
 
 def _audience(tier: Tier, rate: Decimal) -> tuple[str, ...]:
@@ -139,6 +148,10 @@ def tier_events(fee: FeeDates, tiers: Sequence[Tier]) -> tuple[TierEvent, ...]:
 
 
 def _until(kind: str, fires_on: date, fee: FeeDates, lapse_notice_days: int) -> date | None:
+    if kind == "restore":
+        if fee.notice_on is None or fee.restore_by is None or not fee.notice_on <= fires_on <= fee.restore_by:
+            return None
+        return fee.restore_by
     if kind == "lapse":
         if fee.grace_end is None or fires_on <= fee.grace_end:
             return None
@@ -152,7 +165,8 @@ def meaningful_until(event: TierEvent, fee: FeeDates, lapse_notice_days: int) ->
 
     A fee reminder is worth sending while the fee can be paid (to the grace end). A lapse notice is worth sending
     while restoration is possible: Rule 6 ¶2 gives two months from CNIPA's notice, whose date we do not know, so
-    the window is a setting (`lapse_notice_days`) counted from the grace end.
+    the window is a setting (`lapse_notice_days`) counted from the grace end. A restoration reminder (kind
+    "restore") is worth sending from the notice on record to the request deadline.
     """
     return _until(event.kind, event.fires_on, fee, lapse_notice_days)
 
@@ -202,7 +216,11 @@ class PaymentTerms:
     next_rate: Decimal | None  # the rate from the day after `pay_by`, when the late fee rises again
 
 
-def payment_terms(fee: FeeDates, on: date, kind: str = "fee") -> PaymentTerms:
+def payment_terms(fee: FeeDates, on: date, kind: str = "fee", restoration_rate: Decimal = ZERO) -> PaymentTerms:
+    """For a restoration reminder: the restoration late fee (Rule 6 ¶2: 25 % of the full fee, `restoration_rate`)
+    and the request deadline."""
+    if kind == "restore":
+        return PaymentTerms(restoration_rate, fee.restore_by or fee.payable_until(), None)
     if kind == "lapse":
         return PaymentTerms(fee.rate_on(on), fee.payable_until(), None)
     if on <= fee.due_date:

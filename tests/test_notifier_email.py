@@ -77,20 +77,20 @@ def test_temporary_refusal_waits_minutes_not_seconds(email_transport, smtp_serve
     assert email_transport.send(reminder()).retry_after_seconds >= 60
 
 
-def test_bad_password_pauses_the_channel(email_settings, smtp_server):
+def test_bad_password_is_misconfigured(email_settings, smtp_server):
     result = SmtpEmail(email_settings, password="wrong-password").send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "535")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "535")
     assert smtp_server.logins and all(not ok for _, ok in smtp_server.logins)  # smtplib tries PLAIN, then LOGIN
     assert smtp_server.received == []
 
 
-def test_missing_password_pauses_the_channel_without_connecting(email_settings, smtp_server, monkeypatch):
+def test_missing_password_is_misconfigured_without_connecting(email_settings, smtp_server, monkeypatch):
     monkeypatch.delenv("CUSTODY_SMTP_PASSWORD", raising=False)
 
     result = SmtpEmail(email_settings).send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "config.NO_PASSWORD")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "config.NO_PASSWORD")
     assert smtp_server.logins == []
 
 
@@ -119,10 +119,10 @@ def test_unreachable_server_is_retried(email_settings):
 def test_tls_to_a_plain_server_is_retried_not_raised(email_settings, smtp_server):
     result = SmtpEmail(replace(email_settings, security="ssl", timeout=2.0), password="x").send(reminder())
 
-    assert result.outcome in (Outcome.RETRY, Outcome.PAUSE_CHANNEL)
+    assert result.outcome in (Outcome.RETRY, Outcome.MISCONFIGURED)
 
 
-def test_server_requiring_a_login_we_do_not_give_pauses_the_channel(email_settings, smtp_server):
+def test_server_requiring_a_login_we_do_not_give_is_misconfigured(email_settings, smtp_server):
     result = SmtpEmail(replace(email_settings, username="")).send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "530")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "530")

@@ -127,12 +127,32 @@ def test_a_payment_cancels_what_is_planned_and_not_sent(engine: Engine) -> None:
     assert plan_at(engine, "2025-04-24 10:00:00+08:00").items == 0  # paid through year 9 now
 
 
-def test_the_cancel_seam_cancels_at_once(engine: Engine) -> None:
+def test_the_cancel_seam_cancels_a_paid_fee_at_once_and_leaves_the_rest(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        return add_patent(s, enterprise), add_patent(s, enterprise)
+    paid, other = world(engine, build)
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:  # what recording a payment for year 9 calls (custody pay)
+        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=8) == 0
+        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=9) == 2
+    assert {(i.patent_id, i.state, i.cancel_reason) for i in items(engine)} == {
+        (paid.id, "cancelled", "paid"), (other.id, "planned", None)}
+    assert {m.state for m in outbox(engine)} == {"planned"}  # the digests still carry the other patent
+    with session_for(engine) as session:
+        cancel_planned_for(session, other.id, "paid", at("2025-04-18", "10:31"), year=9)
+    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "paid")}
+
+
+def test_the_cancel_seam_never_touches_a_message_being_sent(engine: Engine) -> None:
     patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
     plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with engine.begin() as connection:  # a dispatcher has claimed the SMS: it may be on the wire
+        connection.execute(sa.update(Reminder).where(Reminder.channel == "sms").values(state="sending"))
     with session_for(engine) as session:
-        assert cancel_planned_for(session, patent.id, "status: transfer", at("2025-04-18"), year=9) == 2
-    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "nothing left to say")}
+        assert cancel_planned_for(session, patent.id, "paid", at("2025-04-18", "10:30"), year=9) == 1
+    assert {(m.channel, m.state) for m in outbox(engine)} == {("sms", "sending"), ("email", "cancelled")}
+    assert {(i.channel, i.state) for i in items(engine)} == {("sms", "planned"), ("email", "cancelled")}
 
 
 def test_watch_only_and_abandoned_patents_are_not_reminded(engine: Engine) -> None:

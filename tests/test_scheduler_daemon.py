@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 import cli
 from custody.clock import now as real_now
 from custody.models import Enterprise
-from custody.models.reminders import ReminderAttempt, TickRun
+from custody.models.reminders import PatentDue, ReminderAttempt, TickRun
 from custody.store.db import engine_for, upgrade
 from scheduler.daemon import ExtraJob, build_scheduler
 from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET, timeout
@@ -58,6 +58,14 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _plan_state(engine: Engine) -> tuple:
+    """What planning keeps between runs: each patent's next firing day and the refresh cursor."""
+    with engine.connect() as connection:
+        due = connection.execute(sa.select(PatentDue.patent_id, PatentDue.next_fire_on)).all()
+        cursor = connection.execute(sa.select(TickRun.cursor).where(TickRun.name == "due_refresh")).scalar()
+    return sorted(due), cursor
+
+
 def test_remind_plan_dry_run_shows_what_and_why_and_saves_nothing(db_url: str, engine: Engine, tmp_path, capsys,
                                                                   monkeypatch) -> None:
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
@@ -70,9 +78,52 @@ def test_remind_plan_dry_run_shows_what_and_why_and_saves_nothing(db_url: str, e
     assert [(r["tier"], r["channel"], r["recipient"], r["outcome"]) for r in rows] == [
         ("before_due:due-7", "email", "i***@example.com", "planned"),
         ("before_due_sms:due-7", "sms", "138****0001", "planned")]
-    assert outbox(engine) == [] and items(engine) == []
-    code, out, _ = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--format", "json")
+    assert outbox(engine) == [] and items(engine) == [] and _plan_state(engine) == ([], None)
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        code, out, _ = _run(capsys, "--config", config, "remind", "plan", "--format", "json")
     assert code == 0 and len(outbox(engine)) == 2
+
+
+def test_as_of_without_dry_run_is_refused_and_changes_nothing(db_url: str, engine: Engine, tmp_path, capsys,
+                                                             monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-10-10 10:00:00+08:00"):  # the daemon planned today: next tier fires on 10-12
+        assert _run(capsys, "--config", config, "remind", "plan")[0] == 0
+    before = _plan_state(engine)
+    with freeze_time("2025-10-10 11:00:00+08:00"):
+        code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-10-27")
+    # Planning "as of" a later day would have saved that day's next firing days and refresh cursor, and the
+    # daemon would then have skipped the last warnings before the grace end.
+    assert code == 2 and err.strip() == "Error: --as-of only goes with --dry-run (real planning is always as of now)"
+    assert _plan_state(engine) == before and len(outbox(engine)) == 2
+
+
+def test_as_of_dry_run_recomputes_what_the_daemon_planned_for_another_day(db_url: str, engine: Engine, tmp_path,
+                                                                          capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    with freeze_time("2025-04-01 10:00:00+08:00"):  # imported before the daemon planned: unchanged since
+        world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-04-18 10:00:00+08:00"):  # the daemon's plan: the patent's next tier now fires 04-24
+        assert _run(capsys, "--config", config, "remind", "plan")[0] == 0
+        code, out, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-10", "--dry-run",
+                              "--format", "json")
+    assert code == 0, err
+    # Read from patent_due as the daemon left it (next tier 04-24), 04-10 would have shown nothing at all.
+    assert [(r["tier"], r["outcome"]) for r in json.loads(out)] == [("before_due:due-15", "planned"),
+                                                                     ("before_due_sms:due-30", "planned")]
+
+
+def test_a_dry_run_only_says_it_would_alert_the_operator(db_url: str, engine: Engine, tmp_path, capsys,
+                                                         monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s, mobile=None, email=None)))  # nobody to remind
+    code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--dry-run")
+    assert code == 0 and "would alert the operator (dry run, not saved): 无人可提醒" in err
+    assert "operator alert:" not in err and outbox(engine) == []
 
 
 def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch) -> None:
@@ -113,7 +164,8 @@ def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engin
     assert code == 0, err
     assert json.loads(out) == [{"enterprise": "福建测试科技有限公司", "sms": False, "remind_only": False,
                                 "agency": True, "skip_abandoned": False}]
-    _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18")
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        _run(capsys, "--config", config, "remind", "plan")
     assert {i.channel for i in items(engine)} == {"email"}
     code, _, err = _run(capsys, "--config", config, "enterprise", "set", "91110000600037341L", "--sms")
     assert code == 1 and "Error:" in err

@@ -139,6 +139,8 @@ def next_fire_days(due: np.ndarray, grace: np.ndarray, rises: list[np.ndarray], 
     best = np.full(len(due), np.datetime64("NaT"), "datetime64[D]")
     live = np.zeros(len(due), bool)
     for tier in tiers:
+        if tier.kind == "restore":
+            continue  # restoration tiers hang on the termination notice: planned from patent_watch, not from here
         anchors = {"due_date": [due], "late_fee_rise": rises, "grace_end": [grace]}[tier.anchor]
         until = grace + lapse_days * DAY if tier.kind == "lapse" else payable_until
         for anchor in anchors:

@@ -33,7 +33,7 @@ ITEM = ReminderItem.__table__
 class SendOutcome(Protocol):
     """notifiers.base.SendResult, by structure (custody never imports notifiers)."""
 
-    outcome: Any  # a StrEnum: "sent", "retry", "permanent", "pause_channel" or "unknown"
+    outcome: Any  # a StrEnum: "sent", "retry", "permanent", "pause_channel", "misconfigured" or "unknown"
     provider_id: str | None
     code: str | None
     detail: str
@@ -79,6 +79,14 @@ def stale_claims(session: Session, now: datetime, settings: ReminderSettings) ->
     return list(session.execute(query.order_by(Reminder.id)).scalars())
 
 
+def close_open_attempts(session: Session, reminder_id: int, now: datetime, outcome: str, detail: str) -> int:
+    """Complete the attempts a dead worker left open (no `finished_at`): what reconciliation found out."""
+    table = ReminderAttempt.__table__
+    query = sa.update(table).where(table.c.reminder_id == reminder_id, table.c.finished_at.is_(None))
+    return session.execute(query.values(finished_at=now, outcome=outcome[:16], detail=mask_text(detail)[:2000])
+                           ).rowcount
+
+
 def finish_attempt(session: Session, attempt_id: int, result: SendOutcome | None, now: datetime,
                    outcome: str | None = None) -> None:
     values = {"finished_at": now, "outcome": outcome or str(result.outcome) if result else outcome}
@@ -103,6 +111,12 @@ def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, no
             session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder.id, ITEM.c.state == "planned")
                             .values(state="sent"))
         return "sent" if ok else "lost"
+    if outcome == "misconfigured":
+        # Configuration or credentials (reference: "permanent; alert the operator"): this message fails for good,
+        # so its fallback goes at once, and the channel rests, since every other message would fail the same way.
+        pause_channel(session, reminder.channel, now + timedelta(minutes=settings.pause_minutes),
+                      f"{code}: {detail}", now, settings)
+        return "failed" if fail(session, reminder, now, settings, code, detail, worker) else "lost"
     if outcome == "permanent" or (outcome == "retry" and reminder.attempts >= settings.retry.max_attempts):
         why = detail if outcome == "permanent" else f"gave up after {reminder.attempts} attempts: {detail}"
         return "failed" if fail(session, reminder, now, settings, code, why, worker) else "lost"
@@ -206,10 +220,12 @@ def plan_fallback(session: Session, reminder: Reminder, now: datetime,
 
 
 def plan_alert(session: Session, settings: ReminderSettings, key: str, now: datetime, headline: str,
-               details: Sequence[str] = ()) -> None:
-    """An operator alert through the outbox (so it is retried like any message); the same key is one alert."""
+               details: Sequence[str] = (), dry_run: bool = False) -> None:
+    """An operator alert through the outbox (so it is retried like any message); the same key is one alert.
+    In a dry run (whose transaction is rolled back) the log says it would alert: nothing is saved."""
     rendered = render_alert(headline, details)
-    log.warning("operator alert: %s", rendered.text)
+    log.warning("%s: %s", "would alert the operator (dry run, not saved)" if dry_run else "operator alert",
+                rendered.text)
     insert_ignore(session, REMINDER, [dict(
         key=f"alert:{key}"[:255], kind="alert", channel=settings.alert_channel, recipient="operator",
         recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,
