@@ -645,56 +645,76 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
 
 
 def _log_to_stderr(level: int = logging.INFO) -> None:
-    """Log lines on stderr (journald, cron mail), personal data and secrets masked."""
+    """Log lines on stderr (journald, cron mail), personal data and secrets masked. The stderr handler of
+    `configure_logging` is the one made more talkative: a second one would print every warning twice."""
     from custody.masking import MaskingFilter
 
     root = logging.getLogger()
-    if not any(getattr(h, "custody_stderr", False) for h in root.handlers):
+    stderr = [h for h in root.handlers if getattr(h, "_custody", False) and not isinstance(h, logging.FileHandler)]
+    if not stderr:
         handler = logging.StreamHandler(sys.stderr)
-        handler.custody_stderr = True
         handler.addFilter(MaskingFilter())
+        handler._custody = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        stderr = [handler]
+    for handler in stderr:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(level)
-        root.addHandler(handler)
     root.setLevel(min(root.level or logging.WARNING, level))
+
+
+def _status_jobs(config: Config, status_at) -> list:
+    """The daemon's legal-status jobs from [status] (daily and at start; the drop folder every minute)."""
+    from scheduler.status_tick import status_jobs
+
+    return status_jobs(status_wiring(config), status_at)
 
 
 @app.command()
 def daemon(
     ctx: typer.Context,
     plan_at: str = typer.Option("08:00", "--plan-at", help="Daily planning time, Asia/Shanghai (also at start)."),
+    status_at: str = typer.Option("07:30", "--status-at", help="Daily legal-status tick, Asia/Shanghai (also at "
+                                  "start)."),
 ) -> None:
-    """Run the reminder ticks on a timer until SIGTERM: plan daily and at start, dispatch every minute, pull SMS
-    receipts every 10 minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
+    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, and look into the [status]
+    drop folder every minute. SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
-    Example: custody daemon --plan-at 07:30
+    Example: custody daemon --plan-at 07:30 --status-at 07:00
     """
     from datetime import time
 
     from scheduler.daemon import run_daemon
 
-    try:
-        at = time.fromisoformat(plan_at)
-    except ValueError:
-        raise UserError(f"--plan-at: {plan_at!r} is not a time like 08:00") from None
+    times = {}
+    for name, text in (("--plan-at", plan_at), ("--status-at", status_at)):
+        try:
+            times[name] = time.fromisoformat(text)
+        except ValueError:
+            raise UserError(f"{name}: {text!r} is not a time like 08:00") from None
     _log_to_stderr()
     with reminder_ticks(ctx) as ticks:
-        code = run_daemon(ticks, at)
+        code = run_daemon(ticks, times["--plan-at"], _status_jobs(state(ctx).config, times["--status-at"]))
     raise typer.Exit(code)
 
 
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """Plan, dispatch and pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
+    """The legal-status tick (the drop folder each run, the [status.http] feed once a day), then plan, dispatch and
+    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
+    from functools import partial
+
+    from scheduler.status_tick import status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
     with reminder_ticks(ctx) as ticks:
-        results = run_once(ticks)
+        results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     if any("error" in summary for summary in results.values()):

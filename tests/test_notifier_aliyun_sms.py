@@ -216,9 +216,11 @@ def test_random_failures_are_reproducible_and_only_accepted_messages_count_as_se
     results = {f"outbox-{n}": sms_transport.send(reminder(f"outbox-{n}")) for n in range(40)}
 
     sent = {key for key, result in results.items() if result.outcome is Outcome.SENT}
-    assert sent == {m.out_id for m in aliyun_gateway.accepted()}
+    unsure = {key for key, result in results.items() if result.outcome is Outcome.UNKNOWN}
+    # Accepted then a 5xx: the gateway has it, the client cannot know (UNKNOWN, never RETRY: no blind resend).
+    assert sent <= {m.out_id for m in aliyun_gateway.accepted()} <= sent | unsure and unsure
     assert 4 <= 40 - len(sent) <= 20
-    assert {r.outcome for r in results.values()} <= {Outcome.SENT, Outcome.RETRY}
+    assert {r.outcome for r in results.values()} <= {Outcome.SENT, Outcome.RETRY, Outcome.UNKNOWN}
 
 
 @pytest.mark.parametrize(

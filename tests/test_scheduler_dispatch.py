@@ -20,7 +20,7 @@ from custody.store.patents import add_payment
 from scheduler.dispatch import dispatch
 from scheduler.receipts import pull_receipts
 from scheduler.ticks import plan_now, run_once
-from tests.support.aliyun_gateway import AMOUNT_NOT_ENOUGH, MOBILE_ILLEGAL, timeout
+from tests.support.aliyun_gateway import AMOUNT_NOT_ENOUGH, MOBILE_ILLEGAL, accepted_then, timeout
 from tests.test_remind_world import (
     Clock,
     RobotServer,
@@ -123,8 +123,9 @@ def test_two_dispatchers_at_once_send_each_of_1000_reminders_exactly_once(engine
 def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twice(
         engine: Engine, sms_transport, aliyun_gateway) -> None:
     _many(engine, 200)
-    aliyun_gateway.fail_at_random(0.3, seed=4)
+    aliyun_gateway.fail_at_random(0.3, seed=4)  # some are accepted and then answered 504: looked up, not resent
     clock = Clock(at("2025-04-18", "10:00"))
+    aliyun_gateway.message_clock = clock  # look-ups ask for the day of the test's clock
     ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
     for _ in range(30):
         dispatch(ticks)
@@ -136,6 +137,7 @@ def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twi
     assert states(engine) == {"sent": 200}
     refused = [r for r in aliyun_gateway.requests if r.code != "OK"]
     assert len(refused) > 30  # the gateway really failed about 30 % of the requests
+    assert any(r.status == 504 for r in refused)  # including answers lost after acceptance
 
 
 CHILD = """
@@ -200,6 +202,22 @@ def test_an_unknown_outcome_is_looked_up_before_any_resend(engine: Engine, sms_t
     dispatch(ticks)
     assert len(aliyun_gateway.accepted()) == 1
     assert states(engine) == {"sent": 1}
+
+
+def test_a_gateway_5xx_after_acceptance_is_looked_up_not_resent(engine: Engine, sms_transport,
+                                                               aliyun_gateway) -> None:
+    _many(engine, 2)
+    clock = Clock(at("2025-04-18", "10:00"))
+    aliyun_gateway.message_clock = clock
+    aliyun_gateway.fail_next(accepted_then(504), accepted_then(502))
+    ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
+    dispatch(ticks)
+    assert states(engine) == {"unknown": 2} and len(aliyun_gateway.accepted()) == 2
+    clock.now += timedelta(minutes=3)
+    assert dispatch(ticks)["reconciled"] == 2
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 2 and max(sent.values()) == 1  # found by OutId: never sent twice
+    assert states(engine) == {"sent": 2}
 
 
 def _sms_only(**changes):
