@@ -10,11 +10,13 @@ import pytest
 from custody.decisions import Decision
 from custody.eligibility import Standing, reminder_block_reason
 from custody.messages import (
+    CUT_MARK,
     SMS_TEMPLATES,
     Addressee,
     Envelope,
     FeeLine,
     MixedMessageError,
+    fitted,
     render_alert,
     render_fee_message,
 )
@@ -119,6 +121,26 @@ def test_lapse_notice_quotes_restoration() -> None:
     # Rule 6 ¶2: fee 300 + 25 % of the full fee 2000 + 1000 restoration fee.
     assert "恢复所需合计：1,800.00元" in rendered.text
     assert "【专利失效通知】" in rendered.subject
+
+
+SMS_PARAMS = {"name": "福建测试科技有限公司", "number": "201710601862.3等2件", "amount": "1,000.00"}
+
+
+@pytest.mark.parametrize(("text", "params", "max_chars", "max_param", "expected", "problem"), [
+    pytest.param("x" * 10, {}, 10, None, "x" * 10, None, id="text-at-the-limit-untouched"),
+    pytest.param("告警" * 20, {}, 20, None, "告警" * 7 + CUT_MARK, None, id="long-alert-cut-and-marked"),
+    pytest.param("短信", {**SMS_PARAMS, "number": "2017等2件"}, 500, 8, "短信", None, id="long-company-name-cut"),
+    pytest.param("短信", SMS_PARAMS, 500, 5, "短信", "SMS variable number is 17 characters, over the channel's "
+                 "limit of 5", id="long-number-refused-not-cut"),
+    pytest.param("短" * 501, {"number": "1"}, 500, 35, "短" * 501, "SMS text is 501 characters, over the channel's "
+                 "limit of 500", id="long-sms-text-refused"),
+])
+def test_texts_fit_the_channels_declared_limits(text, params, max_chars, max_param, expected, problem) -> None:
+    fitted_text, fitted_params, why = fitted(text, params, max_chars, max_param)
+    assert (fitted_text, why) == (expected, problem)
+    assert len(fitted_text) <= max_chars or problem
+    if params and not problem:
+        assert fitted_params == {**params, "name": params["name"][:max_param]}
 
 
 def test_html_escapes_what_it_is_given() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 from sqlalchemy import Engine
@@ -13,10 +14,13 @@ from custody.clock import SHANGHAI
 from custody.models import FeeDecision, Patent
 from custody.models.reminders import PatentDue, Reminder
 from custody.reminder_settings import CallListEntry, SendWindow
+from custody.ruleset import default_rules
+from custody.store.calendar import calendar_from
 from custody.store.cancel import cancel_planned_for
 from custody.store.db import session_for
 from custody.store.patents import add_payment
 from custody.store.standing import set_instructions
+from custody.store.status import decide
 from scheduler.ticks import plan_now
 from tests.test_remind_world import (
     add_contact,
@@ -168,6 +172,28 @@ def test_watch_only_and_abandoned_patents_are_not_reminded(engine: Engine) -> No
     # The watch-only patent is not even read (patent_due holds custody patents only); the abandoned one is
     # read and skipped with its reason, once per channel.
     assert [line.outcome.split(":")[:2] for line in result.lines] == [["skipped", " abandoned by the enterprise"]] * 2
+
+
+@pytest.mark.parametrize(("skip_abandoned", "immediately", "cancelled"), [
+    pytest.param(False, True, True, id="abandon-now"),
+    pytest.param(True, False, True, id="marked-to-abandon-with-the-skip-instruction"),
+    pytest.param(False, False, False, id="abandon-after-the-grace-end-leaves-them"),
+])
+def test_an_abandon_decision_cancels_what_the_gate_now_stops_at_once(engine: Engine, skip_abandoned: bool,
+                                                                     immediately: bool, cancelled: bool) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        set_instructions(s, enterprise, skip_abandoned=skip_abandoned)
+        return add_patent(s, enterprise)
+    patent = world(engine, build)
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:  # `custody decide` (no planning, no dispatch in between)
+        decide(session, session.get(Patent, patent.id), "abandon", None, "张三", at("2025-04-18", "11:00"),
+               date(2025, 4, 18), default_rules(), calendar_from(session), immediately=immediately)
+    assert {m.state for m in outbox(engine)} == ({"cancelled"} if cancelled else {"planned"})
+    reasons = {i.cancel_reason for i in items(engine)}
+    assert reasons == {None} if not cancelled else all(
+        r.startswith("abandoned by the enterprise" if immediately else "marked to abandon") for r in reasons)
 
 
 def test_consent_and_standing_instructions_are_honoured(engine: Engine) -> None:

@@ -23,7 +23,8 @@ from custody.clock import now as real_now
 from custody.config import load_config
 from custody.models import Enterprise
 from custody.models.reminders import PatentDue, Reminder, ReminderAttempt, TickRun
-from custody.store.db import engine_for, upgrade
+from custody.store.cancel import cancel_planned_for
+from custody.store.db import engine_for, session_for, upgrade
 from scheduler.daemon import ExtraJob, build_scheduler
 from scheduler.status_tick import drop_folder_tick, status_tick
 from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET, timeout
@@ -173,6 +174,20 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
     assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
+
+
+def test_remind_list_and_send_dry_run_leave_out_fees_cancelled_from_a_message(db_url: str, engine: Engine,
+                                                                              tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    paid, kept = world(engine, lambda s: [add_patent(s, e) for e in [add_enterprise(s)] for _ in range(2)])
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        _run(capsys, "--config", config, "remind", "plan")
+        with session_for(engine) as session:  # the enterprise paid one of the two fees of the digest
+            cancel_planned_for(session, paid.id, "paid", real_now(), year=9)
+        for args in (("remind", "list"), ("remind", "send", "--dry-run")):
+            code, out, _ = _run(capsys, "--config", config, *args, "--format", "json")
+            assert code == 0 and {r["patents"] for r in json.loads(out)} == {f"{kept.application_number}/9"}
 
 
 def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engine, tmp_path, capsys,
