@@ -312,14 +312,17 @@ def _restoration_dates(row: sa.Row) -> FeeDates:
 
 
 def _restorable(session: Session, on: date) -> list[sa.Row]:
-    """Patents whose termination notice for non-payment is on record and still restorable on `on`, with their
-    unpaid fee (left out: no patent_due row, i.e. fee facts incomplete, which the status effects already flag)."""
+    """Patents whose termination notice for non-payment is on record and still restorable on `on`, with the
+    unpaid fee to restore (left out: no patent_due row, i.e. fee facts incomplete, which the status effects
+    already flag for the operator)."""
     due, watch = PatentDue.__table__.c, PatentWatch.__table__.c
     query = (sa.select(due.patent_id, due.fee_year, due.due_date, due.grace_end, due.fee, due.full_fee, due.rises,
                        Patent.enterprise_id, Patent.mode, Patent.application_number, watch.lapsed_on,
                        watch.restore_by)
              .join(Patent, Patent.id == due.patent_id).join(PatentWatch, watch.patent_id == due.patent_id)
-             .where(watch.lapsed_on.is_not(None), watch.restore_by >= on, watch.ended.is_(None))
+             .where(watch.lapsed_on.is_not(None), watch.restore_by >= on, watch.ended.is_(None),
+                    # Once the fee to restore is paid (custody pay), patent_due moves on to the next year: stop.
+                    watch.restoration_year == due.fee_year)
              .order_by(due.patent_id))
     return list(session.execute(query))
 
