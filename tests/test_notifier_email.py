@@ -8,7 +8,7 @@ import pytest
 
 from notifiers.base import Message, Outcome, Transport
 from notifiers.email_smtp import SmtpEmail
-from tests.support.smtp_server import USERNAME
+from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer, self_signed_certificate
 
 SUBJECT = "专利年费提醒：ZL202310123456.7 第7年年费将于2024年3月1日到期"
 TEXT = "您好，专利 ZL202310123456.7 的第7年年费 900 元将于 2024年3月1日 到期，请及时缴纳。"
@@ -126,3 +126,35 @@ def test_server_requiring_a_login_we_do_not_give_is_misconfigured(email_settings
     result = SmtpEmail(replace(email_settings, username="")).send(reminder())
 
     assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "530")
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_with_a_trusted_certificate_logs_in_and_delivers_encrypted(email_settings, tmp_path, monkeypatch,
+                                                                       security):
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # the default context trusts what this names
+    with SmtpServer(tls=security, certificate=certificate) as server:
+        settings = replace(email_settings, host=server.host, port=server.port, security=security)
+        result = SmtpEmail(settings, password=PASSWORD).send(reminder())
+        received = server.received
+
+    assert result.outcome is Outcome.SENT
+    assert [(r.rcpt_tos, r.tls) for r in received] == [(("zhang.san@example.com",), True)]
+    assert server.logins == [(USERNAME, True)]
+    assert received[0].message["Subject"] == SUBJECT
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_with_an_untrusted_certificate_sends_nothing_and_is_misconfigured(email_settings, tmp_path, monkeypatch,
+                                                                             security):
+    certificate = self_signed_certificate(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed_certificate(other)[0]))  # trusts a different one
+    with SmtpServer(tls=security, certificate=certificate) as server:
+        settings = replace(email_settings, host=server.host, port=server.port, security=security)
+        result = SmtpEmail(settings, password=PASSWORD).send(reminder())
+        received, logins = server.received, server.logins
+
+    assert result.outcome is Outcome.MISCONFIGURED and "TLS certificate not trusted" in result.detail
+    assert received == [] and logins == []  # the password never went to an unverified server
