@@ -13,10 +13,12 @@ Nothing here reads the clock or the database: `on` (a day in Asia/Shanghai) is a
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 ANCHORS = ("due_date", "late_fee_rise", "grace_end", "notice", "restore_by")
 # Anchors that exist only once a termination notice is on record: their tiers are of kind "restore", and only they.
@@ -55,7 +57,10 @@ class FeeDates:
 
     def rate_on(self, day: date) -> Decimal:
         """The late-fee rate in force on `day` (Rule 115), as a share of the full fee."""
-        return max((rate for start, rate in self.rises if start <= day), default=ZERO)
+        for start, rate in reversed(self.rises):  # the bands only ever rise (Rule 115): the latest begun is it
+            if start <= day:
+                return rate
+        return ZERO
 
     def next_rise_after(self, day: date) -> tuple[date, Decimal] | None:
         return next(((start, rate) for start, rate in self.rises if start > day), None)
@@ -93,14 +98,19 @@ def _label(tier: Tier, anchor_tag: str, offset: int) -> str:
     return f"{tier.name}:{anchor_tag}{offset:+d}"
 
 
-def _anchors(tier: Tier, fee: FeeDates) -> list[tuple[str, date]]:
-    """(tag, date) of every anchor the tier hangs on for this fee."""
+def _anchors(tier: Tier, fee: FeeDates) -> tuple[tuple[str | Decimal, date], ...]:
+    """(tag, date) of every anchor the tier hangs on for this fee; a rise's tag is its rate until an event is made
+    of it (`_tag`): planning looks at every anchor of every due fee and keeps very few."""
     if tier.anchor == "due_date":
-        return [("due", fee.due_date)]
+        return (("due", fee.due_date),)
     if tier.anchor == "late_fee_rise":
-        return [(f"rise{int(rate * 100)}", start) for start, rate in fee.rises]
+        return tuple((rate, start) for start, rate in fee.rises)
     found = {"grace_end": fee.grace_end, "notice": fee.notice_on, "restore_by": fee.restore_by}[tier.anchor]
-    return [(tier.anchor, found)] if found is not None else []
+    return ((tier.anchor, found),) if found is not None else ()
+
+
+def _tag(tag: str | Decimal) -> str:
+    return tag if isinstance(tag, str) else f"rise{int(tag * 100)}"
 
 
 def _audience(tier: Tier, rate: Decimal) -> tuple[str, ...]:
@@ -118,7 +128,7 @@ def _union(groups: Iterable[Sequence[str]]) -> tuple[str, ...]:
 
 # One firing of a tier, before it is dressed as a TierEvent: (fires_on, anchor weight, tier, anchor tag, anchor date,
 # offset). Planning looks at every firing of every due fee, and builds events only for the few it keeps.
-_Fire = tuple[date, int, Tier, str, date, int]
+_Fire = tuple[date, int, Tier, "str | Decimal", date, int]
 
 
 def _fires(fee: FeeDates, tiers: Sequence[Tier]) -> list[_Fire]:
@@ -134,7 +144,7 @@ def _fires(fee: FeeDates, tiers: Sequence[Tier]) -> list[_Fire]:
 def _event(fire: _Fire, fee: FeeDates) -> TierEvent:
     fires_on, _, tier, tag, anchor_date, offset = fire
     rate = fee.rate_on(fires_on)
-    return TierEvent(_label(tier, tag, offset), tier.name, tier.anchor, anchor_date, fires_on, tier.channels,
+    return TierEvent(_label(tier, _tag(tag), offset), tier.name, tier.anchor, anchor_date, fires_on, tier.channels,
                      _audience(tier, rate), tier.kind, rate)
 
 
@@ -147,17 +157,23 @@ def tier_events(fee: FeeDates, tiers: Sequence[Tier]) -> tuple[TierEvent, ...]:
     return tuple(sorted((_event(fire, fee) for fire in _fires(fee, tiers)), key=_order))
 
 
-def _until(kind: str, fires_on: date, fee: FeeDates, lapse_notice_days: int) -> date | None:
+def _window(kind: str, fee: FeeDates, lapse_notice_days: int) -> tuple[date, date] | None:
+    """(first, last) day on which a firing of this kind means something; a firing that has happened stays
+    meaningful until `last`. None: never (no grace period to lapse from, no notice on record)."""
     if kind == "restore":
-        if fee.notice_on is None or fee.restore_by is None or not fee.notice_on <= fires_on <= fee.restore_by:
+        if fee.notice_on is None or fee.restore_by is None:
             return None
-        return fee.restore_by
+        return fee.notice_on, fee.restore_by
     if kind == "lapse":
-        if fee.grace_end is None or fires_on <= fee.grace_end:
+        if fee.grace_end is None:
             return None
-        return fee.grace_end + timedelta(days=lapse_notice_days)
-    last = fee.payable_until()
-    return last if fires_on <= last else None
+        return fee.grace_end + timedelta(days=1), fee.grace_end + timedelta(days=lapse_notice_days)
+    return date.min, fee.payable_until()
+
+
+def _until(kind: str, fires_on: date, fee: FeeDates, lapse_notice_days: int) -> date | None:
+    window = _window(kind, fee, lapse_notice_days)
+    return window[1] if window is not None and window[0] <= fires_on <= window[1] else None
 
 
 def meaningful_until(event: TierEvent, fee: FeeDates, lapse_notice_days: int) -> date | None:
@@ -171,26 +187,64 @@ def meaningful_until(event: TierEvent, fee: FeeDates, lapse_notice_days: int) ->
     return _until(event.kind, event.fires_on, fee, lapse_notice_days)
 
 
+@cache
+def _sorted_offsets(tier: Tier) -> tuple[int, ...]:
+    return tuple(sorted(tier.offsets))
+
+
 def due_and_next(fee: FeeDates, tiers: Sequence[Tier], on: date,
                  lapse_notice_days: int) -> tuple[tuple[DueEvent, ...], date | None]:
-    """What is due on `on` (see `due_events`) and the next day after `on` an event fires (see `next_fire_on`)."""
+    """What is due on `on` (see `due_events`) and the next day after `on` an event fires (see `next_fire_on`).
+
+    Planning asks this of every fee due on a day, so it works on day numbers: per tier and anchor, only the last
+    firing by `on` can be live (the latest one of a channel speaks) and only the first one after `on` can be next.
+    """
     live: list[_Fire] = []
-    later: date | None = None
-    for fire in _fires(fee, tiers):
-        until = _until(fire[2].kind, fire[0], fee, lapse_notice_days)
-        if until is None:
+    later: int | None = None
+    day = on.toordinal()
+    for tier in tiers:
+        window = _window(tier.kind, fee, lapse_notice_days)
+        if window is None:
             continue
-        if fire[0] > on:
-            later = fire[0] if later is None or fire[0] < later else later
-        elif on <= until:
-            live.append(fire)
+        first, last = window[0].toordinal(), window[1].toordinal()
+        offsets = _sorted_offsets(tier)
+        for tag, anchor_date in _anchors(tier, fee):
+            base = anchor_date.toordinal()
+            fired = bisect_right(offsets, day - base)
+            # The last firing by `on` is live while `on` is in its window (it is, then, at most `last`).
+            if fired and day <= last and base + offsets[fired - 1] >= first:
+                offset = offsets[fired - 1]
+                live.append((date.fromordinal(base + offset), _ANCHOR_WEIGHT[tier.anchor], tier, tag, anchor_date,
+                             offset))
+            for offset in offsets[fired:]:
+                if base + offset > last:
+                    break
+                if base + offset >= first:
+                    later = base + offset if later is None or base + offset < later else later
+                    break
+    return _speaking(live, fee), date.fromordinal(later) if later is not None else None
+
+
+def _speaking(live: list[_Fire], fee: FeeDates) -> tuple[DueEvent, ...]:
+    """Per channel, the live firings of its latest day merged: the one nearest the loss names the event, and the
+    audience is everyone any of them addresses."""
+    latest: dict[str, list[_Fire]] = {}
+    for fire in live:
+        for channel in fire[2].channels:
+            mine = latest.get(channel)
+            if mine is None or fire[0] > mine[0][0]:
+                latest[channel] = [fire]
+            elif fire[0] == mine[0][0]:
+                mine.append(fire)
     found = []
-    for channel in _union(fire[2].channels for fire in live):
-        mine = [fire for fire in live if channel in fire[2].channels]
-        last_day = max(fire[0] for fire in mine)
-        same_day = sorted((_event(fire, fee) for fire in mine if fire[0] == last_day), key=_order)
+    for channel, fires in latest.items():
+        if len(fires) == 1:
+            event = _event(fires[0], fee)
+            found.append(DueEvent(channel, event, event.audience))
+            continue
+        same_day = sorted((_event(fire, fee) for fire in fires), key=_order)
         found.append(DueEvent(channel, same_day[-1], _union(e.audience for e in same_day)))
-    return tuple(found), later
+    return tuple(found)
 
 
 def due_events(fee: FeeDates, tiers: Sequence[Tier], on: date, lapse_notice_days: int) -> tuple[DueEvent, ...]:

@@ -39,16 +39,34 @@ def insert_ignore(session: Session, table: sa.Table, rows: Sequence[Mapping[str,
 def _sqlite_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]],
                  conflict: Sequence[str]) -> None:
     """SQLite, many rows: one prepared INSERT run by the driver's executemany, each value converted by its
-    column's own type (as SQLAlchemy would), without building SQLAlchemy parameters row by row."""
+    column's own type (as SQLAlchemy would), without building SQLAlchemy parameters row by row. A column's values
+    repeat a lot (one timestamp, a few dates and amounts), so each distinct value is converted once."""
     columns = list(rows[0])
     dialect = session.get_bind().dialect
     processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     names = ", ".join(f'"{c}"' for c in columns)
     keys = ", ".join(f'"{c}"' for c in conflict)
     marks = ", ".join("?" for _ in columns)
-    values = [tuple(p(row[c]) if p else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows]
+    converted = [_memoized(p) if p else None for p in processors]
+    values = [tuple(p(row[c]) if p else row[c] for c, p in zip(columns, converted, strict=True)) for row in rows]
     session.connection().exec_driver_sql(
         f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) ON CONFLICT ({keys}) DO NOTHING', values)
+
+
+def _memoized(processor: Any) -> Any:
+    """The bind processor, converting each distinct (hashable) value once."""
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (value.__class__, value)  # 1 == 1.0 == True, Decimal("1") == Decimal("1.0"): keep them apart
+        try:
+            return cache[key]
+        except KeyError:
+            cache[key] = found = processor(value)
+            return found
+        except TypeError:  # not hashable
+            return processor(value)
+    return convert
 
 
 def _copy_ignore(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]],

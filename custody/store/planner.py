@@ -85,19 +85,16 @@ class _Planned:
     recipient: Recipient
 
 
-def _due_ids(session: Session, on: date) -> list[int]:
-    """Patents whose next tier has fired by `on`: an index range on patent_due.next_fire_on, nothing else read."""
-    due = PatentDue.__table__.c
-    return sorted(session.execute(sa.select(due.patent_id).where(due.next_fire_on <= on)).scalars())
-
-
-def _due_rows(session: Session, ids: list[int]) -> list[sa.Row]:
+def _due_rows(session: Session, on: date) -> list[sa.Row]:
+    """The fees whose next tier has fired by `on`: an index range on patent_due.next_fire_on (and each row's
+    patent by its key), nothing else read."""
     due = PatentDue.__table__.c
     query = (sa.select(due.patent_id, due.fee_year, due.due_date, due.grace_end, due.fee, due.full_fee, due.rises,
                        Patent.enterprise_id, Patent.mode, Patent.application_number)
              .join(Patent, Patent.id == due.patent_id)
-             .where(among(session, due.patent_id, ids)).order_by(due.patent_id))
-    return list(session.execute(query))
+             .where(due.next_fire_on <= on))
+    # Sorted here: an ORDER BY on the key makes SQLite walk the whole table in key order instead of the index.
+    return sorted(session.execute(query), key=lambda row: row.patent_id)
 
 
 def message_key(enterprise_id: int | None, recipient: Recipient, day: date, settings: ReminderSettings,
@@ -117,19 +114,24 @@ def _messages_for(session: Session, wanted: dict[tuple, Recipient], planned: dic
                   now: datetime, settings: ReminderSettings) -> dict[tuple, tuple[int, date]]:
     """{group: (message id, day)}: the group's digest of its day, or of a later day if that one is taken."""
     found: dict[tuple, tuple[int, date]] = {}
-    pending = {g: local_day(settings.send_time(r.channel, now)) for g, r in wanted.items()}
+    channels = {r.channel for r in wanted.values()}
+    first_day = {channel: local_day(settings.send_time(channel, now)) for channel in channels}
+    pending = {g: first_day[r.channel] for g, r in wanted.items()}
+    send_at: dict[tuple[str, date], datetime] = {}  # (channel, day): the same for every message of one run
     for _ in range(7):
         if not pending:
             break
         keys = {}
         for group, day in pending.items():
-            enterprise_id, _channel, _address, item = group
+            enterprise_id, channel, _address, item = group
             keys[message_key(enterprise_id, wanted[group], day, settings, item)] = group
-        insert_ignore(session, Reminder.__table__, [dict(
-            key=key, kind=_kind_of(planned[g]), channel=wanted[g].channel, recipient=wanted[g].address,
-            recipient_name=wanted[g].name, contact_id=wanted[g].contact_id, enterprise_id=g[0], day=pending[g],
-            state="planned", not_before=_send_time(wanted[g].channel, pending[g], now, settings), attempts=0,
-            created_at=now, updated_at=now) for key, g in keys.items()], ["key"])
+            if (channel, day) not in send_at:
+                send_at[(channel, day)] = _send_time(channel, day, now, settings)
+        insert_ignore(session, Reminder.__table__, [{
+            "key": key, "kind": _kind_of(planned[g]), "channel": g[1], "recipient": wanted[g].address,
+            "recipient_name": wanted[g].name, "contact_id": wanted[g].contact_id, "enterprise_id": g[0],
+            "day": pending[g], "state": "planned", "not_before": send_at[(g[1], pending[g])], "attempts": 0,
+            "created_at": now, "updated_at": now} for key, g in keys.items()], ["key"])
         query = sa.select(Reminder.id, Reminder.key, Reminder.state).where(among(session, Reminder.key, keys))
         for row in session.execute(query.with_for_update()):
             group = keys[row.key]
@@ -142,7 +144,8 @@ def _messages_for(session: Session, wanted: dict[tuple, Recipient], planned: dic
 
 def _kind_of(entries: list[_Planned]) -> str:
     """A digest is known by the latest stage of the fees in it (fee, lapse, restore)."""
-    return max((p.event.event.kind for p in entries), key=KIND_STAGE.__getitem__)
+    kinds = {p.event.event.kind for p in entries}
+    return max(kinds, key=KIND_STAGE.__getitem__) if len(kinds) > 1 else kinds.pop()
 
 
 def _mark_kinds(session: Session, found: dict[tuple, tuple[int, date]], planned: dict[tuple, list[_Planned]]) -> None:
@@ -160,19 +163,24 @@ def _mark_kinds(session: Session, found: dict[tuple, tuple[int, date]], planned:
 
 def _item_rows(found: dict[tuple, tuple[int, date]], planned: dict[tuple, list[_Planned]],
                now: datetime, restoration_rate: Decimal) -> list[dict]:
-    rows = []
+    rows, quoted = [], {}
     for group, entries in planned.items():
         if group not in found:
             continue
         message_id, day = found[group]
         for p in entries:
-            terms = payment_terms(p.fee, day, p.event.event.kind, restoration_rate)
-            rows.append(dict(
-                reminder_id=message_id, patent_id=p.row.patent_id, fee_year=p.row.fee_year,
-                tier=p.event.event.label, channel=p.recipient.channel, recipient=p.recipient.address,
-                kind=p.event.event.kind, state="planned", due_date=p.row.due_date, grace_end=p.row.grace_end,
-                fee=p.row.fee, full_fee=p.row.full_fee, late_fee=yuan(p.row.full_fee * terms.rate),
-                late_fee_rate=terms.rate, pay_by=terms.pay_by, next_rate=terms.next_rate, created_at=now))
+            kind, key = p.event.event.kind, (p.row.patent_id, day, p.event.event.kind)
+            if key not in quoted:  # one quote per fee, day and kind, whatever the recipients
+                terms = payment_terms(p.fee, day, kind, restoration_rate)
+                quoted[key] = terms, yuan(p.row.full_fee * terms.rate)
+            terms, late_fee = quoted[key]
+            row = p.row
+            rows.append({
+                "reminder_id": message_id, "patent_id": row.patent_id, "fee_year": row.fee_year,
+                "tier": p.event.event.label, "channel": p.recipient.channel, "recipient": p.recipient.address,
+                "kind": kind, "state": "planned", "due_date": row.due_date, "grace_end": row.grace_end,
+                "fee": row.fee, "full_fee": row.full_fee, "late_fee": late_fee, "late_fee_rate": terms.rate,
+                "pay_by": terms.pay_by, "next_rate": terms.next_rate, "created_at": now})
     return rows
 
 
@@ -213,8 +221,29 @@ class _Chunk:
                                   self.instructions)
         self.wanted: dict[tuple, Recipient] = {}
         self.planned: dict[tuple, list[_Planned]] = defaultdict(list)
+        self._reasons: dict[tuple, str | None] = {}  # (patent, kind): each row's events share the answer
+        self._recipients: dict[tuple, list[Recipient]] = {}  # (enterprise, audience, channel)
+
+    def block_reason(self, row: sa.Row, kind: str, channel: str) -> str | None:
+        key = (row.patent_id, kind)
+        if key not in self._reasons:
+            self._reasons[key] = reminder_block_reason(self.standing[row.patent_id], kind, self.on)
+        reason = self._reasons[key]
+        instructions = self.instructions.get(row.enterprise_id)
+        if reason is None and channel == "sms" and instructions is not None and instructions.no_sms:
+            reason = "the enterprise asked for no SMS"
+        return reason
+
+    def recipients_of(self, enterprise_id: int | None, audience: tuple[str, ...], channel: str) -> list[Recipient]:
+        key = (enterprise_id, audience, channel)
+        if key not in self._recipients:
+            self._recipients[key] = recipients(self.contacts.get(enterprise_id, []), self.settings.call_list,
+                                               audience, channel)
+        return self._recipients[key]
 
     def line(self, row: sa.Row, event: DueEvent, recipient: str, outcome: str) -> None:
+        if not self.context.keep_lines and outcome == "planned":
+            return  # the common case, a million times a year: nothing to record
         is_planned = outcome in ("planned", "already planned")
         if not is_planned:
             self.result.skipped += 1
@@ -228,15 +257,11 @@ class _Chunk:
 
     def decide(self, row: sa.Row, fee: FeeDates, event: DueEvent, existing: set[tuple]) -> int:
         """Plan one due event for everyone it addresses; returns how many items are new."""
-        reason = reminder_block_reason(self.standing[row.patent_id], event.event.kind, self.on)
-        instructions = self.instructions.get(row.enterprise_id)
-        if reason is None and event.channel == "sms" and instructions is not None and instructions.no_sms:
-            reason = "the enterprise asked for no SMS"
+        reason = self.block_reason(row, event.event.kind, event.channel)
         if reason:
             self.line(row, event, "", f"skipped: {reason}")
             return 0
-        found = recipients(self.contacts.get(row.enterprise_id, []), self.settings.call_list, event.audience,
-                           event.channel)
+        found = self.recipients_of(row.enterprise_id, event.audience, event.channel)
         if not found:
             self.no_recipient(row, event)
         new = 0
@@ -339,9 +364,9 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     context = _Context(settings, on, now, result, keep_lines, dry_run,
                        Restoration(rules.restoration.fee, rules.restoration.late_fee_rate))
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
-    ids = _due_ids(session, on)
-    for start in range(0, len(ids), CHUNK):
-        rows = _due_rows(session, ids[start:start + CHUNK])
+    due = _due_rows(session, on)
+    for start in range(0, len(due), CHUNK):
+        rows = due[start:start + CHUNK]
         updates = _Chunk(session, rows, context).run(_fee_dates, fee_tiers)
         update_column(session, PatentDue.__table__, "patent_id", "next_fire_on", updates)
         result.due_rows += len(rows)
