@@ -58,6 +58,8 @@ def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
     watch = standing.watch
     if kind == "restore":
         return _restoration_reason(standing, on)
+    if watch is None and standing.decision is None:
+        return None  # nearly every patent, every day: nothing on record that could stop a reminder
     if kind == "lapse" and watch is not None:
         closed = restoration_closed_reason(watch, on)
         if closed:

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
 
 ANCHORS = ("due_date", "late_fee_rise", "grace_end", "notice", "restore_by")
 # Anchors that exist only once a termination notice is on record: their tiers are of kind "restore", and only they.
@@ -43,6 +42,10 @@ class Tier:
     kind: str = "fee"
     escalate_from_rate: Decimal | None = None  # from this late-fee rate on, also remind `escalate_to`
     escalate_to: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Kept in ascending order: the planner finds the last firing by a day with a bisection.
+        object.__setattr__(self, "offsets", tuple(sorted(self.offsets)))
 
 
 @dataclass(frozen=True)
@@ -101,12 +104,13 @@ def _label(tier: Tier, anchor_tag: str, offset: int) -> str:
 def _anchors(tier: Tier, fee: FeeDates) -> tuple[tuple[str | Decimal, date], ...]:
     """(tag, date) of every anchor the tier hangs on for this fee; a rise's tag is its rate until an event is made
     of it (`_tag`): planning looks at every anchor of every due fee and keeps very few."""
-    if tier.anchor == "due_date":
+    anchor = tier.anchor
+    if anchor == "due_date":
         return (("due", fee.due_date),)
-    if tier.anchor == "late_fee_rise":
+    if anchor == "late_fee_rise":
         return tuple((rate, start) for start, rate in fee.rises)
-    found = {"grace_end": fee.grace_end, "notice": fee.notice_on, "restore_by": fee.restore_by}[tier.anchor]
-    return ((tier.anchor, found),) if found is not None else ()
+    found = fee.grace_end if anchor == "grace_end" else fee.notice_on if anchor == "notice" else fee.restore_by
+    return ((anchor, found),) if found is not None else ()
 
 
 def _tag(tag: str | Decimal) -> str:
@@ -187,11 +191,6 @@ def meaningful_until(event: TierEvent, fee: FeeDates, lapse_notice_days: int) ->
     return _until(event.kind, event.fires_on, fee, lapse_notice_days)
 
 
-@cache
-def _sorted_offsets(tier: Tier) -> tuple[int, ...]:
-    return tuple(sorted(tier.offsets))
-
-
 def due_and_next(fee: FeeDates, tiers: Sequence[Tier], on: date,
                  lapse_notice_days: int) -> tuple[tuple[DueEvent, ...], date | None]:
     """What is due on `on` (see `due_events`) and the next day after `on` an event fires (see `next_fire_on`).
@@ -207,7 +206,7 @@ def due_and_next(fee: FeeDates, tiers: Sequence[Tier], on: date,
         if window is None:
             continue
         first, last = window[0].toordinal(), window[1].toordinal()
-        offsets = _sorted_offsets(tier)
+        offsets = tier.offsets  # ascending (Tier.__post_init__)
         for tag, anchor_date in _anchors(tier, fee):
             base = anchor_date.toordinal()
             fired = bisect_right(offsets, day - base)

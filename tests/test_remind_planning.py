@@ -69,6 +69,20 @@ def test_one_digest_per_enterprise_channel_and_day(engine: Engine) -> None:
     assert sorted(per_message.values()) == [1, 1, 3, 3]
 
 
+def test_a_lapse_notice_and_a_fee_reminder_for_one_person_on_one_day_are_one_message(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        return add_patent(s, enterprise), add_patent(s, enterprise, filed=date(2017, 11, 4))
+    lapsed, due_soon = world(engine, build)  # grace ended 2025-10-27; the other falls due on 2025-11-04
+    plan_at(engine, "2025-10-28 10:00:00+08:00")
+    messages = outbox(engine)
+    assert sorted(m.channel for m in messages) == ["email", "sms"]  # not four: one digest per channel and day
+    for message in messages:
+        kinds = {(i.patent_id, i.kind) for i in items(engine, reminder_id=message.id)}
+        assert kinds == {(lapsed.id, "lapse"), (due_soon.id, "fee")}
+        assert message.kind == "lapse"  # known by its most urgent part
+
+
 def test_three_days_of_downtime_give_one_catch_up_per_fee_not_a_burst(engine: Engine) -> None:
     world(engine, lambda s: [add_patent(s, e) for e in [add_enterprise(s)] for _ in range(2)])
     for day in range(20, 24):  # daily runs up to 05-23, then down 05-24, 05-25, 05-26

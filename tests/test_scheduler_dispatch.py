@@ -121,6 +121,16 @@ def test_two_dispatchers_at_once_send_each_of_1000_reminders_exactly_once(engine
     assert states(engine) == {"sent": 1000}
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_claim_takes_at_most_its_batch(engine: Engine, limit: int) -> None:
+    from custody.store.outbox import claim
+
+    _many(engine, 4)
+    with session_for(engine) as session:  # PostgreSQL once took two for a batch of one (`IN (... LIMIT)`)
+        assert len(claim(session, "w1", at("2025-04-18", "10:00"), ["sms"], limit)) == limit
+    assert states(engine) == {"sending": limit, "planned": 4 - limit}
+
+
 def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twice(
         engine: Engine, sms_transport, aliyun_gateway) -> None:
     _many(engine, 200)
@@ -251,6 +261,20 @@ def test_a_permanent_failure_sends_the_fallback_and_alerts_the_operator(
     [alert] = robot.texts
     assert "提醒发送失败" in alert and "138****0001" in alert and "13800000001" not in alert
     assert "已改用email发送" in alert
+
+
+def test_a_failed_fallback_asks_for_a_person_instead_of_falling_back_again(
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.fail_next(MOBILE_ILLEGAL, MOBILE_ILLEGAL)
+    smtp_server.refuse("ip@example.com", 550)
+    ticks = ticks_for(engine, channels, _sms_only())
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        for _ in range(3):
+            run_once(ticks)
+    assert [(m.channel, m.state, m.fallback_of is not None) for m in outbox(engine, kind="fee")] == [
+        ("sms", "failed", False), ("email", "failed", True)]  # SMS -> email, and no email -> SMS -> ... loop
+    assert len(robot.texts) == 2 and "备用渠道也发送失败，请人工联系" in robot.texts[1]
 
 
 def test_a_message_failed_at_the_carrier_counts_as_failed(engine: Engine, channels, aliyun_gateway, smtp_server,

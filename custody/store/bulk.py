@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,8 +48,13 @@ def _sqlite_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, 
     names = ", ".join(f'"{c}"' for c in columns)
     keys = ", ".join(f'"{c}"' for c in conflict)
     marks = ", ".join("?" for _ in columns)
-    converted = [_memoized(p) if p else None for p in processors]
-    values = [tuple(p(row[c]) if p else row[c] for c, p in zip(columns, converted, strict=True)) for row in rows]
+    # Column by column (a transpose is C-speed), converting only the columns whose type needs it.
+    table_columns = list(zip(*map(itemgetter(*columns), rows), strict=True)) if len(columns) > 1 else [
+        [row[columns[0]] for row in rows]]
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            table_columns[index] = list(map(_memoized(processor), table_columns[index]))
+    values = list(zip(*table_columns, strict=True))
     session.connection().exec_driver_sql(
         f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) ON CONFLICT ({keys}) DO NOTHING', values)
 
@@ -104,7 +110,8 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> Any:
     values = list(values)
     if _is_postgresql(session):
         return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    # One expanding parameter: the values are not each coerced into a SQL element (thousands per planning chunk).
+    return column.in_(sa.bindparam(None, values, type_=column.type, expanding=True))
 
 
 def update_column(session: Session, table: sa.Table, key: str, column: str, rows: Sequence[tuple[Any, Any]]) -> None:

@@ -61,8 +61,11 @@ def claim(session: Session, worker: str, now: datetime, channels: Iterable[str],
     due = (sa.select(REMINDER.c.id)
            .where(REMINDER.c.state == "planned", REMINDER.c.not_before <= now, REMINDER.c.channel.in_(list(channels)))
            .order_by(REMINDER.c.not_before, REMINDER.c.id).limit(limit)
-           .with_for_update(skip_locked=True))  # PostgreSQL; SQLite's IMMEDIATE transaction already excludes
-    query = (sa.update(REMINDER).where(REMINDER.c.id.in_(due.scalar_subquery()), REMINDER.c.state == "planned")
+           .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's IMMEDIATE transaction already excludes
+           # Chosen once: as a plain `IN (subquery)` PostgreSQL may run the LIMIT subquery more than once and
+           # claim more than `limit` (seen: limit 1 claimed 2, so a channel paused meanwhile still sent).
+           .cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
+    query = (sa.update(REMINDER).where(REMINDER.c.id.in_(sa.select(due.c.id)), REMINDER.c.state == "planned")
              .values(state="sending", claimed_by=worker, claimed_at=now, attempts=REMINDER.c.attempts + 1,
                      updated_at=now)
              .returning(REMINDER.c.id))
@@ -191,6 +194,9 @@ def _already_told(session: Session, rows: Sequence[Mapping[str, Any]], channel: 
 def plan_fallback(session: Session, reminder: Reminder, now: datetime,
                   settings: ReminderSettings) -> tuple[Reminder | None, str]:
     """The same fees, to the same person, on the fallback channel: (the message, or None and why not)."""
+    if reminder.fallback_of is not None:
+        # A fallback that failed too would fall back to the channel that failed first: a person to call, not a loop.
+        return None, "备用渠道也发送失败，请人工联系"
     channel = settings.fallback.get(reminder.channel)
     found = _fallback_address(session, reminder, channel, settings) if channel else None
     if found is None:

@@ -42,7 +42,7 @@ from custody.store.ticks import take_turn
 from custody.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
-CHUNK = 5_000
+CHUNK = 20_000  # due rows planned together: a day of a million patents is one or two chunks
 ITEM_KEY = ("patent_id", "fee_year", "tier", "channel", "recipient")
 NEXT_DAY_AT = time(9)  # a digest bumped to the next day goes out then (or when the channel's window opens)
 
