@@ -781,56 +781,76 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
 
 
 def _log_to_stderr(level: int = logging.INFO) -> None:
-    """Log lines on stderr (journald, cron mail), personal data and secrets masked."""
+    """Log lines on stderr (journald, cron mail), personal data and secrets masked. The stderr handler of
+    `configure_logging` is the one made more talkative: a second one would print every warning twice."""
     from custody.masking import MaskingFilter
 
     root = logging.getLogger()
-    if not any(getattr(h, "custody_stderr", False) for h in root.handlers):
+    stderr = [h for h in root.handlers if getattr(h, "_custody", False) and not isinstance(h, logging.FileHandler)]
+    if not stderr:
         handler = logging.StreamHandler(sys.stderr)
-        handler.custody_stderr = True
         handler.addFilter(MaskingFilter())
+        handler._custody = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        stderr = [handler]
+    for handler in stderr:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(level)
-        root.addHandler(handler)
     root.setLevel(min(root.level or logging.WARNING, level))
+
+
+def _status_jobs(config: Config, status_at) -> list:
+    """The daemon's legal-status jobs from [status] (daily and at start; the drop folder every minute)."""
+    from scheduler.status_tick import status_jobs
+
+    return status_jobs(status_wiring(config), status_at)
 
 
 @app.command()
 def daemon(
     ctx: typer.Context,
     plan_at: str = typer.Option("08:00", "--plan-at", help="Daily planning time, Asia/Shanghai (also at start)."),
+    status_at: str = typer.Option("07:30", "--status-at", help="Daily legal-status tick, Asia/Shanghai (also at "
+                                  "start)."),
 ) -> None:
-    """Run the reminder ticks on a timer until SIGTERM: plan daily and at start, dispatch every minute, pull SMS
-    receipts every 10 minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
+    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, and look into the [status]
+    drop folder every minute. SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
-    Example: custody daemon --plan-at 07:30
+    Example: custody daemon --plan-at 07:30 --status-at 07:00
     """
     from datetime import time
 
     from scheduler.daemon import run_daemon
 
-    try:
-        at = time.fromisoformat(plan_at)
-    except ValueError:
-        raise UserError(f"--plan-at: {plan_at!r} is not a time like 08:00") from None
+    times = {}
+    for name, text in (("--plan-at", plan_at), ("--status-at", status_at)):
+        try:
+            times[name] = time.fromisoformat(text)
+        except ValueError:
+            raise UserError(f"{name}: {text!r} is not a time like 08:00") from None
     _log_to_stderr()
     with reminder_ticks(ctx) as ticks:
-        code = run_daemon(ticks, at)
+        code = run_daemon(ticks, times["--plan-at"], _status_jobs(state(ctx).config, times["--status-at"]))
     raise typer.Exit(code)
 
 
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """Plan, dispatch and pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
+    """The legal-status tick (the drop folder each run, the [status.http] feed once a day), then plan, dispatch and
+    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
+    from functools import partial
+
+    from scheduler.status_tick import status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
     with reminder_ticks(ctx) as ticks:
-        results = run_once(ticks)
+        results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     if any("error" in summary for summary in results.values()):
@@ -869,12 +889,14 @@ def _plan_moment(as_of: date | None):
 @remind_app.command("plan")
 def remind_plan(
     ctx: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help="Plan as of this day (default: now)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="With --dry-run: show what would be planned on this "
+                                     "day (00:00 Asia/Shanghai) instead of now."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be planned and why; change nothing."),
     full: bool = typer.Option(False, "--full", help="Recompute every patent's next fee first (else only changed)."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
-    """Plan the reminders due as of now (or --as-of): one per fee, tier, channel and recipient, never twice.
+    """Plan the reminders due now: one per fee, tier, channel and recipient, never twice. With --dry-run
+    --as-of DATE, show what would go out on another day, and why.
 
     Example: custody remind plan --as-of 2025-04-01 --dry-run
     """
@@ -883,9 +905,17 @@ def remind_plan(
     from custody.store.calendar import calendar_from
     from custody.store.planner import plan
 
+    day = option_date(as_of, "--as-of")
+    if day is not None and not dry_run:
+        # Planning as of another day would save that day's state (the patents' next firing days, the refresh
+        # cursor) as if it were today's, and the daemon would then skip real reminders.
+        typer.echo("Error: --as-of only goes with --dry-run (real planning is always as of now)", err=True)
+        raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
-        result = plan(session, ticks.settings, ticks.rules, calendar_from(session),
-                      _plan_moment(option_date(as_of, "--as-of")), keep_lines=True, full_refresh=full)
+        # Another day: every patent's next fee is recomputed for it (inside the transaction rolled back below),
+        # not read from patent_due as the daemon last computed it.
+        result = plan(session, ticks.settings, ticks.rules, calendar_from(session), _plan_moment(day),
+                      keep_lines=True, full_refresh=full or day is not None, dry_run=dry_run)
         session.rollback() if dry_run else session.commit()
     rows = [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,

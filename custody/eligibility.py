@@ -5,18 +5,27 @@ expiry or a status change made in between still stops the message. The answer is
 `custody remind plan --dry-run` and stored on cancelled reminders) or None.
 
 The legal-status watch (issue 5) decides its part in `custody.status_effects.status_block_reason` (ended,
-terminated for non-payment, transfer held, abandon decision); `Standing` carries what it needs, gathered by
-custody.store.standing. Anything new that should stop reminders is a field here and a line in
+terminated for non-payment, transfer held, abandon decision) and `restoration_reminder_due` (restoration
+reminders run from CNIPA's termination notice to the request deadline); `Standing` carries what it needs,
+gathered by custody.store.standing. Anything new that should stop reminders is a field here and a line in
 `reminder_block_reason`.
+
+What the fee schedule says is not asked here: an expired patent has no `patent_due` row, so nothing is planned for
+it, and a fee reminder past its grace end (a lapse notice past its window) is refused by the tier windows when
+planning and by `custody.store.cancel` just before sending.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
 
-from custody.decisions import Decision
-from custody.domain import PatentState
-from custody.status_effects import WatchState, restoration_closed_reason, status_block_reason
+from custody.decisions import Decision, abandon_in_effect
+from custody.status_effects import (
+    WatchState,
+    restoration_closed_reason,
+    restoration_reminder_due,
+    status_block_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -25,22 +34,32 @@ class Standing:
 
     mode: str = "custody"  # "custody" or "watch"
     has_enterprise: bool = True
-    patent_state: PatentState | None = None  # by our fee schedule, on the day asked
     watch: WatchState | None = None  # what the legal-status watch knows (issue 5)
     decision: Decision | None = None  # the enterprise's latest fee decision (`custody decide`)
     skip_abandoned: bool = False  # standing instruction: no reminders at all once a patent is marked to abandon
 
 
-def _schedule_reason(standing: Standing, kind: str) -> str | None:
-    if standing.patent_state == PatentState.EXPIRED:
-        return "the patent has expired"
-    if standing.patent_state == PatentState.LAPSED and kind == "fee":
-        return "the grace period is over: the fee can no longer be paid"
-    return None
+def _restoration_reason(standing: Standing, on: date) -> str | None:
+    """Restoration reminders (Rule 6 ¶2) go out only from a recorded non-payment termination notice to the
+    request deadline, and not once the enterprise lets the patent go."""
+    watch = standing.watch
+    if restoration_reminder_due(watch, standing.decision, standing.mode, on):
+        return None
+    if watch is None or watch.lapsed_on is None:
+        return "no termination notice on record: nothing to restore"
+    if watch.ended is not None:
+        return f"ended ({watch.ended}, {watch.ended_on}): nothing to restore"
+    if abandon_in_effect(standing.decision, on):
+        return f"abandoned by the enterprise: {standing.decision.text}"
+    return restoration_closed_reason(watch, on) or "restoration cannot be quoted: check the patent's fee records"
 
 
 def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
     watch = standing.watch
+    if kind == "restore":
+        return _restoration_reason(standing, on)
+    if watch is None and standing.decision is None:
+        return None  # nearly every patent, every day: nothing on record that could stop a reminder
     if kind == "lapse" and watch is not None:
         closed = restoration_closed_reason(watch, on)
         if closed:
@@ -58,10 +77,10 @@ def _instruction_reason(standing: Standing) -> str | None:
 
 
 def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None:
-    """Why a reminder of `kind` ("fee" or "lapse") about this patent must not go out on `on`; None if it may."""
+    """Why a reminder of `kind` ("fee", "lapse" or "restore") about this patent must not go out on `on`; None if
+    it may."""
     if standing.mode == "watch":
         return "watch-only patent: no fee reminders"
     if not standing.has_enterprise:
         return "the patent belongs to no enterprise: nobody to remind"
-    return (_watch_reason(standing, kind, on) or _schedule_reason(standing, kind)
-            or _instruction_reason(standing))
+    return _watch_reason(standing, kind, on) or _instruction_reason(standing)

@@ -23,12 +23,20 @@ from custody.masking import mask_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 # SMS template keys (config [sms.templates] maps each to an approved TemplateCode) and the variables each uses.
+# A digest holds every fee of one enterprise for one recipient, channel and day, so the approved wording of each
+# template must be true for the whole digest: the template is the one of its most urgent fee (see `urgency`).
 SMS_TEMPLATES = {
-    "due_soon": ("name", "number", "amount", "deadline"),  # before the due date
-    "overdue": ("name", "number", "amount", "deadline"),  # in the grace period, with the late fee
-    "lapsed": ("name", "number"),  # the grace period is over: restoration
+    "due_soon": ("name", "number", "amount", "deadline"),  # every fee still before its due date
+    "overdue": ("name", "number", "amount", "deadline"),  # at least one in its grace period, with the late fee
+    "lapsed": ("name", "number"),  # at least one past its grace end (lapse notice or restoration reminder)
 }
 SMS_NAME_CHARS = 20  # Aliyun caps each variable's length (isv.PARAM_LENGTH_LIMIT): a long company name is cut
+# SMS variables that may be cut to fit the channel's limit: a cut name still says who; a cut number, amount or
+# date would say something false, so such a message fails instead (see `fitted`).
+CUTTABLE_SMS_VARIABLES = ("name",)
+CUT_MARK = "…（已截断）"
+# A fee's life: payable, then past its grace end, then CNIPA's notice on record. A digest is known by its latest.
+KIND_STAGE = {"fee": 0, "lapse": 1, "restore": 2}
 
 
 class MixedMessageError(ValueError):
@@ -52,10 +60,19 @@ class FeeLine:
     late_fee_rate: Decimal
     pay_by: date  # pay by this day to avoid the next rise of the late fee (or by the grace end / due date)
     next_rate: Decimal | None = None  # the rate from the day after `pay_by`, when it rises again
+    # "fee" (still payable), "lapse" (grace period over: restoration possible once CNIPA's notice comes) or
+    # "restore" (the notice is on record: restoration can be requested until `pay_by`).
+    kind: str = "fee"
 
     @property
     def total(self) -> Decimal:
         return self.fee + self.late_fee
+
+    def is_overdue(self, on: date) -> bool:
+        return self.kind == "fee" and on > self.due_date
+
+    def is_lapsed(self) -> bool:
+        return self.kind in ("lapse", "restore")
 
     @property
     def next_rise(self) -> date | None:
@@ -72,6 +89,22 @@ class Restoration:
 
     fee: Decimal = Decimal("1000")
     late_fee_rate: Decimal = Decimal("0.25")
+
+
+@dataclass(frozen=True)
+class RestorationCost:
+    fee: Decimal
+    late_fee: Decimal
+    restoration_fee: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.fee + self.late_fee + self.restoration_fee
+
+
+def restoration_cost(fee: Decimal, full_fee: Decimal, restoration: Restoration) -> RestorationCost:
+    """Rule 6 ¶2: the unpaid fee (with its reduction), a late fee on the full fee, and the restoration fee."""
+    return RestorationCost(fee, yuan(full_fee * restoration.late_fee_rate), restoration.fee)
 
 
 @dataclass(frozen=True)
@@ -143,28 +176,62 @@ def _render(name: str, context: Mapping[str, Any]) -> str:
 
 
 def _line_view(line: FeeLine, restoration: Restoration) -> dict[str, Any]:
-    late = yuan(line.full_fee * restoration.late_fee_rate)
+    cost = restoration_cost(line.fee, line.full_fee, restoration)
     return {**{name: getattr(line, name) for name in (
         "application_number", "title", "year", "due_date", "grace_end", "fee", "late_fee", "late_fee_rate",
-        "pay_by", "next_rate", "next_rise", "total", "type_label")},
-        "restoration_late_fee": late, "restoration_total": line.fee + late + restoration.fee}
+        "pay_by", "next_rate", "next_rise", "total", "type_label", "kind")},
+        "restoration_late_fee": cost.late_fee, "restoration_total": cost.total}
 
 
-def _sms_template(kind: str, overdue: bool) -> str:
-    return "lapsed" if kind == "lapse" else "overdue" if overdue else "due_soon"
+def urgency(line: FeeLine, on: date) -> tuple:
+    """Sort key, most urgent first: past the grace end (restoration), in the grace period, then before the due
+    date; within each, the earliest pay-by day."""
+    rank = 0 if line.is_lapsed() else 1 if line.is_overdue(on) else 2
+    return rank, line.pay_by, line.application_number
 
 
-def sms_params(template: str, lines: Sequence[FeeLine], enterprise: str) -> dict[str, str]:
-    """The template's variables, every value a short string (Aliyun: TemplateParam values must be strings)."""
-    first = min(lines, key=lambda line: (line.pay_by, line.application_number))
-    number = first.application_number + (f"等{len(lines)}件" if len(lines) > 1 else "")
+@dataclass(frozen=True)
+class Digest:
+    """The lines of one message split by state as of its day, each part most urgent first."""
+
+    lapsed: tuple[FeeLine, ...]  # past the grace end: lapse notices and restoration reminders
+    overdue: tuple[FeeLine, ...]  # in the grace period, with the late fee
+    upcoming: tuple[FeeLine, ...]  # before the due date
+
+    @classmethod
+    def of(cls, lines: Sequence[FeeLine], on: date) -> Digest:
+        ordered = sorted(lines, key=lambda line: urgency(line, on))
+        return cls(tuple(x for x in ordered if x.is_lapsed()), tuple(x for x in ordered if x.is_overdue(on)),
+                   tuple(x for x in ordered if not x.is_lapsed() and not x.is_overdue(on)))
+
+    @property
+    def lines(self) -> tuple[FeeLine, ...]:
+        return self.lapsed + self.overdue + self.upcoming
+
+    @property
+    def payable(self) -> tuple[FeeLine, ...]:
+        return self.overdue + self.upcoming
+
+    @property
+    def template(self) -> str:
+        """The SMS template of the most urgent line: its wording is true for the whole digest (config.toml)."""
+        return "lapsed" if self.lapsed else "overdue" if self.overdue else "due_soon"
+
+
+def sms_params(digest: Digest, enterprise: str) -> dict[str, str]:
+    """The template's variables, every value a short string (Aliyun: TemplateParam values must be strings).
+
+    `number` names the most urgent fee (with the count when there are more), `deadline` is the earliest pay-by
+    day of the digest and `amount` what paying every fee today costs: true for the whole digest."""
+    lines = digest.lines
+    number = lines[0].application_number + (f"等{len(lines)}件" if len(lines) > 1 else "")
     values = {
         "name": enterprise[:SMS_NAME_CHARS],
         "number": number,
-        "amount": money(sum((line.total for line in lines), Decimal(0))),
-        "deadline": first.pay_by.isoformat(),
+        "amount": money(sum((line.total for line in digest.payable), Decimal(0))),
+        "deadline": min(line.pay_by for line in lines).isoformat(),
     }
-    return {name: values[name] for name in SMS_TEMPLATES[template]}
+    return {name: values[name] for name in SMS_TEMPLATES[digest.template]}
 
 
 def _checked(lines: Sequence[FeeLine]) -> None:
@@ -174,28 +241,56 @@ def _checked(lines: Sequence[FeeLine]) -> None:
         raise MixedMessageError("a message may only list the patents of the enterprise it is addressed to")
 
 
-def render_fee_message(channel: str, kind: str, lines: Sequence[FeeLine], to: Addressee, on: date,
+def _earliest(lines: Sequence[FeeLine], field: str) -> date | None:
+    return min((getattr(line, field) for line in lines), default=None)
+
+
+def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on: date,
                        restoration: Restoration = Restoration()) -> Rendered:
-    """The reminder (kind "fee") or lapse notice (kind "lapse") listing `lines`, for `channel`, as of `on`."""
+    """The digest listing `lines` (fee reminders, lapse notices, restoration reminders), for `channel`, as of `on`.
+
+    Each part is worded for what it holds (upcoming, overdue, past the grace end) and counted apart: the subject
+    says "overdue" only when something is."""
     _checked(lines)
-    lines = sorted(lines, key=lambda line: (line.pay_by, line.application_number))
-    overdue = any(on > line.due_date for line in lines)
-    template = _sms_template(kind, overdue)
+    digest = Digest.of(lines, on)
     if channel == "sms":
-        params = sms_params(template, lines, to.enterprise)
-        text = _render("sms.txt.j2", {"kind": kind, "overdue": overdue, "params": params})
-        return Rendered(text=text, template=template, params=params)
+        params = sms_params(digest, to.enterprise)
+        text = _render("sms.txt.j2", {"template": digest.template, "params": params})
+        return Rendered(text=text, template=digest.template, params=params)
     context = {
-        "kind": kind, "overdue": overdue, "enterprise": to.enterprise, "recipient": to.recipient,
-        "lines": [_line_view(line, restoration) for line in lines], "remind_only": to.remind_only,
-        "via_agency": to.via_agency, "total": sum((line.total for line in lines), Decimal(0)),
-        "deadline": lines[0].pay_by, "restoration_fee": restoration.fee,
-        "restoration_rate": restoration.late_fee_rate,
+        "enterprise": to.enterprise, "recipient": to.recipient, "remind_only": to.remind_only,
+        "via_agency": to.via_agency, "restoration_fee": restoration.fee, "restoration_rate": restoration.late_fee_rate,
+        **{part: [_line_view(line, restoration) for line in getattr(digest, part)]
+           for part in ("lapsed", "overdue", "upcoming")},
+        "total": sum((line.total for line in digest.payable), Decimal(0)),
+        "overdue_by": _earliest(digest.overdue, "pay_by"), "upcoming_by": _earliest(digest.upcoming, "due_date"),
     }
     subject = _render("email_subject.j2", context)
     context["subject"] = subject
     return Rendered(text=_render("email_body.txt.j2", context), subject=subject,
-                    html=_render("email_body.html.j2", context), template=template)
+                    html=_render("email_body.html.j2", context), template=digest.template)
+
+
+def fitted(text: str, params: Mapping[str, str], max_chars: int | None,
+           max_param_chars: int | None) -> tuple[str, dict[str, str], str | None]:
+    """(text, params, problem) made to fit a channel's declared limits.
+
+    Free text (an alert, an email) longer than `max_chars` is cut and marked. An SMS variable over
+    `max_param_chars` is cut when that stays true (the company name), else the message cannot be sent as it is:
+    `problem` says why (the outbox fails it for good: fallback channel and operator alert).
+    """
+    params = dict(params)
+    for name, value in params.items():
+        if max_param_chars and len(value) > max_param_chars:
+            if name not in CUTTABLE_SMS_VARIABLES:
+                return text, params, (f"SMS variable {name} is {len(value)} characters, over the channel's limit of "
+                                      f"{max_param_chars}")
+            params[name] = value[:max_param_chars]
+    if max_chars and len(text) > max_chars:
+        if params:  # an SMS: the approved template decides the text; ours only mirrors it
+            return text, params, f"SMS text is {len(text)} characters, over the channel's limit of {max_chars}"
+        text = text[:max_chars - len(CUT_MARK)] + CUT_MARK
+    return text, params, None
 
 
 def render_alert(headline: str, details: Sequence[str] = ()) -> Rendered:

@@ -3,7 +3,9 @@
 Every key has a documented default (config.toml shows them all), so an empty section means the default policy:
 email 90/60/30/15/7/1 days before the due date, SMS 30/7/1; in the grace period SMS and email 3 days before and
 on the day each 5 % rise of the late fee, escalating to the legal representative from the 15 % band; 15, 3 and
-1 days before the grace end to every contact and the operator's call list; a lapse notice the day after.
+1 days before the grace end to every contact and the operator's call list; a lapse notice the day after; once
+CNIPA's termination notice for non-payment is on record (the legal-status watch), restoration reminders on the
+notice day and 30, 15 and 3 days before the last day to request restoration, to every contact and the operator.
 Pure: parsing only; the clock is never read. Errors are `ConfigError`s naming the key.
 """
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from custody.clock import SHANGHAI
 from custody.config import ConfigError
-from custody.reminder_policy import ANCHORS, KINDS, Tier
+from custody.reminder_policy import ANCHORS, KINDS, RESTORATION_ANCHORS, Tier
 
 # The contact roles of custody.models.core.CONTACT_ROLES (kept equal by a test), plus two audience words.
 CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "operator", "pledgee", "other")
@@ -31,6 +33,8 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
          escalate_from_rate=Decimal("0.15"), escalate_to=("legal_rep",)),
     Tier("grace_end", "grace_end", (-15, -3, -1), ("sms", "email"), ("all", "operator")),
     Tier("lapsed", "grace_end", (1,), ("sms", "email"), ("all", "operator"), kind="lapse"),
+    Tier("restoration_notice", "notice", (0,), ("sms", "email"), ("all", "operator"), kind="restore"),
+    Tier("restoration", "restore_by", (-30, -15, -3), ("sms", "email"), ("all", "operator"), kind="restore"),
 )
 
 
@@ -161,9 +165,13 @@ def parse_tier(raw: Mapping[str, Any], index: int) -> Tier:
     anchor = raw.get("anchor")
     if anchor not in ANCHORS:
         raise _fail(f"{key}.anchor", f"{anchor!r} not one of {', '.join(ANCHORS)}")
-    kind = raw.get("kind", "fee")
+    kind = raw.get("kind", "restore" if anchor in RESTORATION_ANCHORS else "fee")
     if kind not in KINDS:
         raise _fail(f"{key}.kind", f"{kind!r} not one of {', '.join(KINDS)}")
+    if (kind == "restore") != (anchor in RESTORATION_ANCHORS):
+        # Restoration tiers hang on the termination notice, which only the legal-status watch knows.
+        raise _fail(f"{key}.kind", f"kind \"restore\" goes with anchor {' or '.join(RESTORATION_ANCHORS)}, "
+                                   f"and only it")
     audience_words = CONTACT_ROLES + AUDIENCE_WORDS
     return Tier(
         name=str(name), anchor=anchor, offsets=_offsets(raw, key), kind=kind,

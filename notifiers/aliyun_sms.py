@@ -40,7 +40,8 @@ SEND_STATUS = {"1": "waiting", "2": "failed", "3": "delivered"}
 
 # Dysmsapi limits: a template holds at most 500 characters (70 per billed part, 67 when split);
 # notification SMS are capped at 50 a day per (signature, template, number); the API takes 5000 requests/s.
-SMS_LIMITS = ChannelLimits(max_chars=500, per_recipient_per_day=50, per_second=5000.0)
+# A variable's length limit depends on its type (isv.PARAM_LENGTH_LIMIT); 35 characters is the common one.
+SMS_LIMITS = ChannelLimits(max_chars=500, per_recipient_per_day=50, per_second=5000.0, max_param_chars=35)
 
 # The SDK logs request parameters at DEBUG and errors with URLs: mask them where they are created.
 mask_loggers(
@@ -117,11 +118,11 @@ class AliyunSms:
 
     def _send_problem(self, message: Message) -> SendResult | None:
         if not (self._key_id and self._key_secret):
-            return _paused("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV} in the environment")
+            return _misconfigured("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV} in the environment")
         if not message.template:
             return SendResult(Outcome.PERMANENT, code="local.NO_TEMPLATE", detail="an SMS needs a template key")
         if message.template not in self.settings.templates:
-            return _paused("config.NO_TEMPLATE", f"no [sms.templates] entry for {message.template!r}")
+            return _misconfigured("config.NO_TEMPLATE", f"no [sms.templates] entry for {message.template!r}")
         if not MOBILE.fullmatch(message.recipient):
             return SendResult(Outcome.PERMANENT, code="local.BAD_MOBILE", detail="not a mainland mobile number")
         return None
@@ -137,7 +138,7 @@ class AliyunSms:
     ) -> list[Mapping[str, Any]]:
         """QuerySendDetails, all pages (or until the page holding `stop_at_out_id`)."""
         if not (self._key_id and self._key_secret):
-            raise QueryFailed(_paused("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV}"))
+            raise QueryFailed(_misconfigured("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV}"))
         records: list[Mapping[str, Any]] = []
         page, pages = 1, 1
         while page <= min(pages, MAX_PAGES):
@@ -256,14 +257,14 @@ def _shanghai_time(text: str | None) -> datetime | None:
 
 def _query_failure(result: SendResult) -> SendResult:
     """A failed query says nothing about the message: the caller waits (UNKNOWN) unless the channel is broken."""
-    if result.outcome is Outcome.PAUSE_CHANNEL:
+    if result.outcome in (Outcome.PAUSE_CHANNEL, Outcome.MISCONFIGURED):
         return result
     return SendResult(Outcome.UNKNOWN, code=result.code, detail=result.detail,
                       retry_after_seconds=result.retry_after_seconds or NETWORK_WAIT)
 
 
-def _paused(code: str, detail: str) -> SendResult:
-    return SendResult(Outcome.PAUSE_CHANNEL, code=code, detail=detail)
+def _misconfigured(code: str, detail: str) -> SendResult:
+    return SendResult(Outcome.MISCONFIGURED, code=code, detail=detail)
 
 
 def _masked(result: SendResult) -> SendResult:

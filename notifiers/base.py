@@ -7,8 +7,11 @@ The outbox (the database queue) decides what to do with the `Outcome`:
 - RETRY: it did not go out; send again, no sooner than `retry_after_seconds` (a minimum: the caller still
   backs off exponentially across attempts).
 - PERMANENT: this message can never be delivered as it is (bad number, refused mailbox); do not resend.
-- PAUSE_CHANNEL: nothing on this channel can succeed until the operator acts (credentials, balance, signature,
-  template); stop the channel and alert. The message itself is still pending.
+- PAUSE_CHANNEL: nothing on this channel can succeed until the operator acts on the account (balance, daily or
+  monthly quota); stop the channel and alert. The message itself is still pending: it goes once the pause ends.
+- MISCONFIGURED: our configuration or credentials are wrong (signature, template, access key, password). The
+  reference treats these as permanent and alerts the operator: this message fails for good (so its fallback
+  channel is tried at once) and the channel pauses as well, since every other message would fail the same way.
 - UNKNOWN: the request may or may not have reached the provider (a timeout after sending). The SMS API is not
   idempotent, so the caller must reconcile (`Reconciling.lookup`) before resending.
 
@@ -49,6 +52,7 @@ class Outcome(StrEnum):
     RETRY = "retry"
     PERMANENT = "permanent"
     PAUSE_CHANNEL = "pause_channel"
+    MISCONFIGURED = "misconfigured"
     UNKNOWN = "unknown"
 
 
@@ -63,11 +67,13 @@ class SendResult:
 
 @dataclass(frozen=True)
 class ChannelLimits:
-    """A channel's limits as data, so the planner can respect them before sending."""
+    """A channel's limits as data, so the outbox respects them before sending: texts are made to fit (or the
+    message fails with the reason) when prepared (custody.messages.fitted), rates and daily caps at dispatch."""
 
     max_chars: int | None  # longest text the channel takes in one message
     per_recipient_per_day: int | None  # provider's cap per recipient in a rolling day
     per_second: float | None  # sending rate the provider allows
+    max_param_chars: int | None = None  # longest value of one template variable (SMS)
 
 
 UNLIMITED = ChannelLimits(max_chars=None, per_recipient_per_day=None, per_second=None)
@@ -113,7 +119,8 @@ class Reconciling(Protocol):
         """What the provider knows of `message` sent on `sent_on` (provider's local date), by our key.
 
         None: the provider has no record. SENT: it was accepted (do not resend). PERMANENT: it was accepted
-        and the carrier failed it. UNKNOWN / PAUSE_CHANNEL: the query itself failed (ask again later).
+        and the carrier failed it. UNKNOWN / PAUSE_CHANNEL / MISCONFIGURED: the query itself failed (ask again
+        later).
         Records can take a while to appear: trust None only some minutes after the attempt, then resend.
         """
         ...

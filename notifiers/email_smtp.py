@@ -77,7 +77,7 @@ class SmtpEmail:
 
     def _local_problem(self, message: Message) -> SendResult | None:
         if self.settings.username and not self._password:
-            return SendResult(Outcome.PAUSE_CHANNEL, code="config.NO_PASSWORD", detail=f"set {PASSWORD_ENV}")
+            return SendResult(Outcome.MISCONFIGURED, code="config.NO_PASSWORD", detail=f"set {PASSWORD_ENV}")
         try:
             validate_email(message.recipient, check_deliverability=False)
         except EmailNotValidError as exc:
@@ -138,18 +138,19 @@ def _quit(smtp: smtplib.SMTP | None) -> None:
 
 
 def _failure(exc: Exception) -> SendResult:
-    """SMTP failures by kind: auth and our sender refused pause; 5xx for the recipient is permanent; rest retry."""
+    """SMTP failures by kind: login, TLS trust and our sender refused are our configuration (MISCONFIGURED: the
+    message fails, its fallback goes, the channel pauses); 5xx for the recipient is permanent; the rest retry."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return _result(Outcome.PAUSE_CHANNEL, exc.smtp_code, "login refused: check username and password")
+        return _result(Outcome.MISCONFIGURED, exc.smtp_code, "login refused: check username and password")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return _result(Outcome.PAUSE_CHANNEL, None, f"server does not support it: {exc}")
+        return _result(Outcome.MISCONFIGURED, None, f"server does not support it: {exc}")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return _result(Outcome.PAUSE_CHANNEL, None, f"TLS certificate not trusted: {exc.verify_message}")
+        return _result(Outcome.MISCONFIGURED, None, f"TLS certificate not trusted: {exc.verify_message}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
         return _by_code(code, text, permanent=Outcome.PERMANENT)
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return _by_code(exc.smtp_code, exc.smtp_error, permanent=Outcome.PAUSE_CHANNEL)  # our from_address
+        return _by_code(exc.smtp_code, exc.smtp_error, permanent=Outcome.MISCONFIGURED)  # our from_address
     if isinstance(exc, smtplib.SMTPResponseException):
         return _by_code(exc.smtp_code, exc.smtp_error, permanent=Outcome.PERMANENT)
     if isinstance(exc, OSError | smtplib.SMTPException):  # refused, reset, timed out, disconnected

@@ -3,7 +3,9 @@
 Only enabled channels are built. The file outbox is always there as "file"; with [outbox].replace = true it
 also stands in for "sms" and "email" (demo mode, dry runs), keeping their limits so planning behaves the same.
 A channel that is enabled but lacks its secret in the environment is still built: its sends answer
-PAUSE_CHANNEL, so the operator hears about it instead of the channel silently vanishing.
+MISCONFIGURED (the message falls back to the other channel, the channel pauses, the operator is alerted), so the
+operator hears about it instead of the channel silently vanishing. The alert robot without its URL pauses:
+alerts wait for it rather than fail.
 """
 from __future__ import annotations
 

@@ -97,7 +97,9 @@ class RobotWebhook:
 
     def _content(self, message: Message) -> str:
         heading = "### " if self.settings.format == "markdown" else ""
-        content = f"{heading}{message.subject}\n\n{message.text}" if message.subject else message.text
+        # An alert's text already opens with its headline (custody/templates/alert.txt.j2): not twice.
+        titled = message.subject and not message.text.startswith(message.subject)
+        content = f"{heading}{message.subject}\n\n{message.text}" if titled else f"{heading}{message.text}"
         keyword = self.settings.keyword
         if keyword and keyword not in content:
             content = f"[{keyword}] {content}"

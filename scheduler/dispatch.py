@@ -18,6 +18,7 @@ from custody.store.compose import Prepared, envelope_of, prepare_batch
 from custody.store.db import session_for
 from custody.store.outbox import (
     claim,
+    close_open_attempts,
     finish_attempt,
     local_day,
     paused_channels,
@@ -78,15 +79,24 @@ def reconcile(ticks: Ticks) -> int:
         with session_for(ticks.engine) as session:
             if found is None:
                 # The provider has no record (or the channel cannot be asked): sending again is safe.
+                _close(session, reminder, now, "not_sent", "reconciled: the provider has no record; sent again")
                 done += transition(session, reminder.id, ["sending", "unknown"], state="planned", not_before=now,
                                    last_error="reconciled: not sent, sending again", updated_at=now)
             elif outcome in ("sent", "permanent"):
+                _close(session, reminder, now, outcome, f"reconciled: found by our key ({found.code or ''})")
                 done += record_outcome(session, reminder, found, now, ticks.settings, None) != "lost"
             else:  # the look-up itself failed: ask again later
+                _close(session, reminder, now, "unknown", f"reconciled: look-up failed ({found.code}); asked later")
                 transition(session, reminder.id, ["sending", "unknown"], state="unknown",
                            not_before=now + ticks.settings.retry.delay(1, found.retry_after_seconds),
                            last_error=mask_text(f"look-up failed: {found.code} {found.detail}"), updated_at=now)
     return done
+
+
+def _close(session, reminder: Reminder, now, outcome: str, detail: str) -> None:
+    """A claim whose worker died left its attempt open: close it with what the look-up said."""
+    if reminder.state == "sending":
+        close_open_attempts(session, reminder.id, now, outcome, f"the worker died mid-send; {detail}")
 
 
 class _Throttle:
@@ -121,6 +131,13 @@ def _caps(ticks: Ticks) -> dict[str, int | None]:
     return caps
 
 
+def _limits(ticks: Ticks) -> dict[str, object]:
+    """Each channel's declared limits (text length, variable length), for fitting texts before sending."""
+    channels = set(ticks.transports) | {ticks.settings.alert_channel}
+    found = {channel: transport_for(ticks, channel) for channel in channels}
+    return {channel: transport.limits for channel, transport in found.items() if transport is not None}
+
+
 def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle) -> str:
     """Send one prepared message and record the outcome; returns its new state."""
     transport = transport_for(ticks, prepared.envelope.channel)
@@ -148,7 +165,8 @@ def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: s
 
 def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
     with session_for(ticks.engine) as session:
-        batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration)
+        batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
+                              _limits(ticks))
     counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
     paused: set[str] = set()
     for index, prepared in enumerate(batch):

@@ -17,6 +17,7 @@ class Limits(Protocol):
     max_chars: int | None
     per_recipient_per_day: int | None
     per_second: float | None
+    max_param_chars: int | None
 
 
 class Result(Protocol):

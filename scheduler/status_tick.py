@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time as clock_time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from custody.store.db import session_for
 from custody.store.outbox import plan_alert
 from custody.store.status import SyncRefused, SyncResult, ingest, record_sync
 from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
-from custody.store.ticks import take_turn
+from custody.store.ticks import take_turn, tick_runs
 
 log = logging.getLogger(__name__)
 IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
@@ -218,3 +220,32 @@ def drop_folder_tick(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
         return {"files": files, **notices}
 
     return recorded("status_drop", ticks, work)
+
+
+def status_today(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
+    """For `custody run-once` (cron, every few minutes): the daily status tick (feeds too) when it has not
+    succeeded yet today (Asia/Shanghai), else only the drop folder, so a feed is read once a day, not every run."""
+    with session_for(ticks.engine) as session:
+        last = getattr(tick_runs(session).get("status"), "last_success_at", None)
+    today = ticks.clock().astimezone(SHANGHAI).date()
+    if last is None or last.astimezone(SHANGHAI).date() < today:
+        return status_tick(ticks, wiring)
+    return drop_folder_tick(ticks, wiring)
+
+
+def status_jobs(wiring: StatusWiring, at: clock_time, drop_minutes: int = 1) -> list:
+    """The daemon's legal-status jobs: the daily status tick (feeds, drop folder, notices) at `at` and at start,
+    and a look into the drop folder every `drop_minutes` ("when a file lands")."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from scheduler.daemon import ExtraJob
+
+    # Triggers get the zone: a trigger object built without one uses the machine's zone (reference: apscheduler.md).
+    jobs = [ExtraJob("status", partial(status_tick, wiring=wiring),
+                     CronTrigger(hour=at.hour, minute=at.minute, timezone=SHANGHAI))]
+    if wiring.drop_folder is not None:
+        # Not at start: the status job that runs then looks into the folder too.
+        jobs.append(ExtraJob("status_drop", partial(drop_folder_tick, wiring=wiring),
+                             IntervalTrigger(minutes=drop_minutes, timezone=SHANGHAI), at_start=False))
+    return jobs

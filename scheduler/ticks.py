@@ -1,5 +1,8 @@
 """The three ticks (plan, dispatch, receipts) and `run_once`: idempotent units of work the daemon and cron run.
 
+Within one process, dispatch ticks never overlap (`Ticks.dispatching`): the daemon's minute job and the dispatch
+that follows each planning take turns; a second process (cron beside the daemon) is safe by the atomic claims.
+
 APScheduler only decides *when* a tick runs; *what* is due comes from the database, so a tick run late, twice,
 or from cron at the same time as the daemon does the right thing. Each tick records its start, success or
 failure in `tick_run` (read by `custody health`); a failing tick is logged and the next run tries again.
@@ -12,7 +15,7 @@ import socket
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +46,7 @@ class Ticks:
     transports: Transports
     clock: Callable[[], datetime] = clock.now
     stop: threading.Event = field(default_factory=threading.Event)  # set on SIGTERM: finish, claim no more
+    dispatching: threading.Lock = field(default_factory=threading.Lock)  # one dispatch at a time in this process
 
     @property
     def restoration(self) -> Restoration:
@@ -80,10 +84,22 @@ def plan_tick(ticks: Ticks) -> dict[str, Any]:
     return recorded("plan", ticks, lambda: plan_now(ticks).summary())
 
 
-def dispatch_tick(ticks: Ticks) -> dict[str, Any]:
+def dispatch_tick(ticks: Ticks, wait: bool = True) -> dict[str, Any]:
+    """The dispatch tick; with `wait` False it steps aside when another one in this process is running (the
+    daemon's minute job while the dispatch after planning runs: it already sends everything due)."""
     from scheduler.dispatch import dispatch
 
-    return recorded("dispatch", ticks, lambda: dispatch(ticks))
+    if not ticks.dispatching.acquire(blocking=wait):
+        log.debug("dispatch: another dispatch tick is running in this process")
+        return {"skipped": 1}
+    try:
+        return recorded("dispatch", ticks, lambda: dispatch(ticks))
+    finally:
+        ticks.dispatching.release()
+
+
+def scheduled_dispatch_tick(ticks: Ticks) -> dict[str, Any]:
+    return dispatch_tick(ticks, wait=False)
 
 
 def receipts_tick(ticks: Ticks) -> dict[str, Any]:
@@ -92,6 +108,9 @@ def receipts_tick(ticks: Ticks) -> dict[str, Any]:
     return recorded("receipts", ticks, lambda: pull_receipts(ticks))
 
 
-def run_once(ticks: Ticks) -> dict[str, dict[str, Any]]:
-    """Every tick once, in order (for crontab); safe while the daemon runs."""
-    return {"plan": plan_tick(ticks), "dispatch": dispatch_tick(ticks), "receipts": receipts_tick(ticks)}
+def run_once(ticks: Ticks, before: Mapping[str, Callable[[Ticks], dict[str, Any]]] | None = None
+             ) -> dict[str, dict[str, Any]]:
+    """Every tick once, in order (for crontab); safe while the daemon runs. `before`: other ticks to run first,
+    by name (the legal-status tick, wired by cli.py: what it changes is then planned for at once)."""
+    results = {name: run(ticks) for name, run in (before or {}).items()}
+    return {**results, "plan": plan_tick(ticks), "dispatch": dispatch_tick(ticks), "receipts": receipts_tick(ticks)}

@@ -8,7 +8,7 @@ import pytest
 
 from notifiers.base import Message, Outcome, Transport
 from notifiers.email_smtp import SmtpEmail
-from tests.support.smtp_server import USERNAME
+from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer, self_signed_certificate
 
 SUBJECT = "专利年费提醒：ZL202310123456.7 第7年年费将于2024年3月1日到期"
 TEXT = "您好，专利 ZL202310123456.7 的第7年年费 900 元将于 2024年3月1日 到期，请及时缴纳。"
@@ -77,20 +77,20 @@ def test_temporary_refusal_waits_minutes_not_seconds(email_transport, smtp_serve
     assert email_transport.send(reminder()).retry_after_seconds >= 60
 
 
-def test_bad_password_pauses_the_channel(email_settings, smtp_server):
+def test_bad_password_is_misconfigured(email_settings, smtp_server):
     result = SmtpEmail(email_settings, password="wrong-password").send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "535")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "535")
     assert smtp_server.logins and all(not ok for _, ok in smtp_server.logins)  # smtplib tries PLAIN, then LOGIN
     assert smtp_server.received == []
 
 
-def test_missing_password_pauses_the_channel_without_connecting(email_settings, smtp_server, monkeypatch):
+def test_missing_password_is_misconfigured_without_connecting(email_settings, smtp_server, monkeypatch):
     monkeypatch.delenv("CUSTODY_SMTP_PASSWORD", raising=False)
 
     result = SmtpEmail(email_settings).send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "config.NO_PASSWORD")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "config.NO_PASSWORD")
     assert smtp_server.logins == []
 
 
@@ -119,10 +119,42 @@ def test_unreachable_server_is_retried(email_settings):
 def test_tls_to_a_plain_server_is_retried_not_raised(email_settings, smtp_server):
     result = SmtpEmail(replace(email_settings, security="ssl", timeout=2.0), password="x").send(reminder())
 
-    assert result.outcome in (Outcome.RETRY, Outcome.PAUSE_CHANNEL)
+    assert result.outcome in (Outcome.RETRY, Outcome.MISCONFIGURED)
 
 
-def test_server_requiring_a_login_we_do_not_give_pauses_the_channel(email_settings, smtp_server):
+def test_server_requiring_a_login_we_do_not_give_is_misconfigured(email_settings, smtp_server):
     result = SmtpEmail(replace(email_settings, username="")).send(reminder())
 
-    assert (result.outcome, result.code) == (Outcome.PAUSE_CHANNEL, "530")
+    assert (result.outcome, result.code) == (Outcome.MISCONFIGURED, "530")
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_with_a_trusted_certificate_logs_in_and_delivers_encrypted(email_settings, tmp_path, monkeypatch,
+                                                                       security):
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # the default context trusts what this names
+    with SmtpServer(tls=security, certificate=certificate) as server:
+        settings = replace(email_settings, host=server.host, port=server.port, security=security)
+        result = SmtpEmail(settings, password=PASSWORD).send(reminder())
+        received = server.received
+
+    assert result.outcome is Outcome.SENT
+    assert [(r.rcpt_tos, r.tls) for r in received] == [(("zhang.san@example.com",), True)]
+    assert server.logins == [(USERNAME, True)]
+    assert received[0].message["Subject"] == SUBJECT
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_with_an_untrusted_certificate_sends_nothing_and_is_misconfigured(email_settings, tmp_path, monkeypatch,
+                                                                             security):
+    certificate = self_signed_certificate(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed_certificate(other)[0]))  # trusts a different one
+    with SmtpServer(tls=security, certificate=certificate) as server:
+        settings = replace(email_settings, host=server.host, port=server.port, security=security)
+        result = SmtpEmail(settings, password=PASSWORD).send(reminder())
+        received, logins = server.received, server.logins
+
+    assert result.outcome is Outcome.MISCONFIGURED and "TLS certificate not trusted" in result.detail
+    assert received == [] and logins == []  # the password never went to an unverified server

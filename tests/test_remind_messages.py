@@ -8,14 +8,15 @@ from decimal import Decimal
 import pytest
 
 from custody.decisions import Decision
-from custody.domain import PatentState
 from custody.eligibility import Standing, reminder_block_reason
 from custody.messages import (
+    CUT_MARK,
     SMS_TEMPLATES,
     Addressee,
     Envelope,
     FeeLine,
     MixedMessageError,
+    fitted,
     render_alert,
     render_fee_message,
 )
@@ -40,9 +41,11 @@ def test_sms_digest_gives_count_earliest_deadline_and_total() -> None:
     lines = [line(), line("202020123456.7", patent_type="utility_model", fee=D("600"), full_fee=D("600"),
                           late_fee=D("0"), late_fee_rate=D("0"), due_date=date(2025, 6, 10),
                           pay_by=date(2025, 6, 10), next_rate=None)]
-    rendered = render_fee_message("sms", "fee", lines, TO, ON)
+    rendered = render_fee_message("sms", lines, TO, ON)
+    # The template and the number named are those of the most urgent fee (the overdue one); the deadline is the
+    # digest's earliest pay-by day (the other fee falls due on 10 June); the amount pays both today.
     assert rendered.template == "overdue"
-    assert rendered.params == {"name": "福建测试科技有限公司", "number": "202020123456.7等2件",
+    assert rendered.params == {"name": "福建测试科技有限公司", "number": "201710601862.3等2件",
                                "amount": "1,000.00", "deadline": "2025-06-10"}
     assert all(isinstance(v, str) for v in rendered.params.values())  # Aliyun: every value a string
     assert "2件" in rendered.text and "1,000.00元" in rendered.text
@@ -54,19 +57,56 @@ def test_sms_digest_gives_count_earliest_deadline_and_total() -> None:
     pytest.param("lapse", date(2025, 10, 28), "lapsed", id="after-the-grace-end"),
 ])
 def test_sms_template_follows_the_fee_state(kind: str, on: date, template: str) -> None:
-    rendered = render_fee_message("sms", kind, [line()], TO, on)
+    rendered = render_fee_message("sms", [line(kind=kind)], TO, on)
     assert rendered.template == template
     assert set(rendered.params) == set(SMS_TEMPLATES[template])
 
 
+UPCOMING = dict(late_fee=D("0"), late_fee_rate=D("0"), due_date=date(2025, 6, 20), pay_by=date(2025, 6, 20),
+                next_rate=None)
+
+
+def test_a_digest_counts_overdue_and_upcoming_fees_apart() -> None:
+    lines = [line(), line("202020123456.7", title="外壳", **UPCOMING)]
+    rendered = render_fee_message("email", lines, TO, ON)
+    assert rendered.subject == ("【专利年费逾期】福建测试科技有限公司：1件专利年费已逾期，需连同滞纳金缴纳，"
+                                "最迟2025年6月25日；另有1件年费即将到期")
+    overdue, upcoming = rendered.text.split("【已逾期】")[1].split("【即将到期】")
+    assert "以下1件专利的年费已过应缴日期" in overdue and "201710601862.3" in overdue
+    assert "202020123456.7" not in overdue
+    assert "以下1件专利的年费即将到期" in upcoming and "202020123456.7" in upcoming and "六个月宽限期内" not in upcoming
+    assert "已逾期（1件）" in rendered.html and "即将到期（1件）" in rendered.html
+
+
+def test_a_digest_of_upcoming_fees_never_says_overdue() -> None:
+    lines = [line(**UPCOMING), line("202020123456.7", **UPCOMING)]
+    for channel in ("email", "sms"):
+        rendered = render_fee_message(channel, lines, TO, ON)
+        assert "逾期" not in rendered.text and "逾期" not in (rendered.subject or "")
+    assert render_fee_message("email", lines, TO, ON).subject == (
+        "【专利年费提醒】福建测试科技有限公司：2件专利年费待缴，最早2025年6月20日到期")
+
+
+def test_a_digest_with_a_lapsed_fee_uses_the_lapsed_template_worded_for_the_whole_digest() -> None:
+    lines = [line(**UPCOMING), line("202020123456.7", kind="restore", pay_by=date(2025, 7, 10)), line("201810000001.1")]
+    sms = render_fee_message("sms", lines, TO, ON)
+    assert sms.template == "lapsed" and sms.params["number"] == "202020123456.7等3件"
+    assert "202020123456.7等3件中有年费未在宽限期内缴纳的" in sms.text
+    email = render_fee_message("email", lines, TO, ON)
+    assert email.subject == ("【专利失效通知】福建测试科技有限公司：1件专利未缴年费，宽限期已届满；另有1件年费已逾期；"
+                             "另有1件年费即将到期")
+    assert "请于2025年7月10日前请求恢复" in email.text and "恢复所需合计：1,800.00元" in email.text
+    assert [part in email.text for part in ("【宽限期已届满】", "【已逾期】", "【即将到期】")] == [True, True, True]
+
+
 def test_a_long_company_name_is_cut_for_the_sms_variable() -> None:
-    rendered = render_fee_message("sms", "fee", [line()], Addressee("某" * 40, "张经理"), ON)
+    rendered = render_fee_message("sms", [line()], Addressee("某" * 40, "张经理"), ON)
     assert len(rendered.params["name"]) == 20
 
 
 def test_email_lists_every_patent_with_years_amounts_late_fees_and_deadlines() -> None:
     lines = [line(), line("202020123456.7", title="外壳", patent_type="utility_model", year=3)]
-    rendered = render_fee_message("email", "fee", lines, TO, ON)
+    rendered = render_fee_message("email", lines, TO, ON)
     assert rendered.subject.startswith("【专利年费逾期】福建测试科技有限公司：2件")
     for text in (rendered.text, rendered.html):
         for expected in ("201710601862.3", "202020123456.7", "一种测试装置", "外壳", "300.00", "100.00",
@@ -77,14 +117,34 @@ def test_email_lists_every_patent_with_years_amounts_late_fees_and_deadlines() -
 
 
 def test_lapse_notice_quotes_restoration() -> None:
-    rendered = render_fee_message("email", "lapse", [line()], TO, date(2025, 10, 28))
+    rendered = render_fee_message("email", [line(kind="lapse")], TO, date(2025, 10, 28))
     # Rule 6 ¶2: fee 300 + 25 % of the full fee 2000 + 1000 restoration fee.
     assert "恢复所需合计：1,800.00元" in rendered.text
     assert "【专利失效通知】" in rendered.subject
 
 
+SMS_PARAMS = {"name": "福建测试科技有限公司", "number": "201710601862.3等2件", "amount": "1,000.00"}
+
+
+@pytest.mark.parametrize(("text", "params", "max_chars", "max_param", "expected", "problem"), [
+    pytest.param("x" * 10, {}, 10, None, "x" * 10, None, id="text-at-the-limit-untouched"),
+    pytest.param("告警" * 20, {}, 20, None, "告警" * 7 + CUT_MARK, None, id="long-alert-cut-and-marked"),
+    pytest.param("短信", {**SMS_PARAMS, "number": "2017等2件"}, 500, 8, "短信", None, id="long-company-name-cut"),
+    pytest.param("短信", SMS_PARAMS, 500, 5, "短信", "SMS variable number is 17 characters, over the channel's "
+                 "limit of 5", id="long-number-refused-not-cut"),
+    pytest.param("短" * 501, {"number": "1"}, 500, 35, "短" * 501, "SMS text is 501 characters, over the channel's "
+                 "limit of 500", id="long-sms-text-refused"),
+])
+def test_texts_fit_the_channels_declared_limits(text, params, max_chars, max_param, expected, problem) -> None:
+    fitted_text, fitted_params, why = fitted(text, params, max_chars, max_param)
+    assert (fitted_text, why) == (expected, problem)
+    assert len(fitted_text) <= max_chars or problem
+    if params and not problem:
+        assert fitted_params == {**params, "name": params["name"][:max_param]}
+
+
 def test_html_escapes_what_it_is_given() -> None:
-    rendered = render_fee_message("email", "fee", [line(title="<script>x</script>")], TO, ON)
+    rendered = render_fee_message("email", [line(title="<script>x</script>")], TO, ON)
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
 
 
@@ -94,12 +154,12 @@ def test_html_escapes_what_it_is_given() -> None:
 ])
 def test_standing_instructions_change_the_wording(remind_only: bool, agency: bool, wording: str) -> None:
     to = Addressee("福建测试科技有限公司", "张经理", remind_only=remind_only, via_agency=agency)
-    assert wording in render_fee_message("email", "fee", [line()], to, ON).text
+    assert wording in render_fee_message("email", [line()], to, ON).text
 
 
 def test_a_message_never_mixes_enterprises() -> None:
     with pytest.raises(MixedMessageError):
-        render_fee_message("email", "fee", [line(enterprise=1), line("202020123456.7", enterprise=2)], TO, ON)
+        render_fee_message("email", [line(enterprise=1), line("202020123456.7", enterprise=2)], TO, ON)
 
 
 def test_alerts_and_envelopes_mask_personal_data() -> None:
@@ -108,20 +168,27 @@ def test_alerts_and_envelopes_mask_personal_data() -> None:
     assert "zhang.san@" not in alert.text
     envelope = Envelope("custody-1", "sms", "13812345678", "text")
     assert "13812345678" not in repr(envelope)
-    json.dumps(dict(render_fee_message("sms", "fee", [line()], TO, ON).params))  # plain strings only
+    json.dumps(dict(render_fee_message("sms", [line()], TO, ON).params))  # plain strings only
 
 
 ABANDON = Decision("abandon", 9, date(2025, 10, 28), "operator", datetime(2025, 5, 1))
 ABANDON_NOW = Decision("abandon", 9, date(2025, 5, 1), "operator", datetime(2025, 5, 1))
+RESTORABLE = WatchState(lapsed_on=date(2025, 5, 10), restore_by=date(2025, 7, 10), restoration_year=9)
 
 
 @pytest.mark.parametrize(("standing", "kind", "blocked"), [
     pytest.param(Standing(), "fee", None, id="custody-patent-is-reminded"),
     pytest.param(Standing(mode="watch"), "fee", "watch-only", id="watch-only"),
     pytest.param(Standing(has_enterprise=False), "fee", "no enterprise", id="no-enterprise"),
-    pytest.param(Standing(patent_state=PatentState.EXPIRED), "fee", "expired", id="expired"),
-    pytest.param(Standing(patent_state=PatentState.LAPSED), "fee", "grace period is over", id="lapsed-fee"),
-    pytest.param(Standing(patent_state=PatentState.LAPSED), "lapse", None, id="lapsed-still-gets-the-notice"),
+    pytest.param(Standing(watch=RESTORABLE), "restore", None, id="restoration-reminder-after-the-notice"),
+    pytest.param(Standing(), "restore", "no termination notice", id="no-restoration-reminder-without-a-notice"),
+    pytest.param(Standing(watch=WatchState(lapsed_on=date(2025, 3, 20), restore_by=date(2025, 5, 20))), "restore",
+                 "restoration window closed", id="no-restoration-reminder-after-the-deadline"),
+    pytest.param(Standing(watch=RESTORABLE, decision=ABANDON_NOW), "restore", "abandoned",
+                 id="no-restoration-reminder-once-abandoned"),
+    pytest.param(Standing(watch=WatchState(ended="expired", ended_on=date(2025, 5, 20), lapsed_on=date(2025, 5, 1),
+                                           restore_by=date(2025, 7, 1))), "restore", "ended",
+                 id="no-restoration-reminder-once-ended"),
     pytest.param(Standing(watch=WatchState(ended="expired", ended_on=date(2025, 5, 1))), "fee", "ended",
                  id="ended-by-status"),
     pytest.param(Standing(watch=WatchState(lapsed_on=date(2025, 5, 1))), "fee", "terminated",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 from sqlalchemy import Engine
@@ -13,10 +14,13 @@ from custody.clock import SHANGHAI
 from custody.models import FeeDecision, Patent
 from custody.models.reminders import PatentDue, Reminder
 from custody.reminder_settings import CallListEntry, SendWindow
+from custody.ruleset import default_rules
+from custody.store.calendar import calendar_from
 from custody.store.cancel import cancel_planned_for
 from custody.store.db import session_for
 from custody.store.patents import add_payment
 from custody.store.standing import set_instructions
+from custody.store.status import decide
 from scheduler.ticks import plan_now
 from tests.test_remind_world import (
     add_contact,
@@ -63,6 +67,20 @@ def test_one_digest_per_enterprise_channel_and_day(engine: Engine) -> None:
     assert len(messages) == 4  # two enterprises x (sms, email)
     per_message = {(m.enterprise_id, m.channel): len(items(engine, reminder_id=m.id)) for m in messages}
     assert sorted(per_message.values()) == [1, 1, 3, 3]
+
+
+def test_a_lapse_notice_and_a_fee_reminder_for_one_person_on_one_day_are_one_message(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        return add_patent(s, enterprise), add_patent(s, enterprise, filed=date(2017, 11, 4))
+    lapsed, due_soon = world(engine, build)  # grace ended 2025-10-27; the other falls due on 2025-11-04
+    plan_at(engine, "2025-10-28 10:00:00+08:00")
+    messages = outbox(engine)
+    assert sorted(m.channel for m in messages) == ["email", "sms"]  # not four: one digest per channel and day
+    for message in messages:
+        kinds = {(i.patent_id, i.kind) for i in items(engine, reminder_id=message.id)}
+        assert kinds == {(lapsed.id, "lapse"), (due_soon.id, "fee")}
+        assert message.kind == "lapse"  # known by its most urgent part
 
 
 def test_three_days_of_downtime_give_one_catch_up_per_fee_not_a_burst(engine: Engine) -> None:
@@ -127,12 +145,32 @@ def test_a_payment_cancels_what_is_planned_and_not_sent(engine: Engine) -> None:
     assert plan_at(engine, "2025-04-24 10:00:00+08:00").items == 0  # paid through year 9 now
 
 
-def test_the_cancel_seam_cancels_at_once(engine: Engine) -> None:
+def test_the_cancel_seam_cancels_a_paid_fee_at_once_and_leaves_the_rest(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        return add_patent(s, enterprise), add_patent(s, enterprise)
+    paid, other = world(engine, build)
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:  # what recording a payment for year 9 calls (custody pay)
+        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=8) == 0
+        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=9) == 2
+    assert {(i.patent_id, i.state, i.cancel_reason) for i in items(engine)} == {
+        (paid.id, "cancelled", "paid"), (other.id, "planned", None)}
+    assert {m.state for m in outbox(engine)} == {"planned"}  # the digests still carry the other patent
+    with session_for(engine) as session:
+        cancel_planned_for(session, other.id, "paid", at("2025-04-18", "10:31"), year=9)
+    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "paid")}
+
+
+def test_the_cancel_seam_never_touches_a_message_being_sent(engine: Engine) -> None:
     patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
     plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with engine.begin() as connection:  # a dispatcher has claimed the SMS: it may be on the wire
+        connection.execute(sa.update(Reminder).where(Reminder.channel == "sms").values(state="sending"))
     with session_for(engine) as session:
-        assert cancel_planned_for(session, patent.id, "status: transfer", at("2025-04-18"), year=9) == 2
-    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "nothing left to say")}
+        assert cancel_planned_for(session, patent.id, "paid", at("2025-04-18", "10:30"), year=9) == 1
+    assert {(m.channel, m.state) for m in outbox(engine)} == {("sms", "sending"), ("email", "cancelled")}
+    assert {(i.channel, i.state) for i in items(engine)} == {("sms", "planned"), ("email", "cancelled")}
 
 
 def test_watch_only_and_abandoned_patents_are_not_reminded(engine: Engine) -> None:
@@ -148,6 +186,28 @@ def test_watch_only_and_abandoned_patents_are_not_reminded(engine: Engine) -> No
     # The watch-only patent is not even read (patent_due holds custody patents only); the abandoned one is
     # read and skipped with its reason, once per channel.
     assert [line.outcome.split(":")[:2] for line in result.lines] == [["skipped", " abandoned by the enterprise"]] * 2
+
+
+@pytest.mark.parametrize(("skip_abandoned", "immediately", "cancelled"), [
+    pytest.param(False, True, True, id="abandon-now"),
+    pytest.param(True, False, True, id="marked-to-abandon-with-the-skip-instruction"),
+    pytest.param(False, False, False, id="abandon-after-the-grace-end-leaves-them"),
+])
+def test_an_abandon_decision_cancels_what_the_gate_now_stops_at_once(engine: Engine, skip_abandoned: bool,
+                                                                     immediately: bool, cancelled: bool) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        set_instructions(s, enterprise, skip_abandoned=skip_abandoned)
+        return add_patent(s, enterprise)
+    patent = world(engine, build)
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    with session_for(engine) as session:  # `custody decide` (no planning, no dispatch in between)
+        decide(session, session.get(Patent, patent.id), "abandon", None, "张三", at("2025-04-18", "11:00"),
+               date(2025, 4, 18), default_rules(), calendar_from(session), immediately=immediately)
+    assert {m.state for m in outbox(engine)} == ({"cancelled"} if cancelled else {"planned"})
+    reasons = {i.cancel_reason for i in items(engine)}
+    assert reasons == {None} if not cancelled else all(
+        r.startswith("abandoned by the enterprise" if immediately else "marked to abandon") for r in reasons)
 
 
 def test_consent_and_standing_instructions_are_honoured(engine: Engine) -> None:

@@ -149,10 +149,34 @@ def test_contact_roles_match_the_model() -> None:
     pytest.param({"send_hours": {"sms": ["20:00", "09:00"]}}, "before the end", id="window-backwards"),
     pytest.param({"retry": {"tries": 3}}, "retry", id="unknown-retry-key"),
     pytest.param({"quiet": True}, "unknown key", id="unknown-key"),
+    pytest.param({"tiers": [{"anchor": "due_date", "kind": "restore", "days_before": [1]}]}, "restore",
+                 id="restore-kind-on-a-fee-anchor"),
+    pytest.param({"tiers": [{"anchor": "restore_by", "kind": "fee", "days_before": [1]}]}, "restore",
+                 id="fee-kind-on-a-restoration-anchor"),
 ])
 def test_bad_reminder_settings_name_the_key(section: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         reminder_settings(section)
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    pytest.param("2025-12-11", None, id="before-the-notice-nothing"),
+    pytest.param("2025-12-12", "restoration_notice:notice+0", id="the-notice-day"),
+    pytest.param("2026-01-12", "restoration_notice:notice+0", id="catch-up-keeps-the-notice-tier"),
+    pytest.param("2026-01-13", "restoration:restore_by-30", id="30-days-before-the-deadline"),
+    pytest.param("2026-02-09", "restoration:restore_by-3", id="3-days-before-the-deadline"),
+    pytest.param("2026-02-12", "restoration:restore_by-3", id="the-deadline-itself"),
+    pytest.param("2026-02-13", None, id="after-the-deadline-nothing"),
+])
+def test_restoration_tiers_hang_on_the_notice_and_the_deadline(day: str, expected: str | None) -> None:
+    # Rule 6 ¶2: two months from the notice of 2025-12-12, i.e. 2026-02-12.
+    fee = FeeDates(FEE.due_date, FEE.grace_end, RISES, notice_on=date(2025, 12, 12), restore_by=date(2026, 2, 12))
+    restore = tuple(t for t in DEFAULT_TIERS if t.kind == "restore")
+    events = due_events(fee, restore, date.fromisoformat(day), LAPSE_DAYS)
+    assert {e.event.label for e in events} == ({expected} if expected else set())
+    assert all(e.audience == ("all", "operator") and e.event.kind == "restore" for e in events)
+    # Without a notice on record, no restoration tier ever fires (planning reads the notice from the watch).
+    assert due_events(FEE, restore, date.fromisoformat(day), LAPSE_DAYS) == ()
 
 
 def _random_fee(rng: random.Random) -> FeeDates:

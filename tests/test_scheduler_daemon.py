@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from datetime import time as day_time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,23 +20,32 @@ from sqlalchemy import Engine
 
 import cli
 from custody.clock import now as real_now
+from custody.config import load_config
 from custody.models import Enterprise
-from custody.models.reminders import ReminderAttempt, TickRun
-from custody.store.db import engine_for, upgrade
+from custody.models.reminders import PatentDue, Reminder, ReminderAttempt, TickRun
+from custody.store.cancel import cancel_planned_for
+from custody.store.db import engine_for, session_for, upgrade
 from scheduler.daemon import ExtraJob, build_scheduler
+from scheduler.status_tick import drop_folder_tick, status_tick
 from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET, timeout
-from tests.test_remind_world import add_enterprise, add_patent, at, items, outbox, ticks_for, world
+from tests.test_remind_world import Clock, add_enterprise, add_patent, at, items, outbox, ticks_for, world
 
 pytest_plugins = ["tests.support.fixtures"]  # also in tests/conftest.py; registering twice is harmless
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_daemon_jobs_run_in_shanghai_time_and_catch_up_after_downtime() -> None:
-    ticks = ticks_for(None, {})
+    ticks = ticks_for(None, {}, clock=Clock(at("2025-04-18", "07:15")))
     status = ExtraJob("status", lambda t: None, CronTrigger(hour=6, timezone="Asia/Shanghai"))
     scheduler = build_scheduler(ticks, ThreadPoolExecutor(1), extra=[status])
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"plan", "dispatch", "receipts", "status"}  # other ticks (legal status) plug in
+    # At start: planning (which sends at once after it), receipts and the status tick; the minute's dispatch
+    # job waits a minute, so it never races the dispatch that follows the first planning.
+    start = ticks.clock()
+    assert {i: jobs[i].next_run_time for i in ("plan", "receipts", "status")} == dict.fromkeys(
+        ("plan", "receipts", "status"), start)
+    assert jobs["dispatch"].next_run_time == start + timedelta(minutes=1)
     plan = jobs["plan"].trigger
     assert plan.get_next_fire_time(None, at("2025-04-18", "07:00")) == at("2025-04-18", "08:00")
     assert plan.get_next_fire_time(None, at("2025-04-18", "09:00")) == at("2025-04-19", "08:00")
@@ -43,6 +53,21 @@ def test_daemon_jobs_run_in_shanghai_time_and_catch_up_after_downtime() -> None:
     assert every.interval == timedelta(minutes=1) and jobs["receipts"].trigger.interval == timedelta(minutes=10)
     # APScheduler 3.11 drops a run missed by more than 1 s unless told otherwise (reference: apscheduler.md).
     assert all(job.misfire_grace_time is None and job.coalesce and job.max_instances == 1 for job in jobs.values())
+
+
+def test_the_daemon_runs_the_status_tick_daily_and_at_start_and_the_drop_folder_every_minute(tmp_path) -> None:
+    config = _config(tmp_path, "sqlite://", f'[status]\ndrop_folder = "{tmp_path / "inbox"}"\n')
+    ticks = ticks_for(None, {}, clock=Clock(at("2025-04-18", "07:15")))
+    extra = cli._status_jobs(load_config(str(config)), day_time(7, 30))  # what `custody daemon` hands the scheduler
+    jobs = {job.id: job for job in build_scheduler(ticks, ThreadPoolExecutor(1), extra=extra).get_jobs()}
+    assert set(jobs) == {"plan", "dispatch", "receipts", "status", "status_drop"}
+    daily = jobs["status"].trigger
+    assert daily.get_next_fire_time(None, at("2025-04-18", "07:00")) == at("2025-04-18", "07:30")
+    assert daily.get_next_fire_time(None, at("2025-04-18", "08:00")) == at("2025-04-19", "07:30")
+    assert jobs["status"].next_run_time == ticks.clock()  # also at start
+    assert jobs["status_drop"].trigger.interval == timedelta(minutes=1)
+    assert jobs["status"].func.func is status_tick and jobs["status_drop"].func.func is drop_folder_tick
+    assert jobs["status_drop"].func.keywords["wiring"].drop_folder == tmp_path / "inbox"
 
 
 def _config(tmp_path: Path, db_url: str, extra: str = "") -> Path:
@@ -58,6 +83,14 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _plan_state(engine: Engine) -> tuple:
+    """What planning keeps between runs: each patent's next firing day and the refresh cursor."""
+    with engine.connect() as connection:
+        due = connection.execute(sa.select(PatentDue.patent_id, PatentDue.next_fire_on)).all()
+        cursor = connection.execute(sa.select(TickRun.cursor).where(TickRun.name == "due_refresh")).scalar()
+    return sorted(due), cursor
+
+
 def test_remind_plan_dry_run_shows_what_and_why_and_saves_nothing(db_url: str, engine: Engine, tmp_path, capsys,
                                                                   monkeypatch) -> None:
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
@@ -70,9 +103,52 @@ def test_remind_plan_dry_run_shows_what_and_why_and_saves_nothing(db_url: str, e
     assert [(r["tier"], r["channel"], r["recipient"], r["outcome"]) for r in rows] == [
         ("before_due:due-7", "email", "i***@example.com", "planned"),
         ("before_due_sms:due-7", "sms", "138****0001", "planned")]
-    assert outbox(engine) == [] and items(engine) == []
-    code, out, _ = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--format", "json")
+    assert outbox(engine) == [] and items(engine) == [] and _plan_state(engine) == ([], None)
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        code, out, _ = _run(capsys, "--config", config, "remind", "plan", "--format", "json")
     assert code == 0 and len(outbox(engine)) == 2
+
+
+def test_as_of_without_dry_run_is_refused_and_changes_nothing(db_url: str, engine: Engine, tmp_path, capsys,
+                                                             monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-10-10 10:00:00+08:00"):  # the daemon planned today: next tier fires on 10-12
+        assert _run(capsys, "--config", config, "remind", "plan")[0] == 0
+    before = _plan_state(engine)
+    with freeze_time("2025-10-10 11:00:00+08:00"):
+        code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-10-27")
+    # Planning "as of" a later day would have saved that day's next firing days and refresh cursor, and the
+    # daemon would then have skipped the last warnings before the grace end.
+    assert code == 2 and err.strip() == "Error: --as-of only goes with --dry-run (real planning is always as of now)"
+    assert _plan_state(engine) == before and len(outbox(engine)) == 2
+
+
+def test_as_of_dry_run_recomputes_what_the_daemon_planned_for_another_day(db_url: str, engine: Engine, tmp_path,
+                                                                          capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    with freeze_time("2025-04-01 10:00:00+08:00"):  # imported before the daemon planned: unchanged since
+        world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-04-18 10:00:00+08:00"):  # the daemon's plan: the patent's next tier now fires 04-24
+        assert _run(capsys, "--config", config, "remind", "plan")[0] == 0
+        code, out, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-10", "--dry-run",
+                              "--format", "json")
+    assert code == 0, err
+    # Read from patent_due as the daemon left it (next tier 04-24), 04-10 would have shown nothing at all.
+    assert [(r["tier"], r["outcome"]) for r in json.loads(out)] == [("before_due:due-15", "planned"),
+                                                                     ("before_due_sms:due-30", "planned")]
+
+
+def test_a_dry_run_only_says_it_would_alert_the_operator(db_url: str, engine: Engine, tmp_path, capsys,
+                                                         monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s, mobile=None, email=None)))  # nobody to remind
+    code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--dry-run")
+    assert code == 0 and "would alert the operator (dry run, not saved): 无人可提醒" in err
+    assert "operator alert:" not in err and outbox(engine) == []
 
 
 def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch) -> None:
@@ -100,6 +176,20 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
 
 
+def test_remind_list_and_send_dry_run_leave_out_fees_cancelled_from_a_message(db_url: str, engine: Engine,
+                                                                              tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    paid, kept = world(engine, lambda s: [add_patent(s, e) for e in [add_enterprise(s)] for _ in range(2)])
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        _run(capsys, "--config", config, "remind", "plan")
+        with session_for(engine) as session:  # the enterprise paid one of the two fees of the digest
+            cancel_planned_for(session, paid.id, "paid", real_now(), year=9)
+        for args in (("remind", "list"), ("remind", "send", "--dry-run")):
+            code, out, _ = _run(capsys, "--config", config, *args, "--format", "json")
+            assert code == 0 and {r["patents"] for r in json.loads(out)} == {f"{kept.application_number}/9"}
+
+
 def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engine, tmp_path, capsys,
                                                       monkeypatch) -> None:
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
@@ -113,7 +203,8 @@ def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engin
     assert code == 0, err
     assert json.loads(out) == [{"enterprise": "福建测试科技有限公司", "sms": False, "remind_only": False,
                                 "agency": True, "skip_abandoned": False}]
-    _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18")
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        _run(capsys, "--config", config, "remind", "plan")
     assert {i.channel for i in items(engine)} == {"email"}
     code, _, err = _run(capsys, "--config", config, "enterprise", "set", "91110000600037341L", "--sms")
     assert code == 1 and "Error:" in err
@@ -158,8 +249,11 @@ def test_sigterm_lets_the_running_tick_finish_and_exits_0(tmp_path, aliyun_gatew
     db_url = f"sqlite:///{tmp_path / 'daemon.sqlite3'}"
     upgrade(db_url)
     engine = engine_for(db_url)
-    world(engine, lambda s: add_patent(s, add_enterprise(s), filed=_due_soon_filing_date()))
-    config = _config(tmp_path, db_url, DAEMON_CONFIG.format(endpoint=aliyun_gateway.endpoint))
+    world(engine, lambda s: [add_patent(s, add_enterprise(s), filed=_due_soon_filing_date()),
+                             add_patent(s, add_enterprise(s, "无人公司", mobile=None, email=None),
+                                        filed=_due_soon_filing_date())])  # nobody to remind: a warning
+    status = f'[status]\ndrop_folder = "{tmp_path / "inbox"}"\n'
+    config = _config(tmp_path, db_url, DAEMON_CONFIG.format(endpoint=aliyun_gateway.endpoint) + status)
     config.write_text(config.read_text(encoding="utf-8").replace("replace = true", "replace = false"),
                       encoding="utf-8")
     # The gateway takes the SMS and holds its answer for 3 s: SIGTERM arrives while the dispatch tick is sending.
@@ -182,10 +276,15 @@ def test_sigterm_lets_the_running_tick_finish_and_exits_0(tmp_path, aliyun_gatew
     assert daemon.returncode == 0, err
     assert "daemon stopped" in err and "13800000001" not in err  # logs mask numbers
     with engine.connect() as connection:
-        attempts = connection.execute(sa.select(ReminderAttempt.outcome)).scalars().all()
+        attempts = connection.execute(sa.select(ReminderAttempt.outcome).join(
+            Reminder, Reminder.id == ReminderAttempt.reminder_id).where(Reminder.channel == "sms")).scalars().all()
         ticks = {row.name: row for row in connection.execute(sa.select(TickRun)).all()}
-    # The send in flight was finished and recorded (a 504 after 3 s: retry later), not abandoned mid-way.
-    assert attempts == ["retry"]
-    assert {m.state for m in outbox(engine, kind="fee")} == {"planned"}
-    assert ticks["plan"].last_success_at is not None
-    engine.dispose()
+    # The send in flight was finished and recorded, not abandoned mid-way: the gateway took the SMS and answered
+    # 504 after 3 s, so its outcome is unknown (looked up by OutId before any resend), never "retry".
+    assert attempts == ["unknown"] and len(aliyun_gateway.accepted()) == 1
+    assert {m.state for m in outbox(engine, kind="fee", channel="sms")} == {"unknown"}
+    assert ticks["plan"].last_success_at is not None and ticks["status"].last_success_at is not None
+    # At start planning runs, then its dispatch, in order: no job skipped for a running instance; and each
+    # warning is printed once (one stderr handler).
+    assert "maximum number of running instances" not in err
+    assert err.count("无人可提醒") == 1 and "status, status_drop" in err

@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from custody.models import Contact, Patent
+from custody.models.reminders import ChannelPause, ReminderAttempt
 from custody.reminder_policy import Tier
 from custody.reminder_settings import CallListEntry, SendWindow
 from custody.store.db import session_for
@@ -20,7 +21,7 @@ from custody.store.patents import add_payment
 from scheduler.dispatch import dispatch
 from scheduler.receipts import pull_receipts
 from scheduler.ticks import plan_now, run_once
-from tests.support.aliyun_gateway import AMOUNT_NOT_ENOUGH, MOBILE_ILLEGAL, timeout
+from tests.support.aliyun_gateway import AMOUNT_NOT_ENOUGH, MOBILE_ILLEGAL, accepted_then, business, timeout
 from tests.test_remind_world import (
     Clock,
     RobotServer,
@@ -120,11 +121,22 @@ def test_two_dispatchers_at_once_send_each_of_1000_reminders_exactly_once(engine
     assert states(engine) == {"sent": 1000}
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_claim_takes_at_most_its_batch(engine: Engine, limit: int) -> None:
+    from custody.store.outbox import claim
+
+    _many(engine, 4)
+    with session_for(engine) as session:  # PostgreSQL once took two for a batch of one (`IN (... LIMIT)`)
+        assert len(claim(session, "w1", at("2025-04-18", "10:00"), ["sms"], limit)) == limit
+    assert states(engine) == {"sending": limit, "planned": 4 - limit}
+
+
 def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twice(
         engine: Engine, sms_transport, aliyun_gateway) -> None:
     _many(engine, 200)
-    aliyun_gateway.fail_at_random(0.3, seed=4)
+    aliyun_gateway.fail_at_random(0.3, seed=4)  # some are accepted and then answered 504: looked up, not resent
     clock = Clock(at("2025-04-18", "10:00"))
+    aliyun_gateway.message_clock = clock  # look-ups ask for the day of the test's clock
     ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
     for _ in range(30):
         dispatch(ticks)
@@ -136,6 +148,7 @@ def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twi
     assert states(engine) == {"sent": 200}
     refused = [r for r in aliyun_gateway.requests if r.code != "OK"]
     assert len(refused) > 30  # the gateway really failed about 30 % of the requests
+    assert any(r.status == 504 for r in refused)  # including answers lost after acceptance
 
 
 CHILD = """
@@ -188,6 +201,14 @@ def test_a_dispatcher_killed_between_claim_and_send_is_recovered_without_loss(
     sent = out_ids(aliyun_gateway)
     assert len(sent) == 3 and max(sent.values()) == 1  # the one the gateway took was looked up, not resent
     assert states(engine) == {"sent": 3}
+    # The dead worker's attempts are closed with what reconciliation found, none left without an end.
+    with engine.connect() as connection:
+        attempts = connection.execute(sa.select(ReminderAttempt.worker, ReminderAttempt.outcome,
+                                                ReminderAttempt.finished_at)).all()
+    dead = sorted(outcome for worker, outcome, _ in attempts if worker.endswith(str(child.pid)) or ":" + str(
+        child.pid) + ":" in worker)
+    assert all(finished is not None for _, _, finished in attempts)
+    assert dead == ["not_sent", "not_sent", "sent"]
 
 
 def test_an_unknown_outcome_is_looked_up_before_any_resend(engine: Engine, sms_transport, aliyun_gateway) -> None:
@@ -200,6 +221,22 @@ def test_an_unknown_outcome_is_looked_up_before_any_resend(engine: Engine, sms_t
     dispatch(ticks)
     assert len(aliyun_gateway.accepted()) == 1
     assert states(engine) == {"sent": 1}
+
+
+def test_a_gateway_5xx_after_acceptance_is_looked_up_not_resent(engine: Engine, sms_transport,
+                                                               aliyun_gateway) -> None:
+    _many(engine, 2)
+    clock = Clock(at("2025-04-18", "10:00"))
+    aliyun_gateway.message_clock = clock
+    aliyun_gateway.fail_next(accepted_then(504), accepted_then(502))
+    ticks = ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock)
+    dispatch(ticks)
+    assert states(engine) == {"unknown": 2} and len(aliyun_gateway.accepted()) == 2
+    clock.now += timedelta(minutes=3)
+    assert dispatch(ticks)["reconciled"] == 2
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 2 and max(sent.values()) == 1  # found by OutId: never sent twice
+    assert states(engine) == {"sent": 2}
 
 
 def _sms_only(**changes):
@@ -224,6 +261,20 @@ def test_a_permanent_failure_sends_the_fallback_and_alerts_the_operator(
     [alert] = robot.texts
     assert "提醒发送失败" in alert and "138****0001" in alert and "13800000001" not in alert
     assert "已改用email发送" in alert
+
+
+def test_a_failed_fallback_asks_for_a_person_instead_of_falling_back_again(
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.fail_next(MOBILE_ILLEGAL, MOBILE_ILLEGAL)
+    smtp_server.refuse("ip@example.com", 550)
+    ticks = ticks_for(engine, channels, _sms_only())
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        for _ in range(3):
+            run_once(ticks)
+    assert [(m.channel, m.state, m.fallback_of is not None) for m in outbox(engine, kind="fee")] == [
+        ("sms", "failed", False), ("email", "failed", True)]  # SMS -> email, and no email -> SMS -> ... loop
+    assert len(robot.texts) == 2 and "备用渠道也发送失败，请人工联系" in robot.texts[1]
 
 
 def test_a_message_failed_at_the_carrier_counts_as_failed(engine: Engine, channels, aliyun_gateway, smtp_server,
@@ -254,6 +305,26 @@ def test_an_email_refused_for_good_falls_back_to_sms(engine: Engine, channels, a
                                                                                   ("sms", "delivered")]
     assert aliyun_gateway.accepted()[0].params["number"].startswith("2017")
     assert len(robot.texts) == 1
+
+
+def test_a_configuration_error_fails_the_message_sends_the_fallback_and_pauses_the_channel(
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+    world(engine, lambda s: [add_patent(s, add_enterprise(s)),
+                             add_patent(s, add_enterprise(s, "乙公司", mobile="13800000002", email="b@example.com"))])
+    aliyun_gateway.fail_next(business("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法"))
+    ticks = ticks_for(engine, channels, _sms_only(batch_size=1))
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        run_once(ticks)
+        run_once(ticks)
+    # Reference: configuration errors are "permanent; alert the operator". The SMS fails for good, so the fallback
+    # email goes at once; the channel rests (the other SMS waits, it would fail the same way).
+    sms = outbox(engine, channel="sms", kind="fee")
+    assert [(m.state, m.last_code) for m in sms] == [("failed", "isv.SMS_TEMPLATE_ILLEGAL"), ("planned", None)]
+    fallback = outbox(engine, fallback_of=sms[0].id)
+    assert [(m.channel, m.state) for m in fallback] == [("email", "sent")] and len(smtp_server.received) == 1
+    assert any("提醒发送失败" in t for t in robot.texts) and any("sms通道已暂停" in t for t in robot.texts)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(ChannelPause.channel)).scalars().all() == ["sms"]
 
 
 def test_an_account_problem_pauses_the_channel_and_alerts_once(engine: Engine, channels, aliyun_gateway,
@@ -369,3 +440,42 @@ def test_amounts_sent_are_those_of_the_day(engine: Engine, channels, aliyun_gate
     [sms] = aliyun_gateway.accepted()
     assert sms.template_code == "SMS_465100002" and sms.params["amount"] == "2,300.00"
     assert Decimal(items(engine, channel="sms")[0].late_fee) == 300
+
+
+def test_texts_are_made_to_fit_each_channels_limits_or_fail_with_the_reason(engine: Engine, robot, tmp_path) -> None:
+    from notifiers.base import ChannelLimits
+    from notifiers.file_outbox import FileOutbox
+    from notifiers.webhook import WEBHOOK_LIMITS, AlertSettings, RobotWebhook
+
+    world(engine, lambda s: add_patent(s, add_enterprise(s, "某" * 40)))
+    # An SMS channel whose variables take at most 12 characters: the company name is cut (still true), the
+    # application number "2017…等N件" cannot be (it would be false): that message fails for good, with why.
+    sms = FileOutbox(tmp_path, limits=ChannelLimits(max_chars=500, per_recipient_per_day=None, per_second=None,
+                                                     max_param_chars=12))
+    alerts = RobotWebhook(AlertSettings(enabled=True), url=robot.url)
+    ticks = ticks_for(engine, {"sms": sms, "webhook": alerts}, _sms_only())
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        run_once(ticks)
+        run_once(ticks)
+    [failed] = outbox(engine, channel="sms")
+    assert (failed.state, failed.last_code) == ("failed", "local.TOO_LONG")
+    assert failed.last_error == "SMS variable number is 14 characters, over the channel's limit of 12"
+    assert not (tmp_path / "messages.jsonl").exists()  # nothing was sent
+    # The operator alert about it is long (the reason and the fallback): cut to the robot's declared limit.
+    [alert] = [m for m in outbox(engine, kind="alert") if m.state == "sent"]
+    assert len(alert.body) <= WEBHOOK_LIMITS.max_chars and robot.texts
+
+
+def test_a_too_long_alert_is_cut_to_the_robots_limit_with_a_mark(engine: Engine, robot) -> None:
+    from custody.messages import CUT_MARK
+    from custody.store.outbox import plan_alert
+    from notifiers.webhook import WEBHOOK_LIMITS, AlertSettings, RobotWebhook
+
+    with session_for(engine) as session:
+        plan_alert(session, fast_settings(), "long", at("2025-04-18"), "很长的告警", ["细节" * 600])
+    ticks = ticks_for(engine, {"webhook": RobotWebhook(AlertSettings(enabled=True), url=robot.url)},
+                      clock=Clock(at("2025-04-18")))
+    dispatch(ticks)
+    [alert] = outbox(engine)
+    assert alert.state == "sent" and len(alert.body) == WEBHOOK_LIMITS.max_chars and alert.body.endswith(CUT_MARK)
+    assert robot.texts[0].endswith(CUT_MARK)

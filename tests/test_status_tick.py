@@ -8,10 +8,12 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
@@ -20,6 +22,7 @@ from custody.models.reminders import Reminder, TickRun
 from custody.models.status import StatusEvent, StatusSync
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
+from custody.store.db import engine_for
 from importers.status_file import read_status_file
 from importers.status_http import HttpStatusSource
 from scheduler.status_tick import StatusWiring, drop_folder_tick, status_tick
@@ -53,10 +56,11 @@ def _ticks(engine: Engine) -> Ticks:
     return Ticks(engine, ReminderSettings(), default_rules(), {}, clock=lambda: NOW)
 
 
-def _landed(folder: Path, name: str) -> None:
+def _landed(folder: Path, name: str, settled_at: float | None = None) -> None:
+    """Copy a status file into the drop folder, written a minute before `settled_at` (default: now)."""
     folder.mkdir(exist_ok=True)
     shutil.copy(DATA / name, folder / name)
-    old = time.time() - 60
+    old = (settled_at or time.time()) - 60
     os.utime(folder / name, (old, old))
 
 
@@ -129,3 +133,32 @@ def test_status_sync_http_without_a_feed_is_a_configuration_error(db_url: str, t
     monkeypatch.chdir(tmp_path)
     assert cli.run(["status", "sync", "http"]) == 2
     assert "[status.http] url is not set" in capsys.readouterr().err
+
+
+def test_run_once_applies_a_file_landed_in_the_drop_folder_and_reads_the_feeds_once_a_day(
+        db_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    build_portfolio(session)
+    session.close()
+    inbox = tmp_path / "inbox"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                      f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n'
+                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    _landed(inbox, "status-export.xlsx", settled_at=NOW.timestamp())
+    with freeze_time(NOW):
+        assert cli.run(["--config", str(config), "run-once", "--format", "json"]) == 0, capsys.readouterr().err
+    engine = engine_for(db_url)
+    try:
+        assert _count(engine, select(func.count()).select_from(StatusEvent)) == 3
+        assert [p.name.endswith("status-export.xlsx") for p in (inbox / "done").iterdir()] == [True]
+        _landed(inbox, "status-gbk.csv", settled_at=NOW.timestamp())
+        with freeze_time(NOW + timedelta(minutes=5)):  # cron's next run, the same day
+            assert cli.run(["--config", str(config), "run-once", "--format", "json"]) == 0
+        with Session(engine) as check:
+            runs = {name: check.get(TickRun, name).runs for name in ("status", "status_drop", "plan")}
+        assert runs == {"status": 1, "status_drop": 1, "plan": 2}  # the daily tick once, the drop folder each run
+        assert _count(engine, select(func.count()).select_from(StatusEvent)) == 5
+    finally:
+        engine.dispose()

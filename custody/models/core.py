@@ -127,6 +127,8 @@ class Patent(SQLModel, table=True):
         sa.CheckConstraint(_in("reduction", Reduction), name="reduction"),
         sa.CheckConstraint(_in("mode", PATENT_MODES), name="mode"),
         sa.CheckConstraint("term_extension_days >= 0", name="term_extension_days"),
+        # Daily planning refreshes the patents changed since its last run (custody.store.due): read by index.
+        sa.Index("ix_patent_updated_at", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -176,6 +178,7 @@ class Payment(SQLModel, table=True):
     __tablename__ = "payment"
     __table_args__ = (
         sa.Index("ix_payment_patent_id_year", "patent_id", "year"),
+        sa.Index("ix_payment_recorded_at", "recorded_at"),  # payments since the last planning (custody.store.due)
         sa.CheckConstraint("year >= 1", name="year"),
     )
 

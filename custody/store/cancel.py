@@ -1,9 +1,12 @@
 """Cancelling what is planned and not yet sent, when a fee is paid, a patent is abandoned, expires, changes hands
 or changes status. Sent messages are history and are never touched.
 
-`cancel_planned_for` is the seam for the other parts of the engine (recording a payment, a decision, a status
-change): it cancels at once. Planning sweeps everything planned as well, and dispatch checks each message's fees
-again just before sending, so a change that forgot to call the seam is still caught before anything goes out.
+`cancel_planned_for` is the seam for the other parts of the engine (recording a payment: that fee year; an
+abandon decision in force, an ended patent, a held transfer: every year): it cancels at once what is planned and
+not yet claimed, and a message left with nothing to say is cancelled with the same reason. A message already
+claimed by a dispatcher is not touched here (it may be on the wire): dispatch checks each message's fees again just
+before sending, and planning sweeps everything planned as well, so a change that forgot to call the seam is still
+caught before anything goes out.
 """
 from __future__ import annotations
 
@@ -32,31 +35,33 @@ def cancel_items(session: Session, reasons: dict[int, str]) -> int:
     return done
 
 
-def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterable[int] | None = None) -> int:
+def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterable[int] | None = None,
+                          reason: str = "nothing left to say") -> int:
     """Planned fee messages left without a planned item are cancelled (an alert has no items)."""
     has_item = sa.exists().where(ITEM.c.reminder_id == REMINDER.c.id, ITEM.c.state == "planned")
     query = sa.update(REMINDER).where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert", ~has_item)
     if reminder_ids is not None:
         query = query.where(REMINDER.c.id.in_(list(reminder_ids)))
-    return session.execute(query.values(state="cancelled", cancel_reason="nothing left to say", updated_at=now)
-                           ).rowcount
+    return session.execute(query.values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
 
 
 def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datetime,
                        year: int | None = None) -> int:
-    """Cancel every planned reminder item of this patent (of one fee year, if given); returns how many."""
-    query = sa.select(ITEM.c.id, ITEM.c.reminder_id).where(ITEM.c.patent_id == patent_id, ITEM.c.state == "planned")
+    """Cancel at once this patent's reminder items (of one fee year, if given: a payment) in messages not yet
+    claimed for sending; returns how many. Fee reminders, lapse notices and restoration reminders alike."""
+    query = (sa.select(ITEM.c.id, ITEM.c.reminder_id).join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id)
+             .where(ITEM.c.patent_id == patent_id, ITEM.c.state == "planned", REMINDER.c.state == "planned"))
     if year is not None:
         query = query.where(ITEM.c.fee_year == year)
     rows = session.execute(query).all()
     done = cancel_items(session, {row.id: reason for row in rows})
-    cancel_empty_messages(session, now, {row.reminder_id for row in rows})
+    cancel_empty_messages(session, now, {row.reminder_id for row in rows}, reason)
     return done
 
 
 def _planned_items(session: Session, reminder_ids: Iterable[int] | None):
     query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.patent_id, ITEM.c.fee_year, ITEM.c.kind,
-                       ITEM.c.grace_end, ITEM.c.due_date, Patent.mode, Patent.enterprise_id,
+                       ITEM.c.grace_end, ITEM.c.due_date, ITEM.c.pay_by, Patent.mode, Patent.enterprise_id,
                        Patent.paid_through, REMINDER.c.enterprise_id.label("addressed_to"))
              .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id).join(Patent, Patent.id == ITEM.c.patent_id)
              .where(ITEM.c.state == "planned", REMINDER.c.state.in_(["planned", "sending"])))
@@ -77,6 +82,8 @@ def _paid(session: Session, rows) -> set[tuple[int, int]]:
 
 
 def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
+    if row.kind == "restore":  # pay_by is the last day to request restoration (Rule 6 ¶2)
+        return "too late: restoration can no longer be requested" if on > row.pay_by else None
     last = row.grace_end or row.due_date
     if row.kind == "lapse":
         last += timedelta(days=settings.lapse_notice_days)

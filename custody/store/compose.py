@@ -14,16 +14,26 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from custody.messages import Addressee, Envelope, FeeLine, Rendered, Restoration, render_fee_message
+from custody.messages import (
+    KIND_STAGE,
+    Addressee,
+    Envelope,
+    FeeLine,
+    Rendered,
+    Restoration,
+    fitted,
+    render_fee_message,
+)
 from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.store.cancel import cancel_items, stale_item_reasons
-from custody.store.outbox import local_day, transition
+from custody.store.outbox import fail, local_day, transition
 from custody.store.standing import ContactRow, Instructions, instructions_for
 
 SENT_STATES = ("sent", "delivered", "failed")
@@ -113,11 +123,14 @@ def _lines(session: Session, reminder_ids: list[int]) -> dict[int, list[FeeLine]
              .order_by(ReminderItem.pay_by, Patent.application_number))
     found: dict[int, dict[tuple, FeeLine]] = defaultdict(dict)
     for item, patent in session.execute(query):
-        # One line per fee, whichever tiers brought it into this message.
-        found[item.reminder_id][(patent.id, item.fee_year)] = FeeLine(
-            patent.enterprise_id, patent.application_number, patent.title, str(patent.type), item.fee_year,
-            item.due_date, item.grace_end, item.fee, item.full_fee, item.late_fee, item.late_fee_rate, item.pay_by,
-            item.next_rate)
+        line = FeeLine(patent.enterprise_id, patent.application_number, patent.title, str(patent.type),
+                       item.fee_year, item.due_date, item.grace_end, item.fee, item.full_fee, item.late_fee,
+                       item.late_fee_rate, item.pay_by, item.next_rate, item.kind)
+        # One line per fee, whichever tiers brought it into this message: the one of the latest stage speaks.
+        key = (patent.id, item.fee_year)
+        known = found[item.reminder_id].get(key)
+        if known is None or KIND_STAGE[line.kind] > KIND_STAGE[known.kind]:
+            found[item.reminder_id][key] = line
     return {rid: list(lines.values()) for rid, lines in found.items()}
 
 
@@ -147,18 +160,37 @@ def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, c
     return True
 
 
+def _fits(session: Session, batch: _Batch, reminder: Reminder, worker: str, limits: Any) -> bool:
+    """Make the stored text fit the channel's declared limits (custody.messages.fitted); a message that cannot
+    fit truthfully fails for good here, before any network call (fallback channel and operator alert)."""
+    if limits is None:
+        return True
+    params = json.loads(reminder.params or "{}")
+    text, params, problem = fitted(reminder.body or "", params, getattr(limits, "max_chars", None),
+                                   getattr(limits, "max_param_chars", None))
+    if problem:
+        fail(session, reminder, batch.now, batch.settings, "local.TOO_LONG", problem, worker, from_states=("sending",))
+        return False
+    if text != (reminder.body or "") or params != json.loads(reminder.params or "{}"):
+        values = dict(body=text, params=json.dumps(params, ensure_ascii=False) if params else None)
+        transition(session, reminder.id, ["sending"], **values)
+        for name, value in values.items():
+            setattr(reminder, name, value)
+    return True
+
+
 def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine], restoration: Restoration) -> Rendered:
     instructions = batch.instructions_of(reminder.enterprise_id)
     to = Addressee(batch.names.get(reminder.enterprise_id, ""), reminder.recipient_name or "您好",
                    remind_only=instructions.remind_only, via_agency=instructions.via_agency)
-    return render_fee_message(reminder.channel, reminder.kind, lines, to, reminder.day, restoration)
+    return render_fee_message(reminder.channel, lines, to, reminder.day, restoration)
 
 
 def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, now: datetime,
                   settings: ReminderSettings, caps: Mapping[str, int | None],
-                  restoration: Restoration = Restoration()) -> list[Prepared]:
+                  restoration: Restoration = Restoration(), limits: Mapping[str, Any] | None = None) -> list[Prepared]:
     """Envelopes for the messages this worker claimed, each with its attempt recorded; the others are released
-    for later or cancelled."""
+    for later, cancelled, or failed (a text that cannot fit the channel's `limits`, {channel: ChannelLimits})."""
     query = sa.select(Reminder).where(Reminder.id.in_(list(reminder_ids)), Reminder.state == "sending",
                                       Reminder.claimed_by == worker).order_by(Reminder.id)
     reminders = list(session.execute(query.execution_options(populate_existing=True)).scalars())
@@ -175,6 +207,8 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
                 _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled", now)
                 continue
             _store_text(session, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
+        if not _fits(session, batch, reminder, worker, (limits or {}).get(reminder.channel)):
+            continue
         attempt = ReminderAttempt(reminder_id=reminder.id, number=reminder.attempts, worker=worker, started_at=now)
         session.add(attempt)
         ready.append((reminder, attempt))

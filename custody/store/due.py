@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,12 @@ def parse_rises(text: str) -> tuple[tuple[date, Decimal], ...]:
     if not text:
         return ()
     pairs = (item.split(":") for item in text.split(","))
-    return tuple((date.fromisoformat(day), Decimal(rate)) for day, rate in pairs)
+    return tuple((date.fromisoformat(day), _rate(rate)) for day, rate in pairs)
+
+
+@cache
+def _rate(text: str) -> Decimal:
+    return Decimal(text)  # a handful of distinct rates (5 % steps, Rule 115): parsed once each
 
 
 def _fingerprint(session: Session, settings: ReminderSettings, rules: RuleSet) -> str:
@@ -140,6 +146,8 @@ def next_fire_days(due: np.ndarray, grace: np.ndarray, rises: list[np.ndarray], 
     best = np.full(len(due), np.datetime64("NaT"), "datetime64[D]")
     live = np.zeros(len(due), bool)
     for tier in tiers:
+        if tier.kind == "restore":
+            continue  # restoration tiers hang on the termination notice: planned from patent_watch, not from here
         anchors = {"due_date": [due], "late_fee_rise": rises, "grace_end": [grace]}[tier.anchor]
         until = grace + lapse_days * DAY if tier.kind == "lapse" else payable_until
         for anchor in anchors:

@@ -14,12 +14,17 @@ from custody.models import Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderItem
 
 
-def _patents(session: Session, reminder_ids: list[int]) -> dict[int, list[str]]:
-    query = (sa.select(ReminderItem.reminder_id, Patent.application_number, ReminderItem.fee_year)
+def _patents(session: Session, reminder_ids: list[int], cancelled: set[int]) -> dict[int, list[str]]:
+    """The fees each message carries: a fee cancelled out of a live message (paid, abandoned) is no longer in it;
+    a cancelled message still shows what it was about."""
+    query = (sa.select(ReminderItem.reminder_id, Patent.application_number, ReminderItem.fee_year,
+                       ReminderItem.state)
              .join(Patent, Patent.id == ReminderItem.patent_id).where(ReminderItem.reminder_id.in_(reminder_ids))
              .order_by(Patent.application_number))
     found: dict[int, list[str]] = defaultdict(list)
-    for reminder_id, number, year in session.execute(query):
+    for reminder_id, number, year, state in session.execute(query):
+        if state == "cancelled" and reminder_id not in cancelled:
+            continue
         label = f"{number}/{year}"
         if label not in found[reminder_id]:
             found[reminder_id].append(label)
@@ -37,7 +42,7 @@ def reminder_rows(session: Session, state: str | None, channel: str | None, limi
     if due_by is not None:
         query = query.where(Reminder.not_before <= due_by)
     rows = session.execute(query).all()
-    patents = _patents(session, [r.id for r, _ in rows])
+    patents = _patents(session, [r.id for r, _ in rows], {r.id for r, _ in rows if r.state == "cancelled"})
     return [{
         "id": r.id, "state": r.state, "kind": r.kind, "channel": r.channel, "recipient": mask_text(r.recipient),
         "enterprise": name or "", "patents": ", ".join(patents.get(r.id, [])), "day": r.day.isoformat(),

@@ -33,7 +33,7 @@ ITEM = ReminderItem.__table__
 class SendOutcome(Protocol):
     """notifiers.base.SendResult, by structure (custody never imports notifiers)."""
 
-    outcome: Any  # a StrEnum: "sent", "retry", "permanent", "pause_channel" or "unknown"
+    outcome: Any  # a StrEnum: "sent", "retry", "permanent", "pause_channel", "misconfigured" or "unknown"
     provider_id: str | None
     code: str | None
     detail: str
@@ -61,8 +61,11 @@ def claim(session: Session, worker: str, now: datetime, channels: Iterable[str],
     due = (sa.select(REMINDER.c.id)
            .where(REMINDER.c.state == "planned", REMINDER.c.not_before <= now, REMINDER.c.channel.in_(list(channels)))
            .order_by(REMINDER.c.not_before, REMINDER.c.id).limit(limit)
-           .with_for_update(skip_locked=True))  # PostgreSQL; SQLite's IMMEDIATE transaction already excludes
-    query = (sa.update(REMINDER).where(REMINDER.c.id.in_(due.scalar_subquery()), REMINDER.c.state == "planned")
+           .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's IMMEDIATE transaction already excludes
+           # Chosen once: as a plain `IN (subquery)` PostgreSQL may run the LIMIT subquery more than once and
+           # claim more than `limit` (seen: limit 1 claimed 2, so a channel paused meanwhile still sent).
+           .cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
+    query = (sa.update(REMINDER).where(REMINDER.c.id.in_(sa.select(due.c.id)), REMINDER.c.state == "planned")
              .values(state="sending", claimed_by=worker, claimed_at=now, attempts=REMINDER.c.attempts + 1,
                      updated_at=now)
              .returning(REMINDER.c.id))
@@ -77,6 +80,14 @@ def stale_claims(session: Session, now: datetime, settings: ReminderSettings) ->
         sa.and_(Reminder.state == "sending", Reminder.claimed_at < dead),
         sa.and_(Reminder.state == "unknown", Reminder.not_before <= now, Reminder.claimed_at < unsure)))
     return list(session.execute(query.order_by(Reminder.id)).scalars())
+
+
+def close_open_attempts(session: Session, reminder_id: int, now: datetime, outcome: str, detail: str) -> int:
+    """Complete the attempts a dead worker left open (no `finished_at`): what reconciliation found out."""
+    table = ReminderAttempt.__table__
+    query = sa.update(table).where(table.c.reminder_id == reminder_id, table.c.finished_at.is_(None))
+    return session.execute(query.values(finished_at=now, outcome=outcome[:16], detail=mask_text(detail)[:2000])
+                           ).rowcount
 
 
 def finish_attempt(session: Session, attempt_id: int, result: SendOutcome | None, now: datetime,
@@ -103,6 +114,12 @@ def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, no
             session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder.id, ITEM.c.state == "planned")
                             .values(state="sent"))
         return "sent" if ok else "lost"
+    if outcome == "misconfigured":
+        # Configuration or credentials (reference: "permanent; alert the operator"): this message fails for good,
+        # so its fallback goes at once, and the channel rests, since every other message would fail the same way.
+        pause_channel(session, reminder.channel, now + timedelta(minutes=settings.pause_minutes),
+                      f"{code}: {detail}", now, settings)
+        return "failed" if fail(session, reminder, now, settings, code, detail, worker) else "lost"
     if outcome == "permanent" or (outcome == "retry" and reminder.attempts >= settings.retry.max_attempts):
         why = detail if outcome == "permanent" else f"gave up after {reminder.attempts} attempts: {detail}"
         return "failed" if fail(session, reminder, now, settings, code, why, worker) else "lost"
@@ -177,6 +194,9 @@ def _already_told(session: Session, rows: Sequence[Mapping[str, Any]], channel: 
 def plan_fallback(session: Session, reminder: Reminder, now: datetime,
                   settings: ReminderSettings) -> tuple[Reminder | None, str]:
     """The same fees, to the same person, on the fallback channel: (the message, or None and why not)."""
+    if reminder.fallback_of is not None:
+        # A fallback that failed too would fall back to the channel that failed first: a person to call, not a loop.
+        return None, "备用渠道也发送失败，请人工联系"
     channel = settings.fallback.get(reminder.channel)
     found = _fallback_address(session, reminder, channel, settings) if channel else None
     if found is None:
@@ -206,10 +226,12 @@ def plan_fallback(session: Session, reminder: Reminder, now: datetime,
 
 
 def plan_alert(session: Session, settings: ReminderSettings, key: str, now: datetime, headline: str,
-               details: Sequence[str] = ()) -> None:
-    """An operator alert through the outbox (so it is retried like any message); the same key is one alert."""
+               details: Sequence[str] = (), dry_run: bool = False) -> None:
+    """An operator alert through the outbox (so it is retried like any message); the same key is one alert.
+    In a dry run (whose transaction is rolled back) the log says it would alert: nothing is saved."""
     rendered = render_alert(headline, details)
-    log.warning("operator alert: %s", rendered.text)
+    log.warning("%s: %s", "would alert the operator (dry run, not saved)" if dry_run else "operator alert",
+                rendered.text)
     insert_ignore(session, REMINDER, [dict(
         key=f"alert:{key}"[:255], kind="alert", channel=settings.alert_channel, recipient="operator",
         recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -100,16 +101,23 @@ def contacts_for(session: Session, enterprise_ids: Iterable[int]) -> dict[int, l
     return found
 
 
+@cache
+def _roles(audience: tuple[str, ...]) -> frozenset[str]:
+    """The contact roles an audience names ("all": every contact but pledgees)."""
+    return frozenset(EVERY_CONTACT if "all" in audience else ()) | (frozenset(audience) - {"all"})
+
+
 def recipients(contacts: Iterable[ContactRow], call_list: Iterable[CallListEntry], audience: Iterable[str],
                channel: str) -> list[Recipient]:
     """Everyone in `audience` reachable on `channel`, each address once (consent honoured, always)."""
-    audience = set(audience)
-    roles = set(EVERY_CONTACT) if "all" in audience else set()
-    roles |= audience - {"all"}
+    audience = tuple(audience)
+    roles = _roles(audience)
     found: dict[str, Recipient] = {}
     for contact in contacts:
+        if contact.role not in roles:
+            continue
         address = contact.address(channel)
-        if contact.role in roles and address and address not in found:
+        if address and address not in found:
             found[address] = Recipient(channel, address, contact.name, contact.role, contact.id)
     if "operator" in audience:
         for entry in call_list:

@@ -305,8 +305,16 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
     session.flush()
     effects = [Effect(f"decision_{choice}", _decision_message(_decision(row), immediately))]
     record_effects(session, patent.id, effects, today, decision_id=row.id)
-    if choice == "abandon" and starts <= today:
-        cancel_planned(session, patent, f"abandoned by the enterprise: {_decision(row).text}", now)
+    if choice == "abandon":
+        # The reminders gate decides: an abandon in force today (--now, or the grace period already over), or
+        # an enterprise that asked for no reminders on patents marked to abandon. What it stops is cancelled at
+        # once, not at the next planning.
+        from custody.eligibility import reminder_block_reason
+        from custody.store.standing import instructions_for, standings
+
+        instructions = instructions_for(session, [patent.enterprise_id] if patent.enterprise_id else [])
+        standing = standings(session, {patent.id: (patent.mode, patent.enterprise_id)}, instructions)[patent.id]
+        cancel_planned(session, patent, reminder_block_reason(standing, "fee", today), now)
     return row, effects
 
 

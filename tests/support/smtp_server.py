@@ -2,7 +2,9 @@
 
 AUTH is offered over plain SMTP (auth_require_tls=False: tests only) and checked against one test login;
 MAIL FROM is refused (530) until the client has logged in.
-Recipients can be scripted to be refused for a while (451) or for good (550).
+Recipients can be scripted to be refused for a while (451) or for good (550). With `tls="ssl"` it speaks
+implicit TLS, with `tls="starttls"` it offers STARTTLS, on a certificate made by `self_signed_certificate`
+(clients trust it through SSL_CERT_FILE, as the default context reads it).
 
     with SmtpServer() as server:
         server.refuse("busy@example.com", 451)
@@ -11,11 +13,15 @@ Recipients can be scripted to be refused for a while (451) or for good (550).
 """
 from __future__ import annotations
 
+import ipaddress
+import ssl
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -34,6 +40,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
     raw: bytes
+    tls: bool = False  # the message came over TLS (implicit or after STARTTLS)
 
 
 class _Recorder:
@@ -63,8 +70,9 @@ class _Recorder:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         raw = envelope.original_content or envelope.content
         message = BytesParser(policy=policy.default).parsebytes(raw)
+        tls = server.transport.get_extra_info("ssl_object") is not None
         with self.lock:
-            self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message, raw))
+            self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message, raw, tls))
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -77,17 +85,53 @@ class _EphemeralController(Controller):
         super()._trigger_server()
 
 
+def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """(certificate, key) PEM files for `host` (an IP address in the SAN), valid for a day."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
 class SmtpServer:
-    def __init__(self, username: str = USERNAME, password: str = PASSWORD, require_auth: bool = True):
+    def __init__(self, username: str = USERNAME, password: str = PASSWORD, require_auth: bool = True,
+                 tls: str = "none", certificate: tuple[Path, Path] | None = None):
         self.username, self.password = username, password
         self.handler = _Recorder(require_auth)
         self.logins: list[tuple[str, bool]] = []  # (login, succeeded)
+        secure = {}
+        if tls == "ssl":
+            secure = {"ssl_context": _server_context(certificate)}
+        elif tls == "starttls":
+            secure = {"tls_context": _server_context(certificate), "require_starttls": True}
         self._controller = _EphemeralController(
             self.handler,
             hostname="127.0.0.1",
             port=0,
             authenticator=self._authenticate,
             auth_require_tls=False,  # tests only: real servers take AUTH over TLS
+            **secure,
         )
 
     def __enter__(self) -> SmtpServer:
