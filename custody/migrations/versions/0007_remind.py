@@ -1,7 +1,7 @@
 """Reminders: indexes for the daily planning's look at what changed since the last refresh.
 
-Revision ID: 0005_remind
-Revises: 0004_status
+Revision ID: 0007_remind
+Revises: 0006_import
 
 Planning refreshes `patent_due` for the patents changed since its last run (patent rows updated, payments
 recorded). Without these indexes that look read every patent and every payment, every day; with them it reads
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005_remind"
-down_revision: str | Sequence[str] | None = "0004_status"
+revision: str = "0007_remind"
+down_revision: str | Sequence[str] | None = "0006_import"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
