@@ -1107,7 +1107,7 @@ def status_sync(
         with _alerts_off_stderr():
             shown, failures = _sync(source, engine, wiring, rules, now, dry_run, st.config, settings)
             if not dry_run:
-                plan_status_notices(engine, wiring, rules, now)
+                plan_status_notices(engine, wiring, rules, now, settings)
     finally:
         engine.dispose()
     _show_sync(shown, fmt)

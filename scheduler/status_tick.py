@@ -172,13 +172,15 @@ def sync_drop_folder(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: 
 # ---------------------------------------------------------------------------------------------- ticks
 
 
-def plan_status_notices(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime) -> dict[str, Any]:
-    """Pledgee alerts and watch digests, planned into the reminders outbox (idempotent)."""
+def plan_status_notices(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime,
+                        settings: ReminderSettings | None = None) -> dict[str, Any]:
+    """Pledgee alerts and watch digests, planned into the reminders outbox (idempotent); an alert for a pledge
+    with no contact goes out on `settings`' alert channel."""
     today = now.astimezone(SHANGHAI).date()
     with session_for(engine) as session:
         take_turn(session, "status")
         calendar = calendar_from(session)
-        pledgee = plan_pledgee_alerts(session, rules, calendar, today, now, wiring.notify_channels)
+        pledgee = plan_pledgee_alerts(session, rules, calendar, today, now, wiring.notify_channels, settings)
         digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles)
     return {"pledgee_alerts": len(pledgee), "digests": len(digests)}
 
@@ -194,7 +196,7 @@ def run_status(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: dateti
         except (StatusSourceError, SyncRefused) as exc:
             summary[feed.name] = f"failed, nothing applied: {exc}"
     summary["drop_folder"] = sync_drop_folder(engine, wiring, rules, now, settings)
-    summary.update(plan_status_notices(engine, wiring, rules, now))
+    summary.update(plan_status_notices(engine, wiring, rules, now, settings))
     return summary
 
 
@@ -216,8 +218,9 @@ def drop_folder_tick(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         files = sync_drop_folder(ticks.engine, wiring, ticks.rules, ticks.clock(), ticks.settings)
         applied = any("summary" in f for f in files)
-        notices = plan_status_notices(ticks.engine, wiring, ticks.rules, ticks.clock()) if applied else {}
-        return {"files": files, **notices}
+        if not applied:
+            return {"files": files}
+        return {"files": files, **plan_status_notices(ticks.engine, wiring, ticks.rules, ticks.clock(), ticks.settings)}
 
     return recorded("status_drop", ticks, work)
 

@@ -162,3 +162,20 @@ def test_run_once_applies_a_file_landed_in_the_drop_folder_and_reads_the_feeds_o
         assert _count(engine, select(func.count()).select_from(StatusEvent)) == 5
     finally:
         engine.dispose()
+
+
+def test_an_unmatched_pledge_alerts_the_operator_on_the_configured_alert_channel(engine: Engine, session: Session,
+                                                                                 tmp_path: Path) -> None:
+    from custody.models.core import Contact
+
+    build_portfolio(session, spares=True)
+    for contact in session.exec(select(Contact).where(Contact.role == "pledgee")):
+        contact.name = "中国银行 王经理"  # no contact speaks for the bank the pledge names
+    session.commit()
+    inbox = tmp_path / "inbox"
+    _landed(inbox, "status-all.csv")
+    ticks = Ticks(engine, ReminderSettings(alert_channel="email"), default_rules(), {}, clock=lambda: NOW)
+    status_tick(ticks, StatusWiring(lambda: [], read_status_file, inbox))
+    with Session(engine) as check:
+        alert = check.exec(select(Reminder).where(Reminder.key.startswith("alert:pledgee-unmatched:"))).one()
+    assert (alert.recipient, alert.channel) == ("operator", "email")
