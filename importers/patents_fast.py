@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from custody.appno import FIRST_NEW_FORM_YEAR, LAST_NEW_FORM_YEAR, TYPE_BY_DIGIT, WEIGHTS
 from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import FeeInputError, anniversary, grant_year_of
+from custody.fees import LAST_FILING_DATE, MAX_TERM_EXTENSION_DAYS, FeeInputError, anniversary, grant_year_of
 from importers import legal_status, values
 from importers.problems import WARNING
 from importers.readers import Cell
@@ -92,6 +92,9 @@ class FastPatents:
         self.modes, self.codes, self.names = _Column(values.mode), _Column(self._by_code), _Column(self._by_name)
         self.statuses.known[None] = (None, None)
         self.terms: dict[tuple[PatentType, date], tuple[int, date]] = {}
+        rules = rows.options.rules
+        self.earliest = {kind: rules.earliest_filing_date(kind) for kind in PatentType}
+        self.grant_year_required = rules.settings.grant_year_inference == "require"
         self.paid_label = rows.labels["paid_through"]
 
     def read(self, chunk: list[tuple[int, list[Cell]]]) -> list[tuple[int, tuple | None]]:
@@ -145,6 +148,7 @@ class FastPatents:
                 grant_year, _ = grant_year_of(PatentFacts(digit_type, filing, None, granted), self.rows.options.rules)
             except FeeInputError:
                 raise _SLOW from None
+        self.check_paid_through(paid, grant_year)
         status, meaning = status_read
         unknown, paid_inferred = 0, False
         if paid is None:
@@ -163,14 +167,25 @@ class FastPatents:
 
     def check_facts(self, patent_type: PatentType, filing: date, granted: date | None, grant_year: int | None,
                     paid: int | None, extension: int | None) -> None:
-        """_Slow unless none of custody.fees.fact_problems applies (nor is it a pending application)."""
+        """_Slow unless none of custody.fees.fact_problems applies (nor is it a pending application); the check
+        of paid-through against the grant year waits for the grant year (`check_paid_through`)."""
+        earliest = self.earliest[patent_type]
+        if earliest is None or not earliest <= filing <= LAST_FILING_DATE:
+            raise _SLOW
         found = self.terms.get((patent_type, filing))
         last, expiry = found if found is not None else self.term(patent_type, filing)
         if ((granted is not None and granted < filing)
-                or (grant_year is None and (granted is None or granted >= expiry))
+                or (grant_year is None and (granted is None or granted >= expiry or self.grant_year_required))
                 or (grant_year is not None and not 1 <= grant_year <= last)
-                or (paid is not None and paid > last)
-                or (extension and (extension < 0 or patent_type is not PatentType.INVENTION))):
+                or (paid is not None and not 0 <= paid <= last)
+                or (extension and (not 0 < extension <= MAX_TERM_EXTENSION_DAYS
+                                   or patent_type is not PatentType.INVENTION))):
+            raise _SLOW
+
+    @staticmethod
+    def check_paid_through(paid: int | None, grant_year: int) -> None:
+        """_Slow when paid-through lies more than a year below the grant year (custody.fees, Rule 114)."""
+        if paid is not None and paid < grant_year - 1:
             raise _SLOW
 
     def term(self, patent_type: PatentType, filing: date) -> tuple[int, date]:

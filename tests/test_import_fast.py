@@ -105,6 +105,35 @@ def test_fast_reading_equals_the_reference_with_the_enterprise_option(stored, tm
     assert fast == reference
 
 
+def _good_row(number: str, **changed: str) -> list[str]:
+    """A clean invention row the fast reader takes, with some cells changed."""
+    cells = dict(zip(HEADER, [number, "一种装置", "发明", "2015-03-02", "2017-06-09", "3", "8", "85%", "有效", "", "",
+                              "托管", NAMES[0], CODES[0], NAMES[0]], strict=True))
+    return list({**cells, **changed}.values())
+
+
+# Each row breaks one fact check the fee engine (custody.fees.fact_problems) makes: the fast reader must hand it to
+# the reference reading, which says what is wrong.
+REFUSED_FACTS = [
+    pytest.param({}, id="clean-row"),
+    pytest.param({"已缴至年度": "1"}, id="paid-through-below-the-grant-year"),
+    pytest.param({"已缴至年度": "1", "授权年度": ""}, id="paid-through-below-the-inferred-grant-year"),
+    pytest.param({"期限补偿天数": "5000"}, id="term-extension-over-ten-years"),
+    pytest.param({"申请日": "2016-03-02"}, id="filed-after-the-numbers-year"),
+]
+
+
+@pytest.mark.parametrize("changed", REFUSED_FACTS)
+def test_fast_reading_refers_every_impossible_fact_to_the_reference(stored, tmp_path, changed):
+    digits = "201510412288"
+    path = tmp_path / "facts.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, _good_row(f"{digits}.{check_character(digits)}", **changed)])
+    fast, reference = _both(path, stored)
+    assert fast == reference
+    assert bool(reference["patents"]) is (changed == {})
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("201710601862.3", True), ("201710601862.4", False), ("201740601862.3", False), ("200210601862.3", False),
     ("２０１７10601862.3", False), ("ZL201710601862.3", False), (201710601862.3, False), ("201820123456.0", True),
