@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.table import Table
 
@@ -1664,11 +1665,32 @@ def _log_unexpected(exc: BaseException, config_path: str | None) -> str:
     return log_file
 
 
+EXAMPLE = "\n\nExample:"
+
+
+def command() -> Any:
+    """The app as a (click) command whose every help ends with its example: the closing "Example:" paragraph of each
+    help text moves below the options (sqlite-utils' habit), so it is the last thing `--help` prints."""
+    root = typer.main.get_command(app)
+    for each in commands_of(root):
+        if each.help and EXAMPLE in each.help:
+            each.help, example = each.help.rsplit(EXAMPLE, 1)
+            each.epilog = "Example:" + example
+    return root
+
+
+def commands_of(group: Any) -> Iterator[Any]:
+    """`group` and every command below it."""
+    yield group
+    for sub in getattr(group, "commands", {}).values():
+        yield from commands_of(sub)
+
+
 def run(argv: Iterable[str] | None = None) -> int:
     """Run the app and turn every outcome into an exit code; used by `main` and by the tests."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="custody")  # standalone: usage errors print and exit 2 by themselves
+        command()(args=args, prog_name="custody")  # standalone: usage errors print and exit 2 by themselves
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except CONFIG_ERRORS as exc:

@@ -1,0 +1,44 @@
+"""`custody --help` and README in step (sqlite-utils' habit): every command's help ends with an example of that
+command, and README names every command."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _paths(command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found += _paths(sub, (*prefix, name))
+    return found
+
+
+PATHS = _paths(cli.command())
+
+
+def _help(path: tuple[str, ...], capsys, monkeypatch) -> str:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per paragraph: the example is not wrapped
+    assert cli.run([*path, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_the_command_tree_is_found() -> None:
+    assert {("fees",), ("import", "patents"), ("remind", "plan"), ("report", "kpi"), ("daemon",)} <= set(PATHS)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
+def test_every_help_ends_with_an_example_of_that_command(path, capsys, monkeypatch) -> None:
+    last = [line.strip() for line in _help(path, capsys, monkeypatch).splitlines() if line.strip()][-1]
+    assert last.startswith("Example: ") and "custody" in last
+    words = last.split()
+    assert all(word in words for word in path), f"the example does not run {' '.join(path)}: {last}"
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if p], ids=" ".join)
+def test_readme_names_every_command(path) -> None:
+    assert f"custody {' '.join(path)}" in README
