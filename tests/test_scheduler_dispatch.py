@@ -479,3 +479,14 @@ def test_a_too_long_alert_is_cut_to_the_robots_limit_with_a_mark(engine: Engine,
     [alert] = outbox(engine)
     assert alert.state == "sent" and len(alert.body) == WEBHOOK_LIMITS.max_chars and alert.body.endswith(CUT_MARK)
     assert robot.texts[0].endswith(CUT_MARK)
+
+
+def test_an_alert_planned_again_is_neither_repeated_nor_logged_again(engine: Engine, caplog) -> None:
+    from custody.store.outbox import plan_alert
+
+    for _ in range(3):  # e.g. one planning tick per cron run, each finding the same enterprise with nobody to remind
+        with session_for(engine) as session:
+            plan_alert(session, fast_settings(), "nobody:1", at("2025-04-18"), "无人可提醒")
+    assert len(outbox(engine, kind="alert")) == 1
+    logged = [r.getMessage() for r in caplog.records if "operator alert" in r.getMessage()]
+    assert logged == ["operator alert: 无人可提醒"]

@@ -229,11 +229,14 @@ def plan_alert(session: Session, settings: ReminderSettings, key: str, now: date
                details: Sequence[str] = (), dry_run: bool = False) -> None:
     """An operator alert through the outbox (so it is retried like any message); the same key is one alert.
     In a dry run (whose transaction is rolled back) the log says it would alert: nothing is saved."""
+    key = f"alert:{key}"[:255]
+    if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
+        return  # planned (or sent) before: logging it again at every tick would have cron mail it every run
     rendered = render_alert(headline, details)
     log.warning("%s: %s", "would alert the operator (dry run, not saved)" if dry_run else "operator alert",
                 rendered.text)
     insert_ignore(session, REMINDER, [dict(
-        key=f"alert:{key}"[:255], kind="alert", channel=settings.alert_channel, recipient="operator",
+        key=key, kind="alert", channel=settings.alert_channel, recipient="operator",
         recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,
         subject=rendered.subject, body=rendered.text, created_at=now, updated_at=now)], ["key"])
 
