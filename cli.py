@@ -164,11 +164,17 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
         typer.echo(buffer.getvalue(), nl=False)
         return
     table = Table(title=title)
-    for _key, heading in columns or [(k, k) for k in keys]:
-        table.add_column(heading)
+    for key, heading in columns or [(k, k) for k in keys]:
+        if key in WHOLE_COLUMNS:  # an operator reads these out or copies them: never cut, whatever is squeezed
+            table.add_column(heading, no_wrap=True, min_width=max((len(_cell(r.get(key))) for r in rows), default=0))
+        else:
+            table.add_column(heading)
     for row in rows:
         table.add_row(*[_cell(row.get(k)) for k in keys])
     console.print(table)
+
+
+WHOLE_COLUMNS = {"application_number"}
 
 
 def _cell(value: Any) -> str:

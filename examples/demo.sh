@@ -53,7 +53,7 @@ custody remind list
 
 step "reports"
 custody report due --within 90d
-custody report grace
+custody report grace --format csv      # eighteen columns: as CSV, as a spreadsheet would take them
 custody report kpi
 custody report forecast --years 5 --format xlsx --out demo-data/forecast.xlsx
 echo "forecast written to demo-data/forecast.xlsx"

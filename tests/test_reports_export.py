@@ -128,6 +128,13 @@ def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db:
     assert categories.f == "'forecast'!$C$1:$G$1"  # the years
 
 
+def test_a_narrow_terminal_squeezes_other_columns_never_the_application_number(
+        cli_db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # eighteen columns in eighty characters
+    code, out, _ = _run(capsys, "report", "grace", "--as-of", "2025-06-16")
+    assert code == 0 and P2 in out
+
+
 def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, _ = _run(capsys, "report", "lapsed", "--as-of", "2025-06-16", "--format", "csv")
     assert code == 0
