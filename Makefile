@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/fees_bench.py
+	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/remind_bench.py
 
 lint: $(STAMP)
