@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 
 from custody.appno import InvalidApplicationNumber, filing_date_problem, parse_application_number
 from custody.domain import Citation, PatentFacts, PatentState, PatentType, Reduction, yuan
-from custody.ruleset import RuleSet
+from custody.ruleset import RestorationRule, RuleSet
 
 ZERO = Decimal("0")
 # The engine computes dates up to a little past this; a later filing date is a typo (9999-01-01), not a patent.
@@ -124,23 +124,30 @@ class Quote:
 
 
 @dataclass(frozen=True)
-class RestorationQuote:
-    """Restoring a patent that lapsed for a missed fee (Rule 6 ¶2): the unpaid fee (with its reduction), a late
-    fee of 25 % of the full fee, and the restoration fee, requested within `request_months` of CNIPA's notice."""
+class RestorationCost:
+    """What restoring a patent lapsed for a missed fee costs (Rule 6 ¶2): the unpaid fee (with its reduction), a
+    late fee on the full fee, and the restoration fee. See `restoration_cost`."""
 
-    year: int
-    lapsed_on: date  # the missed due date: the termination takes effect from it (Rule 115)
     fee: Decimal
     late_fee: Decimal
-    late_fee_rate: Decimal
     restoration_fee: Decimal
-    request_months: int
-    citation: Citation
-    request_by: date | None = None  # known only once the date of CNIPA's notice is
 
     @property
     def total(self) -> Decimal:
         return self.fee + self.late_fee + self.restoration_fee
+
+
+@dataclass(frozen=True)
+class RestorationQuote(RestorationCost):
+    """The cost of restoring one patent's lapsed fee year, with the rule row behind it and the request deadline:
+    within `request_months` of CNIPA's notice (Rule 6 ¶2). Built by `restoration_quote`."""
+
+    year: int
+    lapsed_on: date  # the missed due date: the termination takes effect from it (Rule 115)
+    late_fee_rate: Decimal
+    request_months: int
+    citation: Citation
+    request_by: date | None = None  # known only once the date of CNIPA's notice is
 
 
 def add_months(day: date, months: int) -> date:
@@ -444,8 +451,7 @@ def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: da
                       calendar: Calendar | None = None) -> RestorationQuote:
     """What restoring a patent lapsed for the fee of `year` (the first unpaid by default) costs (Rule 6 ¶2).
 
-    The annual fee keeps its reduction; the late fee is 25 % of the full, unreduced fee (Rule 115); the
-    restoration fee is never reduced (not in 财税〔2016〕78号's closed list). With the date CNIPA's notice was
+    The figures are `restoration_cost`'s, from the schedule's own rule row. With the date CNIPA's notice was
     received (and a calendar), `request_by` is `request_months` later, moved past a rest day (Rule 5).
     Ref §6 example: invention year 13, no reduction: 6000 + 1500 + 1000 = 8500.
     """
@@ -459,8 +465,18 @@ def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: da
     request_by = None
     if notice_on is not None and calendar is not None:
         request_by = calendar.next_working_day(add_months(notice_on, rule.request_months))
-    return RestorationQuote(target.year, target.due_date, target.fee, yuan(target.full_fee * rule.late_fee_rate),
-                            rule.late_fee_rate, yuan(rule.fee), rule.request_months, rule.citation, request_by)
+    cost = restoration_cost(target.fee, target.full_fee, rule)
+    return RestorationQuote(cost.fee, cost.late_fee, cost.restoration_fee, year=target.year,
+                            lapsed_on=target.due_date, late_fee_rate=rule.late_fee_rate,
+                            request_months=rule.request_months, citation=rule.citation, request_by=request_by)
+
+
+def restoration_cost(fee: Decimal, full_fee: Decimal, rule: RestorationRule) -> RestorationCost:
+    """Rule 6 ¶2 restoration of one fee year: `fee` as payable (it keeps its reduction), a late fee of
+    `rule.late_fee_rate` (25 %) of the full, unreduced fee (Rule 115), and the restoration fee, which is never
+    reduced (not in 财税〔2016〕78号's closed list). The one place these figures are computed: the calculator, the
+    status effects, the reports and the reminders all come here, with the row from the rule tables."""
+    return RestorationCost(fee, yuan(full_fee * rule.late_fee_rate), yuan(rule.fee))
 
 
 def expected_payment(schedule: Schedule, year: int, paid_on: date, already_paid: Decimal = ZERO) -> Decimal:

@@ -19,7 +19,9 @@ from typing import Any
 import jinja2
 
 from custody.domain import PatentType, yuan
+from custody.fees import restoration_cost
 from custody.masking import mask_text
+from custody.ruleset import RestorationRule, default_rules
 
 TEMPLATES = Path(__file__).parent / "templates"
 # SMS template keys (config [sms.templates] maps each to an approved TemplateCode) and the variables each uses.
@@ -81,30 +83,6 @@ class FeeLine:
     @property
     def type_label(self) -> str:
         return PatentType(self.patent_type).label_zh
-
-
-@dataclass(frozen=True)
-class Restoration:
-    """Rule 6 ¶2 restoration: the fee, a late fee of 25 % of the full fee, and the restoration fee."""
-
-    fee: Decimal = Decimal("1000")
-    late_fee_rate: Decimal = Decimal("0.25")
-
-
-@dataclass(frozen=True)
-class RestorationCost:
-    fee: Decimal
-    late_fee: Decimal
-    restoration_fee: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.fee + self.late_fee + self.restoration_fee
-
-
-def restoration_cost(fee: Decimal, full_fee: Decimal, restoration: Restoration) -> RestorationCost:
-    """Rule 6 ¶2: the unpaid fee (with its reduction), a late fee on the full fee, and the restoration fee."""
-    return RestorationCost(fee, yuan(full_fee * restoration.late_fee_rate), restoration.fee)
 
 
 @dataclass(frozen=True)
@@ -175,7 +153,7 @@ def _render(name: str, context: Mapping[str, Any]) -> str:
     return _environment().get_template(name).render(**context).strip()
 
 
-def _line_view(line: FeeLine, restoration: Restoration) -> dict[str, Any]:
+def _line_view(line: FeeLine, restoration: RestorationRule) -> dict[str, Any]:
     cost = restoration_cost(line.fee, line.full_fee, restoration)
     return {**{name: getattr(line, name) for name in (
         "application_number", "title", "year", "due_date", "grace_end", "fee", "late_fee", "late_fee_rate",
@@ -246,12 +224,14 @@ def _earliest(lines: Sequence[FeeLine], field: str) -> date | None:
 
 
 def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on: date,
-                       restoration: Restoration = Restoration()) -> Rendered:
+                       restoration: RestorationRule | None = None) -> Rendered:
     """The digest listing `lines` (fee reminders, lapse notices, restoration reminders), for `channel`, as of `on`.
 
     Each part is worded for what it holds (upcoming, overdue, past the grace end) and counted apart: the subject
-    says "overdue" only when something is."""
+    says "overdue" only when something is. Restoration costs (Rule 6 ¶2) follow `restoration`, the rule row of
+    the rule set in use; without one, the bundled rule tables'."""
     _checked(lines)
+    restoration = restoration or default_rules().restoration
     digest = Digest.of(lines, on)
     if channel == "sms":
         params = sms_params(digest, to.enterprise)

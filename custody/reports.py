@@ -14,7 +14,17 @@ from typing import Any
 
 from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentFacts, PatentState
-from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
+from custody.fees import (
+    Calendar,
+    FeeInputError,
+    Schedule,
+    YearFee,
+    fee_schedule,
+    first_unpaid,
+    patent_state,
+    quote,
+    restoration_quote,
+)
 from custody.ruleset import RuleError, RuleSet
 from custody.status_effects import (
     ASSUMED_NOTICE_MONTHS,
@@ -22,7 +32,6 @@ from custody.status_effects import (
     RestorationWindow,
     WatchState,
     restorability,
-    restoration_quote,
     status_block_reason,
 )
 
@@ -247,7 +256,7 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
     restoring each would cost and by when (Rule 6 ¶2). Without CNIPA's notice on record the deadline is unknown:
     "unknown — check" while the notice may still come (the `window`), "no" after it."""
     window = window or RestorationWindow(rules.restoration.request_months)
-    rows = []
+    rows, review = [], []
     for e in evaluated:
         watch = e.patent.watch
         if e.patent.mode != "custody" or watch.ended is not None:
@@ -257,10 +266,14 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         fee = e.schedule.year(watch.restoration_year) if watch.restoration_year else first_unpaid(e.schedule)
         if fee is None:
             continue
+        if fee.is_grant_year:  # Rule 114: paid with registration, so no lapse to restore; the records are off
+            review.append(f"{e.patent.application_number}: left out, a termination notice is on record but the "
+                          f"grant-year fee of year {fee.year} is unpaid on our records: check the fee records")
+            continue
         # Without a recorded notice the amounts are known but the deadline is not (it runs from the notice).
-        q = restoration_quote(e.schedule, fee.year, watch.lapsed_on or today, rules, calendar)
+        q = restoration_quote(e.schedule, fee.year, notice_on=watch.lapsed_on, calendar=calendar)
         rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
-                     "notice_on": watch.lapsed_on, "restore_by": q.request_by if watch.lapsed_on else None,
+                     "notice_on": watch.lapsed_on, "restore_by": q.request_by,
                      "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
                      "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
                      "decision": _decision_text(e.patent.decision, fee.year)})
@@ -271,7 +284,7 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
         f"(custody status sync) or check with CNIPA",)
     return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
-                  (*notes, *unknown))
+                  (*notes, *review, *unknown))
 
 
 # ---------------------------------------------------------------------------------------------- enterprise

@@ -10,11 +10,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
 
 from custody.decisions import Decision, abandon_in_effect
-from custody.domain import PatentState, yuan
-from custody.fees import Calendar, Schedule, add_months, first_unpaid, patent_state
+from custody.domain import PatentState
+from custody.fees import Calendar, RestorationQuote, Schedule, add_months, first_unpaid, patent_state, restoration_quote
 from custody.ruleset import RuleSet
 from custody.status_vocab import compact
 
@@ -85,42 +84,10 @@ class Outcome:
 # ---------------------------------------------------------------------------------------------- restoration
 
 
-@dataclass(frozen=True)
-class RestorationQuote:
-    """Restoring a patent terminated for non-payment (Rule 6 ¶2): the fee, the 25 % late fee, the restoration fee."""
-
-    year: int
-    fee: Decimal
-    late_fee: Decimal
-    restoration_fee: Decimal
-    notice_on: date
-    request_by: date
-    rule_id: str
-
-    @property
-    def total(self) -> Decimal:
-        return self.fee + self.late_fee + self.restoration_fee
-
-    @property
-    def text(self) -> str:
-        return (f"year {self.year} fee {self.fee} + late fee {self.late_fee} + restoration fee "
-                f"{self.restoration_fee} = {self.total} CNY, request by {self.request_by} ({self.rule_id})")
-
-
-def restoration_quote(schedule: Schedule, year: int | None, notice_date: date, rules: RuleSet,
-                      calendar: Calendar) -> RestorationQuote:
-    """What restoring costs and by when: within `request_months` of the notice, moved past a rest day (Rule 5).
-
-    The late fee is a share of the full, unreduced fee (Rule 115); the annual fee keeps its reduction; the
-    restoration fee is never reduced (it is not in 财税〔2016〕78号's closed list).
-    """
-    rule = rules.restoration
-    target = schedule.year(year) if year is not None else first_unpaid(schedule)
-    if target is None:
-        raise ValueError("every annual fee is paid on our records: nothing to restore")
-    request_by = calendar.next_working_day(add_months(notice_date, rule.request_months))
-    return RestorationQuote(target.year, target.fee, yuan(target.full_fee * rule.late_fee_rate), yuan(rule.fee),
-                            notice_date, request_by, rule.id)
+def restoration_text(q: RestorationQuote) -> str:
+    """A restoration quote as the status effects state it: the parts, the total, the deadline and the rule row."""
+    return (f"year {q.year} fee {q.fee} + late fee {q.late_fee} + restoration fee {q.restoration_fee} = "
+            f"{q.total} CNY, request by {q.request_by} ({q.citation.rule_id})")
 
 
 def is_restorable(state: WatchState, on: date) -> bool:
@@ -177,7 +144,10 @@ def is_pledgee_contact(contact_name: str, pledgee: str | None) -> bool:
 
 def apply_event(event: EventFacts, state: WatchState, patent: PatentContext, rules: RuleSet, calendar: Calendar,
                 today: date) -> Outcome:
-    """The state after `event` and every effect it had, each naming the event as its cause."""
+    """The state after `event` and every effect it had, each naming the event as its cause.
+
+    Restoration figures come from `patent.schedule`'s own rule set (custody.fees.restoration_quote); no handler
+    reads `rules` today, which stays so every handler keeps one signature."""
     handler = _HANDLERS[event.effect]
     outcome = handler(event, state, patent, rules, calendar, today)
     if patent.mode == "watch":
@@ -192,20 +162,32 @@ def _lapse(event, state, patent, rules, calendar, today, reason: str = "") -> Ou
     stopped = Effect("fee_reminders_stopped", f"fee reminders stopped: {event.label}{reason} (cause: {event.cause})")
     new = replace(state, lapsed_on=event.announced_on)
     schedule = patent.schedule
-    if schedule is None or first_unpaid(schedule) is None:
-        why = "fee facts incomplete" if schedule is None else "our records show every fee paid"
+    why = _unquotable_reason(schedule)
+    if why is not None:
         review = Effect("operator_review", f"cannot quote restoration ({why}): check the patent's fee records "
                                            f"(cause: {event.cause})")
         return Outcome(replace(new, restore_by=None, restoration_year=None), (stopped, review))
-    q = restoration_quote(schedule, None, event.announced_on, rules, calendar)
+    # The figures come from the schedule's own rule set (custody.fees.restoration_cost), as everywhere else.
+    q = restoration_quote(schedule, notice_on=event.announced_on, calendar=calendar)
     new = replace(new, restore_by=q.request_by, restoration_year=q.year)
     if today > q.request_by:
         closed = Effect("restoration_window_closed", f"restoration window closed on {q.request_by} "
                                                      f"(Rule 6 ¶2; cause: {event.cause})")
         return Outcome(new, (stopped, closed))
     started = Effect("restoration_reminders_started", f"restoration reminders to the enterprise and the operator: "
-                                                      f"{q.text} (cause: {event.cause})")
+                                                      f"{restoration_text(q)} (cause: {event.cause})")
     return Outcome(new, (stopped, started))
+
+
+def _unquotable_reason(schedule: Schedule | None) -> str | None:
+    """Why no restoration can be quoted from our records, or None when one can."""
+    if schedule is None:
+        return "fee facts incomplete"
+    unpaid = first_unpaid(schedule)
+    if unpaid is None:
+        return "our records show every fee paid"
+    # Rule 114: the grant-year fee is paid with registration; a notice of non-payment contradicts our records.
+    return f"our records show the grant-year fee of year {unpaid.year} unpaid" if unpaid.is_grant_year else None
 
 
 def _restore(event, state, patent, rules, calendar, today) -> Outcome:

@@ -24,9 +24,8 @@ from sqlalchemy import Engine
 
 from custody import clock
 from custody.masking import mask_text
-from custody.messages import Restoration
 from custody.reminder_settings import ReminderSettings
-from custody.ruleset import RuleSet
+from custody.ruleset import RestorationRule, RuleSet
 from custody.store.calendar import calendar_from
 from custody.store.db import session_for
 from custody.store.planner import PlanResult, plan
@@ -49,8 +48,8 @@ class Ticks:
     dispatching: threading.Lock = field(default_factory=threading.Lock)  # one dispatch at a time in this process
 
     @property
-    def restoration(self) -> Restoration:
-        return Restoration(self.rules.restoration.fee, self.rules.restoration.late_fee_rate)
+    def restoration(self) -> RestorationRule:
+        return self.rules.restoration
 
     def worker(self) -> str:
         """A name for one run of a dispatcher: host, process and a random part (threads differ too)."""

@@ -11,7 +11,7 @@ import pytest
 
 from custody.decisions import Decision
 from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import fee_schedule
+from custody.fees import fee_schedule, restoration_quote
 from custody.ruleset import default_rules
 from custody.status_effects import (
     NOT_GIVEN,
@@ -27,7 +27,6 @@ from custody.status_effects import (
     pledgee_core,
     restorability,
     restoration_closed_reason,
-    restoration_quote,
     restoration_reminder_due,
     status_block_reason,
 )
@@ -73,7 +72,7 @@ def _codes(outcome) -> list[str]:
 ])
 def test_restoration_costs_fee_plus_quarter_of_full_fee_plus_1000_within_two_months(
         facts: PatentFacts, notice: date, parts: tuple, request_by: date) -> None:
-    q = restoration_quote(fee_schedule(facts, RULES, CALENDAR), None, notice, RULES, CALENDAR)
+    q = restoration_quote(fee_schedule(facts, RULES, CALENDAR), None, notice_on=notice, calendar=CALENDAR)
     year, fee, late, restoration, total = parts
     assert (q.year, q.fee, q.late_fee, q.restoration_fee, q.total, q.request_by) == (
         year, Decimal(fee), Decimal(late), Decimal(restoration), Decimal(total), request_by)
@@ -81,7 +80,7 @@ def test_restoration_costs_fee_plus_quarter_of_full_fee_plus_1000_within_two_mon
 
 def test_restoration_figures_come_from_the_rule_tables_not_literals() -> None:
     changed = replace(RULES, restoration=replace(RULES.restoration, fee=Decimal("1200"), request_months=3))
-    q = restoration_quote(LAPSED, None, date(2025, 5, 6), changed, CALENDAR)
+    q = restoration_quote(replace(LAPSED, rules=changed), None, notice_on=date(2025, 5, 6), calendar=CALENDAR)
     assert (q.restoration_fee, q.request_by) == (Decimal("1200.00"), date(2025, 8, 6))
 
 
@@ -104,6 +103,24 @@ def test_a_termination_learnt_after_the_restoration_window_starts_no_restoration
     assert _codes(outcome) == ["fee_reminders_stopped", "restoration_window_closed"]
     assert not restoration_reminder_due(outcome.state, None, "custody", TODAY)
     assert restoration_closed_reason(outcome.state, TODAY).startswith("the restoration window closed on 2023-12-11")
+
+
+@pytest.mark.parametrize(("schedule", "why"), [
+    pytest.param(None, "fee facts incomplete", id="no-schedule"),
+    pytest.param(replace(LAPSED, years=tuple(replace(y, paid=True) for y in LAPSED.years)),
+                 "our records show every fee paid", id="every-fee-paid"),
+    # Rule 114: the grant-year fee is paid with registration, so it has no lapse for Rule 6 ¶2 to restore.
+    pytest.param(fee_schedule(PatentFacts(PatentType.INVENTION, date(2014, 2, 20), grant_year=4, paid_through=3),
+                              RULES, CALENDAR),
+                 "our records show the grant-year fee of year 4 unpaid", id="grant-year-fee-unpaid"),
+])
+def test_a_termination_our_records_cannot_quote_goes_to_the_operator(schedule, why: str) -> None:
+    outcome = apply_event(_event("lapse", "lapse_nonpayment"), WatchState(), _patent(schedule), RULES, CALENDAR,
+                          TODAY)
+    assert _codes(outcome) == ["fee_reminders_stopped", "operator_review"]
+    assert outcome.effects[1].message == (f"cannot quote restoration ({why}): check the patent's fee records "
+                                          f"(cause: status.csv:6)")
+    assert (outcome.state.lapsed_on, outcome.state.restore_by) == (date(2025, 5, 6), None)
 
 
 @pytest.mark.parametrize(("day", "restorable"), [

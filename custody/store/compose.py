@@ -25,13 +25,13 @@ from custody.messages import (
     Envelope,
     FeeLine,
     Rendered,
-    Restoration,
     fitted,
     render_fee_message,
 )
 from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
+from custody.ruleset import RestorationRule
 from custody.store.cancel import cancel_items, stale_item_reasons
 from custody.store.outbox import fail, local_day, transition
 from custody.store.standing import ContactRow, Instructions, instructions_for
@@ -179,7 +179,8 @@ def _fits(session: Session, batch: _Batch, reminder: Reminder, worker: str, limi
     return True
 
 
-def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine], restoration: Restoration) -> Rendered:
+def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine],
+              restoration: RestorationRule | None) -> Rendered:
     instructions = batch.instructions_of(reminder.enterprise_id)
     to = Addressee(batch.names.get(reminder.enterprise_id, ""), reminder.recipient_name or "您好",
                    remind_only=instructions.remind_only, via_agency=instructions.via_agency)
@@ -188,9 +189,11 @@ def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine], restorati
 
 def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, now: datetime,
                   settings: ReminderSettings, caps: Mapping[str, int | None],
-                  restoration: Restoration = Restoration(), limits: Mapping[str, Any] | None = None) -> list[Prepared]:
+                  restoration: RestorationRule | None = None,
+                  limits: Mapping[str, Any] | None = None) -> list[Prepared]:
     """Envelopes for the messages this worker claimed, each with its attempt recorded; the others are released
-    for later, cancelled, or failed (a text that cannot fit the channel's `limits`, {channel: ChannelLimits})."""
+    for later, cancelled, or failed (a text that cannot fit the channel's `limits`, {channel: ChannelLimits}).
+    `restoration` is the Rule 6 ¶2 row of the rule set in use (default: the bundled rule tables')."""
     query = sa.select(Reminder).where(Reminder.id.in_(list(reminder_ids)), Reminder.state == "sending",
                                       Reminder.claimed_by == worker).order_by(Reminder.id)
     reminders = list(session.execute(query.execution_options(populate_existing=True)).scalars())

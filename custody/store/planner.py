@@ -25,14 +25,15 @@ from sqlmodel import Session
 from custody.clock import SHANGHAI
 from custody.domain import yuan
 from custody.eligibility import reminder_block_reason
+from custody.fees import restoration_cost
 from custody.masking import mask_text
-from custody.messages import KIND_STAGE, Restoration, money, restoration_cost
+from custody.messages import KIND_STAGE, money
 from custody.models import Enterprise, Patent
 from custody.models.reminders import PatentDue, Reminder, ReminderItem
 from custody.models.status import PatentWatch
 from custody.reminder_policy import DueEvent, FeeDates, Tier, due_and_next, payment_terms
 from custody.reminder_settings import ReminderSettings
-from custody.ruleset import RuleSet
+from custody.ruleset import RestorationRule, RuleSet
 from custody.store.bulk import among, insert_ignore, update_column
 from custody.store.cancel import sweep
 from custody.store.due import RefreshSummary, parse_rises, refresh_due
@@ -203,7 +204,7 @@ class _Context:
     result: PlanResult
     keep_lines: bool
     dry_run: bool  # the caller rolls back: alerts are only announced ("would alert")
-    restoration: Restoration  # Rule 6 ¶2 costs, from the rule tables
+    restoration: RestorationRule  # Rule 6 ¶2 costs: the row of the rule set in use
 
 
 class _Chunk:
@@ -361,8 +362,7 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     on = local_day(now)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
     result.cancelled = sweep(session, on, now, settings)
-    context = _Context(settings, on, now, result, keep_lines, dry_run,
-                       Restoration(rules.restoration.fee, rules.restoration.late_fee_rate))
+    context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
     due = _due_rows(session, on)
     for start in range(0, len(due), CHUNK):
