@@ -821,7 +821,7 @@ def daemon(
                                   "start)."),
 ) -> None:
     """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
-    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, and look into the [status]
+    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, and look into the \\[status]
     drop folder every minute. SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
@@ -845,7 +845,7 @@ def daemon(
 
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """The legal-status tick (the drop folder each run, the [status.http] feed once a day), then plan, dispatch and
+    """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
     pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once

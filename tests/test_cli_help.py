@@ -2,6 +2,7 @@
 command, and README names every command."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,31 @@ def test_every_help_ends_with_an_example_of_that_command(path, capsys, monkeypat
 @pytest.mark.parametrize("path", [p for p in PATHS if p], ids=" ".join)
 def test_readme_names_every_command(path) -> None:
     assert f"custody {' '.join(path)}" in README
+
+
+SECTION = re.compile(r"\\?\[([a-z][a-z_]*(?:\.[a-z_]+)*)\]")  # a config section name: [status], [status.http]
+
+
+def _command(path: tuple[str, ...]):
+    found = cli.command()
+    for name in path:
+        found = found.commands[name]
+    return found
+
+
+def _raw_help(command) -> str:
+    return "\n".join(filter(None, [command.help, *(getattr(p, "help", None) for p in command.params)]))
+
+
+# `custody fees --reduction-recorded` (not the reminders' area) still writes "[rules]" unescaped.
+UNESCAPED_ELSEWHERE = {("fees",)}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="[rules] unescaped"))
+                                  if p in UNESCAPED_ELSEWHERE else p for p in PATHS],
+                         ids=lambda p: " ".join(p) or "custody")
+def test_no_help_loses_a_config_section_name_to_rich_markup(path, capsys, monkeypatch) -> None:
+    # Rich takes an unescaped "[status]" for a style tag and prints nothing: write "\\[status]" in the help.
+    names = SECTION.findall(_raw_help(_command(path)))
+    shown = _help(path, capsys, monkeypatch)
+    assert [name for name in names if f"[{name}]" not in shown] == []
