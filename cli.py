@@ -114,6 +114,16 @@ def _root(
     configure_logging(ctx.obj.config)
 
 
+class _ShanghaiTimes(logging.Formatter):
+    """Log times in Asia/Shanghai with the offset, like every other time the engine shows (not the machine's zone,
+    which is UTC on most servers)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's)
+        from datetime import datetime
+
+        return datetime.fromtimestamp(record.created, clock.SHANGHAI).isoformat(sep=" ", timespec="milliseconds")
+
+
 def configure_logging(config: Config) -> None:
     """Everything to the log file, warnings also to stderr; every handler masks phones, emails and secrets."""
     from custody.masking import MaskingFilter
@@ -126,7 +136,7 @@ def configure_logging(config: Config) -> None:
         if getattr(handler, "_custody", False):
             root.removeHandler(handler)
     file_handler = logging.FileHandler(log_file, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.setFormatter(_ShanghaiTimes("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)
     stderr_handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
@@ -801,7 +811,7 @@ def _log_to_stderr(level: int = logging.INFO) -> None:
         root.addHandler(handler)
         stderr = [handler]
     for handler in stderr:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_ShanghaiTimes("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(level)
     root.setLevel(min(root.level or logging.WARNING, level))
 
@@ -877,8 +887,8 @@ def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--forma
         expects_receipts = hasattr(ticks.transports.get("sms"), "delivery_reports")
         with session_for(ticks.engine) as session:
             checks = health_checks(session, ticks.settings, clock.now(), expects_receipts)
-    emit([{"check": c.name, "ok": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks], fmt,
-         [("check", "check"), ("ok", "status"), ("detail", "detail")])
+    emit([{"check": c.name, "ok": c.ok, "status": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks],
+         fmt, [("check", "check"), ("status", "status"), ("detail", "detail")])
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 

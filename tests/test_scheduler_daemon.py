@@ -3,6 +3,7 @@ commands of the CLI."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -164,6 +165,8 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
         assert code == 0, err
         code, out, _ = _run(capsys, "--config", config, "health", "--format", "json")
         assert code == 0, out
+        checks = json.loads(out)  # for a probe: `ok` is a boolean, `status` the word the table shows
+        assert {(c["ok"], c["status"]) for c in checks} == {(True, "ok")}
     journal = (tmp_path / "outbox" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["channel"] for line in journal) == ["email", "sms"]
     code, out, _ = _run(capsys, "--config", config, "remind", "list", "--format", "json")
@@ -288,3 +291,14 @@ def test_sigterm_lets_the_running_tick_finish_and_exits_0(tmp_path, aliyun_gatew
     # warning is printed once (one stderr handler).
     assert "maximum number of running instances" not in err
     assert err.count("无人可提醒") == 1 and "status, status_drop" in err
+
+
+def test_log_lines_carry_shanghai_time_with_its_offset(tmp_path, capsys) -> None:
+    config = load_config(str(_config(tmp_path, "sqlite://")))
+    cli.configure_logging(config)
+    cli._log_to_stderr()  # what `custody daemon` does: journald and cron mail read these lines
+    with freeze_time("2025-04-18 02:00:00+00:00"):  # the machine's clock in UTC
+        logging.getLogger("scheduler.ticks").warning("tick dispatch: late")
+    line = "2025-04-18 10:00:00.000+08:00 WARNING scheduler.ticks: tick dispatch: late"
+    assert line in capsys.readouterr().err
+    assert line in (tmp_path / "custody.log").read_text(encoding="utf-8")
