@@ -87,6 +87,10 @@ class AliyunSms:
         self._key_secret = key_secret or secret(KEY_SECRET_ENV)
         self._acs: AcsClient | None = None
 
+    @property
+    def missing_secret(self) -> str | None:
+        return None if self._key_id and self._key_secret else f"{KEY_ID_ENV} / {KEY_SECRET_ENV} not set"
+
     def send(self, message: Message) -> SendResult:
         problem = self._send_problem(message)
         if problem:
@@ -117,7 +121,7 @@ class AliyunSms:
         return [_report(record, provider_id) for record in self._details(mobile, sent_on, provider_id)]
 
     def _send_problem(self, message: Message) -> SendResult | None:
-        if not (self._key_id and self._key_secret):
+        if self.missing_secret:  # never claimed by such a process (scheduler.dispatch): only a direct call gets here
             return _misconfigured("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV} in the environment")
         if not message.template:
             return SendResult(Outcome.PERMANENT, code="local.NO_TEMPLATE", detail="an SMS needs a template key")
@@ -137,7 +141,7 @@ class AliyunSms:
         self, mobile: str, sent_on: date, provider_id: str | None, stop_at_out_id: str | None = None
     ) -> list[Mapping[str, Any]]:
         """QuerySendDetails, all pages (or until the page holding `stop_at_out_id`)."""
-        if not (self._key_id and self._key_secret):
+        if self.missing_secret:
             raise QueryFailed(_misconfigured("config.NO_KEYS", f"set {KEY_ID_ENV} and {KEY_SECRET_ENV}"))
         records: list[Mapping[str, Any]] = []
         page, pages = 1, 1

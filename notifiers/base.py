@@ -105,6 +105,9 @@ class QueryFailed(Exception):
 class Transport(Protocol):
     name: str
     limits: ChannelLimits
+    # The secret this process lacks to send on the channel (named, never shown), or None. The dispatch tick leaves
+    # such a channel's messages for a process that has it (the daemon beside a cron run started without them).
+    missing_secret: str | None
 
     def send(self, message: Message) -> SendResult:
         """Send one message; every failure comes back as a SendResult, never as an exception."""

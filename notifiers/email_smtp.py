@@ -70,13 +70,17 @@ class SmtpEmail:
         self._password = password or secret(PASSWORD_ENV)
         self.limits = ChannelLimits(max_chars=None, per_recipient_per_day=None, per_second=settings.per_second)
 
+    @property
+    def missing_secret(self) -> str | None:
+        return f"{PASSWORD_ENV} not set" if self.settings.username and not self._password else None
+
     def send(self, message: Message) -> SendResult:
         result = self._local_problem(message) or self._delivered(message)
         log.info("email %s to %s: %s %s", message.key, mask_email(message.recipient), result.outcome, result.code or "")
         return result
 
     def _local_problem(self, message: Message) -> SendResult | None:
-        if self.settings.username and not self._password:
+        if self.missing_secret:  # never claimed by such a process (scheduler.dispatch): only a direct call gets here
             return SendResult(Outcome.MISCONFIGURED, code="config.NO_PASSWORD", detail=f"set {PASSWORD_ENV}")
         try:
             validate_email(message.recipient, check_deliverability=False)

@@ -32,6 +32,8 @@ class OutboxSettings:
 class FileOutbox:
     """Transport for channel "file" (or standing in for another channel, keeping that channel's limits)."""
 
+    missing_secret = None  # writes to a folder: no secret to lack
+
     def __init__(self, directory: str | Path, name: str = "file", limits: ChannelLimits = UNLIMITED):
         self.directory = Path(directory)
         self.name = name

@@ -1,11 +1,12 @@
 """The transports a configuration asks for, by channel name ("sms", "email", "file", "webhook").
 
-Only enabled channels are built. The file outbox is always there as "file"; with [outbox].replace = true it
-also stands in for "sms" and "email" (demo mode, dry runs), keeping their limits so planning behaves the same.
-A channel that is enabled but lacks its secret in the environment is still built: its sends answer
-MISCONFIGURED (the message falls back to the other channel, the channel pauses, the operator is alerted), so the
-operator hears about it instead of the channel silently vanishing. The alert robot without its URL pauses:
-alerts wait for it rather than fail.
+Only enabled channels are built, and reminders are planned on no other (`sending_channels`). The file outbox
+is always there as "file"; with [outbox].replace = true it also stands in for "sms" and "email" (demo mode, dry
+runs), keeping their limits so planning behaves the same.
+A channel that is enabled but lacks its secret in this process's environment (a cron `run-once` started without
+the secrets file) is still built and says which secret it lacks (`missing_secret`): the dispatch tick then leaves
+its messages for a process that has the secret (the daemon) instead of failing them all, and says so; if no
+process has it, they become late and `custody health` fails on them. Each start warns (`channel_problems`).
 """
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def transports_from_config(config: Config) -> dict[str, Transport]:
     if alerts.enabled:
         transports["webhook"] = RobotWebhook(alerts)
     return transports
+
+
+def sending_channels(config: Config) -> frozenset[str]:
+    """The channels this configuration can send on (enabled, or the file outbox standing in for them)."""
+    return frozenset(transports_from_config(config))
 
 
 def channel_problems(config: Config) -> list[str]:

@@ -5,8 +5,8 @@ robot secured by signing also needs CUSTODY_ALERT_WEBHOOK_SECRET. Both robots an
 `errcode != 0` when they refuse a message, so the errcode is checked on every answer.
 
 An alert robot is the operator's last line: pausing it would silence every later alert, so a refused alert fails
-alone (PERMANENT) and only a missing URL pauses the channel. Timeouts are retried: a duplicate alert is
-harmless where a lost one is not.
+alone (PERMANENT); a process without the URL in its environment leaves alerts to one that has it
+(`missing_secret`). Timeouts are retried: a duplicate alert is harmless where a lost one is not.
 """
 from __future__ import annotations
 
@@ -72,6 +72,10 @@ class RobotWebhook:
         self.settings = settings
         self._url = url or secret(URL_ENV)
         self._secret = signing_secret or secret(SECRET_ENV)
+
+    @property
+    def missing_secret(self) -> str | None:
+        return None if self._url else f"{URL_ENV} not set"
 
     def send(self, message: Message) -> SendResult:
         if not self._url:

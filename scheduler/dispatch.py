@@ -1,9 +1,16 @@
 """The dispatch tick: reconcile dead claims, then claim, send and record, batch after batch.
 
 Per message: (1) in one transaction, the last checks, the rendered text and the attempt row are committed
-before the network call; (2) the transport sends; (3) in a second transaction the outcome is recorded, only if
-this worker still holds the claim. A worker killed between (1) and (3) leaves a 'sending' row that
-`reconcile` finds after the claim timeout: SMS is looked up by OutId (QuerySendDetails) before any resend.
+before the network call; (2) just before sending, the claim is renewed, only if this worker still holds it, so
+a batch that outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the
+transport sends; (4) in a second transaction the outcome is recorded, only if this worker still holds the claim.
+A worker killed between (1) and (4) leaves a 'sending' row that `reconcile` finds after the claim timeout and
+takes over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before any
+resend.
+
+A channel whose secrets this process lacks (`missing_secret`: a cron run started without them) is not claimed,
+reconciled or asked for receipts here: its messages are left for a process that has them, and the tick result
+says how many wait.
 """
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from custody.masking import mask_text
 from custody.models.reminders import Reminder
@@ -19,11 +27,13 @@ from custody.store.db import session_for
 from custody.store.outbox import (
     claim,
     close_open_attempts,
+    due_counts,
     finish_attempt,
     local_day,
     paused_channels,
     record_outcome,
     stale_claims,
+    take_over,
     transition,
 )
 from scheduler.ports import Reconciling, Result, Transport
@@ -52,6 +62,12 @@ def transport_for(ticks: Ticks, channel: str) -> Transport | None:
     return found
 
 
+def unready(ticks: Ticks) -> dict[str, str]:
+    """{channel: the secret this process lacks for it}: such channels are left for a process that has it."""
+    return {channel: why for channel, transport in ticks.transports.items()
+            if (why := getattr(transport, "missing_secret", None))}
+
+
 def _lookup_days(reminder: Reminder, today: date) -> list[date]:
     claimed = local_day(reminder.claimed_at) if reminder.claimed_at else today
     return sorted({claimed, today})
@@ -66,31 +82,42 @@ def _look_up(transport: Reconciling, reminder: Reminder, today: date) -> Result 
     return None
 
 
-def reconcile(ticks: Ticks) -> int:
-    """Claims whose worker died and sends of unknown outcome: find out before resending; never drop one."""
-    now = ticks.clock()
+def reconcile(ticks: Ticks, worker: str) -> int:
+    """Claims whose worker died and sends of unknown outcome: find out before resending; never drop one.
+
+    Each is taken over first (`take_over`), only if its claim is as stale as when it was read: a worker still
+    sending renews its claim before each send, and then keeps it."""
+    now, skip = ticks.clock(), unready(ticks)
     with session_for(ticks.engine) as session:
-        stale = stale_claims(session, now, ticks.settings)
+        stale = [r for r in stale_claims(session, now, ticks.settings) if r.channel not in skip]
     done = 0
     for reminder in stale:
-        transport = transport_for(ticks, reminder.channel)
-        found = _look_up(transport, reminder, local_day(now)) if isinstance(transport, Reconciling) else None
-        outcome = str(found.outcome) if found is not None else None
         with session_for(ticks.engine) as session:
-            if found is None:
-                # The provider has no record (or the channel cannot be asked): sending again is safe.
-                _close(session, reminder, now, "not_sent", "reconciled: the provider has no record; sent again")
-                done += transition(session, reminder.id, ["sending", "unknown"], state="planned", not_before=now,
-                                   last_error="reconciled: not sent, sending again", updated_at=now)
-            elif outcome in ("sent", "permanent"):
-                _close(session, reminder, now, outcome, f"reconciled: found by our key ({found.code or ''})")
-                done += record_outcome(session, reminder, found, now, ticks.settings, None) != "lost"
-            else:  # the look-up itself failed: ask again later
-                _close(session, reminder, now, "unknown", f"reconciled: look-up failed ({found.code}); asked later")
-                transition(session, reminder.id, ["sending", "unknown"], state="unknown",
-                           not_before=now + ticks.settings.retry.delay(1, found.retry_after_seconds),
-                           last_error=mask_text(f"look-up failed: {found.code} {found.detail}"), updated_at=now)
+            if not take_over(session, reminder, worker, now):
+                continue
+        done += _reconciled(ticks, reminder, worker, now)
     return done
+
+
+def _reconciled(ticks: Ticks, reminder: Reminder, worker: str, now) -> bool:
+    transport = transport_for(ticks, reminder.channel)
+    found = _look_up(transport, reminder, local_day(now)) if isinstance(transport, Reconciling) else None
+    outcome = str(found.outcome) if found is not None else None
+    with session_for(ticks.engine) as session:
+        if found is None:
+            # The provider has no record (or the channel cannot be asked): sending again is safe.
+            _close(session, reminder, now, "not_sent", "reconciled: the provider has no record; sent again")
+            return transition(session, reminder.id, ["sending", "unknown"], worker, state="planned", not_before=now,
+                              last_error="reconciled: not sent, sending again", updated_at=now)
+        if outcome in ("sent", "permanent"):
+            _close(session, reminder, now, outcome, f"reconciled: found by our key ({found.code or ''})")
+            return record_outcome(session, reminder, found, now, ticks.settings, worker) != "lost"
+        # The look-up itself failed: ask again later.
+        _close(session, reminder, now, "unknown", f"reconciled: look-up failed ({found.code}); asked later")
+        transition(session, reminder.id, ["sending", "unknown"], worker, state="unknown",
+                   not_before=now + ticks.settings.retry.delay(1, found.retry_after_seconds),
+                   last_error=mask_text(f"look-up failed: {found.code} {found.detail}"), updated_at=now)
+        return False
 
 
 def _close(session, reminder: Reminder, now, outcome: str, detail: str) -> None:
@@ -138,10 +165,25 @@ def _limits(ticks: Ticks) -> dict[str, object]:
     return {channel: transport.limits for channel, transport in found.items() if transport is not None}
 
 
-def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle) -> str:
-    """Send one prepared message and record the outcome; returns its new state."""
+def _still_mine(ticks: Ticks, prepared: Prepared, worker: str) -> bool:
+    """Renew the claim just before the send, only if this worker still holds it. A batch can outlive the claim
+    timeout (a slow channel): another dispatcher then reconciles its last messages as dead claims and sends them;
+    this worker must not send them too."""
+    now = ticks.clock()
+    with session_for(ticks.engine) as session:
+        if transition(session, prepared.reminder.id, ["sending"], worker, claimed_at=now, updated_at=now):
+            return True
+        finish_attempt(session, prepared.attempt_id, None, now, outcome="not_tried")
+    log.warning("reminder %s: another dispatcher took it over before it was sent; left to it", prepared.reminder.id)
+    return False
+
+
+def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle) -> tuple[str, str]:
+    """Send one prepared message and record the outcome: (its new state, the transport's outcome)."""
     transport = transport_for(ticks, prepared.envelope.channel)
     throttle.wait(prepared.envelope.channel, transport.limits.per_second)
+    if not _still_mine(ticks, prepared, worker):
+        return "lost", "not_tried"
     result = _send(transport, prepared.envelope)
     now = ticks.clock()
     with session_for(ticks.engine) as session:
@@ -149,7 +191,7 @@ def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle)
         state = record_outcome(session, prepared.reminder, result, now, ticks.settings, worker)
     if state == "lost":
         log.warning("reminder %s: the claim was reconciled by another worker while sending", prepared.reminder.id)
-    return state
+    return state, str(result.outcome)
 
 
 def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: str) -> int:
@@ -168,18 +210,21 @@ def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, 
         batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
                               _limits(ticks))
     counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
-    paused: set[str] = set()
+    resting: set[str] = set()
     for index, prepared in enumerate(batch):
         if ticks.stop.is_set():
             counts["released"] = release_prepared(ticks, batch[index:], worker, "stopping")
             return
-        if prepared.envelope.channel in paused:
+        if prepared.envelope.channel in resting:
             counts["released"] = counts.get("released", 0) + release_prepared(
                 ticks, [prepared], worker, "channel paused")
             continue
-        state = send_one(ticks, prepared, worker, throttle)
-        if state == "paused":
-            paused.add(prepared.envelope.channel)
+        state, outcome = send_one(ticks, prepared, worker, throttle)
+        if outcome in ("pause_channel", "misconfigured"):
+            # An account or configuration error: every other message of the channel would meet it too. The rest
+            # of the batch goes back unclaimed (the channel now rests); only the message that met it failed
+            # (misconfigured: fallback and alert) or waits (pause).
+            resting.add(prepared.envelope.channel)
         counts[state] = counts.get(state, 0) + 1
 
 
@@ -187,13 +232,27 @@ def _channels(ticks: Ticks) -> list[str]:
     with session_for(ticks.engine) as session:
         paused = paused_channels(session, ticks.clock())
     channels = set(ticks.transports) | ({ticks.settings.alert_channel} if "file" in ticks.transports else set())
-    return sorted(channels - paused)
+    return sorted(channels - paused - set(unready(ticks)))
 
 
-def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[str, int]:
+def left_for_others(ticks: Ticks) -> dict[str, str]:
+    """{channel: why} for the due messages this process leaves unclaimed for lack of the channel's secret."""
+    missing = unready(ticks)
+    if not missing:
+        return {}
+    with session_for(ticks.engine) as session:
+        due = due_counts(session, ticks.clock(), missing)
+    left = {channel: f"{count} due, left for a process that has it: {missing[channel]}"
+            for channel, count in sorted(due.items())}
+    for channel, why in left.items():
+        log.warning("%s: %s", channel, why)
+    return left
+
+
+def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[str, Any]:
     """Reconcile, then send due messages until none are left, the budget is spent, or a stop is asked for."""
-    counts: dict[str, int] = {"reconciled": reconcile(ticks)}
     worker, throttle, started = ticks.worker(), _Throttle(), time.monotonic()
+    counts: dict[str, Any] = {"reconciled": reconcile(ticks, worker)}
     while not ticks.stop.is_set() and time.monotonic() - started < budget_seconds:
         channels = _channels(ticks)
         with session_for(ticks.engine) as session:
@@ -201,4 +260,7 @@ def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[
         if not ids:
             break
         _send_batch(ticks, ids, worker, throttle, counts)
+    left = left_for_others(ticks)
+    if left:
+        counts["left_unclaimed"] = left
     return counts

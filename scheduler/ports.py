@@ -40,6 +40,7 @@ class Report(Protocol):
 class Transport(Protocol):
     name: str
     limits: Limits
+    missing_secret: str | None  # the secret this process lacks for the channel (named), or None
 
     def send(self, message: Envelope) -> Result: ...
 

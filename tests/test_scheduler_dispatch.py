@@ -307,19 +307,23 @@ def test_an_email_refused_for_good_falls_back_to_sms(engine: Engine, channels, a
     assert len(robot.texts) == 1
 
 
+@pytest.mark.parametrize("batch_size", [1, 50])
 def test_a_configuration_error_fails_the_message_sends_the_fallback_and_pauses_the_channel(
-        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot, batch_size: int) -> None:
     world(engine, lambda s: [add_patent(s, add_enterprise(s)),
                              add_patent(s, add_enterprise(s, "乙公司", mobile="13800000002", email="b@example.com"))])
-    aliyun_gateway.fail_next(business("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法"))
-    ticks = ticks_for(engine, channels, _sms_only(batch_size=1))
+    # The template stays wrong: every SMS tried would fail the same way (so a batch must not try the others).
+    aliyun_gateway.fail_next(*[business("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法")] * 2)
+    ticks = ticks_for(engine, channels, _sms_only(batch_size=batch_size))
     with freeze_time("2025-04-18 10:00:00+08:00"):
         run_once(ticks)
         run_once(ticks)
     # Reference: configuration errors are "permanent; alert the operator". The SMS fails for good, so the fallback
     # email goes at once; the channel rests (the other SMS waits, it would fail the same way).
     sms = outbox(engine, channel="sms", kind="fee")
-    assert [(m.state, m.last_code) for m in sms] == [("failed", "isv.SMS_TEMPLATE_ILLEGAL"), ("planned", None)]
+    assert [(m.state, m.last_code, m.attempts) for m in sms] == [("failed", "isv.SMS_TEMPLATE_ILLEGAL", 1),
+                                                                  ("planned", None, 0)]
+    assert len(aliyun_gateway.requests) == 1
     fallback = outbox(engine, fallback_of=sms[0].id)
     assert [(m.channel, m.state) for m in fallback] == [("email", "sent")] and len(smtp_server.received) == 1
     assert any("提醒发送失败" in t for t in robot.texts) and any("sms通道已暂停" in t for t in robot.texts)
@@ -490,3 +494,78 @@ def test_an_alert_planned_again_is_neither_repeated_nor_logged_again(engine: Eng
     assert len(outbox(engine, kind="alert")) == 1
     logged = [r.getMessage() for r in caplog.records if "operator alert" in r.getMessage()]
     assert logged == ["operator alert: 无人可提醒"]
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_process_without_a_channels_secret_leaves_its_messages_for_one_that_has_it(
+        engine: Engine, channel: str, sms_settings, email_settings, sms_transport, email_transport, aliyun_gateway,
+        smtp_server, monkeypatch, tmp_path) -> None:
+    from custody.store.health import health_checks
+    from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, AliyunSms
+    from notifiers.email_smtp import PASSWORD_ENV, SmtpEmail
+    from notifiers.file_outbox import FileOutbox
+
+    for name in (KEY_ID_ENV, KEY_SECRET_ENV, PASSWORD_ENV):
+        monkeypatch.delenv(name, raising=False)
+    world(engine, lambda s: [add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"139{n:08d}",
+                                                          email=f"c{n}@example.com")) for n in range(3)])
+    clock = Clock(at("2025-04-18", "10:00"))
+    settings = fast_settings(tiers=(Tier(channel, "due_date", (-7,), (channel,), ("ip_manager",)),))
+    # A cron `run-once` started without the secrets file builds the channel from config.toml, without its secret.
+    keyless = {"sms": AliyunSms(sms_settings), "email": SmtpEmail(email_settings)}[channel]
+    cron = ticks_for(engine, {channel: keyless, "file": FileOutbox(tmp_path)}, settings, clock)
+    plan_now(cron)
+    summary = dispatch(cron)
+    dispatch(cron)
+    secret = {"sms": f"{KEY_ID_ENV} / {KEY_SECRET_ENV}", "email": PASSWORD_ENV}[channel]
+    assert summary["left_unclaimed"] == {channel: f"3 due, left for a process that has it: {secret} not set"}
+    # Not claimed at all: not failed with config.NO_KEYS, no fallback, the channel not paused for everyone.
+    assert states(engine) == {"planned": 3} and not aliyun_gateway.requests and not smtp_server.received
+    assert outbox(engine, kind="alert") == [] and _pauses(engine) == []
+    clock.now += timedelta(minutes=31)  # if no process has the secret, `custody health` shows them late
+    with session_for(engine) as session:
+        [late] = [c for c in health_checks(session, settings, clock.now) if c.name == "overdue messages"]
+    assert not late.ok and f"({channel} 3;" in late.detail
+    daemon = ticks_for(engine, {"sms": sms_transport, "email": email_transport}, settings, clock)
+    assert dispatch(daemon)["sent"] == 3 and "left_unclaimed" not in dispatch(daemon)
+    assert states(engine) == {"sent": 3}
+
+
+def _pauses(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(ChannelPause.channel)).scalars().all()
+
+
+def test_a_batch_that_outlives_the_claim_timeout_sends_each_message_once(engine: Engine, sms_settings,
+                                                                         aliyun_gateway) -> None:
+    """A slow gateway (4 minutes a message) and a second dispatcher 16 minutes into the first one's batch of 6,
+    past the 10-minute claim timeout: the messages the first has not reached yet look like dead claims."""
+    from dataclasses import replace
+
+    from notifiers.aliyun_sms import AliyunSms
+    from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
+
+    _many(engine, 6)
+    start = at("2025-04-18", "10:00")
+    clock = Clock(start)
+    aliyun_gateway.message_clock = clock
+    patient = replace(sms_settings, read_timeout=60)  # the first dispatcher waits out its slow answers
+    settings = fast_settings(batch_size=6)
+    first, second = (ticks_for(engine, {"sms": AliyunSms(patient, KEY_ID, KEY_SECRET)}, settings, clock)
+                     for _ in range(2))
+    assert settings.claim_timeout_seconds == 600
+    second_run: list[dict] = []
+
+    def slowly(params) -> None:
+        clock.now += timedelta(minutes=4)
+        if clock.now - start >= timedelta(minutes=16) and not second_run:
+            second_run.append({})
+            second_run[0] = dispatch(second)  # while the first waits for the answer to its 4th message
+
+    aliyun_gateway.while_sending = slowly
+    done = dispatch(first)
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 6 and max(sent.values()) == 1
+    assert states(engine) == {"sent": 6}
+    assert second_run[0]["reconciled"] == 2 and second_run[0]["sent"] == 2  # the two not reached yet
+    assert done["sent"] == 4 and done["lost"] == 2  # and the first did not send them too

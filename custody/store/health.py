@@ -43,6 +43,15 @@ def _count(session: Session, *where) -> tuple[int, datetime | None]:
     return count, oldest
 
 
+def _late_by_channel(session: Session, before: datetime) -> tuple[dict[str, int], datetime | None]:
+    """Planned messages due before `before`, per channel, and the oldest due time: messages nobody sends (a
+    channel whose secrets no running process has) show up here."""
+    query = (sa.select(Reminder.channel, sa.func.count(), sa.func.min(Reminder.not_before))
+             .where(Reminder.state == "planned", Reminder.not_before < before).group_by(Reminder.channel))
+    rows = session.execute(query).all()
+    return {channel: count for channel, count, _ in rows}, min((oldest for *_, oldest in rows), default=None)
+
+
 def health_checks(session: Session, settings: ReminderSettings, now: datetime,
                   expects_receipts: bool = True) -> list[Check]:
     limits, runs = settings.health, tick_runs(session)
@@ -50,10 +59,11 @@ def health_checks(session: Session, settings: ReminderSettings, now: datetime,
               _tick_check(runs, "dispatch", limits.dispatch_max_age_minutes, now)]
     if expects_receipts:
         checks.append(_tick_check(runs, "receipts", limits.receipts_max_age_minutes, now))
-    late, oldest = _count(session, Reminder.state == "planned",
-                          Reminder.not_before < now - timedelta(minutes=limits.overdue_minutes))
-    checks.append(Check("overdue messages", late == 0, f"{late} planned messages more than "
-                        f"{limits.overdue_minutes} min late (oldest due {_when(oldest)})" if late else "none"))
+    late, oldest = _late_by_channel(session, now - timedelta(minutes=limits.overdue_minutes))
+    per_channel = ", ".join(f"{channel} {count}" for channel, count in sorted(late.items()))
+    checks.append(Check("overdue messages", not late, f"{sum(late.values())} planned messages more than "
+                        f"{limits.overdue_minutes} min late ({per_channel}; oldest due {_when(oldest)})"
+                        if late else "none"))
     stuck, _ = _count(session, Reminder.state.in_(["sending", "unknown"]),
                       Reminder.claimed_at < now - timedelta(seconds=2 * settings.claim_timeout_seconds))
     checks.append(Check("stuck claims", stuck == 0, f"{stuck} messages claimed and not settled" if stuck else "none"))

@@ -72,6 +72,28 @@ def claim(session: Session, worker: str, now: datetime, channels: Iterable[str],
     return sorted(session.execute(query).scalars())
 
 
+def take_over(session: Session, reminder: Reminder, worker: str, now: datetime) -> bool:
+    """Claim a stale message (read by `stale_claims`) for `worker` to reconcile, only if its claim is untouched
+    since: a worker still sending renews its claim before each send, and another reconciler may have been first."""
+    held_since = (REMINDER.c.claimed_at.is_(None) if reminder.claimed_at is None
+                  else REMINDER.c.claimed_at == reminder.claimed_at)
+    query = (sa.update(REMINDER)
+             .where(REMINDER.c.id == reminder.id, REMINDER.c.state == reminder.state, held_since,
+                    REMINDER.c.claimed_by.is_(None) if reminder.claimed_by is None
+                    else REMINDER.c.claimed_by == reminder.claimed_by)
+             .values(claimed_by=worker, claimed_at=now, updated_at=now))
+    return session.execute(query).rowcount == 1
+
+
+def due_counts(session: Session, now: datetime, channels: Iterable[str]) -> dict[str, int]:
+    """How many planned messages are due by `now`, per channel among `channels`."""
+    query = (sa.select(REMINDER.c.channel, sa.func.count())
+             .where(REMINDER.c.state == "planned", REMINDER.c.not_before <= now,
+                    REMINDER.c.channel.in_(list(channels)))
+             .group_by(REMINDER.c.channel))
+    return {channel: count for channel, count in session.execute(query)}
+
+
 def stale_claims(session: Session, now: datetime, settings: ReminderSettings) -> list[Reminder]:
     """Claims whose worker died ('sending' too long) and sends whose outcome was unknown, due for a look-up."""
     dead = now - timedelta(seconds=settings.claim_timeout_seconds)

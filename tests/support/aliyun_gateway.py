@@ -158,6 +158,9 @@ class AliyunGateway:
         self.messages: list[SentSms] = []
         self.requests: list[RawRequest] = []
         self.carrier_failures: dict[str, str] = {}  # mobile -> carrier error code (SendStatus 2)
+        # Called with each SendSms request's parameters once it is handled and before it is answered (outside the
+        # gateway's lock, so other requests are served meanwhile): a test makes the gateway slow with it.
+        self.while_sending: Callable[[dict[str, str]], None] | None = None
         self._nonces: set[str] = set()
         self._script = _Script()
         self._lock = threading.Lock()
@@ -217,6 +220,8 @@ class AliyunGateway:
             answer = self._checked(method, urlsplit(target).path, params) or self._action(params)
             code = answer.payload.get("Code", "")
             self.requests.append(RawRequest(method, target, body, content_type, answer.status, code))
+        if self.while_sending is not None and params.get("Action") == "SendSms":
+            self.while_sending(params)
         return answer
 
     def _checked(self, method: str, path: str, params: dict[str, str]) -> Answer | None:
