@@ -774,12 +774,17 @@ def _reminder_settings(st: State):
 
 @contextmanager
 def reminder_ticks(ctx: typer.Context, transports: bool = True):
-    """The ticks' context on the configured (initialised, up-to-date) database, with the configured channels."""
+    """The ticks' context on the configured (initialised, up-to-date) database, with the configured channels.
+    Planning (also `remind plan --dry-run`) plans on the channels that can send, whether or not `transports`."""
+    from dataclasses import replace
+
     from custody.store.db import current_revision, engine_for, head_revision
+    from notifiers.registry import sending_channels
     from scheduler.ticks import Ticks
 
     st = state(ctx)
     settings, rules = _reminder_settings(st), load_rules(settings=st.config.rule_settings)
+    settings = replace(settings, sending_channels=sending_channels(st.config))
     url = st.config.database_url
     if _revision_or_none(url, current_revision) != head_revision():
         raise UserError("the database is not initialised or not up to date: run `custody init` / `custody db upgrade`")

@@ -105,6 +105,13 @@ class ReminderSettings:
     batch_size: int = 50
     receipts_hours: int = 72  # how long to keep asking for an SMS's delivery report
     health: HealthThresholds = HealthThresholds()
+    # Not a [reminders] key: the channels the configuration can send on ([sms] / [email] enabled, or the file
+    # outbox standing in for them), set by the caller (cli.py). Reminders and fallbacks are planned on no other
+    # channel: a row on a disabled channel would stay planned for ever. None: every channel (tests, library use).
+    sending_channels: frozenset[str] | None = None
+
+    def can_send(self, channel: str) -> bool:
+        return self.sending_channels is None or channel in self.sending_channels
 
     def window_for(self, channel: str) -> SendWindow | None:
         return self.send_windows.get(channel)
@@ -115,8 +122,11 @@ class ReminderSettings:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever anything that decides *when* a tier fires changes (so due rows are recomputed)."""
-        return repr((self.tiers, self.lapse_notice_days))
+        """Changes whenever anything that decides *when* a tier fires changes (so due rows are recomputed). The
+        sending channels are part of it: a channel just enabled gets the tiers live today at once (custody.store.due
+        fires a refreshed row today when a tier is live)."""
+        channels = sorted(self.sending_channels) if self.sending_channels is not None else None
+        return repr((self.tiers, self.lapse_notice_days, channels))
 
 
 def _fail(key: str, problem: str) -> ConfigError:

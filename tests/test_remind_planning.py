@@ -284,3 +284,27 @@ def test_after_the_lapse_window_nothing_more_is_planned(engine: Engine) -> None:
     with session_for(engine) as session:
         nxt = session.execute(sa.select(PatentDue.next_fire_on)).scalar()
     assert nxt is None or nxt > date(2025, 10, 28) + timedelta(days=60)
+
+
+def test_nothing_is_planned_on_a_channel_that_cannot_send_and_a_silent_tier_alerts_once(engine: Engine) -> None:
+    world(engine, lambda s: [add_patent(s, add_enterprise(s)),
+                             add_patent(s, add_enterprise(s, "乙公司", mobile="13800000002", email="b@example.com"))])
+    email_only = fast_settings(sending_channels=frozenset({"email", "file"}))  # [sms] enabled = false
+    first = plan_at(engine, "2025-04-18 10:00:00+08:00", email_only)  # before_due (email) and before_due_sms: -7
+    plan_at(engine, "2025-04-24 10:00:00+08:00", email_only)  # -1: the SMS-only tier fires again
+    assert {m.channel for m in outbox(engine, kind="fee")} == {"email"}  # no SMS row left planned for ever
+    assert (first.items, first.skipped) == (2, 2)
+    [alert] = outbox(engine, kind="alert")  # before_due_sms has no channel that can send: said once
+    assert alert.subject == "提醒层级 before_due_sms 的渠道（sms）均未启用：该层级的提醒不会发出"
+    # A tier with one channel that can send is not a configuration problem: only the SMS half is left out.
+    plan_at(engine, "2025-10-12 10:00:00+08:00", email_only)  # grace_end-15: sms and email
+    assert len(outbox(engine, kind="alert")) == 1
+    assert {i.channel for i in items(engine, tier="grace_end:grace_end-15")} == {"email"}
+
+
+def test_enabling_a_channel_plans_the_tiers_live_today_on_it(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00", fast_settings(sending_channels=frozenset({"email", "file"})))
+    plan_at(engine, "2025-04-18 11:00:00+08:00", fast_settings(sending_channels=frozenset({"sms", "email", "file"})))
+    assert sorted((i.tier, i.channel) for i in items(engine)) == [("before_due:due-7", "email"),
+                                                                  ("before_due_sms:due-7", "sms")]

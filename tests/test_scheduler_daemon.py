@@ -302,3 +302,21 @@ def test_log_lines_carry_shanghai_time_with_its_offset(tmp_path, capsys) -> None
     line = "2025-04-18 10:00:00.000+08:00 WARNING scheduler.ticks: tick dispatch: late"
     assert line in capsys.readouterr().err
     assert line in (tmp_path / "custody.log").read_text(encoding="utf-8")
+
+
+def test_remind_plan_dry_run_says_which_channels_cannot_send(db_url: str, engine: Engine, tmp_path, capsys,
+                                                            monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"  # SMS off (the default), email on: nothing is planned on SMS
+    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                      '[email]\nenabled = true\nhost = "127.0.0.1"\nfrom_address = "r@example.com"\n',
+                      encoding="utf-8")
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    code, out, err = _run(capsys, "--config", str(config), "remind", "plan", "--as-of", "2025-04-18", "--dry-run",
+                          "--format", "json")
+    assert code == 0, err
+    assert [(r["tier"], r["channel"], r["outcome"]) for r in json.loads(out)] == [
+        ("before_due:due-7", "email", "planned"),
+        ("before_due_sms:due-7", "sms", "skipped: sms cannot send (not enabled)")]
+    assert "would alert the operator (dry run, not saved): 提醒层级 before_due_sms 的渠道（sms）均未启用" in err
+    assert outbox(engine) == []

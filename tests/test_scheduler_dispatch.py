@@ -569,3 +569,33 @@ def test_a_batch_that_outlives_the_claim_timeout_sends_each_message_once(engine:
     assert states(engine) == {"sent": 6}
     assert second_run[0]["reconciled"] == 2 and second_run[0]["sent"] == 2  # the two not reached yet
     assert done["sent"] == 4 and done["lost"] == 2  # and the first did not send them too
+
+
+def test_a_fee_only_planned_on_the_fallback_channel_does_not_count_as_told(engine: Engine, channels,
+                                                                           aliyun_gateway, smtp_server,
+                                                                           robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.fail_next(MOBILE_ILLEGAL)
+    smtp_server.refuse("ip@example.com", 451)  # the day's email waits for a retry: planned, not sent
+    ticks = ticks_for(engine, channels)  # 04-18: email (before_due) and SMS (before_due_sms), the same fee
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        plan_now(ticks)
+        dispatch(ticks)
+    sms = outbox(engine, channel="sms")[0]
+    assert sms.state == "failed" and outbox(engine, channel="email", fallback_of=None)[0].state == "planned"
+    [fallback] = outbox(engine, fallback_of=sms.id)  # the fee goes by email, whatever else is planned
+    assert fallback.channel == "email"
+    [alert] = robot.texts
+    assert "已改用email发送" in alert and "已通过email收到" not in alert
+
+
+def test_no_fallback_is_planned_on_a_channel_that_cannot_send(engine: Engine, channels, aliyun_gateway,
+                                                              robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.fail_next(MOBILE_ILLEGAL)
+    ticks = ticks_for(engine, channels, _sms_only(sending_channels=frozenset({"sms", "file", "webhook"})))
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        run_once(ticks)
+    assert [(m.channel, m.state) for m in outbox(engine, kind="fee")] == [("sms", "failed")]
+    [alert] = robot.texts
+    assert "备用渠道email未启用，请人工联系" in alert

@@ -205,10 +205,11 @@ def _fallback_address(session: Session, reminder: Reminder, channel: str,
 
 def _already_told(session: Session, rows: Sequence[Mapping[str, Any]], channel: str, address: str,
                   now: datetime) -> set[tuple[int, int]]:
-    """Fees this person already has on `channel` from the last day (planned or sent): no fallback needed."""
+    """Fees this person was sent on `channel` in the last day: no fallback needed. Only what went out counts
+    (an item stays "sent" once its message is delivered); a message merely planned may never go."""
     pairs = {(row["patent_id"], row["fee_year"]) for row in rows}
     query = sa.select(ITEM.c.patent_id, ITEM.c.fee_year).where(
-        ITEM.c.channel == channel, ITEM.c.recipient == address, ITEM.c.state.in_(["planned", "sent"]),
+        ITEM.c.channel == channel, ITEM.c.recipient == address, ITEM.c.state == "sent",
         ITEM.c.created_at > now - timedelta(days=1), ITEM.c.patent_id.in_([p for p, _ in pairs]))
     return {tuple(row) for row in session.execute(query)} & pairs
 
@@ -220,6 +221,8 @@ def plan_fallback(session: Session, reminder: Reminder, now: datetime,
         # A fallback that failed too would fall back to the channel that failed first: a person to call, not a loop.
         return None, "备用渠道也发送失败，请人工联系"
     channel = settings.fallback.get(reminder.channel)
+    if channel and not settings.can_send(channel):
+        return None, f"备用渠道{channel}未启用，请人工联系"
     found = _fallback_address(session, reminder, channel, settings) if channel else None
     if found is None:
         return None, "没有可用的备用渠道（无地址或未同意），请人工联系"

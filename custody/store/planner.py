@@ -6,6 +6,10 @@ Items are gathered into one digest message per (enterprise, channel, recipient, 
 reminders, lapse notices and restoration reminders share it); a digest already claimed for sending is never added
 to: new items wait for the next day's digest.
 
+Only channels that can send are planned on (`ReminderSettings.sending_channels`: enabled, or the file outbox
+standing in for them): an event on another channel is skipped, and a tier none of whose channels can send is a
+configuration problem the operator is alerted of once, instead of rows that would stay planned for ever.
+
 Restoration reminders (kind "restore") hang on what the legal-status watch recorded: CNIPA's termination notice
 for non-payment and the last day to request restoration (`patent_watch.lapsed_on` / `restore_by`). The few
 patents with such a notice pending are read apart, each day until the deadline; the operator is alerted too.
@@ -224,6 +228,7 @@ class _Chunk:
         self.planned: dict[tuple, list[_Planned]] = defaultdict(list)
         self._reasons: dict[tuple, str | None] = {}  # (patent, kind): each row's events share the answer
         self._recipients: dict[tuple, list[Recipient]] = {}  # (enterprise, audience, channel)
+        self._silent_tiers: set[str] = set()  # tiers found with no channel that can send (alerted once)
 
     def block_reason(self, row: sa.Row, kind: str, channel: str) -> str | None:
         key = (row.patent_id, kind)
@@ -258,6 +263,9 @@ class _Chunk:
 
     def decide(self, row: sa.Row, fee: FeeDates, event: DueEvent, existing: set[tuple]) -> int:
         """Plan one due event for everyone it addresses; returns how many items are new."""
+        if not self.settings.can_send(event.channel):
+            self.cannot_send(row, event)
+            return 0
         reason = self.block_reason(row, event.event.kind, event.channel)
         if reason:
             self.line(row, event, "", f"skipped: {reason}")
@@ -277,6 +285,25 @@ class _Chunk:
             self.line(row, event, recipient.address, "planned")
             new += 1
         return new
+
+    def cannot_send(self, row: sa.Row, event: DueEvent) -> None:
+        """An event on a channel that cannot send (not enabled): nothing planned on it (not logged per fee: a
+        channel left off on purpose would fill the log). A tier none of whose channels can send would never
+        remind anyone: a configuration problem, alerted once."""
+        self.result.skipped += 1
+        if self.context.keep_lines:
+            self.result.lines.append(PlanLine(self.names.get(row.enterprise_id, ""), row.application_number,
+                                              row.fee_year, event.event.label, event.channel, "", None,
+                                              f"skipped: {event.channel} cannot send (not enabled)"))
+        tier, channels = event.event.tier, event.event.channels
+        if tier in self._silent_tiers or any(self.settings.can_send(c) for c in channels):
+            return
+        self._silent_tiers.add(tier)
+        self.alert(f"nochannel:{tier}:{','.join(channels)}",
+                   f"提醒层级 {tier} 的渠道（{'、'.join(channels)}）均未启用：该层级的提醒不会发出",
+                   [f"今日应提醒：{self.names.get(row.enterprise_id, '（无企业）')} 专利{row.application_number} "
+                    f"第{row.fee_year}年度年费（{event.event.label}）等",
+                    "请在 config.toml 启用 [sms] / [email]（或 [outbox] replace = true），或修改该层级的 channels"])
 
     def alert(self, key: str, headline: str, details: list[str]) -> None:
         plan_alert(self.session, self.settings, key, self.now, headline, details, dry_run=self.context.dry_run)
