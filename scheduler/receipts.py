@@ -1,7 +1,8 @@
 """The receipts tick: pull SMS delivery reports (QuerySendDetails) for messages sent in the last hours.
 
 A message the carrier failed counts as failed: the fallback channel is planned and the operator alerted, the same
-as a permanent failure at sending. Reports are asked for once per (number, day), not once per message.
+as a permanent failure at sending. Reports are asked for once per (number, day), not once per message. A message
+with no report after `receipts_hours` is no longer asked for: it is marked "no receipt" and the operator alerted.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from custody.masking import mask_text
 from custody.models.reminders import Reminder
 from custody.store.db import session_for
-from custody.store.outbox import fail, local_day, mark_delivered
+from custody.store.outbox import fail, local_day, mark_delivered, mark_no_receipt
 from scheduler.ports import Reconciling
 from scheduler.ticks import Ticks
 
@@ -61,4 +62,6 @@ def pull_receipts(ticks: Ticks, channel: str = "sms") -> dict[str, Any]:
                 elif status == "failed":
                     fail(session, reminder, ticks.clock(), ticks.settings, report.code,
                          f"the carrier did not deliver it ({report.code})", from_states=("sent",))
+    with session_for(ticks.engine) as session:
+        counts["no_receipt"] = mark_no_receipt(session, channel, ticks.clock(), ticks.settings)
     return counts

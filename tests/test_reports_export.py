@@ -193,7 +193,7 @@ def test_kpi_and_deliveries_commands(cli_db: Path, capsys: pytest.CaptureFixture
     assert code == 0 and (figures["patents_under_custody"], figures["reminders_sent"]) == (5, 4)
     code, out, _ = _run(capsys, "report", "deliveries", "--from", "2025-01-01", "--to", "2025-06-16", "--format",
                         "csv")
-    assert out.splitlines()[-1] == "合计 Total,1,4,3,1,1,1,7"
+    assert out.splitlines()[-1] == "合计 Total,1,4,3,1,0,1,1,7"
 
 
 # ---------------------------------------------------------------------------------------------- status commands

@@ -197,14 +197,14 @@ def test_deliveries_by_channel_and_outcome(reports: Session) -> None:
     counts = delivery_counts(reports, date(2025, 1, 1), TODAY)
     rows = _rows(deliveries_report(counts, "2025"))
     assert rows == [
-        {"channel": "email", "pending": 1, "sent": 1, "delivered": 1, "undelivered": 0, "failed": 0,
-         "cancelled": 0, "total": 2},
-        {"channel": "sms", "pending": 0, "sent": 3, "delivered": 2, "undelivered": 1, "failed": 1, "cancelled": 0,
-         "total": 4},
-        {"channel": "webhook", "pending": 0, "sent": 0, "delivered": 0, "undelivered": 0, "failed": 0,
-         "cancelled": 1, "total": 1},
-        {"channel": "合计 Total", "pending": 1, "sent": 4, "delivered": 3, "undelivered": 1, "failed": 1,
-         "cancelled": 1, "total": 7},
+        {"channel": "email", "pending": 1, "sent": 1, "delivered": 1, "undelivered": 0, "no_receipt": 0,
+         "failed": 0, "cancelled": 0, "total": 2},
+        {"channel": "sms", "pending": 0, "sent": 3, "delivered": 2, "undelivered": 1, "no_receipt": 0, "failed": 1,
+         "cancelled": 0, "total": 4},
+        {"channel": "webhook", "pending": 0, "sent": 0, "delivered": 0, "undelivered": 0, "no_receipt": 0,
+         "failed": 0, "cancelled": 1, "total": 1},
+        {"channel": "合计 Total", "pending": 1, "sent": 4, "delivered": 3, "undelivered": 1, "no_receipt": 0,
+         "failed": 1, "cancelled": 1, "total": 7},
     ]
 
 

@@ -599,3 +599,34 @@ def test_no_fallback_is_planned_on_a_channel_that_cannot_send(engine: Engine, ch
     assert [(m.channel, m.state) for m in outbox(engine, kind="fee")] == [("sms", "failed")]
     [alert] = robot.texts
     assert "备用渠道email未启用，请人工联系" in alert
+
+
+def test_an_sms_without_a_receipt_in_time_is_marked_alerted_once_and_counted(engine: Engine, channels,
+                                                                             aliyun_gateway, robot) -> None:
+    from custody.report_figures import deliveries_report
+    from custody.store.health import health_checks
+    from custody.store.reports import delivery_counts
+
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    aliyun_gateway.carrier_silent.add("13800000001")  # the carrier never reports on it
+    clock = Clock(at("2025-04-18", "10:00"))
+    aliyun_gateway.message_clock = clock
+    ticks = ticks_for(engine, {"sms": channels["sms"], "webhook": channels["webhook"]}, _sms_only(), clock)
+    plan_now(ticks)
+    dispatch(ticks)
+    clock.now = at("2025-04-21", "09:59")  # still within the 72 hours: asked, waiting
+    assert (pull_receipts(ticks)["waiting"], pull_receipts(ticks)["no_receipt"]) == (1, 0)
+    clock.now = at("2025-04-21", "10:01")
+    assert pull_receipts(ticks)["no_receipt"] == 1
+    assert pull_receipts(ticks)["no_receipt"] == 0  # once
+    dispatch(ticks)
+    [sms] = outbox(engine, channel="sms")
+    assert (sms.state, sms.last_code) == ("sent", "local.NO_RECEIPT")  # it may have arrived: not failed
+    [alert] = robot.texts
+    assert "1条sms超过72小时仍无送达回执" in alert and "138****0001" in alert and "13800000001" not in alert
+    with session_for(engine) as session:
+        counts = delivery_counts(session, date(2025, 4, 1), date(2025, 4, 30))
+        checks = {c.name: c for c in health_checks(session, ticks.settings, clock.now)}
+    [row] = [r for r in deliveries_report(counts, "April").rows if r["channel"] == "sms"]
+    assert (row["sent"], row["undelivered"], row["no_receipt"], row["delivered"]) == (1, 1, 1, 0)
+    assert checks["no receipt in 7 days"].detail.startswith("1 SMS without a delivery receipt after 72 h")

@@ -1,4 +1,5 @@
-"""What `custody health` checks: each tick succeeded recently, no message is stuck, no channel is paused.
+"""What `custody health` checks: each tick succeeded recently, no message is stuck or late, no channel is paused;
+and, for the record, the messages failed in the last day and the SMS whose delivery receipt never came.
 
 For a monitoring probe (exit 1 when a check fails). Thresholds are [reminders.health] in config.toml.
 """
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from custody.clock import SHANGHAI
 from custody.models.reminders import ChannelPause, Reminder
 from custody.reminder_settings import ReminderSettings
+from custody.store.outbox import NO_RECEIPT
 from custody.store.ticks import tick_runs
 
 
@@ -72,4 +74,9 @@ def health_checks(session: Session, settings: ReminderSettings, now: datetime,
                                                            for p in paused) or "none paused"))
     failed, _ = _count(session, Reminder.state == "failed", Reminder.updated_at > now - timedelta(days=1))
     checks.append(Check("failed in 24 h", True, f"{failed} (each alerted; see `custody remind list --state failed`)"))
+    unconfirmed, _ = _count(session, Reminder.state == "sent", Reminder.last_code == NO_RECEIPT,
+                            Reminder.updated_at > now - timedelta(days=7))
+    checks.append(Check("no receipt in 7 days", True, f"{unconfirmed} SMS without a delivery receipt after "
+                        f"{settings.receipts_hours} h (each alerted; `custody remind list --state sent`: "
+                        f"{NO_RECEIPT})"))
     return checks

@@ -25,6 +25,9 @@ from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
 
 log = logging.getLogger(__name__)
+# Our code on an SMS still 'sent' when its delivery report did not come within [reminders].receipts_hours: it
+# may have arrived or not; nobody asks again. Counted apart by `custody report deliveries` and `custody health`.
+NO_RECEIPT = "local.NO_RECEIPT"
 __all__ = ["insert_ignore"]  # re-exported: the legal-status notices plan their rows with it
 REMINDER = Reminder.__table__
 ITEM = ReminderItem.__table__
@@ -279,6 +282,27 @@ def pause_channel(session: Session, channel: str, until: datetime, reason: str, 
 
 def paused_channels(session: Session, now: datetime) -> set[str]:
     return set(session.execute(sa.select(ChannelPause.channel).where(ChannelPause.until > now)).scalars())
+
+
+def mark_no_receipt(session: Session, channel: str, now: datetime, settings: ReminderSettings) -> int:
+    """Messages sent more than `receipts_hours` ago whose delivery report never came: marked (they stay 'sent',
+    they may well have arrived) and the operator is alerted once, with who to check with. Returns how many."""
+    hours = settings.receipts_hours
+    query = (sa.select(Reminder).where(Reminder.channel == channel, Reminder.state == "sent",
+                                       Reminder.sent_at <= now - timedelta(hours=hours),
+                                       sa.or_(Reminder.last_code.is_(None), Reminder.last_code != NO_RECEIPT))
+             .order_by(Reminder.id))
+    found = list(session.execute(query).scalars())
+    if not found:
+        return 0
+    session.execute(sa.update(REMINDER).where(REMINDER.c.id.in_([r.id for r in found]), REMINDER.c.state == "sent")
+                    .values(last_code=NO_RECEIPT, last_error=f"no delivery receipt within {hours} h", updated_at=now))
+    shown = [f"{enterprise_name(session, r.enterprise_id)} {mask_text(r.recipient)}（{r.kind}，发送于 "
+             f"{r.sent_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}，custody-{r.id}）" for r in found[:10]]
+    more = [f"另有{len(found) - 10}条，见 custody remind list --state sent"] if len(found) > 10 else []
+    plan_alert(session, settings, f"noreceipt:{channel}:{found[0].id}:{len(found)}", now,
+               f"{len(found)}条{channel}超过{hours}小时仍无送达回执，请人工确认是否收到", [*shown, *more])
+    return len(found)
 
 
 def mark_delivered(session: Session, reminder_id: int, at: datetime | None, now: datetime) -> bool:

@@ -106,12 +106,16 @@ def _day_start(day: date) -> datetime:
 
 def delivery_counts(session: Session, start: date | None, end: date | None,
                     enterprise_code: str | None = None) -> dict[tuple[str, str], int] | None:
-    """(channel, state) -> number of messages for days in [start, end]; None when there is no outbox table."""
+    """(channel, state) -> number of messages for days in [start, end]; None when there is no outbox table.
+    A message sent whose delivery receipt never came (custody.store.outbox.NO_RECEIPT) counts as "no_receipt"."""
     if not has_outbox(session):
         return None
     from custody.models.reminders import Reminder
+    from custody.store.outbox import NO_RECEIPT
 
-    statement = select(Reminder.channel, Reminder.state, func.count()).group_by(Reminder.channel, Reminder.state)
+    state = sa.case((sa.and_(Reminder.state == "sent", Reminder.last_code == NO_RECEIPT), "no_receipt"),
+                    else_=Reminder.state)
+    statement = select(Reminder.channel, state, func.count()).group_by(Reminder.channel, state)
     if start is not None:
         statement = statement.where(Reminder.day >= start)
     if end is not None:

@@ -158,6 +158,7 @@ class AliyunGateway:
         self.messages: list[SentSms] = []
         self.requests: list[RawRequest] = []
         self.carrier_failures: dict[str, str] = {}  # mobile -> carrier error code (SendStatus 2)
+        self.carrier_silent: set[str] = set()  # mobiles whose messages never get a receipt (SendStatus 1)
         # Called with each SendSms request's parameters once it is handled and before it is answered (outside the
         # gateway's lock, so other requests are served meanwhile): a test makes the gateway slow with it.
         self.while_sending: Callable[[dict[str, str]], None] | None = None
@@ -276,9 +277,10 @@ class AliyunGateway:
         for phone in params["PhoneNumbers"].split(","):
             national = _national(phone)
             failure = self.carrier_failures.get(national)
+            status, code = (1, "") if national in self.carrier_silent else (2, failure) if failure else (3, "DELIVERED")
             self.messages.append(SentSms(
                 biz_id, national, params["SignName"], params["TemplateCode"], variables, params.get("OutId"),
-                now, self._content(params, variables), 2 if failure else 3, failure or "DELIVERED",
+                now, self._content(params, variables), status, code,
             ))
         return Answer(200, {**_payload("OK", "OK"), "BizId": biz_id})
 
