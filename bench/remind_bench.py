@@ -165,7 +165,8 @@ def bench_dispatch(url: str, messages: int, workers: int) -> dict:
     servers.start()
     endpoint, smtp_host, smtp_port = here.recv()
     sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="基准",
-                                templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3"}),
+                                templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
+                                           "lapsed_due": "SMS_4"}),
                     key_id=KEY_ID, key_secret=KEY_SECRET)
     email = SmtpEmail(EmailSettings(enabled=True, host=smtp_host, port=smtp_port, security="none",
                                     username=USERNAME, from_address="bench@example.com"), password=PASSWORD)

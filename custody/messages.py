@@ -29,8 +29,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 # template must be true for the whole digest: the template is the one of its most urgent fee (see `urgency`).
 SMS_TEMPLATES = {
     "due_soon": ("name", "number", "amount", "deadline"),  # every fee still before its due date
-    "overdue": ("name", "number", "amount", "deadline"),  # at least one in its grace period, with the late fee
-    "lapsed": ("name", "number"),  # at least one past its grace end (lapse notice or restoration reminder)
+    # At least one in its grace period, with the late fee: `deadline` is the earliest pay-by day (the day before a
+    # rise of the late fee, or a grace end), `last_day` the earliest grace end (after it the patent terminates).
+    "overdue": ("name", "number", "amount", "deadline", "last_day"),
+    "lapsed": ("name", "number"),  # past the grace end only (lapse notices or restoration reminders)
+    # Past the grace end and fees still payable in one digest: the payable ones' total and earliest pay-by day.
+    "lapsed_due": ("name", "number", "amount", "deadline"),
 }
 SMS_NAME_CHARS = 20  # Aliyun caps each variable's length (isv.PARAM_LENGTH_LIMIT): a long company name is cut
 # SMS variables that may be cut to fit the channel's limit: a cut name still says who; a cut number, amount or
@@ -81,6 +85,11 @@ class FeeLine:
         return self.pay_by + timedelta(days=1) if self.next_rate is not None else None
 
     @property
+    def payable_until(self) -> date:
+        """The last day the fee can be paid: the grace end (Rule 115), or the due date of a fee without one."""
+        return self.grace_end or self.due_date
+
+    @property
     def type_label(self) -> str:
         return PatentType(self.patent_type).label_zh
 
@@ -91,6 +100,8 @@ class Addressee:
     recipient: str  # how the message greets them
     remind_only: bool = False
     via_agency: bool = False
+    # A copy for the operator's call list: it names the enterprise where the enterprise's own copy says "贵司".
+    for_operator: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -192,22 +203,27 @@ class Digest:
 
     @property
     def template(self) -> str:
-        """The SMS template of the most urgent line: its wording is true for the whole digest (config.toml)."""
-        return "lapsed" if self.lapsed else "overdue" if self.overdue else "due_soon"
+        """The SMS template of the most urgent line, told apart by what else the digest holds: its wording is true
+        for the whole digest (config.toml)."""
+        if self.lapsed:
+            return "lapsed_due" if self.payable else "lapsed"
+        return "overdue" if self.overdue else "due_soon"
 
 
 def sms_params(digest: Digest, enterprise: str) -> dict[str, str]:
     """The template's variables, every value a short string (Aliyun: TemplateParam values must be strings).
 
-    `number` names the most urgent fee (with the count when there are more), `deadline` is the earliest pay-by
-    day of the digest and `amount` what paying every fee today costs: true for the whole digest."""
-    lines = digest.lines
+    `number` names the most urgent fee (with the count when there are more), `amount` is what paying every payable
+    fee today costs, `deadline` their earliest pay-by day, `last_day` the earliest grace end of the overdue ones
+    (Rule 115: after it the patent terminates): true for the whole digest."""
+    lines, payable = digest.lines, digest.payable
     number = lines[0].application_number + (f"等{len(lines)}件" if len(lines) > 1 else "")
     values = {
         "name": enterprise[:SMS_NAME_CHARS],
         "number": number,
-        "amount": money(sum((line.total for line in digest.payable), Decimal(0))),
-        "deadline": min(line.pay_by for line in lines).isoformat(),
+        "amount": money(sum((line.total for line in payable), Decimal(0))),
+        "deadline": min(line.pay_by for line in payable or lines).isoformat(),
+        "last_day": min((line.payable_until for line in digest.overdue), default=lines[0].pay_by).isoformat(),
     }
     return {name: values[name] for name in SMS_TEMPLATES[digest.template]}
 
@@ -239,11 +255,15 @@ def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on
         return Rendered(text=text, template=digest.template, params=params)
     context = {
         "enterprise": to.enterprise, "recipient": to.recipient, "remind_only": to.remind_only,
-        "via_agency": to.via_agency, "restoration_fee": restoration.fee, "restoration_rate": restoration.late_fee_rate,
+        "via_agency": to.via_agency, "for_operator": to.for_operator,
+        "restoration_fee": restoration.fee, "restoration_rate": restoration.late_fee_rate,
         **{part: [_line_view(line, restoration) for line in getattr(digest, part)]
            for part in ("lapsed", "overdue", "upcoming")},
         "total": sum((line.total for line in digest.payable), Decimal(0)),
-        "overdue_by": _earliest(digest.overdue, "pay_by"), "upcoming_by": _earliest(digest.upcoming, "due_date"),
+        # The subject of an overdue digest: when the late fee next rises, and the last day (the earliest grace end).
+        "rises_on": _earliest([x for x in digest.overdue if x.next_rise], "next_rise"),
+        "last_day": min((line.payable_until for line in digest.overdue), default=None),
+        "upcoming_by": _earliest(digest.upcoming, "due_date"),
     }
     subject = _render("email_subject.j2", context)
     context["subject"] = subject

@@ -15,6 +15,7 @@ from dataclasses import fields
 from typing import Any
 
 from custody.config import Config, secret
+from custody.messages import SMS_TEMPLATES
 from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, SMS_LIMITS, AliyunSms, SmsSettings
 from notifiers.base import ChannelLimits, Transport
 from notifiers.email_smtp import PASSWORD_ENV, EmailSettings, SmtpEmail
@@ -48,8 +49,13 @@ def sending_channels(config: Config) -> frozenset[str]:
 def channel_problems(config: Config) -> list[str]:
     """What keeps an enabled channel from working, in words for the operator (secrets are only named)."""
     problems: list[str] = []
-    if sms_settings(config).enabled and not (secret(KEY_ID_ENV) and secret(KEY_SECRET_ENV)):
+    sms = sms_settings(config)
+    if sms.enabled and not (secret(KEY_ID_ENV) and secret(KEY_SECRET_ENV)):
         problems.append(f"[sms] is enabled but {KEY_ID_ENV} / {KEY_SECRET_ENV} are not set")
+    missing = [key for key in SMS_TEMPLATES if key not in sms.templates]
+    if sms.enabled and missing:
+        problems.append(f"[sms.templates] has no {', '.join(missing)}: such SMS fail (the email fallback goes) "
+                        f"and the channel rests")
     email = email_settings(config)
     if email.enabled and email.username and not secret(PASSWORD_ENV):
         problems.append(f"[email] has a username but {PASSWORD_ENV} is not set")

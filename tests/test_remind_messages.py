@@ -46,7 +46,7 @@ def test_sms_digest_gives_count_earliest_deadline_and_total() -> None:
     # digest's earliest pay-by day (the other fee falls due on 10 June); the amount pays both today.
     assert rendered.template == "overdue"
     assert rendered.params == {"name": "福建测试科技有限公司", "number": "201710601862.3等2件",
-                               "amount": "1,000.00", "deadline": "2025-06-10"}
+                               "amount": "1,000.00", "deadline": "2025-06-10", "last_day": "2025-10-27"}
     assert all(isinstance(v, str) for v in rendered.params.values())  # Aliyun: every value a string
     assert "2件" in rendered.text and "1,000.00元" in rendered.text
 
@@ -70,7 +70,7 @@ def test_a_digest_counts_overdue_and_upcoming_fees_apart() -> None:
     lines = [line(), line("202020123456.7", title="外壳", **UPCOMING)]
     rendered = render_fee_message("email", lines, TO, ON)
     assert rendered.subject == ("【专利年费逾期】福建测试科技有限公司：1件专利年费已逾期，需连同滞纳金缴纳，"
-                                "最迟2025年6月25日；另有1件年费即将到期")
+                                "2025年6月26日起滞纳金上涨，最迟2025年10月27日（宽限期届满）；另有1件年费即将到期")
     overdue, upcoming = rendered.text.split("【已逾期】")[1].split("【即将到期】")
     assert "以下1件专利的年费已过应缴日期" in overdue and "201710601862.3" in overdue
     assert "202020123456.7" not in overdue
@@ -90,7 +90,7 @@ def test_a_digest_of_upcoming_fees_never_says_overdue() -> None:
 def test_a_digest_with_a_lapsed_fee_uses_the_lapsed_template_worded_for_the_whole_digest() -> None:
     lines = [line(**UPCOMING), line("202020123456.7", kind="restore", pay_by=date(2025, 7, 10)), line("201810000001.1")]
     sms = render_fee_message("sms", lines, TO, ON)
-    assert sms.template == "lapsed" and sms.params["number"] == "202020123456.7等3件"
+    assert sms.template == "lapsed_due" and sms.params["number"] == "202020123456.7等3件"
     assert "202020123456.7等3件中有年费未在宽限期内缴纳的" in sms.text
     email = render_fee_message("email", lines, TO, ON)
     assert email.subject == ("【专利失效通知】福建测试科技有限公司：1件专利未缴年费，宽限期已届满；另有1件年费已逾期；"
@@ -205,3 +205,53 @@ RESTORABLE = WatchState(lapsed_on=date(2025, 5, 10), restore_by=date(2025, 7, 10
 def test_reminder_block_reason(standing: Standing, kind: str, blocked: str | None) -> None:
     reason = reminder_block_reason(standing, kind, date(2025, 6, 1))
     assert (reason is None) if blocked is None else (blocked in reason)
+
+
+# In the last late-fee band (25 %, Rule 115) the pay-by day is the grace end: nothing rises after it, the patent
+# terminates.
+LAST_BAND = dict(late_fee=D("500"), late_fee_rate=D("0.25"), pay_by=date(2025, 10, 27), next_rate=None)
+OPERATOR = Addressee("福建测试科技有限公司", "值班运营", for_operator=True)
+
+
+def _shown(channel: str, lines: list[FeeLine], to: Addressee, on: date) -> str:
+    rendered = render_fee_message(channel, lines, to, on)
+    return "\n".join(filter(None, (rendered.template, rendered.subject, rendered.text, rendered.html)))
+
+
+@pytest.mark.parametrize(("channel", "lines", "to", "on", "said", "never"), [
+    pytest.param("email", [line()], TO, ON,
+                 ["需连同滞纳金缴纳，2025年6月26日起滞纳金上涨，最迟2025年10月27日（宽限期届满）",
+                  "宽限期届满仍未缴纳的，专利权终止"],
+                 ["最迟2025年6月25日"], id="email-overdue-rise-then-grace-end"),
+    pytest.param("email", [line(**LAST_BAND)], TO, date(2025, 10, 1),
+                 ["需连同滞纳金缴纳，最迟2025年10月27日（宽限期届满）"], ["起滞纳金上涨"],
+                 id="email-overdue-last-band-no-rise"),
+    pytest.param("sms", [line()], TO, ON,
+                 ["现缴合计400.00元，请于2025-06-25前缴纳以免费用增加；最早的宽限期于2025-10-27届满，届满未缴的专利权终止"],
+                 ["直至专利权终止"], id="sms-overdue-rise-then-grace-end"),
+    pytest.param("sms", [line(**LAST_BAND)], TO, date(2025, 10, 1),
+                 ["请于2025-10-27前缴纳以免费用增加；最早的宽限期于2025-10-27届满，届满未缴的专利权终止"],
+                 ["滞纳金上涨"], id="sms-overdue-last-band"),
+    pytest.param("sms", [line(kind="lapse"), line("202020123456.7", **UPCOMING)], TO, ON,
+                 ["lapsed_due", "201710601862.3等2件中有年费未在宽限期内缴纳的，专利权终止",
+                  "其余待缴年费现缴合计300.00元，请于2025-06-20前缴纳"], [], id="sms-lapse-with-payable-fees"),
+    pytest.param("sms", [line(kind="lapse")], TO, date(2025, 10, 28),
+                 ["lapsed", "201710601862.3中有年费未在宽限期内缴纳的"], ["合计", "lapsed_due"], id="sms-lapse-only"),
+    pytest.param("email", [line()], OPERATOR, ON,
+                 ["【运营副本】【专利年费逾期】福建测试科技有限公司", "值班运营，您好",
+                  "以下是福建测试科技有限公司的专利年费提醒（运营副本）",
+                  "福建测试科技有限公司以下1件专利的年费已过应缴日期", "仅包含福建测试科技有限公司名下的专利"],
+                 ["贵司"], id="email-operator-copy-names-the-enterprise"),
+    pytest.param("email", [line(kind="lapse")], Addressee("福建测试科技有限公司", "值班运营", via_agency=True,
+                                                          for_operator=True), date(2025, 10, 28),
+                 ["福建测试科技有限公司以下1件专利的年费在宽限期内未缴纳",
+                  "福建测试科技有限公司通过专利代理机构缴费"],
+                 ["贵司"], id="email-operator-copy-of-a-lapse-notice"),
+    pytest.param("email", [line()], TO, ON,
+                 ["张经理，您好", "贵司以下1件专利", "仅包含贵司（福建测试科技有限公司）名下"],
+                 ["运营副本"], id="email-enterprise-copy"),
+])
+def test_what_each_message_says_is_true_for_its_reader(channel, lines, to, on, said, never) -> None:
+    shown = _shown(channel, lines, to, on)
+    assert [s for s in said if s not in shown] == []
+    assert [n for n in never if n in shown] == []

@@ -237,6 +237,7 @@ read_timeout = 30
 due_soon = "SMS_1"
 overdue = "SMS_2"
 lapsed = "SMS_3"
+lapsed_due = "SMS_4"
 [reminders.send_hours]
 sms = ["00:00", "23:59"]
 [[reminders.tiers]]

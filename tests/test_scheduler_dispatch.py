@@ -163,7 +163,8 @@ from scheduler.ticks import Ticks
 from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
 url, endpoint, now = sys.argv[1:4]
 sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
-                            templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3"},
+                            templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
+                                       "lapsed_due": "SMS_4"},
                             read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
 settings = ReminderSettings(send_windows={}, batch_size=3)
 dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))
@@ -414,6 +415,9 @@ def test_a_message_only_lists_its_own_enterprises_patents(engine: Engine, channe
         assert (mine.application_number in body) == (company == "甲公司")
         assert (theirs.application_number in body) == (company == "乙公司")
         assert moving.application_number not in body  # planned for 甲, now 乙's: dropped, not leaked
+        # The operator's copy names the enterprise; the enterprise's own says "贵司".
+        is_copy = message["To"] == "ops@example.com"
+        assert message["Subject"].startswith("【运营副本】") == is_copy and ("贵司" in body) != is_copy
 
 
 def test_the_daily_cap_per_number_defers_the_rest(engine: Engine, sms_transport, aliyun_gateway) -> None:

@@ -183,7 +183,8 @@ def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine],
               restoration: RestorationRule | None) -> Rendered:
     instructions = batch.instructions_of(reminder.enterprise_id)
     to = Addressee(batch.names.get(reminder.enterprise_id, ""), reminder.recipient_name or "您好",
-                   remind_only=instructions.remind_only, via_agency=instructions.via_agency)
+                   remind_only=instructions.remind_only, via_agency=instructions.via_agency,
+                   for_operator=reminder.contact_id is None)  # no contact: someone on the operator's call list
     return render_fee_message(reminder.channel, lines, to, reminder.day, restoration)
 
 

@@ -19,7 +19,8 @@ from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET, AliyunGateway
 from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer
 
 SIGN_NAME = "专利托管"
-TEMPLATES = {"due_soon": "SMS_465100001", "overdue": "SMS_465100002", "lapsed": "SMS_465100003"}
+TEMPLATES = {"due_soon": "SMS_465100001", "overdue": "SMS_465100002", "lapsed": "SMS_465100003",
+             "lapsed_due": "SMS_465100004"}
 SMS_READ_TIMEOUT = 1.0
 
 
