@@ -948,7 +948,8 @@ def remind_plan(
                      ("outcome", "outcome")], title="dry run: nothing saved" if dry_run else None)
     if fmt == Format.table:
         typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
-                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled", err=True)
+                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled"
+                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else ""), err=True)
 
 
 REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),

@@ -40,11 +40,21 @@ DAY = np.timedelta64(1, "D")
 
 
 @dataclass(frozen=True)
+class Screened:
+    """A custody patent whose fee facts the fee engine refuses (fees.fact_problems): no fee row, no reminder."""
+
+    patent_id: int
+    application_number: str
+    enterprise_id: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
 class RefreshSummary:
     patents: int
     rows: int
     full: bool
-    problems: tuple[str, ...] = ()
+    problems: tuple[Screened, ...] = ()
 
 
 def parse_rises(text: str) -> tuple[tuple[date, Decimal], ...]:
@@ -80,13 +90,13 @@ def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> pd.Da
                .group_by(OpenLicence.patent_id).subquery())
     query = (sa.select(Patent.id, Patent.type, Patent.filing_date, Patent.grant_year, Patent.granted_on,
                        Patent.paid_through, Patent.reduction, Patent.term_extension_days, Patent.enterprise_id,
-                       licence.c.open_licence_from, Patent.reduction_recorded_on)
+                       licence.c.open_licence_from, Patent.reduction_recorded_on, Patent.application_number)
              .outerjoin(licence, licence.c.patent_id == Patent.id)
              .where(Patent.id.in_(ids), Patent.mode == "custody"))
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["id", "type", "filing_date", "grant_year", "granted_on", "paid_through",
                                         "reduction", "term_extension_days", "enterprise_id", "open_licence_from",
-                                        "reduction_recorded_on"])
+                                        "reduction_recorded_on", "application_number"])
     frame = frame.set_index("id")
     frame["type"] = frame["type"].astype(str)
     frame["reduction"] = frame["reduction"].astype(str)
@@ -164,9 +174,16 @@ def next_fire_days(due: np.ndarray, grace: np.ndarray, rises: list[np.ndarray], 
     return np.where(live, today, best)
 
 
-def _problem_ids(problems: Sequence[str]) -> set[int]:
-    """Patent ids named by portfolio_problems ("row <id>: message")."""
-    return {int(p.split(":", 1)[0].removeprefix("row ")) for p in problems}
+def _screened(frame: pd.DataFrame, problems: Sequence[str]) -> list[Screened]:
+    """portfolio_problems' messages ("row <patent id>: message") as Screened patents of `frame`."""
+    found = []
+    for text in problems:
+        label, problem = text.split(": ", 1)
+        patent_id = int(label.removeprefix("row "))
+        enterprise = frame.at[patent_id, "enterprise_id"]
+        found.append(Screened(patent_id, frame.at[patent_id, "application_number"],
+                              None if pd.isna(enterprise) else int(enterprise), problem))
+    return found
 
 
 def _day_column(values: pd.Series) -> np.ndarray:
@@ -197,6 +214,8 @@ def _rises_column(rises: list[np.ndarray], rates: list[Decimal], has_grace: np.n
 def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,
                 on: date, now: datetime) -> list[dict]:
     """patent_due rows for the patents of `frame` (next_due_frame's input, plus enterprise_id), as of `on`."""
+    # Screened already (refresh_chunk): the engine gets only its own columns.
+    frame = frame.drop(columns=["application_number"], errors="ignore")
     result = next_due_frame(frame.drop(columns=["enterprise_id"]), on, rules, calendar)
     keep = result["year"].notna() & (result["state"] != "expired")
     frame, result = frame.loc[keep], result.loc[keep].copy()
@@ -224,16 +243,17 @@ def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet,
 
 
 def refresh_chunk(session: Session, ids: Sequence[int], settings: ReminderSettings, rules: RuleSet,
-                  calendar: WorkCalendar, on: date, now: datetime) -> tuple[int, list[str]]:
-    """Recompute patent_due for these patents (rows of watch-only, paid-up or expired patents go away)."""
+                  calendar: WorkCalendar, on: date, now: datetime) -> tuple[int, list[Screened]]:
+    """Recompute patent_due for these patents (rows of watch-only, paid-up or expired patents go away, and so do
+    the rows of patents the fee engine refuses: the reports leave them out, so reminders must not quote them)."""
     frame = _patent_frame(session, ids, rules)
-    problems = portfolio_problems(frame.drop(columns=["enterprise_id"]), rules)
-    frame = frame.drop(index=list(_problem_ids(problems)))
+    screened = _screened(frame, portfolio_problems(frame.drop(columns=["enterprise_id"]), rules))
+    frame = frame.drop(index=list({s.patent_id for s in screened}))
     records = due_records(frame, settings, rules, calendar, on, now) if len(frame) else []
     table = PatentDue.__table__
     session.execute(sa.delete(table).where(table.c.patent_id.in_(ids)))
     insert_all(session, table, records)
-    return len(records), [f"patent {p}" for p in problems]
+    return len(records), screened
 
 
 def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,

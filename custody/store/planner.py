@@ -16,9 +16,10 @@ patents with such a notice pending are read apart, each day until the deadline; 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -39,8 +40,8 @@ from custody.reminder_policy import DueEvent, FeeDates, Tier, due_and_next, paym
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule, RuleSet
 from custody.store.bulk import among, insert_ignore, update_column
-from custody.store.cancel import sweep
-from custody.store.due import RefreshSummary, parse_rises, refresh_due
+from custody.store.cancel import cancel_planned_for, sweep
+from custody.store.due import RefreshSummary, Screened, parse_rises, refresh_due
 from custody.store.outbox import local_day, plan_alert
 from custody.store.standing import Recipient, contacts_for, instructions_for, recipients, standings
 from custody.store.ticks import take_turn
@@ -58,7 +59,7 @@ class PlanLine:
 
     enterprise: str
     application_number: str
-    fee_year: int
+    fee_year: int | None  # None: the patent itself was screened out (fee facts refused)
     tier: str
     channel: str
     recipient: str  # masked
@@ -74,12 +75,13 @@ class PlanResult:
     messages: int = 0
     skipped: int = 0
     cancelled: int = 0
+    screened: int = 0  # patents left out: their fee facts are refused (the operator is alerted)
     lines: list[PlanLine] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {"patents_refreshed": self.refresh.patents if self.refresh else 0, "due_rows": self.due_rows,
                 "items": self.items, "messages": self.messages, "skipped": self.skipped,
-                "cancelled": self.cancelled}
+                "cancelled": self.cancelled, "screened": self.screened}
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,30 @@ def _restorable(session: Session, on: date) -> list[sa.Row]:
     return list(session.execute(query))
 
 
+def _screen_out(session: Session, screened: Sequence[Screened], context: _Context) -> int:
+    """Patents whose fee facts the fee engine refuses (the reports leave them out too): what was planned for
+    them is cancelled, never sent on wrong figures, and the operator is told once per patent and problem, since
+    only a corrected record brings their reminders back. Returns how many items were cancelled."""
+    if not screened:
+        return 0
+    names = dict(session.execute(sa.select(Enterprise.id, Enterprise.name).where(
+        among(session, Enterprise.id, {s.enterprise_id for s in screened if s.enterprise_id}))).all())
+    cancelled = 0
+    for s in screened:
+        name = names.get(s.enterprise_id, "（无企业）")
+        cancelled += cancel_planned_for(session, s.patent_id, f"fee facts refused: {s.problem}"[:255], context.now)
+        context.result.screened += 1
+        if context.keep_lines:
+            context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
+                                                 f"skipped: fee facts refused: {s.problem}"))
+        digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
+        plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
+                   f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",
+                   [s.problem, "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
+                   dry_run=context.dry_run)
+    return cancelled
+
+
 def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar, now: datetime,
          keep_lines: bool = False, full_refresh: bool = False, dry_run: bool = False) -> PlanResult:
     """Refresh patent_due, cancel what must no longer go out, and plan what is due as of `now`.
@@ -388,8 +414,8 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     take_turn(session, "plan")
     on = local_day(now)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
-    result.cancelled = sweep(session, on, now, settings)
     context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
+    result.cancelled = _screen_out(session, result.refresh.problems, context) + sweep(session, on, now, settings)
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
     due = _due_rows(session, on)
     for start in range(0, len(due), CHUNK):
