@@ -63,9 +63,7 @@ def transport_for(ticks: Ticks, channel: str) -> Transport | None:
 
 
 def unready(ticks: Ticks) -> dict[str, str]:
-    """{channel: the secret this process lacks for it}: such channels are left for a process that has it."""
-    return {channel: why for channel, transport in ticks.transports.items()
-            if (why := getattr(transport, "missing_secret", None))}
+    return ticks.unready()
 
 
 def _lookup_days(reminder: Reminder, today: date) -> list[date]:

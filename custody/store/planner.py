@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -42,7 +42,7 @@ from custody.ruleset import RestorationRule, RuleSet
 from custody.store.bulk import among, insert_ignore, update_column
 from custody.store.cancel import cancel_planned_for, sweep
 from custody.store.due import RefreshSummary, Screened, parse_rises, refresh_due
-from custody.store.outbox import local_day, plan_alert
+from custody.store.outbox import local_day, plan_alert, reroute_stranded
 from custody.store.standing import Recipient, contacts_for, instructions_for, recipients, standings
 from custody.store.ticks import take_turn
 from custody.workdays import WorkCalendar
@@ -76,12 +76,13 @@ class PlanResult:
     skipped: int = 0
     cancelled: int = 0
     screened: int = 0  # patents left out: their fee facts are refused (the operator is alerted)
+    rerouted: int = 0  # planned messages no process would send: cancelled, their fallback planned
     lines: list[PlanLine] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {"patents_refreshed": self.refresh.patents if self.refresh else 0, "due_rows": self.due_rows,
                 "items": self.items, "messages": self.messages, "skipped": self.skipped,
-                "cancelled": self.cancelled, "screened": self.screened}
+                "cancelled": self.cancelled, "screened": self.screened, "rerouted": self.rerouted}
 
 
 @dataclass(frozen=True)
@@ -407,15 +408,19 @@ def _screen_out(session: Session, screened: Sequence[Screened], context: _Contex
 
 
 def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar, now: datetime,
-         keep_lines: bool = False, full_refresh: bool = False, dry_run: bool = False) -> PlanResult:
-    """Refresh patent_due, cancel what must no longer go out, and plan what is due as of `now`.
+         keep_lines: bool = False, full_refresh: bool = False, dry_run: bool = False,
+         unready: Mapping[str, str] = {}) -> PlanResult:  # noqa: B006 - read only
+    """Refresh patent_due, cancel what must no longer go out (and reroute what no process would send), and plan
+    what is due as of `now`.
 
-    `dry_run`: the caller rolls the transaction back; operator alerts are then only announced in the log."""
+    `dry_run`: the caller rolls the transaction back; operator alerts are then only announced in the log.
+    `unready`: {channel: the secret this process lacks} (see outbox.stranded_reasons)."""
     take_turn(session, "plan")
     on = local_day(now)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
     context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
     result.cancelled = _screen_out(session, result.refresh.problems, context) + sweep(session, on, now, settings)
+    result.rerouted = reroute_stranded(session, settings, now, unready, dry_run)
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
     due = _due_rows(session, on)
     for start in range(0, len(due), CHUNK):
