@@ -354,3 +354,16 @@ def test_reminders_planned_before_the_facts_became_impossible_are_cancelled(engi
                       f"{patent.application_number}")}
     assert {m.state for m in outbox(engine, kind="fee")} == {"cancelled"}
     assert result.cancelled == 2 and len(outbox(engine, kind="alert")) == 1
+
+
+def test_after_dispatch_downtime_a_message_left_unsent_gives_way_to_the_latest_tier(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")  # due-7 (SMS and email); then nothing is sent for six days
+    result = plan_at(engine, "2025-04-24 10:00:00+08:00")  # due-1: the latest tier still meaningful
+    live = [m for m in outbox(engine) if m.state == "planned"]
+    assert sorted((m.channel, m.day) for m in live) == [("email", date(2025, 4, 24)), ("sms", date(2025, 4, 24))]
+    assert {(i.tier, i.state, i.cancel_reason) for i in items(engine) if i.state != "planned"} == {
+        ("before_due:due-7", "cancelled", "superseded by before_due:due-1"),
+        ("before_due_sms:due-7", "cancelled", "superseded by before_due_sms:due-1")}
+    assert result.cancelled == 2
+    assert {m.state for m in outbox(engine) if m.day == date(2025, 4, 18)} == {"cancelled"}

@@ -419,8 +419,7 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     on = local_day(now)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
     context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
-    result.cancelled = _screen_out(session, result.refresh.problems, context) + sweep(session, on, now, settings)
-    result.rerouted = reroute_stranded(session, settings, now, unready, dry_run)
+    result.cancelled = _screen_out(session, result.refresh.problems, context)
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
     due = _due_rows(session, on)
     for start in range(0, len(due), CHUNK):
@@ -433,4 +432,7 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     if restorable:
         _Chunk(session, restorable, context).run(_restoration_dates, restore_tiers, alert_new=True)
         result.due_rows += len(restorable)
+    # After planning, so that an item left unsent by a dispatch outage gives way to the tier just planned.
+    result.cancelled += sweep(session, on, now, settings)
+    result.rerouted = reroute_stranded(session, settings, now, unready, dry_run)
     return result
