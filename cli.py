@@ -949,7 +949,8 @@ def remind_plan(
     if fmt == Format.table:
         typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
                    f"messages; {result.skipped} skipped; {result.cancelled} cancelled"
-                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else ""), err=True)
+                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else "")
+                   + (f"; {result.rerouted} rerouted to the fallback channel" if result.rerouted else ""), err=True)
 
 
 REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),
