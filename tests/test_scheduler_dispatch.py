@@ -659,8 +659,11 @@ def test_messages_planned_on_a_channel_disabled_since_are_cancelled_and_sent_by_
     assert "1 条待发提醒无法经sms发出" in alert and "138****0001" in alert and "已改用email发送" in alert
 
 
+@pytest.mark.parametrize("tick", ["plan", "dispatch"])
 def test_messages_no_process_has_the_secret_for_are_rerouted_once_they_are_late(
-        engine: Engine, sms_settings, email_transport, aliyun_gateway, smtp_server, tmp_path, monkeypatch) -> None:
+        engine: Engine, tick: str, sms_settings, email_transport, aliyun_gateway, smtp_server, tmp_path,
+        monkeypatch) -> None:
+    """By the planning tick, and by the dispatch tick too: a daemon started without the keys plans once a day."""
     from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, AliyunSms
     from notifiers.file_outbox import FileOutbox
 
@@ -676,7 +679,11 @@ def test_messages_no_process_has_the_secret_for_are_rerouted_once_they_are_late(
     clock.now += timedelta(minutes=25)  # a daemon with the keys would have sent it by now; maybe it is restarting
     assert run_once(cron)["plan"]["rerouted"] == 0 and states(engine) == {"planned": 1}
     clock.now += timedelta(minutes=10)  # 35 min late (health.overdue_minutes = 30): nobody has the keys
-    assert run_once(cron)["plan"]["rerouted"] == 1
+    if tick == "plan":
+        assert plan_now(cron).rerouted == 1
+        dispatch(cron)
+    else:
+        assert dispatch(cron)["rerouted"] == 1
     [sms] = outbox(engine, channel="sms")
     assert sms.state == "cancelled" and "no process has" in sms.cancel_reason
     assert [(m.channel, m.state) for m in outbox(engine, fallback_of=sms.id)] == [("email", "sent")]
