@@ -975,8 +975,9 @@ def remind_list(
     from custody.store.db import session_for
     from custody.store.listing import reminder_rows
 
-    if state_ is not None and state_ not in REMINDER_STATES:
-        raise UserError(f"--state must be one of {', '.join(REMINDER_STATES)}")
+    if state_ is not None and state_ not in REMINDER_STATES:  # a usage error, like a bad --format: exit 2
+        typer.echo(f"Error: --state must be one of {', '.join(REMINDER_STATES)}", err=True)
+        raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)
     emit(rows, fmt, REMINDER_COLUMNS)

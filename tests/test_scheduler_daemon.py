@@ -173,7 +173,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     listed = json.loads(out)
     assert {r["state"] for r in listed} == {"sent"} and "13800000001" not in out
     code, _, err = _run(capsys, "--config", config, "remind", "list", "--state", "lost")
-    assert code == 1 and "--state must be one of" in err
+    assert code == 2 and "--state must be one of" in err
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
     assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
