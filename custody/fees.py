@@ -209,24 +209,17 @@ def _filing_date_problem(facts: PatentFacts, rules: RuleSet) -> str | None:
 
 
 def _number_problems(facts: PatentFacts) -> list[str]:
-    problem = filing_year_problem(facts.application_number, facts.filing_date)
-    return [problem] if problem else []
-
-
-def filing_year_problem(application_number: str | None, filing_date: date) -> str | None:
-    """The fee engine's screen of the filing date against the application number, for one patent; the vectorised
-    engine (`custody.portfolio`, and so the reminder planner) screens with this same function.
-
-    ZC 0006-2003: a filing date in a later year than the number's is impossible; an earlier one is normal for
-    divisional (Rule 49) and PCT national-phase (Rule 119) applications. A number that does not parse is the
-    number parser's business, not the fee engine's."""
-    if application_number is None:
-        return None
+    # ZC 0006-2003: a filing date in a later year than the number's is impossible; an earlier one is normal for
+    # divisional (Rule 49) and PCT national-phase (Rule 119) applications. A number that does not parse is the
+    # number parser's business, not the fee engine's.
+    if facts.application_number is None:
+        return []
     try:
-        number = parse_application_number(application_number)
+        number = parse_application_number(facts.application_number)
     except InvalidApplicationNumber:
-        return None
-    return filing_date_problem(number, filing_date)
+        return []
+    problem = filing_date_problem(number, facts.filing_date)
+    return [problem] if problem else []
 
 
 def _grant_problems(facts: PatentFacts, rules: RuleSet, last: int, expiry: date) -> list[str]:

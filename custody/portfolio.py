@@ -19,13 +19,7 @@ import numpy as np
 import pandas as pd
 
 from custody.domain import PatentState, PatentType, Reduction
-from custody.fees import (
-    LAST_FILING_DATE,
-    MAX_TERM_EXTENSION_DAYS,
-    Calendar,
-    FeeInputError,
-    filing_year_problem,
-)
+from custody.fees import LAST_FILING_DATE, MAX_TERM_EXTENSION_DAYS, Calendar, FeeInputError
 from custody.ruleset import RuleError, RuleSet
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -226,25 +220,7 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str
                                   f"{', '.join(REDUCTIONS)}"),
     )
     problems = [(i, message(i)) for mask, message in checks for i in np.flatnonzero(mask)]
-    problems += _number_problems(patents, filed)
     return found, [f"row {patents.index[i]}: {text}" for i, text in sorted(problems, key=lambda p: p[0])]
-
-
-def _number_problems(patents: pd.DataFrame, filed: np.ndarray) -> list[tuple[int, str]]:
-    """(row, message) for a filing date the application number makes impossible: the fee engine's own screen
-    (`fees.filing_year_problem`), row by row, so reports and reminders drop the same patents. The optional
-    `application_number` column; absent, nothing to screen."""
-    if "application_number" not in patents:
-        return []
-    numbers = patents["application_number"].to_numpy(dtype=object)
-    found = []
-    for i in np.flatnonzero(filed != NAT_DAYS):
-        number = numbers[i]
-        problem = filing_year_problem(number, date.fromordinal(int(filed[i]) + EPOCH_ORDINAL)) \
-            if isinstance(number, str) else None
-        if problem:
-            found.append((int(i), problem))
-    return found
 
 
 def portfolio_problems(patents: pd.DataFrame, rules: RuleSet) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction, yuan
-from custody.fees import FeeInputError, fact_problems, fee_schedule, first_unpaid, next_due, patent_state
+from custody.fees import FeeInputError, fee_schedule, first_unpaid, next_due, patent_state
 from custody.portfolio import OUTPUT_COLUMNS, next_due_frame, portfolio_problems
 from custody.ruleset import DeadlineException, FeeRow, RuleError, RuleSettings, default_rules, load_rules
 from custody.workdays import default_calendar
@@ -302,13 +302,3 @@ def test_a_year_without_a_fee_row_is_a_rule_error_naming_the_row():
     patents = frame(patent("design", "2021-02-12", 1, 3)).set_axis(["ZL2021..."])
     with pytest.raises(RuleError, match=r"row ZL2021\.\.\.: no annual fee known for year 4 of a design"):
         next_due_frame(patents, date(2024, 1, 15), rules, default_calendar())
-
-
-def test_a_filing_year_after_the_numbers_is_refused_by_the_same_screen_as_the_scalar_engine():
-    numbers = ["201610601862.9", "201810601862.8", None]  # 2016 number: impossible; 2018: divisional, normal
-    patents = pd.DataFrame({"type": ["invention"] * 3, "filing_date": pd.to_datetime(["2017-04-25"] * 3),
-                            "grant_year": [3] * 3, "paid_through": [8] * 3, "application_number": numbers})
-    scalar = fact_problems(PatentFacts(PatentType.INVENTION, date(2017, 4, 25), grant_year=3, paid_through=8,
-                                       application_number=numbers[0]), default_rules())
-    assert portfolio_problems(patents, default_rules()) == [f"row 0: {scalar[0]}"]
-    assert scalar == ["filing date 2017-04-25 is after the year of application number 201610601862.9"]

@@ -325,21 +325,24 @@ def test_a_patent_the_fee_engine_refuses_is_not_reminded_and_the_operator_is_tol
         enterprise = add_enterprise(s)
         # Filed in 2017 under a 2016 number: impossible (ZC 0006-2003). Filed in 2017 under a 2018 number: a
         # divisional keeps its parent's filing date (Rule 49), normal.
+        granted_early = add_patent(s, enterprise)  # granted before it was filed: the grant year cannot be inferred
+        granted_early.grant_year, granted_early.granted_on = None, date(2017, 1, 10)
         return (_numbered(s, enterprise, "201610601862", date(2017, 4, 25)),
-                _numbered(s, enterprise, "201810601862", date(2017, 4, 25)))
-    refused, divisional = world(engine, build)
+                _numbered(s, enterprise, "201810601862", date(2017, 4, 25)), granted_early)
+    refused, divisional, granted_early = world(engine, build)
     first = plan_at(engine, "2025-04-18 10:00:00+08:00", keep_lines=True)
     plan_at(engine, "2025-04-19 10:00:00+08:00", full_refresh=True)
     assert {i.patent_id for i in items(engine)} == {divisional.id}
     facts = PatentFacts(type=PatentType.INVENTION, filing_date=date(2017, 4, 25), grant_year=3, paid_through=8,
                         application_number=refused.application_number)
     [problem] = fact_problems(facts, default_rules())  # what the fee engine (and so every report) says
-    [alert] = outbox(engine, kind="alert")
-    assert alert.subject == f"年费数据有误，未安排提醒：福建测试科技有限公司 专利{refused.application_number}"
-    assert problem in alert.body
-    assert first.screened == 1 and first.summary()["screened"] == 1
-    assert [(line.application_number, line.outcome) for line in first.lines if line.fee_year is None] == [
-        (refused.application_number, f"skipped: fee facts refused: {problem}")]
+    alerts = {a.subject: a.body for a in outbox(engine, kind="alert")}
+    assert problem in alerts[f"年费数据有误，未安排提醒：福建测试科技有限公司 专利{refused.application_number}"]
+    early = alerts[f"年费数据有误，未安排提醒：福建测试科技有限公司 专利{granted_early.application_number}"]
+    assert "grant date 2017-01-10 is before the filing date 2017-04-25" in early
+    assert len(alerts) == 2 and first.screened == 2 and first.summary()["screened"] == 2
+    assert (refused.application_number, f"skipped: fee facts refused: {problem}") in [
+        (line.application_number, line.outcome) for line in first.lines if line.fee_year is None]
 
 
 def test_reminders_planned_before_the_facts_became_impossible_are_cancelled(engine: Engine) -> None:
