@@ -537,7 +537,7 @@ def patent_show(
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import print_payments, print_schedule
+    from custody.fee_text import custody_line, print_payments, print_schedule
     from custody.store.patents import payments_of
     from custody.views import mark_import_flags
 
@@ -549,13 +549,29 @@ def patent_show(
                              "source": p.source, "note": p.note} for p in payments_of(session, patent)]
         mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
                           {p["year"] for p in view["payments"]})
+        view["custody"] = _displayed(ctx, session, patent, view["as_of"])
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
     p = view["patent"]
     console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
+    console.print(custody_line(view["custody"]))
     print_schedule(console, view)
     print_payments(console, view["payments"])
+
+
+def _displayed(ctx: typer.Context, session, patent, as_of: str) -> dict[str, Any]:
+    """The patent's facts as every report shows them (custody.display): state, next fee, reduction, decision,
+    pledge, mode."""
+    from custody.display import evaluate, patent_display
+    from custody.store.calendar import calendar_from
+    from custody.store.reports import portfolio
+    from custody.views import display_dict
+
+    day = date.fromisoformat(as_of)
+    rules = load_rules(settings=state(ctx).config.rule_settings)
+    (evaluated,), _ = evaluate(portfolio(session, patent_id=patent.id), rules, calendar_from(session), day)
+    return display_dict(patent_display(evaluated, day))
 
 
 def _patent_dict(patent) -> dict[str, Any]:

@@ -97,13 +97,14 @@ def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: 
     assert book.sheetnames == ["grace", "说明"] and sheet.freeze_panes == "A2"
     assert [c.value for c in sheet[1]] == [
         "统一社会信用代码", "企业", "申请号", "专利名称", "年度", "缴费截止日", "滞纳期届满日", "距届满天数",
-        "年费(元)", "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
+        "年费(元)", "费减", "费减备案日",
+        "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
         "企业决定", "质权人", "导入标记"]
     assert [c.value for c in sheet[2]] == [
-        A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, 0.15, 180, 1380,
-        datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行", None]
+        A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, None, None, 0.15, 180,
+        1380, datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行", None]
     assert (sheet["D2"].data_type, sheet["D2"].quotePrefix) == ("s", True)
-    assert [sheet.cell(2, col).number_format for col in (6, 9, 10, 11)] == ["yyyy-mm-dd", "#,##0.00", "0%",
+    assert [sheet.cell(2, col).number_format for col in (6, 9, 12, 13)] == ["yyyy-mm-dd", "#,##0.00", "0%",
                                                                              "#,##0.00"]
     assert sheet.column_dimensions["D"].width == display_width(EVIL) + 2
     assert sheet.column_dimensions["B"].width == display_width(ENTERPRISES[A]) + 2
@@ -290,3 +291,56 @@ def test_a_bad_assumed_notice_setting_is_a_configuration_error(status_db: Path,
     (status_db / "config.toml").write_text("[status]\nassumed_notice_months = -1\n", encoding="utf-8")
     code, _, err = _run(capsys, "report", "kpi", "--as-of", "2025-06-16")
     assert code == 2 and "[status] assumed_notice_months must be a whole number of months from 0 to 24" in err
+
+
+# ---------------------------------------------------------------------------------------------- one display
+
+
+@pytest.fixture
+def late_reduction_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The known portfolio with P1's 85 % reduction recorded on 2025-06-01: less than the 3 months
+    (rules.reduction_lead_months) before its year-9 fee falls due on 2025-08-01, so that fee is the full 2000."""
+    from custody.models import Patent
+    from custody.store.patents import patent_by_number
+
+    build_report_portfolio(session)
+    patent: Patent = patent_by_number(session, P1)
+    patent.reduction_recorded_on = date(2025, 6, 1)
+    session.add(patent)
+    session.commit()
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_patent_show_and_every_report_show_the_same_facts(late_reduction_db: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(capsys, "patent", "show", P1, "--as-of", "2025-06-16", "--format", "json")
+    assert code == 0, err
+    shown = json.loads(out)["custody"]
+    assert shown == {
+        "mode": "custody", "state": "in_force", "year": 9, "due_date": "2025-08-01", "grace_end": "2026-02-02",
+        "fee": 2000, "late_fee_rate": 0.0, "late_fee": 0, "total": 2000, "next_rise_on": None,
+        "next_late_fee_rate": None, "next_late_fee": None, "reduction": "recorded too late: full fee",
+        "reduction_recorded_on": "2025-06-01", "reduction_too_late": True, "decision": None, "pledgee": None,
+        "note": None}
+    _, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", "json")
+    due = next(r for r in json.loads(out)["rows"] if r["application_number"] == P1)
+    _, out, _ = _run(capsys, "report", "enterprise", A, "--as-of", "2025-06-16", "--format", "json")
+    statement = next(r for r in json.loads(out)["rows"] if r["application_number"] == P1)
+    for row in (due, statement):
+        assert {k: v for k, v in row.items() if k in shown} == {k: shown[k] for k in row if k in shown}
+    assert (due["fee"], due["reduction"], due["reduction_recorded_on"]) == (
+        2000, "recorded too late: full fee", "2025-06-01")
+    code, out, _ = _run(capsys, "patent", "show", P1, "--as-of", "2025-06-16")
+    assert code == 0 and "费减备案过晚，全额（备案日 2025-06-01）" in out
+
+
+def test_reports_show_a_reduction_with_the_day_it_was_recorded(late_reduction_db: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    _, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", "csv")
+    lines = out.splitlines()
+    assert "费减,费减备案日" in lines[0]
+    assert [line for line in lines if P1 in line][0].split(",")[7:11] == [
+        "2000.00", "recorded too late: full fee", "2025-06-01", "2026-02-02"]

@@ -106,10 +106,10 @@ def test_due_lists_fees_due_within_90_days_with_reduction_and_decision(reports: 
     assert _rows(due_report(evaluated, TODAY, 90)) == [
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P1, "title": "一种电池管理方法",
          "year": 9, "due_date": date(2025, 8, 1), "days_left": 46, "fee": Decimal("300.00"), "reduction": "85",
-         "grace_end": date(2026, 2, 2), "decision": None, "note": None},
+         "reduction_recorded_on": None, "grace_end": date(2026, 2, 2), "decision": None, "note": None},
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P6, "title": "一种散热结构",
          "year": 8, "due_date": date(2025, 9, 1), "days_left": 77, "fee": Decimal("300.00"), "reduction": "85",
-         "grace_end": date(2026, 3, 2), "decision": ABANDON, "note": None},
+         "reduction_recorded_on": None, "grace_end": date(2026, 3, 2), "decision": ABANDON, "note": None},
     ]
 
 
@@ -128,8 +128,9 @@ def test_grace_shows_todays_late_fee_and_the_next_rise(reports: Session) -> None
     assert _rows(grace_report(_evaluated(reports)[0], TODAY)) == [
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P2,
          "title": '=HYPERLINK("http://evil.example","点击")电池外壳', "year": 6, "due_date": date(2025, 3, 10),
-         "grace_end": date(2025, 9, 10), "days_left": 86, "fee": Decimal("1200.00"),
-         "late_fee_rate": Decimal("0.15"), "late_fee": Decimal("180.00"), "total": Decimal("1380.00"),
+         "grace_end": date(2025, 9, 10), "days_left": 86, "fee": Decimal("1200.00"), "reduction": None,
+         "reduction_recorded_on": None, "late_fee_rate": Decimal("0.15"), "late_fee": Decimal("180.00"),
+         "total": Decimal("1380.00"),
          "next_rise_on": date(2025, 7, 11), "next_late_fee_rate": Decimal("0.20"),
          "next_late_fee": Decimal("240.00"), "decision": None, "pledgee": BANK},
     ]
