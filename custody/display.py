@@ -112,13 +112,13 @@ def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, 
 REDUCTION_TOO_LATE = "recorded too late: full fee"
 
 
-def _reduction_text(fee: YearFee | None) -> str | None:
+def reduction_text(fee: YearFee | None) -> str | None:
     if fee is None:
         return None
     return REDUCTION_TOO_LATE if fee.reduction_too_late and fee.reduction is None else fee.reduction
 
 
-def _recorded_on(facts: PatentFacts) -> date | None:
+def reduction_recorded_on(facts: PatentFacts) -> date | None:
     # The recording date only means something beside a reduction on record.
     return facts.reduction_recorded_on if facts.reduction != Reduction.NONE else None
 
@@ -136,7 +136,7 @@ def patent_display(e: Evaluated, today: date) -> PatentDisplay:
         due_date=fee.due_date if fee else None, grace_end=fee.grace_end if fee else None,
         fee=q.fee if q else None, late_fee_rate=q.late_fee_rate if q else None, late_fee=q.late_fee if q else None,
         total=q.total if q else None, next_rise_on=rise[0], next_late_fee_rate=rise[1], next_late_fee=rise[2],
-        reduction=_reduction_text(fee), reduction_recorded_on=_recorded_on(p.facts),
+        reduction=reduction_text(fee), reduction_recorded_on=reduction_recorded_on(p.facts),
         reduction_too_late=bool(fee and fee.reduction_too_late),
         decision=decision_text(p.decision, unpaid.year if unpaid else None), pledgee=p.watch.pledgee,
         note=e.block if p.mode == "custody" else None)

@@ -18,6 +18,8 @@ from custody.display import (  # re-exported: the reports' callers take the port
     evaluate,
     is_tracked,
     patent_display,
+    reduction_recorded_on,
+    reduction_text,
 )
 from custody.domain import PatentState
 from custody.fees import Calendar, YearFee, first_unpaid, restoration_quote
@@ -164,7 +166,7 @@ LAPSED_COLUMNS = (*BASE_COLUMNS,
                   Column("notice_on", "Termination notice", "终止通知日", "date"),
                   Column("restore_by", "Restore by", "恢复请求期限", "date"),
                   Column("restorable", "Restorable", "可否恢复"),
-                  Column("fee", "Fee (CNY)", "年费(元)", "money"),
+                  Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
                   Column("late_fee", "Late fee 25% (CNY)", "滞纳金25%(元)", "money"),
                   Column("restoration_fee", "Restoration fee (CNY)", "恢复费(元)", "money"),
                   Column("restoration_total", "To restore (CNY)", "恢复合计(元)", "money"),
@@ -206,6 +208,7 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
                      "notice_on": watch.lapsed_on, "restore_by": q.request_by,
                      "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
+                     "reduction": reduction_text(fee), "reduction_recorded_on": reduction_recorded_on(e.patent.facts),
                      "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
                      "decision": decision_text(e.patent.decision, fee.year)})
     rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))

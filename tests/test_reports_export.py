@@ -140,7 +140,7 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
     code, out, _ = _run(capsys, "report", "lapsed", "--as-of", "2025-06-16", "--format", "csv")
     assert code == 0
     assert out.splitlines()[2] == (f"{B},{ENTERPRISES[B]},{P3},'+一种基站天线,11,2024-02-20,2024-08-20,2025-05-06,"
-                                   "2025-07-07,yes,4000.00,1000.00,1000.00,6000.00,")
+                                   "2025-07-07,yes,4000.00,,,1000.00,1000.00,6000.00,")
     code, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--within", "90d", "--format", "json")
     first = json.loads(out)["rows"][0]
     assert (first["application_number"], first["due_date"], first["fee"], first["days_left"]) == (

@@ -139,7 +139,7 @@ def test_grace_shows_todays_late_fee_and_the_next_rise(reports: Session) -> None
 def test_lapsed_shows_which_can_still_be_restored_by_when_and_for_how_much(reports: Session) -> None:
     evaluated, _ = _evaluated(reports)
     base = {"enterprise_code": B, "enterprise": ENTERPRISES[B], "restoration_fee": Decimal("1000.00"),
-            "decision": None}
+            "decision": None, "reduction": None, "reduction_recorded_on": None}
     assert _rows(lapsed_report(evaluated, RULES, calendar_from(reports), TODAY)) == [
         # P4, design year 8: due 2023-01-16 (15 Jan a Sunday), grace end 2023-07-17; notice 2023-10-10, so the
         # two months ended 2023-12-11 (10 Dec a Sunday).
@@ -380,3 +380,14 @@ def test_a_decision_is_shown_beside_the_fees_it_covers(reports: Session, choice:
                  if e.patent.application_number == P6]
     row = due_report(evaluated, TODAY, 90).rows[0]  # P6's year 8 fee
     assert row["decision"] == (decision.text if shown else None)
+
+
+def test_the_lapsed_report_shows_the_reduction_and_the_day_it_was_recorded(reports: Session) -> None:
+    patent = reports.exec(select(Patent).where(Patent.application_number == P3)).one()
+    patent.reduction, patent.reduction_recorded_on = "85", date(2016, 3, 1)
+    reports.add(patent)
+    reports.commit()
+    row = next(r for r in lapsed_report(_evaluated(reports)[0], RULES, calendar_from(reports), TODAY).rows
+               if r["application_number"] == P3)
+    assert (row["fee"], row["reduction"], row["reduction_recorded_on"]) == (Decimal("600.00"), "85",
+                                                                            date(2016, 3, 1))
