@@ -152,11 +152,17 @@ def _paid_in_grace(e: Evaluated, year: int) -> int:
 
 
 def _lapsed_in(e: Evaluated, year: int, today: date) -> bool:
-    """Terminated for non-payment during the year: CNIPA announced it, or its grace period ran out unpaid."""
-    if any(kind == "lapse_nonpayment" and _in_year(on, year) for kind, on in e.patent.events):
+    """Terminated for non-payment during the year. Each lapse counts once, on one date: CNIPA's announcement when
+    it is on record, else the grace end it ran out on unpaid (a lapse whose grace ended in December and whose
+    notice came in March is a lapse of March's year, not of both years)."""
+    notices = [on for kind, on in e.patent.events if kind == "lapse_nonpayment"]
+    if any(_in_year(on, year) for on in notices):
         return True
     fee = first_unpaid(e.schedule)
-    return fee is not None and fee.grace_end is not None and _in_year(fee.grace_end, year) and fee.grace_end < today
+    if fee is None or fee.grace_end is None or fee.grace_end >= today:
+        return False
+    announced = any(on >= fee.grace_end for on in notices)
+    return not announced and _in_year(fee.grace_end, year)
 
 
 def _counts_as_due(e: Evaluated, fee: YearFee, year: int) -> bool:

@@ -391,3 +391,27 @@ def test_the_lapsed_report_shows_the_reduction_and_the_day_it_was_recorded(repor
                if r["application_number"] == P3)
     assert (row["fee"], row["reduction"], row["reduction_recorded_on"]) == (Decimal("600.00"), "85",
                                                                             date(2016, 3, 1))
+
+
+@pytest.mark.parametrize(("year", "expected"), [
+    # P4: grace end 2023-07-17, CNIPA's notice 2023-10-10: a 2023 lapse. No fee fell due in 2023 on a live patent
+    # apart from P1 y7, P2 y4, P6 y6, P7 y5 (P3 and P4 had lapsed before theirs).
+    pytest.param(2023, {"lapses": 1, "paid_in_grace": 0, "paid_in_grace_fees": 0, "restorations": 0}, id="2023"),
+    # P3: grace end 2024-08-20 but CNIPA's notice came 2025-05-06: a lapse of 2025, not of 2024 too. P7's year-6
+    # fee fell into grace in 2024 but was paid on 2025-01-10: a 2025 figure.
+    pytest.param(2024, {"lapses": 0, "paid_in_grace": 0, "paid_in_grace_fees": 0, "restorations": 0}, id="2024"),
+    pytest.param(2025, {"lapses": 1, "paid_in_grace": 1, "paid_in_grace_fees": 1, "restorations": 0}, id="2025"),
+])
+def test_kpi_event_figures_count_only_the_year_asked(reports: Session, year: int, expected: dict) -> None:
+    evaluated, _ = _evaluated(reports)
+    figures = {r["metric"]: r["value"] for r in kpi_report(evaluated, year, TODAY, reminder_figures(reports, year),
+                                                           WINDOW).rows}
+    assert {k: figures[k] for k in expected} == expected
+
+
+def test_a_lapse_with_no_notice_on_record_counts_in_the_year_its_grace_ended(session: Session) -> None:
+    build_portfolio(session)  # no status events: P3's lapse is known only from our schedule (grace end 2024-08-20)
+    evaluated, _ = _evaluated(session)
+    lapses = {year: next(r["value"] for r in kpi_report(evaluated, year, TODAY, None, WINDOW).rows
+                         if r["metric"] == "lapses") for year in (2023, 2024, 2025)}
+    assert lapses == {2023: 1, 2024: 1, 2025: 0}  # P4 (grace end 2023-07-17), P3
