@@ -46,9 +46,12 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
             continue
         row = totals.setdefault((e.patent.enterprise_code, e.patent.enterprise_name), dict.fromkeys(keys, ZERO))
         for fee in e.schedule.years:
-            if fee.paid or fee.due_date.year not in span or _is_abandoned(e.patent.decision, fee.year):
+            # A fee past due and unpaid is in its grace period (lapsed patents are left out above): it is paid
+            # this year, whatever year it fell due in.
+            when = max(fee.due_date, today).year
+            if fee.paid or when not in span or _is_abandoned(e.patent.decision, fee.year):
                 continue
-            row[f"y{fee.due_date.year}"] += _forecast_amount(e, fee, today)
+            row[f"y{when}"] += _forecast_amount(e, fee, today)
     rows = [{"enterprise_code": code, "enterprise": name, **amounts, "total": sum(amounts.values(), ZERO)}
             for (code, name), amounts in sorted(totals.items())]
     platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}

@@ -121,6 +121,13 @@ def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db:
         [A, ENTERPRISES[A], 1680, 1800, 1800, 2600, 8000, 15880],
         [B, ENTERPRISES[B], 2000, 2000, 2000, 4000, 4000, 14000],
         [None, "平台合计 Platform total", 3680, 3800, 3800, 6600, 12000, 29880]]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H4"
+    amounts = [sheet.cell(r, c) for r in (2, 3, 4) for c in range(3, 9)]
+    assert {(c.data_type, c.number_format) for c in amounts} == {("n", "#,##0.00")}
+    assert (sheet["A2"].data_type, sheet["B2"].data_type) == ("s", "s")  # the credit code stays text
+    assert sheet.column_dimensions["A"].width == len(A) + 2  # 18 characters of credit code
+    assert sheet.column_dimensions["B"].width == display_width("平台合计 Platform total") + 2
+    assert sheet.column_dimensions["H"].width == display_width("29880.00") + 2
     chart = sheet._charts[0]
     assert (type(chart).__name__, len(chart.series)) == ("BarChart", 2)
     assert chart.series[0].val.numRef.f == "'forecast'!$C$2:$G$2"

@@ -415,3 +415,13 @@ def test_a_lapse_with_no_notice_on_record_counts_in_the_year_its_grace_ended(ses
     lapses = {year: next(r["value"] for r in kpi_report(evaluated, year, TODAY, None, WINDOW).rows
                          if r["metric"] == "lapses") for year in (2023, 2024, 2025)}
     assert lapses == {2023: 1, 2024: 1, 2025: 0}  # P4 (grace end 2023-07-17), P3
+
+
+def test_a_fee_due_last_year_and_still_in_grace_is_forecast_for_this_year(reports: Session) -> None:
+    day = date(2026, 1, 15)
+    evaluated, _ = evaluate(portfolio(reports, A), RULES, calendar_from(reports), day)
+    # P1 year 9 fell due 2025-08-01 and is unpaid on 2026-01-15, in the 25 % band to its grace end 2026-02-02:
+    # 300 + 25 % of the full 2000 = 800, payable this year; year 10 (600) falls due 2026-08-01. P2 lapsed in
+    # September 2025; P6 is abandoned.
+    row = forecast_report(evaluated, day, 2).rows[0]
+    assert (row["enterprise_code"], row["y2026"], row["y2027"]) == (A, Decimal("1400.00"), Decimal("600.00"))
