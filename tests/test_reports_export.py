@@ -3,6 +3,8 @@ widths, dates as dates, amounts as numbers, the forecast's chart), the JSON cont
 `custody status` commands end to end, including --enterprise isolation in every format."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from datetime import date, datetime
@@ -31,6 +33,13 @@ EVIL = '=HYPERLINK("http://evil.example","点击")电池外壳'
     pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
     pytest.param("\t=1", "'\t=1", id="tab"),
     pytest.param("\r=1", "'\r=1", id="carriage-return"),
+    pytest.param(" =1+2", "' =1+2", id="space-then-equals"),
+    pytest.param("  @SUM(A1)", "'  @SUM(A1)", id="spaces-then-at"),
+    pytest.param("\u3000+86", "'\u3000+86", id="full-width-space-then-plus"),
+    pytest.param("\n-1", "'\n-1", id="newline-then-minus"),
+    pytest.param(" \t=1", "' \t=1", id="space-tab-equals"),
+    pytest.param("\tplain", "'\tplain", id="tab-start"),
+    pytest.param(" 一种方法", " 一种方法", id="space-then-plain"),
     pytest.param("a=b", "a=b", id="equals-inside"),
     pytest.param("一种方法", "一种方法", id="plain"),
 ])
@@ -41,13 +50,14 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(text: str, saf
 SMALL = Report("small", "Small", (Column("title", "Title", "名称"), Column("amount", "Amount", "金额", "money"),
                                   Column("day", "Day", "日期", "date")),
                ({"title": EVIL, "amount": Decimal("-5"), "day": date(2025, 6, 16)},
-                {"title": "@cmd", "amount": None, "day": None}))
+                {"title": "@cmd", "amount": None, "day": None},
+                {"title": " =1+1", "amount": None, "day": None}))
 
 
 def test_csv_neutralises_text_but_leaves_numbers_alone() -> None:
     assert report_csv(SMALL, "zh").splitlines() == [
         "名称,金额,日期", "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")电池外壳\",-5.00,2025-06-16",
-        "'@cmd,,"]
+        "'@cmd,,", "' =1+1,,"]
 
 
 def test_a_csv_file_starts_with_a_bom_for_excel_and_wps(tmp_path: Path) -> None:
@@ -61,6 +71,7 @@ def test_xlsx_stores_formula_like_text_as_quoted_text_never_a_formula(tmp_path: 
     sheet = load_workbook(tmp_path / "small.xlsx").active
     assert (sheet["A2"].value, sheet["A2"].data_type, sheet["A2"].quotePrefix) == (EVIL, "s", True)
     assert (sheet["A3"].value, sheet["A3"].data_type, sheet["A3"].quotePrefix) == ("@cmd", "s", True)
+    assert (sheet["A4"].value, sheet["A4"].data_type, sheet["A4"].quotePrefix) == (" =1+1", "s", True)
     assert (sheet["B2"].value, sheet["B2"].data_type) == (-5, "n")
     with zipfile.ZipFile(tmp_path / "small.xlsx") as book:
         assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode("utf-8")
@@ -351,3 +362,36 @@ def test_reports_show_a_reduction_with_the_day_it_was_recorded(late_reduction_db
     assert "费减,费减备案日" in lines[0]
     assert [line for line in lines if P1 in line][0].split(",")[7:11] == [
         "2000.00", "recorded too late: full fee", "2025-06-01", "2026-02-02"]
+
+
+@pytest.fixture
+def formula_name_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The known portfolio with enterprise A renamed to text a spreadsheet would run, behind a leading space."""
+    from sqlmodel import select
+
+    from custody.models import Enterprise
+
+    build_report_portfolio(session)
+    enterprise = session.exec(select(Enterprise).where(Enterprise.credit_code == A)).one()
+    enterprise.name = " =cmd|' /C calc'!A0"
+    session.add(enterprise)
+    session.commit()
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("report", [["due", "--within", "400d"], ["grace"], ["forecast"]], ids=lambda r: r[0])
+def test_an_enterprise_name_behind_a_blank_is_neutralised_in_csv_and_xlsx(formula_name_db: Path,
+                                                                         capsys: pytest.CaptureFixture,
+                                                                         report: list) -> None:
+    name = " =cmd|' /C calc'!A0"
+    _, out, _ = _run(capsys, "report", *report, "--as-of", "2025-06-16", "--format", "csv")
+    cells = [row[1] for row in csv.reader(io.StringIO(out)) if row and row[0] == A]
+    assert cells and set(cells) == {"'" + name}
+    path = formula_name_db / "r.xlsx"
+    assert _run(capsys, "report", *report, "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(path))[0] == 0
+    sheet = load_workbook(path).worksheets[0]
+    names = [row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == A]
+    assert names and {(c.value, c.data_type, c.quotePrefix) for c in names} == {(name, "s", True)}
