@@ -395,3 +395,12 @@ def test_an_enterprise_name_behind_a_blank_is_neutralised_in_csv_and_xlsx(formul
     sheet = load_workbook(path).worksheets[0]
     names = [row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == A]
     assert names and {(c.value, c.data_type, c.quotePrefix) for c in names} == {(name, "s", True)}
+
+
+@pytest.mark.parametrize("report", [*REPORTS, ["enterprise"]], ids=lambda r: r[0])
+def test_an_unknown_enterprise_code_is_one_error_line_in_every_report(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                                      report: list) -> None:
+    unknown = "914403001922038217"
+    args = [*report, unknown] if report == ["enterprise"] else [*report, "--enterprise", unknown]
+    code, out, err = _run(capsys, "report", *args, "--format", "csv")
+    assert (code, out, err) == (1, "", f"Error: no enterprise with code {unknown}\n")
