@@ -165,18 +165,31 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
         P1, "2025-08-01", 300, 46)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["report", "due", "--format", "xlsx"], "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
-    pytest.param(["report", "due", "--out", "x.txt"], "--out needs --format csv, json or xlsx", id="table-to-file"),
-    pytest.param(["report", "due", "--within", "soon"], "--within: 'soon' is not a period", id="bad-period"),
-    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], "no enterprise with code",
+@pytest.mark.parametrize(("args", "code", "message"), [
+    # Usage (exit 2): the command was called the wrong way, whatever the data.
+    pytest.param(["report", "due", "--format", "xlsx"], 2, "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
+    pytest.param(["report", "due", "--out", "x.txt"], 2, "--out needs --format csv, json or xlsx",
+                 id="table-to-file"),
+    pytest.param(["report", "due", "--within", "soon"], 2, "--within: 'soon' is not a period", id="bad-period"),
+    pytest.param(["report", "due", "--within", "90x"], 2, "--within: '90x' is not a period", id="bad-unit"),
+    pytest.param(["report", "due", "--within", "-5d"], 2, "--within: '-5d' is not a period", id="negative-period"),
+    pytest.param(["report", "grace", "--format", "pdf"], 2, "Invalid value for '--format'", id="unknown-format"),
+    pytest.param(["report", "forecast", "--years", "abc"], 2, "Invalid value for '--years'", id="years-not-a-number"),
+    pytest.param(["report", "kpi", "--bogus"], 2, "No such option: --bogus", id="unknown-option"),
+    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of: '2025-13-01' is not a real date",
+                 id="bad-as-of"),
+    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from: 'soon' is not a date", id="bad-from"),
+    pytest.param(["report", "grace", "--format", "csv", "--out", "no-such-folder/g.csv"], 2,
+                 "--out: folder no-such-folder does not exist", id="missing-folder"),
+    # Bad input (exit 1): well formed, but nothing in the data answers it.
+    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], 1, "no enterprise with code",
                  id="unknown-enterprise"),
-    pytest.param(["report", "enterprise", "914403001922038217"], "no enterprise with code", id="unknown-code"),
+    pytest.param(["report", "enterprise", "914403001922038217"], 1, "no enterprise with code", id="unknown-code"),
 ])
-def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list,
+def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list, code: int,
                                             message: str) -> None:
-    code, _, err = _run(capsys, *args)
-    assert code == 1 and err.startswith(f"Error: {message}")
+    got, out, err = _run(capsys, *args)
+    assert (got, out, len(err.splitlines())) == (code, "", 1) and err.startswith(f"Error: {message}")
 
 
 REPORTS = [["due", "--within", "400d"], ["grace"], ["lapsed"], ["forecast"], ["deliveries", "--from", "2024-01-01"],
@@ -285,11 +298,11 @@ def test_status_confirm_releases_a_held_transfer(status_db: Path, capsys: pytest
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
-def test_writing_into_a_missing_folder_is_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture,
-                                                         fmt: str) -> None:
+def test_writing_into_a_missing_folder_is_a_usage_error_before_any_work(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                                        fmt: str) -> None:
     out = cli_db / "no-such-folder" / f"due.{fmt}"
     code, _, err = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", fmt, "--out", str(out))
-    assert (code, err.strip()) == (1, f"Error: cannot write {out}: No such file or directory")
+    assert (code, err.strip()) == (2, f"Error: --out: folder {out.parent} does not exist")
 
 
 @pytest.mark.parametrize(("as_of", "p3", "says"), [
