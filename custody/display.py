@@ -75,8 +75,15 @@ def decision_text(decision: Decision | None, year: int | None) -> str | None:
     when. An abandonment covers its year and every later one; pay and undecided only the year they name."""
     if decision is None or year is None:
         return None
-    applies = decision.year <= year if decision.choice == "abandon" else decision.year == year
-    return decision.text if applies else None
+    if decision.choice != "abandon":
+        return decision.text if decision.year == year else None
+    return abandon_text(decision) if decision.year <= year else None
+
+
+def abandon_text(decision: Decision) -> str:
+    """An abandonment as the reports show it: who and when, the first fee year it gives up, and the day reminders
+    stop (after that fee's grace end, or the day of the decision with --now)."""
+    return f"{decision.text}; year {decision.year} and later, reminders stop from {decision.effective_on}"
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ from tests.test_status_portfolio import (
 RULES = default_rules()
 WINDOW = restoration_window(RULES, {})  # config defaults: 2 months from the notice, notice within 4 months
 BANK = "招商银行股份有限公司福州分行"
-ABANDON = "abandon year 8 (decided 2025-06-16 by 张三: 产品线停产)"
+ABANDON = ("abandon year 8 (decided 2025-06-16 by 张三: 产品线停产); year 8 and later, reminders stop from "
+           "2026-03-03")
 STATUS = StatusBatch("file:report-status.csv", (
     StatusRecord(P3, date(2025, 5, 6), "未缴年费专利权终止", "", "report-status.csv:2"),
     StatusRecord(P4, date(2023, 10, 10), "未缴年费专利权终止", "", "report-status.csv:3"),
@@ -226,6 +227,7 @@ def test_kpi_figures_for_the_yearly_assessment(reports: Session) -> None:
         "paid_in_grace": 1,  # P7, whose y6 fell due 2024-11-20 and was paid 2025-01-10
         "paid_in_grace_fees": 1,
         "lapses": 1,  # P3, announced 2025-05-06
+        "abandon_decisions": 1,  # P6, decided 2025-06-16
         "restorations": 0,
     }
 
@@ -379,7 +381,8 @@ def test_a_decision_is_shown_beside_the_fees_it_covers(reports: Session, choice:
     evaluated = [replace(e, patent=replace(e.patent, decision=decision)) for e in _evaluated(reports)[0]
                  if e.patent.application_number == P6]
     row = due_report(evaluated, TODAY, 90).rows[0]  # P6's year 8 fee
-    assert row["decision"] == (decision.text if shown else None)
+    expected = decision.text + ("; year 7 and later, reminders stop from 2026-03-03" if choice == "abandon" else "")
+    assert row["decision"] == (expected if shown else None)
 
 
 def test_the_lapsed_report_shows_the_reduction_and_the_day_it_was_recorded(reports: Session) -> None:
@@ -425,3 +428,29 @@ def test_a_fee_due_last_year_and_still_in_grace_is_forecast_for_this_year(report
     # September 2025; P6 is abandoned.
     row = forecast_report(evaluated, day, 2).rows[0]
     assert (row["enterprise_code"], row["y2026"], row["y2027"]) == (A, Decimal("1400.00"), Decimal("600.00"))
+
+
+def test_an_abandonment_shows_who_when_from_which_year_in_the_statement_and_the_forecast(reports: Session) -> None:
+    evaluated, _ = _evaluated(reports, A)
+    statement = {r["application_number"]: r for r in enterprise_statement(evaluated, A, ENTERPRISES[A], TODAY).rows}
+    assert statement[P6]["decision"] == ("abandon year 8 (decided 2025-06-16 by 张三: 产品线停产); year 8 and later, "
+                                         "reminders stop from 2026-03-03")
+    forecast = forecast_report(evaluated, TODAY, 5)
+    assert forecast.notes == (f"{P6} ({ENTERPRISES[A]}): fees left out, the enterprise abandons it: "
+                              f"{statement[P6]['decision']}",)
+
+
+def test_an_abandonment_at_once_leaves_due_and_stays_on_the_statement(reports: Session) -> None:
+    p6 = reports.exec(select(Patent).where(Patent.application_number == P6)).one()
+    decide(reports, p6, "abandon", None, "张三", NOW + timedelta(minutes=5), TODAY, RULES, calendar_from(reports),
+           note="转让失败", immediately=True)
+    reports.commit()
+    evaluated, _ = _evaluated(reports, A)
+    assert P6 not in {r["application_number"] for r in due_report(evaluated, TODAY, 90).rows}
+    row = next(r for r in enterprise_statement(evaluated, A, ENTERPRISES[A], TODAY).rows
+               if r["application_number"] == P6)
+    assert row["decision"] == ("abandon year 8 (decided 2025-06-16 by 张三: 转让失败); year 8 and later, reminders "
+                               "stop from 2025-06-16")
+    assert row["note"].startswith("abandoned by the enterprise: abandon year 8")
+    kpi = {r["metric"]: r["value"] for r in kpi_report(evaluated, 2025, TODAY, None, WINDOW).rows}
+    assert (kpi["abandon_decisions"], kpi["patents_under_custody"]) == (1, 2)  # P1, P2; not P6
