@@ -88,6 +88,28 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
         console.print(IMPORT_FLAGS)
 
 
+MODE_ZH = {"custody": "托管", "watch": "仅监控"}
+
+
+def custody_line(shown: dict[str, Any]) -> str:
+    """The patent's displayed facts (`display_dict`, as in the reports): mode, state, what to pay, the reduction
+    with its recording date, the decision, the pledge and why reminders are stopped."""
+    parts = [f"托管方式：{MODE_ZH.get(shown['mode'], shown['mode'])}",
+             f"状态：{STATE_ZH.get(shown['state'], shown['state'])}"]
+    if shown["total"] is not None:
+        late = f" + 滞纳金 {yuan_text(shown['late_fee'])}" if shown["late_fee"] else ""
+        parts.append(f"第{shown['year']}年应缴 {yuan_text(shown['fee'])}{late}，宽限期至 {shown['grace_end'] or '—'}")
+    if shown["reduction"] or shown["reduction_recorded_on"]:
+        reduction = REDUCTION_TOO_LATE if shown["reduction_too_late"] else REDUCTION_ZH.get(shown["reduction"],
+                                                                                          shown["reduction"])
+        recorded = f"（备案日 {shown['reduction_recorded_on']}）" if shown["reduction_recorded_on"] else ""
+        parts.append(f"{reduction or '无费减'}{recorded}")
+    for key, label in (("decision", "企业决定"), ("pledgee", "质权人"), ("note", "提醒暂停")):
+        if shown[key]:
+            parts.append(f"{label}：{shown[key]}")
+    return "    ".join(parts)
+
+
 def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     """The payments on record (`custody patent show`), or a line saying there are none."""
     if not payments:
