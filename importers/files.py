@@ -208,7 +208,7 @@ def _accepted_other(opened: ImportFile, reader: EnterpriseRows | PaymentRows) ->
         return batch
     batch.payments, batch.patents = reader.checked(opened.lookup)
     opened.skipped = reader.skipped
-    opened.stats = {"top_ups": reader.topups, "skipped_not_annual_fee": reader.skipped}
+    opened.stats = {"top_ups": reader.topups, "skipped_not_annual_fee": reader.skipped, "amounts_owed": reader.owed}
     return batch
 
 

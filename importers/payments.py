@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from custody.appno import TYPE_BY_DIGIT
 from custody.domain import PatentType
-from custody.fees import FeeInputError, LapsedError, Schedule, fee_schedule, quote
+from custody.fees import FeeInputError, LapsedError, Schedule, amounts_owed, fee_schedule, quote
 from custody.store.imports import PATENT_FIELDS, StoredPatent
 from custody.store.patents import paid_run_end
 from importers import values
@@ -55,6 +55,7 @@ class PaymentRows:
         self.lines: list[PaymentLine] = []
         self.skipped = 0
         self.topups = 0
+        self.owed: list[dict[str, object]] = []  # years left paid short: {application_number, year, owed, as_of}
         self._seen: set[tuple] = set()
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
@@ -128,6 +129,7 @@ class PaymentRows:
         for number, taken in accepted.items():
             good = [line for line in taken if line.row not in self.sink.error_rows]
             payments.extend((x.number, x.year, x.amount, x.paid_on, x.note) for x in good)
+            self.note_owed(stored[number], good)
             advance = self.advanced(stored[number], good)
             if advance is not None:
                 patents.append(advance)
@@ -182,6 +184,15 @@ class PaymentRows:
                       paid_on=line.paid_on, expected=expected)
         return False
 
+    def note_owed(self, patent: StoredPatent, lines: list[PaymentLine]) -> None:
+        """The years these payments leave paid short (a late fee not paid in full), after every payment on record
+        and in the file: the import summary lists them, as `custody patent show` does."""
+        paid = [*patent.payments, *((x.year, x.amount, x.paid_on) for x in lines if not _is_on_record(x, patent))]
+        years = {x.year for x in lines}
+        owed = amounts_owed(_schedule(patent, self.options), paid)
+        self.owed.extend({"application_number": patent.facts.application_number, "year": year, "owed": str(rest),
+                          "as_of": on.isoformat()} for year, (rest, on) in owed.items() if year in years)
+
     def advanced(self, patent: StoredPatent, lines: list[PaymentLine]) -> tuple | None:
         """The patent row that moves paid-through over the run of years now paid, or None."""
         facts = patent.facts
@@ -201,6 +212,8 @@ class PaymentRows:
             return None
         row = dict.fromkeys(PATENT_FIELDS)
         row.update(application_number=facts.application_number, paid_through=end, paid_through_inferred=False)
+        if patent.unknown_through is not None and patent.unknown_through <= end:
+            row["unknown_through"] = 0  # every fee that was "unknown — check" now has its payment: clear it
         return tuple(row[f] for f in PATENT_FIELDS)
 
 

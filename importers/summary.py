@@ -38,7 +38,8 @@ WORDS = {
            "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
            "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
            "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
-           "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）"},
+           "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）",
+           "owed": "  少缴：专利 {application_number} 第 {year} 年尚欠 {owed}（按 {as_of} 的滞纳金档次，需补缴）"},
     "en": {"new": "new", "updated": "updated", "unchanged": "unchanged", "rejected": "rejected", "skipped": "skipped",
            "rows": "rows", "dry_run": "dry run (nothing written)", "nothing": "nothing changed in the database",
            "again": " (the same file was imported on {when}, import #{id})", "more": "... and {n} more",
@@ -49,7 +50,9 @@ WORDS = {
                              "rows)",
            "rejects": "rejected rows written to {path} (fix them and import that file)",
            "inferred": "patents with paid-through inferred: {n} (as of {as_of})",
-           "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)"},
+           "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)",
+           "owed": "  paid short: patent {application_number} year {year} still owes {owed} (late fee band of {as_of}; "
+                   "to be topped up)"},
 }
 
 
@@ -197,4 +200,5 @@ def _stat_lines(summary: dict[str, Any], words: dict[str, str]) -> list[str]:
         lines.append(words["inferred"].format(n=stats["paid_through_inferred"], as_of=stats["as_of"]))
     if stats.get("fees_to_check"):
         lines.append(words["check"].format(n=stats["fees_to_check"]))
+    lines.extend(words["owed"].format(**owed) for owed in stats.get("amounts_owed", ())[:SHOWN_CHANGES])
     return lines

@@ -121,13 +121,14 @@ class PatentWriter:
         self.conn.execute(sa.insert(AUDIT).from_select(columns, created))
 
     def _paid_years(self, existing: dict[str, Any], rows: Sequence[tuple]) -> dict[int, frozenset[int]]:
-        """Years with payments on record, for the patents whose paid-through year the file would lower."""
+        """Years with payments on record, for the patents whose paid-through year the file would change (a
+        re-import that gives the stored year asks nothing)."""
         paid = PATENT_FIELDS.index("paid_through")
         ids = [old.id for row in rows if (old := existing.get(row[0])) is not None
-               and row[paid] is not None and old.paid_through is not None and row[paid] < old.paid_through]
+               and row[paid] is not None and row[paid] != old.paid_through]
         years: dict[int, set[int]] = {}
-        if ids:
-            for patent_id, year in self.conn.execute(PAID_YEARS, {"ids": ids}):
+        for start in range(0, len(ids), KEYS_PER_QUERY):
+            for patent_id, year in self.conn.execute(PAID_YEARS, {"ids": ids[start:start + KEYS_PER_QUERY]}):
                 years.setdefault(patent_id, set()).add(year)
         return {patent_id: frozenset(found) for patent_id, found in years.items()}
 
@@ -143,6 +144,8 @@ class PatentWriter:
                     _drop_paid_through(given)
             else:
                 self._lowered(old, given, paid_years.get(old.id, frozenset()), line)
+        if given.get("paid_through") is not None:
+            _over_payments(given, paid_years.get(old.id, frozenset()))
         # The fees to check go with the paid-through year they were inferred with; 0 clears them.
         if "unknown_through" in given:
             given["unknown_through"] = given["unknown_through"] or None
@@ -167,6 +170,17 @@ class PatentWriter:
             _drop_paid_through(given)
         else:
             given["paid_through"] = kept
+
+
+def _over_payments(given: dict[str, Any], paid_years: frozenset[int]) -> None:
+    """Carry the file's paid-through year over the run of years with payments on record right after it: a year
+    with a payment is known paid, never left to an inference or "unknown — check" (reminders read paid_through).
+    A run ending in a payment is evidence, as custody.store.patents.add_payment has it."""
+    end = paid_run_end(paid_years, given["paid_through"])
+    if end > given["paid_through"]:
+        given.update(paid_through=end, paid_through_inferred=False)
+        if given.get("unknown_through") is not None and given["unknown_through"] <= end:
+            given["unknown_through"] = 0
 
 
 def _drop_paid_through(given: dict[str, Any]) -> None:
