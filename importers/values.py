@@ -22,7 +22,7 @@ from custody.appno import (
 )
 from custody.creditcode import InvalidCreditCode, parse_credit_code
 from custody.dates import DateParseError, parse_date
-from custody.domain import PatentType, Reduction
+from custody.domain import PatentType, Reduction, email_key
 from importers.readers import Cell
 
 
@@ -210,7 +210,7 @@ def email(cell: Cell) -> str:
 
     raw = shown(cell).strip()
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        return email_key(validate_email(raw, check_deliverability=False).normalized)
     except EmailNotValidError as exc:
         raise CellProblem("email_invalid", value=raw, detail=str(exc)) from None
 

@@ -120,6 +120,38 @@ def test_a_contact_known_by_email_gets_its_mobile_rather_than_a_twin(run, engine
     assert [tuple(r) for r in found] == [("周敏", "13959112345", "zhou@rongcheng.example.cn")]
 
 
+def test_an_email_is_the_same_contact_whatever_its_case_and_spaces(run, engine, tmp_path):
+    header = ["企业名称", "统一社会信用代码", "联系人", "邮箱"]
+    first = write_csv(tmp_path / "first.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                "Li@Example.com"]], header)
+    again = write_csv(tmp_path / "again.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                " li@example.com "]], header)
+    both = write_csv(tmp_path / "both.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华", "LI@example.COM"],
+                                             ["福州榕城电子有限公司", "91350100M000100Y43", "李华", "li@example.com"]],
+                     header)
+    assert run("import", "enterprises", str(first))[0] == 0
+    for path in (again, both):
+        code, out, _ = run("import", "enterprises", str(path), "--format", "json")
+        summary = json.loads(out)
+        assert code == 0 and summary["tables"]["contact"] == {"new": 0, "updated": 0, "unchanged": 1}, path.name
+        assert not summary["changed"] and summary["errors"] == 0
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT email FROM contact WHERE lower(email) = 'li@example.com'")).all()
+    assert [r.email for r in found] == ["li@example.com"]
+
+
+def test_a_contact_stored_with_a_capitalised_email_is_found_by_its_lower_case_twin(run, engine, tmp_path):
+    # A contact written before addresses were stored in lower case (or by hand) still matches.
+    header = ["企业名称", "统一社会信用代码", "联系人", "邮箱"]
+    first = write_csv(tmp_path / "first.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                "li@example.com"]], header)
+    assert run("import", "enterprises", str(first))[0] == 0
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE contact SET email = 'Li@Example.com' WHERE email = 'li@example.com'"))
+    code, out, _ = run("import", "enterprises", str(first), "--format", "json")
+    assert code == 0 and json.loads(out)["tables"]["contact"] == {"new": 0, "updated": 0, "unchanged": 1}
+
+
 # ---------------------------------------------------------------------------------------------- enterprise, mode
 
 

@@ -125,8 +125,9 @@ def test_landlines_foreign_and_short_numbers_are_not_mobiles(cell):
         values.mobile(cell)
 
 
-def test_email_addresses_are_checked_for_syntax_only():
-    assert values.email("Lin@MinJiang.example.cn") == "Lin@minjiang.example.cn"
+def test_email_addresses_are_checked_for_syntax_only_and_kept_trimmed_in_lower_case():
+    # Lower case is the form a contact is known by (custody.domain.email_key): one mailbox, one contact.
+    assert values.email(" Lin@MinJiang.example.cn ") == "lin@minjiang.example.cn"
     with pytest.raises(values.CellProblem):
         values.email("zhao@@yuntu")
 
