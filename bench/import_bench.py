@@ -9,7 +9,9 @@ already typed, inserted into the same empty table with one raw executemany (SQLi
 import's connection gets) or one COPY (PostgreSQL). Everything the run writes (databases, the children's log)
 goes to a temporary folder; the PostgreSQL schema it creates (bench_<timestamp>) is dropped at the end.
 Targets (issue 3, on a 2-core machine): 1M-row CSV into SQLite <= 60 s and <= 3x its floor; 100k-row xlsx
-<= 10 s; peak memory <= 1.5 GB; PostgreSQL within 2x of SQLite. Prints one JSON object.
+<= 10 s, with its paid-through years given and without them (inferred from the legal status); peak memory
+<= 1.5 GB; PostgreSQL within 2x of SQLite. Prints one JSON object. A target is judged only at the size it is set
+for: in a reduced run (fewer rows) its figure is null, neither met nor missed.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from custody.appno import check_character
 from custody.creditcode import credit_code_check_character
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sizes issue 3 sets its targets for: a smaller run says nothing about them.
+FULL_CSV_ROWS, FULL_XLSX_ROWS = 1_000_000, 100_000
 TYPES = (("1", "发明", 0.40, 20), ("2", "实用新型", 0.45, 10), ("3", "外观设计", 0.15, 10))
 HEADER = ["申请号", "专利名称", "专利类型", "申请日", "授权公告日", "授权年度", "已缴至年度", "费减比例", "法律状态",
           "专利权人", "统一社会信用代码"]
@@ -51,7 +55,8 @@ def patent_rows(count: int, owners: list[tuple[str, str]], rng: random.Random):
     serial = {}
     for _ in range(count):
         digit, label, _, term = rng.choices(TYPES, weights=[t[2] for t in TYPES])[0]
-        year = rng.randrange(2005, 2023)
+        # Filed within the term as of AS_OF: every row says 有效 (in force), as a live portfolio's export does.
+        year = rng.randrange(max(2005, AS_OF.year - term + 1), 2023)
         key = (year, digit)
         serial[key] = serial.get(key, rng.randrange(100000, 200000)) + 1
         digits = f"{year}{digit}{serial[key]:07d}"
@@ -234,9 +239,9 @@ def reset_pg(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--xlsx-rows", type=int, default=100_000)
-    parser.add_argument("--inferred-rows", type=int, default=100_000,
+    parser.add_argument("--rows", type=int, default=FULL_CSV_ROWS)
+    parser.add_argument("--xlsx-rows", type=int, default=FULL_XLSX_ROWS)
+    parser.add_argument("--inferred-rows", type=int, default=FULL_XLSX_ROWS,
                         help="rows of an extra xlsx case without paid-through years (inferred); 0 to skip")
     parser.add_argument("--enterprises", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20240501)
@@ -253,6 +258,7 @@ def main() -> None:
         typed = write_csv(csv_file, patent_rows(args.rows, owners, rng))
         sqlite_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         case = bench_import("csv-sqlite", sqlite_url, csv_file, enterprises_file, workdir)
+        case["rows"] = args.rows
         floor_url = f"sqlite:///{workdir / 'floor.sqlite3'}"
         fresh_database(floor_url)
         case["floor_seconds"] = round(floor_seconds(floor_url, typed, enterprises_file, workdir), 2)
@@ -262,7 +268,9 @@ def main() -> None:
             xlsx_file = workdir / "portfolio.xlsx"
             write_xlsx(xlsx_file, patent_rows(args.xlsx_rows, owners, random.Random(args.seed + 1)))
             xlsx_url = f"sqlite:///{workdir / 'bench-xlsx.sqlite3'}"
-            results["cases"].append(bench_import("xlsx-sqlite", xlsx_url, xlsx_file, enterprises_file, workdir))
+            case = bench_import("xlsx-sqlite", xlsx_url, xlsx_file, enterprises_file, workdir)
+            case["rows"] = args.xlsx_rows
+            results["cases"].append(case)
         if args.inferred_rows:
             # The same export without paid-through years: each is inferred through custody.fees (slower path).
             inferred_file = workdir / "portfolio-inferred.xlsx"
@@ -279,6 +287,7 @@ def main() -> None:
             url, schema = pg
             try:
                 case = bench_import("csv-postgresql", url, csv_file, enterprises_file, workdir)
+                case["rows"] = args.rows
                 reset_pg(url)
                 fresh_database(url)
                 case["floor_seconds"] = round(floor_seconds(url, typed, enterprises_file, workdir), 2)
@@ -292,18 +301,32 @@ def main() -> None:
     print(json.dumps(results, ensure_ascii=False, indent=2))
 
 
-def targets(cases: list[dict]) -> dict[str, bool]:
-    """Issue 3's targets, each met or not, for the cases this run measured."""
+FULL_ROWS = {"csv-sqlite": FULL_CSV_ROWS, "csv-postgresql": FULL_CSV_ROWS, "xlsx-sqlite": FULL_XLSX_ROWS,
+             "xlsx-sqlite-paid-through-inferred": FULL_XLSX_ROWS}
+
+
+def targets(cases: list[dict]) -> dict[str, bool | None]:
+    """Issue 3's targets for the cases this run measured: met (true) or not (false) when the case ran at the size
+    the target is set for, null in a reduced run (a quick run's seconds would pass or fail it by accident)."""
     by_name = {case["case"]: case for case in cases}
+
+    def judged(name: str, is_met: bool) -> bool | None:
+        return is_met if by_name[name]["rows"] >= FULL_ROWS[name] else None
+
+    is_full = all(c["rows"] >= FULL_ROWS[c["case"]] for c in cases)
     found = {"peak_rss_under_1_5_gb": all(c["peak_rss_mb"] <= 1536 and c["reimport_peak_rss_mb"] <= 1536
-                                          for c in cases)}
+                                          for c in cases) if is_full else None}
     if "csv-sqlite" in by_name:
-        found["csv_sqlite_under_60_s"] = by_name["csv-sqlite"]["seconds"] <= 60
-        found["csv_sqlite_within_3x_floor"] = by_name["csv-sqlite"]["ratio_to_floor"] <= 3
+        found["csv_sqlite_under_60_s"] = judged("csv-sqlite", by_name["csv-sqlite"]["seconds"] <= 60)
+        found["csv_sqlite_within_3x_floor"] = judged("csv-sqlite", by_name["csv-sqlite"]["ratio_to_floor"] <= 3)
     if "xlsx-sqlite" in by_name:
-        found["xlsx_sqlite_under_10_s"] = by_name["xlsx-sqlite"]["seconds"] <= 10
+        found["xlsx_sqlite_under_10_s"] = judged("xlsx-sqlite", by_name["xlsx-sqlite"]["seconds"] <= 10)
+    inferred = "xlsx-sqlite-paid-through-inferred"
+    if inferred in by_name:
+        found["xlsx_inferred_sqlite_under_10_s"] = judged(inferred, by_name[inferred]["seconds"] <= 10)
     if "csv-postgresql" in by_name:
-        found["postgresql_within_2x_sqlite"] = by_name["csv-postgresql"]["ratio_to_sqlite"] <= 2
+        found["postgresql_within_2x_sqlite"] = judged("csv-postgresql",
+                                                      by_name["csv-postgresql"]["ratio_to_sqlite"] <= 2)
     return found
 
 

@@ -89,6 +89,9 @@ def test_amounts_that_are_not_money_are_refused(cell):
     pytest.param("0.7", Reduction.R70, id="seventy-fraction"),
     pytest.param("无", Reduction.NONE, id="none-chinese"),
     pytest.param("none", Reduction.NONE, id="none-english"),
+    pytest.param("不减缴", Reduction.NONE, id="not-reduced"),
+    pytest.param("未费减", Reduction.NONE, id="no-reduction-filed"),
+    pytest.param("未减缴", Reduction.NONE, id="not-reduced-2"),
 ])
 def test_fee_reductions_in_their_usual_spellings(cell, expected):
     assert values.reduction(cell) == expected
