@@ -126,6 +126,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "费用 {value} 属于{fee_type}，但 {number} 是{type}"),
     "late_fee_unmatched": ("late fee with no annual fee for the same patent and date",
                            "滞纳金没有同一专利、同一日期的年费与之对应"),
+    "late_fee_partner_rejected": ("late fee joined to the annual fee on row {partner}, which was rejected",
+                                  "滞纳金与第 {partner} 行的年费合并，该行被拒绝"),
     "year_outside": ("{detail}", "{detail}"),
     "amount_mismatch": ("amount {amount} matches no fee for year {year} paid on {paid_on}: expected {expected}",
                         "金额 {amount} 与 {paid_on} 缴纳第 {year} 年年费的任何应缴金额都不符：应为 {expected}"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -46,6 +46,7 @@ class PaymentLine:
     paid_on: date
     note: str | None
     is_late_fee_only: bool = False
+    joined: list[PaymentLine] = field(default_factory=list)  # late-fee rows added to this one's amount
 
 
 class PaymentRows:
@@ -125,6 +126,7 @@ class PaymentRows:
             previous = accepted.setdefault(line.number, [])
             if _is_on_record(line, patent) or self.amount_fits(line, patent, previous):
                 previous.append(line)
+        self.reject_joined(lines)
         payments, patents = [], []
         for number, taken in accepted.items():
             good = [line for line in taken if line.row not in self.sink.error_rows]
@@ -148,7 +150,16 @@ class PaymentRows:
                 self.sink.add(line.row, self.labels["fee_name"], "late_fee_unmatched")
             else:
                 partner.amount += line.amount
+                partner.joined.append(line)
         return annual
+
+    def reject_joined(self, lines: list[PaymentLine]) -> None:
+        """A late-fee row goes with the annual-fee row it was joined to: rejected with it (so --partial writes
+        both to the rejects file, and neither is lost)."""
+        for line in lines:
+            if line.row in self.sink.error_rows:
+                for late in line.joined:
+                    self.sink.add(late.row, self.labels["fee_name"], "late_fee_partner_rejected", partner=line.row)
 
     def amount_fits(self, line: PaymentLine, patent: StoredPatent, previous: list[PaymentLine]) -> bool:
         column = self.labels["amount"]
@@ -170,17 +181,17 @@ class PaymentRows:
             if already + line.amount <= cap:
                 self.topups += 1
                 return True
-            self.sink.add(line.row, column, "amount_over_topup", amount=line.amount, year=line.year,
+            self.sink.add(line.row, column, "amount_over_topup", amount=_shown_amount(line), year=line.year,
                           total=already + line.amount, expected=cap, paid_on=line.paid_on)
             return False
         if line.amount in (due.total, full):
             return True
         expected = f"{due.total} ({due.fee} + {due.late_fee})" + (f" / {full}" if full != due.total else "")
         if due.late_fee and due.fee <= line.amount < due.total:
-            self.sink.add(line.row, column, "late_fee_short", WARNING, amount=line.amount, year=line.year,
+            self.sink.add(line.row, column, "late_fee_short", WARNING, amount=_shown_amount(line), year=line.year,
                           paid_on=line.paid_on, expected=expected, short=due.total - line.amount)
             return True
-        self.sink.add(line.row, column, "amount_mismatch", amount=line.amount, year=line.year,
+        self.sink.add(line.row, column, "amount_mismatch", amount=_shown_amount(line), year=line.year,
                       paid_on=line.paid_on, expected=expected)
         return False
 
@@ -225,3 +236,9 @@ def _is_on_record(line: PaymentLine, patent: StoredPatent) -> bool:
 def _schedule(patent: StoredPatent, options: Options) -> Schedule:
     # Quotes do not depend on what is paid; the schedule is built from the facts on record.
     return fee_schedule(patent.facts, options.rules, options.calendar)
+
+
+def _shown_amount(line: PaymentLine) -> str:
+    """The amount a message quotes: with a joined late-fee row, the sum and its parts (the row alone says less)."""
+    late = sum((x.amount for x in line.joined), Decimal(0))
+    return f"{line.amount} ({line.amount - late} + {late})" if line.joined else str(line.amount)

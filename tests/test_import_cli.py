@@ -86,6 +86,16 @@ def test_a_file_with_any_error_changes_nothing_byte_for_byte(custody, with_enter
     assert after == before
 
 
+@pytest.mark.parametrize(("kind", "name"), [("enterprises", "enterprises_problems.csv"),
+                                          ("payments", "payments_problems.csv")])
+def test_a_failing_enterprises_or_payments_file_changes_nothing_byte_for_byte(custody, with_enterprises, db_url,
+                                                                               engine, kind, name):
+    custody("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    before = sqlite_bytes(db_url) if db_url.startswith("sqlite") else snapshot(engine)
+    assert custody("import", kind, str(DATA / name))[0] == 1
+    assert (sqlite_bytes(db_url) if db_url.startswith("sqlite") else snapshot(engine)) == before
+
+
 def test_every_problem_of_a_rejected_file_is_listed_at_once(custody, with_enterprises):
     code, out, _ = custody("import", "patents", str(DATA / "patents_problems.csv"), *AS_OF)
     assert code == 1
@@ -203,6 +213,33 @@ def test_payments_advance_paid_through_and_import_once(custody, with_enterprises
     code, out, _ = custody("import", "payments", str(DATA / "payments.csv"))
     assert code == 0 and "payment: new 0, updated 0, unchanged 4" in out
     assert snapshot(engine, DATA_TABLES) == before
+
+
+def test_a_late_fee_row_joined_to_a_rejected_annual_fee_is_rejected_with_it(custody, with_enterprises, tmp_path,
+                                                                            engine):
+    custody("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    number = "202110246810.5"  # year 6: 360 + a late fee of 120 on 2024-05-20
+    paid = tmp_path / "paid.csv"
+    paid.write_text("申请号,费用名称,金额,缴费日期\n"
+                    f"{number},发明专利第6年年费,999,2024-05-20\n{number},发明专利年费滞纳金,120,2024-05-20\n"
+                    f"{P1},发明专利第8年年费,300,2024-04-20\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, out, _ = custody("import", "payments", str(paid), "--partial", "--rejects-out", str(rejects))
+    assert code == 1 and "payment: new 1, updated 0, unchanged 0" in out
+    assert "amount 1119.00 (999.00 + 120.00) matches no fee for year 6" in out
+    assert "paid.csv:3:费用名称: late fee joined to the annual fee on row 2, which was rejected" in out
+    with open(rejects, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert [r[1] for r in rows[1:]] == ["发明专利第6年年费", "发明专利年费滞纳金"]
+    rows[1][2] = "360"  # fixed: the rejects file imports as it is, late fee and all
+    with open(rejects, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    code, out, _ = custody("import", "payments", str(rejects))
+    assert code == 0 and "payment: new 1, updated 0, unchanged 0" in out
+    with engine.connect() as conn:
+        amount = conn.execute(sa.text("SELECT amount FROM payment JOIN patent ON patent.id = payment.patent_id "
+                                      "WHERE application_number = :n"), {"n": number}).scalar()
+    assert float(amount) == 480
 
 
 def test_payments_that_match_no_fee_reject_the_file(custody, with_enterprises):
