@@ -30,7 +30,7 @@ def test_import_bench_prints_figures_next_to_its_floor():
     figures = _bench("--pg", "")
     csv_case, xlsx_case, inferred_case = figures["cases"]
     assert (csv_case["case"], csv_case["exit_code"], csv_case["reimport_exit_code"]) == ("csv-sqlite", 0, 0)
-    assert csv_case["floor_seconds"] > 0 and csv_case["ratio_to_floor"] > 0
+    assert csv_case["floor_seconds"] > 0 and csv_case["ratio_to_floor"] > 0 and csv_case["cpu_seconds"] > 0
     assert (xlsx_case["case"], xlsx_case["exit_code"]) == ("xlsx-sqlite", 0)
     assert (inferred_case["rows"], inferred_case["exit_code"]) == (100, 0)
     # A reduced run judges no target: its figures are null, not pass or fail.
