@@ -28,8 +28,8 @@ from importers.enterprises import EnterpriseRows
 from importers.header import Header, find_header
 from importers.patents import Enterprises, PatentRows
 from importers.payments import PaymentRows
-from importers.problems import ProblemSink
-from importers.readers import Cell, ReadError, Source, open_source, row_estimate, rows
+from importers.problems import NOTE, ProblemSink
+from importers.readers import Cell, ReadError, Source, open_source, row_estimate, rows, sheet_names
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20000
@@ -126,12 +126,32 @@ def open_import(path: str | Path, kind: str, lookup: Lookup, options: Options) -
         profile = _profile(options, kind)
         opened.source = open_source(path, profile.sheet if profile else None)
         opened.batch.sha256 = file_sha256(path)
-        found = find_header(rows(opened.source), kind, sink, profile)
+        found = _header_on_some_sheet(opened, profile)
         if found is not None:
             opened.header, opened.data = found
     except ReadError as exc:
         sink.add(None, None, exc.code, **exc.params)
     return opened
+
+
+def _header_on_some_sheet(opened: ImportFile, profile: Profile | None) -> tuple[Header, Rows] | None:
+    """find_header on the file, or on a workbook's first sheet; when that one has no header (a cover sheet, notes)
+    and exactly one other sheet has, that sheet, with a note saying so. More than one such sheet is ambiguous:
+    the first sheet's problem stands (a profile's `sheet` picks one)."""
+    first = ProblemSink(opened.sink.file)
+    found = find_header(rows(opened.source), opened.kind, first, profile)
+    if found is None and opened.source.format == "excel" and not (profile and profile.sheet):
+        others = []
+        for name in sheet_names(opened.source.path):
+            source = replace(opened.source, sheet=name, found={})
+            sink = ProblemSink(opened.sink.file)
+            if name != opened.source.sheet and (hit := find_header(rows(source), opened.kind, sink, profile)):
+                others.append((source, hit, sink))
+        if len(others) == 1:
+            opened.source, found, first = others[0]
+            first.add(None, None, "sheet_chosen", NOTE, sheet=opened.source.sheet)
+    opened.sink.extend(first.problems)
+    return found
 
 
 def parse_file(path: str | Path, kind: str, lookup: Lookup, options: Options,

@@ -18,6 +18,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "不支持 {suffix} 文件：请用 .xlsx、.xls 或 .csv"),
     "encoding": ("cannot tell the text encoding (tried UTF-8, UTF-8 with BOM, GBK/GB18030)",
                  "无法识别文件编码（已尝试 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）"),
+    "sheet_chosen": ("read sheet {sheet}: the first sheet has no header row",
+                     "读取工作表 {sheet}：第一个工作表没有表头"),
     "sheet_missing": ("no sheet named {sheet}; the workbook has: {sheets}",
                       "工作簿中没有名为 {sheet} 的工作表；现有：{sheets}"),
     "empty_file": ("the file has no rows", "文件中没有数据行"),

@@ -270,6 +270,34 @@ def test_a_profile_maps_an_unusual_export(custody, with_enterprises):
     assert "patent: new 1" in out
 
 
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_workbook_whose_first_sheet_is_a_cover_note_is_read_from_its_one_data_sheet(custody, with_enterprises,
+                                                                                      tmp_path):
+    table = [["申请号", "专利名称", "专利类型", "申请日", "授权年度", "已缴至年度", "法律状态", "统一社会信用代码"],
+             [P1, "一种智能装配机械臂", "发明", "2017-04-25", 3, 7, "有效", "91350100MA2YQ1A008"]]
+    cover = ["本表为专利清单，数据见“专利”工作表"]
+    one = _workbook(tmp_path / "one.xlsx", {"说明": [cover], "专利": table})
+    code, out, _ = custody("import", "patents", str(one), *AS_OF)
+    assert code == 0 and "one.xlsx: note: read sheet 专利: the first sheet has no header row" in out
+    assert "patent: new 1" in out
+    # Two sheets that could be the data: which one is meant is not guessed.
+    two = _workbook(tmp_path / "two.xlsx", {"说明": [cover], "专利": table, "专利(旧)": table})
+    code, out, _ = custody("import", "patents", str(two), *AS_OF)
+    assert code == 1 and "no header row" in out and "read sheet" not in out
+
+
 def test_an_unknown_profile_or_enterprise_is_one_error_line(custody, with_enterprises):
     code, _, err = custody("import", "patents", str(DATA / "portfolio_bom.csv"), "--profile", "nope")
     assert (code, err.strip()) == (2, "Error: no import profile 'nope' in the configuration (profiles: agency)")
