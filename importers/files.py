@@ -138,20 +138,21 @@ def _header_on_some_sheet(opened: ImportFile, profile: Profile | None) -> tuple[
     """find_header on the file, or on a workbook's first sheet; when that one has no header (a cover sheet, notes)
     and exactly one other sheet has, that sheet, with a note saying so. More than one such sheet is ambiguous:
     the first sheet's problem stands (a profile's `sheet` picks one)."""
-    first = ProblemSink(opened.sink.file)
-    found = find_header(rows(opened.source), opened.kind, first, profile)
-    if found is None and opened.source.format == "excel" and not (profile and profile.sheet):
-        others = []
-        for name in sheet_names(opened.source.path):
-            source = replace(opened.source, sheet=name, found={})
-            sink = ProblemSink(opened.sink.file)
-            if name != opened.source.sheet and (hit := find_header(rows(source), opened.kind, sink, profile)):
-                others.append((source, hit, sink))
-        if len(others) == 1:
-            opened.source, found, first = others[0]
-            first.add(None, None, "sheet_chosen", NOTE, sheet=opened.source.sheet)
-    opened.sink.extend(first.problems)
-    return found
+    sink, before = opened.sink, len(opened.sink.problems)
+    found = find_header(rows(opened.source), opened.kind, sink, profile)
+    if found is not None or opened.source.format != "excel" or (profile and profile.sheet):
+        return found
+    others = [source for name in sheet_names(opened.source.path) if name != opened.source.sheet
+              for source in [replace(opened.source, sheet=name, found={})]
+              if find_header(rows(source), opened.kind, ProblemSink(sink.file), profile) is not None]
+    if len(others) != 1:
+        return None
+    # The data rows report into the sink as they are read (totals rows): the chosen sheet is found again with it.
+    del sink.problems[before:]
+    sink.has_file_error = False
+    opened.source = others[0]
+    sink.add(None, None, "sheet_chosen", NOTE, sheet=opened.source.sheet)
+    return find_header(rows(opened.source), opened.kind, sink, profile)
 
 
 def parse_file(path: str | Path, kind: str, lookup: Lookup, options: Options,
