@@ -80,6 +80,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "watch_without_enterprise": ("watch-only patent without a watching enterprise: its status changes go into "
                                  "nobody's digest",
                                  "仅监控的专利没有关注企业：其法律状态变化不会进入任何企业的摘要"),
+    "paid_through_over_payments": ("paid-through year {given} is followed by year(s) {years} with payments on "
+                                   "record: paid through {kept}, nothing to check there",
+                                   "已缴至第 {given} 年之后的第 {years} 年已有缴费记录：已缴至第 {kept} 年，无需核实"),
+    "paid_through_covers_checks": ("paid-through year {kept} on record covers the fees to check after year "
+                                   "{given}: counted paid",
+                                   "记录中已缴至第 {kept} 年，涵盖第 {given} 年之后待核实的年费：按已缴计"),
     "paid_through_kept": ("paid-through year {given} is below year {kept} on record: kept {kept} (an older file does "
                           "not undo newer facts; --allow-lower-paid-through lowers it)",
                           "已缴至第 {given} 年低于记录中的第 {kept} 年：保留第 {kept} 年（旧文件不能撤销较新的事实；"

@@ -13,7 +13,7 @@ from typing import Any
 
 from custody.store.imports import HeldBack, Outcome, PreviousImport
 from importers.files import ImportFile
-from importers.problems import PREFIX, WARNING
+from importers.problems import NOTE, PREFIX, WARNING
 from importers.rows import labels_for
 
 SHOWN_PROBLEMS = 200  # problems printed in table mode; JSON and the problems file have them all
@@ -72,12 +72,20 @@ def note_held_back(parsed: ImportFile, outcome: Outcome | None) -> None:
         return
     column = labels_for("patents", parsed.header)["paid_through"] if parsed.header else None
     for held in outcome.held_back:
-        parsed.sink.add(held.row, column, _held_back_code(held), WARNING, given=held.given, kept=held.kept,
-                        on_record=held.on_record, years=_years(held.paid_years))
+        parsed.sink.add(held.row, column, _held_back_code(held), NOTE if held.checks_cleared or held.over_payments
+                        else WARNING,
+                        given=held.given, kept=held.kept, on_record=held.on_record, years=_years(held.paid_years))
+    cleared = sum(held.checks_cleared for held in outcome.held_back)
+    if cleared and parsed.stats.get("fees_to_check"):
+        parsed.stats["fees_to_check"] -= cleared  # they have their payments: nothing to check
     parsed.sink.sort(parsed.header.cells if parsed.header else [])
 
 
 def _held_back_code(held: HeldBack) -> str:
+    if held.over_payments:
+        return "paid_through_over_payments"
+    if held.checks_cleared:
+        return "paid_through_covers_checks"
     if held.kept == held.on_record:
         return "paid_through_kept_paid" if held.paid_years else "paid_through_kept"
     return "paid_through_floor" if held.kept != held.given else "paid_through_lowered"

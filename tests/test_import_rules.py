@@ -295,6 +295,14 @@ def test_a_later_inference_runs_on_over_the_years_with_payments_on_record(run, e
     # check (reminders read paid_through: they must not ask for year 7 again).
     code, out, _ = run("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
     assert code == 0 and f"patent {P2} paid_through: 5 -> 7" in out
+    assert ("portfolio_gbk.csv:3:已缴至年度: note: paid-through year 6 is followed by year(s) 7 with payments on "
+            "record: paid through 7, nothing to check there") in out
+    summary = json.loads(run("import", "patents", str(DATA / "portfolio_gbk.csv"), "--as-of", "2024-05-02",
+                             "--format", "json", "--dry-run")[1])
+    assert summary["stats"]["fees_to_check"] == 0  # P2's year 7 was the only one, and it is paid
+    assert {"row": 3, "column": "已缴至年度", "severity": "note",
+            "message": "paid-through year 7 on record covers the fees to check after year 6: counted paid"} in [
+        {k: p[k] for k in ("row", "column", "severity", "message")} for p in summary["problems"]]
     assert stored(engine, P2, "paid_through, paid_through_inferred, unknown_through") == (7, False, None)
     view = json.loads(run("patent", "show", P2, "--as-of", "2024-05-01", "--format", "json")[1])
     assert view["fees_to_check"] == [] and not any(y["inferred"] for y in view["years"] if y["year"] == 7)
