@@ -4,11 +4,13 @@ Each payment must match a fee of its patent year as custody.fees quotes it for t
 (reduced as on record, or the full fee when the reduction was not yet approved) plus the late fee of the band
 that day falls in (Rule 115). Two readings, decided here and documented in the README:
 - a first payment between the fee and that total (a late fee paid short) is accepted with a warning: CNIPA asks
-  for the rest, and the shortfall is paid as a top-up (Guidelines V-9 §2.2.1.3, the 25-of-45 example);
+  for the rest, and the shortfall is paid as a top-up (Guidelines V-9 §2.2.1.3, the 25-of-45 example); until
+  then the summary lists what is still owed (custody.fees.amounts_owed, as `custody patent show` does);
 - a top-up (a year that already has a payment, on record or earlier in the file) may be any amount that does
   not take the year's total past what was due on the top-up's date.
-A separate late-fee row (「年费滞纳金」) joins the annual-fee row of the same patent and date. Payments advance
-the paid-through year over every run of consecutive paid years, as custody.store.patents.add_payment does.
+A separate late-fee row (「年费滞纳金」) joins the annual-fee row of the same patent and date, and is rejected with
+it. Payments advance the paid-through year over every run of consecutive paid years, as
+custody.store.patents.add_payment does, and clear the fees to check ("unknown — check") that the run covers.
 """
 from __future__ import annotations
 
