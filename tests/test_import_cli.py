@@ -209,6 +209,13 @@ def test_payments_advance_paid_through_and_import_once(custody, with_enterprises
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == [
             (P1, 8, False), ("201930456789.5", 6, False), ("202110246810.5", 6, False)]
+    # Each payment is in the patent's audit trail with its import, as `custody pay` writes it.
+    query = sa.text("SELECT c.new_value, c.source, r.file_name FROM patent_change c JOIN patent p ON p.id = "
+                    "c.patent_id JOIN import_record r ON r.id = c.import_id WHERE c.field = 'payment' AND "
+                    "p.application_number = :n")
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query, {"n": P1})] == [
+            ("year 8: 300.00 paid on 2024-04-20", "import:payments.csv", "payments.csv")]
     before = snapshot(engine, DATA_TABLES)
     code, out, _ = custody("import", "payments", str(DATA / "payments.csv"))
     assert code == 0 and "payment: new 0, updated 0, unchanged 4" in out

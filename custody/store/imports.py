@@ -218,7 +218,7 @@ def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_i
         for start in range(0, len(chunk.patents), WRITE_CHUNK):
             patents.write(chunk.patents[start:start + WRITE_CHUNK], chunk.patent_rows[start:start + WRITE_CHUNK])
         for start in range(0, len(chunk.payments), CHUNK):
-            write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK])
+            write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK], import_id)
     patents.finish()
 
 
