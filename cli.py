@@ -544,16 +544,19 @@ def patent_show(
     """
     from custody.fee_text import custody_line, print_payments, print_schedule
     from custody.store.patents import payments_of
-    from custody.views import mark_import_flags
+    from custody.views import mark_amounts_owed, mark_import_flags
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
-        view = schedule_dict(stored_schedule(ctx, session, patent), option_date(as_of, "--as-of") or clock.today())
+        schedule = stored_schedule(ctx, session, patent)
+        view = schedule_dict(schedule, option_date(as_of, "--as-of") or clock.today())
         view["patent"] = _patent_dict(patent)
+        payments = payments_of(session, patent)
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
-                             "source": p.source, "note": p.note} for p in payments_of(session, patent)]
+                             "source": p.source, "note": p.note} for p in payments]
         mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
                           {p["year"] for p in view["payments"]})
+        mark_amounts_owed(view, schedule, [(p.year, p.amount, p.paid_on) for p in payments])
         view["custody"] = _displayed(ctx, session, patent, view["as_of"])
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
@@ -562,7 +565,7 @@ def patent_show(
     console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
     console.print(custody_line(view["custody"]))
     print_schedule(console, view)
-    print_payments(console, view["payments"])
+    print_payments(console, view["payments"], view["amounts_owed"])
 
 
 def _displayed(ctx: typer.Context, session, patent, as_of: str) -> dict[str, Any]:

@@ -9,7 +9,9 @@ already typed, inserted into the same empty table with one raw executemany (SQLi
 import's connection gets) or one COPY (PostgreSQL). Everything the run writes (databases, the children's log)
 goes to a temporary folder; the PostgreSQL schema it creates (bench_<timestamp>) is dropped at the end.
 Targets (issue 3, on a 2-core machine): 1M-row CSV into SQLite <= 60 s and <= 3x its floor; 100k-row xlsx
-<= 10 s; peak memory <= 1.5 GB; PostgreSQL within 2x of SQLite. Prints one JSON object.
+<= 10 s, with its paid-through years given and without them (inferred from the legal status); peak memory
+<= 1.5 GB; PostgreSQL within 2x of SQLite. Prints one JSON object. A target is judged only at the size it is set
+for: in a reduced run (fewer rows) its figure is null, neither met nor missed.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from custody.appno import check_character
 from custody.creditcode import credit_code_check_character
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sizes issue 3 sets its targets for: a smaller run says nothing about them.
+FULL_CSV_ROWS, FULL_XLSX_ROWS = 1_000_000, 100_000
 TYPES = (("1", "发明", 0.40, 20), ("2", "实用新型", 0.45, 10), ("3", "外观设计", 0.15, 10))
 HEADER = ["申请号", "专利名称", "专利类型", "申请日", "授权公告日", "授权年度", "已缴至年度", "费减比例", "法律状态",
           "专利权人", "统一社会信用代码"]
@@ -51,7 +55,8 @@ def patent_rows(count: int, owners: list[tuple[str, str]], rng: random.Random):
     serial = {}
     for _ in range(count):
         digit, label, _, term = rng.choices(TYPES, weights=[t[2] for t in TYPES])[0]
-        year = rng.randrange(2005, 2023)
+        # Filed within the term as of AS_OF: every row says 有效 (in force), as a live portfolio's export does.
+        year = rng.randrange(max(2005, AS_OF.year - term + 1), 2023)
         key = (year, digit)
         serial[key] = serial.get(key, rng.randrange(100000, 200000)) + 1
         digits = f"{year}{digit}{serial[key]:07d}"
@@ -105,15 +110,19 @@ CHILD = ("import sys, cli\nrc = cli.run(sys.argv[2:])\n"
          "open(sys.argv[1], 'w').write(hwm.split()[1])\nsys.exit(rc)")
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, exit code) of `custody ARGS` in a child process."""
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
+    """(seconds, peak RSS in MB, exit code, CPU seconds) of `custody ARGS` in a child process. The CPU time
+    (user + system) tells a busy machine from a slow import: on an idle 2-core machine it is about the wall time."""
     with tempfile.NamedTemporaryFile(suffix=".hwm") as hwm:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", CHILD, hwm.name, *args], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kb = int(Path(hwm.name).read_text() or 0)
-    return elapsed, peak_kb / 1024, done.returncode
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, peak_kb / 1024, done.returncode, cpu
 
 
 def fresh_database(url: str) -> None:
@@ -175,10 +184,10 @@ def bench_import(label: str, url: str, file: Path, enterprises_file: Path, workd
     fresh_database(url)
     env = {**os.environ, "CUSTODY_DATABASE_URL": url, "CUSTODY_CONFIG": str(write_config(workdir))}
     run_child(["import", "enterprises", str(enterprises_file)], env)
-    seconds, peak_mb, status = run_child(["import", "patents", str(file), "--as-of", AS_OF.isoformat()], env)
-    again, again_mb, again_status = run_child(["import", "patents", str(file), "--as-of", AS_OF.isoformat()], env)
-    return {"case": label, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "exit_code": status,
-            "reimport_seconds": round(again, 2), "reimport_peak_rss_mb": round(again_mb),
+    seconds, peak_mb, status, cpu = run_child(["import", "patents", str(file), "--as-of", AS_OF.isoformat()], env)
+    again, again_mb, again_status, _ = run_child(["import", "patents", str(file), "--as-of", AS_OF.isoformat()], env)
+    return {"case": label, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak_mb),
+            "exit_code": status, "reimport_seconds": round(again, 2), "reimport_peak_rss_mb": round(again_mb),
             "reimport_exit_code": again_status}
 
 
@@ -234,9 +243,9 @@ def reset_pg(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--xlsx-rows", type=int, default=100_000)
-    parser.add_argument("--inferred-rows", type=int, default=100_000,
+    parser.add_argument("--rows", type=int, default=FULL_CSV_ROWS)
+    parser.add_argument("--xlsx-rows", type=int, default=FULL_XLSX_ROWS)
+    parser.add_argument("--inferred-rows", type=int, default=FULL_XLSX_ROWS,
                         help="rows of an extra xlsx case without paid-through years (inferred); 0 to skip")
     parser.add_argument("--enterprises", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20240501)
@@ -253,6 +262,7 @@ def main() -> None:
         typed = write_csv(csv_file, patent_rows(args.rows, owners, rng))
         sqlite_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         case = bench_import("csv-sqlite", sqlite_url, csv_file, enterprises_file, workdir)
+        case["rows"] = args.rows
         floor_url = f"sqlite:///{workdir / 'floor.sqlite3'}"
         fresh_database(floor_url)
         case["floor_seconds"] = round(floor_seconds(floor_url, typed, enterprises_file, workdir), 2)
@@ -262,7 +272,9 @@ def main() -> None:
             xlsx_file = workdir / "portfolio.xlsx"
             write_xlsx(xlsx_file, patent_rows(args.xlsx_rows, owners, random.Random(args.seed + 1)))
             xlsx_url = f"sqlite:///{workdir / 'bench-xlsx.sqlite3'}"
-            results["cases"].append(bench_import("xlsx-sqlite", xlsx_url, xlsx_file, enterprises_file, workdir))
+            case = bench_import("xlsx-sqlite", xlsx_url, xlsx_file, enterprises_file, workdir)
+            case["rows"] = args.xlsx_rows
+            results["cases"].append(case)
         if args.inferred_rows:
             # The same export without paid-through years: each is inferred through custody.fees (slower path).
             inferred_file = workdir / "portfolio-inferred.xlsx"
@@ -279,6 +291,7 @@ def main() -> None:
             url, schema = pg
             try:
                 case = bench_import("csv-postgresql", url, csv_file, enterprises_file, workdir)
+                case["rows"] = args.rows
                 reset_pg(url)
                 fresh_database(url)
                 case["floor_seconds"] = round(floor_seconds(url, typed, enterprises_file, workdir), 2)
@@ -292,18 +305,32 @@ def main() -> None:
     print(json.dumps(results, ensure_ascii=False, indent=2))
 
 
-def targets(cases: list[dict]) -> dict[str, bool]:
-    """Issue 3's targets, each met or not, for the cases this run measured."""
+FULL_ROWS = {"csv-sqlite": FULL_CSV_ROWS, "csv-postgresql": FULL_CSV_ROWS, "xlsx-sqlite": FULL_XLSX_ROWS,
+             "xlsx-sqlite-paid-through-inferred": FULL_XLSX_ROWS}
+
+
+def targets(cases: list[dict]) -> dict[str, bool | None]:
+    """Issue 3's targets for the cases this run measured: met (true) or not (false) when the case ran at the size
+    the target is set for, null in a reduced run (a quick run's seconds would pass or fail it by accident)."""
     by_name = {case["case"]: case for case in cases}
+
+    def judged(name: str, is_met: bool) -> bool | None:
+        return is_met if by_name[name]["rows"] >= FULL_ROWS[name] else None
+
+    is_full = all(c["rows"] >= FULL_ROWS[c["case"]] for c in cases)
     found = {"peak_rss_under_1_5_gb": all(c["peak_rss_mb"] <= 1536 and c["reimport_peak_rss_mb"] <= 1536
-                                          for c in cases)}
+                                          for c in cases) if is_full else None}
     if "csv-sqlite" in by_name:
-        found["csv_sqlite_under_60_s"] = by_name["csv-sqlite"]["seconds"] <= 60
-        found["csv_sqlite_within_3x_floor"] = by_name["csv-sqlite"]["ratio_to_floor"] <= 3
+        found["csv_sqlite_under_60_s"] = judged("csv-sqlite", by_name["csv-sqlite"]["seconds"] <= 60)
+        found["csv_sqlite_within_3x_floor"] = judged("csv-sqlite", by_name["csv-sqlite"]["ratio_to_floor"] <= 3)
     if "xlsx-sqlite" in by_name:
-        found["xlsx_sqlite_under_10_s"] = by_name["xlsx-sqlite"]["seconds"] <= 10
+        found["xlsx_sqlite_under_10_s"] = judged("xlsx-sqlite", by_name["xlsx-sqlite"]["seconds"] <= 10)
+    inferred = "xlsx-sqlite-paid-through-inferred"
+    if inferred in by_name:
+        found["xlsx_inferred_sqlite_under_10_s"] = judged(inferred, by_name[inferred]["seconds"] <= 10)
     if "csv-postgresql" in by_name:
-        found["postgresql_within_2x_sqlite"] = by_name["csv-postgresql"]["ratio_to_sqlite"] <= 2
+        found["postgresql_within_2x_sqlite"] = judged("csv-postgresql",
+                                                      by_name["csv-postgresql"]["ratio_to_sqlite"] <= 2)
     return found
 
 

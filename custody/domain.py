@@ -48,6 +48,12 @@ class PatentState(StrEnum):
 CENT = Decimal("0.01")
 
 
+def email_key(address: str) -> str:
+    """An email address as it identifies a contact: trimmed, in lower case. Mail systems deliver whatever the
+    case (the outbox sends to this form too), so `Li@Example.com` and `li@example.com` are one contact."""
+    return address.strip().lower()
+
+
 def yuan(value: Decimal | int | float | str) -> Decimal:
     """An amount in yuan, rounded half-up to the fen, as CNIPA bills it."""
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -67,6 +67,8 @@ def schedule_table(view: dict[str, Any]) -> Table:
         status = "已缴" if y["paid"] else ("授权当年（办登时缴）" if y["grant_year"] else "未缴")
         if y.get("inferred") or y.get("check"):  # an import's flags (custody.views.mark_import_flags)
             status = "推定已缴" if y.get("inferred") else "待核实"
+        if y.get("owed"):  # paid short (custody.views.mark_amounts_owed)
+            status = f"已缴，尚欠 {yuan_text(y['owed'])}"
         reduction = REDUCTION_TOO_LATE if y["reduction_too_late"] else REDUCTION_ZH.get(y["reduction"], y["reduction"])
         table.add_row(f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
                       yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status)
@@ -110,8 +112,9 @@ def custody_line(shown: dict[str, Any]) -> str:
     return "    ".join(parts)
 
 
-def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
-    """The payments on record (`custody patent show`), or a line saying there are none."""
+def print_payments(console: Console, payments: list[dict[str, Any]], owed: list[dict[str, Any]] = ()) -> None:
+    """The payments on record (`custody patent show`), or a line saying there are none, and what years paid
+    short still owe (custody.views.mark_amounts_owed)."""
     if not payments:
         console.print("缴费记录：无")
         return
@@ -121,3 +124,6 @@ def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     for p in payments:
         table.add_row(f"第{p['year']}年", yuan_text(p["amount"]), p["paid_on"], p["source"], p.get("note") or "")
     console.print(table)
+    for o in owed:
+        console.print(f"第{o['year']}年少缴：已缴 {yuan_text(o['paid'])}，按 {o['as_of']} 的滞纳金档次尚欠 "
+                      f"{yuan_text(o['owed'])}（补缴时按补缴当日的档次计算）")

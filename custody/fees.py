@@ -6,6 +6,7 @@ Every figure carries the rule rows that produced it (`citations`), so an operato
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -483,3 +484,23 @@ def expected_payment(schedule: Schedule, year: int, paid_on: date, already_paid:
     """What a payment for `year` made on `paid_on` should amount to: fee plus that day's late fee, less any earlier
     payment for the year (a top-up is charged at the band of the top-up date: GL V-9 §2.2.1.3 example)."""
     return quote(schedule, paid_on, year).total - already_paid
+
+
+def amounts_owed(schedule: Schedule, payments: Iterable[tuple[int, Decimal, date]]) -> dict[int, tuple[Decimal, date]]:
+    """{year: (still owed, as of)} for each year paid short: what a top-up on the year's last payment date would
+    have cost (`expected_payment`: fee plus that day's late fee, less everything paid). A first payment that
+    covers the fee but not its late fee is accepted by an import (Rule 115; GL V-9 §2.2.1.3: CNIPA asks for the
+    rest), so the rest must stay visible. Years quoted past their grace end or outside the schedule are left out."""
+    paid: dict[int, tuple[Decimal, date]] = {}
+    for year, amount, paid_on in payments:
+        total, last = paid.get(year, (ZERO, paid_on))
+        paid[year] = (total + Decimal(amount), max(last, paid_on))
+    owed = {}
+    for year, (total, last) in sorted(paid.items()):
+        try:
+            rest = expected_payment(schedule, year, last, total)
+        except (FeeInputError, LapsedError):  # outside the fee years, or paid after the grace end
+            continue
+        if rest > 0:
+            owed[year] = (rest, last)
+    return owed

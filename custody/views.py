@@ -17,6 +17,7 @@ from custody.fees import (
     RestorationQuote,
     Schedule,
     YearFee,
+    amounts_owed,
     next_due,
     patent_state,
     quote,
@@ -182,4 +183,17 @@ def mark_import_flags(view: dict[str, Any], paid_through_inferred: bool, unknown
         year["check"] = bool(unknown_through is not None and not year["paid"] and n <= unknown_through)
     view["paid_through_inferred"] = paid_through_inferred
     view["fees_to_check"] = [y["year"] for y in view["years"] if y["check"]]
+    return view
+
+
+def mark_amounts_owed(view: dict[str, Any], schedule: Schedule,
+                      payments: list[tuple[int, Decimal, date]]) -> dict[str, Any]:
+    """`view` with what is still owed on years paid short (custody.fees.amounts_owed), as `amounts_owed`
+    ({year, paid, owed, as_of}) and `owed` on each year (null when nothing is owed)."""
+    owed = amounts_owed(schedule, payments)
+    paid = {year: sum((a for y, a, _ in payments if y == year), Decimal(0)) for year in owed}
+    view["amounts_owed"] = [{"year": year, "paid": number(paid[year]), "owed": number(rest), "as_of": _iso(on)}
+                            for year, (rest, on) in owed.items()]
+    for year in view["years"]:
+        year["owed"] = number(owed[year["year"]][0]) if year["year"] in owed else None
     return view

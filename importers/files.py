@@ -28,8 +28,8 @@ from importers.enterprises import EnterpriseRows
 from importers.header import Header, find_header
 from importers.patents import Enterprises, PatentRows
 from importers.payments import PaymentRows
-from importers.problems import ProblemSink
-from importers.readers import Cell, ReadError, Source, open_source, row_estimate, rows
+from importers.problems import NOTE, ProblemSink
+from importers.readers import Cell, ReadError, Source, open_source, row_estimate, rows, sheet_names
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20000
@@ -126,12 +126,33 @@ def open_import(path: str | Path, kind: str, lookup: Lookup, options: Options) -
         profile = _profile(options, kind)
         opened.source = open_source(path, profile.sheet if profile else None)
         opened.batch.sha256 = file_sha256(path)
-        found = find_header(rows(opened.source), kind, sink, profile)
+        found = _header_on_some_sheet(opened, profile)
         if found is not None:
             opened.header, opened.data = found
     except ReadError as exc:
         sink.add(None, None, exc.code, **exc.params)
     return opened
+
+
+def _header_on_some_sheet(opened: ImportFile, profile: Profile | None) -> tuple[Header, Rows] | None:
+    """find_header on the file, or on a workbook's first sheet; when that one has no header (a cover sheet, notes)
+    and exactly one other sheet has, that sheet, with a note saying so. More than one such sheet is ambiguous:
+    the first sheet's problem stands (a profile's `sheet` picks one)."""
+    sink, before = opened.sink, len(opened.sink.problems)
+    found = find_header(rows(opened.source), opened.kind, sink, profile)
+    if found is not None or opened.source.format != "excel" or (profile and profile.sheet):
+        return found
+    others = [source for name in sheet_names(opened.source.path) if name != opened.source.sheet
+              for source in [replace(opened.source, sheet=name, found={})]
+              if find_header(rows(source), opened.kind, ProblemSink(sink.file), profile) is not None]
+    if len(others) != 1:
+        return None
+    # The data rows report into the sink as they are read (totals rows): the chosen sheet is found again with it.
+    del sink.problems[before:]
+    sink.has_file_error = False
+    opened.source = others[0]
+    sink.add(None, None, "sheet_chosen", NOTE, sheet=opened.source.sheet)
+    return find_header(rows(opened.source), opened.kind, sink, profile)
 
 
 def parse_file(path: str | Path, kind: str, lookup: Lookup, options: Options,
@@ -208,7 +229,7 @@ def _accepted_other(opened: ImportFile, reader: EnterpriseRows | PaymentRows) ->
         return batch
     batch.payments, batch.patents = reader.checked(opened.lookup)
     opened.skipped = reader.skipped
-    opened.stats = {"top_ups": reader.topups, "skipped_not_annual_fee": reader.skipped}
+    opened.stats = {"top_ups": reader.topups, "skipped_not_annual_fee": reader.skipped, "amounts_owed": reader.owed}
     return batch
 
 

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import Calendar, anniversary, grant_year_of, late_fee_bands
+from custody.fees import Calendar, add_months, anniversary, grant_year_of, late_fee_bands
 from custody.ruleset import DeadlineException, RuleSet
 
 YearDates = tuple[int, date, date]  # (patent year, due date, grace end)
@@ -55,6 +55,7 @@ class PaidThroughInference:
         self._terms: dict[tuple[PatentType, date], int] = {}
         # anniversary -> (due date before any exception, deadline of a fee not reduced, of a reduced fee)
         self._deadlines: dict[date, tuple[date, _Deadline, _Deadline]] = {}
+        self._settled: dict[date, date] = {}
 
     def __call__(self, facts: PatentFacts, as_of: date) -> Inference:
         grant_year, _ = grant_year_of(facts, self.rules)
@@ -64,7 +65,14 @@ class PaidThroughInference:
             return Inference(None, (), expiry)
         paid, unknown, run = grant_year, [], True
         filing = facts.filing_date
-        for year in range(grant_year + 1, last + 1):  # the grant-year fee is paid with registration (Rule 114)
+        # Years whose anniversary is before the settled day have had their grace period end: paid, no need to
+        # work out their deadlines (most of a portfolio's years; the hypothesis test holds this to fee_schedule).
+        settled = self.settled_before(as_of)
+        before = settled.year - filing.year  # anniversaries before the settled day: years 1 .. before (+ 1)
+        if _anniversary(filing, before) >= settled:
+            before -= 1
+        paid = max(paid, min(last, before + 1))
+        for year in range(paid + 1, last + 1):  # the grant-year fee is paid with registration (Rule 114)
             anniv = _anniversary(filing, year - 1)
             if anniv >= as_of:
                 break  # not due yet, nor any later year (a deadline is never before its anniversary)
@@ -75,6 +83,20 @@ class PaidThroughInference:
             elif deadline.due < as_of:
                 unknown.append((year, deadline.due, deadline.grace_end))
         return Inference(paid, tuple(unknown), expiry)
+
+    def settled_before(self, as_of: date) -> date:
+        """A day such that the fee of every anniversary before it had its grace period end before `as_of`: the
+        grace period (Rule 115) plus a month for the two moves past rest days (due date, grace end), and before
+        the due dates a dated exception moves, while such a moved deadline could still be running."""
+        found = self._settled.get(as_of)
+        if found is None:
+            margin = self.rules.late_fee.grace_months + 1
+            found = add_months(as_of, -margin)
+            for exception in self.rules.exceptions:
+                if add_months(exception.new_due_date, margin) >= as_of:
+                    found = min(found, exception.due_from - timedelta(days=31))
+            self._settled[as_of] = found
+        return found
 
     def term_years(self, patent_type: PatentType, filing_date: date) -> int:
         key = (patent_type, filing_date)

@@ -18,6 +18,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "不支持 {suffix} 文件：请用 .xlsx、.xls 或 .csv"),
     "encoding": ("cannot tell the text encoding (tried UTF-8, UTF-8 with BOM, GBK/GB18030)",
                  "无法识别文件编码（已尝试 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）"),
+    "sheet_chosen": ("read sheet {sheet}: the first sheet has no header row",
+                     "读取工作表 {sheet}：第一个工作表没有表头"),
     "sheet_missing": ("no sheet named {sheet}; the workbook has: {sheets}",
                       "工作簿中没有名为 {sheet} 的工作表；现有：{sheets}"),
     "empty_file": ("the file has no rows", "文件中没有数据行"),
@@ -78,6 +80,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "watch_without_enterprise": ("watch-only patent without a watching enterprise: its status changes go into "
                                  "nobody's digest",
                                  "仅监控的专利没有关注企业：其法律状态变化不会进入任何企业的摘要"),
+    "paid_through_over_payments": ("paid-through year {given} is followed by year(s) {years} with payments on "
+                                   "record: paid through {kept}, nothing to check there",
+                                   "已缴至第 {given} 年之后的第 {years} 年已有缴费记录：已缴至第 {kept} 年，无需核实"),
+    "paid_through_covers_checks": ("paid-through year {kept} on record covers the fees to check after year "
+                                   "{given}: counted paid",
+                                   "记录中已缴至第 {kept} 年，涵盖第 {given} 年之后待核实的年费：按已缴计"),
     "paid_through_kept": ("paid-through year {given} is below year {kept} on record: kept {kept} (an older file does "
                           "not undo newer facts; --allow-lower-paid-through lowers it)",
                           "已缴至第 {given} 年低于记录中的第 {kept} 年：保留第 {kept} 年（旧文件不能撤销较新的事实；"
@@ -126,6 +134,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "费用 {value} 属于{fee_type}，但 {number} 是{type}"),
     "late_fee_unmatched": ("late fee with no annual fee for the same patent and date",
                            "滞纳金没有同一专利、同一日期的年费与之对应"),
+    "late_fee_partner_rejected": ("late fee joined to the annual fee on row {partner}, which was rejected",
+                                  "滞纳金与第 {partner} 行的年费合并，该行被拒绝"),
     "year_outside": ("{detail}", "{detail}"),
     "amount_mismatch": ("amount {amount} matches no fee for year {year} paid on {paid_on}: expected {expected}",
                         "金额 {amount} 与 {paid_on} 缴纳第 {year} 年年费的任何应缴金额都不符：应为 {expected}"),

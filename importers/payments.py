@@ -4,23 +4,25 @@ Each payment must match a fee of its patent year as custody.fees quotes it for t
 (reduced as on record, or the full fee when the reduction was not yet approved) plus the late fee of the band
 that day falls in (Rule 115). Two readings, decided here and documented in the README:
 - a first payment between the fee and that total (a late fee paid short) is accepted with a warning: CNIPA asks
-  for the rest, and the shortfall is paid as a top-up (Guidelines V-9 §2.2.1.3, the 25-of-45 example);
+  for the rest, and the shortfall is paid as a top-up (Guidelines V-9 §2.2.1.3, the 25-of-45 example); until
+  then the summary lists what is still owed (custody.fees.amounts_owed, as `custody patent show` does);
 - a top-up (a year that already has a payment, on record or earlier in the file) may be any amount that does
   not take the year's total past what was due on the top-up's date.
-A separate late-fee row (「年费滞纳金」) joins the annual-fee row of the same patent and date. Payments advance
-the paid-through year over every run of consecutive paid years, as custody.store.patents.add_payment does.
+A separate late-fee row (「年费滞纳金」) joins the annual-fee row of the same patent and date, and is rejected with
+it. Payments advance the paid-through year over every run of consecutive paid years, as
+custody.store.patents.add_payment does, and clear the fees to check ("unknown — check") that the run covers.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from custody.appno import TYPE_BY_DIGIT
 from custody.domain import PatentType
-from custody.fees import FeeInputError, LapsedError, Schedule, fee_schedule, quote
+from custody.fees import FeeInputError, LapsedError, Schedule, amounts_owed, fee_schedule, quote
 from custody.store.imports import PATENT_FIELDS, StoredPatent
 from custody.store.patents import paid_run_end
 from importers import values
@@ -46,6 +48,7 @@ class PaymentLine:
     paid_on: date
     note: str | None
     is_late_fee_only: bool = False
+    joined: list[PaymentLine] = field(default_factory=list)  # late-fee rows added to this one's amount
 
 
 class PaymentRows:
@@ -55,6 +58,7 @@ class PaymentRows:
         self.lines: list[PaymentLine] = []
         self.skipped = 0
         self.topups = 0
+        self.owed: list[dict[str, object]] = []  # years left paid short: {application_number, year, owed, as_of}
         self._seen: set[tuple] = set()
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
@@ -124,10 +128,12 @@ class PaymentRows:
             previous = accepted.setdefault(line.number, [])
             if _is_on_record(line, patent) or self.amount_fits(line, patent, previous):
                 previous.append(line)
+        self.reject_joined(lines)
         payments, patents = [], []
         for number, taken in accepted.items():
             good = [line for line in taken if line.row not in self.sink.error_rows]
             payments.extend((x.number, x.year, x.amount, x.paid_on, x.note) for x in good)
+            self.note_owed(stored[number], good)
             advance = self.advanced(stored[number], good)
             if advance is not None:
                 patents.append(advance)
@@ -146,7 +152,16 @@ class PaymentRows:
                 self.sink.add(line.row, self.labels["fee_name"], "late_fee_unmatched")
             else:
                 partner.amount += line.amount
+                partner.joined.append(line)
         return annual
+
+    def reject_joined(self, lines: list[PaymentLine]) -> None:
+        """A late-fee row goes with the annual-fee row it was joined to: rejected with it (so --partial writes
+        both to the rejects file, and neither is lost)."""
+        for line in lines:
+            if line.row in self.sink.error_rows:
+                for late in line.joined:
+                    self.sink.add(late.row, self.labels["fee_name"], "late_fee_partner_rejected", partner=line.row)
 
     def amount_fits(self, line: PaymentLine, patent: StoredPatent, previous: list[PaymentLine]) -> bool:
         column = self.labels["amount"]
@@ -168,19 +183,28 @@ class PaymentRows:
             if already + line.amount <= cap:
                 self.topups += 1
                 return True
-            self.sink.add(line.row, column, "amount_over_topup", amount=line.amount, year=line.year,
+            self.sink.add(line.row, column, "amount_over_topup", amount=_shown_amount(line), year=line.year,
                           total=already + line.amount, expected=cap, paid_on=line.paid_on)
             return False
         if line.amount in (due.total, full):
             return True
         expected = f"{due.total} ({due.fee} + {due.late_fee})" + (f" / {full}" if full != due.total else "")
         if due.late_fee and due.fee <= line.amount < due.total:
-            self.sink.add(line.row, column, "late_fee_short", WARNING, amount=line.amount, year=line.year,
+            self.sink.add(line.row, column, "late_fee_short", WARNING, amount=_shown_amount(line), year=line.year,
                           paid_on=line.paid_on, expected=expected, short=due.total - line.amount)
             return True
-        self.sink.add(line.row, column, "amount_mismatch", amount=line.amount, year=line.year,
+        self.sink.add(line.row, column, "amount_mismatch", amount=_shown_amount(line), year=line.year,
                       paid_on=line.paid_on, expected=expected)
         return False
+
+    def note_owed(self, patent: StoredPatent, lines: list[PaymentLine]) -> None:
+        """The years these payments leave paid short (a late fee not paid in full), after every payment on record
+        and in the file: the import summary lists them, as `custody patent show` does."""
+        paid = [*patent.payments, *((x.year, x.amount, x.paid_on) for x in lines if not _is_on_record(x, patent))]
+        years = {x.year for x in lines}
+        owed = amounts_owed(_schedule(patent, self.options), paid)
+        self.owed.extend({"application_number": patent.facts.application_number, "year": year, "owed": str(rest),
+                          "as_of": on.isoformat()} for year, (rest, on) in owed.items() if year in years)
 
     def advanced(self, patent: StoredPatent, lines: list[PaymentLine]) -> tuple | None:
         """The patent row that moves paid-through over the run of years now paid, or None."""
@@ -201,6 +225,8 @@ class PaymentRows:
             return None
         row = dict.fromkeys(PATENT_FIELDS)
         row.update(application_number=facts.application_number, paid_through=end, paid_through_inferred=False)
+        if patent.unknown_through is not None and patent.unknown_through <= end:
+            row["unknown_through"] = 0  # every fee that was "unknown — check" now has its payment: clear it
         return tuple(row[f] for f in PATENT_FIELDS)
 
 
@@ -212,3 +238,9 @@ def _is_on_record(line: PaymentLine, patent: StoredPatent) -> bool:
 def _schedule(patent: StoredPatent, options: Options) -> Schedule:
     # Quotes do not depend on what is paid; the schedule is built from the facts on record.
     return fee_schedule(patent.facts, options.rules, options.calendar)
+
+
+def _shown_amount(line: PaymentLine) -> str:
+    """The amount a message quotes: with a joined late-fee row, the sum and its parts (the row alone says less)."""
+    late = sum((x.amount for x in line.joined), Decimal(0))
+    return f"{line.amount} ({line.amount - late} + {late})" if line.joined else str(line.amount)

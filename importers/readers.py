@@ -141,6 +141,13 @@ def _workbook(path: Path):
         raise ReadError("file_unreadable", detail=f"{type(exc).__name__}: {exc}") from None
 
 
+def sheet_names(path: Path) -> list[str]:
+    """A workbook's visible sheets, in order."""
+    workbook = _workbook(path)
+    visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
+    return visible or workbook.sheet_names
+
+
 def _sheet_name(path: Path, wanted: str | None) -> str:
     workbook = _workbook(path)
     names = workbook.sheet_names

@@ -13,7 +13,7 @@ from typing import Any
 
 from custody.store.imports import HeldBack, Outcome, PreviousImport
 from importers.files import ImportFile
-from importers.problems import PREFIX, WARNING
+from importers.problems import NOTE, PREFIX, WARNING
 from importers.rows import labels_for
 
 SHOWN_PROBLEMS = 200  # problems printed in table mode; JSON and the problems file have them all
@@ -38,7 +38,8 @@ WORDS = {
            "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
            "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
            "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
-           "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）"},
+           "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）",
+           "owed": "  少缴：专利 {application_number} 第 {year} 年尚欠 {owed}（按 {as_of} 的滞纳金档次，需补缴）"},
     "en": {"new": "new", "updated": "updated", "unchanged": "unchanged", "rejected": "rejected", "skipped": "skipped",
            "rows": "rows", "dry_run": "dry run (nothing written)", "nothing": "nothing changed in the database",
            "again": " (the same file was imported on {when}, import #{id})", "more": "... and {n} more",
@@ -49,7 +50,9 @@ WORDS = {
                              "rows)",
            "rejects": "rejected rows written to {path} (fix them and import that file)",
            "inferred": "patents with paid-through inferred: {n} (as of {as_of})",
-           "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)"},
+           "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)",
+           "owed": "  paid short: patent {application_number} year {year} still owes {owed} (late fee band of {as_of}; "
+                   "to be topped up)"},
 }
 
 
@@ -69,12 +72,20 @@ def note_held_back(parsed: ImportFile, outcome: Outcome | None) -> None:
         return
     column = labels_for("patents", parsed.header)["paid_through"] if parsed.header else None
     for held in outcome.held_back:
-        parsed.sink.add(held.row, column, _held_back_code(held), WARNING, given=held.given, kept=held.kept,
-                        on_record=held.on_record, years=_years(held.paid_years))
+        parsed.sink.add(held.row, column, _held_back_code(held), NOTE if held.checks_cleared or held.over_payments
+                        else WARNING,
+                        given=held.given, kept=held.kept, on_record=held.on_record, years=_years(held.paid_years))
+    cleared = sum(held.checks_cleared for held in outcome.held_back)
+    if cleared and parsed.stats.get("fees_to_check"):
+        parsed.stats["fees_to_check"] -= cleared  # they have their payments: nothing to check
     parsed.sink.sort(parsed.header.cells if parsed.header else [])
 
 
 def _held_back_code(held: HeldBack) -> str:
+    if held.over_payments:
+        return "paid_through_over_payments"
+    if held.checks_cleared:
+        return "paid_through_covers_checks"
     if held.kept == held.on_record:
         return "paid_through_kept_paid" if held.paid_years else "paid_through_kept"
     return "paid_through_floor" if held.kept != held.given else "paid_through_lowered"
@@ -197,4 +208,5 @@ def _stat_lines(summary: dict[str, Any], words: dict[str, str]) -> list[str]:
         lines.append(words["inferred"].format(n=stats["paid_through_inferred"], as_of=stats["as_of"]))
     if stats.get("fees_to_check"):
         lines.append(words["check"].format(n=stats["fees_to_check"]))
+    lines.extend(words["owed"].format(**owed) for owed in stats.get("amounts_owed", ())[:SHOWN_CHANGES])
     return lines

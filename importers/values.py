@@ -22,7 +22,7 @@ from custody.appno import (
 )
 from custody.creditcode import InvalidCreditCode, parse_credit_code
 from custody.dates import DateParseError, parse_date
-from custody.domain import PatentType, Reduction
+from custody.domain import PatentType, Reduction, email_key
 from importers.readers import Cell
 
 
@@ -131,6 +131,8 @@ _REDUCTIONS = {
     "70": Reduction.R70, "70%": Reduction.R70, "0.7": Reduction.R70, "0.70": Reduction.R70, ".7": Reduction.R70,
     "无": Reduction.NONE, "否": Reduction.NONE, "不减": Reduction.NONE, "无费减": Reduction.NONE, "0": Reduction.NONE,
     "0%": Reduction.NONE, "none": Reduction.NONE, "no": Reduction.NONE, "-": Reduction.NONE, "/": Reduction.NONE,
+    # 不减缴 / 未费减 / 未减缴 once the trailing 减缴 or 费减 is taken off (_REDUCTION_WORDS).
+    "不": Reduction.NONE, "未": Reduction.NONE,
 }
 # The share paid rather than waived: 15 % and 30 % can only be that, but saying so silently would be a guess.
 _AMBIGUOUS_REDUCTIONS = {"15", "15%", "0.15", "30", "30%", "0.3", "0.30"}
@@ -210,7 +212,7 @@ def email(cell: Cell) -> str:
 
     raw = shown(cell).strip()
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        return email_key(validate_email(raw, check_deliverability=False).normalized)
     except EmailNotValidError as exc:
         raise CellProblem("email_invalid", value=raw, detail=str(exc)) from None
 

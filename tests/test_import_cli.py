@@ -86,6 +86,16 @@ def test_a_file_with_any_error_changes_nothing_byte_for_byte(custody, with_enter
     assert after == before
 
 
+@pytest.mark.parametrize(("kind", "name"), [("enterprises", "enterprises_problems.csv"),
+                                          ("payments", "payments_problems.csv")])
+def test_a_failing_enterprises_or_payments_file_changes_nothing_byte_for_byte(custody, with_enterprises, db_url,
+                                                                               engine, kind, name):
+    custody("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    before = sqlite_bytes(db_url) if db_url.startswith("sqlite") else snapshot(engine)
+    assert custody("import", kind, str(DATA / name))[0] == 1
+    assert (sqlite_bytes(db_url) if db_url.startswith("sqlite") else snapshot(engine)) == before
+
+
 def test_every_problem_of_a_rejected_file_is_listed_at_once(custody, with_enterprises):
     code, out, _ = custody("import", "patents", str(DATA / "patents_problems.csv"), *AS_OF)
     assert code == 1
@@ -199,10 +209,44 @@ def test_payments_advance_paid_through_and_import_once(custody, with_enterprises
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == [
             (P1, 8, False), ("201930456789.5", 6, False), ("202110246810.5", 6, False)]
+    # Each payment is in the patent's audit trail with its import, as `custody pay` writes it.
+    query = sa.text("SELECT c.new_value, c.source, r.file_name FROM patent_change c JOIN patent p ON p.id = "
+                    "c.patent_id JOIN import_record r ON r.id = c.import_id WHERE c.field = 'payment' AND "
+                    "p.application_number = :n")
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query, {"n": P1})] == [
+            ("year 8: 300.00 paid on 2024-04-20", "import:payments.csv", "payments.csv")]
     before = snapshot(engine, DATA_TABLES)
     code, out, _ = custody("import", "payments", str(DATA / "payments.csv"))
     assert code == 0 and "payment: new 0, updated 0, unchanged 4" in out
     assert snapshot(engine, DATA_TABLES) == before
+
+
+def test_a_late_fee_row_joined_to_a_rejected_annual_fee_is_rejected_with_it(custody, with_enterprises, tmp_path,
+                                                                            engine):
+    custody("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    number = "202110246810.5"  # year 6: 360 + a late fee of 120 on 2024-05-20
+    paid = tmp_path / "paid.csv"
+    paid.write_text("申请号,费用名称,金额,缴费日期\n"
+                    f"{number},发明专利第6年年费,999,2024-05-20\n{number},发明专利年费滞纳金,120,2024-05-20\n"
+                    f"{P1},发明专利第8年年费,300,2024-04-20\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, out, _ = custody("import", "payments", str(paid), "--partial", "--rejects-out", str(rejects))
+    assert code == 1 and "payment: new 1, updated 0, unchanged 0" in out
+    assert "amount 1119.00 (999.00 + 120.00) matches no fee for year 6" in out
+    assert "paid.csv:3:费用名称: late fee joined to the annual fee on row 2, which was rejected" in out
+    with open(rejects, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert [r[1] for r in rows[1:]] == ["发明专利第6年年费", "发明专利年费滞纳金"]
+    rows[1][2] = "360"  # fixed: the rejects file imports as it is, late fee and all
+    with open(rejects, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    code, out, _ = custody("import", "payments", str(rejects))
+    assert code == 0 and "payment: new 1, updated 0, unchanged 0" in out
+    with engine.connect() as conn:
+        amount = conn.execute(sa.text("SELECT amount FROM payment JOIN patent ON patent.id = payment.patent_id "
+                                      "WHERE application_number = :n"), {"n": number}).scalar()
+    assert float(amount) == 480
 
 
 def test_payments_that_match_no_fee_reject_the_file(custody, with_enterprises):
@@ -231,6 +275,34 @@ def test_a_profile_maps_an_unusual_export(custody, with_enterprises):
     code, out, _ = custody("import", "patents", file, "--enterprise", "91350100MA2YQ1A008", "--profile", "agency")
     assert code == 0, out
     assert "patent: new 1" in out
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_workbook_whose_first_sheet_is_a_cover_note_is_read_from_its_one_data_sheet(custody, with_enterprises,
+                                                                                      tmp_path):
+    table = [["申请号", "专利名称", "专利类型", "申请日", "授权年度", "已缴至年度", "法律状态", "统一社会信用代码"],
+             [P1, "一种智能装配机械臂", "发明", "2017-04-25", 3, 7, "有效", "91350100MA2YQ1A008"]]
+    cover = ["本表为专利清单，数据见“专利”工作表"]
+    one = _workbook(tmp_path / "one.xlsx", {"说明": [cover], "专利": table})
+    code, out, _ = custody("import", "patents", str(one), *AS_OF)
+    assert code == 0 and "one.xlsx: note: read sheet 专利: the first sheet has no header row" in out
+    assert "patent: new 1" in out
+    # Two sheets that could be the data: which one is meant is not guessed.
+    two = _workbook(tmp_path / "two.xlsx", {"说明": [cover], "专利": table, "专利(旧)": table})
+    code, out, _ = custody("import", "patents", str(two), *AS_OF)
+    assert code == 1 and "no header row" in out and "read sheet" not in out
 
 
 def test_an_unknown_profile_or_enterprise_is_one_error_line(custody, with_enterprises):

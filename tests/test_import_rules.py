@@ -55,6 +55,14 @@ def paid_through(engine: Engine, number: str) -> int | None:
                             {"n": number}).scalar()
 
 
+def stored(engine: Engine, number: str, columns: str) -> tuple:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(f"SELECT {columns} FROM patent WHERE application_number = :n"),
+                           {"n": number}).one()
+    names = [name.strip() for name in columns.split(",")]
+    return tuple(bool(v) if name.endswith("inferred") else v for name, v in zip(names, row, strict=True))
+
+
 def p1_row(paid: int) -> list[object]:
     return [P1, "一种智能装配机械臂", "发明", "2017-04-25", "2019-08-02", 3, paid, "有效", MINJIANG]
 
@@ -110,6 +118,38 @@ def test_a_contact_known_by_email_gets_its_mobile_rather_than_a_twin(run, engine
         found = conn.execute(sa.text("SELECT name, mobile, email FROM contact WHERE email = :e"),
                              {"e": "zhou@rongcheng.example.cn"}).all()
     assert [tuple(r) for r in found] == [("周敏", "13959112345", "zhou@rongcheng.example.cn")]
+
+
+def test_an_email_is_the_same_contact_whatever_its_case_and_spaces(run, engine, tmp_path):
+    header = ["企业名称", "统一社会信用代码", "联系人", "邮箱"]
+    first = write_csv(tmp_path / "first.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                "Li@Example.com"]], header)
+    again = write_csv(tmp_path / "again.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                " li@example.com "]], header)
+    both = write_csv(tmp_path / "both.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华", "LI@example.COM"],
+                                             ["福州榕城电子有限公司", "91350100M000100Y43", "李华", "li@example.com"]],
+                     header)
+    assert run("import", "enterprises", str(first))[0] == 0
+    for path in (again, both):
+        code, out, _ = run("import", "enterprises", str(path), "--format", "json")
+        summary = json.loads(out)
+        assert code == 0 and summary["tables"]["contact"] == {"new": 0, "updated": 0, "unchanged": 1}, path.name
+        assert not summary["changed"] and summary["errors"] == 0
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT email FROM contact WHERE lower(email) = 'li@example.com'")).all()
+    assert [r.email for r in found] == ["li@example.com"]
+
+
+def test_a_contact_stored_with_a_capitalised_email_is_found_by_its_lower_case_twin(run, engine, tmp_path):
+    # A contact written before addresses were stored in lower case (or by hand) still matches.
+    header = ["企业名称", "统一社会信用代码", "联系人", "邮箱"]
+    first = write_csv(tmp_path / "first.csv", [["福州榕城电子有限公司", "91350100M000100Y43", "李华",
+                                                "li@example.com"]], header)
+    assert run("import", "enterprises", str(first))[0] == 0
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE contact SET email = 'Li@Example.com' WHERE email = 'li@example.com'"))
+    code, out, _ = run("import", "enterprises", str(first), "--format", "json")
+    assert code == 0 and json.loads(out)["tables"]["contact"] == {"new": 0, "updated": 0, "unchanged": 1}
 
 
 # ---------------------------------------------------------------------------------------------- enterprise, mode
@@ -235,13 +275,61 @@ def test_inferred_and_unknown_check_fees_show_in_patent_show_and_reports(run):
     assert out.splitlines()[0].endswith(",flag") or "Import flag" in out.splitlines()[0]
 
 
-def test_a_payment_for_the_fee_to_check_clears_the_flag(run, tmp_path):
+def test_a_payment_for_the_fee_to_check_clears_the_flag(run, engine, tmp_path):
     run("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
     payments = write_csv(tmp_path / "paid.csv", [[P2, "实用新型专利第7年年费", "240", "2024-05-01"]],
                          ["申请号", "费用名称", "金额", "缴费日期"])
     assert run("import", "payments", str(payments))[0] == 0
     view = json.loads(run("patent", "show", P2, "--as-of", "2024-05-01", "--format", "json")[1])
     assert view["fees_to_check"] == [] and view["paid_through"] == 7
+    assert stored(engine, P2, "paid_through_inferred, unknown_through") == (False, None)
+
+
+def test_a_later_inference_runs_on_over_the_years_with_payments_on_record(run, engine, tmp_path):
+    # 2023-05-01: P2 paid through 5 (inferred), year 6 to check. Year 7 is paid, across the gap: no advance yet.
+    run("import", "patents", str(DATA / "portfolio_gbk.csv"), "--as-of", "2023-05-01")
+    payments = write_csv(tmp_path / "paid.csv", [[P2, "实用新型专利第7年年费", "240", "2024-05-01"]],
+                         ["申请号", "费用名称", "金额", "缴费日期"])
+    assert "paid-through stays at 5" in run("import", "payments", str(payments))[1]
+    # 2024-05-01 infers 6 with year 7 to check; year 7 has its payment, so paid-through is 7, known, nothing to
+    # check (reminders read paid_through: they must not ask for year 7 again).
+    code, out, _ = run("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    assert code == 0 and f"patent {P2} paid_through: 5 -> 7" in out
+    assert ("portfolio_gbk.csv:3:已缴至年度: note: paid-through year 6 is followed by year(s) 7 with payments on "
+            "record: paid through 7, nothing to check there") in out
+    summary = json.loads(run("import", "patents", str(DATA / "portfolio_gbk.csv"), "--as-of", "2024-05-02",
+                             "--format", "json", "--dry-run")[1])
+    assert summary["stats"]["fees_to_check"] == 0  # P2's year 7 was the only one, and it is paid
+    assert {"row": 3, "column": "已缴至年度", "severity": "note",
+            "message": "paid-through year 7 on record covers the fees to check after year 6: counted paid"} in [
+        {k: p[k] for k in ("row", "column", "severity", "message")} for p in summary["problems"]]
+    assert stored(engine, P2, "paid_through, paid_through_inferred, unknown_through") == (7, False, None)
+    view = json.loads(run("patent", "show", P2, "--as-of", "2024-05-01", "--format", "json")[1])
+    assert view["fees_to_check"] == [] and not any(y["inferred"] for y in view["years"] if y["year"] == 7)
+
+
+def test_a_payment_short_of_its_late_fee_is_recorded_with_what_is_still_owed(run, engine, tmp_path):
+    # 202110246810.5, year 6 due 2024-03-08 (reduced 360, full 1200): on 2024-05-20 the late fee is 10 % = 120.
+    run("import", "patents", str(DATA / "portfolio_gbk.csv"), *AS_OF)
+    number = "202110246810.5"
+    short = write_csv(tmp_path / "short.csv", [[number, "发明专利第6年年费", "400", "2024-05-20"]],
+                      ["申请号", "费用名称", "金额", "缴费日期"])
+    code, out, _ = run("import", "payments", str(short))
+    assert code == 0 and "80.00 short of the 480.00 (360.00 + 120.00)" in out
+    assert f"paid short: patent {number} year 6 still owes 80.00 (late fee band of 2024-05-20" in out
+    view = json.loads(run("patent", "show", number, "--as-of", "2024-06-01", "--format", "json")[1])
+    assert view["amounts_owed"] == [{"year": 6, "paid": 400, "owed": 80, "as_of": "2024-05-20"}]
+    assert [y["owed"] for y in view["years"] if y["year"] in (5, 6)] == [None, 80]
+    out = run("patent", "show", number, "--as-of", "2024-06-01")[1]
+    assert "第6年少缴：已缴 ¥400，按 2024-05-20 的滞纳金档次尚欠 ¥80" in out
+    # The top-up settles it, and the summary says nothing more is owed.
+    topup = write_csv(tmp_path / "topup.csv", [[number, "发明专利第6年年费滞纳金", "80", "2024-05-28"],
+                                               [number, "发明专利第6年年费", "0", "2024-05-28"]],
+                      ["申请号", "费用名称", "金额", "缴费日期"])
+    summary = json.loads(run("import", "payments", str(topup), "--format", "json")[1])
+    assert summary["stats"]["amounts_owed"] == []
+    view = json.loads(run("patent", "show", number, "--as-of", "2024-06-01", "--format", "json")[1])
+    assert view["amounts_owed"] == []
 
 
 # ---------------------------------------------------------------------------------------------- streaming

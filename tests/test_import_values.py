@@ -89,6 +89,9 @@ def test_amounts_that_are_not_money_are_refused(cell):
     pytest.param("0.7", Reduction.R70, id="seventy-fraction"),
     pytest.param("无", Reduction.NONE, id="none-chinese"),
     pytest.param("none", Reduction.NONE, id="none-english"),
+    pytest.param("不减缴", Reduction.NONE, id="not-reduced"),
+    pytest.param("未费减", Reduction.NONE, id="no-reduction-filed"),
+    pytest.param("未减缴", Reduction.NONE, id="not-reduced-2"),
 ])
 def test_fee_reductions_in_their_usual_spellings(cell, expected):
     assert values.reduction(cell) == expected
@@ -125,8 +128,9 @@ def test_landlines_foreign_and_short_numbers_are_not_mobiles(cell):
         values.mobile(cell)
 
 
-def test_email_addresses_are_checked_for_syntax_only():
-    assert values.email("Lin@MinJiang.example.cn") == "Lin@minjiang.example.cn"
+def test_email_addresses_are_checked_for_syntax_only_and_kept_trimmed_in_lower_case():
+    # Lower case is the form a contact is known by (custody.domain.email_key): one mailbox, one contact.
+    assert values.email(" Lin@MinJiang.example.cn ") == "lin@minjiang.example.cn"
     with pytest.raises(values.CellProblem):
         values.email("zhao@@yuntu")
 

@@ -73,6 +73,10 @@ class HeldBack:
     kept: int
     on_record: int
     paid_years: tuple[int, ...]  # years after `given` with payments on record, when they set `kept`
+    # Not lowered but raised: `given` ran on over the years with payments on record right after it, clearing this
+    # many fees the file had as "unknown — check" (custody.store.import_patents._over_payments).
+    over_payments: bool = False
+    checks_cleared: int = 0
 
 
 @dataclass

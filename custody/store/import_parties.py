@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from custody.domain import email_key
 from custody.models import Contact, Enterprise
 from custody.store.bulk import insert_rows
 from custody.store.import_batch import CONTACT_FIELDS, Change, Outcome
@@ -62,7 +63,7 @@ def write_contacts(conn: Connection, outcome: Outcome, now: datetime, rows: Sequ
             new.append(contact)
             outcome.note_new("contact", key)
             continue
-        changed = {k: v for k, v in values.items() if v is not None and v != getattr(contact, k)}
+        changed = {k: v for k, v in values.items() if v is not None and not _same(k, v, getattr(contact, k))}
         if changed and not contact.is_new:
             conn.execute(CONTACT.update().where(CONTACT.c.id == contact.id).values(**changed, updated_at=now))
             outcome.table("contact").updated += 1
@@ -85,7 +86,14 @@ def matching_contact(contacts: Sequence[Any], values: dict[str, Any]) -> Any | N
             return found
     if not values["email"]:
         return None
-    sharing = [c for c in contacts if c.email == values["email"]]
+    sharing = [c for c in contacts if c.email and email_key(c.email) == email_key(values["email"])]
     if len(sharing) > 1:
         sharing = [c for c in sharing if not c.mobile or (values["name"] and c.name == values["name"])]
     return sharing[0] if len(sharing) == 1 else None
+
+
+def _same(field: str, new: Any, old: Any) -> bool:
+    # An address stored in another case (by hand, or before imports wrote lower case) is the same address.
+    if field == "email" and old is not None:
+        return email_key(new) == email_key(old)
+    return new == old

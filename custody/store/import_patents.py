@@ -121,13 +121,14 @@ class PatentWriter:
         self.conn.execute(sa.insert(AUDIT).from_select(columns, created))
 
     def _paid_years(self, existing: dict[str, Any], rows: Sequence[tuple]) -> dict[int, frozenset[int]]:
-        """Years with payments on record, for the patents whose paid-through year the file would lower."""
+        """Years with payments on record, for the patents whose paid-through year the file would change (a
+        re-import that gives the stored year asks nothing)."""
         paid = PATENT_FIELDS.index("paid_through")
         ids = [old.id for row in rows if (old := existing.get(row[0])) is not None
-               and row[paid] is not None and old.paid_through is not None and row[paid] < old.paid_through]
+               and row[paid] is not None and row[paid] != old.paid_through]
         years: dict[int, set[int]] = {}
-        if ids:
-            for patent_id, year in self.conn.execute(PAID_YEARS, {"ids": ids}):
+        for start in range(0, len(ids), KEYS_PER_QUERY):
+            for patent_id, year in self.conn.execute(PAID_YEARS, {"ids": ids[start:start + KEYS_PER_QUERY]}):
                 years.setdefault(patent_id, set()).add(year)
         return {patent_id: frozenset(found) for patent_id, found in years.items()}
 
@@ -140,9 +141,12 @@ class PatentWriter:
             if given.get("paid_through_inferred") or new_paid == old.paid_through:
                 # An inference says "at least this much was paid": it never lowers the year on record.
                 if given.get("paid_through_inferred"):
+                    self._covered(old, given, line)
                     _drop_paid_through(given)
             else:
                 self._lowered(old, given, paid_years.get(old.id, frozenset()), line)
+        if given.get("paid_through") is not None:
+            self._over_payments(old, given, paid_years.get(old.id, frozenset()), line)
         # The fees to check go with the paid-through year they were inferred with; 0 clears them.
         if "unknown_through" in given:
             given["unknown_through"] = given["unknown_through"] or None
@@ -153,6 +157,30 @@ class PatentWriter:
             given.pop("grant_year", None)
             given.pop("grant_year_inferred", None)
         return {k: v for k, v in given.items() if k == "unknown_through" or v != getattr(old, k)}
+
+    def _covered(self, old: Any, given: dict[str, Any], line: int | None) -> None:
+        """The inferred year is below the one on record: the fees the file had as "unknown — check" up to that
+        year are paid as far as the record knows; say so (a note), so they are not counted to check."""
+        cleared = max(0, min(old.paid_through, given.get("unknown_through") or 0) - given["paid_through"])
+        if cleared:
+            self.outcome.held_back.append(HeldBack(line, old.application_number, given["paid_through"],
+                                                   old.paid_through, old.paid_through, (), False, cleared))
+
+    def _over_payments(self, old: Any, given: dict[str, Any], paid_years: frozenset[int], line: int | None) -> None:
+        """Carry the file's paid-through year over the run of years with payments on record right after it: a
+        year with a payment is known paid, never left to an inference or "unknown — check" (reminders read
+        paid_through). A run ending in a payment is evidence, as custody.store.patents.add_payment has it."""
+        start = given["paid_through"]
+        end = paid_run_end(paid_years, start)
+        if end <= start:
+            return
+        unknown = given.get("unknown_through") or 0
+        cleared = max(0, min(end, unknown) - start)
+        given.update(paid_through=end, paid_through_inferred=False)
+        if unknown and unknown <= end:
+            given["unknown_through"] = 0
+        self.outcome.held_back.append(HeldBack(line, old.application_number, start, end, old.paid_through,
+                                               tuple(range(start + 1, end + 1)), True, cleared))
 
     def _lowered(self, old: Any, given: dict[str, Any], paid_years: frozenset[int], line: int | None) -> None:
         """The file gives a lower paid-through year than the one on record: keep the higher one unless allowed,

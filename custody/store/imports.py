@@ -70,6 +70,7 @@ class StoredPatent:
     facts: PatentFacts
     paid_through_inferred: bool
     payments: tuple[tuple[int, Decimal, date], ...] = ()  # (year, amount, paid_on)
+    unknown_through: int | None = None  # fees up to this year were "unknown — check" when inferred
 
     def paid_in(self, year: int) -> Decimal:
         return sum((amount for y, amount, _ in self.payments if y == year), Decimal("0"))
@@ -140,7 +141,7 @@ def _stored_patent(row: Any, payments: list, licences: list) -> StoredPatent:
         reduction=Reduction(row.reduction), open_licences=tuple(sorted(licences, key=lambda p: p.start)),
         term_extension_days=row.term_extension_days, application_number=row.application_number,
     )
-    return StoredPatent(row.id, facts, bool(row.paid_through_inferred), tuple(payments))
+    return StoredPatent(row.id, facts, bool(row.paid_through_inferred), tuple(payments), row.unknown_through)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_i
         for start in range(0, len(chunk.patents), WRITE_CHUNK):
             patents.write(chunk.patents[start:start + WRITE_CHUNK], chunk.patent_rows[start:start + WRITE_CHUNK])
         for start in range(0, len(chunk.payments), CHUNK):
-            write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK])
+            write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK], import_id)
     patents.finish()
 
 

@@ -93,13 +93,18 @@ def add_payment(
     before = patent.paid_through
     _advance_paid_through(patent, paid_years_of(session, patent))
     session.add(patent)
-    changes = [("payment", None, f"year {year}: {payment.amount} paid on {paid_on.isoformat()}")]
+    changes = [("payment", None, payment_change_text(year, payment.amount, paid_on))]
     if patent.paid_through != before:
         changes.append(("paid_through", before, patent.paid_through))
     session.add_all(PatentChange(patent_id=patent.id, field=name, old_value=_text(old), new_value=_text(new),
                                  source=source) for name, old, new in changes)
     session.flush()
     return payment
+
+
+def payment_change_text(year: int, amount: Decimal, paid_on: date) -> str:
+    """A payment as the audit trail (patent_change, field "payment") records it, from `pay` or an import."""
+    return f"year {year}: {amount} paid on {paid_on.isoformat()}"
 
 
 def record_payment(session: Session, patent: Patent, year: int, amount: Decimal | int | str, paid_on: date,
