@@ -79,6 +79,7 @@ class Outcome:
     state: WatchState
     effects: tuple[Effect, ...]
     owners: str | None = None  # the new owners when the event changed them
+    paid_through: int | None = None  # the fee year a restoration paid, when our records still showed it unpaid
 
 
 # ---------------------------------------------------------------------------------------------- restoration
@@ -200,11 +201,31 @@ def _restore(event, state, patent, rules, calendar, today) -> Outcome:
     if state.lapsed_on is None:
         effects[0] = Effect("fee_reminders_resumed", f"restoration recorded; fee reminders were not stopped "
                                                      f"(cause: {event.cause})")
-    if state.restoration_year is not None and patent.schedule is not None \
-            and not patent.schedule.year(state.restoration_year).paid:
-        effects.append(Effect("operator_review", f"record the restoration payment of year {state.restoration_year} "
-                                                 f"(custody pay) so the fee engine counts it (cause: {event.cause})"))
-    return Outcome(new, tuple(effects))
+    year = _restored_year(state, patent.schedule, event.announced_on)
+    if year is None:
+        return Outcome(new, tuple(effects))
+    # Rule 6 ¶2: CNIPA restores a patent only once the unpaid fee, its 25 % late fee and the restoration fee are
+    # paid, so the restoration itself is the evidence that the lapsed year is paid.
+    effects.append(Effect("fee_paid_by_restoration", f"year {year} fee paid with the restoration (fee, 25 % late "
+                                                     f"fee and restoration fee, Rule 6 ¶2): paid through year "
+                                                     f"{year}; fee reminders go on from year {year + 1} "
+                                                     f"(cause: {event.cause})"))
+    return Outcome(new, tuple(effects), paid_through=year)
+
+
+def _restored_year(state: WatchState, schedule: Schedule | None, on: date) -> int | None:
+    """The fee year a restoration announced on `on` paid, when our records still show it unpaid: the year named by
+    the termination notice on record, else the first unpaid year if our schedule has the patent lapsed on `on`
+    (the notice may arrive later than the restoration, or never)."""
+    if schedule is None:
+        return None
+    year = state.restoration_year
+    if year is None and patent_state(schedule, on) == PatentState.LAPSED:
+        unpaid = first_unpaid(schedule)
+        year = unpaid.year if unpaid else None
+    if year is None or not schedule.years[0].year <= year <= schedule.years[-1].year or schedule.year(year).paid:
+        return None
+    return year
 
 
 def _end(event, state, patent, rules, calendar, today) -> Outcome:

@@ -133,13 +133,27 @@ def test_restorable_up_to_and_including_the_request_deadline(day: date, restorab
     assert (restoration_closed_reason(state, day) is None) is restorable
 
 
-def test_restoration_resumes_fee_reminders_and_asks_for_the_payment_to_be_recorded() -> None:
-    lapsed = WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11)
-    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), lapsed, _patent(), RULES, CALENDAR,
+@pytest.mark.parametrize("state", [
+    pytest.param(WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11),
+                 id="after-the-termination-notice"),
+    # The restoration reported before the notice (or without one): our schedule has the patent lapsed.
+    pytest.param(WatchState(), id="notice-not-on-record"),
+])
+def test_restoration_pays_the_lapsed_year_and_resumes_fee_reminders_from_the_next(state: WatchState) -> None:
+    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), state, _patent(), RULES, CALENDAR,
                           TODAY)
-    assert _codes(outcome) == ["fee_reminders_resumed", "operator_review"]
-    assert outcome.state == WatchState()
+    assert _codes(outcome) == ["fee_reminders_resumed", "fee_paid_by_restoration"]
+    assert outcome.paid_through == 11 and outcome.state == WatchState()
+    assert "paid through year 11; fee reminders go on from year 12" in outcome.effects[1].message
     assert status_block_reason(outcome.state, None, "custody", TODAY) is None
+
+
+def test_restoration_of_a_year_already_on_record_as_paid_changes_no_payment() -> None:
+    paid = replace(LAPSED, years=tuple(replace(y, paid=True) for y in LAPSED.years))
+    lapsed = WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11)
+    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), lapsed, _patent(paid), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["fee_reminders_resumed"] and outcome.paid_through is None
 
 
 def test_restoration_of_a_patent_that_ended_otherwise_keeps_reminders_stopped() -> None:

@@ -15,13 +15,15 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from custody.eligibility import reminder_block_reason
-from custody.models import Contact, Patent
+from custody.fees import fee_schedule, first_unpaid
+from custody.models import Contact, Patent, PatentChange
 from custody.models.reminders import Reminder, ReminderItem
 from custody.models.status import StatusEffect, StatusEvent
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
 from custody.status_vocab import StatusBatch, StatusRecord
 from custody.store.calendar import calendar_from
+from custody.store.patents import facts_of
 from custody.store.reports import enterprise_by_code
 from custody.store.standing import standings
 from custody.store.status import confirm_transfer, history, ingest, watch_state
@@ -149,11 +151,14 @@ def _codes_of(result, number: str) -> list[str]:
 def test_a_lapse_then_a_restoration_from_the_file_resumes_fee_reminders(session: Session, synced) -> None:
     patents, result = synced
     # The notice of 2024-11-15 left until 2025-01-15 to restore (closed by today); the restoration came on
-    # 2025-01-10, and our records still miss the year 5 payment it took.
+    # 2025-01-10: restoring took the year 5 fee (with its late fee and the restoration fee), which our records
+    # still missed.
     assert _codes_of(result, RESTORED) == ["status_changed", "fee_reminders_stopped", "restoration_window_closed",
-                                           "status_changed", "fee_reminders_resumed", "operator_review"]
+                                           "status_changed", "fee_reminders_resumed", "fee_paid_by_restoration"]
     state = watch_state(session, patents[RESTORED].id)
     assert (state.lapsed_on, state.restore_by, state.ended) == (None, None, None)
+    session.refresh(patents[RESTORED])
+    assert patents[RESTORED].paid_through == 5
 
 
 def test_a_standalone_pledge_cancellation_from_the_file_clears_the_pledgee(session: Session, synced) -> None:
@@ -175,8 +180,17 @@ def test_a_name_change_updates_the_owner_on_record(session: Session, synced) -> 
 def test_restoration_after_a_lapse_resumes_fee_reminders(session: Session, synced) -> None:
     patents, _ = synced
     result = _ingest(session, _batch(StatusRecord(P3, date(2025, 6, 20), "专利权的恢复", "", "later.csv:2")))
-    assert [e["code"] for e in result.effects] == ["status_changed", "fee_reminders_resumed", "operator_review"]
+    assert [e["code"] for e in result.effects] == ["status_changed", "fee_reminders_resumed",
+                                                   "fee_paid_by_restoration"]
     assert _gate(session, patents[P3]) is None
+    # The lapsed year 11 was paid with the restoration: the fee engine goes on with year 12, and the audit trail
+    # says where the paid-through year came from.
+    session.refresh(patents[P3])
+    schedule = fee_schedule(facts_of(session, patents[P3]), RULES, calendar_from(session))
+    assert (patents[P3].paid_through, first_unpaid(schedule).year) == (11, 12)
+    change = session.exec(select(PatentChange).where(PatentChange.patent_id == patents[P3].id)).one()
+    assert (change.field, change.old_value, change.new_value, change.source) == ("paid_through", "10", "11",
+                                                                                "status:test")
 
 
 def test_an_older_event_reported_late_is_history_and_undoes_nothing(session: Session, synced) -> None:

@@ -34,7 +34,7 @@ from custody.status_effects import (
 )
 from custody.status_effects import confirm_transfer as confirm
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
-from custody.store.patents import facts_of, patent_by_number
+from custody.store.patents import facts_of, patent_by_number, record_paid_through
 
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
@@ -171,7 +171,7 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
                        meaning.fields)
     outcome = _outcome(session, patent, facts, event, latest, rules, calendar, today)
     effects = [*(_status_change(patent, record) if event.is_current else []), *outcome.effects]
-    _apply_outcome(session, patent, outcome, event.is_current)
+    _apply_outcome(session, patent, outcome, event.is_current, source)
     if event.is_current and meaning.effect == "pledge_cancel":
         effects.extend(_cancel_pledgee_alerts(session, patent.id, f"pledge cancelled ({facts.cause})", now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
@@ -226,12 +226,14 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
     return [Effect("status_changed", message)]
 
 
-def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, is_current: bool) -> None:
+def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, is_current: bool, source: str) -> None:
     if not is_current:
         return
     _save_watch(session, patent.id, outcome.state)
     if outcome.owners is not None:
         patent.owners = outcome.owners
+    if outcome.paid_through is not None:
+        record_paid_through(session, patent, outcome.paid_through, f"status:{source}")
     session.add(patent)
 
 
