@@ -15,7 +15,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentState
 from custody.fees import Calendar, RestorationQuote, Schedule, add_months, first_unpaid, patent_state, restoration_quote
 from custody.ruleset import RuleSet
-from custody.status_vocab import compact
+from custody.status_vocab import Classified, compact
 
 # Effects about fee reminders: a watch-only patent has none, so they give way to its digest.
 REMINDER_EFFECTS = frozenset({
@@ -23,6 +23,7 @@ REMINDER_EFFECTS = frozenset({
     "restoration_window_closed", "pledgee_recorded", "pledgee_cleared",
 })
 NOT_GIVEN = "(not named in the record)"
+TRANSFER_CONFIRMED = "transfer_confirmed"  # the operator's confirmation; a replay of the events keeps it
 # Without CNIPA's termination notice on record, the notice is assumed to come within this many months of the grace
 # end (it usually comes within a few); restoration can then be asked for within 2 months of it (Rule 6 ¶2). An
 # assumption, not a rule: config.toml [status] assumed_notice_months overrides it.
@@ -63,6 +64,21 @@ class EventFacts:
     announced_on: date
     cause: str
     fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def event_facts(meaning: Classified, status: str, announced_on: date, where: str) -> EventFacts:
+    """One record as the effects see it; `where` is its file:row (or the source when it has none)."""
+    return EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", announced_on,
+                      f"{status} announced {announced_on}, {where}", meaning.fields)
+
+
+def watch_summary(state: WatchState) -> str:
+    """The watch state in a few words, for the record of a replay (what it was, what it is now)."""
+    parts = [f"ended ({state.ended}, {state.ended_on})" if state.ended else None,
+             f"lapsed (notice {state.lapsed_on})" if state.lapsed_on else None,
+             f"transfer to {state.transfer_to} held" if state.transfer_to else None,
+             f"pledged to {state.pledgee}" if state.pledgee else None]
+    return ", ".join(p for p in parts if p) or "in force"
 
 
 @dataclass(frozen=True)
@@ -223,9 +239,11 @@ def _restored_year(state: WatchState, schedule: Schedule | None, on: date) -> in
     if year is None and patent_state(schedule, on) == PatentState.LAPSED:
         unpaid = first_unpaid(schedule)
         year = unpaid.year if unpaid else None
-    if year is None or not schedule.years[0].year <= year <= schedule.years[-1].year or schedule.year(year).paid:
+    if year is None or not schedule.years[0].year <= year <= schedule.years[-1].year:
         return None
-    return year
+    fee = schedule.year(year)
+    # Only a fee whose grace period was over can have lapsed the patent (Rule 115), so only it was restored.
+    return None if fee.paid or fee.grace_end is None or fee.grace_end >= on else year
 
 
 def _end(event, state, patent, rules, calendar, today) -> Outcome:
@@ -317,7 +335,7 @@ def confirm_transfer(state: WatchState, enterprise_name: str, by: str) -> Outcom
     """The operator confirmed who owns the patent now: release the hold."""
     if state.transfer_to is None:
         return Outcome(state, ())
-    effect = Effect("fee_reminders_resumed", f"transfer to {state.transfer_to} confirmed by {by}: the patent is "
+    effect = Effect(TRANSFER_CONFIRMED, f"transfer to {state.transfer_to} confirmed by {by}: the patent is "
                                              f"with {enterprise_name}; reminders released")
     return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,))
 

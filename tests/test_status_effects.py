@@ -191,7 +191,7 @@ def test_a_transfer_holds_reminders_until_the_operator_confirms() -> None:
     assert _codes(outcome) == ["fee_reminders_held"] and outcome.state.transfer_to == "上海丁有限公司"
     assert status_block_reason(outcome.state, None, "custody", TODAY).startswith("held: transfer to 上海丁有限公司")
     released = confirm_transfer(outcome.state, "上海丁有限公司", "张三")
-    assert _codes(released) == ["fee_reminders_resumed"] and "confirmed by 张三" in released.effects[0].message
+    assert _codes(released) == ["transfer_confirmed"] and "confirmed by 张三" in released.effects[0].message
     assert status_block_reason(released.state, None, "custody", TODAY) is None
 
 

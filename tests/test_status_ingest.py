@@ -202,6 +202,50 @@ def test_an_older_event_reported_late_is_history_and_undoes_nothing(session: Ses
     assert patents[P3].legal_status == "未缴年费专利权终止"
 
 
+TERMINATED = StatusRecord(P3, date(2025, 5, 6), "未缴年费专利权终止", "", "a.csv:2")
+RESTORED_P3 = StatusRecord(P3, date(2025, 6, 1), "专利权的恢复", "", "b.csv:2")
+PLEDGED_P3 = StatusRecord(P3, date(2025, 6, 10), "专利权质押合同登记的生效", "质权人：招商银行股份有限公司福州分行",
+                          "c.csv:2")
+
+
+@pytest.mark.parametrize("order", [
+    pytest.param((TERMINATED, RESTORED_P3, PLEDGED_P3), id="in-announcement-order"),
+    pytest.param((PLEDGED_P3, RESTORED_P3, TERMINATED), id="newest-first"),
+    pytest.param((RESTORED_P3, TERMINATED, PLEDGED_P3), id="restoration-before-its-termination"),
+    pytest.param((TERMINATED, PLEDGED_P3, RESTORED_P3), id="restoration-after-a-later-pledge"),
+])
+def test_events_reported_in_any_order_leave_the_state_of_the_latest(session: Session, order) -> None:
+    patents = build_portfolio(session)
+    for record in order:
+        _ingest(session, _batch(record))
+    state = watch_state(session, patents[P3].id)
+    # Terminated, restored (paying year 11), then pledged: in force and pledged, whatever order the files came in.
+    assert (state.lapsed_on, state.restore_by, state.pledgee) == (None, None, "招商银行股份有限公司福州分行")
+    assert _gate(session, patents[P3]) is None
+    session.refresh(patents[P3])
+    assert (patents[P3].paid_through, patents[P3].legal_status) == (11, "专利权质押合同登记的生效")
+
+
+def test_a_late_termination_is_replayed_and_stops_fee_reminders(session: Session) -> None:
+    patents = build_portfolio(session)
+    _ingest(session, _batch(PLEDGED_P3))
+    result = _ingest(session, _batch(TERMINATED))
+    assert [e["code"] for e in result.effects] == ["events_replayed"]
+    assert result.effects[0]["message"].startswith(
+        "older than the latest known event (2025-06-10): every event replayed in announcement order: pledged to "
+        "招商银行股份有限公司福州分行 → lapsed (notice 2025-05-06), pledged to")
+    assert _gate(session, patents[P3]).startswith("terminated for non-payment")
+
+
+def test_a_confirmed_transfer_stays_confirmed_when_an_older_event_is_replayed(session: Session, synced) -> None:
+    patents, _ = synced
+    moved = patents[SPARE[9]]
+    confirm_transfer(session, moved, "张三", TODAY)
+    session.commit()
+    _ingest(session, _batch(StatusRecord(SPARE[9], date(2024, 1, 5), "专利实施许可合同备案的生效", "", "old.csv:2")))
+    assert watch_state(session, moved.id).transfer_to is None and _gate(session, moved) is None
+
+
 def _planned_item(session: Session, patent: Patent, kind: str = "fee", year: int = 6) -> ReminderItem:
     reminder = Reminder(key=f"test:{patent.id}:{kind}", kind=kind, channel="email", recipient="zhang@a.example",
                         enterprise_id=patent.enterprise_id, day=TODAY, not_before=NOW)
@@ -234,7 +278,7 @@ def test_confirming_a_transfer_releases_the_hold_and_moves_the_patent(session: S
     moved = patents[SPARE[9]]
     effects = confirm_transfer(session, moved, "张三", TODAY, enterprise_by_code(session, B))
     session.commit()
-    assert [e.code for e in effects] == ["enterprise_changed", "fee_reminders_resumed"]
+    assert [e.code for e in effects] == ["enterprise_changed", "transfer_confirmed"]
     assert moved.enterprise_id == enterprise_by_code(session, B).id and _gate(session, moved) is None
     with pytest.raises(ValueError, match="no transfer is awaiting confirmation"):
         confirm_transfer(session, moved, "张三", TODAY)

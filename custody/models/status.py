@@ -31,7 +31,7 @@ class StatusEvent(SQLModel, table=True):
     announced_on: date
     source: str = Field(sa_type=sa.String(300))  # e.g. "file:status-2024.xlsx", "http:https://feed.example/…"
     location: str = Field(default="", sa_type=sa.Text)  # file:row or url#index
-    # False when an event older than the current status arrived late: kept as history, changed nothing.
+    # False when it arrived after a later announcement: every event was then replayed in announcement order.
     is_current: bool = Field(default=True)
     ingested_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
     # Watch-only patents: set when the event went out in the watching enterprise's digest.

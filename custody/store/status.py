@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -29,12 +29,15 @@ from custody.status_effects import (
     PatentContext,
     WatchState,
     apply_event,
+    event_facts,
     is_pledgee_contact,
     status_block_reason,
+    watch_summary,
 )
 from custody.status_effects import confirm_transfer as confirm
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
 from custody.store.patents import facts_of, patent_by_number, record_paid_through
+from custody.store.status_replay import replayed
 
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
@@ -166,16 +169,19 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
                         is_current=latest is None or record.announced_on >= latest)
     session.add(event)
     session.flush()
-    facts = EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", record.announced_on,
-                       f"{record.status} announced {record.announced_on}, {record.location or source}",
-                       meaning.fields)
-    outcome = _outcome(session, patent, facts, event, latest, rules, calendar, today)
-    effects = [*(_status_change(patent, record) if event.is_current else []), *outcome.effects]
-    _apply_outcome(session, patent, outcome, event.is_current, source)
-    if event.is_current and meaning.effect == "pledge_cancel":
+    facts = event_facts(meaning, record.status, record.announced_on, record.location or source)
+    before = watch_state(session, patent.id)
+    context = _context(session, patent, facts, rules, calendar)
+    if event.is_current:
+        outcome = apply_event(facts, before, context, rules, calendar, today)
+    else:
+        outcome = _replay(session, patent, facts, latest, before, context, vocabulary, rules, calendar, today)
+    effects = [*_status_change(patent, record), *outcome.effects]
+    _apply_outcome(session, patent, outcome, source)
+    if outcome.state.pledgee is None and (before.pledgee is not None or meaning.effect == "pledge_cancel"):
         effects.extend(_cancel_pledgee_alerts(session, patent.id, f"pledge cancelled ({facts.cause})", now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
-    if event.is_current and (outcome.state.ended or outcome.state.transfer_to):
+    if outcome.state.ended or outcome.state.transfer_to:
         cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
     shown = {"application_number": patent.application_number, "announced_on": record.announced_on.isoformat(),
              "kind": meaning.kind, "status": record.status, "location": record.location}
@@ -191,19 +197,27 @@ def _latest_event_date(session: Session, patent_id: int) -> date | None:
     return max(session.exec(statement).all(), default=None)
 
 
-def _outcome(session, patent: Patent, facts: EventFacts, event: StatusEvent, latest: date | None, rules, calendar,
-             today) -> Outcome:
-    state = watch_state(session, patent.id)
-    if not event.is_current:
-        # A late report of an older announcement must not undo what newer ones did.
-        note = Effect("history_only", f"older than the latest known event ({latest}): kept as history, changes "
-                                      f"nothing (cause: {facts.cause})")
-        return Outcome(state, (note,))
+def _context(session: Session, patent: Patent, facts: EventFacts, rules: RuleSet,
+             calendar: Calendar) -> PatentContext:
     enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
-    context = PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
-                            schedule_or_none(session, patent, rules, calendar),
-                            _has_pledgee_contact(session, patent.enterprise_id, facts.fields.get("pledgee")))
-    return apply_event(facts, state, context, rules, calendar, today)
+    return PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
+                         schedule_or_none(session, patent, rules, calendar),
+                         _has_pledgee_contact(session, patent.enterprise_id, facts.fields.get("pledgee")))
+
+
+def _replay(session, patent: Patent, facts: EventFacts, latest: date | None, before: WatchState,
+            context: PatentContext, vocabulary: Vocabulary, rules, calendar, today) -> Outcome:
+    """An announcement older than one already applied: every event again in announcement order, so the state is
+    the one the latest event leaves (a restoration dated after a termination wins, whichever came in first)."""
+    outcome = replayed(session, patent.id, context, vocabulary, rules, calendar, today)
+    if outcome.state == before and outcome.owners is None and outcome.paid_through is None:
+        note = Effect("history_only", f"older than the latest known event ({latest}): replayed in announcement "
+                                      f"order, changes nothing (cause: {facts.cause})")
+    else:
+        note = Effect("events_replayed", f"older than the latest known event ({latest}): every event replayed in "
+                                         f"announcement order: {watch_summary(before)} → "
+                                         f"{watch_summary(outcome.state)} (cause: {facts.cause})")
+    return replace(outcome, effects=(note,))
 
 
 def _has_pledgee_contact(session: Session, enterprise_id: int | None, pledgee: str | None) -> bool:
@@ -226,9 +240,7 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
     return [Effect("status_changed", message)]
 
 
-def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, is_current: bool, source: str) -> None:
-    if not is_current:
-        return
+def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: str) -> None:
     _save_watch(session, patent.id, outcome.state)
     if outcome.owners is not None:
         patent.owners = outcome.owners
@@ -369,7 +381,7 @@ def history(session: Session, patent: Patent) -> list[dict]:
 
 def _event_row(event: StatusEvent) -> dict:
     where = f" ({event.location})" if event.location else ""
-    late = "" if event.is_current else " [older than a known event: history only]"
+    late = "" if event.is_current else " [reported after a later event: replayed in announcement order]"
     return {"date": event.announced_on, "what": f"event: {event.kind}", "detail": f"{event.status}{late}",
             "source": f"{event.source}{where}", "_at": event.ingested_at, "_order": 0}
 
