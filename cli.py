@@ -1276,25 +1276,18 @@ def status_review(
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """What the watch left for the operator: unrecognised statuses, terminations without a reason, transfers
-    awaiting confirmation, owner names to check.
+    awaiting confirmation, owner names to check, records for application numbers not in the portfolio (kept
+    until the patent is imported) and syncs that failed.
 
     Example: custody status review --since 2025-01-01
     """
     from datetime import timedelta
 
-    from sqlmodel import select
-
-    from custody.models import Patent
-    from custody.models.status import StatusEffect
+    from custody.store.status_review import review_rows
 
     start = option_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
-        statement = (select(StatusEffect, Patent).join(Patent, Patent.id == StatusEffect.patent_id)
-                     .where(StatusEffect.code.in_(["operator_review", "fee_reminders_held"]),
-                            StatusEffect.effective_on >= start)
-                     .order_by(StatusEffect.effective_on, StatusEffect.id))
-        rows = [{"date": e.effective_on.isoformat(), "application_number": p.application_number, "what": e.code,
-                 "message": e.message} for e, p in session.exec(statement)]
+        rows = review_rows(session, start)
     emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
 
 

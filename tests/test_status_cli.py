@@ -180,3 +180,29 @@ def test_csv_listings_neutralise_formula_text(home: Path, capsys: pytest.Capture
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "csv")
     assert code == 0 and "unrecognised status kept" in out
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in out.splitlines() for cell in line.split(","))
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_review_lists_records_not_in_the_portfolio_once_and_failed_syncs(home: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    for _ in range(2):  # the same export twice: each record not in the portfolio is kept once
+        assert _run(capsys, "status", "sync", str(DATA / "status-all.csv"))[0] == 0
+    assert _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))[0] == 1
+    code, out, err = _run(capsys, "status", "review", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    unmatched = [(r["application_number"], r["message"].split(" (")[0]) for r in rows
+                 if r["what"] == "not_in_portfolio"]
+    # status-all.csv names three application numbers the portfolio (without its lifecycle patents) lacks.
+    assert sorted(unmatched) == [
+        ("201910000019.9", "专利权质押合同登记的注销 announced 2025-04-15"),
+        ("201910000019.9", "专利权质押合同登记的生效 announced 2024-05-06"),
+        ("202010000018.7", "专利权的恢复 announced 2025-01-10"),
+        ("202010000018.7", "未缴年费专利权终止 announced 2024-11-15"),
+        ("202210000099.X", "授权 announced 2025-06-03"),
+    ]
+    failed = [r["message"] for r in rows if r["what"] == "sync_failed"]
+    assert len(failed) == 1 and failed[0].startswith("file:status-bad.csv: ")

@@ -38,6 +38,7 @@ from custody.status_effects import confirm_transfer as confirm
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
 from custody.store.patents import facts_of, patent_by_number, record_paid_through
 from custody.store.status_replay import replayed
+from custody.store.status_review import keep_unmatched
 
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
@@ -146,6 +147,7 @@ def ingest(session: Session, batch: StatusBatch, rules: RuleSet, calendar: Calen
         if patent is None:
             result.unmatched.append({"application_number": record.application_number, "status": record.status,
                                      "location": record.location})
+            keep_unmatched(session, record, batch.source, vocabulary)
             continue
         _ingest_one(session, patent, record, batch.source, vocabulary, rules, calendar, now, result)
     session.flush()
