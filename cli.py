@@ -1247,21 +1247,25 @@ def status_confirm(
     ctx: typer.Context,
     appno: str = typer.Argument(..., help="Application number of the transferred patent."),
     enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the enterprise that holds it "
-                                          "now (default: the one it is with)."),
+                                          "now; its contacts get the reminders (default: the one it is with)."),
+    owner: str | None = typer.Option(None, "--owner", help="The new owner's name, recorded as the patent's owner "
+                                     "(default: the transferee the record names)."),
     by: str | None = typer.Option(None, "--by", help="Who confirms (default: the login name)."),
 ) -> None:
     """Release the reminders held after a transfer: the operator has confirmed the new owner and its contacts.
 
+    Records the new owner, the enterprise and the contacts the reminders now go to, then releases them.
+
     Example: custody status confirm 202010000017.2 --enterprise 91310000MA1FL0000X
     """
     from custody.store.reports import UnknownEnterprise, enterprise_by_code
-    from custody.store.status import confirm_transfer
+    from custody.store.status_transfer import confirm_transfer
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         try:
             target = enterprise_by_code(session, enterprise) if enterprise else None
-            effects = confirm_transfer(session, patent, by or _login(), clock.today(), target)
+            effects = confirm_transfer(session, patent, by or _login(), clock.today(), target, owner)
         except (UnknownEnterprise, ValueError) as exc:
             raise UserError(str(exc)) from None
     for effect in effects:

@@ -331,13 +331,14 @@ _HANDLERS: dict[str, Callable[..., Outcome]] = {
 }
 
 
-def confirm_transfer(state: WatchState, enterprise_name: str, by: str) -> Outcome:
-    """The operator confirmed who owns the patent now: release the hold."""
+def confirm_transfer(state: WatchState, owner: str, holder: str, by: str) -> Outcome:
+    """The operator confirmed who owns the patent now (`owner`) and who gets its reminders (`holder`: the enterprise
+    and its contacts): release the hold and make `owner` the owner on record."""
     if state.transfer_to is None:
         return Outcome(state, ())
-    effect = Effect(TRANSFER_CONFIRMED, f"transfer to {state.transfer_to} confirmed by {by}: the patent is "
-                                             f"with {enterprise_name}; reminders released")
-    return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,))
+    effect = Effect(TRANSFER_CONFIRMED, f"transfer to {state.transfer_to} confirmed by {by}: owner {owner}; "
+                                        f"reminders released to {holder}")
+    return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,), owners=owner)
 
 
 # ---------------------------------------------------------------------------------------------- reminders gate

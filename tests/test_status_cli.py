@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 import cli
 from custody.models.reminders import Reminder
 from custody.store.db import engine_for
-from tests.test_status_portfolio import P1, P3, build_portfolio
+from tests.test_status_portfolio import P1, P3, B, build_portfolio
 from tests.test_status_sources import TOKEN, feed_url  # noqa: F401 - the local feed server fixture
 
 DATA = Path(__file__).parent / "data" / "status"
@@ -206,3 +206,20 @@ def test_review_lists_records_not_in_the_portfolio_once_and_failed_syncs(home: P
     ]
     failed = [r["message"] for r in rows if r["what"] == "sync_failed"]
     assert len(failed) == 1 and failed[0].startswith("file:status-bad.csv: ")
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    assert _run(capsys, "status", "sync", str(DATA / "status-all.csv"))[0] == 0
+    code, out, err = _run(capsys, "status", "confirm", "202010000017.2", "--enterprise", B, "--owner",
+                          "上海丁科技有限公司", "--by", "张三")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"moved to 深圳乙电子有限公司 ({B}) by 张三",
+        "owner: 福州甲科技有限公司 → 上海丁科技有限公司 (confirmed by 张三)",
+        f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁科技有限公司; reminders released to "
+        f"深圳乙电子有限公司 ({B}), contacts 王五 (ip_manager)",
+    ]
+    code, out, err = _run(capsys, "status", "confirm", "202010000017.2")
+    assert (code, err.strip()) == (1, "Error: 202010000017.2: no transfer is awaiting confirmation")

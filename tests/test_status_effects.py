@@ -190,8 +190,11 @@ def test_a_transfer_holds_reminders_until_the_operator_confirms() -> None:
                           TODAY)
     assert _codes(outcome) == ["fee_reminders_held"] and outcome.state.transfer_to == "上海丁有限公司"
     assert status_block_reason(outcome.state, None, "custody", TODAY).startswith("held: transfer to 上海丁有限公司")
-    released = confirm_transfer(outcome.state, "上海丁有限公司", "张三")
-    assert _codes(released) == ["transfer_confirmed"] and "confirmed by 张三" in released.effects[0].message
+    holder = "上海丁有限公司 (code), contacts 王五 (ip_manager)"
+    released = confirm_transfer(outcome.state, "上海丁有限公司", holder, "张三")
+    assert _codes(released) == ["transfer_confirmed"] and released.owners == "上海丁有限公司"
+    assert released.effects[0].message == (f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁有限公司; "
+                                           f"reminders released to {holder}")
     assert status_block_reason(released.state, None, "custody", TODAY) is None
 
 

@@ -26,8 +26,9 @@ from custody.store.calendar import calendar_from
 from custody.store.patents import facts_of
 from custody.store.reports import enterprise_by_code
 from custody.store.standing import standings
-from custody.store.status import confirm_transfer, history, ingest, watch_state
+from custody.store.status import history, ingest, watch_state
 from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
+from custody.store.status_transfer import confirm_transfer
 from importers.status_file import read_status_file
 from scheduler.status_tick import StatusWiring, sync_drop_folder, sync_source
 from tests.test_status_portfolio import (
@@ -273,15 +274,32 @@ def test_planned_reminders_are_cancelled_at_once_when_a_patent_ends_or_is_held(s
     assert lapse.state == "planned"  # the restoration reminder a lapse calls for stays
 
 
-def test_confirming_a_transfer_releases_the_hold_and_moves_the_patent(session: Session, synced) -> None:
+def test_confirming_a_transfer_records_the_new_owner_and_contacts_then_releases_the_hold(session: Session,
+                                                                                       synced) -> None:
     patents, _ = synced
     moved = patents[SPARE[9]]
     effects = confirm_transfer(session, moved, "张三", TODAY, enterprise_by_code(session, B))
     session.commit()
-    assert [e.code for e in effects] == ["enterprise_changed", "transfer_confirmed"]
-    assert moved.enterprise_id == enterprise_by_code(session, B).id and _gate(session, moved) is None
+    assert [e.code for e in effects] == ["enterprise_changed", "owner_updated", "transfer_confirmed"]
+    assert effects[1].message == "owner: 福州甲科技有限公司 → 上海丁有限公司 (confirmed by 张三)"
+    assert effects[2].message.endswith(f"owner 上海丁有限公司; reminders released to 深圳乙电子有限公司 ({B}), "
+                                       f"contacts 王五 (ip_manager)")
+    session.refresh(moved)
+    assert (moved.owners, moved.enterprise_id) == ("上海丁有限公司", enterprise_by_code(session, B).id)
+    assert _gate(session, moved) is None
+    change = session.exec(select(PatentChange).where(PatentChange.patent_id == moved.id)).one()
+    assert (change.field, change.old_value, change.new_value) == ("owners", "福州甲科技有限公司", "上海丁有限公司")
     with pytest.raises(ValueError, match="no transfer is awaiting confirmation"):
         confirm_transfer(session, moved, "张三", TODAY)
+
+
+def test_a_transfer_whose_record_names_no_new_owner_needs_one_to_be_confirmed(session: Session) -> None:
+    patents = build_portfolio(session)
+    _ingest(session, _batch(StatusRecord(P1, date(2025, 6, 10), "专利申请权、专利权的转移", "", "t.csv:2")))
+    with pytest.raises(ValueError, match=r"the record does not name the new owner: give it \(--owner\)"):
+        confirm_transfer(session, patents[P1], "张三", TODAY)
+    confirm_transfer(session, patents[P1], "张三", TODAY, owner="厦门戊有限公司")
+    assert patents[P1].owners == "厦门戊有限公司" and _gate(session, patents[P1]) is None
 
 
 def test_a_transfer_cannot_be_released_to_an_enterprise_without_contacts(session: Session, synced) -> None:

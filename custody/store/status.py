@@ -34,7 +34,6 @@ from custody.status_effects import (
     status_block_reason,
     watch_summary,
 )
-from custody.status_effects import confirm_transfer as confirm
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
 from custody.store.patents import facts_of, patent_by_number, record_paid_through
 from custody.store.status_replay import replayed
@@ -89,7 +88,7 @@ def watch_states(session: Session, patent_ids: Iterable[int] | None = None) -> d
     return {r.patent_id: WatchState(**{f: getattr(r, f) for f in WATCH_FIELDS}) for r in session.exec(statement)}
 
 
-def _save_watch(session: Session, patent_id: int, state: WatchState) -> None:
+def save_watch(session: Session, patent_id: int, state: WatchState) -> None:
     row = session.get(PatentWatch, patent_id) or PatentWatch(patent_id=patent_id)
     for name, value in asdict(state).items():
         setattr(row, name, value)
@@ -243,7 +242,7 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
 
 
 def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: str) -> None:
-    _save_watch(session, patent.id, outcome.state)
+    save_watch(session, patent.id, outcome.state)
     if outcome.owners is not None:
         patent.owners = outcome.owners
     if outcome.paid_through is not None:
@@ -341,29 +340,6 @@ def _decision_message(decision: Decision, immediately: bool) -> str:
     if decision.choice == "pay":
         return f"decision: {decision.text}; reminders go on until the payment is recorded"
     return f"decision: {decision.text}; any earlier decision is withdrawn"
-
-
-def confirm_transfer(session: Session, patent: Patent, by: str, today: date,
-                     enterprise: Enterprise | None = None) -> list[Effect]:
-    """The operator confirmed the new owner (optionally moving the patent to `enterprise`): release the hold."""
-    state = watch_state(session, patent.id)
-    if state.transfer_to is None:
-        raise ValueError(f"{patent.application_number}: no transfer is awaiting confirmation")
-    target = enterprise or (session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None)
-    if target is None:
-        raise ValueError(f"{patent.application_number}: name the enterprise that now holds it (--enterprise CODE)")
-    if session.exec(select(Contact.id).where(Contact.enterprise_id == target.id)).first() is None:
-        raise ValueError(f"{target.name} ({target.credit_code}) has no contacts: add them before releasing the hold")
-    effects = []
-    if target.id != patent.enterprise_id:
-        effects.append(Effect("enterprise_changed", f"moved to {target.name} ({target.credit_code}) by {by}"))
-        patent.enterprise_id = target.id
-        session.add(patent)
-    outcome = confirm(state, target.name, by)
-    _save_watch(session, patent.id, outcome.state)
-    effects.extend(outcome.effects)
-    record_effects(session, patent.id, effects, today)
-    return effects
 
 
 # ---------------------------------------------------------------------------------------------- history
