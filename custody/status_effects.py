@@ -31,6 +31,7 @@ ASSUMED_NOTICE_MONTHS = 4
 # Words that follow an organisation's own name in a pledgee's registered name (招商银行股份有限公司福州分行).
 _ORG_TAIL = re.compile(r"(股份有限公司|有限责任公司|有限公司|股份公司|总行|分行|支行|营业部|分公司|公司).*$")
 MIN_PLEDGEE_NAME = 4  # a shorter core (e.g. "银行") would match every bank's contact
+PLEDGEE_SEPARATOR = "\n"  # several pledgees share WatchState.pledgee (and its column), in registration order
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class WatchState:
     lapsed_on: date | None = None  # date of the termination-for-non-payment notice, while not restored
     restore_by: date | None = None
     restoration_year: int | None = None
-    pledgee: str | None = None
+    pledgee: str | None = None  # every pledgee, joined by PLEDGEE_SEPARATOR: read it with pledgees_of
     pledged_on: date | None = None
     transfer_to: str | None = None  # a transfer the operator has not confirmed yet
     transfer_on: date | None = None
@@ -77,7 +78,7 @@ def watch_summary(state: WatchState) -> str:
     parts = [f"ended ({state.ended}, {state.ended_on})" if state.ended else None,
              f"lapsed (notice {state.lapsed_on})" if state.lapsed_on else None,
              f"transfer to {state.transfer_to} held" if state.transfer_to else None,
-             f"pledged to {state.pledgee}" if state.pledgee else None]
+             f"pledged to {', '.join(pledgees_of(state))}" if state.pledgee else None]
     return ", ".join(p for p in parts if p) or "in force"
 
 
@@ -154,6 +155,24 @@ def is_pledgee_contact(contact_name: str, pledgee: str | None) -> bool:
     name = compact(contact_name)
     return any(len(wanted) >= MIN_PLEDGEE_NAME and wanted in name for wanted in (compact(pledgee),
                                                                                  pledgee_core(pledgee)))
+
+
+def pledgees_of(state: WatchState | None) -> tuple[str, ...]:
+    """Every pledgee on record, in registration order (a patent may be pledged to several, one contract each)."""
+    return tuple(p for p in ((state.pledgee if state else None) or "").split(PLEDGEE_SEPARATOR) if p)
+
+
+def _joined(pledgees: tuple[str, ...] | list[str]) -> str | None:
+    return PLEDGEE_SEPARATOR.join(pledgees) or None
+
+
+def is_same_pledgee(on_record: str, named: str | None) -> bool:
+    """Whether a registration or cancellation naming `named` is about the pledgee on record: the same name, or the
+    same organisation (招商银行股份有限公司福州分行 and 招商银行股份有限公司 are one bank)."""
+    if not named or NOT_GIVEN in (on_record, named):
+        return False
+    core = pledgee_core(named)
+    return compact(on_record) == compact(named) or (len(core) >= MIN_PLEDGEE_NAME and pledgee_core(on_record) == core)
 
 
 # ---------------------------------------------------------------------------------------------- effects
@@ -304,14 +323,27 @@ def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
     contact = ("the pledgee contact will be alerted if the patent enters the grace period" if patent.has_pledgee_contact
                else f"no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
                     f"to alert it if a fee goes late; until then the operator is alerted instead")
-    new = replace(state, pledgee=pledgee, pledged_on=event.announced_on)
+    names = pledgees_of(state)
+    kept = names if any(is_same_pledgee(n, pledgee) for n in names) else (*names, pledgee)
+    new = replace(state, pledgee=_joined(kept), pledged_on=event.announced_on)
     return Outcome(new, (Effect("pledgee_recorded", f"pledgee {pledgee} recorded; {contact} (cause: {event.cause})"),))
 
 
 def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
-    new = replace(state, pledgee=None, pledged_on=None)
-    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts "
-                                                   f"(was {state.pledgee or NOT_GIVEN}) (cause: {event.cause})"),))
+    """A cancellation ends the pledge it names (by pledgee); unnamed, it can only be the one pledge on record."""
+    names, named = pledgees_of(state), event.fields.get("pledgee")
+    cancelled = [n for n in names if is_same_pledgee(n, named)] if named else list(names[:1] if len(names) == 1
+                                                                                    else ())
+    if names and not cancelled:
+        return Outcome(state, (Effect("operator_review", f"pledge cancellation for {named or NOT_GIVEN} matches none "
+                                                         f"of the pledges on record ({', '.join(names)}): their "
+                                                         f"pledgees are still alerted; check (cause: {event.cause})"),))
+    kept = tuple(n for n in names if n not in cancelled)
+    new = replace(state, pledgee=_joined(kept), pledged_on=state.pledged_on if kept else None)
+    still = f"; still pledged to {', '.join(kept)}" if kept else ""
+    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts (was "
+                                                   f"{', '.join(cancelled) or named or NOT_GIVEN}){still} "
+                                                   f"(cause: {event.cause})"),))
 
 
 def _note(event, state, patent, rules, calendar, today) -> Outcome:

@@ -25,6 +25,7 @@ from custody.status_effects import (
     is_restorable,
     pledgee_alert_year,
     pledgee_core,
+    pledgees_of,
     restorability,
     restoration_closed_reason,
     restoration_reminder_due,
@@ -234,6 +235,42 @@ def test_a_cancelled_pledge_stops_the_pledgee_alerts() -> None:
     outcome = apply_event(_event("pledge_cancel", "pledge_cancelled"), pledged, _patent(), RULES, CALENDAR, TODAY)
     assert _codes(outcome) == ["pledgee_cleared"]
     assert pledgee_alert_year(outcome.state, IN_GRACE, "custody", TODAY) is None
+
+
+TWO_PLEDGES = WatchState(pledgee="招商银行股份有限公司福州分行\n中国银行股份有限公司", pledged_on=date(2024, 9, 1))
+
+
+def test_a_second_pledge_is_kept_beside_the_first() -> None:
+    once = apply_event(_event("pledge", "pledge_registered", pledgee="招商银行股份有限公司福州分行"), WatchState(),
+                       _patent(), RULES, CALENDAR, TODAY)
+    twice = apply_event(_event("pledge", "pledge_registered", pledgee="中国银行股份有限公司"), once.state, _patent(),
+                        RULES, CALENDAR, TODAY)
+    again = apply_event(_event("pledge", "pledge_registered", pledgee="招商银行股份有限公司"), twice.state, _patent(),
+                        RULES, CALENDAR, TODAY)
+    assert pledgees_of(again.state) == pledgees_of(TWO_PLEDGES) == ("招商银行股份有限公司福州分行",
+                                                                    "中国银行股份有限公司")
+
+
+@pytest.mark.parametrize(("named", "left"), [
+    pytest.param("中国银行股份有限公司", ("招商银行股份有限公司福州分行",), id="the-second-by-name"),
+    pytest.param("招商银行股份有限公司", ("中国银行股份有限公司",), id="the-first-by-its-bank"),
+])
+def test_a_cancellation_ends_only_the_pledge_it_names(named: str, left: tuple[str, ...]) -> None:
+    outcome = apply_event(_event("pledge_cancel", "pledge_cancelled", pledgee=named), TWO_PLEDGES, _patent(), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["pledgee_cleared"] and pledgees_of(outcome.state) == left
+    assert f"still pledged to {left[0]}" in outcome.effects[0].message
+    assert pledgee_alert_year(outcome.state, IN_GRACE, "custody", TODAY) == 6
+
+
+@pytest.mark.parametrize("fields", [
+    pytest.param({}, id="unnamed-with-two-on-record"),
+    pytest.param({"pledgee": "兴业银行股份有限公司"}, id="a-pledgee-not-on-record"),
+])
+def test_a_cancellation_that_matches_no_pledge_goes_to_the_operator(fields: dict) -> None:
+    outcome = apply_event(_event("pledge_cancel", "pledge_cancelled", **fields), TWO_PLEDGES, _patent(), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["operator_review"] and outcome.state == TWO_PLEDGES
 
 
 @pytest.mark.parametrize(("schedule", "day", "year"), [

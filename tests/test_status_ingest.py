@@ -383,6 +383,24 @@ def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: S
     assert plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW) == []
 
 
+def test_cancelling_one_of_two_pledges_cancels_only_its_pledgee_alerts(session: Session, synced) -> None:
+    patents, _ = synced
+    session.add(Contact(enterprise_id=patents[P2].enterprise_id, name="中国银行 王经理", role="pledgee",
+                        email="wang@boc.example"))
+    session.commit()
+    _ingest(session, _batch(StatusRecord(P2, date(2025, 5, 1), "专利权质押合同登记的生效",
+                                         "质权人：中国银行股份有限公司", "second.csv:2")))
+    planned = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    session.commit()
+    assert sorted(p["contact"] for p in planned) == ["中国银行 王经理", "招商银行 李经理"]
+    result = _ingest(session, _batch(StatusRecord(P2, TODAY, "专利权质押合同登记的注销", "质权人：中国银行股份有限公司",
+                                                  "later.csv:2")))
+    assert _codes_of(result, P2) == ["status_changed", "pledgee_cleared", "pledgee_alert_cancelled"]
+    states = {r.recipient: r.state for r in session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:")))}
+    assert states == {"wang@boc.example": "cancelled", "li@bank.example": "planned"}
+    assert watch_state(session, patents[P2].id).pledgee == "招商银行股份有限公司福州分行"
+
+
 def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session: Session, synced) -> None:
     patents, _ = synced
     first = plan_watch_digests(session, TODAY, NOW)

@@ -31,11 +31,13 @@ from custody.status_effects import (
     apply_event,
     event_facts,
     is_pledgee_contact,
+    pledgees_of,
     status_block_reason,
     watch_summary,
 )
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
 from custody.store.patents import facts_of, patent_by_number, record_paid_through
+from custody.store.pledge_alerts import cancel_pledgee_alerts
 from custody.store.status_replay import replayed
 from custody.store.status_review import keep_unmatched
 
@@ -179,8 +181,10 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
         outcome = _replay(session, patent, facts, latest, before, context, vocabulary, rules, calendar, today)
     effects = [*_status_change(patent, record), *outcome.effects]
     _apply_outcome(session, patent, outcome, source)
-    if outcome.state.pledgee is None and (before.pledgee is not None or meaning.effect == "pledge_cancel"):
-        effects.extend(_cancel_pledgee_alerts(session, patent.id, f"pledge cancelled ({facts.cause})", now))
+    ended_pledges = [p for p in pledgees_of(before) if p not in pledgees_of(outcome.state)]
+    if ended_pledges or (meaning.effect == "pledge_cancel" and outcome.state.pledgee is None):
+        effects.extend(cancel_pledgee_alerts(session, patent, ended_pledges, pledgees_of(outcome.state),
+                                             f"pledge cancelled ({facts.cause})", now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
     if outcome.state.ended or outcome.state.transfer_to:
         cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
@@ -269,25 +273,6 @@ def unknown_events(session: Session, source: str, since: datetime) -> list[dict]
                  .order_by(StatusEvent.announced_on, StatusEvent.id))
     return [{"application_number": number, "announced_on": e.announced_on.isoformat(), "kind": e.kind,
              "status": e.status, "location": e.location} for e, number in session.exec(statement)]
-
-
-def pledgee_alert_keys(patent_id: int) -> tuple[str, str]:
-    """Key prefixes of the outbox rows about a patent's pledge: its pledgee contact's alerts, and the operator's
-    alert when no contact matches the pledgee (planned by custody.store.status_notices)."""
-    return f"pledgee:{patent_id}:", f"alert:pledgee-unmatched:{patent_id}:"
-
-
-def _cancel_pledgee_alerts(session: Session, patent_id: int, reason: str, now: datetime) -> list[Effect]:
-    """Cancel the pledge alerts planned and not sent yet: after the pledge is cancelled the bank has no stake."""
-    if not sa.inspect(session.connection()).has_table("reminder"):
-        return []
-    from custody.models.reminders import Reminder
-
-    table = Reminder.__table__
-    matches = [table.c.key.startswith(prefix, autoescape=True) for prefix in pledgee_alert_keys(patent_id)]
-    done = session.execute(sa.update(table).where(table.c.state == "planned", sa.or_(*matches))
-                           .values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
-    return [Effect("pledgee_alert_cancelled", f"{done} planned pledge alert(s) cancelled: {reason}")] if done else []
 
 
 def record_sync(session: Session, result: SyncResult | None, source: str, error: str | None = None) -> StatusSync:
