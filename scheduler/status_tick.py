@@ -175,13 +175,13 @@ def sync_drop_folder(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: 
 def plan_status_notices(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime,
                         settings: ReminderSettings | None = None) -> dict[str, Any]:
     """Pledgee alerts and watch digests, planned into the reminders outbox (idempotent); an alert for a pledge
-    with no contact goes out on `settings`' alert channel."""
+    with no contact, or a digest nobody can receive, goes out on `settings`' alert channel."""
     today = now.astimezone(SHANGHAI).date()
     with session_for(engine) as session:
         take_turn(session, "status")
         calendar = calendar_from(session)
         pledgee = plan_pledgee_alerts(session, rules, calendar, today, now, wiring.notify_channels, settings)
-        digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles)
+        digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles, settings)
     return {"pledgee_alerts": len(pledgee), "digests": len(digests)}
 
 

@@ -413,6 +413,22 @@ def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session:
     assert history(session, patents[P5])[-1]["what"] == "effect: watch_digest_sent"
 
 
+def test_a_digest_no_contact_can_receive_goes_to_the_operator(session: Session, synced) -> None:
+    patents, _ = synced
+    contact = session.exec(select(Contact).where(Contact.name == "赵六")).one()
+    contact.consent_email = False  # the watching enterprise's only contact refused email
+    session.commit()
+    first = plan_watch_digests(session, TODAY, NOW, settings=ReminderSettings())
+    again = plan_watch_digests(session, TODAY, NOW, settings=ReminderSettings())
+    session.commit()
+    assert (first, again) == ([{"enterprise": "北京丙信息有限公司", "events": 1, "recipients": 0}], [])
+    assert session.exec(select(Reminder).where(Reminder.key.startswith("digest:"))).all() == []
+    alert = session.exec(select(Reminder).where(Reminder.key.startswith("alert:digest-unreachable:"))).one()
+    assert (alert.recipient, alert.channel) == ("operator", "webhook")
+    assert "北京丙信息有限公司没有可接收的联系人" in alert.subject and P5 in alert.body
+    assert history(session, patents[P5])[-1]["detail"].endswith("the operator was alerted instead")
+
+
 def test_an_unrecognised_status_alerts_the_operator(engine: Engine, session: Session) -> None:
     build_portfolio(session, spares=True)
     result = sync_source(engine, lambda: read_status_file(DATA / "status-all.csv"), "file:status-all.csv", RULES,

@@ -138,8 +138,10 @@ def _digest_text(enterprise: str, lines: list[str], today: date) -> tuple[str, s
 
 
 def plan_watch_digests(session: Session, today: date, now: datetime, channels: Sequence[str] = ("email",),
-                       roles: Sequence[str] = ("ip_manager",)) -> list[dict]:
-    """One digest per watching enterprise of the status changes on its watch-only patents not sent yet."""
+                       roles: Sequence[str] = ("ip_manager",), settings: ReminderSettings | None = None) -> list[dict]:
+    """One digest per watching enterprise of the status changes on its watch-only patents not sent yet. A digest
+    no contact can receive (none with the roles, an address on the channels and consent) goes to the operator on
+    `settings`' alert channel instead, so no change is silently dropped."""
     statement = (select(StatusEvent, Patent).join(Patent, Patent.id == StatusEvent.patent_id)
                  .where(Patent.mode == "watch", StatusEvent.digested_at.is_(None), Patent.enterprise_id.is_not(None))
                  .order_by(StatusEvent.announced_on, StatusEvent.id))
@@ -160,11 +162,21 @@ def plan_watch_digests(session: Session, today: date, now: datetime, channels: S
                 if _plan(session, f"{key}:{contact.id}:{channel}", contact, channel, enterprise_id, subject, body,
                          today, now):
                     sent_to.append(f"{contact.name} ({channel})")
+        shown = ", ".join(sent_to) or _digest_to_operator(session, settings or ReminderSettings(), key, enterprise,
+                                                          lines, roles, channels, now)
         for event, patent in events:
             event.digested_at = now
             session.add(event)
-            shown = ", ".join(sent_to) or "nobody (no contact with that role and channel)"
             effect = Effect("watch_digest_sent", f"in {enterprise.name}'s status digest of {today} to {shown}")
             record_effects(session, patent.id, [effect], today, event_id=event.id)
         planned.append({"enterprise": enterprise.name, "events": len(events), "recipients": len(sent_to)})
     return planned
+
+
+def _digest_to_operator(session: Session, settings: ReminderSettings, key: str, enterprise: Enterprise,
+                        lines: list[str], roles: Sequence[str], channels: Sequence[str], now: datetime) -> str:
+    """A digest no contact can receive goes to the operator (once per digest); says so for the history."""
+    plan_alert(session, settings, f"digest-unreachable:{key.removeprefix('digest:')}", now,
+               f"监控专利法律状态变更摘要无法送达：{enterprise.name}没有可接收的联系人（{len(lines)}条）",
+               [*lines, f"请为该企业添加角色为 {'/'.join(roles)}、有 {'/'.join(channels)} 地址并同意接收的联系人"])
+    return "nobody (no contact with that role, channel and consent): the operator was alerted instead"
