@@ -46,6 +46,10 @@ class UserError(Exception):
     """A known, explainable failure of a command: one `Error:` line, exit 1."""
 
 
+class UsageError(Exception):
+    """Options that do not go together, or a format the command does not print: one `Error:` line, exit 2."""
+
+
 # Errors whose message is written for the operator: shown as one line, exit 1.
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     UserError, FeeInputError, LapsedError, InvalidApplicationNumber, InvalidCreditCode, DateParseError,
@@ -861,13 +865,14 @@ def daemon(
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
     """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
-    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
+    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed, a status file in the
+    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
-    from scheduler.status_tick import status_today
+    from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
@@ -875,7 +880,10 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
         results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
-    if any("error" in summary for summary in results.values()):
+    refused = status_failures(results.get("status", {}))
+    for line in refused:
+        typer.echo(f"Error: {line}", err=True)
+    if refused or any("error" in summary for summary in results.values()):
         raise typer.Exit(1)
 
 
@@ -1120,7 +1128,7 @@ def status_sync(
     from scheduler.status_tick import plan_status_notices
 
     if fmt == Format.csv:
-        raise UserError("status sync prints table or json")
+        raise UsageError("status sync prints table or json")
     st = state(ctx)
     rules, wiring, now = load_rules(settings=st.config.rule_settings), status_wiring(st.config), clock.now()
     settings = _reminder_settings(st)  # the operator is alerted of unknown statuses and failures, as by the daemon
@@ -1330,9 +1338,9 @@ def decide(
 
     chosen = [name for name, flag in (("pay", pay_), ("abandon", abandon), ("undecided", undecided)) if flag]
     if len(chosen) != 1:
-        raise UserError("give exactly one of --pay, --abandon, --undecided")
+        raise UsageError("give exactly one of --pay, --abandon, --undecided")
     if now_ and chosen[0] != "abandon":
-        raise UserError("--now goes with --abandon")
+        raise UsageError("--now goes with --abandon")
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rules = load_rules(settings=state(ctx).config.rule_settings)
@@ -1711,7 +1719,7 @@ def run(argv: Iterable[str] | None = None) -> int:
         command()(args=args, prog_name="custody")  # standalone: usage errors print and exit 2 by themselves
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except CONFIG_ERRORS as exc:
+    except (*CONFIG_ERRORS, UsageError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         return 2
     except KNOWN_ERRORS as exc:

@@ -223,3 +223,12 @@ def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path
     ]
     code, out, err = _run(capsys, "status", "confirm", "202010000017.2")
     assert (code, err.strip()) == (1, "Error: 202010000017.2: no transfer is awaiting confirmation")
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["status", "sync", str(DATA / "status-gbk.csv"), "--format", "csv"], id="sync-csv"),
+    pytest.param(["status", "review", "--format", "xlsx"], id="review-xlsx"),
+    pytest.param(["status", "confirm"], id="confirm-without-appno"),
+])
+def test_usage_errors_in_status_commands_exit_2(home: Path, capsys: pytest.CaptureFixture, args: list) -> None:
+    assert _run(capsys, *args)[0] == 2
