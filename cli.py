@@ -1360,7 +1360,8 @@ def patent_history(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
 ) -> None:
     """Why did (or didn't) we remind about this patent: every status event, effect (with its cause), decision and
-    reminder, oldest first.
+    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), oldest
+    first.
 
     Example: custody patent history 201410000003.5
     """

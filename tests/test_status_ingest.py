@@ -325,6 +325,25 @@ def test_history_says_what_happened_and_why(session: Session, synced) -> None:
     assert "z***@a.example" in rows[4]["detail"] and "zhang@" not in rows[4]["detail"]
 
 
+def test_history_shows_each_reminder_state_with_its_reason_next_to_its_cause(session: Session, synced) -> None:
+    patents, _ = synced
+    _planned_item(session, patents[P3], "restore", 11)
+    failed = _planned_item(session, patents[P3], "fee", 12)
+    reminder = session.get(Reminder, failed.reminder_id)
+    reminder.state, reminder.last_error, reminder.updated_at = "failed", "550 no mailbox zhang@a.example", NOW
+    session.commit()
+    # The enterprise gives the patent up: what is still planned is cancelled, with the abandonment as the reason.
+    _ingest(session, _batch(StatusRecord(P3, date(2025, 6, 10), "专利权的主动放弃", "", "later.csv:2")))
+    rows = {r["detail"].split(" reminder ")[0]: r for r in history(session, patents[P3])
+            if r["what"].startswith("reminder")}
+    restore, fee = rows["year 11 restore"], rows["year 12 fee"]
+    assert (restore["date"], restore["what"], restore["source"]) == (
+        TODAY, "reminder: cancelled", "cause: 未缴年费专利权终止 announced 2025-05-06 (status-all.csv:5)")
+    assert restore["detail"].endswith(": cancelled (ended (abandoned, 2025-06-10): reminders stopped, history kept)")
+    assert (fee["date"], fee["what"], fee["source"]) == (TODAY, "reminder: failed", "cause: year 12 fee due 2025-01-13")
+    assert fee["detail"].endswith(": failed (550 no mailbox z***@a.example)")
+
+
 def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: Session, synced) -> None:
     patents, _ = synced
     first = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)

@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
-from custody.masking import mask_text
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
 from custody.ruleset import RuleError, RuleSet
@@ -38,6 +37,7 @@ from custody.status_effects import (
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
 from custody.store.patents import facts_of, patent_by_number, record_paid_through
 from custody.store.pledge_alerts import cancel_pledgee_alerts
+from custody.store.reminder_history import reminder_rows
 from custody.store.status_replay import replayed
 from custody.store.status_review import keep_unmatched
 
@@ -337,7 +337,7 @@ def history(session: Session, patent: Patent) -> list[dict]:
               "_order": 1} for e in session.exec(select(StatusEffect).where(StatusEffect.patent_id == patent.id))]
     rows += [{"date": d.decided_at.astimezone(SHANGHAI).date(), "what": f"decision: {d.choice}", "detail": d.text,
               "_at": d.decided_at, "_order": 2} for d in decisions_of(session, patent.id)]
-    rows += _reminder_rows(session, patent.id)
+    rows += reminder_rows(session, patent.id)
     rows.sort(key=lambda r: (r["date"], r["_order"], r["_at"]))
     return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
 
@@ -347,21 +347,3 @@ def _event_row(event: StatusEvent) -> dict:
     late = "" if event.is_current else " [reported after a later event: replayed in announcement order]"
     return {"date": event.announced_on, "what": f"event: {event.kind}", "detail": f"{event.status}{late}",
             "source": f"{event.source}{where}", "_at": event.ingested_at, "_order": 0}
-
-
-def _reminder_rows(session: Session, patent_id: int) -> list[dict]:
-    """Reminders planned, sent or cancelled for the patent (issue 4's outbox), recipients masked."""
-    if not sa.inspect(session.connection()).has_table("reminder_item"):
-        return []
-    from custody.models.reminders import Reminder, ReminderItem
-
-    statement = (select(ReminderItem, Reminder).join(Reminder, Reminder.id == ReminderItem.reminder_id)
-                 .where(ReminderItem.patent_id == patent_id))
-    rows = []
-    for item, reminder in session.exec(statement):
-        reason = item.cancel_reason or reminder.cancel_reason
-        detail = (f"year {item.fee_year} {item.kind} reminder ({item.tier}) by {item.channel} to "
-                  f"{mask_text(item.recipient)}: {reminder.state}" + (f"; {reason}" if reason else ""))
-        rows.append({"date": reminder.day, "what": f"reminder: {reminder.state}", "detail": detail,
-                     "_at": reminder.created_at, "_order": 3})
-    return rows
