@@ -355,7 +355,10 @@ def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: 
     alert = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).one()
     assert (alert.kind, alert.recipient, alert.state) == ("alert", "li@bank.example", "planned")
     assert "2025-09-10前缴纳（今日应缴 1380.00 元，含滞纳金 180.00 元）" in alert.body
-    assert history(session, patents[P2])[-1]["what"] == "effect: pledgee_alerted"
+    effect, reminder = history(session, patents[P2])[-2:]
+    assert (effect["what"], reminder["what"]) == ("effect: pledgee_alerted", "reminder: planned")
+    assert reminder["detail"] == "pledge alert by email to 招商银行 李经理: planned"
+    assert reminder["source"] == "cause: 专利权质押合同登记的生效 announced 2024-09-01 (status-all.csv:8)"
 
 
 def _add_contact(session: Session, code: str, name: str, email: str, role: str = "pledgee") -> None:
@@ -385,8 +388,9 @@ def test_without_a_contact_for_the_pledgee_the_operator_is_alerted_instead(sessi
     alert = session.exec(select(Reminder).where(Reminder.key.startswith("alert:pledgee-unmatched:"))).one()
     assert (alert.recipient, alert.channel) == ("operator", "webhook")
     assert "没有质权人「招商银行股份有限公司福州分行」的联系人" in alert.subject and P2 in alert.body
-    last = history(session, patents[P2])[-1]
+    last, reminder = history(session, patents[P2])[-2:]
     assert last["what"] == "effect: operator_review" and "no pledgee contact matches" in last["detail"]
+    assert reminder["detail"] == "pledge alert by webhook to operator: planned"
 
 
 def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: Session, synced) -> None:
