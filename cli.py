@@ -885,13 +885,14 @@ def daemon(
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
     """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
-    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed.
+    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed, a status file in the
+    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
-    from scheduler.status_tick import status_today
+    from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
@@ -899,7 +900,10 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
         results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
-    if any("error" in summary for summary in results.values()):
+    refused = status_failures(results.get("status", {}))
+    for line in refused:
+        typer.echo(f"Error: {line}", err=True)
+    if refused or any("error" in summary for summary in results.values()):
         raise typer.Exit(1)
 
 
@@ -1147,7 +1151,7 @@ def status_sync(
     from scheduler.status_tick import plan_status_notices
 
     if fmt == Format.csv:
-        raise UserError("status sync prints table or json")
+        raise UsageError("status sync prints table or json")
     st = state(ctx)
     rules, wiring, now = load_rules(settings=st.config.rule_settings), status_wiring(st.config), clock.now()
     settings = _reminder_settings(st)  # the operator is alerted of unknown statuses and failures, as by the daemon
@@ -1274,21 +1278,25 @@ def status_confirm(
     ctx: typer.Context,
     appno: str = typer.Argument(..., help="Application number of the transferred patent."),
     enterprise: str | None = typer.Option(None, "--enterprise", help="Credit code of the enterprise that holds it "
-                                          "now (default: the one it is with)."),
+                                          "now; its contacts get the reminders (default: the one it is with)."),
+    owner: str | None = typer.Option(None, "--owner", help="The new owner's name, recorded as the patent's owner "
+                                     "(default: the transferee the record names)."),
     by: str | None = typer.Option(None, "--by", help="Who confirms (default: the login name)."),
 ) -> None:
     """Release the reminders held after a transfer: the operator has confirmed the new owner and its contacts.
 
+    Records the new owner, the enterprise and the contacts the reminders now go to, then releases them.
+
     Example: custody status confirm 202010000017.2 --enterprise 91310000MA1FL0000X
     """
     from custody.store.reports import UnknownEnterprise, enterprise_by_code
-    from custody.store.status import confirm_transfer
+    from custody.store.status_transfer import confirm_transfer
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         try:
             target = enterprise_by_code(session, enterprise) if enterprise else None
-            effects = confirm_transfer(session, patent, by or _login(), clock.today(), target)
+            effects = confirm_transfer(session, patent, by or _login(), clock.today(), target, owner)
         except (UnknownEnterprise, ValueError) as exc:
             raise UserError(str(exc)) from None
     for effect in effects:
@@ -1303,25 +1311,18 @@ def status_review(
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """What the watch left for the operator: unrecognised statuses, terminations without a reason, transfers
-    awaiting confirmation, owner names to check.
+    awaiting confirmation, owner names to check, records for application numbers not in the portfolio (kept
+    until the patent is imported) and syncs that failed.
 
     Example: custody status review --since 2025-01-01
     """
     from datetime import timedelta
 
-    from sqlmodel import select
-
-    from custody.models import Patent
-    from custody.models.status import StatusEffect
+    from custody.store.status_review import review_rows
 
     start = option_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
-        statement = (select(StatusEffect, Patent).join(Patent, Patent.id == StatusEffect.patent_id)
-                     .where(StatusEffect.code.in_(["operator_review", "fee_reminders_held"]),
-                            StatusEffect.effective_on >= start)
-                     .order_by(StatusEffect.effective_on, StatusEffect.id))
-        rows = [{"date": e.effective_on.isoformat(), "application_number": p.application_number, "what": e.code,
-                 "message": e.message} for e, p in session.exec(statement)]
+        rows = review_rows(session, start)
     emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
 
 
@@ -1360,9 +1361,9 @@ def decide(
 
     chosen = [name for name, flag in (("pay", pay_), ("abandon", abandon), ("undecided", undecided)) if flag]
     if len(chosen) != 1:
-        raise UserError("give exactly one of --pay, --abandon, --undecided")
+        raise UsageError("give exactly one of --pay, --abandon, --undecided")
     if now_ and chosen[0] != "abandon":
-        raise UserError("--now goes with --abandon")
+        raise UsageError("--now goes with --abandon")
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rules = load_rules(settings=state(ctx).config.rule_settings)
@@ -1382,7 +1383,8 @@ def patent_history(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
 ) -> None:
     """Why did (or didn't) we remind about this patent: every status event, effect (with its cause), decision and
-    reminder, oldest first.
+    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), oldest
+    first.
 
     Example: custody patent history 201410000003.5
     """

@@ -15,7 +15,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentState
 from custody.fees import Calendar, RestorationQuote, Schedule, add_months, first_unpaid, patent_state, restoration_quote
 from custody.ruleset import RuleSet
-from custody.status_vocab import compact
+from custody.status_vocab import Classified, compact
 
 # Effects about fee reminders: a watch-only patent has none, so they give way to its digest.
 REMINDER_EFFECTS = frozenset({
@@ -23,6 +23,7 @@ REMINDER_EFFECTS = frozenset({
     "restoration_window_closed", "pledgee_recorded", "pledgee_cleared",
 })
 NOT_GIVEN = "(not named in the record)"
+TRANSFER_CONFIRMED = "transfer_confirmed"  # the operator's confirmation; a replay of the events keeps it
 # Without CNIPA's termination notice on record, the notice is assumed to come within this many months of the grace
 # end (it usually comes within a few); restoration can then be asked for within 2 months of it (Rule 6 ¶2). An
 # assumption, not a rule: config.toml [status] assumed_notice_months overrides it.
@@ -30,6 +31,7 @@ ASSUMED_NOTICE_MONTHS = 4
 # Words that follow an organisation's own name in a pledgee's registered name (招商银行股份有限公司福州分行).
 _ORG_TAIL = re.compile(r"(股份有限公司|有限责任公司|有限公司|股份公司|总行|分行|支行|营业部|分公司|公司).*$")
 MIN_PLEDGEE_NAME = 4  # a shorter core (e.g. "银行") would match every bank's contact
+PLEDGEE_SEPARATOR = "\n"  # several pledgees share WatchState.pledgee (and its column), in registration order
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class WatchState:
     lapsed_on: date | None = None  # date of the termination-for-non-payment notice, while not restored
     restore_by: date | None = None
     restoration_year: int | None = None
-    pledgee: str | None = None
+    pledgee: str | None = None  # every pledgee, joined by PLEDGEE_SEPARATOR: read it with pledgees_of
     pledged_on: date | None = None
     transfer_to: str | None = None  # a transfer the operator has not confirmed yet
     transfer_on: date | None = None
@@ -65,6 +67,21 @@ class EventFacts:
     fields: Mapping[str, str] = field(default_factory=dict)
 
 
+def event_facts(meaning: Classified, status: str, announced_on: date, where: str) -> EventFacts:
+    """One record as the effects see it; `where` is its file:row (or the source when it has none)."""
+    return EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", announced_on,
+                      f"{status} announced {announced_on}, {where}", meaning.fields)
+
+
+def watch_summary(state: WatchState) -> str:
+    """The watch state in a few words, for the record of a replay (what it was, what it is now)."""
+    parts = [f"ended ({state.ended}, {state.ended_on})" if state.ended else None,
+             f"lapsed (notice {state.lapsed_on})" if state.lapsed_on else None,
+             f"transfer to {state.transfer_to} held" if state.transfer_to else None,
+             f"pledged to {', '.join(pledgees_of(state))}" if state.pledgee else None]
+    return ", ".join(p for p in parts if p) or "in force"
+
+
 @dataclass(frozen=True)
 class PatentContext:
     mode: str  # "custody" or "watch"
@@ -79,6 +96,7 @@ class Outcome:
     state: WatchState
     effects: tuple[Effect, ...]
     owners: str | None = None  # the new owners when the event changed them
+    paid_through: int | None = None  # the fee year a restoration paid, when our records still showed it unpaid
 
 
 # ---------------------------------------------------------------------------------------------- restoration
@@ -137,6 +155,24 @@ def is_pledgee_contact(contact_name: str, pledgee: str | None) -> bool:
     name = compact(contact_name)
     return any(len(wanted) >= MIN_PLEDGEE_NAME and wanted in name for wanted in (compact(pledgee),
                                                                                  pledgee_core(pledgee)))
+
+
+def pledgees_of(state: WatchState | None) -> tuple[str, ...]:
+    """Every pledgee on record, in registration order (a patent may be pledged to several, one contract each)."""
+    return tuple(p for p in ((state.pledgee if state else None) or "").split(PLEDGEE_SEPARATOR) if p)
+
+
+def _joined(pledgees: tuple[str, ...] | list[str]) -> str | None:
+    return PLEDGEE_SEPARATOR.join(pledgees) or None
+
+
+def is_same_pledgee(on_record: str, named: str | None) -> bool:
+    """Whether a registration or cancellation naming `named` is about the pledgee on record: the same name, or the
+    same organisation (招商银行股份有限公司福州分行 and 招商银行股份有限公司 are one bank)."""
+    if not named or NOT_GIVEN in (on_record, named):
+        return False
+    core = pledgee_core(named)
+    return compact(on_record) == compact(named) or (len(core) >= MIN_PLEDGEE_NAME and pledgee_core(on_record) == core)
 
 
 # ---------------------------------------------------------------------------------------------- effects
@@ -200,11 +236,33 @@ def _restore(event, state, patent, rules, calendar, today) -> Outcome:
     if state.lapsed_on is None:
         effects[0] = Effect("fee_reminders_resumed", f"restoration recorded; fee reminders were not stopped "
                                                      f"(cause: {event.cause})")
-    if state.restoration_year is not None and patent.schedule is not None \
-            and not patent.schedule.year(state.restoration_year).paid:
-        effects.append(Effect("operator_review", f"record the restoration payment of year {state.restoration_year} "
-                                                 f"(custody pay) so the fee engine counts it (cause: {event.cause})"))
-    return Outcome(new, tuple(effects))
+    year = _restored_year(state, patent.schedule, event.announced_on)
+    if year is None:
+        return Outcome(new, tuple(effects))
+    # Rule 6 ¶2: CNIPA restores a patent only once the unpaid fee, its 25 % late fee and the restoration fee are
+    # paid, so the restoration itself is the evidence that the lapsed year is paid.
+    effects.append(Effect("fee_paid_by_restoration", f"year {year} fee paid with the restoration (fee, 25 % late "
+                                                     f"fee and restoration fee, Rule 6 ¶2): paid through year "
+                                                     f"{year}; fee reminders go on from year {year + 1} "
+                                                     f"(cause: {event.cause})"))
+    return Outcome(new, tuple(effects), paid_through=year)
+
+
+def _restored_year(state: WatchState, schedule: Schedule | None, on: date) -> int | None:
+    """The fee year a restoration announced on `on` paid, when our records still show it unpaid: the year named by
+    the termination notice on record, else the first unpaid year if our schedule has the patent lapsed on `on`
+    (the notice may arrive later than the restoration, or never)."""
+    if schedule is None:
+        return None
+    year = state.restoration_year
+    if year is None and patent_state(schedule, on) == PatentState.LAPSED:
+        unpaid = first_unpaid(schedule)
+        year = unpaid.year if unpaid else None
+    if year is None or not schedule.years[0].year <= year <= schedule.years[-1].year:
+        return None
+    fee = schedule.year(year)
+    # Only a fee whose grace period was over can have lapsed the patent (Rule 115), so only it was restored.
+    return None if fee.paid or fee.grace_end is None or fee.grace_end >= on else year
 
 
 def _end(event, state, patent, rules, calendar, today) -> Outcome:
@@ -265,14 +323,27 @@ def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
     contact = ("the pledgee contact will be alerted if the patent enters the grace period" if patent.has_pledgee_contact
                else f"no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
                     f"to alert it if a fee goes late; until then the operator is alerted instead")
-    new = replace(state, pledgee=pledgee, pledged_on=event.announced_on)
+    names = pledgees_of(state)
+    kept = names if any(is_same_pledgee(n, pledgee) for n in names) else (*names, pledgee)
+    new = replace(state, pledgee=_joined(kept), pledged_on=event.announced_on)
     return Outcome(new, (Effect("pledgee_recorded", f"pledgee {pledgee} recorded; {contact} (cause: {event.cause})"),))
 
 
 def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
-    new = replace(state, pledgee=None, pledged_on=None)
-    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts "
-                                                   f"(was {state.pledgee or NOT_GIVEN}) (cause: {event.cause})"),))
+    """A cancellation ends the pledge it names (by pledgee); unnamed, it can only be the one pledge on record."""
+    names, named = pledgees_of(state), event.fields.get("pledgee")
+    cancelled = [n for n in names if is_same_pledgee(n, named)] if named else list(names[:1] if len(names) == 1
+                                                                                    else ())
+    if names and not cancelled:
+        return Outcome(state, (Effect("operator_review", f"pledge cancellation for {named or NOT_GIVEN} matches none "
+                                                         f"of the pledges on record ({', '.join(names)}): their "
+                                                         f"pledgees are still alerted; check (cause: {event.cause})"),))
+    kept = tuple(n for n in names if n not in cancelled)
+    new = replace(state, pledgee=_joined(kept), pledged_on=state.pledged_on if kept else None)
+    still = f"; still pledged to {', '.join(kept)}" if kept else ""
+    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts (was "
+                                                   f"{', '.join(cancelled) or named or NOT_GIVEN}){still} "
+                                                   f"(cause: {event.cause})"),))
 
 
 def _note(event, state, patent, rules, calendar, today) -> Outcome:
@@ -292,13 +363,14 @@ _HANDLERS: dict[str, Callable[..., Outcome]] = {
 }
 
 
-def confirm_transfer(state: WatchState, enterprise_name: str, by: str) -> Outcome:
-    """The operator confirmed who owns the patent now: release the hold."""
+def confirm_transfer(state: WatchState, owner: str, holder: str, by: str) -> Outcome:
+    """The operator confirmed who owns the patent now (`owner`) and who gets its reminders (`holder`: the enterprise
+    and its contacts): release the hold and make `owner` the owner on record."""
     if state.transfer_to is None:
         return Outcome(state, ())
-    effect = Effect("fee_reminders_resumed", f"transfer to {state.transfer_to} confirmed by {by}: the patent is "
-                                             f"with {enterprise_name}; reminders released")
-    return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,))
+    effect = Effect(TRANSFER_CONFIRMED, f"transfer to {state.transfer_to} confirmed by {by}: owner {owner}; "
+                                        f"reminders released to {holder}")
+    return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,), owners=owner)
 
 
 # ---------------------------------------------------------------------------------------------- reminders gate

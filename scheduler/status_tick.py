@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".problems.txt")
 STALE_CLAIM_SECONDS = 3600  # a claimed file this old belonged to a process that died: put it back
+FEED_FAILED = "failed, nothing applied: "  # a feed's line in a status tick's summary when it could not be applied
 
 
 @dataclass(frozen=True)
@@ -175,13 +176,13 @@ def sync_drop_folder(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: 
 def plan_status_notices(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: datetime,
                         settings: ReminderSettings | None = None) -> dict[str, Any]:
     """Pledgee alerts and watch digests, planned into the reminders outbox (idempotent); an alert for a pledge
-    with no contact goes out on `settings`' alert channel."""
+    with no contact, or a digest nobody can receive, goes out on `settings`' alert channel."""
     today = now.astimezone(SHANGHAI).date()
     with session_for(engine) as session:
         take_turn(session, "status")
         calendar = calendar_from(session)
         pledgee = plan_pledgee_alerts(session, rules, calendar, today, now, wiring.notify_channels, settings)
-        digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles)
+        digests = plan_watch_digests(session, today, now, wiring.notify_channels, wiring.digest_roles, settings)
     return {"pledgee_alerts": len(pledgee), "digests": len(digests)}
 
 
@@ -194,7 +195,7 @@ def run_status(engine: Engine, wiring: StatusWiring, rules: RuleSet, now: dateti
         try:
             summary[feed.name] = sync_source(engine, feed.fetch, feed.name, rules, now, settings).summary()
         except (StatusSourceError, SyncRefused) as exc:
-            summary[feed.name] = f"failed, nothing applied: {exc}"
+            summary[feed.name] = f"{FEED_FAILED}{exc}"
     summary["drop_folder"] = sync_drop_folder(engine, wiring, rules, now, settings)
     summary.update(plan_status_notices(engine, wiring, rules, now, settings))
     return summary
@@ -234,6 +235,17 @@ def status_today(ticks: Any, wiring: StatusWiring) -> dict[str, Any]:
     if last is None or last.astimezone(SHANGHAI).date() < today:
         return status_tick(ticks, wiring)
     return drop_folder_tick(ticks, wiring)
+
+
+def status_failures(summary: dict[str, Any]) -> list[str]:
+    """What a status tick's summary says went wrong: each drop-folder file refused (and where it was moved) and
+    each feed that failed; empty when everything was applied. `custody run-once` exits 1 on any."""
+    files = [*summary.get("drop_folder", ()), *summary.get("files", ())]
+    refused = [f"drop folder: {f['file']} refused, moved to {f['moved_to']}: {f['error']}" for f in files
+               if "error" in f]
+    feeds = [f"{name}: {line}" for name, line in summary.items() if isinstance(line, str)
+             and line.startswith(FEED_FAILED)]
+    return refused + feeds
 
 
 def status_jobs(wiring: StatusWiring, at: clock_time, drop_minutes: int = 1) -> list:

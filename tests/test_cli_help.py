@@ -71,3 +71,14 @@ def test_no_help_loses_a_config_section_name_to_rich_markup(path, capsys, monkey
     names = SECTION.findall(_raw_help(_command(path)))
     shown = _help(path, capsys, monkeypatch)
     assert [name for name in names if f"[{name}]" not in shown] == []
+
+
+# The legal-status watch's commands: README documents every option they take.
+STATUS_WATCH = [("status", "sync"), ("status", "review"), ("status", "confirm"), ("patent", "history"),
+                ("patent", "watch"), ("patent", "custody"), ("decide",), ("run-once",)]
+
+
+@pytest.mark.parametrize("path", STATUS_WATCH, ids=" ".join)
+def test_readme_names_every_option_of_the_status_watch_commands(path) -> None:
+    options = [o for p in _command(path).params for o in getattr(p, "opts", ()) if o.startswith("--")]
+    assert [o for o in options if o not in {"--help", "--format"} and o not in README] == []

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 import cli
 from custody.models.reminders import Reminder
 from custody.store.db import engine_for
-from tests.test_status_portfolio import P1, P3, build_portfolio
+from tests.test_status_portfolio import P1, P3, B, build_portfolio
 from tests.test_status_sources import TOKEN, feed_url  # noqa: F401 - the local feed server fixture
 
 DATA = Path(__file__).parent / "data" / "status"
@@ -180,3 +180,55 @@ def test_csv_listings_neutralise_formula_text(home: Path, capsys: pytest.Capture
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "csv")
     assert code == 0 and "unrecognised status kept" in out
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in out.splitlines() for cell in line.split(","))
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_review_lists_records_not_in_the_portfolio_once_and_failed_syncs(home: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    for _ in range(2):  # the same export twice: each record not in the portfolio is kept once
+        assert _run(capsys, "status", "sync", str(DATA / "status-all.csv"))[0] == 0
+    assert _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))[0] == 1
+    code, out, err = _run(capsys, "status", "review", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    unmatched = [(r["application_number"], r["message"].split(" (")[0]) for r in rows
+                 if r["what"] == "not_in_portfolio"]
+    # status-all.csv names three application numbers the portfolio (without its lifecycle patents) lacks.
+    assert sorted(unmatched) == [
+        ("201910000019.9", "专利权质押合同登记的注销 announced 2025-04-15"),
+        ("201910000019.9", "专利权质押合同登记的生效 announced 2024-05-06"),
+        ("202010000018.7", "专利权的恢复 announced 2025-01-10"),
+        ("202010000018.7", "未缴年费专利权终止 announced 2024-11-15"),
+        ("202210000099.X", "授权 announced 2025-06-03"),
+    ]
+    failed = [r["message"] for r in rows if r["what"] == "sync_failed"]
+    assert len(failed) == 1 and failed[0].startswith("file:status-bad.csv: ")
+
+
+@freeze_time("2025-06-16 01:30:00")
+def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    assert _run(capsys, "status", "sync", str(DATA / "status-all.csv"))[0] == 0
+    code, out, err = _run(capsys, "status", "confirm", "202010000017.2", "--enterprise", B, "--owner",
+                          "上海丁科技有限公司", "--by", "张三")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"moved to 深圳乙电子有限公司 ({B}) by 张三",
+        "owner: 福州甲科技有限公司 → 上海丁科技有限公司 (confirmed by 张三)",
+        f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁科技有限公司; reminders released to "
+        f"深圳乙电子有限公司 ({B}), contacts 王五 (ip_manager)",
+    ]
+    code, out, err = _run(capsys, "status", "confirm", "202010000017.2")
+    assert (code, err.strip()) == (1, "Error: 202010000017.2: no transfer is awaiting confirmation")
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["status", "sync", str(DATA / "status-gbk.csv"), "--format", "csv"], id="sync-csv"),
+    pytest.param(["status", "review", "--format", "xlsx"], id="review-xlsx"),
+    pytest.param(["status", "confirm"], id="confirm-without-appno"),
+])
+def test_usage_errors_in_status_commands_exit_2(home: Path, capsys: pytest.CaptureFixture, args: list) -> None:
+    assert _run(capsys, *args)[0] == 2

@@ -25,6 +25,7 @@ from custody.status_effects import (
     is_restorable,
     pledgee_alert_year,
     pledgee_core,
+    pledgees_of,
     restorability,
     restoration_closed_reason,
     restoration_reminder_due,
@@ -133,13 +134,27 @@ def test_restorable_up_to_and_including_the_request_deadline(day: date, restorab
     assert (restoration_closed_reason(state, day) is None) is restorable
 
 
-def test_restoration_resumes_fee_reminders_and_asks_for_the_payment_to_be_recorded() -> None:
-    lapsed = WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11)
-    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), lapsed, _patent(), RULES, CALENDAR,
+@pytest.mark.parametrize("state", [
+    pytest.param(WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11),
+                 id="after-the-termination-notice"),
+    # The restoration reported before the notice (or without one): our schedule has the patent lapsed.
+    pytest.param(WatchState(), id="notice-not-on-record"),
+])
+def test_restoration_pays_the_lapsed_year_and_resumes_fee_reminders_from_the_next(state: WatchState) -> None:
+    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), state, _patent(), RULES, CALENDAR,
                           TODAY)
-    assert _codes(outcome) == ["fee_reminders_resumed", "operator_review"]
-    assert outcome.state == WatchState()
+    assert _codes(outcome) == ["fee_reminders_resumed", "fee_paid_by_restoration"]
+    assert outcome.paid_through == 11 and outcome.state == WatchState()
+    assert "paid through year 11; fee reminders go on from year 12" in outcome.effects[1].message
     assert status_block_reason(outcome.state, None, "custody", TODAY) is None
+
+
+def test_restoration_of_a_year_already_on_record_as_paid_changes_no_payment() -> None:
+    paid = replace(LAPSED, years=tuple(replace(y, paid=True) for y in LAPSED.years))
+    lapsed = WatchState(lapsed_on=date(2025, 5, 6), restore_by=date(2025, 7, 7), restoration_year=11)
+    outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), lapsed, _patent(paid), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["fee_reminders_resumed"] and outcome.paid_through is None
 
 
 def test_restoration_of_a_patent_that_ended_otherwise_keeps_reminders_stopped() -> None:
@@ -176,8 +191,11 @@ def test_a_transfer_holds_reminders_until_the_operator_confirms() -> None:
                           TODAY)
     assert _codes(outcome) == ["fee_reminders_held"] and outcome.state.transfer_to == "上海丁有限公司"
     assert status_block_reason(outcome.state, None, "custody", TODAY).startswith("held: transfer to 上海丁有限公司")
-    released = confirm_transfer(outcome.state, "上海丁有限公司", "张三")
-    assert _codes(released) == ["fee_reminders_resumed"] and "confirmed by 张三" in released.effects[0].message
+    holder = "上海丁有限公司 (code), contacts 王五 (ip_manager)"
+    released = confirm_transfer(outcome.state, "上海丁有限公司", holder, "张三")
+    assert _codes(released) == ["transfer_confirmed"] and released.owners == "上海丁有限公司"
+    assert released.effects[0].message == (f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁有限公司; "
+                                           f"reminders released to {holder}")
     assert status_block_reason(released.state, None, "custody", TODAY) is None
 
 
@@ -217,6 +235,42 @@ def test_a_cancelled_pledge_stops_the_pledgee_alerts() -> None:
     outcome = apply_event(_event("pledge_cancel", "pledge_cancelled"), pledged, _patent(), RULES, CALENDAR, TODAY)
     assert _codes(outcome) == ["pledgee_cleared"]
     assert pledgee_alert_year(outcome.state, IN_GRACE, "custody", TODAY) is None
+
+
+TWO_PLEDGES = WatchState(pledgee="招商银行股份有限公司福州分行\n中国银行股份有限公司", pledged_on=date(2024, 9, 1))
+
+
+def test_a_second_pledge_is_kept_beside_the_first() -> None:
+    once = apply_event(_event("pledge", "pledge_registered", pledgee="招商银行股份有限公司福州分行"), WatchState(),
+                       _patent(), RULES, CALENDAR, TODAY)
+    twice = apply_event(_event("pledge", "pledge_registered", pledgee="中国银行股份有限公司"), once.state, _patent(),
+                        RULES, CALENDAR, TODAY)
+    again = apply_event(_event("pledge", "pledge_registered", pledgee="招商银行股份有限公司"), twice.state, _patent(),
+                        RULES, CALENDAR, TODAY)
+    assert pledgees_of(again.state) == pledgees_of(TWO_PLEDGES) == ("招商银行股份有限公司福州分行",
+                                                                    "中国银行股份有限公司")
+
+
+@pytest.mark.parametrize(("named", "left"), [
+    pytest.param("中国银行股份有限公司", ("招商银行股份有限公司福州分行",), id="the-second-by-name"),
+    pytest.param("招商银行股份有限公司", ("中国银行股份有限公司",), id="the-first-by-its-bank"),
+])
+def test_a_cancellation_ends_only_the_pledge_it_names(named: str, left: tuple[str, ...]) -> None:
+    outcome = apply_event(_event("pledge_cancel", "pledge_cancelled", pledgee=named), TWO_PLEDGES, _patent(), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["pledgee_cleared"] and pledgees_of(outcome.state) == left
+    assert f"still pledged to {left[0]}" in outcome.effects[0].message
+    assert pledgee_alert_year(outcome.state, IN_GRACE, "custody", TODAY) == 6
+
+
+@pytest.mark.parametrize("fields", [
+    pytest.param({}, id="unnamed-with-two-on-record"),
+    pytest.param({"pledgee": "兴业银行股份有限公司"}, id="a-pledgee-not-on-record"),
+])
+def test_a_cancellation_that_matches_no_pledge_goes_to_the_operator(fields: dict) -> None:
+    outcome = apply_event(_event("pledge_cancel", "pledge_cancelled", **fields), TWO_PLEDGES, _patent(), RULES,
+                          CALENDAR, TODAY)
+    assert _codes(outcome) == ["operator_review"] and outcome.state == TWO_PLEDGES
 
 
 @pytest.mark.parametrize(("schedule", "day", "year"), [

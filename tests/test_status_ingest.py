@@ -15,17 +15,20 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from custody.eligibility import reminder_block_reason
-from custody.models import Contact, Patent
+from custody.fees import fee_schedule, first_unpaid
+from custody.models import Contact, Patent, PatentChange
 from custody.models.reminders import Reminder, ReminderItem
 from custody.models.status import StatusEffect, StatusEvent
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
 from custody.status_vocab import StatusBatch, StatusRecord
 from custody.store.calendar import calendar_from
+from custody.store.patents import facts_of
 from custody.store.reports import enterprise_by_code
 from custody.store.standing import standings
-from custody.store.status import confirm_transfer, history, ingest, watch_state
+from custody.store.status import history, ingest, watch_state
 from custody.store.status_notices import plan_pledgee_alerts, plan_watch_digests
+from custody.store.status_transfer import confirm_transfer
 from importers.status_file import read_status_file
 from scheduler.status_tick import StatusWiring, sync_drop_folder, sync_source
 from tests.test_status_portfolio import (
@@ -149,11 +152,14 @@ def _codes_of(result, number: str) -> list[str]:
 def test_a_lapse_then_a_restoration_from_the_file_resumes_fee_reminders(session: Session, synced) -> None:
     patents, result = synced
     # The notice of 2024-11-15 left until 2025-01-15 to restore (closed by today); the restoration came on
-    # 2025-01-10, and our records still miss the year 5 payment it took.
+    # 2025-01-10: restoring took the year 5 fee (with its late fee and the restoration fee), which our records
+    # still missed.
     assert _codes_of(result, RESTORED) == ["status_changed", "fee_reminders_stopped", "restoration_window_closed",
-                                           "status_changed", "fee_reminders_resumed", "operator_review"]
+                                           "status_changed", "fee_reminders_resumed", "fee_paid_by_restoration"]
     state = watch_state(session, patents[RESTORED].id)
     assert (state.lapsed_on, state.restore_by, state.ended) == (None, None, None)
+    session.refresh(patents[RESTORED])
+    assert patents[RESTORED].paid_through == 5
 
 
 def test_a_standalone_pledge_cancellation_from_the_file_clears_the_pledgee(session: Session, synced) -> None:
@@ -175,8 +181,17 @@ def test_a_name_change_updates_the_owner_on_record(session: Session, synced) -> 
 def test_restoration_after_a_lapse_resumes_fee_reminders(session: Session, synced) -> None:
     patents, _ = synced
     result = _ingest(session, _batch(StatusRecord(P3, date(2025, 6, 20), "专利权的恢复", "", "later.csv:2")))
-    assert [e["code"] for e in result.effects] == ["status_changed", "fee_reminders_resumed", "operator_review"]
+    assert [e["code"] for e in result.effects] == ["status_changed", "fee_reminders_resumed",
+                                                   "fee_paid_by_restoration"]
     assert _gate(session, patents[P3]) is None
+    # The lapsed year 11 was paid with the restoration: the fee engine goes on with year 12, and the audit trail
+    # says where the paid-through year came from.
+    session.refresh(patents[P3])
+    schedule = fee_schedule(facts_of(session, patents[P3]), RULES, calendar_from(session))
+    assert (patents[P3].paid_through, first_unpaid(schedule).year) == (11, 12)
+    change = session.exec(select(PatentChange).where(PatentChange.patent_id == patents[P3].id)).one()
+    assert (change.field, change.old_value, change.new_value, change.source) == ("paid_through", "10", "11",
+                                                                                "status:test")
 
 
 def test_an_older_event_reported_late_is_history_and_undoes_nothing(session: Session, synced) -> None:
@@ -186,6 +201,50 @@ def test_an_older_event_reported_late_is_history_and_undoes_nothing(session: Ses
     assert watch_state(session, patents[P3].id).lapsed_on == date(2025, 5, 6)
     session.refresh(patents[P3])
     assert patents[P3].legal_status == "未缴年费专利权终止"
+
+
+TERMINATED = StatusRecord(P3, date(2025, 5, 6), "未缴年费专利权终止", "", "a.csv:2")
+RESTORED_P3 = StatusRecord(P3, date(2025, 6, 1), "专利权的恢复", "", "b.csv:2")
+PLEDGED_P3 = StatusRecord(P3, date(2025, 6, 10), "专利权质押合同登记的生效", "质权人：招商银行股份有限公司福州分行",
+                          "c.csv:2")
+
+
+@pytest.mark.parametrize("order", [
+    pytest.param((TERMINATED, RESTORED_P3, PLEDGED_P3), id="in-announcement-order"),
+    pytest.param((PLEDGED_P3, RESTORED_P3, TERMINATED), id="newest-first"),
+    pytest.param((RESTORED_P3, TERMINATED, PLEDGED_P3), id="restoration-before-its-termination"),
+    pytest.param((TERMINATED, PLEDGED_P3, RESTORED_P3), id="restoration-after-a-later-pledge"),
+])
+def test_events_reported_in_any_order_leave_the_state_of_the_latest(session: Session, order) -> None:
+    patents = build_portfolio(session)
+    for record in order:
+        _ingest(session, _batch(record))
+    state = watch_state(session, patents[P3].id)
+    # Terminated, restored (paying year 11), then pledged: in force and pledged, whatever order the files came in.
+    assert (state.lapsed_on, state.restore_by, state.pledgee) == (None, None, "招商银行股份有限公司福州分行")
+    assert _gate(session, patents[P3]) is None
+    session.refresh(patents[P3])
+    assert (patents[P3].paid_through, patents[P3].legal_status) == (11, "专利权质押合同登记的生效")
+
+
+def test_a_late_termination_is_replayed_and_stops_fee_reminders(session: Session) -> None:
+    patents = build_portfolio(session)
+    _ingest(session, _batch(PLEDGED_P3))
+    result = _ingest(session, _batch(TERMINATED))
+    assert [e["code"] for e in result.effects] == ["events_replayed"]
+    assert result.effects[0]["message"].startswith(
+        "older than the latest known event (2025-06-10): every event replayed in announcement order: pledged to "
+        "招商银行股份有限公司福州分行 → lapsed (notice 2025-05-06), pledged to")
+    assert _gate(session, patents[P3]).startswith("terminated for non-payment")
+
+
+def test_a_confirmed_transfer_stays_confirmed_when_an_older_event_is_replayed(session: Session, synced) -> None:
+    patents, _ = synced
+    moved = patents[SPARE[9]]
+    confirm_transfer(session, moved, "张三", TODAY)
+    session.commit()
+    _ingest(session, _batch(StatusRecord(SPARE[9], date(2024, 1, 5), "专利实施许可合同备案的生效", "", "old.csv:2")))
+    assert watch_state(session, moved.id).transfer_to is None and _gate(session, moved) is None
 
 
 def _planned_item(session: Session, patent: Patent, kind: str = "fee", year: int = 6) -> ReminderItem:
@@ -215,15 +274,32 @@ def test_planned_reminders_are_cancelled_at_once_when_a_patent_ends_or_is_held(s
     assert lapse.state == "planned"  # the restoration reminder a lapse calls for stays
 
 
-def test_confirming_a_transfer_releases_the_hold_and_moves_the_patent(session: Session, synced) -> None:
+def test_confirming_a_transfer_records_the_new_owner_and_contacts_then_releases_the_hold(session: Session,
+                                                                                       synced) -> None:
     patents, _ = synced
     moved = patents[SPARE[9]]
     effects = confirm_transfer(session, moved, "张三", TODAY, enterprise_by_code(session, B))
     session.commit()
-    assert [e.code for e in effects] == ["enterprise_changed", "fee_reminders_resumed"]
-    assert moved.enterprise_id == enterprise_by_code(session, B).id and _gate(session, moved) is None
+    assert [e.code for e in effects] == ["enterprise_changed", "owner_updated", "transfer_confirmed"]
+    assert effects[1].message == "owner: 福州甲科技有限公司 → 上海丁有限公司 (confirmed by 张三)"
+    assert effects[2].message.endswith(f"owner 上海丁有限公司; reminders released to 深圳乙电子有限公司 ({B}), "
+                                       f"contacts 王五 (ip_manager)")
+    session.refresh(moved)
+    assert (moved.owners, moved.enterprise_id) == ("上海丁有限公司", enterprise_by_code(session, B).id)
+    assert _gate(session, moved) is None
+    change = session.exec(select(PatentChange).where(PatentChange.patent_id == moved.id)).one()
+    assert (change.field, change.old_value, change.new_value) == ("owners", "福州甲科技有限公司", "上海丁有限公司")
     with pytest.raises(ValueError, match="no transfer is awaiting confirmation"):
         confirm_transfer(session, moved, "张三", TODAY)
+
+
+def test_a_transfer_whose_record_names_no_new_owner_needs_one_to_be_confirmed(session: Session) -> None:
+    patents = build_portfolio(session)
+    _ingest(session, _batch(StatusRecord(P1, date(2025, 6, 10), "专利申请权、专利权的转移", "", "t.csv:2")))
+    with pytest.raises(ValueError, match=r"the record does not name the new owner: give it \(--owner\)"):
+        confirm_transfer(session, patents[P1], "张三", TODAY)
+    confirm_transfer(session, patents[P1], "张三", TODAY, owner="厦门戊有限公司")
+    assert patents[P1].owners == "厦门戊有限公司" and _gate(session, patents[P1]) is None
 
 
 def test_a_transfer_cannot_be_released_to_an_enterprise_without_contacts(session: Session, synced) -> None:
@@ -249,6 +325,25 @@ def test_history_says_what_happened_and_why(session: Session, synced) -> None:
     assert "z***@a.example" in rows[4]["detail"] and "zhang@" not in rows[4]["detail"]
 
 
+def test_history_shows_each_reminder_state_with_its_reason_next_to_its_cause(session: Session, synced) -> None:
+    patents, _ = synced
+    _planned_item(session, patents[P3], "restore", 11)
+    failed = _planned_item(session, patents[P3], "fee", 12)
+    reminder = session.get(Reminder, failed.reminder_id)
+    reminder.state, reminder.last_error, reminder.updated_at = "failed", "550 no mailbox zhang@a.example", NOW
+    session.commit()
+    # The enterprise gives the patent up: what is still planned is cancelled, with the abandonment as the reason.
+    _ingest(session, _batch(StatusRecord(P3, date(2025, 6, 10), "专利权的主动放弃", "", "later.csv:2")))
+    rows = {r["detail"].split(" reminder ")[0]: r for r in history(session, patents[P3])
+            if r["what"].startswith("reminder")}
+    restore, fee = rows["year 11 restore"], rows["year 12 fee"]
+    assert (restore["date"], restore["what"], restore["source"]) == (
+        TODAY, "reminder: cancelled", "cause: 未缴年费专利权终止 announced 2025-05-06 (status-all.csv:5)")
+    assert restore["detail"].endswith(": cancelled (ended (abandoned, 2025-06-10): reminders stopped, history kept)")
+    assert (fee["date"], fee["what"], fee["source"]) == (TODAY, "reminder: failed", "cause: year 12 fee due 2025-01-13")
+    assert fee["detail"].endswith(": failed (550 no mailbox z***@a.example)")
+
+
 def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: Session, synced) -> None:
     patents, _ = synced
     first = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
@@ -260,7 +355,10 @@ def test_the_pledgee_is_alerted_once_when_a_pledged_patent_is_in_grace(session: 
     alert = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).one()
     assert (alert.kind, alert.recipient, alert.state) == ("alert", "li@bank.example", "planned")
     assert "2025-09-10前缴纳（今日应缴 1380.00 元，含滞纳金 180.00 元）" in alert.body
-    assert history(session, patents[P2])[-1]["what"] == "effect: pledgee_alerted"
+    effect, reminder = history(session, patents[P2])[-2:]
+    assert (effect["what"], reminder["what"]) == ("effect: pledgee_alerted", "reminder: planned")
+    assert reminder["detail"] == "pledge alert by email to 招商银行 李经理: planned"
+    assert reminder["source"] == "cause: 专利权质押合同登记的生效 announced 2024-09-01 (status-all.csv:8)"
 
 
 def _add_contact(session: Session, code: str, name: str, email: str, role: str = "pledgee") -> None:
@@ -290,8 +388,9 @@ def test_without_a_contact_for_the_pledgee_the_operator_is_alerted_instead(sessi
     alert = session.exec(select(Reminder).where(Reminder.key.startswith("alert:pledgee-unmatched:"))).one()
     assert (alert.recipient, alert.channel) == ("operator", "webhook")
     assert "没有质权人「招商银行股份有限公司福州分行」的联系人" in alert.subject and P2 in alert.body
-    last = history(session, patents[P2])[-1]
+    last, reminder = history(session, patents[P2])[-2:]
     assert last["what"] == "effect: operator_review" and "no pledgee contact matches" in last["detail"]
+    assert reminder["detail"] == "pledge alert by webhook to operator: planned"
 
 
 def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: Session, synced) -> None:
@@ -307,6 +406,24 @@ def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: S
     assert plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW) == []
 
 
+def test_cancelling_one_of_two_pledges_cancels_only_its_pledgee_alerts(session: Session, synced) -> None:
+    patents, _ = synced
+    session.add(Contact(enterprise_id=patents[P2].enterprise_id, name="中国银行 王经理", role="pledgee",
+                        email="wang@boc.example"))
+    session.commit()
+    _ingest(session, _batch(StatusRecord(P2, date(2025, 5, 1), "专利权质押合同登记的生效",
+                                         "质权人：中国银行股份有限公司", "second.csv:2")))
+    planned = plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW)
+    session.commit()
+    assert sorted(p["contact"] for p in planned) == ["中国银行 王经理", "招商银行 李经理"]
+    result = _ingest(session, _batch(StatusRecord(P2, TODAY, "专利权质押合同登记的注销", "质权人：中国银行股份有限公司",
+                                                  "later.csv:2")))
+    assert _codes_of(result, P2) == ["status_changed", "pledgee_cleared", "pledgee_alert_cancelled"]
+    states = {r.recipient: r.state for r in session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:")))}
+    assert states == {"wang@boc.example": "cancelled", "li@bank.example": "planned"}
+    assert watch_state(session, patents[P2].id).pledgee == "招商银行股份有限公司福州分行"
+
+
 def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session: Session, synced) -> None:
     patents, _ = synced
     first = plan_watch_digests(session, TODAY, NOW)
@@ -317,6 +434,22 @@ def test_the_watching_enterprise_gets_one_digest_of_its_watched_patents(session:
     assert digest.recipient == "zhao@c.example"
     assert f"- {P5}《@竞争对手的发明》 2025-06-12 专利申请权、专利权的转移（专利申请权、专利权的转移）" in digest.body
     assert history(session, patents[P5])[-1]["what"] == "effect: watch_digest_sent"
+
+
+def test_a_digest_no_contact_can_receive_goes_to_the_operator(session: Session, synced) -> None:
+    patents, _ = synced
+    contact = session.exec(select(Contact).where(Contact.name == "赵六")).one()
+    contact.consent_email = False  # the watching enterprise's only contact refused email
+    session.commit()
+    first = plan_watch_digests(session, TODAY, NOW, settings=ReminderSettings())
+    again = plan_watch_digests(session, TODAY, NOW, settings=ReminderSettings())
+    session.commit()
+    assert (first, again) == ([{"enterprise": "北京丙信息有限公司", "events": 1, "recipients": 0}], [])
+    assert session.exec(select(Reminder).where(Reminder.key.startswith("digest:"))).all() == []
+    alert = session.exec(select(Reminder).where(Reminder.key.startswith("alert:digest-unreachable:"))).one()
+    assert (alert.recipient, alert.channel) == ("operator", "webhook")
+    assert "北京丙信息有限公司没有可接收的联系人" in alert.subject and P5 in alert.body
+    assert history(session, patents[P5])[-1]["detail"].endswith("the operator was alerted instead")
 
 
 def test_an_unrecognised_status_alerts_the_operator(engine: Engine, session: Session) -> None:

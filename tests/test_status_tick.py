@@ -164,6 +164,34 @@ def test_run_once_applies_a_file_landed_in_the_drop_folder_and_reads_the_feeds_o
         engine.dispose()
 
 
+@pytest.mark.parametrize("second_run", [False, True], ids=["daily-tick", "drop-folder-tick"])
+def test_run_once_exits_1_when_a_file_in_the_drop_folder_is_refused(
+        db_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture, second_run: bool) -> None:
+    build_portfolio(session)
+    session.close()
+    inbox = tmp_path / "inbox"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                      f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n'
+                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    inbox.mkdir()
+    if second_run:  # the daily tick already ran today: this run only looks into the drop folder
+        with freeze_time(NOW):
+            assert cli.run(["--config", str(config), "run-once", "--format", "json"]) == 0
+        capsys.readouterr()
+    _landed(inbox, "status-bad.csv", settled_at=NOW.timestamp())
+    with freeze_time(NOW + timedelta(minutes=5)):
+        code = cli.run(["--config", str(config), "run-once", "--format", "json"])
+    err = capsys.readouterr().err
+    moved = sorted((inbox / "failed").iterdir())
+    assert code == 1
+    assert [p.name for p in moved] == ["20250616-093500-status-bad.csv",
+                                             "20250616-093500-status-bad.csv.problems.txt"]
+    assert f"Error: drop folder: status-bad.csv refused, moved to {inbox / 'failed' / moved[0].name}: " in err
+
+
 def test_an_unmatched_pledge_alerts_the_operator_on_the_configured_alert_channel(engine: Engine, session: Session,
                                                                                  tmp_path: Path) -> None:
     from custody.models.core import Contact

@@ -20,7 +20,14 @@ from custody.models.core import (
     utc_now,
 )
 from custody.models.imports import ImportRecord, PatentChange  # noqa: F401  (import log and audit, issue 3)
-from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync  # noqa: F401
+from custody.models.status import (  # noqa: F401
+    FeeDecision,
+    PatentWatch,
+    StatusEffect,
+    StatusEvent,
+    StatusSync,
+    StatusUnmatched,
+)
 
 metadata = SQLModel.metadata
 

@@ -31,7 +31,7 @@ class StatusEvent(SQLModel, table=True):
     announced_on: date
     source: str = Field(sa_type=sa.String(300))  # e.g. "file:status-2024.xlsx", "http:https://feed.example/…"
     location: str = Field(default="", sa_type=sa.Text)  # file:row or url#index
-    # False when an event older than the current status arrived late: kept as history, changed nothing.
+    # False when it arrived after a later announcement: every event was then replayed in announcement order.
     is_current: bool = Field(default=True)
     ingested_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
     # Watch-only patents: set when the event went out in the watching enterprise's digest.
@@ -100,3 +100,22 @@ class StatusSync(SQLModel, table=True):
     unknown_statuses: int = 0
     unmatched: int = 0  # records for application numbers not in the portfolio
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class StatusUnmatched(SQLModel, table=True):
+    """A legal-status record for an application number not in the portfolio: kept for the operator (`custody status
+    review`), never dropped; once per (application number, event key), however often a source repeats it."""
+
+    __tablename__ = "status_unmatched"
+    __table_args__ = (sa.UniqueConstraint("application_number", "event_key",
+                                          name="uq_status_unmatched_application_number_event_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_number: str = Field(sa_type=sa.String(40))
+    event_key: str = Field(sa_type=sa.String(32))
+    status: str = Field(sa_type=sa.Text)
+    detail: str = Field(default="", sa_type=sa.Text)
+    announced_on: date
+    source: str = Field(sa_type=sa.String(300))
+    location: str = Field(default="", sa_type=sa.Text)
+    ingested_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)

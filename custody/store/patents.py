@@ -119,6 +119,20 @@ def record_payment(session: Session, patent: Patent, year: int, amount: Decimal 
     return payment
 
 
+def record_paid_through(session: Session, patent: Patent, year: int, source: str) -> bool:
+    """Advance `patent.paid_through` to `year` (and over any paid run after it) on evidence other than a payment
+    row, such as a restoration; audited like a payment's advance. Never lowers it; True when it moved."""
+    before = patent.paid_through
+    end = paid_run_end(paid_years_of(session, patent), year)
+    if before is not None and end <= before:
+        return False
+    patent.paid_through, patent.paid_through_inferred = end, False
+    session.add(patent)
+    session.add(PatentChange(patent_id=patent.id, field="paid_through", old_value=_text(before),
+                             new_value=_text(end), source=source[:200]))
+    return True
+
+
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 

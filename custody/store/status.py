@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
-from custody.masking import mask_text
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
 from custody.ruleset import RuleError, RuleSet
@@ -29,12 +28,18 @@ from custody.status_effects import (
     PatentContext,
     WatchState,
     apply_event,
+    event_facts,
     is_pledgee_contact,
+    pledgees_of,
     status_block_reason,
+    watch_summary,
 )
-from custody.status_effects import confirm_transfer as confirm
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
-from custody.store.patents import facts_of, patent_by_number
+from custody.store.patents import facts_of, patent_by_number, record_paid_through
+from custody.store.pledge_alerts import cancel_pledgee_alerts
+from custody.store.reminder_history import reminder_rows
+from custody.store.status_replay import replayed
+from custody.store.status_review import keep_unmatched
 
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
@@ -85,7 +90,7 @@ def watch_states(session: Session, patent_ids: Iterable[int] | None = None) -> d
     return {r.patent_id: WatchState(**{f: getattr(r, f) for f in WATCH_FIELDS}) for r in session.exec(statement)}
 
 
-def _save_watch(session: Session, patent_id: int, state: WatchState) -> None:
+def save_watch(session: Session, patent_id: int, state: WatchState) -> None:
     row = session.get(PatentWatch, patent_id) or PatentWatch(patent_id=patent_id)
     for name, value in asdict(state).items():
         setattr(row, name, value)
@@ -143,6 +148,7 @@ def ingest(session: Session, batch: StatusBatch, rules: RuleSet, calendar: Calen
         if patent is None:
             result.unmatched.append({"application_number": record.application_number, "status": record.status,
                                      "location": record.location})
+            keep_unmatched(session, record, batch.source, vocabulary)
             continue
         _ingest_one(session, patent, record, batch.source, vocabulary, rules, calendar, now, result)
     session.flush()
@@ -166,16 +172,21 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
                         is_current=latest is None or record.announced_on >= latest)
     session.add(event)
     session.flush()
-    facts = EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", record.announced_on,
-                       f"{record.status} announced {record.announced_on}, {record.location or source}",
-                       meaning.fields)
-    outcome = _outcome(session, patent, facts, event, latest, rules, calendar, today)
-    effects = [*(_status_change(patent, record) if event.is_current else []), *outcome.effects]
-    _apply_outcome(session, patent, outcome, event.is_current)
-    if event.is_current and meaning.effect == "pledge_cancel":
-        effects.extend(_cancel_pledgee_alerts(session, patent.id, f"pledge cancelled ({facts.cause})", now))
+    facts = event_facts(meaning, record.status, record.announced_on, record.location or source)
+    before = watch_state(session, patent.id)
+    context = _context(session, patent, facts, rules, calendar)
+    if event.is_current:
+        outcome = apply_event(facts, before, context, rules, calendar, today)
+    else:
+        outcome = _replay(session, patent, facts, latest, before, context, vocabulary, rules, calendar, today)
+    effects = [*_status_change(patent, record), *outcome.effects]
+    _apply_outcome(session, patent, outcome, source)
+    ended_pledges = [p for p in pledgees_of(before) if p not in pledgees_of(outcome.state)]
+    if ended_pledges or (meaning.effect == "pledge_cancel" and outcome.state.pledgee is None):
+        effects.extend(cancel_pledgee_alerts(session, patent, ended_pledges, pledgees_of(outcome.state),
+                                             f"pledge cancelled ({facts.cause})", now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
-    if event.is_current and (outcome.state.ended or outcome.state.transfer_to):
+    if outcome.state.ended or outcome.state.transfer_to:
         cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
     shown = {"application_number": patent.application_number, "announced_on": record.announced_on.isoformat(),
              "kind": meaning.kind, "status": record.status, "location": record.location}
@@ -191,19 +202,27 @@ def _latest_event_date(session: Session, patent_id: int) -> date | None:
     return max(session.exec(statement).all(), default=None)
 
 
-def _outcome(session, patent: Patent, facts: EventFacts, event: StatusEvent, latest: date | None, rules, calendar,
-             today) -> Outcome:
-    state = watch_state(session, patent.id)
-    if not event.is_current:
-        # A late report of an older announcement must not undo what newer ones did.
-        note = Effect("history_only", f"older than the latest known event ({latest}): kept as history, changes "
-                                      f"nothing (cause: {facts.cause})")
-        return Outcome(state, (note,))
+def _context(session: Session, patent: Patent, facts: EventFacts, rules: RuleSet,
+             calendar: Calendar) -> PatentContext:
     enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
-    context = PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
-                            schedule_or_none(session, patent, rules, calendar),
-                            _has_pledgee_contact(session, patent.enterprise_id, facts.fields.get("pledgee")))
-    return apply_event(facts, state, context, rules, calendar, today)
+    return PatentContext(patent.mode, patent.owners or "", enterprise.name if enterprise else "",
+                         schedule_or_none(session, patent, rules, calendar),
+                         _has_pledgee_contact(session, patent.enterprise_id, facts.fields.get("pledgee")))
+
+
+def _replay(session, patent: Patent, facts: EventFacts, latest: date | None, before: WatchState,
+            context: PatentContext, vocabulary: Vocabulary, rules, calendar, today) -> Outcome:
+    """An announcement older than one already applied: every event again in announcement order, so the state is
+    the one the latest event leaves (a restoration dated after a termination wins, whichever came in first)."""
+    outcome = replayed(session, patent.id, context, vocabulary, rules, calendar, today)
+    if outcome.state == before and outcome.owners is None and outcome.paid_through is None:
+        note = Effect("history_only", f"older than the latest known event ({latest}): replayed in announcement "
+                                      f"order, changes nothing (cause: {facts.cause})")
+    else:
+        note = Effect("events_replayed", f"older than the latest known event ({latest}): every event replayed in "
+                                         f"announcement order: {watch_summary(before)} → "
+                                         f"{watch_summary(outcome.state)} (cause: {facts.cause})")
+    return replace(outcome, effects=(note,))
 
 
 def _has_pledgee_contact(session: Session, enterprise_id: int | None, pledgee: str | None) -> bool:
@@ -226,12 +245,12 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
     return [Effect("status_changed", message)]
 
 
-def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, is_current: bool) -> None:
-    if not is_current:
-        return
-    _save_watch(session, patent.id, outcome.state)
+def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: str) -> None:
+    save_watch(session, patent.id, outcome.state)
     if outcome.owners is not None:
         patent.owners = outcome.owners
+    if outcome.paid_through is not None:
+        record_paid_through(session, patent, outcome.paid_through, f"status:{source}")
     session.add(patent)
 
 
@@ -254,25 +273,6 @@ def unknown_events(session: Session, source: str, since: datetime) -> list[dict]
                  .order_by(StatusEvent.announced_on, StatusEvent.id))
     return [{"application_number": number, "announced_on": e.announced_on.isoformat(), "kind": e.kind,
              "status": e.status, "location": e.location} for e, number in session.exec(statement)]
-
-
-def pledgee_alert_keys(patent_id: int) -> tuple[str, str]:
-    """Key prefixes of the outbox rows about a patent's pledge: its pledgee contact's alerts, and the operator's
-    alert when no contact matches the pledgee (planned by custody.store.status_notices)."""
-    return f"pledgee:{patent_id}:", f"alert:pledgee-unmatched:{patent_id}:"
-
-
-def _cancel_pledgee_alerts(session: Session, patent_id: int, reason: str, now: datetime) -> list[Effect]:
-    """Cancel the pledge alerts planned and not sent yet: after the pledge is cancelled the bank has no stake."""
-    if not sa.inspect(session.connection()).has_table("reminder"):
-        return []
-    from custody.models.reminders import Reminder
-
-    table = Reminder.__table__
-    matches = [table.c.key.startswith(prefix, autoescape=True) for prefix in pledgee_alert_keys(patent_id)]
-    done = session.execute(sa.update(table).where(table.c.state == "planned", sa.or_(*matches))
-                           .values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
-    return [Effect("pledgee_alert_cancelled", f"{done} planned pledge alert(s) cancelled: {reason}")] if done else []
 
 
 def record_sync(session: Session, result: SyncResult | None, source: str, error: str | None = None) -> StatusSync:
@@ -327,29 +327,6 @@ def _decision_message(decision: Decision, immediately: bool) -> str:
     return f"decision: {decision.text}; any earlier decision is withdrawn"
 
 
-def confirm_transfer(session: Session, patent: Patent, by: str, today: date,
-                     enterprise: Enterprise | None = None) -> list[Effect]:
-    """The operator confirmed the new owner (optionally moving the patent to `enterprise`): release the hold."""
-    state = watch_state(session, patent.id)
-    if state.transfer_to is None:
-        raise ValueError(f"{patent.application_number}: no transfer is awaiting confirmation")
-    target = enterprise or (session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None)
-    if target is None:
-        raise ValueError(f"{patent.application_number}: name the enterprise that now holds it (--enterprise CODE)")
-    if session.exec(select(Contact.id).where(Contact.enterprise_id == target.id)).first() is None:
-        raise ValueError(f"{target.name} ({target.credit_code}) has no contacts: add them before releasing the hold")
-    effects = []
-    if target.id != patent.enterprise_id:
-        effects.append(Effect("enterprise_changed", f"moved to {target.name} ({target.credit_code}) by {by}"))
-        patent.enterprise_id = target.id
-        session.add(patent)
-    outcome = confirm(state, target.name, by)
-    _save_watch(session, patent.id, outcome.state)
-    effects.extend(outcome.effects)
-    record_effects(session, patent.id, effects, today)
-    return effects
-
-
 # ---------------------------------------------------------------------------------------------- history
 
 
@@ -360,31 +337,13 @@ def history(session: Session, patent: Patent) -> list[dict]:
               "_order": 1} for e in session.exec(select(StatusEffect).where(StatusEffect.patent_id == patent.id))]
     rows += [{"date": d.decided_at.astimezone(SHANGHAI).date(), "what": f"decision: {d.choice}", "detail": d.text,
               "_at": d.decided_at, "_order": 2} for d in decisions_of(session, patent.id)]
-    rows += _reminder_rows(session, patent.id)
+    rows += reminder_rows(session, patent.id)
     rows.sort(key=lambda r: (r["date"], r["_order"], r["_at"]))
     return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
 
 
 def _event_row(event: StatusEvent) -> dict:
     where = f" ({event.location})" if event.location else ""
-    late = "" if event.is_current else " [older than a known event: history only]"
+    late = "" if event.is_current else " [reported after a later event: replayed in announcement order]"
     return {"date": event.announced_on, "what": f"event: {event.kind}", "detail": f"{event.status}{late}",
             "source": f"{event.source}{where}", "_at": event.ingested_at, "_order": 0}
-
-
-def _reminder_rows(session: Session, patent_id: int) -> list[dict]:
-    """Reminders planned, sent or cancelled for the patent (issue 4's outbox), recipients masked."""
-    if not sa.inspect(session.connection()).has_table("reminder_item"):
-        return []
-    from custody.models.reminders import Reminder, ReminderItem
-
-    statement = (select(ReminderItem, Reminder).join(Reminder, Reminder.id == ReminderItem.reminder_id)
-                 .where(ReminderItem.patent_id == patent_id))
-    rows = []
-    for item, reminder in session.exec(statement):
-        reason = item.cancel_reason or reminder.cancel_reason
-        detail = (f"year {item.fee_year} {item.kind} reminder ({item.tier}) by {item.channel} to "
-                  f"{mask_text(item.recipient)}: {reminder.state}" + (f"; {reason}" if reason else ""))
-        rows.append({"date": reminder.day, "what": f"reminder: {reminder.state}", "detail": detail,
-                     "_at": reminder.created_at, "_order": 3})
-    return rows

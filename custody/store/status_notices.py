@@ -24,11 +24,12 @@ from custody.models.reminders import Reminder
 from custody.models.status import PatentWatch, StatusEvent
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RuleSet
-from custody.status_effects import Effect, is_pledgee_contact, pledgee_alert_year
+from custody.status_effects import Effect, is_pledgee_contact, pledgee_alert_year, pledgees_of
 from custody.status_vocab import default_vocabulary
 from custody.store.outbox import insert_ignore, plan_alert
+from custody.store.pledge_alerts import pledgee_alert_keys, pledgee_tag
 from custody.store.standing import ContactRow, contacts_for
-from custody.store.status import pledgee_alert_keys, record_effects, schedule_or_none, watch_state
+from custody.store.status import record_effects, schedule_or_none, watch_state
 
 REMINDER = Reminder.__table__
 
@@ -73,35 +74,45 @@ def plan_pledgee_alerts(session: Session, rules: RuleSet, calendar: Calendar, to
     found = list(session.exec(statement))
     contacts = contacts_for(session, [p.enterprise_id for p, _ in found])
     planned = []
-    for patent, watch in found:
+    for patent, _ in found:
         schedule = schedule_or_none(session, patent, rules, calendar)
-        year = pledgee_alert_year(watch_state(session, patent.id), schedule, patent.mode, today)
+        state = watch_state(session, patent.id)
+        year = pledgee_alert_year(state, schedule, patent.mode, today)
         if year is None:
             continue
         enterprise = session.get(Enterprise, patent.enterprise_id)
-        pledgees = [c for c in contacts.get(patent.enterprise_id, [])
-                    if c.role == "pledgee" and is_pledgee_contact(c.name, watch.pledgee)]
-        if not pledgees:
-            planned.extend(_alert_operator(session, settings or ReminderSettings(), patent, enterprise, watch.pledgee,
-                                           year, schedule, today, now))
-            continue
-        for contact in pledgees:
-            subject, body = _pledgee_text(patent, enterprise.name, contact.name, schedule, today)
-            for channel in channels:
-                key = f"{pledgee_alert_keys(patent.id)[0]}{year}:{contact.id}:{channel}"
-                if _plan(session, key, contact, channel, patent.enterprise_id, subject, body, today, now):
-                    planned.append({"application_number": patent.application_number, "year": year,
-                                    "channel": channel, "contact": contact.name})
-                    record_effects(session, patent.id, [Effect(
-                        "pledgee_alerted", f"pledgee contact {contact.name} alerted by {channel}: year {year} fee "
-                                           f"in its grace period (the patent is pledged)")], today)
+        for pledgee in pledgees_of(state):
+            speakers = [c for c in contacts.get(patent.enterprise_id, [])
+                        if c.role == "pledgee" and is_pledgee_contact(c.name, pledgee)]
+            if not speakers:
+                planned.extend(_alert_operator(session, settings or ReminderSettings(), patent, enterprise, pledgee,
+                                               year, schedule, today, now))
+            planned.extend(_alert_contacts(session, patent, enterprise, speakers, channels, year, schedule, today,
+                                           now))
+    return planned
+
+
+def _alert_contacts(session: Session, patent: Patent, enterprise: Enterprise, speakers: Sequence, channels,
+                    year: int, schedule, today: date, now: datetime) -> list[dict]:
+    """Alert each contact that speaks for a pledgee (once per fee year, contact and channel)."""
+    planned = []
+    for contact in speakers:
+        subject, body = _pledgee_text(patent, enterprise.name, contact.name, schedule, today)
+        for channel in channels:
+            key = f"{pledgee_alert_keys(patent.id)[0]}{year}:{contact.id}:{channel}"
+            if _plan(session, key, contact, channel, patent.enterprise_id, subject, body, today, now):
+                planned.append({"application_number": patent.application_number, "year": year,
+                                "channel": channel, "contact": contact.name})
+                record_effects(session, patent.id, [Effect(
+                    "pledgee_alerted", f"pledgee contact {contact.name} alerted by {channel}: year {year} fee "
+                                       f"in its grace period (the patent is pledged)")], today)
     return planned
 
 
 def _alert_operator(session: Session, settings: ReminderSettings, patent: Patent, enterprise: Enterprise,
                     pledgee: str, year: int, schedule, today: date, now: datetime) -> list[dict]:
     """The operator hears of a pledged patent in its grace period whose pledgee has no contact (once a fee year)."""
-    key = f"{pledgee_alert_keys(patent.id)[1]}{year}"
+    key = f"{pledgee_alert_keys(patent.id)[1]}{year}:{pledgee_tag(pledgee)}"
     if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
         return []
     fee = first_unpaid(schedule)
@@ -127,8 +138,10 @@ def _digest_text(enterprise: str, lines: list[str], today: date) -> tuple[str, s
 
 
 def plan_watch_digests(session: Session, today: date, now: datetime, channels: Sequence[str] = ("email",),
-                       roles: Sequence[str] = ("ip_manager",)) -> list[dict]:
-    """One digest per watching enterprise of the status changes on its watch-only patents not sent yet."""
+                       roles: Sequence[str] = ("ip_manager",), settings: ReminderSettings | None = None) -> list[dict]:
+    """One digest per watching enterprise of the status changes on its watch-only patents not sent yet. A digest
+    no contact can receive (none with the roles, an address on the channels and consent) goes to the operator on
+    `settings`' alert channel instead, so no change is silently dropped."""
     statement = (select(StatusEvent, Patent).join(Patent, Patent.id == StatusEvent.patent_id)
                  .where(Patent.mode == "watch", StatusEvent.digested_at.is_(None), Patent.enterprise_id.is_not(None))
                  .order_by(StatusEvent.announced_on, StatusEvent.id))
@@ -149,11 +162,21 @@ def plan_watch_digests(session: Session, today: date, now: datetime, channels: S
                 if _plan(session, f"{key}:{contact.id}:{channel}", contact, channel, enterprise_id, subject, body,
                          today, now):
                     sent_to.append(f"{contact.name} ({channel})")
+        shown = ", ".join(sent_to) or _digest_to_operator(session, settings or ReminderSettings(), key, enterprise,
+                                                          lines, roles, channels, now)
         for event, patent in events:
             event.digested_at = now
             session.add(event)
-            shown = ", ".join(sent_to) or "nobody (no contact with that role and channel)"
             effect = Effect("watch_digest_sent", f"in {enterprise.name}'s status digest of {today} to {shown}")
             record_effects(session, patent.id, [effect], today, event_id=event.id)
         planned.append({"enterprise": enterprise.name, "events": len(events), "recipients": len(sent_to)})
     return planned
+
+
+def _digest_to_operator(session: Session, settings: ReminderSettings, key: str, enterprise: Enterprise,
+                        lines: list[str], roles: Sequence[str], channels: Sequence[str], now: datetime) -> str:
+    """A digest no contact can receive goes to the operator (once per digest); says so for the history."""
+    plan_alert(session, settings, f"digest-unreachable:{key.removeprefix('digest:')}", now,
+               f"监控专利法律状态变更摘要无法送达：{enterprise.name}没有可接收的联系人（{len(lines)}条）",
+               [*lines, f"请为该企业添加角色为 {'/'.join(roles)}、有 {'/'.join(channels)} 地址并同意接收的联系人"])
+    return "nobody (no contact with that role, channel and consent): the operator was alerted instead"

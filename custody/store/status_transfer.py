@@ -1,0 +1,47 @@
+"""The operator's confirmation of a transfer (`custody status confirm`): who owns the patent now, which enterprise
+and contacts get its reminders; then the reminders held since the transfer are released."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from custody.models import Contact, Enterprise, Patent, PatentChange
+from custody.status_effects import NOT_GIVEN, Effect
+from custody.status_effects import confirm_transfer as confirm
+from custody.store.status import record_effects, save_watch, watch_state
+
+
+def confirm_transfer(session: Session, patent: Patent, by: str, today: date, enterprise: Enterprise | None = None,
+                     owner: str | None = None) -> list[Effect]:
+    """Release the hold after the operator confirmed the new owner (`owner`, default: the transferee the record
+    names) and the enterprise whose contacts now get the reminders (`enterprise`, default: the one it is with)."""
+    state = watch_state(session, patent.id)
+    if state.transfer_to is None:
+        raise ValueError(f"{patent.application_number}: no transfer is awaiting confirmation")
+    owner = (owner or "").strip() or (state.transfer_to if state.transfer_to != NOT_GIVEN else "")
+    if not owner:
+        raise ValueError(f"{patent.application_number}: the record does not name the new owner: give it (--owner)")
+    target = enterprise or (session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None)
+    if target is None:
+        raise ValueError(f"{patent.application_number}: name the enterprise that now holds it (--enterprise CODE)")
+    contacts = session.exec(select(Contact).where(Contact.enterprise_id == target.id).order_by(Contact.id)).all()
+    if not contacts:
+        raise ValueError(f"{target.name} ({target.credit_code}) has no contacts: add them before releasing the hold")
+    effects = []
+    if target.id != patent.enterprise_id:
+        effects.append(Effect("enterprise_changed", f"moved to {target.name} ({target.credit_code}) by {by}"))
+        patent.enterprise_id = target.id
+    holder = f"{target.name} ({target.credit_code}), contacts " + ", ".join(f"{c.name} ({c.role})" for c in contacts)
+    outcome = confirm(state, owner, holder, by)
+    if outcome.owners != (patent.owners or ""):
+        effects.append(Effect("owner_updated", f"owner: {patent.owners or '(none)'} → {outcome.owners} "
+                                               f"(confirmed by {by})"))
+        session.add(PatentChange(patent_id=patent.id, field="owners", old_value=patent.owners,
+                                 new_value=outcome.owners, source="cli"))
+        patent.owners = outcome.owners
+    session.add(patent)
+    save_watch(session, patent.id, outcome.state)
+    effects.extend(outcome.effects)
+    record_effects(session, patent.id, effects, today)
+    return effects
