@@ -16,7 +16,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentFacts, PatentState, Reduction
 from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
 from custody.ruleset import RuleError, RuleSet
-from custody.status_effects import WatchState, status_block_reason
+from custody.status_effects import WatchState, pledgees_of, status_block_reason
 
 
 @dataclass(frozen=True)
@@ -145,5 +145,6 @@ def patent_display(e: Evaluated, today: date) -> PatentDisplay:
         total=q.total if q else None, next_rise_on=rise[0], next_late_fee_rate=rise[1], next_late_fee=rise[2],
         reduction=reduction_text(fee), reduction_recorded_on=reduction_recorded_on(p.facts),
         reduction_too_late=bool(fee and fee.reduction_too_late),
-        decision=decision_text(p.decision, unpaid.year if unpaid else None), pledgee=p.watch.pledgee,
+        decision=decision_text(p.decision, unpaid.year if unpaid else None),
+        pledgee=", ".join(pledgees_of(p.watch)) or None,
         note=e.block if p.mode == "custody" else None)

@@ -137,6 +137,14 @@ def test_grace_shows_todays_late_fee_and_the_next_rise(reports: Session) -> None
     ]
 
 
+def test_a_patent_pledged_to_two_banks_names_both_pledgees(reports: Session) -> None:
+    second = StatusBatch("file:second-pledge.csv", (
+        StatusRecord(P2, date(2024, 11, 1), "专利权质押合同登记的生效", "质权人：兴业银行", "second-pledge.csv:2"),))
+    ingest(reports, second, RULES, calendar_from(reports), NOW)
+    (row,) = _rows(grace_report(_evaluated(reports)[0], TODAY))
+    assert row["pledgee"] == f"{BANK}, 兴业银行"
+
+
 def test_lapsed_shows_which_can_still_be_restored_by_when_and_for_how_much(reports: Session) -> None:
     evaluated, _ = _evaluated(reports)
     base = {"enterprise_code": B, "enterprise": ENTERPRISES[B], "restoration_fee": Decimal("1000.00"),
