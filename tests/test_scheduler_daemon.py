@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from datetime import time as day_time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.triggers.cron import CronTrigger
@@ -211,6 +212,40 @@ def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engin
     assert {i.channel for i in items(engine)} == {"email"}
     code, _, err = _run(capsys, "--config", config, "enterprise", "set", "91110000600037341L", "--sms")
     assert code == 1 and "Error:" in err
+
+
+def test_contact_set_records_an_opt_out_per_channel(db_url: str, engine: Engine, tmp_path, capsys,
+                                                   monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    code, out, err = _run(capsys, "--config", config, "contact", "set", "+86 138 0000 0001", "--no-sms",
+                          "--format", "json")
+    assert code == 0, err
+    assert [(c["mobile"], c["consent_sms"], c["consent_email"]) for c in json.loads(out)] == [
+        ("13800000001", False, True)]
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        _run(capsys, "--config", config, "remind", "plan")
+    assert {i.channel for i in items(engine)} == {"email"}
+    code, out, _ = _run(capsys, "--config", config, "contact", "set", "IP@Example.com", "--no-email",
+                        "--format", "json")
+    assert code == 0 and json.loads(out)[0]["consent_email"] is False
+
+
+@pytest.mark.parametrize(("args", "exit_code", "says"), [
+    pytest.param(("13900000009", "--no-sms"), 1, "no contact with 13900000009", id="unknown-address"),
+    pytest.param(("not-a-number", "--no-sms"), 1, "neither a mainland mobile", id="not-an-address"),
+    pytest.param(("13800000001",), 2, "give --sms/--no-sms", id="no-channel-given"),
+    pytest.param(("13800000001", "--no-sms", "--enterprise", "91110000600037341L"), 1, "no enterprise",
+                 id="unknown-enterprise"),
+])
+def test_contact_set_refuses_what_it_cannot_apply(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch,
+                                                  args: tuple, exit_code: int, says: str) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = str(_config(tmp_path, db_url))
+    world(engine, lambda s: add_enterprise(s))
+    code, _, err = _run(capsys, "--config", config, "contact", "set", *args)
+    assert (code, err.count("\n"), says in err) == (exit_code, 1, True), err
 
 
 def test_a_bad_reminder_setting_is_a_configuration_error(db_url: str, tmp_path, capsys, monkeypatch) -> None:

@@ -153,3 +153,22 @@ def standings(session: Session, patents: Mapping[int, tuple[str, int | None]],
         result[pid] = Standing(mode=mode, has_enterprise=enterprise_id is not None, watch=watch.get(pid),
                                decision=decisions.get(pid), skip_abandoned=skip)
     return result
+
+
+def set_consent(session: Session, address: str, enterprise_id: int | None = None,
+                **consent: bool | None) -> list[Contact]:
+    """Record an opt-out (or opt-in again) for every contact with this mobile or email address (one enterprise's
+    only, given its id), e.g. after an enterprise replied 退订 to an SMS; `consent` takes `sms` and `email`
+    (None leaves one as it is). Returns the contacts changed or confirmed. Planned messages need no cancelling:
+    consent is checked again when a message is sent (custody.store.compose)."""
+    query = sa.select(Contact).where(sa.or_(Contact.mobile == address, sa.func.lower(Contact.email) == address))
+    if enterprise_id is not None:
+        query = query.where(Contact.enterprise_id == enterprise_id)
+    contacts = list(session.execute(query.order_by(Contact.id)).scalars())
+    for contact in contacts:
+        for channel, value in consent.items():
+            if value is not None:
+                setattr(contact, f"consent_{channel}", value)
+        session.add(contact)
+    session.flush()
+    return contacts
