@@ -253,11 +253,21 @@ def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkey
 
 @pytest.mark.parametrize("args, message", [
     (["pay", "201710601862.3", "--year", "9", "--amount", "lots"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "1e30", "--force"], "without an exponent"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "3e2", "--force"], "without an exponent"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "NaN", "--force"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "inf", "--force"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "-300", "--force"], "negative"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "300.005", "--force"], "more than 2 decimals"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "99999999999999999999", "--force"],
+     "not a plausible amount"),
     (["pay", "201810601862.3", "--year", "9"], "check digit"),
     (["pay", "201710601863.8", "--year", "9"], "no patent 201710601863.8"),
     (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "outside this patent's fee years"),
     (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "outside this patent's fee years"),
-], ids=["amount-not-a-number", "bad-check-digit", "unknown-patent", "year-past-expiry", "year-0-forced"])
+], ids=["amount-not-a-number", "amount-exponent", "amount-small-exponent", "amount-nan", "amount-inf",
+        "amount-negative", "amount-fractions-of-a-fen", "amount-absurd", "bad-check-digit", "unknown-patent",
+        "year-past-expiry", "year-0-forced"])
 def test_pay_bad_input_is_one_error_line(invention, capsys, args, message):
     assert run(args) == 1
     captured = capsys.readouterr()
