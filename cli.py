@@ -33,7 +33,7 @@ from custody.config import Config, ConfigError, load_config
 from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
-from custody.fees import FeeInputError, LapsedError, fee_schedule
+from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
 from custody.workdays import ScheduleError, WorkCalendar
@@ -236,7 +236,7 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, Pate
         if given is None:
             raise UserError("give an application number or --type")
         return None, given
-    number = parse_application_number(appno)
+    number = application_number(appno)
     if given is not None and given != number.type:
         raise UserError(f"--type {given.value} contradicts application number {number} "
                         f"(type digit says {number.type.value})")
@@ -450,10 +450,20 @@ def stored_schedule(ctx: typer.Context, session, patent):
     return fee_schedule(facts_of(session, patent), rules, calendar_from(session))
 
 
+def application_number(text: str):
+    """The parsed number; one given without its check character is taken, with a warning line naming the check
+    character computed for it, since a digit lost in an export would otherwise go unnoticed."""
+    number = parse_application_number(text)
+    if not number.check_supplied:
+        typer.echo(f"Warning: {text.strip()} has no check character: taken as {number} (check it against the "
+                   "certificate)", err=True)
+    return number
+
+
 def stored_patent(session, appno: str):
     from custody.store.patents import patent_by_number
 
-    number = str(parse_application_number(appno))  # a typo gets its own message, not "no such patent"
+    number = str(application_number(appno))  # a typo gets its own message, not "no such patent"
     patent = patent_by_number(session, number)
     if patent is None:
         raise UserError(f"no patent {number} in custody (import it first)")
@@ -467,13 +477,17 @@ def pay(
     year: str = typer.Option(..., "--year", metavar="N", help="Patent year the payment is for."),
     paid_on: str | None = typer.Option(None, "--paid-on", help="Payment date (default: today)."),
     amount: str | None = typer.Option(None, "--amount", help="Amount paid in yuan (default: the amount due)."),
-    force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due."),
+    force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due, or an "
+                               "implausible payment date."),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Record an annual-fee payment; it advances the paid-through year, is written to the patent's audit trail
     and cancels at once the reminders planned (not yet sent) for that fee.
 
-    A wrong amount for that year and date is refused (the expected amount is shown) unless --force. Never
+    A wrong amount for that year and date is refused (the expected amount is shown) unless --force, and so is an
+    implausible date: after today (Asia/Shanghai), before the filing date, or earlier than
+    rules.advance_payment_months before the year's anniversary. An application number without its check character
+    is taken with a warning. Never
     recorded, even with --force: a year outside the patent's fee years, a year already paid, and a payment after
     the grace end (the patent has lapsed: restoration under Rule 6 is a different procedure).
 
@@ -487,6 +501,10 @@ def pay(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         schedule = stored_schedule(ctx, session, patent)
+        implausible = implausible_payment(schedule, fee_year, day, clock.today())
+        if implausible and not force:
+            raise UserError(f"year {fee_year} of {patent.application_number}: {implausible} (use --force to "
+                            "record it anyway)")
         expected = _expected_or_refuse(schedule, fee_year, day, payments_total(session, patent, fee_year))
         paid = given if given is not None else expected
         if paid != expected and not force:

@@ -483,3 +483,20 @@ def expected_payment(schedule: Schedule, year: int, paid_on: date, already_paid:
     """What a payment for `year` made on `paid_on` should amount to: fee plus that day's late fee, less any earlier
     payment for the year (a top-up is charged at the band of the top-up date: GL V-9 §2.2.1.3 example)."""
     return quote(schedule, paid_on, year).total - already_paid
+
+
+def implausible_payment(schedule: Schedule, year: int, paid_on: date, today: date) -> str | None:
+    """Why a payment for `year` dated `paid_on` is more likely a typo than money paid, or None: a date after today,
+    before the filing date, or earlier than rules.advance_payment_months before the year's anniversary (not for
+    the grant-year fee, paid with registration whenever that is done)."""
+    fee = schedule.year(year)
+    earliest = add_months(fee.anniversary, -schedule.rules.settings.advance_payment_months)
+    if paid_on > today:
+        return f"paid on {paid_on} is in the future (today is {today}, Asia/Shanghai)"
+    if paid_on < schedule.facts.filing_date:
+        return f"paid on {paid_on} is before the filing date {schedule.facts.filing_date}"
+    if not fee.is_grant_year and paid_on < earliest:
+        return (f"paid on {paid_on} is too early: the year {year} fee can be paid from {earliest}, "
+                f"{schedule.rules.settings.advance_payment_months} months before its anniversary {fee.anniversary} "
+                "(rules.advance_payment_months)")
+    return None

@@ -305,3 +305,48 @@ def test_a_malformed_schedule_file_is_refused_with_its_name(cli_db, tmp_path, ca
     bad.write_text('year = 2027\nsource = "x"\nholidays = [["2028-01-01", "2028-01-01"]]\n', encoding="utf-8")
     assert run(["calendar", "load", str(bad)]) == 1
     assert "bad.toml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("paid_on, message", [
+    ("2017-04-24", "paid on 2017-04-24 is before the filing date 2017-04-25"),
+    ("2025-01-24", "the year 9 fee can be paid from 2025-01-25, 3 months before its anniversary 2025-04-25"),
+], ids=["before-filing", "too-early-in-advance"])
+def test_pay_refuses_an_implausible_date_unless_forced(invention, capsys, paid_on, message):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", paid_on]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and message in captured.err
+    assert "--force" in captured.err and payments(invention) == []
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", paid_on, "--amount", "300", "--force"]) == 0
+    assert payments(invention) == [(9, "300.00", date.fromisoformat(paid_on))]
+
+
+def test_pay_refuses_a_date_after_today_in_shanghai_unless_forced(invention, capsys):
+    from freezegun import freeze_time
+
+    with freeze_time("2025-04-19 15:59:00"):  # 23:59 on 19 April in Shanghai
+        assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 1
+        assert "paid on 2025-04-20 is in the future (today is 2025-04-19, Asia/Shanghai)" in capsys.readouterr().err
+    with freeze_time("2025-04-19 16:00:00"):  # midnight in Shanghai, still the 19th in UTC
+        assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
+
+
+def test_pay_takes_the_first_day_of_the_advance_window(invention, capsys):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-01-25"]) == 0
+    assert payments(invention) == [(9, "300.00", date(2025, 1, 25))]
+
+
+def test_the_advance_window_is_a_setting(invention, capsys, tmp_path):
+    config = tmp_path / "wide.toml"
+    config.write_text("[rules]\nadvance_payment_months = 12\n", encoding="utf-8")
+    assert run(["--config", str(config), "pay", "201710601862.3", "--year", "9", "--paid-on", "2024-04-25"]) == 0
+    config.write_text("[rules]\nadvance_payment_months = 13\n", encoding="utf-8")
+    assert run(["--config", str(config), "pay", "201710601862.3", "--year", "10", "--paid-on", "2025-04-25"]) == 2
+    assert "advance_payment_months" in capsys.readouterr().err
+
+
+def test_pay_takes_a_number_without_its_check_character_with_a_warning(invention, capsys):
+    assert run(["pay", "201710601862", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Warning: 201710601862 has no check character: taken as 201710601862.3")
+    assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
