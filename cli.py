@@ -282,7 +282,7 @@ def fees(
     reduction: str = typer.Option("none", "--reduction", metavar="none|85|70", help="Fee reduction on record."),
     reduction_recorded: str | None = typer.Option(
         None, "--reduction-recorded", help="Date the reduction was put on record; a fee due less than "
-        "[rules] reduction_lead_months after it is charged in full (default: in time)."),
+        "\\[rules] reduction_lead_months after it is charged in full (default: in time)."),
     open_licence_from: str | None = typer.Option(None, "--open-licence-from", help="Open licence in force since."),
     term_extension_days: str = typer.Option("0", "--term-extension-days", metavar="N",
                                             help="Patent term compensation, in days."),
