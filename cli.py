@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -328,23 +329,38 @@ def fees(
 @contextmanager
 def db_session(ctx: typer.Context):
     """A session on the configured database, refusing one that is not initialised or not up to date."""
-    from custody.store.db import current_revision, engine_for, head_revision, session_for
+    from sqlalchemy.exc import OperationalError
+
+    from custody.store.db import engine_for, session_for
 
     url = state(ctx).config.database_url
+    require_current_database(url)
+    engine = engine_for(url)
+    try:
+        with session_for(engine) as session:
+            yield session
+    except OperationalError as exc:  # read-only file, full disk, lost connection: the set-up, not the input
+        raise ConfigError(f"the database failed: {_first_line(exc.orig or exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def require_current_database(url: str) -> None:
+    """Refuse a database that cannot be opened or was migrated by a newer version (configuration, exit 2), or one
+    not initialised or not up to date (exit 1, naming the command to run)."""
+    from custody.store.db import current_revision, head_revision
+
     if _is_missing_sqlite_file(url):
         # Opening it would create an empty file that later looks like a database.
+        folder_problem = _sqlite_folder_problem(url)
+        if folder_problem:
+            raise ConfigError(folder_problem)
         raise UserError("the database is not initialised: run `custody init`")
     revision = _revision_or_none(url, current_revision)
     if revision is None:
         raise UserError("the database is not initialised: run `custody init`")
     if revision != head_revision():
         raise UserError(f"the database is at revision {revision}, not {head_revision()}: run `custody db upgrade`")
-    engine = engine_for(url)
-    try:
-        with session_for(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _is_missing_sqlite_file(url: str) -> bool:
@@ -359,16 +375,54 @@ def _is_missing_sqlite_file(url: str) -> bool:
             and not database.startswith("file:") and not Path(database).expanduser().is_file())
 
 
+def _sqlite_folder_problem(url: str) -> str | None:
+    """Why the SQLite file of `url` could never be created there (its nearest existing folder is a file, or
+    cannot be written), or None."""
+    from sqlalchemy.engine import make_url
+
+    folder = Path(make_url(url).database or "").expanduser().absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot create the SQLite database in {folder}: it is a file, not a folder (check [database] url)"
+    if not os.access(folder, os.W_OK):
+        return f"cannot create the SQLite database in {folder}: the folder is not writable (check [database] url)"
+    return None
+
+
 def _revision_or_none(url: str, current_revision: Callable[[str], str | None]) -> str | None:
-    """The database's revision; a database that cannot be opened is a configuration error (exit 2)."""
+    """The database's revision; a database that cannot be opened (or created: a SQLite file's folder that cannot
+    be made), or one migrated by a newer version of custody, is a configuration error (exit 2)."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+    from custody.store.db import head_revision, is_known_revision
+
     try:
-        return current_revision(url)
+        revision = current_revision(url)
     except OperationalError as exc:
         raise ConfigError(f"cannot open the database: {_first_line(exc.orig or exc)}") from None
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError(f"database URL: {_first_line(exc)}") from None
+    except OSError as exc:  # the SQLite file's folder cannot be made
+        raise ConfigError(_sqlite_folder_problem(url)
+                          or f"cannot create the database's folder {exc.filename}: {exc.strerror}") from None
+    if revision is not None and not is_known_revision(revision):
+        raise ConfigError(f"the database is at revision {revision}, newer than this version of custody knows "
+                          f"(its newest is {head_revision()}): run the newer version, or check [database] url")
+    return revision
+
+
+def _upgraded(url: str) -> str | None:
+    """Migrate to head and return the new revision; a database that cannot be written is a configuration error."""
+    from sqlalchemy.exc import OperationalError
+
+    from custody.store.db import current_revision, upgrade
+
+    try:
+        upgrade(url)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot write the database: {_first_line(exc.orig or exc)}") from None
+    return current_revision(url)
 
 
 @db_app.command("upgrade")
@@ -377,12 +431,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     Example: CUSTODY_DATABASE_URL=postgresql+psycopg://custody@db/custody custody db upgrade
     """
-    from custody.store.db import current_revision, upgrade
+    from custody.store.db import current_revision
 
     url = state(ctx).config.database_url
     before = _revision_or_none(url, current_revision)
-    upgrade(url)
-    after = current_revision(url)
+    after = _upgraded(url)
     typer.echo(f"database at {after}" + (" (unchanged)" if before == after else f" (was {before or 'empty'})"))
 
 
@@ -394,14 +447,14 @@ def init(ctx: typer.Context) -> None:
     """
     from sqlalchemy.engine import make_url
 
-    from custody.store.db import current_revision, upgrade
+    from custody.store.db import current_revision
 
     config = state(ctx).config
     before = _revision_or_none(config.database_url, current_revision)
-    upgrade(config.database_url)
+    after = _upgraded(config.database_url)
     typer.echo(f"configuration: {config.origin}")
     shown = make_url(config.database_url).render_as_string(hide_password=True)
-    typer.echo(f"database: {shown} at {current_revision(config.database_url)}"
+    typer.echo(f"database: {shown} at {after}"
                + (" (already initialised)" if before else " (created)"))
 
 
@@ -796,7 +849,7 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
     Planning (also `remind plan --dry-run`) plans on the channels that can send, whether or not `transports`."""
     from dataclasses import replace
 
-    from custody.store.db import current_revision, engine_for, head_revision
+    from custody.store.db import engine_for
     from notifiers.registry import sending_channels
     from scheduler.ticks import Ticks
 
@@ -804,8 +857,7 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
     settings, rules = _reminder_settings(st), load_rules(settings=st.config.rule_settings)
     settings = replace(settings, sending_channels=sending_channels(st.config))
     url = st.config.database_url
-    if _revision_or_none(url, current_revision) != head_revision():
-        raise UserError("the database is not initialised or not up to date: run `custody init` / `custody db upgrade`")
+    require_current_database(url)
     channels = {}
     if transports:
         from notifiers.registry import channel_problems, transports_from_config

@@ -230,21 +230,30 @@ def test_a_missing_sqlite_file_is_not_created(monkeypatch, tmp_path, capsys, com
     assert not database.exists()
 
 
+# Every command that opens the database, and the two that create it.
+SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.3"],
+                  ["pay", "201710601862.3", "--year", "9"], ["report", "due"], ["remind", "list"], ["health"],
+                  ["calendar", "list"]]
+
+
 @pytest.mark.parametrize(
     "url, message",
     [
         ("bogus://nowhere", "Error: database URL: "),
         ("not a url", "Error: database URL: "),
         ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
+        ("sqlite:///{tmp}/a-file/custody.sqlite3", "Error: cannot create the SQLite database in "),
+        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "Error: cannot create the SQLite database in "),
     ],
-    ids=["unknown-dialect", "unparsable", "unreachable-postgresql"],
+    ids=["unknown-dialect", "unparsable", "unreachable-postgresql", "sqlite-under-a-file",
+         "sqlite-deep-under-a-file"],
 )
-@pytest.mark.parametrize("command", [["patent", "show", "201710601862.3"], ["pay", "201710601862.3", "--year", "9"]],
-                         ids=["patent-show", "pay"])
+@pytest.mark.parametrize("command", SETUP_COMMANDS, ids=" ".join)
 def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkeypatch, tmp_path, capsys, url,
                                                                           message, command):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", url.format(tmp=tmp_path))
     assert run(command) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith(message)
@@ -350,3 +359,26 @@ def test_pay_takes_a_number_without_its_check_character_with_a_warning(invention
     captured = capsys.readouterr()
     assert captured.err.startswith("Warning: 201710601862 has no check character: taken as 201710601862.3")
     assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
+
+
+@pytest.mark.parametrize("command", SETUP_COMMANDS, ids=" ".join)
+def test_a_database_migrated_by_a_newer_version_is_a_configuration_error(cli_db, capsys, command):
+    engine = engine_for(cli_db)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    engine.dispose()
+    assert run(command) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith("Error: the database is at revision 0099_from_the_future, newer than this "
+                                   "version of custody knows")
+
+
+def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, capsys, monkeypatch):
+    if not cli_db.startswith("sqlite"):
+        pytest.skip("a read-only SQLite file: mode=ro")
+    from sqlalchemy.engine import make_url
+
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///file:{make_url(cli_db).database}?mode=ro&uri=true")
+    assert run(["calendar", "load", str(SAMPLE_2027)]) == 2
+    assert capsys.readouterr().err.strip() == "Error: the database failed: attempt to write a readonly database"
