@@ -130,13 +130,17 @@ def configure_logging(config: Config) -> None:
     from custody.masking import MaskingFilter
 
     root = logging.getLogger()
-    log_file = Path(config.section("general").get("log_file", "custody.log")).resolve()
+    log_file = config.log_file.resolve()
     if getattr(root, "_custody_log_file", None) == log_file:
         return
+    try:  # before the old handlers go: a bad setting must not leave the process without a log
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:  # a missing folder, a folder named as the file, no permission: nothing would be logged
+        raise ConfigError(f"{config.origin}: [general] log_file {log_file}: cannot write to it "
+                          f"({exc.strerror})") from None
     for handler in list(root.handlers):
         if getattr(handler, "_custody", False):
             root.removeHandler(handler)
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
     file_handler.setFormatter(_ShanghaiTimes("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)
@@ -1745,14 +1749,19 @@ def report_kpi(
 
 
 def _log_unexpected(exc: BaseException, config_path: str | None) -> str:
-    try:
-        log_file = load_config(config_path).section("general").get("log_file", "custody.log")
-    except Exception:  # the config itself may be what failed
-        log_file = "custody.log"
+    """Where the traceback went, for the operator's one line (never the traceback itself)."""
+    from custody.config import DEFAULT_LOG_FILE
     from custody.masking import mask_text
 
-    with open(log_file, "a", encoding="utf-8") as fh:
-        fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
+    try:
+        log_file = str(load_config(config_path).log_file)
+    except Exception:  # noqa: BLE001 - the config itself may be what failed
+        log_file = DEFAULT_LOG_FILE
+    try:
+        with open(log_file, "a", encoding="utf-8") as fh:
+            fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
+    except OSError as error:
+        return f"nowhere: the log file {log_file} cannot be written ({error.strerror})"
     return log_file
 
 

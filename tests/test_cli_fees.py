@@ -272,3 +272,26 @@ def test_readme_documents_every_option_of_the_fee_commands(command):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for option in (o for p in click_command.params for o in p.opts if o.startswith("--")):
         assert option in readme, f"{' '.join(command)} {option}"
+
+
+@pytest.mark.parametrize("log_file, reason", [
+    ("{tmp}/no-such-folder/custody.log", "No such file or directory"),
+    ("{tmp}", "Is a directory"),
+    ("{tmp}/a-file/custody.log", "Not a directory"),
+], ids=["missing-folder", "a-folder", "under-a-file"])
+def test_a_log_file_that_cannot_be_written_is_a_configuration_error(capsys, tmp_path, log_file, reason):
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    path = log_file.format(tmp=tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\nlog_file = "{path}"\n', encoding="utf-8")
+    assert run(["--config", str(config), *BASE]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"Error: {config}: [general] log_file {path}: cannot write to it ({reason})"
+
+
+@pytest.mark.parametrize("value", ["5", '""', "[]"])
+def test_a_log_file_that_is_not_a_path_is_a_configuration_error(capsys, tmp_path, value):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[general]\nlog_file = {value}\n", encoding="utf-8")
+    assert run(["--config", str(config), *BASE]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"Error: {config}: [general] log_file must be a file path")
