@@ -473,9 +473,10 @@ def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Yea
     Example: custody calendar load schedule-2027.toml
     """
     from custody.store.calendar import save_schedule
+    from custody.workdays import read_schedule_text
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_schedule_text(file)
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from None
     with db_session(ctx) as session:

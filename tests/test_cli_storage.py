@@ -316,6 +316,29 @@ def test_a_malformed_schedule_file_is_refused_with_its_name(cli_db, tmp_path, ca
     assert "bad.toml" in capsys.readouterr().err
 
 
+SAMPLE_LINES = SAMPLE_2027.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("lines, encoding, message", [
+    (SAMPLE_LINES, "gbk", ":4: not UTF-8 text (GBK?): save the file as UTF-8"),
+    ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01" "2027-01-03"]]', *SAMPLE_LINES[5:]], "utf-8",
+     ":5: invalid TOML"),
+    ([*SAMPLE_LINES[:5], 'workdays = ["2028-01-08"]'], "utf-8",
+     ":6: workdays[0]: 2028-01-08 is outside year 2027"),
+    ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01", "2027-01-03"], ["2026-12-31", "2027-01-01"]]',
+      *SAMPLE_LINES[5:]], "utf-8", ":5: holidays[1][0]: 2026-12-31 is outside year 2027"),
+], ids=["gbk", "malformed-line", "workday-outside-the-year", "holiday-outside-the-year"])
+def test_a_bad_schedule_file_names_its_line_and_loads_nothing(cli_db, tmp_path, capsys, lines, encoding, message):
+    bad = tmp_path / "schedule-2027.toml"
+    bad.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    assert run(["calendar", "load", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(f"Error: {bad}{message}")
+    assert run(["calendar", "list", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
 @pytest.mark.parametrize("paid_on, message", [
     ("2017-04-24", "paid on 2017-04-24 is before the filing date 2017-04-25"),
     ("2025-01-24", "the year 9 fee can be paid from 2025-01-25, 3 months before its anniversary 2025-04-25"),
