@@ -9,10 +9,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from custody.domain import PROVISIONAL_LEGEND_ZH, PROVISIONAL_MARK, date_text
+
 TYPE_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "外观设计"}
 STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "lapsed": "未缴年费终止", "expired": "期满终止"}
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
-PROVISIONAL = "（暂定：该年放假安排未公布）"
+PROVISIONAL = PROVISIONAL_LEGEND_ZH
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
 IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
@@ -22,7 +24,7 @@ def yuan_text(amount: float | int) -> str:
 
 
 def _date(day: str | None, provisional: bool = False) -> str:
-    return "" if day is None else day + ("*" if provisional else "")
+    return date_text(day, provisional)
 
 
 def header_lines(view: dict[str, Any]) -> list[str]:
@@ -54,7 +56,7 @@ def quote_line(quote: dict[str, Any]) -> str:
                 f"须自收到终止通知之日起{r['request_within_months']}个月内请求")
     if "error" in quote:
         return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{quote['error']}）"
-    mark = "*" if quote.get("provisional") else ""
+    mark = PROVISIONAL_MARK if quote.get("provisional") else ""
     return (f"若于 {quote['pay_on']} 缴纳第{quote['year']}年年费：年费 {yuan_text(quote['fee'])} + 滞纳金 "
             f"{yuan_text(quote['late_fee'])} = {yuan_text(quote['total'])}{mark}")
 
@@ -80,7 +82,7 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
         console.print(quote_line(view["quote"]))
     console.print(schedule_table(view))
     if any(y["provisional"] for y in view["years"]):
-        console.print(f"* {PROVISIONAL}")
+        console.print(f"{PROVISIONAL_MARK} {PROVISIONAL}")
     if any(y["reduction_too_late"] for y in view["years"]):
         console.print(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
                       "（rules.reduction_lead_months，规则 reduction.lead_time）")

@@ -49,6 +49,8 @@ class LateFeeBand:
     start: date
     end: date
     late_fee: Decimal
+    # An end (this band's, or the previous one's that fixes this start) lies in a provisional year.
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -317,12 +319,14 @@ def late_fee_bands(base: date, full_fee: Decimal, rules: RuleSet, calendar: Cale
     Each band ends on base + k months, moved to the next working day when that is a rest day (Rule 5).
     """
     rule = rules.late_fee
-    bands, start = [], base + timedelta(days=1)
+    bands, start, start_provisional = [], base + timedelta(days=1), False
     for k in range(rule.free_months, rule.grace_months + 1):
         end = calendar.next_working_day(add_months(base, k))
         rate = rule.step_rate * (k - rule.free_months)
-        bands.append(LateFeeBand(rate, start, end, yuan(full_fee * rate)))
-        start = end + timedelta(days=1)
+        # A moved date depends on every day from the raw end to the result (custody.workdays).
+        end_provisional = calendar.is_provisional(add_months(base, k)) or calendar.is_provisional(end)
+        bands.append(LateFeeBand(rate, start, end, yuan(full_fee * rate), start_provisional or end_provisional))
+        start, start_provisional = end + timedelta(days=1), end_provisional
     return tuple(bands)
 
 

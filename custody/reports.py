@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from custody.decisions import Decision, abandon_in_effect
-from custody.domain import PatentFacts, PatentState
+from custody.domain import PROVISIONAL_LEGEND_EN, PatentFacts, PatentState, is_provisional_date, marked
 from custody.fees import (
     Calendar,
     FeeInputError,
@@ -128,6 +128,18 @@ def _base(e: Evaluated) -> dict[str, Any]:
             "application_number": p.application_number, "title": p.title}
 
 
+def _fee_dates(fee: YearFee) -> dict[str, Any]:
+    """The fee's due date and grace end, each marked provisional where its year's schedule is not published."""
+    return {"due_date": marked(fee.due_date, fee.due_date_provisional),
+            "grace_end": marked(fee.grace_end, fee.grace_end_provisional)}
+
+
+def with_provisional_legend(notes: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """`notes`, plus the legend of the provisional mark when a row shows a provisional date."""
+    shown = any(is_provisional_date(v) for row in rows for v in row.values())
+    return (*notes, PROVISIONAL_LEGEND_EN) if shown else tuple(notes)
+
+
 BASE_COLUMNS = (
     Column("enterprise_code", "Enterprise code", "统一社会信用代码"),
     Column("enterprise", "Enterprise", "企业"),
@@ -174,12 +186,13 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
         fee = first_unpaid(e.schedule)
         if not is_tracked(e, today) or fee is None or not 0 <= (fee.due_date - today).days <= within_days:
             continue
-        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "days_left": (fee.due_date - today).days,
-                     "fee": fee.fee, "reduction": fee.reduction, "grace_end": fee.grace_end,
+        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee), "days_left": (fee.due_date - today).days,
+                     "fee": fee.fee, "reduction": fee.reduction,
                      "decision": _decision_text(e.patent.decision, fee.year), "note": e.block,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
-    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows), tuple(notes))
+    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows),
+                  with_provisional_legend(notes, rows))
 
 
 # ---------------------------------------------------------------------------------------------- grace
@@ -201,7 +214,7 @@ GRACE_COLUMNS = (*BASE_COLUMNS,
 
 def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, Decimal | None]:
     band = next((b for b in fee.bands if b.start > today), None)
-    return (band.start, band.rate, band.late_fee) if band else (None, None, None)
+    return (marked(band.start, band.provisional), band.rate, band.late_fee) if band else (None, None, None)
 
 
 def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[str] = ()) -> Report:
@@ -213,14 +226,15 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         fee = first_unpaid(e.schedule)
         q = quote(e.schedule, today, fee.year)
         rise_on, rise_rate, rise_fee = _next_rise(fee, today)
-        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
+        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee),
                      "days_left": (fee.grace_end - today).days, "fee": q.fee, "late_fee_rate": q.late_fee_rate,
                      "late_fee": q.late_fee, "total": q.total, "next_rise_on": rise_on,
                      "next_late_fee_rate": rise_rate, "next_late_fee": rise_fee,
                      "decision": _decision_text(e.patent.decision, fee.year), "pledgee": e.patent.watch.pledgee,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
-    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows), tuple(notes))
+    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows),
+                  with_provisional_legend(notes, rows))
 
 
 # ---------------------------------------------------------------------------------------------- lapsed
@@ -272,8 +286,9 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
             continue
         # Without a recorded notice the amounts are known but the deadline is not (it runs from the notice).
         q = restoration_quote(e.schedule, fee.year, notice_on=watch.lapsed_on, calendar=calendar)
-        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
-                     "notice_on": watch.lapsed_on, "restore_by": q.request_by,
+        restore_by = marked(q.request_by, q.request_by is not None and calendar.is_provisional(q.request_by))
+        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee),
+                     "notice_on": watch.lapsed_on, "restore_by": restore_by,
                      "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
                      "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
                      "decision": _decision_text(e.patent.decision, fee.year)})
@@ -284,7 +299,7 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
         f"(custody status sync) or check with CNIPA",)
     return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
-                  (*notes, *review, *unknown))
+                  with_provisional_legend((*notes, *review, *unknown), rows))
 
 
 # ---------------------------------------------------------------------------------------------- enterprise
@@ -313,9 +328,9 @@ def _statement_row(e: Evaluated, today: date) -> dict[str, Any]:
     return {"application_number": p.application_number, "title": p.title, "type": p.facts.type.value,
             "mode": p.mode, "state": p.watch.ended or e.state.value, "legal_status": p.legal_status,
             "legal_status_date": p.legal_status_date, "year": fee.year if fee else None,
-            "due_date": fee.due_date if fee else None, "fee": q.fee if q else None,
+            **(_fee_dates(fee) if fee else {"due_date": None, "grace_end": None}), "fee": q.fee if q else None,
             "late_fee": q.late_fee if q else None, "total": q.total if q else None,
-            "grace_end": fee.grace_end if fee else None, "decision": _decision_text(p.decision, decided_year),
+            "decision": _decision_text(p.decision, decided_year),
             "pledgee": p.watch.pledgee, "note": e.block if p.mode == "custody" else None}
 
 
@@ -325,4 +340,4 @@ def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, t
     mine = [e for e in evaluated if e.patent.enterprise_code == code]
     rows = sorted((_statement_row(e, today) for e in mine), key=lambda r: (r["mode"], r["application_number"]))
     return Report("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, tuple(rows),
-                  tuple(notes))
+                  with_provisional_legend(notes, rows))

@@ -56,7 +56,8 @@ def year_dict(fee: YearFee) -> dict[str, Any]:
         "grace_end_provisional": fee.grace_end_provisional,
         "reduction_too_late": fee.reduction_too_late,
         "late_fee_bands": [
-            {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee)}
+            {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee),
+             "provisional": b.provisional}
             for b in fee.bands
         ],
         "rules": rules_dict(fee.citations),

@@ -25,7 +25,7 @@ def test_json_contract_has_every_documented_key(capsys):
                                      "late_fee_bands"}
     assert set(view["next_due"]) >= {"year", "due_date", "fee", "late_fee", "total", "grace_end"}
     assert set(view["quote"]) >= {"pay_on", "year", "fee", "late_fee", "total"}
-    assert set(view["years"][1]["late_fee_bands"][0]) == {"rate", "from", "to", "late_fee"}
+    assert set(view["years"][1]["late_fee_bands"][0]) == {"rate", "from", "to", "late_fee", "provisional"}
 
 
 def test_type_comes_from_the_application_number(capsys):

@@ -405,3 +405,49 @@ def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, caps
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///file:{make_url(cli_db).database}?mode=ro&uri=true")
     assert run(["calendar", "load", str(SAMPLE_2027)]) == 2
     assert capsys.readouterr().err.strip() == "Error: the database failed: attempt to write a readonly database"
+
+
+def _paid_through_10(url: str) -> None:
+    engine = engine_for(url)
+    with Session(engine) as session:
+        patent = session.exec(select(Patent)).one()
+        patent.paid_through = 10
+        session.add(patent)
+        session.commit()
+    engine.dispose()
+
+
+def test_a_provisional_due_date_is_marked_in_every_report_format(invention, capsys, tmp_path, monkeypatch):
+    # Year 11 is due 2027-04-25 (a Sunday) -> moved on 2027's provisional calendar.
+    _paid_through_10(invention)
+    report = ["report", "due", "--as-of", "2027-03-01", "--within", "90d"]
+    assert run([*report, "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert (row["due_date"], row["provisional_dates"]) == ("2027-04-26", ["due_date", "grace_end"])
+    assert run([*report, "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    assert "2027-04-26*" in out.out and "provisional" in out.err
+    monkeypatch.setenv("COLUMNS", "400")  # the table unsqueezed
+    assert run([*report]) == 0
+    assert "2027-04-26*" in capsys.readouterr().out
+    assert run([*report, "--format", "xlsx", "--out", str(tmp_path / "due.xlsx")]) == 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "due.xlsx").active
+    headings = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=2, column=headings.index("缴费截止日") + 1)
+    assert cell.value.date() == date(2027, 4, 26) and cell.number_format == 'yyyy-mm-dd"*"'
+
+
+def test_a_final_due_date_is_not_marked(invention, capsys):
+    assert run(["report", "due", "--as-of", "2025-03-01", "--within", "90d", "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert (row["due_date"], row["provisional_dates"]) == ("2025-04-25", [])
+
+
+def test_late_fee_bands_in_a_provisional_year_are_marked(invention, capsys):
+    _paid_through_10(invention)
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2026-06-01", "--format", "json"]) == 0
+    years = {y["year"]: y for y in json.loads(capsys.readouterr().out)["years"]}
+    assert all(b["provisional"] for b in years[11]["late_fee_bands"])
+    assert not any(b["provisional"] for b in years[10]["late_fee_bands"])
