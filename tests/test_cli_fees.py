@@ -295,3 +295,12 @@ def test_a_log_file_that_is_not_a_path_is_a_configuration_error(capsys, tmp_path
     config.write_text(f"[general]\nlog_file = {value}\n", encoding="utf-8")
     assert run(["--config", str(config), *BASE]) == 2
     assert capsys.readouterr().err.strip().startswith(f"Error: {config}: [general] log_file must be a file path")
+
+
+def test_commands_under_test_log_outside_the_working_tree():
+    # tests/conftest.py: ./config.toml leaves log_file at its default, which the tests point at a temporary folder.
+    from custody.config import load_config
+
+    repo = Path(__file__).resolve().parent.parent
+    assert repo not in load_config(repo / "config.toml").log_file.parents
+    assert repo not in load_config().log_file.parents
