@@ -609,18 +609,25 @@ def patent_show(
     as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
     fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
 ) -> None:
-    """A stored patent: its data, payments and fee schedule.
+    """A stored patent: its enterprise, custody mode, reduction, open licences, payments and fee schedule.
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import print_payments, print_schedule
-    from custody.store.patents import payments_of
+    from custody.fee_text import patent_lines, print_payments, print_schedule
+    from custody.models import Enterprise
+    from custody.store.patents import open_licences_of, payments_of
     from custody.views import mark_import_flags
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         view = schedule_dict(stored_schedule(ctx, session, patent), option_date(as_of, "--as-of") or clock.today())
         view["patent"] = _patent_dict(patent)
+        enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
+        view["patent"]["enterprise"] = ({"credit_code": enterprise.credit_code, "name": enterprise.name}
+                                        if enterprise else None)
+        view["patent"]["open_licences"] = [{"start": period.start.isoformat(),
+                                            "end": period.end.isoformat() if period.end else None}
+                                           for period in open_licences_of(session, patent)]
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
                              "source": p.source, "note": p.note} for p in payments_of(session, patent)]
         mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
@@ -628,8 +635,8 @@ def patent_show(
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
-    p = view["patent"]
-    console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
+    for line in patent_lines(view["patent"]):
+        console.print(line)
     print_schedule(console, view)
     print_payments(console, view["payments"])
 

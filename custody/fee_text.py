@@ -16,6 +16,8 @@ STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "la
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
 PROVISIONAL = PROVISIONAL_LEGEND_ZH
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
+PAID_UP = "至期满的年费均已缴清"
+MODE_ZH = {"custody": "托管", "watch": "仅监控"}
 IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
 
@@ -35,6 +37,8 @@ def header_lines(view: dict[str, Any]) -> list[str]:
         f"截至 {view['as_of']}：{STATE_ZH[view['state']]}    尚需缴纳至期满合计：{yuan_text(view['remaining_total'])}",
     ]
     due = view["next_due"]
+    if due is None and view["state"] == "in_force" and all(y["paid"] for y in view["years"]):
+        lines.append(f"下一笔：无（{PAID_UP}）")
     if due:
         late = f"，滞纳金 {yuan_text(due['late_fee'])}" if due["late_fee"] else ""
         grace = _date(due["grace_end"], due["grace_end_provisional"]) if due["grace_end"] else "（授权当年，无宽限期）"
@@ -47,6 +51,21 @@ def header_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
+def patent_lines(patent: dict[str, Any]) -> list[str]:
+    """What `custody patent show` says about the stored patent above its schedule: who, how it is kept, and what
+    lowers its fees."""
+    enterprise = patent.get("enterprise")
+    reduction = REDUCTION_ZH.get(patent["reduction"], patent["reduction"]) if patent["reduction"] != "none" else "无"
+    if patent["reduction"] != "none" and patent.get("reduction_recorded_on"):
+        reduction += f"（备案日 {patent['reduction_recorded_on']}）"
+    licences = "；".join(f"{p['start']} 至 {p['end'] or '今'}" for p in patent.get("open_licences") or []) or "无"
+    return [
+        f"{patent['title']}    专利权人：{patent['owners'] or '—'}    法律状态：{patent['legal_status'] or '—'}",
+        f"企业：{enterprise['name'] + '（' + enterprise['credit_code'] + '）' if enterprise else '—'}    "
+        f"托管方式：{MODE_ZH.get(patent['mode'], patent['mode'])}    费减：{reduction}    开放许可：{licences}",
+    ]
+
+
 def quote_line(quote: dict[str, Any]) -> str:
     if "restoration" in quote:
         r = quote["restoration"]
@@ -54,6 +73,8 @@ def quote_line(quote: dict[str, Any]) -> str:
                 f"第{r['year']}年年费 {yuan_text(r['fee'])} + 滞纳金 {yuan_text(r['late_fee'])} + 恢复费 "
                 f"{yuan_text(r['restoration_fee'])} = {yuan_text(r['total'])}，"
                 f"须自收到终止通知之日起{r['request_within_months']}个月内请求")
+    if quote.get("paid_up"):
+        return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{PAID_UP}）"
     if "error" in quote:
         return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{quote['error']}）"
     mark = PROVISIONAL_MARK if quote.get("provisional") else ""

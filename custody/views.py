@@ -15,6 +15,7 @@ from custody.fees import (
     RestorationQuote,
     Schedule,
     YearFee,
+    first_unpaid,
     next_due,
     patent_state,
     quote,
@@ -99,8 +100,8 @@ def quote_dict(schedule: Schedule, pay_on: date, year: int | None = None) -> dic
     except LapsedError as exc:
         lapsed = restoration_quote(schedule, year)
         return {"pay_on": _iso(pay_on), "error": str(exc), "restoration": restoration_dict(lapsed)}
-    except FeeInputError as exc:
-        return {"pay_on": _iso(pay_on), "error": str(exc)}
+    except FeeInputError as exc:  # every fee up to expiry is paid: `paid_up` lets a view say so in its language
+        return {"pay_on": _iso(pay_on), "error": str(exc), "paid_up": first_unpaid(schedule) is None}
     target = schedule.year(q.year)
     return {"pay_on": _iso(pay_on), "year": q.year, "fee": number(q.fee), "late_fee": number(q.late_fee),
             "late_fee_rate": float(q.late_fee_rate), "total": number(q.total),

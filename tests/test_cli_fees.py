@@ -304,3 +304,13 @@ def test_commands_under_test_log_outside_the_working_tree():
     repo = Path(__file__).resolve().parent.parent
     assert repo not in load_config(repo / "config.toml").log_file.parents
     assert repo not in load_config().log_file.parents
+
+
+def test_a_paid_up_patent_is_said_in_chinese_in_the_table(capsys):
+    assert run([*BASE, "--paid-through", "20", "--as-of", "2025-01-01", "--pay-on", "2025-02-01"]) == 0
+    out = capsys.readouterr().out
+    assert "下一笔：无（至期满的年费均已缴清）" in out
+    assert "若于 2025-02-01 缴纳：无需缴纳（至期满的年费均已缴清）" in out and "already paid" not in out
+    view = fees_json(capsys, "--paid-through", "20", "--as-of", "2025-01-01", "--pay-on", "2025-02-01")
+    assert view["quote"] == {"pay_on": "2025-02-01", "error": "every annual fee up to expiry is already paid",
+                             "paid_up": True}

@@ -451,3 +451,35 @@ def test_late_fee_bands_in_a_provisional_year_are_marked(invention, capsys):
     years = {y["year"]: y for y in json.loads(capsys.readouterr().out)["years"]}
     assert all(b["provisional"] for b in years[11]["late_fee_bands"])
     assert not any(b["provisional"] for b in years[10]["late_fee_bands"])
+
+
+def test_patent_show_names_the_enterprise_mode_reduction_and_open_licences(invention, capsys, monkeypatch):
+    from custody.models import Enterprise, OpenLicence
+
+    engine = engine_for(invention)
+    with Session(engine) as session:
+        enterprise = Enterprise(credit_code="91350100M000100Y43", name="示例科技有限公司")
+        session.add(enterprise)
+        session.flush()
+        patent = session.exec(select(Patent)).one()
+        patent.enterprise_id, patent.mode, patent.reduction_recorded_on = enterprise.id, "watch", date(2019, 1, 2)
+        session.add_all([patent, OpenLicence(patent_id=patent.id, start=date(2024, 6, 1))])
+        session.commit()
+    engine.dispose()
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["patent"]
+    assert shown["enterprise"] == {"credit_code": "91350100M000100Y43", "name": "示例科技有限公司"}
+    assert (shown["mode"], shown["reduction"]) == ("watch", "85")
+    assert shown["open_licences"] == [{"start": "2024-06-01", "end": None}]
+    monkeypatch.setenv("COLUMNS", "400")
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
+    assert ("企业：示例科技有限公司（91350100M000100Y43）    托管方式：仅监控    费减：费减85%（备案日 2019-01-02）    "
+            "开放许可：2024-06-01 至 今") in capsys.readouterr().out
+
+
+def test_patent_show_without_an_enterprise_says_so(invention, capsys):
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["patent"]
+    assert (shown["enterprise"], shown["mode"], shown["open_licences"]) == (None, "custody", [])
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
+    assert "企业：—    托管方式：托管    费减：费减85%    开放许可：无" in capsys.readouterr().out
