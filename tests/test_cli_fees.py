@@ -83,7 +83,8 @@ def test_the_table_shows_what_restoring_a_lapsed_patent_costs(capsys):
 
 def test_quote_when_everything_is_paid_is_an_error_value_and_exit_zero(capsys):
     view = fees_json(capsys, "--as-of", "2030-01-10", "--paid-through", "20", "--pay-on", "2030-02-01")
-    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid"}
+    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid",
+                             "paid_up": True}
 
 
 AUDIT_EXAMPLE = ["fees", "--type", "invention", "--filed", "2015-03-01", "--grant-year", "4", "--paid-through", "12",
