@@ -369,11 +369,23 @@ def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> Co
     if facts.term_extension_days <= 0:
         return None
     rule = rules.term_compensation
-    whole = facts.term_extension_days // 365
+    whole = _whole_compensated_years(facts.term_extension_days, normal_expiry, rules.settings.compensation_whole_year)
     annual = yuan(rule.fee_per_year * whole)
     # Announcement No. 594: 8000 per whole compensated year plus the 200 request fee.
     return CompensationFee(facts.term_extension_days, whole, annual + yuan(rule.request_fee),
                            normal_expiry - timedelta(days=1), rule.citation, annual, yuan(rule.request_fee))
+
+
+def _whole_compensated_years(days: int, normal_expiry: date, reading: str) -> int:
+    """Announcement No. 594 charges each whole compensated year (UNCONFIRMED what one is: rules setting
+    compensation_whole_year): every 365 days, or every calendar year from the normal expiry."""
+    if reading == "365_days":
+        return days // 365
+    end = normal_expiry + timedelta(days=days)
+    whole = 0
+    while add_months(normal_expiry, 12 * (whole + 1)) <= end:
+        whole += 1
+    return whole
 
 
 def fee_schedule(facts: PatentFacts, rules: RuleSet, calendar: Calendar) -> Schedule:

@@ -20,6 +20,7 @@ DEFAULT_RULES = Path(__file__).parent / "rules" / "cnipa.toml"
 GRACE_BASES = ("anniversary", "due_date")
 GRANT_YEAR_INFERENCES = ("announcement_patent_year", "require")
 OPEN_LICENCE_MAPPINGS = ("due_date_in_period", "anniversary_in_period")
+COMPENSATION_WHOLE_YEARS = ("365_days", "calendar_years")
 # A lead time outside this range is a typo, not a reading of the sources (which say 2.5 or 3 months).
 REDUCTION_LEAD_MONTHS = range(0, 13)
 # How far ahead of its anniversary a year's fee may be paid (UNCONFIRMED; the rules reference names no window).
@@ -49,12 +50,16 @@ class RuleSettings:
     # How many months before its anniversary a year's fee may be paid at the earliest (UNCONFIRMED): `custody pay`
     # refuses an earlier payment date without --force, as more likely a typo than money paid.
     advance_payment_months: int = 3
+    # A "whole compensated year" of term compensation (8000 CNY each, nothing for a part-year): every 365 days of
+    # the extension, or every full calendar year from the normal expiry (a leap day makes one 366 days long).
+    compensation_whole_year: str = "365_days"
 
     def __post_init__(self) -> None:
         for name, allowed in (
             ("grace_base", GRACE_BASES),
             ("grant_year_inference", GRANT_YEAR_INFERENCES),
             ("open_licence_mapping", OPEN_LICENCE_MAPPINGS),
+            ("compensation_whole_year", COMPENSATION_WHOLE_YEARS),
         ):
             if getattr(self, name) not in allowed:
                 raise RuleError(f"rules.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
