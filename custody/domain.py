@@ -51,6 +51,8 @@ CENT = Decimal("0.01")
 # move when the schedule comes out), and the legend that explains the mark.
 PROVISIONAL_MARK = "*"
 PROVISIONAL_LEGEND_ZH = "（暂定：该年放假安排未公布）"
+# In a sentence (a reminder email), where a footnote mark would be lost: the mark in words after the date.
+PROVISIONAL_WORDS_ZH = "（暂定）"
 PROVISIONAL_LEGEND_EN = "* provisional: that year's State Council holiday schedule is not published yet"
 
 

@@ -634,3 +634,13 @@ def test_an_sms_without_a_receipt_in_time_is_marked_alerted_once_and_counted(eng
     [row] = [r for r in deliveries_report(counts, "April").rows if r["channel"] == "sms"]
     assert (row["sent"], row["undelivered"], row["no_receipt"], row["delivered"]) == (1, 1, 1, 0)
     assert checks["no receipt in 7 days"].detail.startswith("1 SMS without a delivery receipt after 72 h")
+
+
+def test_an_email_about_a_provisional_due_date_says_so(engine: Engine, channels, aliyun_gateway,
+                                                       smtp_server) -> None:
+    # Year 11 falls due 2027-04-25, a Sunday, moved to 2027-04-26 on 2027's provisional calendar.
+    world(engine, lambda s: add_patent(s, add_enterprise(s), paid_through=10))
+    with freeze_time("2027-04-19 10:00:00+08:00"):
+        run_once(ticks_for(engine, channels))
+    email = next(m for m in outbox(engine, channel="email"))
+    assert "2027年4月26日（暂定）" in email.body
