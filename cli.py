@@ -47,13 +47,18 @@ class UserError(Exception):
     """A known, explainable failure of a command: one `Error:` line, exit 1."""
 
 
+class UsageError(Exception):
+    """A command called the wrong way (an option value that does not parse, options that do not go together, a
+    file to write in a folder that does not exist): one `Error:` line, exit 2."""
+
+
 # Errors whose message is written for the operator: shown as one line, exit 1.
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     UserError, FeeInputError, LapsedError, InvalidApplicationNumber, InvalidCreditCode, DateParseError,
     ScheduleError, AmountParseError,
 )
-# Errors in the set-up, not the input: exit 2.
-CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigError, RuleError)
+# Errors in the set-up or in how the command was called, not in the input: exit 2.
+CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigError, RuleError, UsageError)
 
 
 class Format(StrEnum):
@@ -613,7 +618,7 @@ def patent_show(
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import patent_lines, print_payments, print_schedule
+    from custody.fee_text import custody_line, patent_lines, print_payments, print_schedule
     from custody.models import Enterprise
     from custody.store.patents import open_licences_of, payments_of
     from custody.views import mark_import_flags
@@ -632,13 +637,29 @@ def patent_show(
                              "source": p.source, "note": p.note} for p in payments_of(session, patent)]
         mark_import_flags(view, bool(patent.paid_through_inferred), patent.unknown_through,
                           {p["year"] for p in view["payments"]})
+        view["custody"] = _displayed(ctx, session, patent, view["as_of"])
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
     for line in patent_lines(view["patent"]):
         console.print(line)
+    console.print(custody_line(view["custody"]))
     print_schedule(console, view)
     print_payments(console, view["payments"])
+
+
+def _displayed(ctx: typer.Context, session, patent, as_of: str) -> dict[str, Any]:
+    """The patent's facts as every report shows them (custody.display): state, next fee, reduction, decision,
+    pledge, mode."""
+    from custody.display import evaluate, patent_display
+    from custody.store.calendar import calendar_from
+    from custody.store.reports import portfolio
+    from custody.views import display_dict
+
+    day = date.fromisoformat(as_of)
+    rules = load_rules(settings=state(ctx).config.rule_settings)
+    (evaluated,), _ = evaluate(portfolio(session, patent_id=patent.id), rules, calendar_from(session), day)
+    return display_dict(patent_display(evaluated, day))
 
 
 def _patent_dict(patent) -> dict[str, Any]:
@@ -1030,7 +1051,9 @@ def remind_plan(
                      ("outcome", "outcome")], title="dry run: nothing saved" if dry_run else None)
     if fmt == Format.table:
         typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
-                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled", err=True)
+                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled"
+                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else "")
+                   + (f"; {result.rerouted} rerouted to the fallback channel" if result.rerouted else ""), err=True)
 
 
 REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),
@@ -1055,8 +1078,9 @@ def remind_list(
     from custody.store.db import session_for
     from custody.store.listing import reminder_rows
 
-    if state_ is not None and state_ not in REMINDER_STATES:
-        raise UserError(f"--state must be one of {', '.join(REMINDER_STATES)}")
+    if state_ is not None and state_ not in REMINDER_STATES:  # a usage error, like a bad --format: exit 2
+        typer.echo(f"Error: --state must be one of {', '.join(REMINDER_STATES)}", err=True)
+        raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)
     emit(rows, fmt, REMINDER_COLUMNS)
@@ -1523,13 +1547,32 @@ AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
 def _period_days(text: str) -> int:
-    """'90d', '12w' or '90' as a number of days."""
-    value = text.strip().lower()
-    factor = 7 if value.endswith("w") else 1
+    """'90d', '12w' or '90' as a number of days; anything else is a usage error."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
+    if found is None:
+        raise UsageError(f"--within: {text!r} is not a period (write 90d, 12w or 90)")
+    return int(found[1]) * (7 if found[2] == "w" else 1)
+
+
+def _report_date(value: str | None, name: str) -> date | None:
+    """A report's date option; one that does not parse is a usage error, like any other malformed option."""
     try:
-        return int(value.rstrip("dw")) * factor
-    except ValueError:
-        raise UserError(f"--within: {text!r} is not a period (write 90d, 12w or 90)") from None
+        return option_date(value, name)
+    except UserError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_output(fmt: ReportFormat, out: Path | None) -> None:
+    """Refuse, before any work, an output that cannot be written: xlsx to the terminal, a table to a file, a
+    file in a folder that does not exist."""
+    if fmt == ReportFormat.xlsx and out is None:
+        raise UsageError("--format xlsx needs --out FILE")
+    if fmt == ReportFormat.table and out is not None:
+        raise UsageError("--out needs --format csv, json or xlsx")
+    if out is not None and not out.resolve().parent.is_dir():
+        raise UsageError(f"--out: folder {out.parent} does not exist")
 
 
 @contextmanager
@@ -1539,7 +1582,7 @@ def _portfolio(ctx: typer.Context, enterprise: str | None, as_of: str | None):
     from custody.store.calendar import calendar_from
     from custody.store.reports import UnknownEnterprise, portfolio
 
-    day = option_date(as_of, "--as-of") or clock.today()
+    day = _report_date(as_of, "--as-of") or clock.today()
     with db_session(ctx) as session:
         rules, calendar = load_rules(settings=state(ctx).config.rule_settings), calendar_from(session)
         try:
@@ -1554,8 +1597,7 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     from custody.export import json_rows, report_csv, table_rows, write_csv, write_xlsx
 
     language = state(ctx).config.language
-    if fmt == ReportFormat.xlsx and out is None:
-        raise UserError("--format xlsx needs --out FILE")
+    _check_output(fmt, out)
     try:
         if fmt == ReportFormat.xlsx:
             write_xlsx(report, out, language)
@@ -1574,8 +1616,6 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     if fmt == ReportFormat.table:
-        if out is not None:
-            raise UserError("--out needs --format csv, json or xlsx")
         emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
              title=report.title)
     for note in report.notes:
@@ -1600,6 +1640,7 @@ def report_due(
     from custody.reports import due_report
 
     days = _period_days(within)
+    _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
         report = due_report(evaluated, day, days, notes)
     _emit_report(ctx, report, fmt, out)
@@ -1619,6 +1660,7 @@ def report_grace(
     """
     from custody.reports import grace_report
 
+    _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
         report = grace_report(evaluated, day, notes)
     _emit_report(ctx, report, fmt, out)
@@ -1641,6 +1683,7 @@ def report_lapsed(
     """
     from custody.reports import lapsed_report
 
+    _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, rules, calendar, day):
         report = lapsed_report(evaluated, rules, calendar, day, notes, _restoration_window(ctx, rules))
     _emit_report(ctx, report, fmt, out)
@@ -1672,6 +1715,7 @@ def report_forecast(
     """
     from custody.report_figures import forecast_report
 
+    _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
         report = forecast_report(evaluated, day, years, notes)
     _emit_report(ctx, report, fmt, out)
@@ -1692,6 +1736,7 @@ def report_enterprise(
     from custody.reports import enterprise_statement
     from custody.store.reports import enterprise_by_code
 
+    _check_output(fmt, out)
     with _portfolio(ctx, code, as_of) as (session, evaluated, notes, _rules, _cal, day):
         found = enterprise_by_code(session, code)
         report = enterprise_statement(evaluated, found.credit_code, found.name, day, notes)
@@ -1715,7 +1760,8 @@ def report_deliveries(
     from custody.store.reports import UnknownEnterprise, delivery_counts
 
     today = clock.today()
-    start, end = option_date(from_, "--from") or date(today.year, 1, 1), option_date(to, "--to") or today
+    _check_output(fmt, out)
+    start, end = _report_date(from_, "--from") or date(today.year, 1, 1), _report_date(to, "--to") or today
     with db_session(ctx) as session:
         try:
             counts = delivery_counts(session, start, end, enterprise)
@@ -1745,6 +1791,7 @@ def report_kpi(
     from custody.report_figures import kpi_report
     from custody.store.reports import reminder_figures
 
+    _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (session, evaluated, notes, rules, _cal, day):
         chosen = year or day.year
         report = kpi_report(evaluated, chosen, day, reminder_figures(session, chosen, enterprise),
@@ -1798,9 +1845,20 @@ def run(argv: Iterable[str] | None = None) -> int:
     """Run the app and turn every outcome into an exit code; used by `main` and by the tests."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        command()(args=args, prog_name="custody")  # standalone: usage errors print and exit 2 by themselves
+        # Not standalone: click's own errors come back here, to be one `Error:` line like ours.
+        result = command()(args=args, prog_name="custody", standalone_mode=False)
+        return result if isinstance(result, int) and not isinstance(result, bool) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except typer.TyperException as exc:  # click's own errors (typer carries its own click)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as before
+            exc.show()
+        else:
+            typer.echo(f"Error: {_click_message(exc)}", err=True)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("Error: aborted", err=True)
+        return 1
     except CONFIG_ERRORS as exc:
         typer.echo(f"Error: {exc}", err=True)
         return 2
@@ -1811,7 +1869,13 @@ def run(argv: Iterable[str] | None = None) -> int:
         log_file = _log_unexpected(exc, _config_arg(args))
         typer.echo(f"Error: unexpected failure ({type(exc).__name__}); details in {log_file}", err=True)
         return 1
-    return 0
+
+
+def _click_message(exc: typer.TyperException) -> str:
+    """click's message on one line, with where to read the usage when it is a usage error."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx is not None else message
 
 
 def _config_arg(args: list[str]) -> str | None:

@@ -24,12 +24,15 @@ class Decision:
     note: str | None = None
 
     @property
-    def text(self) -> str:
+    def decided_on(self) -> date:
         # Stored in UTC; the day is the platform's (Asia/Shanghai), as the operator saw it.
         moment = self.decided_at.astimezone(SHANGHAI) if self.decided_at.tzinfo else self.decided_at
-        when = moment.date().isoformat()
+        return moment.date()
+
+    @property
+    def text(self) -> str:
         note = f": {self.note}" if self.note else ""
-        return f"{self.choice} year {self.year} (decided {when} by {self.decided_by}{note})"
+        return f"{self.choice} year {self.year} (decided {self.decided_on.isoformat()} by {self.decided_by}{note})"
 
 
 def decision_year(schedule: Schedule, year: int | None) -> int:

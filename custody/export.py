@@ -1,6 +1,7 @@
 """Reports written out: CSV, XLSX and JSON-ready rows, with formula neutralisation (CSV/formula injection).
 
-A cell whose text starts with `=`, `+`, `-`, `@` (or a tab or carriage return) is something Excel and WPS would
+A cell whose text starts with `=`, `+`, `-`, `@` (also after leading blanks: spaces, the full-width space, a tab
+or a line break) or with a tab or carriage return is something Excel and WPS would
 run as a formula; a project name or a title from an import can carry one. In CSV such text gets a leading
 apostrophe (OWASP's advice: the spreadsheet shows the text and never evaluates it). In XLSX it is written as a
 string cell with the quote-prefix style, which is exactly what Excel stores when a person types 'text: shown
@@ -24,7 +25,11 @@ from typing import Any
 from custody.domain import PROVISIONAL_MARK, date_text, is_provisional_date
 from custody.reports import Column, Report
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@")
+# Leading blanks hide nothing: a spreadsheet trims spaces (and reads a tab or CR as a cell start) before deciding
+# whether text is a formula, so " =1+1" and "\t=1+1" are formulas too. A text starting with a tab or CR is
+# neutralised whatever follows (OWASP's list).
+CONTROL_STARTS = ("\t", "\r", "\n")
 # A provisional date stays a date cell; its format shows the mark the other views print.
 PROVISIONAL_DATE_FORMAT = f'yyyy-mm-dd"{PROVISIONAL_MARK}"'
 NUMBER_FORMATS = {"date": "yyyy-mm-dd", "money": "#,##0.00", "rate": "0%", "int": "0", "number": "General"}
@@ -32,7 +37,7 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 
 
 def is_formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS)
+    return text.startswith(CONTROL_STARTS) or text.lstrip().startswith(FORMULA_STARTS)
 
 
 def neutralised(text: str) -> str:

@@ -17,7 +17,6 @@ REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": 
 PROVISIONAL = PROVISIONAL_LEGEND_ZH
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
 PAID_UP = "至期满的年费均已缴清"
-MODE_ZH = {"custody": "托管", "watch": "仅监控"}
 IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
 
@@ -52,17 +51,14 @@ def header_lines(view: dict[str, Any]) -> list[str]:
 
 
 def patent_lines(patent: dict[str, Any]) -> list[str]:
-    """What `custody patent show` says about the stored patent above its schedule: who, how it is kept, and what
-    lowers its fees."""
+    """What `custody patent show` says about the stored patent above its custody line (custody_line: mode,
+    reduction…): what it is, whose it is, and its open-licence periods."""
     enterprise = patent.get("enterprise")
-    reduction = REDUCTION_ZH.get(patent["reduction"], patent["reduction"]) if patent["reduction"] != "none" else "无"
-    if patent["reduction"] != "none" and patent.get("reduction_recorded_on"):
-        reduction += f"（备案日 {patent['reduction_recorded_on']}）"
     licences = "；".join(f"{p['start']} 至 {p['end'] or '今'}" for p in patent.get("open_licences") or []) or "无"
     return [
         f"{patent['title']}    专利权人：{patent['owners'] or '—'}    法律状态：{patent['legal_status'] or '—'}",
         f"企业：{enterprise['name'] + '（' + enterprise['credit_code'] + '）' if enterprise else '—'}    "
-        f"托管方式：{MODE_ZH.get(patent['mode'], patent['mode'])}    费减：{reduction}    开放许可：{licences}",
+        f"开放许可：{licences}",
     ]
 
 
@@ -109,6 +105,28 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
                       "（rules.reduction_lead_months，规则 reduction.lead_time）")
     if any(y.get("inferred") or y.get("check") for y in view["years"]):
         console.print(IMPORT_FLAGS)
+
+
+MODE_ZH = {"custody": "托管", "watch": "仅监控"}
+
+
+def custody_line(shown: dict[str, Any]) -> str:
+    """The patent's displayed facts (`display_dict`, as in the reports): mode, state, what to pay, the reduction
+    with its recording date, the decision, the pledge and why reminders are stopped."""
+    parts = [f"托管方式：{MODE_ZH.get(shown['mode'], shown['mode'])}",
+             f"状态：{STATE_ZH.get(shown['state'], shown['state'])}"]
+    if shown["total"] is not None:
+        late = f" + 滞纳金 {yuan_text(shown['late_fee'])}" if shown["late_fee"] else ""
+        parts.append(f"第{shown['year']}年应缴 {yuan_text(shown['fee'])}{late}，宽限期至 {shown['grace_end'] or '—'}")
+    if shown["reduction"] or shown["reduction_recorded_on"]:
+        reduction = REDUCTION_TOO_LATE if shown["reduction_too_late"] else REDUCTION_ZH.get(shown["reduction"],
+                                                                                          shown["reduction"])
+        recorded = f"（备案日 {shown['reduction_recorded_on']}）" if shown["reduction_recorded_on"] else ""
+        parts.append(f"{reduction or '无费减'}{recorded}")
+    for key, label in (("decision", "企业决定"), ("pledgee", "质权人"), ("note", "提醒暂停")):
+        if shown[key]:
+            parts.append(f"{label}：{shown[key]}")
+    return "    ".join(parts)
 
 
 def print_payments(console: Console, payments: list[dict[str, Any]]) -> None:

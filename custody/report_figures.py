@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from custody.decisions import Decision, abandon_in_effect
+from custody.display import abandon_text
 from custody.domain import PatentState
 from custody.fees import YearFee, first_unpaid, quote
 from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
@@ -41,14 +42,21 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
     span = tuple(range(today.year, today.year + years))
     keys = tuple(f"y{y}" for y in span)
     totals: dict[tuple[str, str], dict[str, Decimal]] = {}
+    abandoned: dict[int, Evaluated] = {}  # patent id -> the patent, once
     for e in evaluated:
         if not is_tracked(e, today) or e.state not in (PatentState.IN_FORCE, PatentState.IN_GRACE):
             continue
         row = totals.setdefault((e.patent.enterprise_code, e.patent.enterprise_name), dict.fromkeys(keys, ZERO))
         for fee in e.schedule.years:
-            if fee.paid or fee.due_date.year not in span or _is_abandoned(e.patent.decision, fee.year):
+            # A fee past due and unpaid is in its grace period (lapsed patents are left out above): it is paid
+            # this year, whatever year it fell due in.
+            when = max(fee.due_date, today).year
+            if fee.paid or when not in span:
                 continue
-            row[f"y{fee.due_date.year}"] += _forecast_amount(e, fee, today)
+            if _is_abandoned(e.patent.decision, fee.year):
+                abandoned[e.patent.patent_id] = e
+                continue
+            row[f"y{when}"] += _forecast_amount(e, fee, today)
     rows = [{"enterprise_code": code, "enterprise": name, **amounts, "total": sum(amounts.values(), ZERO)}
             for (code, name), amounts in sorted(totals.items())]
     platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}
@@ -56,8 +64,10 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
     columns = (*BASE_COLUMNS[:2], *(Column(k, str(y), str(y), "money") for k, y in zip(keys, span, strict=True)),
                Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
+    left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
+                     f"abandons it: {abandon_text(e.patent.decision)}" for e in abandoned.values())
     return Report("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", columns,
-                  tuple(rows), tuple(notes), chart)
+                  tuple(rows), (*notes, *left_out), chart)
 
 
 # ---------------------------------------------------------------------------------------------- deliveries
@@ -152,11 +162,22 @@ def _paid_in_grace(e: Evaluated, year: int) -> int:
 
 
 def _lapsed_in(e: Evaluated, year: int, today: date) -> bool:
-    """Terminated for non-payment during the year: CNIPA announced it, or its grace period ran out unpaid."""
-    if any(kind == "lapse_nonpayment" and _in_year(on, year) for kind, on in e.patent.events):
+    """Terminated for non-payment during the year. Each lapse counts once, on one date: CNIPA's announcement when
+    it is on record, else the grace end it ran out on unpaid (a lapse whose grace ended in December and whose
+    notice came in March is a lapse of March's year, not of both years)."""
+    notices = [on for kind, on in e.patent.events if kind == "lapse_nonpayment"]
+    if any(_in_year(on, year) for on in notices):
         return True
     fee = first_unpaid(e.schedule)
-    return fee is not None and fee.grace_end is not None and _in_year(fee.grace_end, year) and fee.grace_end < today
+    if fee is None or fee.grace_end is None or fee.grace_end >= today:
+        return False
+    announced = any(on >= fee.grace_end for on in notices)
+    return not announced and _in_year(fee.grace_end, year)
+
+
+def _abandon_decided_in(decision: Decision | None, year: int) -> bool:
+    # The enterprise's latest word counts: an abandonment later withdrawn (pay, undecided) is not one.
+    return decision is not None and decision.choice == "abandon" and decision.decided_on.year == year
 
 
 def _counts_as_due(e: Evaluated, fee: YearFee, year: int) -> bool:
@@ -208,6 +229,8 @@ def kpi_report(evaluated: Sequence[Evaluated], year: int, today: date, reminders
          sum(_paid_in_grace(e, year) for e in custody), "笔"),
         ("lapses", f"{year}年未缴年费终止 Lapses for non-payment",
          sum(1 for e in custody if _lapsed_in(e, year, today)), "件"),
+        ("abandon_decisions", f"{year}年企业决定放弃 Patents the enterprise decided to abandon",
+         sum(1 for e in custody if _abandon_decided_in(e.patent.decision, year)), "件"),
         ("restorations", f"{year}年恢复 Restorations", sum(1 for e in custody for kind, on in e.patent.events
                                                           if kind == "restoration" and _in_year(on, year)), "件"),
     ]

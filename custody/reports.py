@@ -6,34 +6,32 @@ dates and amounts as Decimals, and custody/export.py renders them. `today` is al
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from custody.decisions import Decision, abandon_in_effect
-from custody.domain import PROVISIONAL_LEGEND_EN, PatentFacts, PatentState, is_provisional_date, marked
-from custody.fees import (
-    Calendar,
-    FeeInputError,
-    Schedule,
-    YearFee,
-    fee_schedule,
-    first_unpaid,
-    patent_state,
-    quote,
-    restoration_quote,
+from custody.display import (  # re-exported: the reports' callers take the portfolio types from here
+    Evaluated,
+    PortfolioPatent,
+    decision_text,
+    evaluate,
+    is_tracked,
+    patent_display,
+    reduction_recorded_on,
+    reduction_text,
 )
-from custody.ruleset import RuleError, RuleSet
+from custody.domain import PROVISIONAL_LEGEND_EN, PatentState, is_provisional_date, marked
+from custody.fees import Calendar, YearFee, first_unpaid, restoration_quote
+from custody.ruleset import RuleSet
 from custody.status_effects import (
     ASSUMED_NOTICE_MONTHS,
     RESTORABLE_UNKNOWN,
     RestorationWindow,
-    WatchState,
     restorability,
-    status_block_reason,
 )
+
+__all__ = ["Evaluated", "PortfolioPatent", "evaluate", "is_tracked"]
 
 KINDS = ("text", "date", "money", "int", "rate", "number")
 
@@ -69,69 +67,10 @@ class Report:
     chart: Chart | None = None
 
 
-@dataclass(frozen=True)
-class PortfolioPatent:
-    """One stored patent with everything a report may show; built by custody.store.reports."""
-
-    patent_id: int
-    enterprise_code: str
-    enterprise_name: str
-    application_number: str
-    title: str
-    mode: str
-    facts: PatentFacts
-    legal_status: str | None = None
-    legal_status_date: date | None = None
-    watch: WatchState = field(default_factory=WatchState)
-    decision: Decision | None = None
-    payments: tuple[tuple[int, date], ...] = ()  # (patent year, paid on)
-    events: tuple[tuple[str, date], ...] = ()  # (event kind, announced on)
-    paid_through_inferred: bool = False  # an import inferred it from the legal status (issue 3)
-    unknown_through: int | None = None  # fees after paid_through up to this year: "unknown — check"
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    patent: PortfolioPatent
-    schedule: Schedule
-    state: PatentState
-    block: str | None  # why reminders are stopped or held (None: they flow)
-
-
-def evaluate(portfolio: Iterable[PortfolioPatent], rules: RuleSet, calendar: Calendar,
-             today: date) -> tuple[list[Evaluated], list[str]]:
-    """Each patent with its schedule and state on `today`; patents whose facts are incomplete become notes."""
-    found, notes = [], []
-    for p in portfolio:
-        try:
-            schedule = fee_schedule(p.facts, rules, calendar)
-        except (FeeInputError, RuleError) as exc:
-            notes.append(f"{p.application_number}: left out, fee facts incomplete: {exc}")
-            continue
-        found.append(Evaluated(p, schedule, patent_state(schedule, today),
-                               status_block_reason(p.watch, p.decision, p.mode, today)))
-    return found, notes
-
-
-def _decision_text(decision: Decision | None, year: int | None) -> str | None:
-    """The enterprise's decision shown beside a fee year: what (pay, abandon, undecided), who and when. An
-    abandonment covers its year and every later one; pay and undecided only the year they name."""
-    if decision is None or year is None:
-        return None
-    applies = decision.year <= year if decision.choice == "abandon" else decision.year == year
-    return decision.text if applies else None
-
-
 def _base(e: Evaluated) -> dict[str, Any]:
     p = e.patent
     return {"enterprise_code": p.enterprise_code, "enterprise": p.enterprise_name,
             "application_number": p.application_number, "title": p.title}
-
-
-def _fee_dates(fee: YearFee) -> dict[str, Any]:
-    """The fee's due date and grace end, each marked provisional where its year's schedule is not published."""
-    return {"due_date": marked(fee.due_date, fee.due_date_provisional),
-            "grace_end": marked(fee.grace_end, fee.grace_end_provisional)}
 
 
 def with_provisional_legend(notes: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -146,13 +85,6 @@ BASE_COLUMNS = (
     Column("application_number", "Application number", "申请号"),
     Column("title", "Title", "专利名称"),
 )
-
-
-def is_tracked(e: Evaluated, today: date) -> bool:
-    """A custody patent whose fees we still follow: not ended, not terminated, not abandoned by decision."""
-    p = e.patent
-    return (p.mode == "custody" and p.watch.ended is None and p.watch.lapsed_on is None
-            and not abandon_in_effect(p.decision, today))
 
 
 # Issue 3: what an import could not know. Rows carry "flag" only when one applies (exports show every column).
@@ -172,11 +104,19 @@ def _import_flag(p: PortfolioPatent, fee: YearFee) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- due
 
 
+REDUCTION_COLUMNS = (Column("reduction", "Reduction", "费减"),
+                     Column("reduction_recorded_on", "Reduction recorded on", "费减备案日", "date"))
 DUE_COLUMNS = (*BASE_COLUMNS,
                Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
                Column("days_left", "Days left", "剩余天数", "int"), Column("fee", "Fee (CNY)", "年费(元)", "money"),
-               Column("reduction", "Reduction", "费减"), Column("grace_end", "Grace end", "滞纳期届满日", "date"),
+               *REDUCTION_COLUMNS, Column("grace_end", "Grace end", "滞纳期届满日", "date"),
                Column("decision", "Decision", "企业决定"), Column("note", "Note", "备注"), FLAG_COLUMN)
+
+
+def _shown(e: Evaluated, today: date, columns: Sequence[Column]) -> dict[str, Any]:
+    """The row's cells that are a patent's displayed facts (custody.display), for the columns that show them."""
+    shown = patent_display(e, today)
+    return {c.key: getattr(shown, c.key) for c in columns if hasattr(shown, c.key)}
 
 
 def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, notes: Sequence[str] = ()) -> Report:
@@ -186,9 +126,7 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
         fee = first_unpaid(e.schedule)
         if not is_tracked(e, today) or fee is None or not 0 <= (fee.due_date - today).days <= within_days:
             continue
-        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee), "days_left": (fee.due_date - today).days,
-                     "fee": fee.fee, "reduction": fee.reduction,
-                     "decision": _decision_text(e.patent.decision, fee.year), "note": e.block,
+        rows.append({**_base(e), **_shown(e, today, DUE_COLUMNS), "days_left": (fee.due_date - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
     return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows),
@@ -202,7 +140,7 @@ GRACE_COLUMNS = (*BASE_COLUMNS,
                  Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
                  Column("grace_end", "Grace end", "滞纳期届满日", "date"),
                  Column("days_left", "Days to grace end", "距届满天数", "int"),
-                 Column("fee", "Fee (CNY)", "年费(元)", "money"),
+                 Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
                  Column("late_fee_rate", "Late fee rate", "滞纳金比例", "rate"),
                  Column("late_fee", "Late fee today (CNY)", "当前滞纳金(元)", "money"),
                  Column("total", "Total today (CNY)", "当前应缴合计(元)", "money"),
@@ -212,11 +150,6 @@ GRACE_COLUMNS = (*BASE_COLUMNS,
                  Column("decision", "Decision", "企业决定"), Column("pledgee", "Pledgee", "质权人"), FLAG_COLUMN)
 
 
-def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, Decimal | None]:
-    band = next((b for b in fee.bands if b.start > today), None)
-    return (marked(band.start, band.provisional), band.rate, band.late_fee) if band else (None, None, None)
-
-
 def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[str] = ()) -> Report:
     """Fees past due and still payable with a late fee (Rule 115): what paying today costs and when it rises."""
     rows = []
@@ -224,13 +157,7 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         if not is_tracked(e, today) or e.state != PatentState.IN_GRACE:
             continue
         fee = first_unpaid(e.schedule)
-        q = quote(e.schedule, today, fee.year)
-        rise_on, rise_rate, rise_fee = _next_rise(fee, today)
-        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee),
-                     "days_left": (fee.grace_end - today).days, "fee": q.fee, "late_fee_rate": q.late_fee_rate,
-                     "late_fee": q.late_fee, "total": q.total, "next_rise_on": rise_on,
-                     "next_late_fee_rate": rise_rate, "next_late_fee": rise_fee,
-                     "decision": _decision_text(e.patent.decision, fee.year), "pledgee": e.patent.watch.pledgee,
+        rows.append({**_base(e), **_shown(e, today, GRACE_COLUMNS), "days_left": (fee.grace_end - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
     return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows),
@@ -247,7 +174,7 @@ LAPSED_COLUMNS = (*BASE_COLUMNS,
                   Column("notice_on", "Termination notice", "终止通知日", "date"),
                   Column("restore_by", "Restore by", "恢复请求期限", "date"),
                   Column("restorable", "Restorable", "可否恢复"),
-                  Column("fee", "Fee (CNY)", "年费(元)", "money"),
+                  Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
                   Column("late_fee", "Late fee 25% (CNY)", "滞纳金25%(元)", "money"),
                   Column("restoration_fee", "Restoration fee (CNY)", "恢复费(元)", "money"),
                   Column("restoration_total", "To restore (CNY)", "恢复合计(元)", "money"),
@@ -287,11 +214,13 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         # Without a recorded notice the amounts are known but the deadline is not (it runs from the notice).
         q = restoration_quote(e.schedule, fee.year, notice_on=watch.lapsed_on, calendar=calendar)
         restore_by = marked(q.request_by, q.request_by is not None and calendar.is_provisional(q.request_by))
-        rows.append({**_base(e), "year": fee.year, **_fee_dates(fee),
+        rows.append({**_base(e), "year": fee.year, "due_date": marked(fee.due_date, fee.due_date_provisional),
+                     "grace_end": marked(fee.grace_end, fee.grace_end_provisional),
                      "notice_on": watch.lapsed_on, "restore_by": restore_by,
                      "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
+                     "reduction": reduction_text(fee), "reduction_recorded_on": reduction_recorded_on(e.patent.facts),
                      "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
-                     "decision": _decision_text(e.patent.decision, fee.year)})
+                     "decision": decision_text(e.patent.decision, fee.year)})
     rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))
     unknown = () if all(r["restorable"] != RESTORABLE_UNKNOWN for r in rows) else (
         f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
@@ -311,7 +240,7 @@ STATEMENT_COLUMNS = (
     Column("legal_status", "Legal status", "法律状态"),
     Column("legal_status_date", "Status date", "法律状态日", "date"),
     Column("year", "Next fee year", "待缴年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
-    Column("fee", "Fee (CNY)", "年费(元)", "money"),
+    Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
     Column("late_fee", "Late fee today (CNY)", "当前滞纳金(元)", "money"),
     Column("total", "Total today (CNY)", "当前应缴合计(元)", "money"),
     Column("grace_end", "Grace end", "滞纳期届满日", "date"), Column("decision", "Decision", "企业决定"),
@@ -319,19 +248,10 @@ STATEMENT_COLUMNS = (
 
 
 def _statement_row(e: Evaluated, today: date) -> dict[str, Any]:
-    p, fee = e.patent, first_unpaid(e.schedule)
-    decided_year = fee.year if fee else None
-    ended = p.watch.ended is not None or p.watch.lapsed_on is not None
-    payable = fee is not None and not ended and e.state in (PatentState.IN_FORCE, PatentState.IN_GRACE)
-    q = quote(e.schedule, today, fee.year) if payable else None
-    fee = fee if not ended else None
+    p = e.patent
     return {"application_number": p.application_number, "title": p.title, "type": p.facts.type.value,
-            "mode": p.mode, "state": p.watch.ended or e.state.value, "legal_status": p.legal_status,
-            "legal_status_date": p.legal_status_date, "year": fee.year if fee else None,
-            **(_fee_dates(fee) if fee else {"due_date": None, "grace_end": None}), "fee": q.fee if q else None,
-            "late_fee": q.late_fee if q else None, "total": q.total if q else None,
-            "decision": _decision_text(p.decision, decided_year),
-            "pledgee": p.watch.pledgee, "note": e.block if p.mode == "custody" else None}
+            "legal_status": p.legal_status, "legal_status_date": p.legal_status_date,
+            **_shown(e, today, STATEMENT_COLUMNS)}
 
 
 def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, today: date,

@@ -4,10 +4,12 @@ Dates are ISO strings, amounts are numbers in yuan; nothing here formats for a t
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from custody.display import PatentDisplay
 from custody.domain import Citation
 from custody.fees import (
     FeeInputError,
@@ -156,6 +158,17 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
     if pay_on is not None:
         result["quote"] = quote_dict(schedule, pay_on)
     return result
+
+
+def display_dict(shown: PatentDisplay) -> dict[str, Any]:
+    """A patent's displayed facts (custody.display, the same the reports show) for JSON: dates ISO, amounts
+    numbers, rates fractions."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        return number(value) if isinstance(value, Decimal) else value
+
+    return {f.name: plain(getattr(shown, f.name)) for f in fields(shown)}
 
 
 def mark_import_flags(view: dict[str, Any], paid_through_inferred: bool, unknown_through: int | None,

@@ -32,6 +32,7 @@ from custody.store.outbox import (
     local_day,
     paused_channels,
     record_outcome,
+    reroute_stranded,
     stale_claims,
     take_over,
     transition,
@@ -63,9 +64,7 @@ def transport_for(ticks: Ticks, channel: str) -> Transport | None:
 
 
 def unready(ticks: Ticks) -> dict[str, str]:
-    """{channel: the secret this process lacks for it}: such channels are left for a process that has it."""
-    return {channel: why for channel, transport in ticks.transports.items()
-            if (why := getattr(transport, "missing_secret", None))}
+    return ticks.unready()
 
 
 def _lookup_days(reminder: Reminder, today: date) -> list[date]:
@@ -235,6 +234,17 @@ def _channels(ticks: Ticks) -> list[str]:
     return sorted(channels - paused - set(unready(ticks)))
 
 
+def reroute(ticks: Ticks) -> int:
+    """Messages on a channel whose secret this process lacks, late past what a process that has it would take:
+    no process has it. Rerouted here too (as by the planning tick), since a daemon started without the secret plans
+    only once a day; their fallbacks then go in this same tick."""
+    missing = unready(ticks)
+    if not missing:
+        return 0
+    with session_for(ticks.engine) as session:
+        return reroute_stranded(session, ticks.settings, ticks.clock(), missing)
+
+
 def left_for_others(ticks: Ticks) -> dict[str, str]:
     """{channel: why} for the due messages this process leaves unclaimed for lack of the channel's secret."""
     missing = unready(ticks)
@@ -253,6 +263,9 @@ def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[
     """Reconcile, then send due messages until none are left, the budget is spent, or a stop is asked for."""
     worker, throttle, started = ticks.worker(), _Throttle(), time.monotonic()
     counts: dict[str, Any] = {"reconciled": reconcile(ticks, worker)}
+    rerouted = reroute(ticks)
+    if rerouted:
+        counts["rerouted"] = rerouted
     while not ticks.stop.is_set() and time.monotonic() - started < budget_seconds:
         channels = _channels(ticks)
         with session_for(ticks.engine) as session:

@@ -51,6 +51,11 @@ class Ticks:
     def restoration(self) -> RestorationRule:
         return self.rules.restoration
 
+    def unready(self) -> dict[str, str]:
+        """{channel: the secret this process lacks for it}: such channels are left for a process that has it."""
+        return {channel: why for channel, transport in self.transports.items()
+                if (why := getattr(transport, "missing_secret", None))}
+
     def worker(self) -> str:
         """A name for one run of a dispatcher: host, process and a random part (threads differ too)."""
         return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -76,7 +81,7 @@ def recorded(name: str, ticks: Ticks, work: Callable[[], dict[str, Any]]) -> dic
 def plan_now(ticks: Ticks, keep_lines: bool = False, full_refresh: bool = False) -> PlanResult:
     with session_for(ticks.engine) as session:
         return plan(session, ticks.settings, ticks.rules, calendar_from(session), ticks.clock(), keep_lines,
-                    full_refresh)
+                    full_refresh, unready=ticks.unready())
 
 
 def plan_tick(ticks: Ticks) -> dict[str, Any]:

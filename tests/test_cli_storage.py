@@ -473,8 +473,9 @@ def test_patent_show_names_the_enterprise_mode_reduction_and_open_licences(inven
     assert shown["open_licences"] == [{"start": "2024-06-01", "end": None}]
     monkeypatch.setenv("COLUMNS", "400")
     assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
-    assert ("企业：示例科技有限公司（91350100M000100Y43）    托管方式：仅监控    费减：费减85%（备案日 2019-01-02）    "
-            "开放许可：2024-06-01 至 今") in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "企业：示例科技有限公司（91350100M000100Y43）    开放许可：2024-06-01 至 今" in out
+    assert "托管方式：仅监控" in out and "费减85%（备案日 2019-01-02）" in out
 
 
 def test_patent_show_without_an_enterprise_says_so(invention, capsys):
@@ -482,4 +483,5 @@ def test_patent_show_without_an_enterprise_says_so(invention, capsys):
     shown = json.loads(capsys.readouterr().out)["patent"]
     assert (shown["enterprise"], shown["mode"], shown["open_licences"]) == (None, "custody", [])
     assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
-    assert "企业：—    托管方式：托管    费减：费减85%    开放许可：无" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "企业：—    开放许可：无" in out and "托管方式：托管" in out

@@ -10,7 +10,10 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
+from custody.appno import check_character
 from custody.clock import SHANGHAI
+from custody.domain import PatentFacts, PatentType
+from custody.fees import fact_problems
 from custody.models import FeeDecision, Patent
 from custody.models.reminders import PatentDue, Reminder
 from custody.reminder_settings import CallListEntry, SendWindow
@@ -308,3 +311,62 @@ def test_enabling_a_channel_plans_the_tiers_live_today_on_it(engine: Engine) -> 
     plan_at(engine, "2025-04-18 11:00:00+08:00", fast_settings(sending_channels=frozenset({"sms", "email", "file"})))
     assert sorted((i.tier, i.channel) for i in items(engine)) == [("before_due:due-7", "email"),
                                                                   ("before_due_sms:due-7", "sms")]
+
+
+def _numbered(session, enterprise, digits: str, filed: date) -> Patent:
+    patent = add_patent(session, enterprise, filed=filed)
+    patent.application_number = f"{digits}.{check_character(digits)}"
+    session.flush()
+    return patent
+
+
+def test_a_patent_the_fee_engine_refuses_is_not_reminded_and_the_operator_is_told_once(engine: Engine) -> None:
+    def build(s):
+        enterprise = add_enterprise(s)
+        # Filed in 2017 under a 2016 number: impossible (ZC 0006-2003). Filed in 2017 under a 2018 number: a
+        # divisional keeps its parent's filing date (Rule 49), normal.
+        granted_early = add_patent(s, enterprise)  # granted before it was filed: the grant year cannot be inferred
+        granted_early.grant_year, granted_early.granted_on = None, date(2017, 1, 10)
+        return (_numbered(s, enterprise, "201610601862", date(2017, 4, 25)),
+                _numbered(s, enterprise, "201810601862", date(2017, 4, 25)), granted_early)
+    refused, divisional, granted_early = world(engine, build)
+    first = plan_at(engine, "2025-04-18 10:00:00+08:00", keep_lines=True)
+    plan_at(engine, "2025-04-19 10:00:00+08:00", full_refresh=True)
+    assert {i.patent_id for i in items(engine)} == {divisional.id}
+    facts = PatentFacts(type=PatentType.INVENTION, filing_date=date(2017, 4, 25), grant_year=3, paid_through=8,
+                        application_number=refused.application_number)
+    [problem] = fact_problems(facts, default_rules())  # what the fee engine (and so every report) says
+    alerts = {a.subject: a.body for a in outbox(engine, kind="alert")}
+    assert problem in alerts[f"年费数据有误，未安排提醒：福建测试科技有限公司 专利{refused.application_number}"]
+    early = alerts[f"年费数据有误，未安排提醒：福建测试科技有限公司 专利{granted_early.application_number}"]
+    assert "grant date 2017-01-10 is before the filing date 2017-04-25" in early
+    assert len(alerts) == 2 and first.screened == 2 and first.summary()["screened"] == 2
+    assert (refused.application_number, f"skipped: fee facts refused: {problem}") in [
+        (line.application_number, line.outcome) for line in first.lines if line.fee_year is None]
+
+
+def test_reminders_planned_before_the_facts_became_impossible_are_cancelled(engine: Engine) -> None:
+    patent = world(engine, lambda s: _numbered(s, add_enterprise(s), "201710601862", date(2017, 4, 25)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    assert {i.state for i in items(engine)} == {"planned"}
+    with freeze_time("2025-04-18 12:00:00+08:00"), session_for(engine) as session:
+        session.get(Patent, patent.id).filing_date = date(2018, 4, 25)  # a bad correction: after the number's year
+    result = plan_at(engine, "2025-04-18 13:00:00+08:00")
+    assert {(i.state, i.cancel_reason) for i in items(engine)} == {
+        ("cancelled", f"fee facts refused: filing date 2018-04-25 is after the year of application number "
+                      f"{patent.application_number}")}
+    assert {m.state for m in outbox(engine, kind="fee")} == {"cancelled"}
+    assert result.cancelled == 2 and len(outbox(engine, kind="alert")) == 1
+
+
+def test_after_dispatch_downtime_a_message_left_unsent_gives_way_to_the_latest_tier(engine: Engine) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    plan_at(engine, "2025-04-18 10:00:00+08:00")  # due-7 (SMS and email); then nothing is sent for six days
+    result = plan_at(engine, "2025-04-24 10:00:00+08:00")  # due-1: the latest tier still meaningful
+    live = [m for m in outbox(engine) if m.state == "planned"]
+    assert sorted((m.channel, m.day) for m in live) == [("email", date(2025, 4, 24)), ("sms", date(2025, 4, 24))]
+    assert {(i.tier, i.state, i.cancel_reason) for i in items(engine) if i.state != "planned"} == {
+        ("before_due:due-7", "cancelled", "superseded by before_due:due-1"),
+        ("before_due_sms:due-7", "cancelled", "superseded by before_due_sms:due-1")}
+    assert result.cancelled == 2
+    assert {m.state for m in outbox(engine) if m.day == date(2025, 4, 18)} == {"cancelled"}

@@ -3,6 +3,8 @@ widths, dates as dates, amounts as numbers, the forecast's chart), the JSON cont
 `custody status` commands end to end, including --enterprise isolation in every format."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from datetime import date, datetime
@@ -31,6 +33,13 @@ EVIL = '=HYPERLINK("http://evil.example","点击")电池外壳'
     pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
     pytest.param("\t=1", "'\t=1", id="tab"),
     pytest.param("\r=1", "'\r=1", id="carriage-return"),
+    pytest.param(" =1+2", "' =1+2", id="space-then-equals"),
+    pytest.param("  @SUM(A1)", "'  @SUM(A1)", id="spaces-then-at"),
+    pytest.param("\u3000+86", "'\u3000+86", id="full-width-space-then-plus"),
+    pytest.param("\n-1", "'\n-1", id="newline-then-minus"),
+    pytest.param(" \t=1", "' \t=1", id="space-tab-equals"),
+    pytest.param("\tplain", "'\tplain", id="tab-start"),
+    pytest.param(" 一种方法", " 一种方法", id="space-then-plain"),
     pytest.param("a=b", "a=b", id="equals-inside"),
     pytest.param("一种方法", "一种方法", id="plain"),
 ])
@@ -41,13 +50,14 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(text: str, saf
 SMALL = Report("small", "Small", (Column("title", "Title", "名称"), Column("amount", "Amount", "金额", "money"),
                                   Column("day", "Day", "日期", "date")),
                ({"title": EVIL, "amount": Decimal("-5"), "day": date(2025, 6, 16)},
-                {"title": "@cmd", "amount": None, "day": None}))
+                {"title": "@cmd", "amount": None, "day": None},
+                {"title": " =1+1", "amount": None, "day": None}))
 
 
 def test_csv_neutralises_text_but_leaves_numbers_alone() -> None:
     assert report_csv(SMALL, "zh").splitlines() == [
         "名称,金额,日期", "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")电池外壳\",-5.00,2025-06-16",
-        "'@cmd,,"]
+        "'@cmd,,", "' =1+1,,"]
 
 
 def test_a_csv_file_starts_with_a_bom_for_excel_and_wps(tmp_path: Path) -> None:
@@ -61,6 +71,7 @@ def test_xlsx_stores_formula_like_text_as_quoted_text_never_a_formula(tmp_path: 
     sheet = load_workbook(tmp_path / "small.xlsx").active
     assert (sheet["A2"].value, sheet["A2"].data_type, sheet["A2"].quotePrefix) == (EVIL, "s", True)
     assert (sheet["A3"].value, sheet["A3"].data_type, sheet["A3"].quotePrefix) == ("@cmd", "s", True)
+    assert (sheet["A4"].value, sheet["A4"].data_type, sheet["A4"].quotePrefix) == (" =1+1", "s", True)
     assert (sheet["B2"].value, sheet["B2"].data_type) == (-5, "n")
     with zipfile.ZipFile(tmp_path / "small.xlsx") as book:
         assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode("utf-8")
@@ -97,13 +108,14 @@ def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: 
     assert book.sheetnames == ["grace", "说明"] and sheet.freeze_panes == "A2"
     assert [c.value for c in sheet[1]] == [
         "统一社会信用代码", "企业", "申请号", "专利名称", "年度", "缴费截止日", "滞纳期届满日", "距届满天数",
-        "年费(元)", "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
+        "年费(元)", "费减", "费减备案日",
+        "滞纳金比例", "当前滞纳金(元)", "当前应缴合计(元)", "下次上涨日", "上涨后比例", "上涨后滞纳金(元)",
         "企业决定", "质权人", "导入标记"]
     assert [c.value for c in sheet[2]] == [
-        A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, 0.15, 180, 1380,
-        datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行", None]
+        A, ENTERPRISES[A], P2, EVIL, 6, datetime(2025, 3, 10), datetime(2025, 9, 10), 86, 1200, None, None, 0.15, 180,
+        1380, datetime(2025, 7, 11), 0.2, 240, None, "招商银行股份有限公司福州分行", None]
     assert (sheet["D2"].data_type, sheet["D2"].quotePrefix) == ("s", True)
-    assert [sheet.cell(2, col).number_format for col in (6, 9, 10, 11)] == ["yyyy-mm-dd", "#,##0.00", "0%",
+    assert [sheet.cell(2, col).number_format for col in (6, 9, 12, 13)] == ["yyyy-mm-dd", "#,##0.00", "0%",
                                                                              "#,##0.00"]
     assert sheet.column_dimensions["D"].width == display_width(EVIL) + 2
     assert sheet.column_dimensions["B"].width == display_width(ENTERPRISES[A]) + 2
@@ -120,6 +132,13 @@ def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db:
         [A, ENTERPRISES[A], 1680, 1800, 1800, 2600, 8000, 15880],
         [B, ENTERPRISES[B], 2000, 2000, 2000, 4000, 4000, 14000],
         [None, "平台合计 Platform total", 3680, 3800, 3800, 6600, 12000, 29880]]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H4"
+    amounts = [sheet.cell(r, c) for r in (2, 3, 4) for c in range(3, 9)]
+    assert {(c.data_type, c.number_format) for c in amounts} == {("n", "#,##0.00")}
+    assert (sheet["A2"].data_type, sheet["B2"].data_type) == ("s", "s")  # the credit code stays text
+    assert sheet.column_dimensions["A"].width == len(A) + 2  # 18 characters of credit code
+    assert sheet.column_dimensions["B"].width == display_width("平台合计 Platform total") + 2
+    assert sheet.column_dimensions["H"].width == display_width("29880.00") + 2
     chart = sheet._charts[0]
     assert (type(chart).__name__, len(chart.series)) == ("BarChart", 2)
     assert chart.series[0].val.numRef.f == "'forecast'!$C$2:$G$2"
@@ -139,25 +158,38 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
     code, out, _ = _run(capsys, "report", "lapsed", "--as-of", "2025-06-16", "--format", "csv")
     assert code == 0
     assert out.splitlines()[2] == (f"{B},{ENTERPRISES[B]},{P3},'+一种基站天线,11,2024-02-20,2024-08-20,2025-05-06,"
-                                   "2025-07-07,yes,4000.00,1000.00,1000.00,6000.00,")
+                                   "2025-07-07,yes,4000.00,,,1000.00,1000.00,6000.00,")
     code, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--within", "90d", "--format", "json")
     first = json.loads(out)["rows"][0]
     assert (first["application_number"], first["due_date"], first["fee"], first["days_left"]) == (
         P1, "2025-08-01", 300, 46)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["report", "due", "--format", "xlsx"], "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
-    pytest.param(["report", "due", "--out", "x.txt"], "--out needs --format csv, json or xlsx", id="table-to-file"),
-    pytest.param(["report", "due", "--within", "soon"], "--within: 'soon' is not a period", id="bad-period"),
-    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], "no enterprise with code",
+@pytest.mark.parametrize(("args", "code", "message"), [
+    # Usage (exit 2): the command was called the wrong way, whatever the data.
+    pytest.param(["report", "due", "--format", "xlsx"], 2, "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
+    pytest.param(["report", "due", "--out", "x.txt"], 2, "--out needs --format csv, json or xlsx",
+                 id="table-to-file"),
+    pytest.param(["report", "due", "--within", "soon"], 2, "--within: 'soon' is not a period", id="bad-period"),
+    pytest.param(["report", "due", "--within", "90x"], 2, "--within: '90x' is not a period", id="bad-unit"),
+    pytest.param(["report", "due", "--within", "-5d"], 2, "--within: '-5d' is not a period", id="negative-period"),
+    pytest.param(["report", "grace", "--format", "pdf"], 2, "Invalid value for '--format'", id="unknown-format"),
+    pytest.param(["report", "forecast", "--years", "abc"], 2, "Invalid value for '--years'", id="years-not-a-number"),
+    pytest.param(["report", "kpi", "--bogus"], 2, "No such option: --bogus", id="unknown-option"),
+    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of: '2025-13-01' is not a real date",
+                 id="bad-as-of"),
+    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from: 'soon' is not a date", id="bad-from"),
+    pytest.param(["report", "grace", "--format", "csv", "--out", "no-such-folder/g.csv"], 2,
+                 "--out: folder no-such-folder does not exist", id="missing-folder"),
+    # Bad input (exit 1): well formed, but nothing in the data answers it.
+    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], 1, "no enterprise with code",
                  id="unknown-enterprise"),
-    pytest.param(["report", "enterprise", "914403001922038217"], "no enterprise with code", id="unknown-code"),
+    pytest.param(["report", "enterprise", "914403001922038217"], 1, "no enterprise with code", id="unknown-code"),
 ])
-def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list,
+def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list, code: int,
                                             message: str) -> None:
-    code, _, err = _run(capsys, *args)
-    assert code == 1 and err.startswith(f"Error: {message}")
+    got, out, err = _run(capsys, *args)
+    assert (got, out, len(err.splitlines())) == (code, "", 1) and err.startswith(f"Error: {message}")
 
 
 REPORTS = [["due", "--within", "400d"], ["grace"], ["lapsed"], ["forecast"], ["deliveries", "--from", "2024-01-01"],
@@ -266,11 +298,11 @@ def test_status_confirm_releases_a_held_transfer(status_db: Path, capsys: pytest
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
-def test_writing_into_a_missing_folder_is_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture,
-                                                         fmt: str) -> None:
+def test_writing_into_a_missing_folder_is_a_usage_error_before_any_work(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                                        fmt: str) -> None:
     out = cli_db / "no-such-folder" / f"due.{fmt}"
     code, _, err = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", fmt, "--out", str(out))
-    assert (code, err.strip()) == (1, f"Error: cannot write {out}: No such file or directory")
+    assert (code, err.strip()) == (2, f"Error: --out: folder {out.parent} does not exist")
 
 
 @pytest.mark.parametrize(("as_of", "p3", "says"), [
@@ -290,3 +322,98 @@ def test_a_bad_assumed_notice_setting_is_a_configuration_error(status_db: Path,
     (status_db / "config.toml").write_text("[status]\nassumed_notice_months = -1\n", encoding="utf-8")
     code, _, err = _run(capsys, "report", "kpi", "--as-of", "2025-06-16")
     assert code == 2 and "[status] assumed_notice_months must be a whole number of months from 0 to 24" in err
+
+
+# ---------------------------------------------------------------------------------------------- one display
+
+
+@pytest.fixture
+def late_reduction_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The known portfolio with P1's 85 % reduction recorded on 2025-06-01: less than the 3 months
+    (rules.reduction_lead_months) before its year-9 fee falls due on 2025-08-01, so that fee is the full 2000."""
+    from custody.models import Patent
+    from custody.store.patents import patent_by_number
+
+    build_report_portfolio(session)
+    patent: Patent = patent_by_number(session, P1)
+    patent.reduction_recorded_on = date(2025, 6, 1)
+    session.add(patent)
+    session.commit()
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_patent_show_and_every_report_show_the_same_facts(late_reduction_db: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(capsys, "patent", "show", P1, "--as-of", "2025-06-16", "--format", "json")
+    assert code == 0, err
+    shown = json.loads(out)["custody"]
+    assert shown == {
+        "mode": "custody", "state": "in_force", "year": 9, "due_date": "2025-08-01", "grace_end": "2026-02-02",
+        "fee": 2000, "late_fee_rate": 0.0, "late_fee": 0, "total": 2000, "next_rise_on": None,
+        "next_late_fee_rate": None, "next_late_fee": None, "reduction": "recorded too late: full fee",
+        "reduction_recorded_on": "2025-06-01", "reduction_too_late": True, "decision": None, "pledgee": None,
+        "note": None}
+    _, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", "json")
+    due = next(r for r in json.loads(out)["rows"] if r["application_number"] == P1)
+    _, out, _ = _run(capsys, "report", "enterprise", A, "--as-of", "2025-06-16", "--format", "json")
+    statement = next(r for r in json.loads(out)["rows"] if r["application_number"] == P1)
+    for row in (due, statement):
+        assert {k: v for k, v in row.items() if k in shown} == {k: shown[k] for k in row if k in shown}
+    assert (due["fee"], due["reduction"], due["reduction_recorded_on"]) == (
+        2000, "recorded too late: full fee", "2025-06-01")
+    code, out, _ = _run(capsys, "patent", "show", P1, "--as-of", "2025-06-16")
+    assert code == 0 and "费减备案过晚，全额（备案日 2025-06-01）" in out
+
+
+def test_reports_show_a_reduction_with_the_day_it_was_recorded(late_reduction_db: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    _, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", "csv")
+    lines = out.splitlines()
+    assert "费减,费减备案日" in lines[0]
+    assert [line for line in lines if P1 in line][0].split(",")[7:11] == [
+        "2000.00", "recorded too late: full fee", "2025-06-01", "2026-02-02"]
+
+
+@pytest.fixture
+def formula_name_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The known portfolio with enterprise A renamed to text a spreadsheet would run, behind a leading space."""
+    from sqlmodel import select
+
+    from custody.models import Enterprise
+
+    build_report_portfolio(session)
+    enterprise = session.exec(select(Enterprise).where(Enterprise.credit_code == A)).one()
+    enterprise.name = " =cmd|' /C calc'!A0"
+    session.add(enterprise)
+    session.commit()
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("report", [["due", "--within", "400d"], ["grace"], ["forecast"]], ids=lambda r: r[0])
+def test_an_enterprise_name_behind_a_blank_is_neutralised_in_csv_and_xlsx(formula_name_db: Path,
+                                                                         capsys: pytest.CaptureFixture,
+                                                                         report: list) -> None:
+    name = " =cmd|' /C calc'!A0"
+    _, out, _ = _run(capsys, "report", *report, "--as-of", "2025-06-16", "--format", "csv")
+    cells = [row[1] for row in csv.reader(io.StringIO(out)) if row and row[0] == A]
+    assert cells and set(cells) == {"'" + name}
+    path = formula_name_db / "r.xlsx"
+    assert _run(capsys, "report", *report, "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(path))[0] == 0
+    sheet = load_workbook(path).worksheets[0]
+    names = [row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == A]
+    assert names and {(c.value, c.data_type, c.quotePrefix) for c in names} == {(name, "s", True)}
+
+
+@pytest.mark.parametrize("report", [*REPORTS, ["enterprise"]], ids=lambda r: r[0])
+def test_an_unknown_enterprise_code_is_one_error_line_in_every_report(cli_db: Path, capsys: pytest.CaptureFixture,
+                                                                      report: list) -> None:
+    unknown = "914403001922038217"
+    args = [*report, unknown] if report == ["enterprise"] else [*report, "--enterprise", unknown]
+    code, out, err = _run(capsys, "report", *args, "--format", "csv")
+    assert (code, out, err) == (1, "", f"Error: no enterprise with code {unknown}\n")

@@ -47,7 +47,8 @@ from tests.test_status_portfolio import (
 RULES = default_rules()
 WINDOW = restoration_window(RULES, {})  # config defaults: 2 months from the notice, notice within 4 months
 BANK = "招商银行股份有限公司福州分行"
-ABANDON = "abandon year 8 (decided 2025-06-16 by 张三: 产品线停产)"
+ABANDON = ("abandon year 8 (decided 2025-06-16 by 张三: 产品线停产); year 8 and later, reminders stop from "
+           "2026-03-03")
 STATUS = StatusBatch("file:report-status.csv", (
     StatusRecord(P3, date(2025, 5, 6), "未缴年费专利权终止", "", "report-status.csv:2"),
     StatusRecord(P4, date(2023, 10, 10), "未缴年费专利权终止", "", "report-status.csv:3"),
@@ -106,10 +107,10 @@ def test_due_lists_fees_due_within_90_days_with_reduction_and_decision(reports: 
     assert _rows(due_report(evaluated, TODAY, 90)) == [
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P1, "title": "一种电池管理方法",
          "year": 9, "due_date": date(2025, 8, 1), "days_left": 46, "fee": Decimal("300.00"), "reduction": "85",
-         "grace_end": date(2026, 2, 2), "decision": None, "note": None},
+         "reduction_recorded_on": None, "grace_end": date(2026, 2, 2), "decision": None, "note": None},
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P6, "title": "一种散热结构",
          "year": 8, "due_date": date(2025, 9, 1), "days_left": 77, "fee": Decimal("300.00"), "reduction": "85",
-         "grace_end": date(2026, 3, 2), "decision": ABANDON, "note": None},
+         "reduction_recorded_on": None, "grace_end": date(2026, 3, 2), "decision": ABANDON, "note": None},
     ]
 
 
@@ -128,8 +129,9 @@ def test_grace_shows_todays_late_fee_and_the_next_rise(reports: Session) -> None
     assert _rows(grace_report(_evaluated(reports)[0], TODAY)) == [
         {"enterprise_code": A, "enterprise": ENTERPRISES[A], "application_number": P2,
          "title": '=HYPERLINK("http://evil.example","点击")电池外壳', "year": 6, "due_date": date(2025, 3, 10),
-         "grace_end": date(2025, 9, 10), "days_left": 86, "fee": Decimal("1200.00"),
-         "late_fee_rate": Decimal("0.15"), "late_fee": Decimal("180.00"), "total": Decimal("1380.00"),
+         "grace_end": date(2025, 9, 10), "days_left": 86, "fee": Decimal("1200.00"), "reduction": None,
+         "reduction_recorded_on": None, "late_fee_rate": Decimal("0.15"), "late_fee": Decimal("180.00"),
+         "total": Decimal("1380.00"),
          "next_rise_on": date(2025, 7, 11), "next_late_fee_rate": Decimal("0.20"),
          "next_late_fee": Decimal("240.00"), "decision": None, "pledgee": BANK},
     ]
@@ -138,7 +140,7 @@ def test_grace_shows_todays_late_fee_and_the_next_rise(reports: Session) -> None
 def test_lapsed_shows_which_can_still_be_restored_by_when_and_for_how_much(reports: Session) -> None:
     evaluated, _ = _evaluated(reports)
     base = {"enterprise_code": B, "enterprise": ENTERPRISES[B], "restoration_fee": Decimal("1000.00"),
-            "decision": None}
+            "decision": None, "reduction": None, "reduction_recorded_on": None}
     assert _rows(lapsed_report(evaluated, RULES, calendar_from(reports), TODAY)) == [
         # P4, design year 8: due 2023-01-16 (15 Jan a Sunday), grace end 2023-07-17; notice 2023-10-10, so the
         # two months ended 2023-12-11 (10 Dec a Sunday).
@@ -225,6 +227,7 @@ def test_kpi_figures_for_the_yearly_assessment(reports: Session) -> None:
         "paid_in_grace": 1,  # P7, whose y6 fell due 2024-11-20 and was paid 2025-01-10
         "paid_in_grace_fees": 1,
         "lapses": 1,  # P3, announced 2025-05-06
+        "abandon_decisions": 1,  # P6, decided 2025-06-16
         "restorations": 0,
     }
 
@@ -378,4 +381,86 @@ def test_a_decision_is_shown_beside_the_fees_it_covers(reports: Session, choice:
     evaluated = [replace(e, patent=replace(e.patent, decision=decision)) for e in _evaluated(reports)[0]
                  if e.patent.application_number == P6]
     row = due_report(evaluated, TODAY, 90).rows[0]  # P6's year 8 fee
-    assert row["decision"] == (decision.text if shown else None)
+    expected = decision.text + ("; year 7 and later, reminders stop from 2026-03-03" if choice == "abandon" else "")
+    assert row["decision"] == (expected if shown else None)
+
+
+def test_the_lapsed_report_shows_the_reduction_and_the_day_it_was_recorded(reports: Session) -> None:
+    patent = reports.exec(select(Patent).where(Patent.application_number == P3)).one()
+    patent.reduction, patent.reduction_recorded_on = "85", date(2016, 3, 1)
+    reports.add(patent)
+    reports.commit()
+    row = next(r for r in lapsed_report(_evaluated(reports)[0], RULES, calendar_from(reports), TODAY).rows
+               if r["application_number"] == P3)
+    assert (row["fee"], row["reduction"], row["reduction_recorded_on"]) == (Decimal("600.00"), "85",
+                                                                            date(2016, 3, 1))
+
+
+@pytest.mark.parametrize(("year", "expected"), [
+    # P4: grace end 2023-07-17, CNIPA's notice 2023-10-10: a 2023 lapse. No fee fell due in 2023 on a live patent
+    # apart from P1 y7, P2 y4, P6 y6, P7 y5 (P3 and P4 had lapsed before theirs).
+    pytest.param(2023, {"lapses": 1, "paid_in_grace": 0, "paid_in_grace_fees": 0, "restorations": 0}, id="2023"),
+    # P3: grace end 2024-08-20 but CNIPA's notice came 2025-05-06: a lapse of 2025, not of 2024 too. P7's year-6
+    # fee fell into grace in 2024 but was paid on 2025-01-10: a 2025 figure.
+    pytest.param(2024, {"lapses": 0, "paid_in_grace": 0, "paid_in_grace_fees": 0, "restorations": 0}, id="2024"),
+    pytest.param(2025, {"lapses": 1, "paid_in_grace": 1, "paid_in_grace_fees": 1, "restorations": 0}, id="2025"),
+])
+def test_kpi_event_figures_count_only_the_year_asked(reports: Session, year: int, expected: dict) -> None:
+    evaluated, _ = _evaluated(reports)
+    figures = {r["metric"]: r["value"] for r in kpi_report(evaluated, year, TODAY, reminder_figures(reports, year),
+                                                           WINDOW).rows}
+    assert {k: figures[k] for k in expected} == expected
+
+
+def test_a_lapse_with_no_notice_on_record_counts_in_the_year_its_grace_ended(session: Session) -> None:
+    build_portfolio(session)  # no status events: P3's lapse is known only from our schedule (grace end 2024-08-20)
+    evaluated, _ = _evaluated(session)
+    lapses = {year: next(r["value"] for r in kpi_report(evaluated, year, TODAY, None, WINDOW).rows
+                         if r["metric"] == "lapses") for year in (2023, 2024, 2025)}
+    assert lapses == {2023: 1, 2024: 1, 2025: 0}  # P4 (grace end 2023-07-17), P3
+
+
+def test_a_fee_due_last_year_and_still_in_grace_is_forecast_for_this_year(reports: Session) -> None:
+    day = date(2026, 1, 15)
+    evaluated, _ = evaluate(portfolio(reports, A), RULES, calendar_from(reports), day)
+    # P1 year 9 fell due 2025-08-01 and is unpaid on 2026-01-15, in the 25 % band to its grace end 2026-02-02:
+    # 300 + 25 % of the full 2000 = 800, payable this year; year 10 (600) falls due 2026-08-01. P2 lapsed in
+    # September 2025; P6 is abandoned.
+    row = forecast_report(evaluated, day, 2).rows[0]
+    assert (row["enterprise_code"], row["y2026"], row["y2027"]) == (A, Decimal("1400.00"), Decimal("600.00"))
+
+
+def test_an_abandonment_shows_who_when_from_which_year_in_the_statement_and_the_forecast(reports: Session) -> None:
+    evaluated, _ = _evaluated(reports, A)
+    statement = {r["application_number"]: r for r in enterprise_statement(evaluated, A, ENTERPRISES[A], TODAY).rows}
+    assert statement[P6]["decision"] == ("abandon year 8 (decided 2025-06-16 by 张三: 产品线停产); year 8 and later, "
+                                         "reminders stop from 2026-03-03")
+    forecast = forecast_report(evaluated, TODAY, 5)
+    assert forecast.notes == (f"{P6} ({ENTERPRISES[A]}): fees left out, the enterprise abandons it: "
+                              f"{statement[P6]['decision']}",)
+
+
+def test_an_abandonment_at_once_leaves_due_and_stays_on_the_statement(reports: Session) -> None:
+    p6 = reports.exec(select(Patent).where(Patent.application_number == P6)).one()
+    decide(reports, p6, "abandon", None, "张三", NOW + timedelta(minutes=5), TODAY, RULES, calendar_from(reports),
+           note="转让失败", immediately=True)
+    reports.commit()
+    evaluated, _ = _evaluated(reports, A)
+    assert P6 not in {r["application_number"] for r in due_report(evaluated, TODAY, 90).rows}
+    row = next(r for r in enterprise_statement(evaluated, A, ENTERPRISES[A], TODAY).rows
+               if r["application_number"] == P6)
+    assert row["decision"] == ("abandon year 8 (decided 2025-06-16 by 张三: 转让失败); year 8 and later, reminders "
+                               "stop from 2025-06-16")
+    assert row["note"].startswith("abandoned by the enterprise: abandon year 8")
+    kpi = {r["metric"]: r["value"] for r in kpi_report(evaluated, 2025, TODAY, None, WINDOW).rows}
+    assert (kpi["abandon_decisions"], kpi["patents_under_custody"]) == (1, 2)  # P1, P2; not P6
+
+
+def test_the_readme_explains_every_kpi_figure(reports: Session) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("`report kpi --year Y`"):readme.index("### Reminders and the daemon")]
+    evaluated, _ = _evaluated(reports)
+    for row in kpi_report(evaluated, 2025, TODAY, None, WINDOW).rows:
+        assert f"`{row['metric']}`" in table

@@ -173,7 +173,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     listed = json.loads(out)
     assert {r["state"] for r in listed} == {"sent"} and "13800000001" not in out
     code, _, err = _run(capsys, "--config", config, "remind", "list", "--state", "lost")
-    assert code == 1 and "--state must be one of" in err
+    assert code == 2 and "--state must be one of" in err
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
     assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
@@ -321,3 +321,32 @@ def test_remind_plan_dry_run_says_which_channels_cannot_send(db_url: str, engine
         ("before_due_sms:due-7", "sms", "skipped: sms cannot send (not enabled)")]
     assert "would alert the operator (dry run, not saved): 提醒层级 before_due_sms 的渠道（sms）均未启用" in err
     assert outbox(engine) == []
+
+
+def test_remind_plan_says_what_it_rerouted_and_left_out(db_url: str, engine: Engine, tmp_path, capsys,
+                                                         monkeypatch) -> None:
+    from custody.appno import check_character
+    from custody.models import Patent
+
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"  # SMS off since the SMS below was planned; email on
+    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                      '[email]\nenabled = true\nhost = "127.0.0.1"\nfrom_address = "r@example.com"\n',
+                      encoding="utf-8")
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-04-18 10:00:00+08:00"):
+        from scheduler.ticks import plan_now
+        plan_now(ticks_for(engine, {}))  # SMS and email, while SMS was still on
+
+    def refused(s):  # filed in 2017 under a 2016 number: the fee engine refuses it
+        patent = add_patent(s, s.merge(s.get(Enterprise, 1)))
+        patent.application_number = f"201610601862.{check_character('201610601862')}"
+    world(engine, refused)
+    before = [(m.id, m.state) for m in outbox(engine)]
+    with freeze_time("2025-04-18 10:05:00+08:00"):
+        code, _out, err = _run(capsys, "--config", str(config), "remind", "plan", "--dry-run")
+    assert code == 0, err
+    assert "1 patents left out (fee facts refused)" in err and "1 rerouted to the fallback channel" in err
+    assert [(m.id, m.state) for m in outbox(engine)] == before  # a dry run: nothing saved
+    with session_for(engine) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar() == 2

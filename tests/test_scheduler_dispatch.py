@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -634,6 +634,62 @@ def test_an_sms_without_a_receipt_in_time_is_marked_alerted_once_and_counted(eng
     [row] = [r for r in deliveries_report(counts, "April").rows if r["channel"] == "sms"]
     assert (row["sent"], row["undelivered"], row["no_receipt"], row["delivered"]) == (1, 1, 1, 0)
     assert checks["no receipt in 7 days"].detail.startswith("1 SMS without a delivery receipt after 72 h")
+
+
+def test_messages_planned_on_a_channel_disabled_since_are_cancelled_and_sent_by_the_fallback(
+        engine: Engine, channels, aliyun_gateway, smtp_server, robot) -> None:
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    with freeze_time("2025-04-18 08:00:00+08:00"):  # planned for 09:00, when the SMS window opens
+        plan_now(ticks_for(engine, channels, _sms_only(send_windows={"sms": SendWindow(time(9), time(20))})))
+    # Then [sms] enabled = false: this process has no SMS transport, and nobody ever will send that row.
+    email_only = _sms_only(sending_channels=frozenset({"email", "file", "webhook"}))
+    ticks = ticks_for(engine, {c: t for c, t in channels.items() if c != "sms"}, email_only)
+    with freeze_time("2025-04-18 08:30:00+08:00"):
+        first = run_once(ticks)
+        again = run_once(ticks)
+    assert (first["plan"]["rerouted"], again["plan"]["rerouted"]) == (1, 0)
+    [sms] = outbox(engine, channel="sms")
+    assert (sms.state, sms.cancel_reason) == ("cancelled", "sms cannot send (not enabled)")
+    assert {(i.state, i.cancel_reason) for i in items(engine, reminder_id=sms.id)} == {
+        ("cancelled", "sms cannot send (not enabled)")}
+    [fallback] = outbox(engine, fallback_of=sms.id)
+    assert (fallback.channel, fallback.recipient, fallback.state) == ("email", "ip@example.com", "sent")
+    assert len(smtp_server.messages) == 1 and not aliyun_gateway.requests
+    [alert] = [text for text in robot.texts if "无法经sms发出" in text]  # (and the SMS-only tier is now silent)
+    assert "1 条待发提醒无法经sms发出" in alert and "138****0001" in alert and "已改用email发送" in alert
+
+
+@pytest.mark.parametrize("tick", ["plan", "dispatch"])
+def test_messages_no_process_has_the_secret_for_are_rerouted_once_they_are_late(
+        engine: Engine, tick: str, sms_settings, email_transport, aliyun_gateway, smtp_server, tmp_path,
+        monkeypatch) -> None:
+    """By the planning tick, and by the dispatch tick too: a daemon started without the keys plans once a day."""
+    from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, AliyunSms
+    from notifiers.file_outbox import FileOutbox
+
+    for name in (KEY_ID_ENV, KEY_SECRET_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+    world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    clock = Clock(at("2025-04-18", "10:00"))
+    # Only a cron `run-once` started without the Aliyun keys: its SMS would wait for ever for a daemon that has them.
+    cron = ticks_for(engine, {"sms": AliyunSms(sms_settings, key_id=None, key_secret=None),
+                              "email": email_transport, "file": FileOutbox(tmp_path)}, _sms_only(), clock)
+    assert cron.unready() and run_once(cron)["plan"]["rerouted"] == 0
+    clock.now += timedelta(minutes=25)  # a daemon with the keys would have sent it by now; maybe it is restarting
+    assert run_once(cron)["plan"]["rerouted"] == 0 and states(engine) == {"planned": 1}
+    clock.now += timedelta(minutes=10)  # 35 min late (health.overdue_minutes = 30): nobody has the keys
+    if tick == "plan":
+        assert plan_now(cron).rerouted == 1
+        dispatch(cron)
+    else:
+        assert dispatch(cron)["rerouted"] == 1
+    [sms] = outbox(engine, channel="sms")
+    assert sms.state == "cancelled" and "no process has" in sms.cancel_reason
+    assert [(m.channel, m.state) for m in outbox(engine, fallback_of=sms.id)] == [("email", "sent")]
+    assert len(smtp_server.messages) == 1 and not aliyun_gateway.requests
+    [alert] = outbox(engine, kind="alert")
+    assert "无法经sms发出" in alert.subject
 
 
 def test_an_email_about_a_provisional_due_date_says_so(engine: Engine, channels, aliyun_gateway,

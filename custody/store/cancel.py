@@ -18,12 +18,13 @@ from sqlmodel import Session
 
 from custody.eligibility import reminder_block_reason
 from custody.models import Patent, Payment
-from custody.models.reminders import Reminder, ReminderItem
+from custody.models.reminders import OPEN_STATES, Reminder, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.store.standing import instructions_for, standings
 
 ITEM = ReminderItem.__table__
 REMINDER = Reminder.__table__
+SUPERSEDE_KEY = ("patent_id", "fee_year", "kind", "channel", "recipient")
 
 
 def cancel_items(session: Session, reasons: dict[int, str]) -> int:
@@ -61,7 +62,8 @@ def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datet
 
 def _planned_items(session: Session, reminder_ids: Iterable[int] | None):
     query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.patent_id, ITEM.c.fee_year, ITEM.c.kind,
-                       ITEM.c.grace_end, ITEM.c.due_date, ITEM.c.pay_by, Patent.mode, Patent.enterprise_id,
+                       ITEM.c.channel, ITEM.c.recipient, ITEM.c.grace_end, ITEM.c.due_date, ITEM.c.pay_by,
+                       Patent.mode, Patent.enterprise_id,
                        Patent.paid_through, REMINDER.c.enterprise_id.label("addressed_to"))
              .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id).join(Patent, Patent.id == ITEM.c.patent_id)
              .where(ITEM.c.state == "planned", REMINDER.c.state.in_(["planned", "sending"])))
@@ -81,6 +83,31 @@ def _paid(session: Session, rows) -> set[tuple[int, int]]:
     return paid
 
 
+def _latest_items(session: Session, rows) -> dict[tuple, tuple[int, int, str]]:
+    """{(patent, fee year, kind, channel, recipient): (item id, message id, tier)} of the latest planned item of
+    each, in a message still on its way (a fallback's copies of older tiers never count as the latest)."""
+    ids = {row.patent_id for row in rows}
+    query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.tier, *(ITEM.c[c] for c in SUPERSEDE_KEY))
+             .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id)
+             .where(ITEM.c.patent_id.in_(ids), ITEM.c.state == "planned", REMINDER.c.fallback_of.is_(None),
+                    REMINDER.c.state.in_(OPEN_STATES)))
+    latest: dict[tuple, tuple[int, int, str]] = {}
+    for row in session.execute(query):
+        key = tuple(getattr(row, c) for c in SUPERSEDE_KEY)
+        if key not in latest or row.id > latest[key][0]:
+            latest[key] = (row.id, row.reminder_id, row.tier)
+    return latest
+
+
+def _superseded(row, latest: dict[tuple, tuple[int, int, str]]) -> str | None:
+    """After downtime only the latest meaningful tier goes out (issue 4): an item left unsent gives way to a later
+    tier planned since for the same fee, kind, channel and person in another message."""
+    found = latest.get(tuple(getattr(row, c) for c in SUPERSEDE_KEY))
+    if found is None or found[0] <= row.id or found[1] == row.reminder_id:
+        return None
+    return f"superseded by {found[2]}"
+
+
 def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
     if row.kind == "restore":  # pay_by is the last day to request restoration (Rule 6 ¶2)
         return "too late: restoration can no longer be requested" if on > row.pay_by else None
@@ -96,14 +123,15 @@ def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
     rows = _planned_items(session, reminder_ids)
     if not rows:
         return {}
-    paid = _paid(session, rows)
+    paid, latest = _paid(session, rows), _latest_items(session, rows)
     instructions = instructions_for(session, {r.enterprise_id for r in rows if r.enterprise_id})
     standing = standings(session, {r.patent_id: (r.mode, r.enterprise_id) for r in rows}, instructions)
     reasons = {}
     for row in rows:
         reason = ("paid" if (row.patent_id, row.fee_year) in paid else
                   "the patent now belongs to another enterprise" if row.enterprise_id != row.addressed_to else
-                  reminder_block_reason(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings))
+                  reminder_block_reason(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings)
+                  or _superseded(row, latest))
         if reason:
             reasons[row.id] = reason
     return reasons

@@ -20,7 +20,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from custody.fees import patent_year_on
+from custody.domain import PatentFacts, PatentType, Reduction
+from custody.fees import fact_problems, patent_year_on
 from custody.models import CalendarSchedule, OpenLicence, Patent, Payment
 from custody.models.reminders import PatentDue
 from custody.portfolio import next_due_frame, portfolio_problems
@@ -40,11 +41,21 @@ DAY = np.timedelta64(1, "D")
 
 
 @dataclass(frozen=True)
+class Screened:
+    """A custody patent whose fee facts the fee engine refuses (fees.fact_problems): no fee row, no reminder."""
+
+    patent_id: int
+    application_number: str
+    enterprise_id: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
 class RefreshSummary:
     patents: int
     rows: int
     full: bool
-    problems: tuple[str, ...] = ()
+    problems: tuple[Screened, ...] = ()
 
 
 def parse_rises(text: str) -> tuple[tuple[date, Decimal], ...]:
@@ -74,19 +85,24 @@ def _all_patent_ids(session: Session) -> list[int]:
     return list(session.execute(sa.select(Patent.id).order_by(Patent.id)).scalars())
 
 
-def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> pd.DataFrame:
-    """The input columns of next_due_frame for these custody patents, indexed by patent id."""
+def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> tuple[pd.DataFrame, list[Screened]]:
+    """The input columns of next_due_frame for these custody patents, indexed by patent id, less the patents the fee
+    engine refuses (`_refused`), which come apart."""
     licence = (sa.select(OpenLicence.patent_id, sa.func.max(OpenLicence.start).label("open_licence_from"))
                .group_by(OpenLicence.patent_id).subquery())
     query = (sa.select(Patent.id, Patent.type, Patent.filing_date, Patent.grant_year, Patent.granted_on,
                        Patent.paid_through, Patent.reduction, Patent.term_extension_days, Patent.enterprise_id,
-                       licence.c.open_licence_from, Patent.reduction_recorded_on)
+                       licence.c.open_licence_from, Patent.reduction_recorded_on, Patent.application_number)
              .outerjoin(licence, licence.c.patent_id == Patent.id)
              .where(Patent.id.in_(ids), Patent.mode == "custody"))
     rows = session.execute(query).all()
+    refused = _refused(rows, rules)
+    if refused:
+        left_out = {s.patent_id for s in refused}
+        rows = [row for row in rows if row.id not in left_out]
     frame = pd.DataFrame(rows, columns=["id", "type", "filing_date", "grant_year", "granted_on", "paid_through",
                                         "reduction", "term_extension_days", "enterprise_id", "open_licence_from",
-                                        "reduction_recorded_on"])
+                                        "reduction_recorded_on", "application_number"])
     frame = frame.set_index("id")
     frame["type"] = frame["type"].astype(str)
     frame["reduction"] = frame["reduction"].astype(str)
@@ -98,7 +114,30 @@ def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> pd.Da
             frame.loc[missing, "filing_date"], frame.loc[missing, "granted_on"], strict=True)]
     for column in ("filing_date", "open_licence_from", "reduction_recorded_on"):
         frame[column] = pd.to_datetime(frame[column])
-    return frame.drop(columns=["granted_on"])
+    return frame.drop(columns=["granted_on", "application_number"]), refused
+
+
+def _facts(row: sa.Row) -> PatentFacts:
+    # What custody.store.patents.facts_of builds, less payments and licences: they never make facts impossible.
+    return PatentFacts(type=PatentType(row.type), filing_date=row.filing_date, grant_year=row.grant_year,
+                       granted_on=row.granted_on, paid_through=row.paid_through, reduction=Reduction(row.reduction),
+                       term_extension_days=row.term_extension_days, application_number=row.application_number,
+                       reduction_recorded_on=row.reduction_recorded_on)
+
+
+def _refused(rows: Sequence[sa.Row], rules: RuleSet) -> list[Screened]:
+    """The fee engine's own screen (fees.fact_problems, which fee_schedule and so every report applies), patent by
+    patent: reminders leave out exactly the patents the reports leave out (a filing date in a later year than the
+    application number's, a grant date before the filing date, ...). Only the patents of a refresh: changed ones."""
+    found = []
+    for row in rows:
+        try:
+            problems = fact_problems(_facts(row), rules)
+        except ValueError as exc:  # a type or reduction the engine does not know
+            problems = [str(exc)]
+        if problems:
+            found.append(Screened(row.id, row.application_number, row.enterprise_id, problems[0]))
+    return found
 
 
 def _plus_months(days: np.ndarray, months: int) -> np.ndarray:
@@ -224,16 +263,18 @@ def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet,
 
 
 def refresh_chunk(session: Session, ids: Sequence[int], settings: ReminderSettings, rules: RuleSet,
-                  calendar: WorkCalendar, on: date, now: datetime) -> tuple[int, list[str]]:
-    """Recompute patent_due for these patents (rows of watch-only, paid-up or expired patents go away)."""
-    frame = _patent_frame(session, ids, rules)
-    problems = portfolio_problems(frame.drop(columns=["enterprise_id"]), rules)
-    frame = frame.drop(index=list(_problem_ids(problems)))
+                  calendar: WorkCalendar, on: date, now: datetime) -> tuple[int, list[Screened]]:
+    """Recompute patent_due for these patents (rows of watch-only, paid-up or expired patents go away, and so do
+    the rows of patents the fee engine refuses: the reports leave them out, so reminders must not quote them)."""
+    frame, screened = _patent_frame(session, ids, rules)
+    # The vectorised engine's own guard of its input: it agrees with fact_problems (tests/test_portfolio.py), so
+    # this drops nothing the screen above let through, short of a bug, which must not stop every reminder.
+    frame = frame.drop(index=list(_problem_ids(portfolio_problems(frame.drop(columns=["enterprise_id"]), rules))))
     records = due_records(frame, settings, rules, calendar, on, now) if len(frame) else []
     table = PatentDue.__table__
     session.execute(sa.delete(table).where(table.c.patent_id.in_(ids)))
     insert_all(session, table, records)
-    return len(records), [f"patent {p}" for p in problems]
+    return len(records), screened
 
 
 def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,

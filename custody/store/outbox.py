@@ -269,6 +269,59 @@ def plan_alert(session: Session, settings: ReminderSettings, key: str, now: date
         subject=rendered.subject, body=rendered.text, created_at=now, updated_at=now)], ["key"])
 
 
+def stranded_reasons(session: Session, settings: ReminderSettings, now: datetime,
+                     unready: Mapping[str, str]) -> dict[int, str]:
+    """{message id: why} for planned messages no process will ever send: on a channel the configuration no longer
+    sends on (disabled since they were planned), or on one whose secret this process lacks (`unready`: {channel:
+    the secret}) and that nobody else has sent either, `health.overdue_minutes` after it was due. The second test
+    keeps a cron run without the secrets file off the messages of a daemon that has them: that one sends within
+    minutes. Operator alerts are left alone: they go to the file outbox when their channel cannot send."""
+    dead = sorted(c for c in _planned_channels(session) if not settings.can_send(c))
+    late = now - timedelta(minutes=settings.health.overdue_minutes)
+    where = [REMINDER.c.channel.in_(dead)] if dead else []
+    # A paused channel's messages wait for the pause to end, however late: not stranded.
+    waiting = paused_channels(session, now)
+    where += [sa.and_(REMINDER.c.channel == c, REMINDER.c.not_before < late) for c in unready
+              if c not in dead and c not in waiting]
+    if not where:
+        return {}
+    query = (sa.select(REMINDER.c.id, REMINDER.c.channel)
+             .where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert", sa.or_(*where)).order_by(REMINDER.c.id))
+    return {row.id: (f"{row.channel} cannot send (not enabled)" if row.channel in dead else
+                     f"{row.channel} unsent for {settings.health.overdue_minutes} min past its time: no process "
+                     f"has {unready[row.channel]}") for row in session.execute(query)}
+
+
+def _planned_channels(session: Session) -> set[str]:
+    query = sa.select(REMINDER.c.channel).where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert").distinct()
+    return set(session.execute(query).scalars())
+
+
+def reroute_stranded(session: Session, settings: ReminderSettings, now: datetime,
+                     unready: Mapping[str, str] = {}, dry_run: bool = False) -> int:  # noqa: B006 - read only
+    """Cancel the planned messages no process will send (`stranded_reasons`), each with its reason, plan their
+    fallback channel so no fee goes untold, and alert the operator once per run and channel. Returns how many."""
+    reasons = stranded_reasons(session, settings, now, unready)
+    follow_ups: dict[str, list[str]] = {}
+    for reminder_id, reason in reasons.items():
+        reminder = session.get(Reminder, reminder_id)
+        if not transition(session, reminder_id, ["planned"], state="cancelled", cancel_reason=reason,
+                          updated_at=now):
+            continue  # claimed meanwhile by a process that can send it after all
+        session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder_id, ITEM.c.state == "planned")
+                        .values(state="cancelled", cancel_reason=reason))
+        _fallback, follow = plan_fallback(session, reminder, now, settings)
+        follow_ups.setdefault(reason, []).append(
+            f"{enterprise_name(session, reminder.enterprise_id)} {mask_text(reminder.recipient)}：{follow}")
+    for reason, lines in follow_ups.items():
+        channel = reason.split(" ", 1)[0]
+        more = [f"……另 {len(lines) - 50} 条，见 custody remind list --state cancelled"] if len(lines) > 50 else []
+        plan_alert(session, settings, f"stranded:{channel}:{now.isoformat()}", now,
+                   f"{len(lines)} 条待发提醒无法经{channel}发出，已取消，逐条改用备用渠道",
+                   [reason, *lines[:50], *more], dry_run=dry_run)
+    return sum(len(lines) for lines in follow_ups.values())
+
+
 def pause_channel(session: Session, channel: str, until: datetime, reason: str, now: datetime,
                   settings: ReminderSettings) -> None:
     existing = session.get(ChannelPause, channel)

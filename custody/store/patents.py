@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -43,15 +44,21 @@ def open_licences_of(session: Session, patent: Patent) -> tuple[DatePeriod, ...]
 
 def facts_of(session: Session, patent: Patent) -> PatentFacts:
     """What the fee engine needs about `patent`; paid_through is the stored value, not recomputed."""
+    return patent_facts(patent, paid_years_of(session, patent), open_licences_of(session, patent))
+
+
+def patent_facts(patent: Patent, paid_years: Iterable[int], open_licences: Iterable[DatePeriod]) -> PatentFacts:
+    """`patent`'s row as the fee engine's facts, given its paid years and open-licence periods: the one place a
+    stored patent becomes PatentFacts (`custody patent show`, the reports and the planner must all agree)."""
     return PatentFacts(
         type=PatentType(patent.type),
         filing_date=patent.filing_date,
         grant_year=patent.grant_year,
         granted_on=patent.granted_on,
         paid_through=patent.paid_through,
-        paid_years=paid_years_of(session, patent),
+        paid_years=frozenset(paid_years),
         reduction=Reduction(patent.reduction),
-        open_licences=open_licences_of(session, patent),
+        open_licences=tuple(open_licences),
         term_extension_days=patent.term_extension_days,
         application_number=patent.application_number,
         reduction_recorded_on=patent.reduction_recorded_on,

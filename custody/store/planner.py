@@ -16,9 +16,10 @@ patents with such a notice pending are read apart, each day until the deadline; 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -39,9 +40,9 @@ from custody.reminder_policy import DueEvent, FeeDates, Tier, due_and_next, paym
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule, RuleSet
 from custody.store.bulk import among, insert_ignore, update_column
-from custody.store.cancel import sweep
-from custody.store.due import RefreshSummary, parse_rises, refresh_due
-from custody.store.outbox import local_day, plan_alert
+from custody.store.cancel import cancel_planned_for, sweep
+from custody.store.due import RefreshSummary, Screened, parse_rises, refresh_due
+from custody.store.outbox import local_day, plan_alert, reroute_stranded
 from custody.store.standing import Recipient, contacts_for, instructions_for, recipients, standings
 from custody.store.ticks import take_turn
 from custody.workdays import WorkCalendar
@@ -58,7 +59,7 @@ class PlanLine:
 
     enterprise: str
     application_number: str
-    fee_year: int
+    fee_year: int | None  # None: the patent itself was screened out (fee facts refused)
     tier: str
     channel: str
     recipient: str  # masked
@@ -74,12 +75,14 @@ class PlanResult:
     messages: int = 0
     skipped: int = 0
     cancelled: int = 0
+    screened: int = 0  # patents left out: their fee facts are refused (the operator is alerted)
+    rerouted: int = 0  # planned messages no process would send: cancelled, their fallback planned
     lines: list[PlanLine] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {"patents_refreshed": self.refresh.patents if self.refresh else 0, "due_rows": self.due_rows,
                 "items": self.items, "messages": self.messages, "skipped": self.skipped,
-                "cancelled": self.cancelled}
+                "cancelled": self.cancelled, "screened": self.screened, "rerouted": self.rerouted}
 
 
 @dataclass(frozen=True)
@@ -380,16 +383,43 @@ def _restorable(session: Session, on: date) -> list[sa.Row]:
     return list(session.execute(query))
 
 
-def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar, now: datetime,
-         keep_lines: bool = False, full_refresh: bool = False, dry_run: bool = False) -> PlanResult:
-    """Refresh patent_due, cancel what must no longer go out, and plan what is due as of `now`.
+def _screen_out(session: Session, screened: Sequence[Screened], context: _Context) -> int:
+    """Patents whose fee facts the fee engine refuses (the reports leave them out too): what was planned for
+    them is cancelled, never sent on wrong figures, and the operator is told once per patent and problem, since
+    only a corrected record brings their reminders back. Returns how many items were cancelled."""
+    if not screened:
+        return 0
+    names = dict(session.execute(sa.select(Enterprise.id, Enterprise.name).where(
+        among(session, Enterprise.id, {s.enterprise_id for s in screened if s.enterprise_id}))).all())
+    cancelled = 0
+    for s in screened:
+        name = names.get(s.enterprise_id, "（无企业）")
+        cancelled += cancel_planned_for(session, s.patent_id, f"fee facts refused: {s.problem}"[:255], context.now)
+        context.result.screened += 1
+        if context.keep_lines:
+            context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
+                                                 f"skipped: fee facts refused: {s.problem}"))
+        digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
+        plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
+                   f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",
+                   [s.problem, "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
+                   dry_run=context.dry_run)
+    return cancelled
 
-    `dry_run`: the caller rolls the transaction back; operator alerts are then only announced in the log."""
+
+def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar, now: datetime,
+         keep_lines: bool = False, full_refresh: bool = False, dry_run: bool = False,
+         unready: Mapping[str, str] = {}) -> PlanResult:  # noqa: B006 - read only
+    """Refresh patent_due, cancel what must no longer go out (and reroute what no process would send), and plan
+    what is due as of `now`.
+
+    `dry_run`: the caller rolls the transaction back; operator alerts are then only announced in the log.
+    `unready`: {channel: the secret this process lacks} (see outbox.stranded_reasons)."""
     take_turn(session, "plan")
     on = local_day(now)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
-    result.cancelled = sweep(session, on, now, settings)
     context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
+    result.cancelled = _screen_out(session, result.refresh.problems, context)
     fee_tiers = tuple(t for t in settings.tiers if t.kind != "restore")
     due = _due_rows(session, on)
     for start in range(0, len(due), CHUNK):
@@ -402,4 +432,7 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     if restorable:
         _Chunk(session, restorable, context).run(_restoration_dates, restore_tiers, alert_new=True)
         result.due_rows += len(restorable)
+    # After planning, so that an item left unsent by a dispatch outage gives way to the tier just planned.
+    result.cancelled += sweep(session, on, now, settings)
+    result.rerouted = reroute_stranded(session, settings, now, unready, dry_run)
     return result

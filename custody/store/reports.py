@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from custody.creditcode import InvalidCreditCode, parse_credit_code
-from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
+from custody.domain import DatePeriod
 from custody.models import Enterprise, OpenLicence, Patent, Payment
 from custody.models.status import StatusEvent
 from custody.report_figures import ReminderFigures
 from custody.reports import PortfolioPatent
 from custody.status_effects import WatchState
+from custody.store.patents import patent_facts
 from custody.store.status import latest_decisions, watch_states
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -40,11 +41,15 @@ def enterprise_by_code(session: Session, code: str) -> Enterprise:
     return found
 
 
-def portfolio(session: Session, enterprise_code: str | None = None) -> list[PortfolioPatent]:
-    """Every stored patent (or one enterprise's) with its facts, watch state, decision, payments and events."""
+def portfolio(session: Session, enterprise_code: str | None = None,
+              patent_id: int | None = None) -> list[PortfolioPatent]:
+    """Every stored patent (or one enterprise's, or the one with `patent_id`) with its facts, watch state,
+    decision, payments and events."""
     statement = select(Patent, Enterprise).join(Enterprise, Enterprise.id == Patent.enterprise_id, isouter=True)
     if enterprise_code is not None:
         statement = statement.where(Patent.enterprise_id == enterprise_by_code(session, enterprise_code).id)
+    if patent_id is not None:
+        statement = statement.where(Patent.id == patent_id)
     found = list(session.exec(statement.order_by(Patent.application_number)))
     ids = [p.id for p, _ in found]
     payments, licences, events = _payments(session, ids), _licences(session, ids), _events(session, ids)
@@ -52,20 +57,12 @@ def portfolio(session: Session, enterprise_code: str | None = None) -> list[Port
     return [PortfolioPatent(
         patent_id=p.id, enterprise_code=e.credit_code if e else "", enterprise_name=e.name if e else "",
         application_number=p.application_number, title=p.title, mode=p.mode,
-        facts=_facts(p, payments.get(p.id, ()), licences.get(p.id, ())), legal_status=p.legal_status,
-        legal_status_date=p.legal_status_date, watch=watches.get(p.id, WatchState()), decision=decisions.get(p.id),
+        facts=patent_facts(p, (year for year, _ in payments.get(p.id, ())), licences.get(p.id, ())),
+        legal_status=p.legal_status, legal_status_date=p.legal_status_date, watch=watches.get(p.id, WatchState()),
+        decision=decisions.get(p.id),
         payments=tuple(payments.get(p.id, ())), events=tuple(events.get(p.id, ())),
         paid_through_inferred=bool(p.paid_through_inferred), unknown_through=p.unknown_through,
     ) for p, e in found]
-
-
-def _facts(p: Patent, payments, licences) -> PatentFacts:
-    # The same facts custody.store.patents.facts_of builds, from rows loaded in bulk.
-    return PatentFacts(type=PatentType(p.type), filing_date=p.filing_date, grant_year=p.grant_year,
-                       granted_on=p.granted_on, paid_through=p.paid_through,
-                       paid_years=frozenset(year for year, _ in payments), reduction=Reduction(p.reduction),
-                       open_licences=tuple(licences), term_extension_days=p.term_extension_days,
-                       application_number=p.application_number)
 
 
 def _grouped(rows) -> dict[int, list]:
