@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,7 +34,7 @@ from custody.config import Config, ConfigError, load_config
 from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
-from custody.fees import FeeInputError, LapsedError, fee_schedule
+from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
 from custody.workdays import ScheduleError, WorkCalendar
@@ -134,13 +135,17 @@ def configure_logging(config: Config) -> None:
     from custody.masking import MaskingFilter
 
     root = logging.getLogger()
-    log_file = Path(config.section("general").get("log_file", "custody.log")).resolve()
+    log_file = config.log_file.resolve()
     if getattr(root, "_custody_log_file", None) == log_file:
         return
+    try:  # before the old handlers go: a bad setting must not leave the process without a log
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:  # a missing folder, a folder named as the file, no permission: nothing would be logged
+        raise ConfigError(f"{config.origin}: [general] log_file {log_file}: cannot write to it "
+                          f"({exc.strerror})") from None
     for handler in list(root.handlers):
         if getattr(handler, "_custody", False):
             root.removeHandler(handler)
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
     file_handler.setFormatter(_ShanghaiTimes("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)
@@ -241,7 +246,7 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, Pate
         if given is None:
             raise UserError("give an application number or --type")
         return None, given
-    number = parse_application_number(appno)
+    number = application_number(appno)
     if given is not None and given != number.type:
         raise UserError(f"--type {given.value} contradicts application number {number} "
                         f"(type digit says {number.type.value})")
@@ -287,7 +292,7 @@ def fees(
     reduction: str = typer.Option("none", "--reduction", metavar="none|85|70", help="Fee reduction on record."),
     reduction_recorded: str | None = typer.Option(
         None, "--reduction-recorded", help="Date the reduction was put on record; a fee due less than "
-        "[rules] reduction_lead_months after it is charged in full (default: in time)."),
+        "\\[rules] reduction_lead_months after it is charged in full (default: in time)."),
     open_licence_from: str | None = typer.Option(None, "--open-licence-from", help="Open licence in force since."),
     term_extension_days: str = typer.Option("0", "--term-extension-days", metavar="N",
                                             help="Patent term compensation, in days."),
@@ -333,23 +338,38 @@ def fees(
 @contextmanager
 def db_session(ctx: typer.Context):
     """A session on the configured database, refusing one that is not initialised or not up to date."""
-    from custody.store.db import current_revision, engine_for, head_revision, session_for
+    from sqlalchemy.exc import OperationalError
+
+    from custody.store.db import engine_for, session_for
 
     url = state(ctx).config.database_url
+    require_current_database(url)
+    engine = engine_for(url)
+    try:
+        with session_for(engine) as session:
+            yield session
+    except OperationalError as exc:  # read-only file, full disk, lost connection: the set-up, not the input
+        raise ConfigError(f"the database failed: {_first_line(exc.orig or exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def require_current_database(url: str) -> None:
+    """Refuse a database that cannot be opened or was migrated by a newer version (configuration, exit 2), or one
+    not initialised or not up to date (exit 1, naming the command to run)."""
+    from custody.store.db import current_revision, head_revision
+
     if _is_missing_sqlite_file(url):
         # Opening it would create an empty file that later looks like a database.
+        folder_problem = _sqlite_folder_problem(url)
+        if folder_problem:
+            raise ConfigError(folder_problem)
         raise UserError("the database is not initialised: run `custody init`")
     revision = _revision_or_none(url, current_revision)
     if revision is None:
         raise UserError("the database is not initialised: run `custody init`")
     if revision != head_revision():
         raise UserError(f"the database is at revision {revision}, not {head_revision()}: run `custody db upgrade`")
-    engine = engine_for(url)
-    try:
-        with session_for(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _is_missing_sqlite_file(url: str) -> bool:
@@ -364,16 +384,54 @@ def _is_missing_sqlite_file(url: str) -> bool:
             and not database.startswith("file:") and not Path(database).expanduser().is_file())
 
 
+def _sqlite_folder_problem(url: str) -> str | None:
+    """Why the SQLite file of `url` could never be created there (its nearest existing folder is a file, or
+    cannot be written), or None."""
+    from sqlalchemy.engine import make_url
+
+    folder = Path(make_url(url).database or "").expanduser().absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot create the SQLite database in {folder}: it is a file, not a folder (check [database] url)"
+    if not os.access(folder, os.W_OK):
+        return f"cannot create the SQLite database in {folder}: the folder is not writable (check [database] url)"
+    return None
+
+
 def _revision_or_none(url: str, current_revision: Callable[[str], str | None]) -> str | None:
-    """The database's revision; a database that cannot be opened is a configuration error (exit 2)."""
+    """The database's revision; a database that cannot be opened (or created: a SQLite file's folder that cannot
+    be made), or one migrated by a newer version of custody, is a configuration error (exit 2)."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+    from custody.store.db import head_revision, is_known_revision
+
     try:
-        return current_revision(url)
+        revision = current_revision(url)
     except OperationalError as exc:
         raise ConfigError(f"cannot open the database: {_first_line(exc.orig or exc)}") from None
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError(f"database URL: {_first_line(exc)}") from None
+    except OSError as exc:  # the SQLite file's folder cannot be made
+        raise ConfigError(_sqlite_folder_problem(url)
+                          or f"cannot create the database's folder {exc.filename}: {exc.strerror}") from None
+    if revision is not None and not is_known_revision(revision):
+        raise ConfigError(f"the database is at revision {revision}, newer than this version of custody knows "
+                          f"(its newest is {head_revision()}): run the newer version, or check [database] url")
+    return revision
+
+
+def _upgraded(url: str) -> str | None:
+    """Migrate to head and return the new revision; a database that cannot be written is a configuration error."""
+    from sqlalchemy.exc import OperationalError
+
+    from custody.store.db import current_revision, upgrade
+
+    try:
+        upgrade(url)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot write the database: {_first_line(exc.orig or exc)}") from None
+    return current_revision(url)
 
 
 @db_app.command("upgrade")
@@ -382,12 +440,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     Example: CUSTODY_DATABASE_URL=postgresql+psycopg://custody@db/custody custody db upgrade
     """
-    from custody.store.db import current_revision, upgrade
+    from custody.store.db import current_revision
 
     url = state(ctx).config.database_url
     before = _revision_or_none(url, current_revision)
-    upgrade(url)
-    after = current_revision(url)
+    after = _upgraded(url)
     typer.echo(f"database at {after}" + (" (unchanged)" if before == after else f" (was {before or 'empty'})"))
 
 
@@ -399,14 +456,14 @@ def init(ctx: typer.Context) -> None:
     """
     from sqlalchemy.engine import make_url
 
-    from custody.store.db import current_revision, upgrade
+    from custody.store.db import current_revision
 
     config = state(ctx).config
     before = _revision_or_none(config.database_url, current_revision)
-    upgrade(config.database_url)
+    after = _upgraded(config.database_url)
     typer.echo(f"configuration: {config.origin}")
     shown = make_url(config.database_url).render_as_string(hide_password=True)
-    typer.echo(f"database: {shown} at {current_revision(config.database_url)}"
+    typer.echo(f"database: {shown} at {after}"
                + (" (already initialised)" if before else " (created)"))
 
 
@@ -421,9 +478,10 @@ def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Yea
     Example: custody calendar load schedule-2027.toml
     """
     from custody.store.calendar import save_schedule
+    from custody.workdays import read_schedule_text
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_schedule_text(file)
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from None
     with db_session(ctx) as session:
@@ -455,10 +513,20 @@ def stored_schedule(ctx: typer.Context, session, patent):
     return fee_schedule(facts_of(session, patent), rules, calendar_from(session))
 
 
+def application_number(text: str):
+    """The parsed number; one given without its check character is taken, with a warning line naming the check
+    character computed for it, since a digit lost in an export would otherwise go unnoticed."""
+    number = parse_application_number(text)
+    if not number.check_supplied:
+        typer.echo(f"Warning: {text.strip()} has no check character: taken as {number} (check it against the "
+                   "certificate)", err=True)
+    return number
+
+
 def stored_patent(session, appno: str):
     from custody.store.patents import patent_by_number
 
-    number = str(parse_application_number(appno))  # a typo gets its own message, not "no such patent"
+    number = str(application_number(appno))  # a typo gets its own message, not "no such patent"
     patent = patent_by_number(session, number)
     if patent is None:
         raise UserError(f"no patent {number} in custody (import it first)")
@@ -472,13 +540,17 @@ def pay(
     year: str = typer.Option(..., "--year", metavar="N", help="Patent year the payment is for."),
     paid_on: str | None = typer.Option(None, "--paid-on", help="Payment date (default: today)."),
     amount: str | None = typer.Option(None, "--amount", help="Amount paid in yuan (default: the amount due)."),
-    force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due."),
+    force: bool = typer.Option(False, "--force", help="Record an amount that differs from the amount due, or an "
+                               "implausible payment date."),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Record an annual-fee payment; it advances the paid-through year, is written to the patent's audit trail
     and cancels at once the reminders planned (not yet sent) for that fee.
 
-    A wrong amount for that year and date is refused (the expected amount is shown) unless --force. Never
+    A wrong amount for that year and date is refused (the expected amount is shown) unless --force, and so is an
+    implausible date: after today (Asia/Shanghai), before the filing date, or earlier than
+    rules.advance_payment_months before the year's anniversary. An application number without its check character
+    is taken with a warning. Never
     recorded, even with --force: a year outside the patent's fee years, a year already paid, and a payment after
     the grace end (the patent has lapsed: restoration under Rule 6 is a different procedure).
 
@@ -492,6 +564,10 @@ def pay(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         schedule = stored_schedule(ctx, session, patent)
+        implausible = implausible_payment(schedule, fee_year, day, clock.today())
+        if implausible and not force:
+            raise UserError(f"year {fee_year} of {patent.application_number}: {implausible} (use --force to "
+                            "record it anyway)")
         expected = _expected_or_refuse(schedule, fee_year, day, payments_total(session, patent, fee_year))
         paid = given if given is not None else expected
         if paid != expected and not force:
@@ -538,12 +614,13 @@ def patent_show(
     as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
     fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
 ) -> None:
-    """A stored patent: its data, payments and fee schedule.
+    """A stored patent: its enterprise, custody mode, reduction, open licences, payments and fee schedule.
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import custody_line, print_payments, print_schedule
-    from custody.store.patents import payments_of
+    from custody.fee_text import custody_line, patent_lines, print_payments, print_schedule
+    from custody.models import Enterprise
+    from custody.store.patents import open_licences_of, payments_of
     from custody.views import mark_amounts_owed, mark_import_flags
 
     with db_session(ctx) as session:
@@ -551,6 +628,12 @@ def patent_show(
         schedule = stored_schedule(ctx, session, patent)
         view = schedule_dict(schedule, option_date(as_of, "--as-of") or clock.today())
         view["patent"] = _patent_dict(patent)
+        enterprise = session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None
+        view["patent"]["enterprise"] = ({"credit_code": enterprise.credit_code, "name": enterprise.name}
+                                        if enterprise else None)
+        view["patent"]["open_licences"] = [{"start": period.start.isoformat(),
+                                            "end": period.end.isoformat() if period.end else None}
+                                           for period in open_licences_of(session, patent)]
         payments = payments_of(session, patent)
         view["payments"] = [{"year": p.year, "amount": number(p.amount), "paid_on": p.paid_on.isoformat(),
                              "source": p.source, "note": p.note} for p in payments]
@@ -561,8 +644,8 @@ def patent_show(
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
-    p = view["patent"]
-    console.print(f"{p['title']}    专利权人：{p['owners'] or '—'}    法律状态：{p['legal_status'] or '—'}")
+    for line in patent_lines(view["patent"]):
+        console.print(line)
     console.print(custody_line(view["custody"]))
     print_schedule(console, view)
     print_payments(console, view["payments"], view["amounts_owed"])
@@ -802,7 +885,7 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
     Planning (also `remind plan --dry-run`) plans on the channels that can send, whether or not `transports`."""
     from dataclasses import replace
 
-    from custody.store.db import current_revision, engine_for, head_revision
+    from custody.store.db import engine_for
     from notifiers.registry import sending_channels
     from scheduler.ticks import Ticks
 
@@ -810,8 +893,7 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
     settings, rules = _reminder_settings(st), load_rules(settings=st.config.rule_settings)
     settings = replace(settings, sending_channels=sending_channels(st.config))
     url = st.config.database_url
-    if _revision_or_none(url, current_revision) != head_revision():
-        raise UserError("the database is not initialised or not up to date: run `custody init` / `custody db upgrade`")
+    require_current_database(url)
     channels = {}
     if transports:
         from notifiers.registry import channel_problems, transports_from_config
@@ -1778,14 +1860,19 @@ def report_kpi(
 
 
 def _log_unexpected(exc: BaseException, config_path: str | None) -> str:
-    try:
-        log_file = load_config(config_path).section("general").get("log_file", "custody.log")
-    except Exception:  # the config itself may be what failed
-        log_file = "custody.log"
+    """Where the traceback went, for the operator's one line (never the traceback itself)."""
+    from custody.config import DEFAULT_LOG_FILE
     from custody.masking import mask_text
 
-    with open(log_file, "a", encoding="utf-8") as fh:
-        fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
+    try:
+        log_file = str(load_config(config_path).log_file)
+    except Exception:  # noqa: BLE001 - the config itself may be what failed
+        log_file = DEFAULT_LOG_FILE
+    try:
+        with open(log_file, "a", encoding="utf-8") as fh:
+            fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
+    except OSError as error:
+        return f"nowhere: the log file {log_file} cannot be written ({error.strerror})"
     return log_file
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from custody.ruleset import RuleError, RuleSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///custody.sqlite3"
+DEFAULT_LOG_FILE = "custody.log"
 TIMEZONE = "Asia/Shanghai"
 
 
@@ -45,6 +46,14 @@ class Config:
     @property
     def language(self) -> str:
         return self.section("general").get("language", "zh")
+
+    @property
+    def log_file(self) -> Path:
+        """[general] log_file, where unexpected errors are logged; relative to the working directory."""
+        value = self.section("general").get("log_file", DEFAULT_LOG_FILE)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{self.origin}: [general] log_file must be a file path, got {value!r}")
+        return Path(value).expanduser().absolute()
 
     @property
     def rule_settings(self) -> RuleSettings:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from custody.decisions import Decision, abandon_in_effect
-from custody.domain import PatentFacts, PatentState, Reduction
+from custody.domain import PatentFacts, PatentState, Reduction, marked
 from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
 from custody.ruleset import RuleError, RuleSet
 from custody.status_effects import WatchState, pledgees_of, status_block_reason
@@ -113,7 +113,7 @@ class PatentDisplay:
 
 def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, Decimal | None]:
     band = next((b for b in fee.bands if b.start > today), None)
-    return (band.start, band.rate, band.late_fee) if band else (None, None, None)
+    return (marked(band.start, band.provisional), band.rate, band.late_fee) if band else (None, None, None)
 
 
 REDUCTION_TOO_LATE = "recorded too late: full fee"
@@ -140,7 +140,9 @@ def patent_display(e: Evaluated, today: date) -> PatentDisplay:
     rise = _next_rise(fee, today) if q is not None and e.state == PatentState.IN_GRACE else (None, None, None)
     return PatentDisplay(
         mode=p.mode, state=p.watch.ended or e.state.value, year=fee.year if fee else None,
-        due_date=fee.due_date if fee else None, grace_end=fee.grace_end if fee else None,
+        # Marked where the year's holiday schedule is not published yet: every view shows the mark.
+        due_date=marked(fee.due_date, fee.due_date_provisional) if fee else None,
+        grace_end=marked(fee.grace_end, fee.grace_end_provisional) if fee else None,
         fee=q.fee if q else None, late_fee_rate=q.late_fee_rate if q else None, late_fee=q.late_fee if q else None,
         total=q.total if q else None, next_rise_on=rise[0], next_late_fee_rate=rise[1], next_late_fee=rise[2],
         reduction=reduction_text(fee), reduction_recorded_on=reduction_recorded_on(p.facts),

@@ -47,6 +47,41 @@ class PatentState(StrEnum):
 
 CENT = Decimal("0.01")
 
+# How every view marks a date in a year whose State Council holiday schedule is not published yet (it may still
+# move when the schedule comes out), and the legend that explains the mark.
+PROVISIONAL_MARK = "*"
+PROVISIONAL_LEGEND_ZH = "（暂定：该年放假安排未公布）"
+# In a sentence (a reminder email), where a footnote mark would be lost: the mark in words after the date.
+PROVISIONAL_WORDS_ZH = "（暂定）"
+PROVISIONAL_LEGEND_EN = "* provisional: that year's State Council holiday schedule is not published yet"
+
+
+class ProvisionalDate(date):
+    """A date computed on a provisional year's calendar. It is still a date (sorts, compares, is written as one);
+    views ask `is_provisional_date` and `date_text` to mark it."""
+
+    __slots__ = ()
+
+
+def marked(day: date | None, provisional: bool) -> date | None:
+    """`day`, as a ProvisionalDate when `provisional`: the one way rows carry the mark to every view."""
+    if day is None or not provisional:
+        return day
+    return ProvisionalDate(day.year, day.month, day.day)
+
+
+def is_provisional_date(day: object) -> bool:
+    return isinstance(day, ProvisionalDate)
+
+
+def date_text(day: date | str | None, provisional: bool | None = None) -> str:
+    """ISO text of `day` with the provisional mark (from a ProvisionalDate, or `provisional` for ISO text)."""
+    if day is None:
+        return ""
+    text = day if isinstance(day, str) else day.isoformat()
+    is_marked = is_provisional_date(day) if provisional is None else provisional
+    return text + (PROVISIONAL_MARK if is_marked else "")
+
 
 def email_key(address: str) -> str:
     """An email address as it identifies a contact: trimmed, in lower case. Mail systems deliver whatever the

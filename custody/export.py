@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from custody.domain import PROVISIONAL_MARK, date_text, is_provisional_date
 from custody.reports import Column, Report
 
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -29,6 +30,8 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 # whether text is a formula, so " =1+1" and "\t=1+1" are formulas too. A text starting with a tab or CR is
 # neutralised whatever follows (OWASP's list).
 CONTROL_STARTS = ("\t", "\r", "\n")
+# A provisional date stays a date cell; its format shows the mark the other views print.
+PROVISIONAL_DATE_FORMAT = f'yyyy-mm-dd"{PROVISIONAL_MARK}"'
 NUMBER_FORMATS = {"date": "yyyy-mm-dd", "money": "#,##0.00", "rate": "0%", "int": "0", "number": "General"}
 MIN_WIDTH, MAX_WIDTH = 6, 60
 
@@ -55,7 +58,11 @@ def json_value(value: Any) -> Any:
 
 
 def json_rows(report: Report) -> list[dict[str, Any]]:
-    return [{c.key: json_value(row.get(c.key)) for c in report.columns} for row in report.rows]
+    """Each row's cells, plus `provisional_dates`: the keys of its dates in a year whose holiday schedule is not
+    published yet (the text views mark those dates)."""
+    return [{**{c.key: json_value(row.get(c.key)) for c in report.columns},
+             "provisional_dates": [c.key for c in report.columns if is_provisional_date(row.get(c.key))]}
+            for row in report.rows]
 
 
 def text_value(value: Any, column: Column) -> str:
@@ -63,7 +70,7 @@ def text_value(value: Any, column: Column) -> str:
     if value is None:
         return ""
     if isinstance(value, (date, datetime)):
-        return value.isoformat()
+        return date_text(value)
     if isinstance(value, Decimal):
         if column.kind == "rate":
             return f"{value * 100:g}%"
@@ -147,7 +154,8 @@ def _write_cell(cell: Any, value: Any, column: Column) -> None:
     cell.value = value
     if isinstance(value, (date, datetime, Decimal, int, float)) and not isinstance(value, bool):
         kind = "date" if isinstance(value, (date, datetime)) else column.kind
-        cell.number_format = NUMBER_FORMATS.get(kind, "General")
+        cell.number_format = (PROVISIONAL_DATE_FORMAT if is_provisional_date(value)
+                              else NUMBER_FORMATS.get(kind, "General"))
 
 
 def _fit_widths(sheet: Any, report: Report, language: str) -> None:

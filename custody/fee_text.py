@@ -9,11 +9,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from custody.domain import PROVISIONAL_LEGEND_ZH, PROVISIONAL_MARK, date_text
+
 TYPE_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "外观设计"}
 STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "lapsed": "未缴年费终止", "expired": "期满终止"}
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
-PROVISIONAL = "（暂定：该年放假安排未公布）"
+PROVISIONAL = PROVISIONAL_LEGEND_ZH
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
+PAID_UP = "至期满的年费均已缴清"
 IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
 
@@ -22,7 +25,7 @@ def yuan_text(amount: float | int) -> str:
 
 
 def _date(day: str | None, provisional: bool = False) -> str:
-    return "" if day is None else day + ("*" if provisional else "")
+    return date_text(day, provisional)
 
 
 def header_lines(view: dict[str, Any]) -> list[str]:
@@ -33,6 +36,8 @@ def header_lines(view: dict[str, Any]) -> list[str]:
         f"截至 {view['as_of']}：{STATE_ZH[view['state']]}    尚需缴纳至期满合计：{yuan_text(view['remaining_total'])}",
     ]
     due = view["next_due"]
+    if due is None and view["state"] == "in_force" and all(y["paid"] for y in view["years"]):
+        lines.append(f"下一笔：无（{PAID_UP}）")
     if due:
         late = f"，滞纳金 {yuan_text(due['late_fee'])}" if due["late_fee"] else ""
         grace = _date(due["grace_end"], due["grace_end_provisional"]) if due["grace_end"] else "（授权当年，无宽限期）"
@@ -45,6 +50,18 @@ def header_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
+def patent_lines(patent: dict[str, Any]) -> list[str]:
+    """What `custody patent show` says about the stored patent above its custody line (custody_line: mode,
+    reduction…): what it is, whose it is, and its open-licence periods."""
+    enterprise = patent.get("enterprise")
+    licences = "；".join(f"{p['start']} 至 {p['end'] or '今'}" for p in patent.get("open_licences") or []) or "无"
+    return [
+        f"{patent['title']}    专利权人：{patent['owners'] or '—'}    法律状态：{patent['legal_status'] or '—'}",
+        f"企业：{enterprise['name'] + '（' + enterprise['credit_code'] + '）' if enterprise else '—'}    "
+        f"开放许可：{licences}",
+    ]
+
+
 def quote_line(quote: dict[str, Any]) -> str:
     if "restoration" in quote:
         r = quote["restoration"]
@@ -52,9 +69,11 @@ def quote_line(quote: dict[str, Any]) -> str:
                 f"第{r['year']}年年费 {yuan_text(r['fee'])} + 滞纳金 {yuan_text(r['late_fee'])} + 恢复费 "
                 f"{yuan_text(r['restoration_fee'])} = {yuan_text(r['total'])}，"
                 f"须自收到终止通知之日起{r['request_within_months']}个月内请求")
+    if quote.get("paid_up"):
+        return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{PAID_UP}）"
     if "error" in quote:
         return f"若于 {quote['pay_on']} 缴纳：无需缴纳（{quote['error']}）"
-    mark = "*" if quote.get("provisional") else ""
+    mark = PROVISIONAL_MARK if quote.get("provisional") else ""
     return (f"若于 {quote['pay_on']} 缴纳第{quote['year']}年年费：年费 {yuan_text(quote['fee'])} + 滞纳金 "
             f"{yuan_text(quote['late_fee'])} = {yuan_text(quote['total'])}{mark}")
 
@@ -82,7 +101,7 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
         console.print(quote_line(view["quote"]))
     console.print(schedule_table(view))
     if any(y["provisional"] for y in view["years"]):
-        console.print(f"* {PROVISIONAL}")
+        console.print(f"{PROVISIONAL_MARK} {PROVISIONAL}")
     if any(y["reduction_too_late"] for y in view["years"]):
         console.print(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
                       "（rules.reduction_lead_months，规则 reduction.lead_time）")

@@ -50,6 +50,8 @@ class LateFeeBand:
     start: date
     end: date
     late_fee: Decimal
+    # An end (this band's, or the previous one's that fixes this start) lies in a provisional year.
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,12 +320,14 @@ def late_fee_bands(base: date, full_fee: Decimal, rules: RuleSet, calendar: Cale
     Each band ends on base + k months, moved to the next working day when that is a rest day (Rule 5).
     """
     rule = rules.late_fee
-    bands, start = [], base + timedelta(days=1)
+    bands, start, start_provisional = [], base + timedelta(days=1), False
     for k in range(rule.free_months, rule.grace_months + 1):
         end = calendar.next_working_day(add_months(base, k))
         rate = rule.step_rate * (k - rule.free_months)
-        bands.append(LateFeeBand(rate, start, end, yuan(full_fee * rate)))
-        start = end + timedelta(days=1)
+        # A moved date depends on every day from the raw end to the result (custody.workdays).
+        end_provisional = calendar.is_provisional(add_months(base, k)) or calendar.is_provisional(end)
+        bands.append(LateFeeBand(rate, start, end, yuan(full_fee * rate), start_provisional or end_provisional))
+        start, start_provisional = end + timedelta(days=1), end_provisional
     return tuple(bands)
 
 
@@ -366,11 +370,23 @@ def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> Co
     if facts.term_extension_days <= 0:
         return None
     rule = rules.term_compensation
-    whole = facts.term_extension_days // 365
+    whole = _whole_compensated_years(facts.term_extension_days, normal_expiry, rules.settings.compensation_whole_year)
     annual = yuan(rule.fee_per_year * whole)
     # Announcement No. 594: 8000 per whole compensated year plus the 200 request fee.
     return CompensationFee(facts.term_extension_days, whole, annual + yuan(rule.request_fee),
                            normal_expiry - timedelta(days=1), rule.citation, annual, yuan(rule.request_fee))
+
+
+def _whole_compensated_years(days: int, normal_expiry: date, reading: str) -> int:
+    """Announcement No. 594 charges each whole compensated year (UNCONFIRMED what one is: rules setting
+    compensation_whole_year): every 365 days, or every calendar year from the normal expiry."""
+    if reading == "365_days":
+        return days // 365
+    end = normal_expiry + timedelta(days=days)
+    whole = 0
+    while add_months(normal_expiry, 12 * (whole + 1)) <= end:
+        whole += 1
+    return whole
 
 
 def fee_schedule(facts: PatentFacts, rules: RuleSet, calendar: Calendar) -> Schedule:
@@ -504,3 +520,20 @@ def amounts_owed(schedule: Schedule, payments: Iterable[tuple[int, Decimal, date
         if rest > 0:
             owed[year] = (rest, last)
     return owed
+
+
+def implausible_payment(schedule: Schedule, year: int, paid_on: date, today: date) -> str | None:
+    """Why a payment for `year` dated `paid_on` is more likely a typo than money paid, or None: a date after today,
+    before the filing date, or earlier than rules.advance_payment_months before the year's anniversary (not for
+    the grant-year fee, paid with registration whenever that is done)."""
+    fee = schedule.year(year)
+    earliest = add_months(fee.anniversary, -schedule.rules.settings.advance_payment_months)
+    if paid_on > today:
+        return f"paid on {paid_on} is in the future (today is {today}, Asia/Shanghai)"
+    if paid_on < schedule.facts.filing_date:
+        return f"paid on {paid_on} is before the filing date {schedule.facts.filing_date}"
+    if not fee.is_grant_year and paid_on < earliest:
+        return (f"paid on {paid_on} is too early: the year {year} fee can be paid from {earliest}, "
+                f"{schedule.rules.settings.advance_payment_months} months before its anniversary {fee.anniversary} "
+                "(rules.advance_payment_months)")
+    return None

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from custody.domain import PatentType, yuan
+from custody.domain import PROVISIONAL_WORDS_ZH, PatentType, is_provisional_date, yuan
 from custody.fees import restoration_cost
 from custody.masking import mask_text
 from custody.ruleset import RestorationRule, default_rules
@@ -144,7 +144,10 @@ def percent(rate: Decimal) -> str:
 
 
 def day(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+    """'2027年4月26日', with （暂定） after a date in a year whose holiday schedule is not published yet."""
+    if not value:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日" + (PROVISIONAL_WORDS_ZH if is_provisional_date(value) else "")
 
 
 @cache

@@ -21,7 +21,7 @@ from custody.display import (  # re-exported: the reports' callers take the port
     reduction_recorded_on,
     reduction_text,
 )
-from custody.domain import PatentState
+from custody.domain import PROVISIONAL_LEGEND_EN, PatentState, is_provisional_date, marked
 from custody.fees import Calendar, YearFee, first_unpaid, restoration_quote
 from custody.ruleset import RuleSet
 from custody.status_effects import (
@@ -71,6 +71,12 @@ def _base(e: Evaluated) -> dict[str, Any]:
     p = e.patent
     return {"enterprise_code": p.enterprise_code, "enterprise": p.enterprise_name,
             "application_number": p.application_number, "title": p.title}
+
+
+def with_provisional_legend(notes: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """`notes`, plus the legend of the provisional mark when a row shows a provisional date."""
+    shown = any(is_provisional_date(v) for row in rows for v in row.values())
+    return (*notes, PROVISIONAL_LEGEND_EN) if shown else tuple(notes)
 
 
 BASE_COLUMNS = (
@@ -123,7 +129,8 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
         rows.append({**_base(e), **_shown(e, today, DUE_COLUMNS), "days_left": (fee.due_date - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
-    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows), tuple(notes))
+    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows),
+                  with_provisional_legend(notes, rows))
 
 
 # ---------------------------------------------------------------------------------------------- grace
@@ -153,7 +160,8 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         rows.append({**_base(e), **_shown(e, today, GRACE_COLUMNS), "days_left": (fee.grace_end - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
-    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows), tuple(notes))
+    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows),
+                  with_provisional_legend(notes, rows))
 
 
 # ---------------------------------------------------------------------------------------------- lapsed
@@ -205,8 +213,10 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
             continue
         # Without a recorded notice the amounts are known but the deadline is not (it runs from the notice).
         q = restoration_quote(e.schedule, fee.year, notice_on=watch.lapsed_on, calendar=calendar)
-        rows.append({**_base(e), "year": fee.year, "due_date": fee.due_date, "grace_end": fee.grace_end,
-                     "notice_on": watch.lapsed_on, "restore_by": q.request_by,
+        restore_by = marked(q.request_by, q.request_by is not None and calendar.is_provisional(q.request_by))
+        rows.append({**_base(e), "year": fee.year, "due_date": marked(fee.due_date, fee.due_date_provisional),
+                     "grace_end": marked(fee.grace_end, fee.grace_end_provisional),
+                     "notice_on": watch.lapsed_on, "restore_by": restore_by,
                      "restorable": restorability(watch, fee.grace_end, today, window), "fee": q.fee,
                      "reduction": reduction_text(fee), "reduction_recorded_on": reduction_recorded_on(e.patent.facts),
                      "late_fee": q.late_fee, "restoration_fee": q.restoration_fee, "restoration_total": q.total,
@@ -218,7 +228,7 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
         f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
         f"(custody status sync) or check with CNIPA",)
     return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
-                  (*notes, *review, *unknown))
+                  with_provisional_legend((*notes, *review, *unknown), rows))
 
 
 # ---------------------------------------------------------------------------------------------- enterprise
@@ -250,4 +260,4 @@ def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, t
     mine = [e for e in evaluated if e.patent.enterprise_code == code]
     rows = sorted((_statement_row(e, today) for e in mine), key=lambda r: (r["mode"], r["application_number"]))
     return Report("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, tuple(rows),
-                  tuple(notes))
+                  with_provisional_legend(notes, rows))

@@ -20,8 +20,11 @@ DEFAULT_RULES = Path(__file__).parent / "rules" / "cnipa.toml"
 GRACE_BASES = ("anniversary", "due_date")
 GRANT_YEAR_INFERENCES = ("announcement_patent_year", "require")
 OPEN_LICENCE_MAPPINGS = ("due_date_in_period", "anniversary_in_period")
+COMPENSATION_WHOLE_YEARS = ("365_days", "calendar_years")
 # A lead time outside this range is a typo, not a reading of the sources (which say 2.5 or 3 months).
 REDUCTION_LEAD_MONTHS = range(0, 13)
+# How far ahead of its anniversary a year's fee may be paid (UNCONFIRMED; the rules reference names no window).
+ADVANCE_PAYMENT_MONTHS = range(0, 13)
 
 
 R = TypeVar("R", bound="Row")
@@ -44,20 +47,29 @@ class RuleSettings:
     open_licence_mapping: str = "due_date_in_period"
     # How many months before the due date a reduction must be on record (sources say 2.5 or 3).
     reduction_lead_months: int = 3
+    # How many months before its anniversary a year's fee may be paid at the earliest (UNCONFIRMED): `custody pay`
+    # refuses an earlier payment date without --force, as more likely a typo than money paid.
+    advance_payment_months: int = 3
+    # A "whole compensated year" of term compensation (8000 CNY each, nothing for a part-year): every 365 days of
+    # the extension, or every full calendar year from the normal expiry (a leap day makes one 366 days long).
+    compensation_whole_year: str = "365_days"
 
     def __post_init__(self) -> None:
         for name, allowed in (
             ("grace_base", GRACE_BASES),
             ("grant_year_inference", GRANT_YEAR_INFERENCES),
             ("open_licence_mapping", OPEN_LICENCE_MAPPINGS),
+            ("compensation_whole_year", COMPENSATION_WHOLE_YEARS),
         ):
             if getattr(self, name) not in allowed:
                 raise RuleError(f"rules.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        lead = self.reduction_lead_months
-        # bool is an int in Python: `true` in the TOML must not read as 1 month.
-        if isinstance(lead, bool) or not isinstance(lead, int) or lead not in REDUCTION_LEAD_MONTHS:
-            raise RuleError(f"rules.reduction_lead_months must be a whole number of months from "
-                            f"{REDUCTION_LEAD_MONTHS.start} to {REDUCTION_LEAD_MONTHS.stop - 1}, got {lead!r}")
+        for name, allowed_months in (("reduction_lead_months", REDUCTION_LEAD_MONTHS),
+                                     ("advance_payment_months", ADVANCE_PAYMENT_MONTHS)):
+            months = getattr(self, name)
+            # bool is an int in Python: `true` in the TOML must not read as 1 month.
+            if isinstance(months, bool) or not isinstance(months, int) or months not in allowed_months:
+                raise RuleError(f"rules.{name} must be a whole number of months from "
+                                f"{allowed_months.start} to {allowed_months.stop - 1}, got {months!r}")
 
 
 @dataclass(frozen=True)

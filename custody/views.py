@@ -18,6 +18,7 @@ from custody.fees import (
     Schedule,
     YearFee,
     amounts_owed,
+    first_unpaid,
     next_due,
     patent_state,
     quote,
@@ -59,7 +60,8 @@ def year_dict(fee: YearFee) -> dict[str, Any]:
         "grace_end_provisional": fee.grace_end_provisional,
         "reduction_too_late": fee.reduction_too_late,
         "late_fee_bands": [
-            {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee)}
+            {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee),
+             "provisional": b.provisional}
             for b in fee.bands
         ],
         "rules": rules_dict(fee.citations),
@@ -101,8 +103,8 @@ def quote_dict(schedule: Schedule, pay_on: date, year: int | None = None) -> dic
     except LapsedError as exc:
         lapsed = restoration_quote(schedule, year)
         return {"pay_on": _iso(pay_on), "error": str(exc), "restoration": restoration_dict(lapsed)}
-    except FeeInputError as exc:
-        return {"pay_on": _iso(pay_on), "error": str(exc)}
+    except FeeInputError as exc:  # every fee up to expiry is paid: `paid_up` lets a view say so in its language
+        return {"pay_on": _iso(pay_on), "error": str(exc), "paid_up": first_unpaid(schedule) is None}
     target = schedule.year(q.year)
     return {"pay_on": _iso(pay_on), "year": q.year, "fee": number(q.fee), "late_fee": number(q.late_fee),
             "late_fee_rate": float(q.late_fee_rate), "total": number(q.total),

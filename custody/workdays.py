@@ -28,6 +28,7 @@ year, treat the result as provisional.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,30 +72,65 @@ class YearSchedule:
 # --- Parsing an operator-supplied schedule -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """A schedule's file name and text, to name the line an error is on (`file:line: field: message`)."""
+
+    name: str
+    text: str
+
+    def at(self, value: object) -> str:
+        """`name:line` of the first line holding `value` (a date, a string, a number); just `name` if none does."""
+        first = value[0] if isinstance(value, list) and value else value
+        needle = first.isoformat() if isinstance(first, date) else str(first)
+        found = next((n for n, line in enumerate(self.text.splitlines(), 1) if needle and needle in line), None)
+        return f"{self.name}:{found}" if found else self.name
+
+    def key(self, name: str) -> str:
+        """`name:line` of the line that sets `name` (`name = …`); just `name` if none does."""
+        pattern = re.compile(rf"\s*{re.escape(name)}\s*=")
+        found = next((n for n, line in enumerate(self.text.splitlines(), 1) if pattern.match(line)), None)
+        return f"{self.name}:{found}" if found else self.name
+
+
 def parse_year_schedule(text: str, origin: str) -> YearSchedule:
-    """The schedule in `text` (TOML), validated. A `ScheduleError` names `origin` and the bad field."""
+    """The schedule in `text` (TOML), validated. A `ScheduleError` names `origin`, the line and the bad field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScheduleError(f"{origin}: invalid TOML: {exc}") from exc
+        line = re.search(r"at line (\d+)", str(exc))
+        raise ScheduleError(f"{origin}{':' + line.group(1) if line else ''}: invalid TOML: {exc}") from exc
+    at = _Origin(origin, text)
     unknown = sorted(set(data) - SCHEDULE_KEYS)
     if unknown:
-        raise ScheduleError(f"{origin}: {unknown[0]}: unknown field (expected {', '.join(sorted(SCHEDULE_KEYS))})")
-    year = _year_field(data, origin)
+        raise ScheduleError(f"{at.key(unknown[0])}: {unknown[0]}: unknown field "
+                            f"(expected {', '.join(sorted(SCHEDULE_KEYS))})")
+    year = _year_field(data, at)
     source = data.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise ScheduleError(f"{origin}: source: required, the notice this schedule transcribes")
-    rest_days = _rest_days_field(data.get("holidays"), year, origin)
-    workdays = _workdays_field(data.get("workdays", []), year, origin)
+        raise ScheduleError(f"{at.key('source')}: source: required, the notice this schedule transcribes")
+    rest_days = _rest_days_field(data.get("holidays"), year, at)
+    workdays = _workdays_field(data.get("workdays", []), year, at)
     for i, day in enumerate(sorted(workdays)):
         if day in rest_days:
-            raise ScheduleError(f"{origin}: workdays[{i}]: {day} is also inside a holidays range")
+            raise ScheduleError(f"{at.at(day)}: workdays[{i}]: {day} is also inside a holidays range")
     return YearSchedule(year, source.strip(), rest_days, workdays)
+
+
+def read_schedule_text(path: Path) -> str:
+    """The text of a schedule file, which must be UTF-8 (a BOM is fine): a GBK file is refused with its line,
+    never guessed at. OSError (missing, unreadable) is the caller's to report."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScheduleError(f"{path}:{line}: not UTF-8 text (GBK?): save the file as UTF-8") from None
 
 
 def load_year_schedule(path: Path) -> YearSchedule:
     """The schedule in the TOML file at `path`; errors name the file."""
-    return parse_year_schedule(path.read_text(encoding="utf-8"), str(path))
+    return parse_year_schedule(read_schedule_text(path), str(path))
 
 
 def bundled_schedules(directory: Path = CALENDAR_DIR) -> tuple[YearSchedule, ...]:
@@ -102,10 +138,10 @@ def bundled_schedules(directory: Path = CALENDAR_DIR) -> tuple[YearSchedule, ...
     return tuple(load_year_schedule(path) for path in sorted(directory.glob("*.toml")))
 
 
-def _year_field(data: dict[str, Any], origin: str) -> int:
+def _year_field(data: dict[str, Any], at: _Origin) -> int:
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
-        raise ScheduleError(f"{origin}: year: required, a four-digit year, got {year!r}")
+        raise ScheduleError(f"{at.key('year')}: year: required, a four-digit year, got {year!r}")
     return year
 
 
@@ -123,30 +159,29 @@ def _date_in_year(value: object, year: int, where: str) -> date:
     return value
 
 
-def _rest_days_field(ranges: object, year: int, origin: str) -> frozenset[date]:
+def _rest_days_field(ranges: object, year: int, at: _Origin) -> frozenset[date]:
     if not isinstance(ranges, list) or not ranges:
-        raise ScheduleError(f"{origin}: holidays: required, a non-empty list of [first, last] date pairs")
+        raise ScheduleError(f"{at.key('holidays')}: holidays: required, a non-empty list of [first, last] date pairs")
     days: set[date] = set()
     for i, pair in enumerate(ranges):
-        where = f"{origin}: holidays[{i}]"
         if not isinstance(pair, list) or len(pair) != 2:
-            raise ScheduleError(f"{where}: expected a [first, last] pair, got {pair!r}")
-        first, last = (_date_in_year(v, year, f"{where}[{j}]") for j, v in enumerate(pair))
+            raise ScheduleError(f"{at.at(pair)}: holidays[{i}]: expected a [first, last] pair, got {pair!r}")
+        first, last = (_date_in_year(v, year, f"{at.at(v)}: holidays[{i}][{j}]") for j, v in enumerate(pair))
         if last < first:
-            raise ScheduleError(f"{where}: range ends ({last}) before it starts ({first})")
+            raise ScheduleError(f"{at.at(first)}: holidays[{i}]: range ends ({last}) before it starts ({first})")
         days.update(first + timedelta(n) for n in range((last - first).days + 1))
     return frozenset(days)
 
 
-def _workdays_field(values: object, year: int, origin: str) -> frozenset[date]:
+def _workdays_field(values: object, year: int, at: _Origin) -> frozenset[date]:
     if not isinstance(values, list):
-        raise ScheduleError(f"{origin}: workdays: expected a list of dates, got {values!r}")
+        raise ScheduleError(f"{at.key('workdays')}: workdays: expected a list of dates, got {values!r}")
     days = set()
     for i, value in enumerate(values):
-        day = _date_in_year(value, year, f"{origin}: workdays[{i}]")
+        day = _date_in_year(value, year, f"{at.at(value)}: workdays[{i}]")
         # A make-up working day only means something on a weekend; a weekday is a working day anyway.
         if day.weekday() < 5:
-            raise ScheduleError(f"{origin}: workdays[{i}]: {day} is a {day:%A}, not a Saturday or Sunday")
+            raise ScheduleError(f"{at.at(day)}: workdays[{i}]: {day} is a {day:%A}, not a Saturday or Sunday")
         days.add(day)
     return frozenset(days)
 

@@ -8,6 +8,7 @@ except under CI (CI=true), where a missing PostgreSQL is a failure. `-m "not pos
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,19 @@ from custody.store.db import database_url, engine_for, upgrade
 
 # The real local servers the channel tests talk to: an Aliyun-compatible SMS gateway and an SMTP server.
 pytest_plugins = ["tests.support.fixtures"]
+
+# Running the tests leaves nothing in the working tree: hypothesis keeps its example database outside it (read
+# when hypothesis first stores something, after this), and commands log to a temporary file (`_log_in_tmp`).
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      str(Path(tempfile.gettempdir()) / f"patent-custody-hypothesis-{os.getuid()}"))
+
+
+@pytest.fixture(autouse=True)
+def _log_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's log file in a temporary folder, never ./custody.log: a configuration without [general] log_file
+    (the built-in defaults, and ./config.toml, which leaves the key at its default) logs there. A test may still
+    set its own."""
+    monkeypatch.setattr("custody.config.DEFAULT_LOG_FILE", str(tmp_path_factory.getbasetemp() / "custody.log"))
 
 PG_URL_ENV = "CUSTODY_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

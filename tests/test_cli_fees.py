@@ -25,7 +25,7 @@ def test_json_contract_has_every_documented_key(capsys):
                                      "late_fee_bands"}
     assert set(view["next_due"]) >= {"year", "due_date", "fee", "late_fee", "total", "grace_end"}
     assert set(view["quote"]) >= {"pay_on", "year", "fee", "late_fee", "total"}
-    assert set(view["years"][1]["late_fee_bands"][0]) == {"rate", "from", "to", "late_fee"}
+    assert set(view["years"][1]["late_fee_bands"][0]) == {"rate", "from", "to", "late_fee", "provisional"}
 
 
 def test_type_comes_from_the_application_number(capsys):
@@ -83,7 +83,8 @@ def test_the_table_shows_what_restoring_a_lapsed_patent_costs(capsys):
 
 def test_quote_when_everything_is_paid_is_an_error_value_and_exit_zero(capsys):
     view = fees_json(capsys, "--as-of", "2030-01-10", "--paid-through", "20", "--pay-on", "2030-02-01")
-    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid"}
+    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid",
+                             "paid_up": True}
 
 
 AUDIT_EXAMPLE = ["fees", "--type", "invention", "--filed", "2015-03-01", "--grant-year", "4", "--paid-through", "12",
@@ -272,3 +273,45 @@ def test_readme_documents_every_option_of_the_fee_commands(command):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for option in (o for p in click_command.params for o in p.opts if o.startswith("--")):
         assert option in readme, f"{' '.join(command)} {option}"
+
+
+@pytest.mark.parametrize("log_file, reason", [
+    ("{tmp}/no-such-folder/custody.log", "No such file or directory"),
+    ("{tmp}", "Is a directory"),
+    ("{tmp}/a-file/custody.log", "Not a directory"),
+], ids=["missing-folder", "a-folder", "under-a-file"])
+def test_a_log_file_that_cannot_be_written_is_a_configuration_error(capsys, tmp_path, log_file, reason):
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    path = log_file.format(tmp=tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\nlog_file = "{path}"\n', encoding="utf-8")
+    assert run(["--config", str(config), *BASE]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"Error: {config}: [general] log_file {path}: cannot write to it ({reason})"
+
+
+@pytest.mark.parametrize("value", ["5", '""', "[]"])
+def test_a_log_file_that_is_not_a_path_is_a_configuration_error(capsys, tmp_path, value):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[general]\nlog_file = {value}\n", encoding="utf-8")
+    assert run(["--config", str(config), *BASE]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"Error: {config}: [general] log_file must be a file path")
+
+
+def test_commands_under_test_log_outside_the_working_tree():
+    # tests/conftest.py: ./config.toml leaves log_file at its default, which the tests point at a temporary folder.
+    from custody.config import load_config
+
+    repo = Path(__file__).resolve().parent.parent
+    assert repo not in load_config(repo / "config.toml").log_file.parents
+    assert repo not in load_config().log_file.parents
+
+
+def test_a_paid_up_patent_is_said_in_chinese_in_the_table(capsys):
+    assert run([*BASE, "--paid-through", "20", "--as-of", "2025-01-01", "--pay-on", "2025-02-01"]) == 0
+    out = capsys.readouterr().out
+    assert "下一笔：无（至期满的年费均已缴清）" in out
+    assert "若于 2025-02-01 缴纳：无需缴纳（至期满的年费均已缴清）" in out and "already paid" not in out
+    view = fees_json(capsys, "--paid-through", "20", "--as-of", "2025-01-01", "--pay-on", "2025-02-01")
+    assert view["quote"] == {"pay_on": "2025-02-01", "error": "every annual fee up to expiry is already paid",
+                             "paid_up": True}

@@ -59,13 +59,7 @@ def _raw_help(command) -> str:
     return "\n".join(filter(None, [command.help, *(getattr(p, "help", None) for p in command.params)]))
 
 
-# `custody fees --reduction-recorded` (not the reminders' area) still writes "[rules]" unescaped.
-UNESCAPED_ELSEWHERE = {("fees",)}
-
-
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="[rules] unescaped"))
-                                  if p in UNESCAPED_ELSEWHERE else p for p in PATHS],
-                         ids=lambda p: " ".join(p) or "custody")
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
 def test_no_help_loses_a_config_section_name_to_rich_markup(path, capsys, monkeypatch) -> None:
     # Rich takes an unescaped "[status]" for a style tag and prints nothing: write "\\[status]" in the help.
     names = SECTION.findall(_raw_help(_command(path)))

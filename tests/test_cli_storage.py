@@ -230,21 +230,30 @@ def test_a_missing_sqlite_file_is_not_created(monkeypatch, tmp_path, capsys, com
     assert not database.exists()
 
 
+# Every command that opens the database, and the two that create it.
+SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.3"],
+                  ["pay", "201710601862.3", "--year", "9"], ["report", "due"], ["remind", "list"], ["health"],
+                  ["calendar", "list"]]
+
+
 @pytest.mark.parametrize(
     "url, message",
     [
         ("bogus://nowhere", "Error: database URL: "),
         ("not a url", "Error: database URL: "),
         ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
+        ("sqlite:///{tmp}/a-file/custody.sqlite3", "Error: cannot create the SQLite database in "),
+        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "Error: cannot create the SQLite database in "),
     ],
-    ids=["unknown-dialect", "unparsable", "unreachable-postgresql"],
+    ids=["unknown-dialect", "unparsable", "unreachable-postgresql", "sqlite-under-a-file",
+         "sqlite-deep-under-a-file"],
 )
-@pytest.mark.parametrize("command", [["patent", "show", "201710601862.3"], ["pay", "201710601862.3", "--year", "9"]],
-                         ids=["patent-show", "pay"])
+@pytest.mark.parametrize("command", SETUP_COMMANDS, ids=" ".join)
 def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkeypatch, tmp_path, capsys, url,
                                                                           message, command):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", url.format(tmp=tmp_path))
     assert run(command) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith(message)
@@ -253,11 +262,21 @@ def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkey
 
 @pytest.mark.parametrize("args, message", [
     (["pay", "201710601862.3", "--year", "9", "--amount", "lots"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "1e30", "--force"], "without an exponent"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "3e2", "--force"], "without an exponent"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "NaN", "--force"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "inf", "--force"], "is not an amount"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "-300", "--force"], "negative"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "300.005", "--force"], "more than 2 decimals"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "99999999999999999999", "--force"],
+     "not a plausible amount"),
     (["pay", "201810601862.3", "--year", "9"], "check digit"),
     (["pay", "201710601863.8", "--year", "9"], "no patent 201710601863.8"),
     (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "outside this patent's fee years"),
     (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "outside this patent's fee years"),
-], ids=["amount-not-a-number", "bad-check-digit", "unknown-patent", "year-past-expiry", "year-0-forced"])
+], ids=["amount-not-a-number", "amount-exponent", "amount-small-exponent", "amount-nan", "amount-inf",
+        "amount-negative", "amount-fractions-of-a-fen", "amount-absurd", "bad-check-digit", "unknown-patent",
+        "year-past-expiry", "year-0-forced"])
 def test_pay_bad_input_is_one_error_line(invention, capsys, args, message):
     assert run(args) == 1
     captured = capsys.readouterr()
@@ -295,3 +314,174 @@ def test_a_malformed_schedule_file_is_refused_with_its_name(cli_db, tmp_path, ca
     bad.write_text('year = 2027\nsource = "x"\nholidays = [["2028-01-01", "2028-01-01"]]\n', encoding="utf-8")
     assert run(["calendar", "load", str(bad)]) == 1
     assert "bad.toml" in capsys.readouterr().err
+
+
+SAMPLE_LINES = SAMPLE_2027.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("lines, encoding, message", [
+    (SAMPLE_LINES, "gbk", ":4: not UTF-8 text (GBK?): save the file as UTF-8"),
+    ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01" "2027-01-03"]]', *SAMPLE_LINES[5:]], "utf-8",
+     ":5: invalid TOML"),
+    ([*SAMPLE_LINES[:5], 'workdays = ["2028-01-08"]'], "utf-8",
+     ":6: workdays[0]: 2028-01-08 is outside year 2027"),
+    ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01", "2027-01-03"], ["2026-12-31", "2027-01-01"]]',
+      *SAMPLE_LINES[5:]], "utf-8", ":5: holidays[1][0]: 2026-12-31 is outside year 2027"),
+], ids=["gbk", "malformed-line", "workday-outside-the-year", "holiday-outside-the-year"])
+def test_a_bad_schedule_file_names_its_line_and_loads_nothing(cli_db, tmp_path, capsys, lines, encoding, message):
+    bad = tmp_path / "schedule-2027.toml"
+    bad.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    assert run(["calendar", "load", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(f"Error: {bad}{message}")
+    assert run(["calendar", "list", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("paid_on, message", [
+    ("2017-04-24", "paid on 2017-04-24 is before the filing date 2017-04-25"),
+    ("2025-01-24", "the year 9 fee can be paid from 2025-01-25, 3 months before its anniversary 2025-04-25"),
+], ids=["before-filing", "too-early-in-advance"])
+def test_pay_refuses_an_implausible_date_unless_forced(invention, capsys, paid_on, message):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", paid_on]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()] and message in captured.err
+    assert "--force" in captured.err and payments(invention) == []
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", paid_on, "--amount", "300", "--force"]) == 0
+    assert payments(invention) == [(9, "300.00", date.fromisoformat(paid_on))]
+
+
+def test_pay_refuses_a_date_after_today_in_shanghai_unless_forced(invention, capsys):
+    from freezegun import freeze_time
+
+    with freeze_time("2025-04-19 15:59:00"):  # 23:59 on 19 April in Shanghai
+        assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 1
+        assert "paid on 2025-04-20 is in the future (today is 2025-04-19, Asia/Shanghai)" in capsys.readouterr().err
+    with freeze_time("2025-04-19 16:00:00"):  # midnight in Shanghai, still the 19th in UTC
+        assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
+
+
+def test_pay_takes_the_first_day_of_the_advance_window(invention, capsys):
+    assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-01-25"]) == 0
+    assert payments(invention) == [(9, "300.00", date(2025, 1, 25))]
+
+
+def test_the_advance_window_is_a_setting(invention, capsys, tmp_path):
+    config = tmp_path / "wide.toml"
+    config.write_text("[rules]\nadvance_payment_months = 12\n", encoding="utf-8")
+    assert run(["--config", str(config), "pay", "201710601862.3", "--year", "9", "--paid-on", "2024-04-25"]) == 0
+    config.write_text("[rules]\nadvance_payment_months = 13\n", encoding="utf-8")
+    assert run(["--config", str(config), "pay", "201710601862.3", "--year", "10", "--paid-on", "2025-04-25"]) == 2
+    assert "advance_payment_months" in capsys.readouterr().err
+
+
+def test_pay_takes_a_number_without_its_check_character_with_a_warning(invention, capsys):
+    assert run(["pay", "201710601862", "--year", "9", "--paid-on", "2025-04-20"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Warning: 201710601862 has no check character: taken as 201710601862.3")
+    assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
+
+
+@pytest.mark.parametrize("command", SETUP_COMMANDS, ids=" ".join)
+def test_a_database_migrated_by_a_newer_version_is_a_configuration_error(cli_db, capsys, command):
+    engine = engine_for(cli_db)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    engine.dispose()
+    assert run(command) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith("Error: the database is at revision 0099_from_the_future, newer than this "
+                                   "version of custody knows")
+
+
+def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, capsys, monkeypatch):
+    if not cli_db.startswith("sqlite"):
+        pytest.skip("a read-only SQLite file: mode=ro")
+    from sqlalchemy.engine import make_url
+
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///file:{make_url(cli_db).database}?mode=ro&uri=true")
+    assert run(["calendar", "load", str(SAMPLE_2027)]) == 2
+    assert capsys.readouterr().err.strip() == "Error: the database failed: attempt to write a readonly database"
+
+
+def _paid_through_10(url: str) -> None:
+    engine = engine_for(url)
+    with Session(engine) as session:
+        patent = session.exec(select(Patent)).one()
+        patent.paid_through = 10
+        session.add(patent)
+        session.commit()
+    engine.dispose()
+
+
+def test_a_provisional_due_date_is_marked_in_every_report_format(invention, capsys, tmp_path, monkeypatch):
+    # Year 11 is due 2027-04-25 (a Sunday) -> moved on 2027's provisional calendar.
+    _paid_through_10(invention)
+    report = ["report", "due", "--as-of", "2027-03-01", "--within", "90d"]
+    assert run([*report, "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert (row["due_date"], row["provisional_dates"]) == ("2027-04-26", ["due_date", "grace_end"])
+    assert run([*report, "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    assert "2027-04-26*" in out.out and "provisional" in out.err
+    monkeypatch.setenv("COLUMNS", "400")  # the table unsqueezed
+    assert run([*report]) == 0
+    assert "2027-04-26*" in capsys.readouterr().out
+    assert run([*report, "--format", "xlsx", "--out", str(tmp_path / "due.xlsx")]) == 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "due.xlsx").active
+    headings = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=2, column=headings.index("缴费截止日") + 1)
+    assert cell.value.date() == date(2027, 4, 26) and cell.number_format == 'yyyy-mm-dd"*"'
+
+
+def test_a_final_due_date_is_not_marked(invention, capsys):
+    assert run(["report", "due", "--as-of", "2025-03-01", "--within", "90d", "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert (row["due_date"], row["provisional_dates"]) == ("2025-04-25", [])
+
+
+def test_late_fee_bands_in_a_provisional_year_are_marked(invention, capsys):
+    _paid_through_10(invention)
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2026-06-01", "--format", "json"]) == 0
+    years = {y["year"]: y for y in json.loads(capsys.readouterr().out)["years"]}
+    assert all(b["provisional"] for b in years[11]["late_fee_bands"])
+    assert not any(b["provisional"] for b in years[10]["late_fee_bands"])
+
+
+def test_patent_show_names_the_enterprise_mode_reduction_and_open_licences(invention, capsys, monkeypatch):
+    from custody.models import Enterprise, OpenLicence
+
+    engine = engine_for(invention)
+    with Session(engine) as session:
+        enterprise = Enterprise(credit_code="91350100M000100Y43", name="示例科技有限公司")
+        session.add(enterprise)
+        session.flush()
+        patent = session.exec(select(Patent)).one()
+        patent.enterprise_id, patent.mode, patent.reduction_recorded_on = enterprise.id, "watch", date(2019, 1, 2)
+        session.add_all([patent, OpenLicence(patent_id=patent.id, start=date(2024, 6, 1))])
+        session.commit()
+    engine.dispose()
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["patent"]
+    assert shown["enterprise"] == {"credit_code": "91350100M000100Y43", "name": "示例科技有限公司"}
+    assert (shown["mode"], shown["reduction"]) == ("watch", "85")
+    assert shown["open_licences"] == [{"start": "2024-06-01", "end": None}]
+    monkeypatch.setenv("COLUMNS", "400")
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "企业：示例科技有限公司（91350100M000100Y43）    开放许可：2024-06-01 至 今" in out
+    assert "托管方式：仅监控" in out and "费减85%（备案日 2019-01-02）" in out
+
+
+def test_patent_show_without_an_enterprise_says_so(invention, capsys):
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["patent"]
+    assert (shown["enterprise"], shown["mode"], shown["open_licences"]) == (None, "custody", [])
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2025-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "企业：—    开放许可：无" in out and "托管方式：托管" in out

@@ -28,7 +28,7 @@ from custody.fees import (
     remaining_total,
     restoration_quote,
 )
-from custody.ruleset import RuleSet, RuleSettings, default_rules, load_rules
+from custody.ruleset import RuleError, RuleSet, RuleSettings, default_rules, load_rules
 from custody.workdays import default_calendar
 
 INVENTION, UTILITY, DESIGN = PatentType.INVENTION, PatentType.UTILITY_MODEL, PatentType.DESIGN
@@ -485,6 +485,28 @@ def test_term_compensation_costs_8000_per_whole_year_plus_200_and_moves_expiry_b
     assert (comp.annual_fee, comp.request_fee, comp.fee) == (annual, 200, annual + 200)
     assert (schedule.normal_expiry, schedule.expiry_date) == (date(2030, 1, 4), expiry)
     assert schedule.years[-1].year == 20  # compensation adds no annual-fee years
+
+
+@pytest.mark.parametrize(
+    "days, reading, whole_years",
+    [
+        # Filed 2018-03-01: normal expiry 2038-03-01; the year to 2040-03-01 holds 29 February 2040 (366 days).
+        pytest.param(730, "365_days", 2, id="730-days-are-two-365-day-years"),
+        pytest.param(730, "calendar_years", 1, id="730-days-end-before-the-second-anniversary"),
+        pytest.param(731, "calendar_years", 2, id="731-days-reach-the-second-anniversary"),
+        pytest.param(364, "calendar_years", 0, id="a-part-year-is-free-either-way"),
+    ],
+)
+def test_what_a_whole_compensated_year_is_is_a_setting(days, reading, whole_years):
+    # UNCONFIRMED (ref §3 says "per whole compensated year"): rules.compensation_whole_year.
+    rules = load_rules(settings=RuleSettings(compensation_whole_year=reading))
+    comp = schedule_of(facts(INVENTION, "2018-03-01", grant_year=5, term_extension_days=days), rules).compensation
+    assert (comp.whole_years, comp.annual_fee) == (whole_years, 8000 * whole_years)
+
+
+def test_a_bad_whole_year_reading_is_refused_with_its_name():
+    with pytest.raises(RuleError, match="rules.compensation_whole_year must be one of 365_days, calendar_years"):
+        RuleSettings(compensation_whole_year="days")
 
 
 def test_no_term_compensation_leaves_the_normal_expiry():

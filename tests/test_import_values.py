@@ -69,12 +69,15 @@ def test_dates_are_read_in_every_common_spelling(cell, expected):
     pytest.param("人民币 1,200", Decimal("1200.00"), id="renminbi-prefix"),
     pytest.param(1200.5, Decimal("1200.50"), id="number-cell"),
     pytest.param("１２００", Decimal("1200.00"), id="full-width"),
+    pytest.param("1200.000", Decimal("1200.00"), id="zeros-past-the-fen"),
+    pytest.param(0.1 + 0.2, Decimal("0.30"), id="float-cell-noise"),
 ])
 def test_amounts_drop_currency_signs_units_and_separators(cell, expected):
     assert values.amount(cell) == expected
 
 
-@pytest.mark.parametrize("cell", ["abc", "-100", "12,00,0元x"])
+@pytest.mark.parametrize("cell", ["abc", "-100", "12,00,0元x", "1e30", "1E3", "NaN", "inf", "12.345", 12.345,
+                                  float("nan"), float("inf"), "99999999999", 1e30])
 def test_amounts_that_are_not_money_are_refused(cell):
     with pytest.raises(values.CellProblem):
         values.amount(cell)

@@ -255,3 +255,14 @@ def test_what_each_message_says_is_true_for_its_reader(channel, lines, to, on, s
     shown = _shown(channel, lines, to, on)
     assert [s for s in said if s not in shown] == []
     assert [n for n in never if n in shown] == []
+
+
+def test_a_provisional_date_says_so_in_the_email():
+    from custody.domain import marked
+
+    provisional = line(due_date=marked(date(2027, 4, 26), True), grace_end=marked(date(2027, 10, 25), True),
+                       pay_by=marked(date(2027, 4, 26), True), late_fee=D("0"), late_fee_rate=D("0"), next_rate=None)
+    rendered = render_fee_message("email", [provisional, line("202020123456.7")], TO, date(2027, 3, 1))
+    for text in (rendered.text, rendered.html):
+        assert "2027年4月26日（暂定）" in text and "2025年4月25日（暂定）" not in text
+    assert "（暂定）" in rendered.subject or "2027" not in rendered.subject

@@ -690,3 +690,13 @@ def test_messages_no_process_has_the_secret_for_are_rerouted_once_they_are_late(
     assert len(smtp_server.messages) == 1 and not aliyun_gateway.requests
     [alert] = outbox(engine, kind="alert")
     assert "无法经sms发出" in alert.subject
+
+
+def test_an_email_about_a_provisional_due_date_says_so(engine: Engine, channels, aliyun_gateway,
+                                                       smtp_server) -> None:
+    # Year 11 falls due 2027-04-25, a Sunday, moved to 2027-04-26 on 2027's provisional calendar.
+    world(engine, lambda s: add_patent(s, add_enterprise(s), paid_through=10))
+    with freeze_time("2027-04-19 10:00:00+08:00"):
+        run_once(ticks_for(engine, channels))
+    email = next(m for m in outbox(engine, channel="email"))
+    assert "2027年4月26日（暂定）" in email.body

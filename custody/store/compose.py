@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from custody.domain import marked
 from custody.messages import (
     KIND_STAGE,
     Addressee,
@@ -32,6 +33,7 @@ from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule
+from custody.store.calendar import calendar_from
 from custody.store.cancel import cancel_items, stale_item_reasons
 from custody.store.outbox import fail, local_day, transition
 from custody.store.standing import ContactRow, Instructions, instructions_for
@@ -122,10 +124,15 @@ def _lines(session: Session, reminder_ids: list[int]) -> dict[int, list[FeeLine]
              .where(ReminderItem.reminder_id.in_(reminder_ids), ReminderItem.state == "planned")
              .order_by(ReminderItem.pay_by, Patent.application_number))
     found: dict[int, dict[tuple, FeeLine]] = defaultdict(dict)
+    calendar = calendar_from(session)
+
+    def shown(day):  # marked provisional as of now (a schedule loaded since planning makes the year final)
+        return marked(day, day is not None and calendar.is_provisional(day))
+
     for item, patent in session.execute(query):
         line = FeeLine(patent.enterprise_id, patent.application_number, patent.title, str(patent.type),
-                       item.fee_year, item.due_date, item.grace_end, item.fee, item.full_fee, item.late_fee,
-                       item.late_fee_rate, item.pay_by, item.next_rate, item.kind)
+                       item.fee_year, shown(item.due_date), shown(item.grace_end), item.fee, item.full_fee,
+                       item.late_fee, item.late_fee_rate, shown(item.pay_by), item.next_rate, item.kind)
         # One line per fee, whichever tiers brought it into this message: the one of the latest stage speaks.
         key = (patent.id, item.fee_year)
         known = found[item.reminder_id].get(key)

@@ -138,6 +138,16 @@ def current_revision(url: str | URL) -> str | None:
         engine.dispose()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this version's migrations; an unknown one was written by a newer version."""
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def head_revision() -> str | None:
     """The newest revision shipped with this version of the engine."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
