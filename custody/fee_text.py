@@ -119,7 +119,8 @@ def custody_line(shown: dict[str, Any]) -> str:
              f"状态：{STATE_ZH.get(shown['state'], shown['state'])}"]
     if shown["total"] is not None:
         late = f" + 滞纳金 {yuan_text(shown['late_fee'])}" if shown["late_fee"] else ""
-        parts.append(f"第{shown['year']}年应缴 {yuan_text(shown['fee'])}{late}，宽限期至 {shown['grace_end'] or '—'}")
+        parts.append(f"第{shown['year']}年应缴 {yuan_text(shown['fee'])}{late}，宽限期至 "
+                     f"{date_text(shown['grace_end'], shown.get('grace_end_provisional')) or '—'}")
     if shown["reduction"] or shown["reduction_recorded_on"]:
         reduction = REDUCTION_TOO_LATE if shown["reduction_too_late"] else REDUCTION_ZH.get(shown["reduction"],
                                                                                           shown["reduction"])

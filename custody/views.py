@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from custody.display import PatentDisplay
-from custody.domain import Citation
+from custody.domain import Citation, is_provisional_date
 from custody.fees import (
     FeeInputError,
     LapsedError,
@@ -161,6 +161,9 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
     return result
 
 
+MARKED_DATES = ("due_date", "grace_end", "next_rise_on")  # the PatentDisplay dates the working-day calendar moves
+
+
 def display_dict(shown: PatentDisplay) -> dict[str, Any]:
     """A patent's displayed facts (custody.display, the same the reports show) for JSON: dates ISO, amounts
     numbers, rates fractions."""
@@ -169,7 +172,10 @@ def display_dict(shown: PatentDisplay) -> dict[str, Any]:
             return value.isoformat()
         return number(value) if isinstance(value, Decimal) else value
 
-    return {f.name: plain(getattr(shown, f.name)) for f in fields(shown)}
+    shown_dict = {f.name: plain(getattr(shown, f.name)) for f in fields(shown)}
+    # ISO text drops the ProvisionalDate mark: a date in a year whose schedule is unpublished says so beside it.
+    shown_dict |= {f"{name}_provisional": is_provisional_date(getattr(shown, name)) for name in MARKED_DATES}
+    return shown_dict
 
 
 def mark_import_flags(view: dict[str, Any], paid_through_inferred: bool, unknown_through: int | None,

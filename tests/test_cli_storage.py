@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from cli import run
-from custody.domain import PatentType, Reduction
+from custody.domain import PROVISIONAL_MARK, PatentType, Reduction
 from custody.models import Patent, PatentChange, Payment
 from custody.models.reminders import Reminder, ReminderItem
 from custody.store.db import engine_for
@@ -300,7 +300,11 @@ def test_loaded_calendar_makes_a_year_final_for_the_engine(invention, capsys):
     assert run(["pay", "201710601862.3", "--year", "10", "--paid-on", "2026-04-20"]) == 0
     capsys.readouterr()
     assert run(["patent", "show", "201710601862.3", "--as-of", "2027-01-01", "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["next_due"]["provisional"] is True
+    view = json.loads(capsys.readouterr().out)
+    assert view["next_due"]["provisional"] is True and view["custody"]["grace_end_provisional"] is True
+    assert run(["patent", "show", "201710601862.3", "--as-of", "2027-01-01"]) == 0
+    custody_line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("托管方式"))
+    assert f"宽限期至 {view['custody']['grace_end']}{PROVISIONAL_MARK}" in custody_line
     assert run(["calendar", "load", str(SAMPLE_2027)]) == 0
     assert "2027" in capsys.readouterr().out
     assert run(["patent", "show", "201710601862.3", "--as-of", "2027-01-01", "--format", "json"]) == 0

@@ -358,7 +358,8 @@ def test_patent_show_and_every_report_show_the_same_facts(late_reduction_db: Pat
         "fee": 2000, "late_fee_rate": 0.0, "late_fee": 0, "total": 2000, "next_rise_on": None,
         "next_late_fee_rate": None, "next_late_fee": None, "reduction": "recorded too late: full fee",
         "reduction_recorded_on": "2025-06-01", "reduction_too_late": True, "decision": None, "pledgee": None,
-        "note": None}
+        "note": None, "due_date_provisional": False, "grace_end_provisional": False,
+        "next_rise_on_provisional": False}
     _, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", "json")
     due = next(r for r in json.loads(out)["rows"] if r["application_number"] == P1)
     _, out, _ = _run(capsys, "report", "enterprise", A, "--as-of", "2025-06-16", "--format", "json")
