@@ -60,7 +60,7 @@ def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datet
     return done
 
 
-def _planned_items(session: Session, reminder_ids: Iterable[int] | None):
+def _planned_items(session: Session, reminder_ids: Iterable[int] | None, before_item: int | None = None):
     query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.patent_id, ITEM.c.fee_year, ITEM.c.kind,
                        ITEM.c.channel, ITEM.c.recipient, ITEM.c.grace_end, ITEM.c.due_date, ITEM.c.pay_by,
                        Patent.mode, Patent.enterprise_id,
@@ -69,6 +69,8 @@ def _planned_items(session: Session, reminder_ids: Iterable[int] | None):
              .where(ITEM.c.state == "planned", REMINDER.c.state.in_(["planned", "sending"])))
     if reminder_ids is not None:
         query = query.where(ITEM.c.reminder_id.in_(list(reminder_ids)))
+    if before_item is not None:
+        query = query.where(ITEM.c.id < before_item)
     return session.execute(query).all()
 
 
@@ -118,9 +120,10 @@ def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
 
 
 def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
-                       reminder_ids: Iterable[int] | None = None) -> dict[int, str]:
-    """{item id: why it must not go out} for planned items (of these messages, or all)."""
-    rows = _planned_items(session, reminder_ids)
+                       reminder_ids: Iterable[int] | None = None, before_item: int | None = None) -> dict[int, str]:
+    """{item id: why it must not go out} for planned items (of these messages, or all; with ids below
+    `before_item` only, when given). Items planned later still count as what supersedes the ones checked."""
+    rows = _planned_items(session, reminder_ids, before_item)
     if not rows:
         return {}
     paid, latest = _paid(session, rows), _latest_items(session, rows)
@@ -137,8 +140,16 @@ def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
     return reasons
 
 
-def sweep(session: Session, on: date, now: datetime, settings: ReminderSettings) -> int:
-    """Cancel every planned item that must no longer go out, and the messages left empty; returns items cancelled."""
-    done = cancel_items(session, stale_item_reasons(session, on, settings))
+def next_item_id(session: Session) -> int:
+    """The id the next planned item will have at least: what a planning run marks as its start."""
+    return (session.execute(sa.select(sa.func.max(ITEM.c.id))).scalar() or 0) + 1
+
+
+def sweep(session: Session, on: date, now: datetime, settings: ReminderSettings,
+          before_item: int | None = None) -> int:
+    """Cancel every planned item that must no longer go out, and the messages left empty; returns items cancelled.
+    `before_item`: the planning run's first item id. What it has just planned comes from facts refreshed in the
+    same transaction, so only older items need checking (at a million patents that halves the daily plan)."""
+    done = cancel_items(session, stale_item_reasons(session, on, settings, before_item=before_item))
     cancel_empty_messages(session, now)
     return done

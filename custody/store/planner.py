@@ -40,7 +40,7 @@ from custody.reminder_policy import DueEvent, FeeDates, Tier, due_and_next, paym
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule, RuleSet
 from custody.store.bulk import among, insert_ignore, update_column
-from custody.store.cancel import cancel_planned_for, sweep
+from custody.store.cancel import cancel_planned_for, next_item_id, sweep
 from custody.store.due import RefreshSummary, Screened, parse_rises, refresh_due
 from custody.store.outbox import local_day, plan_alert, reroute_stranded
 from custody.store.standing import Recipient, contacts_for, instructions_for, recipients, standings
@@ -417,6 +417,7 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
     `unready`: {channel: the secret this process lacks} (see outbox.stranded_reasons)."""
     take_turn(session, "plan")
     on = local_day(now)
+    first_item = next_item_id(session)
     result = PlanResult(refresh=refresh_due(session, settings, rules, calendar, on, now, full_refresh))
     context = _Context(settings, on, now, result, keep_lines, dry_run, rules.restoration)
     result.cancelled = _screen_out(session, result.refresh.problems, context)
@@ -433,6 +434,6 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
         _Chunk(session, restorable, context).run(_restoration_dates, restore_tiers, alert_new=True)
         result.due_rows += len(restorable)
     # After planning, so that an item left unsent by a dispatch outage gives way to the tier just planned.
-    result.cancelled += sweep(session, on, now, settings)
+    result.cancelled += sweep(session, on, now, settings, before_item=first_item)
     result.rerouted = reroute_stranded(session, settings, now, unready, dry_run)
     return result
