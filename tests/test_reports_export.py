@@ -330,6 +330,16 @@ def test_a_bad_assumed_notice_setting_is_a_configuration_error(status_db: Path,
 # ---------------------------------------------------------------------------------------------- one display
 
 
+def _cli_on(session: Session, changed: object, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Save `changed` and hand the database to the CLI, run from an empty folder."""
+    session.add(changed)
+    session.commit()
+    session.close()
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.fixture
 def late_reduction_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The known portfolio with P1's 85 % reduction recorded on 2025-06-01: less than the 3 months
@@ -340,12 +350,7 @@ def late_reduction_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyP
     build_report_portfolio(session)
     patent: Patent = patent_by_number(session, P1)
     patent.reduction_recorded_on = date(2025, 6, 1)
-    session.add(patent)
-    session.commit()
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return _cli_on(session, patent, db_url, monkeypatch, tmp_path)
 
 
 def test_patent_show_and_every_report_show_the_same_facts(late_reduction_db: Path,
@@ -391,12 +396,7 @@ def formula_name_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPat
     build_report_portfolio(session)
     enterprise = session.exec(select(Enterprise).where(Enterprise.credit_code == A)).one()
     enterprise.name = " =cmd|' /C calc'!A0"
-    session.add(enterprise)
-    session.commit()
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return _cli_on(session, enterprise, db_url, monkeypatch, tmp_path)
 
 
 @pytest.mark.parametrize("report", [["due", "--within", "400d"], ["grace"], ["forecast"]], ids=lambda r: r[0])

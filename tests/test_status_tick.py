@@ -64,6 +64,17 @@ def _landed(folder: Path, name: str, settled_at: float | None = None) -> None:
     os.utime(folder / name, (old, old))
 
 
+def _drop_folder_config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(drop folder, config file) for a CLI run on `db_url` with a drop folder and a file outbox."""
+    inbox = tmp_path / "inbox"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
+                      f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n'
+                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    return inbox, config
+
+
 def _count(engine: Engine, statement) -> int:
     with Session(engine) as session:
         return session.exec(statement).one()
@@ -140,12 +151,7 @@ def test_run_once_applies_a_file_landed_in_the_drop_folder_and_reads_the_feeds_o
         capsys: pytest.CaptureFixture) -> None:
     build_portfolio(session)
     session.close()
-    inbox = tmp_path / "inbox"
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
-                      f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n'
-                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
-    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    inbox, config = _drop_folder_config(tmp_path, db_url, monkeypatch)
     _landed(inbox, "status-export.xlsx", settled_at=NOW.timestamp())
     with freeze_time(NOW):
         assert cli.run(["--config", str(config), "run-once", "--format", "json"]) == 0, capsys.readouterr().err
@@ -170,12 +176,7 @@ def test_run_once_exits_1_when_a_file_in_the_drop_folder_is_refused(
         capsys: pytest.CaptureFixture, second_run: bool) -> None:
     build_portfolio(session)
     session.close()
-    inbox = tmp_path / "inbox"
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlog_file = "{tmp_path / "custody.log"}"\n'
-                      f'[outbox]\ndir = "{tmp_path / "outbox"}"\nreplace = true\n'
-                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
-    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    inbox, config = _drop_folder_config(tmp_path, db_url, monkeypatch)
     inbox.mkdir()
     if second_run:  # the daily tick already ran today: this run only looks into the drop folder
         with freeze_time(NOW):
