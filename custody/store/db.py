@@ -21,6 +21,9 @@ from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Page cache per connection (KiB, negative per SQLite's convention; the 2 MB default): a million-patent
+# portfolio's indexes (reminder keys, items, patent_due) outgrow the default, and a daily plan would re-read pages.
+SQLITE_CACHE_KIB = -65536
 # Bare PostgreSQL URLs would pick psycopg2, which we do not install; psycopg (3) is the driver we ship.
 POSTGRES_DRIVER = "postgresql+psycopg"
 
@@ -61,6 +64,7 @@ def _sqlite_engine(url: URL, foreign_keys: bool) -> Engine:
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
