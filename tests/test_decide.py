@@ -20,6 +20,7 @@ from custody.ruleset import default_rules
 from custody.store.calendar import calendar_from
 from custody.store.status import decide, history, latest_decisions
 from custody.workdays import WorkCalendar
+from tests.support.cli import hand_to_cli
 from tests.test_status_portfolio import NOW, P6, TODAY, build_portfolio
 
 RULES = default_rules()
@@ -128,9 +129,7 @@ def test_a_later_pay_decision_is_the_one_in_force(session: Session) -> None:
 @pytest.fixture
 def cli_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:
     build_portfolio(session)
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)  # no ./config.toml: built-in defaults
+    hand_to_cli(session, db_url, monkeypatch, tmp_path)
     return db_url
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 import cli
 from custody.export import display_width, neutralised, report_csv, write_csv, write_xlsx
 from custody.reports import Column, Report
+from tests.support.cli import hand_to_cli
 from tests.test_reports_portfolio import build_report_portfolio
 from tests.test_status_portfolio import ENTERPRISES, P1, P2, P3, P4, P5, P7, A, B, C, build_portfolio
 
@@ -87,10 +88,7 @@ def test_display_width_counts_chinese_characters_double() -> None:
 @pytest.fixture
 def cli_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     build_report_portfolio(session)
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)  # no ./config.toml: built-in defaults (language zh)
-    return tmp_path
+    return hand_to_cli(session, db_url, monkeypatch, tmp_path)
 
 
 def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -234,10 +232,7 @@ def test_kpi_and_deliveries_commands(cli_db: Path, capsys: pytest.CaptureFixture
 @pytest.fixture
 def status_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     build_portfolio(session, spares=True)
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return hand_to_cli(session, db_url, monkeypatch, tmp_path)
 
 
 @freeze_time("2025-06-16 01:30:00")
@@ -334,10 +329,7 @@ def _cli_on(session: Session, changed: object, db_url: str, monkeypatch: pytest.
     """Save `changed` and hand the database to the CLI, run from an empty folder."""
     session.add(changed)
     session.commit()
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return hand_to_cli(session, db_url, monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 import cli
 from custody.models.reminders import Reminder
 from custody.store.db import engine_for
+from tests.support.cli import hand_to_cli
 from tests.test_status_portfolio import P1, P3, B, build_portfolio
 from tests.test_status_sources import TOKEN, feed_url  # noqa: F401 - the local feed server fixture
 
@@ -26,10 +27,7 @@ OTHERS = {"custody.sqlite3": b"SQLite format 3\x00", "config.toml": b"[general]\
 @pytest.fixture
 def home(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     build_portfolio(session, spares=True)
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return hand_to_cli(session, db_url, monkeypatch, tmp_path)
 
 
 def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:

@@ -21,6 +21,7 @@ from custody.store.planner import plan
 from custody.store.reports import enterprise_by_code
 from custody.store.status import NotInCustody, decide, history, ingest
 from custody.store.status_notices import plan_watch_digests
+from tests.support.cli import hand_to_cli
 from tests.test_status_portfolio import ENTERPRISES, NOW, P1, P5, SHANGHAI, TODAY, A, C, build_portfolio
 
 RULES = default_rules()
@@ -113,9 +114,7 @@ def test_a_fee_decision_on_a_watch_only_patent_is_refused(session: Session) -> N
 @pytest.fixture
 def cli_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:
     build_portfolio(session)
-    session.close()
-    monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
+    hand_to_cli(session, db_url, monkeypatch, tmp_path)
     return db_url
 
 
