@@ -215,3 +215,11 @@ def cycle_health(session: Session, settings: OpsSettings, now: datetime) -> tupl
     done = f"last completed {_when(state.cycle_completed_at)}" if state.cycle_completed_at else \
         f"no cycle completed since the first run {_when(state.started_at)}"
     return ok, f"{done} (limit {2 * settings.interval_days} days); {due_count(session, now)} patent(s) due now"
+
+
+def ops_check(session: Session, settings: OpsSettings, now: datetime):
+    """`custody health`'s line for the OPS watch: a cycle completed within twice the interval."""
+    from custody.store.health import Check
+
+    ok, detail = cycle_health(session, settings, now)
+    return Check("ops watch", ok, detail)

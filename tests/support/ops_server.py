@@ -7,8 +7,8 @@ X-Throttling-Control and X-RegisteredQuotaPerWeek-Used headers. An unknown or ex
 message invalid_access_token (what the client library looks for before it renews), a used-up quota 403 with
 X-Rejection-Reason, an unknown document 404 with SERVER.EntityNotFound.
 
-    with OpsServer(legal={"(CN).(201710601862).(A)": "cn_lapse_restored.xml"}) as ops:
-        ops.throttle = "busy (images=green:100, inpadoc=yellow:30, other=green:1000, retrieval=green:100, search=green:10)"
+    with OpsServer(legal={"(CN).(202010000018).(A)": "cn_restored.xml"}) as ops:
+        ops.throttle = "busy (images=green:100, inpadoc=yellow:30, other=green:1000, search=green:10)"
         ops.fail_next("legal", 403, rejection="RegisteredQuotaPerWeek exceeded")
         OpsGateway(KEY, SECRET, ops.base_url)
 """
