@@ -47,6 +47,7 @@ from custody.store.ops_watch import (
     due_count,
     due_patents,
     enrol_watched,
+    is_urgent,
     ops_state,
     pause,
     record_checked,
@@ -231,6 +232,8 @@ def _apply(engine, wiring, patent, batch, docdb, via, rules, now, run, dry_run, 
             if dry_run:
                 session.rollback()
             else:
+                # Urgency after the events: a termination just applied makes the restoration window urgent.
+                urgent = urgent or is_urgent(session, patent.patent_id, now.astimezone(SHANGHAI).date())
                 record_checked(session, patent.patent_id, now, wiring.settings, size, docdb.key, via, urgent)
                 session.commit()
     except SyncRefused as exc:

@@ -83,6 +83,17 @@ def urgent_ids(session: Session, today: date) -> set[int]:
     return set(session.exec(in_grace)) | set(session.exec(watch))
 
 
+def is_urgent(session: Session, patent_id: int, today: date) -> bool:
+    """Whether one patent's state makes news urgent now (read after its events are applied)."""
+    in_grace = select(PatentDue.patent_id).where(PatentDue.patent_id == patent_id, PatentDue.due_date < today,
+                                                 PatentDue.grace_end >= today)
+    watch = session.get(PatentWatch, patent_id)
+    restorable = watch is not None and watch.ended is None and watch.lapsed_on is not None \
+        and watch.restore_by is not None and watch.restore_by >= today
+    held = watch is not None and watch.ended is None and watch.transfer_to is not None
+    return restorable or held or session.exec(in_grace).first() is not None
+
+
 def _due_row(row: tuple) -> DuePatent:
     return DuePatent(*row)
 
