@@ -994,7 +994,7 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
 @app.command()
 def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
     """Exit 1 when a tick has not succeeded in time, a message is stuck or late, a channel is paused, or (with OPS
-    credentials set) the OPS watch has not caught up with its patents in twice \\[status.ops] interval_days.
+    credentials set) the OPS watch has not completed a cycle in twice \\[status.ops] interval_days.
 
     Example: custody health --format json
     """

@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # a CN family's legal answer is a few kB to so
 KIND_BY_TYPE_DIGIT = {"1": "A", "8": "A", "2": "U", "9": "U", "3": "S"}
 SYSTEM_STATES = ("idle", "busy", "overloaded")
 LIGHTS = ("green", "yellow", "red", "black")
+WATCHED_SERVICES = ("inpadoc", "other")  # the throttling middleware's names for the legal and number services
 _THROTTLE = re.compile(r"^\s*(?P<system>[a-z-]+)\s*(?:\((?P<services>[^)]*)\))?", re.IGNORECASE)
 _SERVICE = re.compile(r"(?P<name>[a-z-]+)\s*=\s*(?P<light>[a-z]+)\s*:\s*(?P<limit>\d+)", re.IGNORECASE)
 
@@ -113,7 +114,8 @@ class Throttle:
 
     @property
     def is_black_listed(self) -> bool:
-        return any(light == "black" for light, _ in self.services.values())
+        """A black light on a service the watch uses: inpadoc (legal) or other (number service, token)."""
+        return any(self.light(service) == "black" for service in WATCHED_SERVICES)
 
 
 @dataclass(frozen=True)

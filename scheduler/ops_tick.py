@@ -48,6 +48,7 @@ from custody.store.ops_watch import (
     due_patents,
     enrol_watched,
     is_urgent,
+    never_checked,
     ops_state,
     pause,
     record_checked,
@@ -316,8 +317,8 @@ def _finish(engine, wiring, rules, now, run: OpsRun, settings, only, dry_run) ->
         state = ops_state(session, now)
         state.last_run_at = now
         run.due_left = due_count(session, now)
-        if only is None and run.stopped is None and run.due_left == 0:
-            state.cycle_completed_at = now
+        if only is None and run.stopped is None and run.due_left == 0 and never_checked(session) == 0:
+            state.cycle_completed_at = now  # every watched patent checked at least once, none left due
         session.add(state)
         if not dry_run and (run.checked or run.failed):
             record_sync(session, run.result, SOURCE, error=_failures_text(run))

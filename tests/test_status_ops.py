@@ -212,15 +212,18 @@ def test_a_watch_only_patents_change_goes_into_the_watching_enterprises_digest(e
     run_ops(engine, wiring(ops), default_rules(), NOW, _settings(), only=P5)
     with Session(engine) as session:
         digests = session.exec(select(Reminder).where(Reminder.key.startswith("digest:"))).all()
-    assert digests and all("另一家公司" not in d.key for d in digests)
+        watcher = session.exec(select(Patent.enterprise_id).where(Patent.application_number == P5)).one()
+        events = session.exec(select(StatusEvent).where(StatusEvent.patent_id == _id(session, P5))).all()
+    assert digests and {d.enterprise_id for d in digests} == {watcher}
+    assert events and all(e.digested_at is not None for e in events)
 
 
 # ---------------------------------------------------------------------------------------------- faults
 
 
-def test_an_expired_token_is_renewed_and_the_request_repeated(engine: Engine, portfolio, ops: OpsServer) -> None:
+def test_an_expired_token_is_renewed_and_the_request_repeated(ops: OpsServer) -> None:
     gateway = OpsGateway(KEY, SECRET, ops.base_url, 5)
-    first = gateway.legal(OpsStatusSource.__annotations__ and _docdb(P3))
+    first = gateway.legal(_docdb(P3))
     ops.expire_tokens()
     second = gateway.legal(_docdb(P1))
     assert first.body and second.body
@@ -326,6 +329,7 @@ def test_the_first_run_checks_urgent_patents_then_the_week_spreads_the_rest(engi
     first = check(engine, ops)
     with Session(engine) as session:
         assert _enrolled(session) == len(portfolio)
+        assert session.get(OpsState, 1).cycle_completed_at is None  # caught up, but most never checked yet
     # Only the urgent patent at once (P2, which OPS does not know); the others at their point of the week.
     assert [f["application_number"] for f in first.failed] == [P2] and first.checked == 0
     week = NOW + timedelta(days=7, minutes=1)

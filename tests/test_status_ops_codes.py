@@ -141,6 +141,8 @@ def test_the_number_service_answer_gives_the_docdb_number() -> None:
                  "search=green:5)", "overloaded", ("green", 30), False, id="overloaded"),
     pytest.param("busy (images=green:100, inpadoc=black:0, other=green:1000)", "busy", ("black", 0), True,
                  id="black-listed"),
+    pytest.param("idle (images=black:0, inpadoc=green:60, other=green:1000)", "idle", ("green", 60), False,
+                 id="black-on-a-service-the-watch-does-not-use"),
     pytest.param(None, "", ("", 0), False, id="absent"),
     pytest.param("??", "", ("", 0), False, id="unreadable"),
 ])

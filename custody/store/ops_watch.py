@@ -127,6 +127,13 @@ def due_count(session: Session, now: datetime) -> int:
     return session.execute(statement).scalar_one()
 
 
+def never_checked(session: Session) -> int:
+    """Watched patents not checked even once: a cycle is complete only when there are none (and none is due)."""
+    statement = (select(sa.func.count()).select_from(OpsPatent).join(Patent, Patent.id == OpsPatent.patent_id)
+                 .where(OpsPatent.last_checked_at.is_(None), _not_ended()))
+    return session.execute(statement).scalar_one()
+
+
 def ops_row(session: Session, patent_id: int, now: datetime, settings: OpsSettings) -> OpsPatent:
     row = session.get(OpsPatent, patent_id)
     if row is None:
@@ -191,7 +198,8 @@ def usage_summary(session: Session, settings: OpsSettings, now: datetime) -> dic
             "used_percent": round(100 * used / (settings.weekly_quota_mb * 1e6), 2),
             "stop_at_percent": settings.stop_at_percent, "requests_7d": sum(r.requests for r in week),
             "checks_7d": sum(r.checks for r in week), "patents_watched": watched,
-            "checked_within_interval": checked, "due_now": due_count(session, now), "failing": failing,
+            "checked_within_interval": checked, "never_checked": never_checked(session),
+            "due_now": due_count(session, now), "failing": failing,
             "interval_days": settings.interval_days,
             "paused_until": _when(state.paused_until) if state and state.paused_until and state.paused_until > now
             else None, "pause_reason": state.pause_reason if state and state.paused_until
@@ -216,7 +224,8 @@ def failure_rows(session: Session, since: datetime) -> list[dict]:
 
 
 def cycle_health(session: Session, settings: OpsSettings, now: datetime) -> tuple[bool, str]:
-    """Whether the watch has caught up with every due patent within twice its interval (what health checks)."""
+    """Whether the watch completed a cycle (every watched patent checked, none left due) within twice its interval,
+    counted from the first run until the first cycle completes (what health checks)."""
     state = session.get(OpsState, 1)
     if state is None:
         return False, "the OPS watch has never run"
