@@ -929,9 +929,10 @@ def _log_to_stderr(level: int = logging.INFO) -> None:
 
 def _status_jobs(config: Config, status_at) -> list:
     """The daemon's legal-status jobs from [status] (daily and at start; the drop folder every minute)."""
+    from scheduler.ops_tick import ops_jobs
     from scheduler.status_tick import status_jobs
 
-    return status_jobs(status_wiring(config), status_at)
+    return status_jobs(status_wiring(config), status_at) + ops_jobs(ops_wiring(config))
 
 
 @app.command()
@@ -942,8 +943,9 @@ def daemon(
                                   "start)."),
 ) -> None:
     """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
-    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, and look into the \\[status]
-    drop folder every minute. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    pull SMS receipts every 10 minutes, the legal-status tick daily and at start, look into the \\[status]
+    drop folder every minute and, with OPS credentials set, run the OPS watch every \\[status.ops]
+    run_every_minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
     Example: custody daemon --plan-at 07:30 --status-at 07:00
@@ -991,7 +993,8 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
 
 @app.command()
 def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """Exit 1 when a tick has not succeeded in time, a message is stuck or late, or a channel is paused.
+    """Exit 1 when a tick has not succeeded in time, a message is stuck or late, a channel is paused, or (with OPS
+    credentials set) the OPS watch has not completed a cycle in twice \\[status.ops] interval_days.
 
     Example: custody health --format json
     """
@@ -1002,6 +1005,11 @@ def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--forma
         expects_receipts = hasattr(ticks.transports.get("sms"), "delivery_reports")
         with session_for(ticks.engine) as session:
             checks = health_checks(session, ticks.settings, clock.now(), expects_receipts)
+            ops = ops_wiring(state(ctx).config)
+            if ops.gateway is not None and ops.settings.enabled:
+                from custody.store.ops_watch import ops_check
+
+                checks.append(ops_check(session, ops.settings, clock.now()))
     emit([{"check": c.name, "ok": c.ok, "status": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks],
          fmt, [("check", "check"), ("status", "status"), ("detail", "detail")])
     if not all(c.ok for c in checks):
@@ -1227,6 +1235,25 @@ def status_wiring(config: Config):
                         tuple(section.get("digest_roles", ["ip_manager"])), float(section.get("settle_seconds", 5)))
 
 
+def ops_wiring(config: Config):
+    """The OPS watch from [status.ops] and the credentials in the environment (never from a file)."""
+    from custody.config import secret
+    from custody.ops_schedule import KEY_ENV, SECRET_ENV, ops_settings
+    from importers.status_ops import OpsGateway, OpsStatusSource
+    from scheduler.ops_tick import OpsWiring
+    from scheduler.status_tick import plan_status_notices
+
+    status = config.section("status")
+    settings = ops_settings(status.get("ops", {}), config.origin)
+    key, secret_value = secret(KEY_ENV), secret(SECRET_ENV)
+    missing = None if key and secret_value else f"{KEY_ENV} and {SECRET_ENV} are not both set in the environment"
+    gateway = (lambda: OpsGateway(key, secret_value, settings.base_url, settings.timeout_seconds)) if not missing \
+        else None
+    return OpsWiring(settings, gateway, OpsStatusSource, missing,
+                     lambda engine, rules, now, alerts: plan_status_notices(engine, status_wiring(config), rules, now,
+                                                                            alerts))
+
+
 def _status_engine(ctx: typer.Context):
     from custody.store.db import engine_for
 
@@ -1269,9 +1296,12 @@ def status_sync(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="A legal-status export (CSV/XLSX), a folder of them (applied files "
                                  "move to done/, refused ones to failed/; any other file is left alone), `http` "
-                                 "(the feed in \\[status.http]) or `drop` (the drop folder in \\[status])."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+                                 "(the feed in \\[status.http]), `drop` (the drop folder in \\[status]) or `ops` "
+                                 "(the patents due for a check at the EPO's Open Patent Services)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing (with `ops`, "
+                                 "the volume downloaded still counts against the quota)."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    patent: str | None = typer.Option(None, "--patent", help="With `ops`: check this patent now, due or not."),
 ) -> None:
     """Apply legal-status records: each new event is recorded once, with every effect on reminders and its cause.
 
@@ -1279,12 +1309,17 @@ def status_sync(
     statuses are listed and, like any failure, alerted to the operator through the reminders outbox. A folder
     takes only .csv, .xlsx, .xlsm and .xls files.
 
+    `ops` checks the patents due at OPS (credentials in CUSTODY_OPS_KEY and CUSTODY_OPS_SECRET), within the
+    weekly quota; `custody status ops-usage` shows where it stands.
+
     Example: custody status sync 法律状态导出-2025-06.xlsx --dry-run
     """
     from scheduler.status_tick import plan_status_notices
 
     if fmt == Format.csv:
         raise UsageError("status sync prints table or json")
+    if source == "ops" or patent is not None:
+        return _sync_ops(ctx, patent, dry_run, fmt)
     st = state(ctx)
     rules, wiring, now = load_rules(settings=st.config.rule_settings), status_wiring(st.config), clock.now()
     settings = _reminder_settings(st)  # the operator is alerted of unknown statuses and failures, as by the daemon
@@ -1404,6 +1439,52 @@ def _drop_folder(engine, wiring, rules, now, settings=None) -> tuple[list[dict[s
         files = [{**o, "unknown": unknown_events(session, f"file:{o['file']}", now)} if "summary" in o else o
                  for o in outcomes]
     return files, [f"{o['file']} refused (see {o['moved_to']}.problems.txt)" for o in outcomes if "error" in o]
+
+
+def _sync_ops(ctx: typer.Context, patent: str | None, dry_run: bool, fmt: Format) -> None:
+    """`custody status sync ops`: one OPS run, shown like any other source; exit 1 on a failed check or refusal."""
+    from scheduler.ops_tick import run_ops
+
+    st = state(ctx)
+    wiring, rules = ops_wiring(st.config), load_rules(settings=st.config.rule_settings)
+    if wiring.gateway is None:
+        raise ConfigError(f"OPS watch: {wiring.missing}")
+    engine = _status_engine(ctx)
+    try:
+        with _alerts_off_stderr():
+            run = run_ops(engine, wiring, rules, clock.now(), _reminder_settings(st), only=patent, dry_run=dry_run)
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        engine.dispose()
+    result = run.result
+    _show_sync({"source": "ops", "summary": f"{result.summary()}; {run.checked} patent(s) checked, "
+                f"{len(run.failed)} failed, {run.bytes} bytes", "new_events": result.new_events,
+                "unknown": result.unknown, "unmatched": result.unmatched, "effects": result.effects,
+                "failed": run.failed, "stopped": run.stopped}, fmt)
+    for failure in run.failed:
+        typer.echo(f"failed: {failure['application_number']}: {failure['message']}", err=True)
+    if run.stopped:
+        typer.echo(f"stopped: {run.stopped}", err=True)
+    if dry_run:
+        typer.echo("dry run: nothing was changed", err=True)
+    if run.failed or run.is_error:
+        raise UserError(f"OPS: {len(run.failed)} check(s) failed{'; ' + run.stopped if run.is_error else ''} "
+                        f"(see `custody status review`)")
+
+
+@status_app.command("ops-usage")
+def status_ops_usage(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
+    """The OPS watch: quota used in the last 7 days, patents watched, checked, due and failing, any pause.
+
+    Example: custody status ops-usage --format json
+    """
+    from custody.store.ops_watch import usage_summary
+
+    settings = ops_wiring(state(ctx).config).settings
+    with db_session(ctx) as session:
+        summary = usage_summary(session, settings, clock.now())
+    emit([{"item": k, "value": v} for k, v in summary.items()], fmt, [("item", "item"), ("value", "value")])
 
 
 @status_app.command("confirm")

@@ -20,6 +20,7 @@ from custody.models.core import (
     utc_now,
 )
 from custody.models.imports import ImportRecord, PatentChange  # noqa: F401  (import log and audit, issue 3)
+from custody.models.ops import OpsPatent, OpsState, OpsUsage  # noqa: F401  (the OPS legal-status watch, issue 13)
 from custody.models.status import (  # noqa: F401
     FeeDecision,
     PatentWatch,

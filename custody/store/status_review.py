@@ -1,6 +1,6 @@
 """What the legal-status watch leaves for the operator: effects to review, transfers on hold, records for
-application numbers not in the portfolio (kept, never dropped) and syncs that failed. `custody status review` lists
-them; the unmatched records are kept here as they arrive.
+application numbers not in the portfolio (kept, never dropped), syncs that failed and failing OPS checks.
+`custody status review` lists them; the unmatched records are kept here as they arrive.
 """
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def keep_unmatched(session: Session, record: StatusRecord, source: str, vocabula
 def review_rows(session: Session, since: date) -> list[dict]:
     """Everything for the operator recorded on or after `since`, by date: effects to review and held transfers,
     records not in the portfolio (while the number is still missing from it) and failed syncs."""
+    from custody.store.ops_watch import failure_rows
+
     rows = _effect_rows(session, since) + _unmatched_rows(session, since) + _failed_sync_rows(session, since)
+    rows += failure_rows(session, _start(since))  # patents whose OPS check failed, until one succeeds
     return sorted(rows, key=lambda r: r["date"])
 
 
