@@ -150,7 +150,7 @@ def _verdict(row, rules: RuleSet, calendar: Calendar) -> tuple[str | None, int]:
 
 
 def _plain(value):
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
