@@ -36,6 +36,7 @@ class Scope:
     custody_only: bool = False
     payments_in: tuple[date, date] | None = None  # the KPI year's payments
     events: bool = False  # lapse notices and restorations (KPI)
+    ids: tuple[int, ...] | None = None  # only these patents (a refresh of the changed ones)
 
 
 def _text(column) -> sa.ColumnElement:
@@ -54,13 +55,14 @@ def _latest_decisions(low: int, high: int) -> sa.Subquery:
     return sa.select(ranked).where(ranked.c.rank == 1).subquery()
 
 
-def _patents_query(low: int, high: int, scope: Scope) -> sa.Select:
+def _patents_query(low: int, high: int) -> sa.Select:
     p, e, w = Patent.__table__.c, Enterprise.__table__.c, PatentWatch.__table__.c
     latest = _latest_decisions(low, high)
     d = latest.c
     query = (sa.select(
-        p.id, p.application_number, p.title, _text(p.type).label("type"), _text(p.filing_date).label("filing_date"),
-        p.grant_year, _text(p.granted_on).label("granted_on"), p.paid_through, _text(p.reduction).label("reduction"),
+        p.id, p.enterprise_id, p.application_number, p.title, _text(p.type).label("type"),
+        _text(p.filing_date).label("filing_date"), p.grant_year, _text(p.granted_on).label("granted_on"),
+        p.paid_through, _text(p.reduction).label("reduction"),
         _text(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
         p.legal_status, _text(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
         p.unknown_through, sa.func.coalesce(e.credit_code, "").label("enterprise_code"),
@@ -75,11 +77,15 @@ def _patents_query(low: int, high: int, scope: Scope) -> sa.Select:
         .outerjoin(PatentWatch.__table__, w.patent_id == p.id)
         .outerjoin(latest, d.patent_id == p.id)
         .where(p.id > low, p.id <= high))
-    return _scoped(query, scope)
+    return query
 
 
-def _scoped(query: sa.Select, scope: Scope) -> sa.Select:
+def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> sa.Select:
     p = Patent.__table__.c
+    if scope.ids is not None:
+        from custody.store.bulk import among
+
+        query = query.where(among(session, p.id, scope.ids))
     if scope.enterprise_id is not None:
         query = query.where(p.enterprise_id == scope.enterprise_id)
     if scope.custody_only:
@@ -111,11 +117,11 @@ def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Itera
     p = Patent.__table__.c
     after = 0
     while True:
-        ids = _scoped(sa.select(p.id).where(p.id > after), scope).order_by(p.id).limit(size)
+        ids = _scoped(sa.select(p.id).where(p.id > after), scope, session).order_by(p.id).limit(size)
         high = session.execute(sa.select(sa.func.max(ids.subquery().c.id))).scalar()
         if high is None:
             return
-        result = session.execute(_patents_query(after, high, scope))
+        result = session.execute(_scoped(_patents_query(after, high), scope, session))
         patents = _frame(result.all(), list(result.keys()))
         yield Chunk(patents, _licences(session, after, high), _paid_years(session, after, high),
                     _payments(session, after, high, scope), _events(session, after, high, scope))
@@ -166,3 +172,13 @@ def report_chunks(session: Session, enterprise_code: str | None = None, custody_
     enterprise_id = enterprise_by_code(session, enterprise_code).id if enterprise_code is not None else None
     payments = (date(kpi_year, 1, 1), date(kpi_year, 12, 31)) if kpi_year is not None else None
     return chunks(session, Scope(enterprise_id, custody_only, payments, kpi_year is not None))
+
+
+def chunks_of(session: Session, ids: list[int], scope: Scope = Scope(), size: int = 20_000) -> Iterator[Chunk]:  # noqa: B008
+    """The chunks of these patents only (sorted ids, at most `size` a chunk: one bound array on PostgreSQL, fewer
+    parameters than SQLite allows)."""
+    from dataclasses import replace
+
+    for start in range(0, len(ids), size):
+        part = ids[start:start + size]
+        yield from chunks(session, replace(scope, ids=tuple(part)), size=size)
