@@ -42,7 +42,7 @@ class Screen:
     problems: dict[int, str]  # row position -> the scalar engine's message
 
 
-CANONICAL = r"(?:\d{12}|\d{8})\.[\dX]"
+CANONICAL = r"(?:[0-9]{12}|[0-9]{8})\.[0-9X]"
 
 
 def number_years(numbers: pd.Series) -> np.ndarray:
@@ -55,7 +55,10 @@ def number_years(numbers: pd.Series) -> np.ndarray:
         at = np.flatnonzero(canonical & (text.str.len().to_numpy() == length + 2))
         if len(at):
             years[at] = _canonical_years(text.to_numpy(object)[at], length)
-    for i in np.flatnonzero(~canonical & (text != "").to_numpy()):  # not in canonical form: parse it
+    # Not in canonical form: parse it, unless it is plain ASCII the parser cannot read whatever it normalises (the
+    # store keeps a number it could not parse as given, e.g. an internal reference).
+    readable = ~text.str.isascii().to_numpy(bool) | text.str.fullmatch(r"\s*(?:ZL|CN|zl|cn)?[0-9.\sXx]+").to_numpy(bool)
+    for i in np.flatnonzero(~canonical & readable):
         try:
             years[i] = parse_application_number(text.iloc[i]).year
         except InvalidApplicationNumber:

@@ -34,6 +34,7 @@ from custody.report_engine import TableReport
 from custody.reports import Column as Heading
 
 BLOCK = 5_000
+STARTS = frozenset("=+-@\t\r\n")
 TABLE_ROWS = 500
 
 
@@ -83,7 +84,8 @@ def csv_texts(column: Column, heading: Heading) -> np.ndarray:
     text = texts(column, heading)
     if isinstance(column, Objects):
         values = column.objects
-        for i in np.flatnonzero([type(v) is str for v in values]):
+        # Only a text whose first character is a blank, a control or a formula start can be formula-like.
+        for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
             text[i] = neutralised(text[i])
     return text
 
