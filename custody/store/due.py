@@ -273,7 +273,7 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
         count = session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar()
     else:
         ids = changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
-        found, count = chunks_of(session, ids, size=CHUNK), len(ids)
+        found, count = chunks_of(session, ids), len(ids)  # lists of ids: within SQLite's parameter limit
     rows, problems = 0, []
     for chunk in found:
         written, refused = refresh_chunk(session, chunk, settings, rules, calendar, on, now, keep_fire)
