@@ -21,7 +21,7 @@ from custody.models import Enterprise, OpenLicence, Patent, Payment
 from custody.models.status import FeeDecision, PatentWatch, StatusEvent
 from custody.report_engine import Chunk
 
-CHUNK = 100_000
+CHUNK = 50_000
 DATES = ("filing_date", "granted_on", "reduction_recorded_on", "legal_status_date", "ended_on", "lapsed_on",
          "restore_by", "pledged_on", "transfer_on", "d_effective_on")
 INTEGERS = ("grant_year", "paid_through", "unknown_through", "restoration_year", "d_year")
