@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,25 +51,34 @@ WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
 
 class Provisional:
-    """calendar.is_provisional over day numbers, asking the calendar once per distinct day."""
+    """calendar.is_provisional over day numbers: a table over the days seen so far, each day asked once."""
 
     def __init__(self, calendar: Calendar) -> None:
-        self.calendar, self.cache = calendar, {}
+        self.calendar = calendar
+        self.low, self.flags = 0, np.zeros(0, np.int8)  # -1: not asked yet
 
     def __call__(self, days: np.ndarray) -> np.ndarray:
         present = days != NAT_DAYS
         found = np.zeros(len(days), bool)
         if not present.any():
             return found
-        wanted = np.unique(days[present])
-        flags = np.array([self._one(int(d)) for d in wanted])
-        found[present] = flags[np.searchsorted(wanted, days[present])]
+        wanted = days[present]
+        self._cover(int(wanted.min()), int(wanted.max()))
+        index = wanted - self.low
+        unknown = np.unique(index[self.flags[index] < 0])
+        for i in unknown.tolist():
+            self.flags[i] = self.calendar.is_provisional(date.fromordinal(self.low + i + EPOCH_ORDINAL))
+        found[present] = self.flags[index] > 0
         return found
 
-    def _one(self, day: int) -> bool:
-        if day not in self.cache:
-            self.cache[day] = self.calendar.is_provisional(date.fromordinal(day + EPOCH_ORDINAL))
-        return self.cache[day]
+    def _cover(self, low: int, high: int) -> None:
+        if len(self.flags) and self.low <= low and high < self.low + len(self.flags):
+            return
+        new_low = min(low, self.low) if len(self.flags) else low
+        new_high = max(high, self.low + len(self.flags) - 1) if len(self.flags) else high
+        flags = np.full(new_high - new_low + 1, -1, np.int8)
+        flags[self.low - new_low:self.low - new_low + len(self.flags)] = self.flags
+        self.low, self.flags = new_low, flags
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,10 @@ def decision_of(frame: pd.DataFrame, i: int) -> Decision | None:
     decided = row["d_decided_at"]
     if isinstance(decided, pd.Timestamp):
         decided = decided.to_pydatetime()
+    if isinstance(decided, str):  # SQLite's text of a UTC moment (custody.models.core.UtcDateTime)
+        decided = datetime.fromisoformat(decided)
+    if decided.tzinfo is None:
+        decided = decided.replace(tzinfo=UTC)
     return Decision(row["d_choice"], int(row["d_year"]), effective.date() if isinstance(effective, datetime)
                     else effective, row["d_decided_by"], decided, _plain(row["d_note"]))
 

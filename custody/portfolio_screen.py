@@ -12,6 +12,7 @@ Pure: no clock, no database.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,23 +43,30 @@ class Screen:
     problems: dict[int, str]  # row position -> the scalar engine's message
 
 
-CANONICAL = r"(?:[0-9]{12}|[0-9]{8})\.[0-9X]"
+READABLE = re.compile(r"\s*(?:ZL|CN|zl|cn)?[0-9.\sXx]+")
 
 
 def number_years(numbers: pd.Series) -> np.ndarray:
     """The year of each application number (ZC 0006-2003), -1 where it does not parse: custody.appno's answer,
     read with numpy from the canonical form `DDDDDDDDDDDD.C` (or the old `DDDDDDDD.C`) every stored number has."""
-    text = numbers.fillna("").astype(str)
-    canonical = text.str.fullmatch(CANONICAL).to_numpy(bool)
-    years = np.full(len(text), -1, np.int64)
+    values = numbers.to_numpy(object)
+    lengths = np.array([len(v) if type(v) is str else 0 for v in values.tolist()], np.int64)
+    years = np.full(len(values), -1, np.int64)
+    canonical = np.zeros(len(values), bool)
     for length in (12, 8):
-        at = np.flatnonzero(canonical & (text.str.len().to_numpy() == length + 2))
+        at = np.flatnonzero(lengths == length + 2)
+        ascii_ = np.array([v.isascii() for v in values[at].tolist()], bool)
+        at = at[ascii_]
         if len(at):
-            years[at] = _canonical_years(text.to_numpy(object)[at], length)
+            shaped, found = _canonical_years(values[at], length)
+            canonical[at[shaped]] = True
+            years[at] = found
+    text = pd.Series(values, dtype=object).fillna("").astype(str)
     # Not in canonical form: parse it, unless it is plain ASCII the parser cannot read whatever it normalises (the
     # store keeps a number it could not parse as given, e.g. an internal reference).
-    readable = ~text.str.isascii().to_numpy(bool) | text.str.fullmatch(r"\s*(?:ZL|CN|zl|cn)?[0-9.\sXx]+").to_numpy(bool)
-    for i in np.flatnonzero(~canonical & readable):
+    rest = np.flatnonzero(~canonical & (lengths > 0))
+    readable = [not v.isascii() or READABLE.fullmatch(v) is not None for v in values[rest].tolist()]
+    for i in rest[np.array(readable, bool)] if len(rest) else rest:
         try:
             years[i] = parse_application_number(text.iloc[i]).year
         except InvalidApplicationNumber:
@@ -66,9 +74,12 @@ def number_years(numbers: pd.Series) -> np.ndarray:
     return years
 
 
-def _canonical_years(numbers: np.ndarray, length: int) -> np.ndarray:
+def _canonical_years(numbers: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(in canonical form, the year or -1) of ASCII numbers of length + 2 characters."""
     raw = np.frombuffer("".join(numbers).encode("ascii"), np.uint8).reshape(len(numbers), length + 2)
     digits = raw[:, :length].astype(np.int64) - ord("0")
+    shaped = ((digits >= 0) & (digits <= 9)).all(axis=1) & (raw[:, length] == ord(".")) & (
+        ((raw[:, -1] >= ord("0")) & (raw[:, -1] <= ord("9"))) | (raw[:, -1] == ord("X")))
     remainder = (digits * np.array(WEIGHTS[:length])).sum(axis=1) % 11
     expected = np.where(remainder == 10, ord("X"), remainder + ord("0"))
     type_ok = np.isin(digits[:, 4 if length == 12 else 2], [int(d) for d in TYPE_BY_DIGIT])
@@ -79,7 +90,7 @@ def _canonical_years(numbers: np.ndarray, length: int) -> np.ndarray:
         two = digits[:, 0] * 10 + digits[:, 1]
         year = np.where(two >= 85, 1900 + two, 2000 + two)
         year_ok = year <= 2003
-    return np.where((raw[:, -1] == expected) & type_ok & year_ok, year, -1)
+    return shaped, np.where(shaped & (raw[:, -1] == expected) & type_ok & year_ok, year, -1)
 
 
 def _year_of(days: np.ndarray) -> np.ndarray:
@@ -126,6 +137,8 @@ def _fee_gaps(rules: RuleSet, types, filed, grant, last, ok) -> np.ndarray:
         for year in range(row.first_year, min(row.last_year, 99) + 1):
             first_cover[t, year] = min(first_cover[t, year], _ordinal(row.effective_from))
     found = np.zeros(len(types), bool)
+    if not len(types) or (first_cover[:, 1:int(last.max()) + 1] <= int(filed.min())).all():
+        return found  # every year of every term is covered from before the earliest filing: no gap
     # A year's due date is at least its anniversary, which is at least (year - 1) * 365 days after filing.
     for year in range(1, 100):
         covered = first_cover[np.maximum(types, 0), year]

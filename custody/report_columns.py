@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from custody.domain import PROVISIONAL_MARK, is_provisional_date, marked
+from custody.domain import PROVISIONAL_MARK, ProvisionalDate, marked
 from custody.portfolio import EPOCH_ORDINAL, NAT_DAYS
 
 
@@ -128,7 +128,7 @@ class Objects(Column):
         return self.objects.tolist()
 
     def provisional(self) -> np.ndarray:
-        return np.fromiter((is_provisional_date(v) for v in self.objects), bool, len(self.objects))
+        return np.array([v.__class__ is ProvisionalDate for v in self.objects.tolist()], bool)
 
 
 def objects(values: Sequence[Any]) -> Objects:

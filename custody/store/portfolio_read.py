@@ -5,6 +5,10 @@ year's payments and the status events), never the whole portfolio in memory and 
 Chunks are ranges of patent ids (keyset pagination on the primary key); every side query asks for the same id
 range, so each is an index range scan. Dates come back as the driver gives them (ISO text on SQLite, dates on
 PostgreSQL) and are converted a column at a time.
+
+Speed is the reading: the statements are rendered once with their values inline and run on the driver's own
+cursor (no SQLAlchemy row processing), dates come back as day numbers computed by the database, and the rows
+become a 2-D object array in one call, a column of which is one slice.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session
 
 from custody.models import Enterprise, OpenLicence, Patent, Payment
@@ -39,14 +44,32 @@ class Scope:
     ids: tuple[int, ...] | None = None  # only these patents (a refresh of the changed ones)
 
 
-def _text(column) -> sa.ColumnElement:
-    # SQLite stores dates as ISO text: read it raw and convert a column at a time, not a value at a time.
-    return sa.type_coerce(column, sa.String)
+class _Days(sa.sql.expression.FunctionElement):
+    """A date column as its day number since 1970-01-01, computed by the database (an int, or NULL)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "day_number"
+
+
+@compiles(_Days, "sqlite")
+def _days_sqlite(element, compiler, **kw):
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+@compiles(_Days, "postgresql")
+def _days_postgresql(element, compiler, **kw):
+    return f"(({compiler.process(element.clauses, **kw)}) - DATE '1970-01-01')"
+
+
+def _day(column) -> sa.ColumnElement:
+    """Dates as day numbers; everything else as the driver returns it."""
+    return _Days(column)
 
 
 def _latest_decisions(low: int, high: int) -> sa.Subquery:
     d = FeeDecision.__table__.c
-    ranked = (sa.select(d.patent_id, d.choice, d.year, _text(d.effective_on).label("effective_on"), d.decided_by,
+    ranked = (sa.select(d.patent_id, d.choice, d.year, _day(d.effective_on).label("effective_on"), d.decided_by,
                         d.decided_at, d.note,
                         # decisions.latest_decision: the most recently recorded; on a tie, the first recorded.
                         sa.func.row_number().over(partition_by=d.patent_id,
@@ -60,16 +83,16 @@ def _patents_query(low: int, high: int) -> sa.Select:
     latest = _latest_decisions(low, high)
     d = latest.c
     query = (sa.select(
-        p.id, p.enterprise_id, p.application_number, p.title, _text(p.type).label("type"),
-        _text(p.filing_date).label("filing_date"), p.grant_year, _text(p.granted_on).label("granted_on"),
-        p.paid_through, _text(p.reduction).label("reduction"),
-        _text(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
-        p.legal_status, _text(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
+        p.id, p.enterprise_id, p.application_number, p.title, p.type,
+        _day(p.filing_date).label("filing_date"), p.grant_year, _day(p.granted_on).label("granted_on"),
+        p.paid_through, p.reduction,
+        _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
+        p.legal_status, _day(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
         p.unknown_through, sa.func.coalesce(e.credit_code, "").label("enterprise_code"),
         sa.func.coalesce(e.name, "").label("enterprise_name"), w.patent_id.is_not(None).label("has_watch"),
-        w.ended, _text(w.ended_on).label("ended_on"), _text(w.lapsed_on).label("lapsed_on"),
-        _text(w.restore_by).label("restore_by"), w.restoration_year, w.pledgee,
-        _text(w.pledged_on).label("pledged_on"), w.transfer_to, _text(w.transfer_on).label("transfer_on"),
+        w.ended, _day(w.ended_on).label("ended_on"), _day(w.lapsed_on).label("lapsed_on"),
+        _day(w.restore_by).label("restore_by"), w.restoration_year, w.pledgee,
+        _day(w.pledged_on).label("pledged_on"), w.transfer_to, _day(w.transfer_on).label("transfer_on"),
         d.choice.label("d_choice"), d.year.label("d_year"), d.effective_on.label("d_effective_on"),
         d.decided_by.label("d_decided_by"), d.decided_at.label("d_decided_at"), d.note.label("d_note"))
         .select_from(Patent.__table__)
@@ -83,9 +106,7 @@ def _patents_query(low: int, high: int) -> sa.Select:
 def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> sa.Select:
     p = Patent.__table__.c
     if scope.ids is not None:
-        from custody.store.bulk import among
-
-        query = query.where(among(session, p.id, scope.ids))
+        query = query.where(p.id.in_(scope.ids))
     if scope.enterprise_id is not None:
         query = query.where(p.enterprise_id == scope.enterprise_id)
     if scope.custody_only:
@@ -93,13 +114,31 @@ def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> s
     return query
 
 
+def _fetch(session: Session, query: sa.Select) -> tuple[list[tuple], list[str]]:
+    """The rows of `query` from the driver's own cursor, values rendered inline (integers and fixed words only)."""
+    sql = str(query.compile(dialect=session.get_bind().dialect,
+                            compile_kwargs={"literal_binds": True, "render_postcompile": True}))
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall(), [d[0] for d in cursor.description]
+    finally:
+        cursor.close()
+
+
+def _day_column(values: np.ndarray) -> np.ndarray:
+    numbers = values.astype(float)  # None becomes NaN
+    days = np.where(np.isnan(numbers), np.iinfo(np.int64).min, np.nan_to_num(numbers)).astype(np.int64)
+    return days.view("datetime64[D]")
+
+
 def _frame(rows: list, names: list[str], dates: tuple[str, ...] = DATES) -> pd.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    table = np.array(rows, dtype=object) if rows else np.empty((0, len(names)), object)
     data = {}
-    for name, values in zip(names, columns, strict=True):
-        array = np.array(values, dtype=object)
+    for i, name in enumerate(names):
+        array = table[:, i]
         if name in dates:
-            data[name] = np.array(array, dtype="datetime64[D]") if len(array) else np.array([], "datetime64[D]")
+            data[name] = _day_column(array)
         elif name in INTEGERS:
             data[name] = pd.array(array, dtype="Int64") if len(array) else pd.array([], dtype="Int64")
         else:  # kept as objects: None stays None (pandas would read text columns as str with NaN)
@@ -109,7 +148,7 @@ def _frame(rows: list, names: list[str], dates: tuple[str, ...] = DATES) -> pd.D
 
 
 def _side(session: Session, query: sa.Select, names: list[str], dates: tuple[str, ...] = ()) -> pd.DataFrame:
-    return _frame(list(session.execute(query)), names, dates)
+    return _frame(_fetch(session, query)[0], names, dates)
 
 
 def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Iterator[Chunk]:  # noqa: B008
@@ -121,8 +160,7 @@ def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Itera
         high = session.execute(sa.select(sa.func.max(ids.subquery().c.id))).scalar()
         if high is None:
             return
-        result = session.execute(_scoped(_patents_query(after, high), scope, session))
-        patents = _frame(result.all(), list(result.keys()))
+        patents = _frame(*_fetch(session, _scoped(_patents_query(after, high), scope, session)))
         yield Chunk(patents, _licences(session, after, high), _paid_years(session, after, high),
                     _payments(session, after, high, scope), _events(session, after, high, scope))
         after = high
@@ -130,7 +168,7 @@ def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Itera
 
 def _licences(session: Session, low: int, high: int) -> pd.DataFrame:
     o = OpenLicence.__table__.c
-    query = (sa.select(o.patent_id, _text(o.start), _text(o.end))
+    query = (sa.select(o.patent_id, _day(o.start), _day(o.end))
              .where(o.patent_id > low, o.patent_id <= high).order_by(o.patent_id, o.start))
     return _side(session, query, ["patent", "start", "end"], ("start", "end"))
 
@@ -149,7 +187,7 @@ def _payments(session: Session, low: int, high: int, scope: Scope) -> pd.DataFra
         return None
     pay = Payment.__table__.c
     first, last = scope.payments_in
-    query = sa.select(pay.patent_id, pay.year, _text(pay.paid_on)).where(
+    query = sa.select(pay.patent_id, pay.year, _day(pay.paid_on)).where(
         pay.patent_id > low, pay.patent_id <= high, pay.paid_on >= first, pay.paid_on <= last)
     return _side(session, query, ["patent", "year", "paid_on"], ("paid_on",))
 
@@ -158,7 +196,7 @@ def _events(session: Session, low: int, high: int, scope: Scope) -> pd.DataFrame
     if not scope.events:
         return None
     ev = StatusEvent.__table__.c
-    query = sa.select(ev.patent_id, ev.kind, _text(ev.announced_on)).where(
+    query = sa.select(ev.patent_id, ev.kind, _day(ev.announced_on)).where(
         ev.patent_id > low, ev.patent_id <= high, ev.kind.in_(KPI_EVENTS))
     return _side(session, query, ["patent", "kind", "announced_on"], ("announced_on",))
 
