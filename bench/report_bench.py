@@ -123,10 +123,10 @@ def _run_report(url: str, folder: str, name: str, fmt: str) -> dict:
     return figures
 
 
-def bench(url: str, patents: int, formats: list[str], folder: str) -> dict:
-    upgrade(url)
+def bench(url: str, patents: int, formats: list[str], folder: str, reuse: bool = False) -> dict:
     Path(folder, "none.toml").write_text(f'[general]\nlog_file = "{folder}/custody.log"\n', encoding="utf-8")
-    loaded = _load(url, patents)
+    upgrade(url)
+    loaded = 0.0 if reuse else _load(url, patents)
     floor = _floor(url, folder)
     results: dict = {"patents": patents, "load_seconds": round(loaded, 1), "floor_seconds": round(floor, 2),
                      "reports": {}}
@@ -159,11 +159,15 @@ def main() -> None:
     parser.add_argument("--formats", default="table,csv,json,xlsx")
     parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL server (in a scratch schema)")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--reuse", metavar="SQLITE_FILE", help="a database this script loaded before (--patents must "
+                        "match): its reports only, without loading it again")
     args = parser.parse_args()
     formats = args.formats.split(",")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        if not args.skip_sqlite:
+        if args.reuse:
+            results["sqlite"] = bench(f"sqlite:///{Path(args.reuse).resolve()}", args.patents, formats, folder, True)
+        elif not args.skip_sqlite:
             with nullcontext(f"sqlite:///{folder}/reports.sqlite3") as url:
                 results["sqlite"] = bench(url, args.patents, formats, folder)
         if args.pg:
