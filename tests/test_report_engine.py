@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -202,3 +203,51 @@ def test_every_report_prints_what_the_scalar_engine_prints(seed: int, size: int,
     sent = ReminderFigures(3, 2, 1, 0)
     _same(totals.kpi_report(chunks, RULES, CALENDAR, today, today.year, sent, WINDOW),
           scalar_figures.kpi_report(evaluated, today.year, today, sent, WINDOW, notes))
+
+
+# ---------------------------------------------------------------------------------------------- the writers
+
+
+def _small_report():
+    from custody.domain import ProvisionalDate
+    from custody.reports import Column, Report
+
+    columns = (Column("title", "Title", "名称"), Column("amount", "Amount", "金额", "money"),
+               Column("day", "Day", "日期", "date"), Column("rate", "Rate", "比例", "rate"))
+    rows = ({"title": "=1+1", "amount": Decimal("-5"), "day": ProvisionalDate(2027, 3, 1), "rate": Decimal("0.15")},
+            {"title": "一种方法", "amount": Decimal("1234.56"), "day": date(2025, 6, 16), "rate": Decimal("0")},
+            {"title": None, "amount": None, "day": None, "rate": None})
+    return Report("small", "Small", columns, rows, ("a note",))
+
+
+def test_the_streamed_json_is_what_json_dumps_lays_out() -> None:
+    import io
+    import json
+
+    from custody.export import json_rows
+    from custody.report_output import write_json
+
+    report = _small_report()
+    out = io.StringIO()
+    write_json(totals.as_table_report(report), out)
+    expected = json.dumps({"report": report.name, "title": report.title, "rows": json_rows(report),
+                           "notes": list(report.notes)}, ensure_ascii=False, indent=2)
+    assert out.getvalue() == expected + "\n"
+
+
+def test_a_long_table_is_printed_as_plain_aligned_columns() -> None:
+    import io
+
+    from custody.report_output import write_plain_table
+
+    out = io.StringIO()
+    write_plain_table(totals.as_table_report(_small_report()), out, "zh")
+    # Chinese characters count double: the columns line up on a terminal.
+    assert out.getvalue().splitlines() == [
+        "Small",
+        "名称      金额     日期         比例",
+        "--------  -------  -----------  ------",
+        "=1+1      -5.00    2027-03-01*  15.00%",
+        "一种方法  1234.56  2025-06-16   0%",
+        "",
+    ]
