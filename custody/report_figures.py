@@ -1,5 +1,7 @@
 """Platform figures: the fee forecast per enterprise and year, deliveries by channel, and the yearly KPIs a
 custody platform reports for its assessment. Pure: rows from evaluated portfolio data and plain counts.
+The forecast and KPI counting here is the reference, patent by patent; `custody report` counts with the vectorised
+twins in custody/report_totals.py (tests/test_report_engine.py compares them); `kpi_table` words both.
 """
 from __future__ import annotations
 
