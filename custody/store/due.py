@@ -269,11 +269,12 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
     full = full or cursor.get("fingerprint") != fingerprint or "since" not in cursor
     keep_fire = cursor.get("tiers") == tiers
     if full:
-        found = chunks(session, Scope(), size=CHUNK)
+        found = chunks(session, Scope(custody_only=True, facts_only=True), size=CHUNK)
         count = session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar()
     else:
         ids = changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
-        found, count = chunks_of(session, ids), len(ids)  # lists of ids: within SQLite's parameter limit
+        # Lists of at most 20,000 ids: within SQLite's parameter limit.
+        found, count = chunks_of(session, ids, Scope(facts_only=True)), len(ids)
     rows, problems = 0, []
     for chunk in found:
         written, refused = refresh_chunk(session, chunk, settings, rules, calendar, on, now, keep_fire)

@@ -42,6 +42,7 @@ class Scope:
     payments_in: tuple[date, date] | None = None  # the KPI year's payments
     events: bool = False  # lapse notices and restorations (KPI)
     ids: tuple[int, ...] | None = None  # only these patents (a refresh of the changed ones)
+    facts_only: bool = False  # the fee facts alone (the refresh): no titles, enterprise, watch or decision
 
 
 class _Days(sa.sql.expression.FunctionElement):
@@ -103,6 +104,14 @@ def _patents_query(low: int, high: int) -> sa.Select:
     return query
 
 
+def _facts_query(low: int, high: int) -> sa.Select:
+    p = Patent.__table__.c
+    return sa.select(p.id, p.enterprise_id, p.application_number, p.type, _day(p.filing_date).label("filing_date"),
+                     p.grant_year, _day(p.granted_on).label("granted_on"), p.paid_through, p.reduction,
+                     _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days,
+                     p.mode).where(p.id > low, p.id <= high)
+
+
 def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> sa.Select:
     p = Patent.__table__.c
     if scope.ids is not None:
@@ -160,7 +169,8 @@ def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Itera
         high = session.execute(sa.select(sa.func.max(ids.subquery().c.id))).scalar()
         if high is None:
             return
-        patents = _frame(*_fetch(session, _scoped(_patents_query(after, high), scope, session)))
+        query = _facts_query(after, high) if scope.facts_only else _patents_query(after, high)
+        patents = _frame(*_fetch(session, _scoped(query, scope, session)))
         yield Chunk(patents, _licences(session, after, high), _paid_years(session, after, high),
                     _payments(session, after, high, scope), _events(session, after, high, scope))
         after = high
