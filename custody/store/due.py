@@ -267,7 +267,9 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
     fingerprint = _fingerprint(session, settings, rules)
     tiers = repr(settings.fingerprint)
     full = full or cursor.get("fingerprint") != fingerprint or "since" not in cursor
-    keep_fire = cursor.get("tiers") == tiers
+    # Kept firing days were planned up to the last refresh's day: a refresh as of an earlier day (a dry run with
+    # --as-of) must recompute them.
+    keep_fire = cursor.get("tiers") == tiers and on >= date.fromisoformat(cursor.get("day", "9999-12-31"))
     if full:
         found = chunks(session, Scope(custody_only=True, facts_only=True), size=CHUNK)
         count = session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar()
@@ -285,7 +287,7 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
         table = PatentDue.__table__
         session.execute(sa.delete(table).where(table.c.refreshed_at < now))
     write_cursor(session, CURSOR, json.dumps({"since": (now - OVERLAP).isoformat(), "fingerprint": fingerprint,
-                                              "tiers": tiers}))
+                                              "tiers": tiers, "day": on.isoformat()}))
     return RefreshSummary(count, rows, full, tuple(problems))
 
 
