@@ -56,11 +56,13 @@ def _load(url: str, patents: int) -> float:
     with engine.begin() as connection:
         connection.execute(sa.text("update patent set enterprise_id = 1 where id <= :n"), {"n": patents // 50})
     rng, now = random.Random(3), datetime(2025, 5, 1, tzinfo=UTC)
+    enterprises = -(-patents // 50)
     states = ("sent", "delivered", "failed", "cancelled", "planned")
     _insert(engine, Reminder.__table__, [dict(
-        key=f"bench:{i}", kind="fee", channel=rng.choice(("sms", "email")), recipient=f"r{i}", enterprise_id=i % 50 + 1,
-        day=date(2025, 1, 1) + timedelta(days=i % 150), state=rng.choice(states), not_before=now,
-        sent_at=now, attempts=1, created_at=now, updated_at=now) for i in range(patents // 5)])
+        key=f"bench:{i}", kind="fee", channel=rng.choice(("sms", "email")), recipient=f"r{i}",
+        enterprise_id=i % enterprises + 1, day=date(2025, 1, 1) + timedelta(days=i % 150),
+        state=rng.choice(states), not_before=now, sent_at=now, attempts=1, created_at=now, updated_at=now)
+        for i in range(patents // 5)])
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
