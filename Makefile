@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fees_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/remind_bench.py
+	$(BIN)/python bench/report_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1713,52 +1713,55 @@ def _check_output(fmt: ReportFormat, out: Path | None) -> None:
 
 
 @contextmanager
-def _portfolio(ctx: typer.Context, enterprise: str | None, as_of: str | None):
-    """(evaluated patents, notes, rules, calendar, day) for a report, restricted to one enterprise if asked."""
-    from custody.reports import evaluate
+def _portfolio(ctx: typer.Context, enterprise: str | None, as_of: str | None, kpi_year: int | None = None):
+    """(session, the portfolio's chunks, rules, calendar, day) for a report, one enterprise's only if asked."""
     from custody.store.calendar import calendar_from
-    from custody.store.reports import UnknownEnterprise, portfolio
+    from custody.store.portfolio_read import report_chunks
+    from custody.store.reports import UnknownEnterprise
 
     day = _report_date(as_of, "--as-of") or clock.today()
     with db_session(ctx) as session:
         rules, calendar = load_rules(settings=state(ctx).config.rule_settings), calendar_from(session)
         try:
-            patents = portfolio(session, enterprise)
+            chunks = report_chunks(session, enterprise, kpi_year=kpi_year)
         except UnknownEnterprise as exc:
             raise UserError(str(exc)) from None
-        evaluated, notes = evaluate(patents, rules, calendar, day)
-        yield session, evaluated, notes, rules, calendar, day
+        yield session, chunks, rules, calendar, day
 
 
 def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None) -> None:
-    from custody.export import json_rows, report_csv, table_rows, write_csv, write_xlsx
+    """Write the report as it is formed (custody.report_output); a scalar Report goes the same way."""
+    from custody.report_engine import TableReport
+    from custody.report_output import TABLE_ROWS, table_rows, write_csv, write_json, write_plain_table, write_xlsx
+    from custody.report_totals import as_table_report
 
     language = state(ctx).config.language
+    report = report if isinstance(report, TableReport) else as_table_report(report)
     _check_output(fmt, out)
     try:
         if fmt == ReportFormat.xlsx:
             write_xlsx(report, out, language)
-        elif fmt == ReportFormat.csv:
-            if out is None:
-                typer.echo(report_csv(report, language), nl=False)
-            else:
-                write_csv(report, out, language)
-        elif fmt == ReportFormat.json:
-            text = json.dumps({"report": report.name, "title": report.title, "rows": json_rows(report),
-                               "notes": list(report.notes)}, ensure_ascii=False, indent=2)
-            if out is None:
-                typer.echo(text)
-            else:
-                out.write_text(text + "\n", encoding="utf-8")
+        elif fmt in (ReportFormat.csv, ReportFormat.json):
+            encoding = "utf-8-sig" if fmt == ReportFormat.csv else "utf-8"
+            with (open(out, "w", encoding=encoding, newline="") if out else _stdout()) as stream:
+                write_csv(report, stream, language) if fmt == ReportFormat.csv else write_json(report, stream)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    if fmt == ReportFormat.table:
+    if fmt == ReportFormat.table and len(report.rows) <= TABLE_ROWS:
         emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
              title=report.title)
+    elif fmt == ReportFormat.table:
+        write_plain_table(report, sys.stdout, language)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     if out is not None:
         typer.echo(f"{report.name}: {len(report.rows)} row(s) written to {out}", err=True)
+
+
+@contextmanager
+def _stdout():
+    yield sys.stdout
+    sys.stdout.flush()
 
 
 @report_app.command("due")
@@ -1774,12 +1777,12 @@ def report_due(
 
     Example: custody report due --within 90d --format xlsx --out due.xlsx
     """
-    from custody.reports import due_report
+    from custody.report_engine import due_report
 
     days = _period_days(within)
     _check_output(fmt, out)
-    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
-        report = due_report(evaluated, day, days, notes)
+    with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
+        report = due_report(chunks, rules, calendar, day, days)
     _emit_report(ctx, report, fmt, out)
 
 
@@ -1795,11 +1798,11 @@ def report_grace(
 
     Example: custody report grace --format csv --out grace.csv
     """
-    from custody.reports import grace_report
+    from custody.report_engine import grace_report
 
     _check_output(fmt, out)
-    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
-        report = grace_report(evaluated, day, notes)
+    with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
+        report = grace_report(chunks, rules, calendar, day)
     _emit_report(ctx, report, fmt, out)
 
 
@@ -1818,11 +1821,11 @@ def report_lapsed(
 
     Example: custody report lapsed --enterprise 914403001922038216
     """
-    from custody.reports import lapsed_report
+    from custody.report_engine import lapsed_report
 
     _check_output(fmt, out)
-    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, rules, calendar, day):
-        report = lapsed_report(evaluated, rules, calendar, day, notes, _restoration_window(ctx, rules))
+    with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
+        report = lapsed_report(chunks, rules, calendar, day, _restoration_window(ctx, rules))
     _emit_report(ctx, report, fmt, out)
 
 
@@ -1850,11 +1853,11 @@ def report_forecast(
 
     Example: custody report forecast --years 5 --format xlsx --out forecast.xlsx
     """
-    from custody.report_figures import forecast_report
+    from custody.report_totals import forecast_report
 
     _check_output(fmt, out)
-    with _portfolio(ctx, enterprise, as_of) as (_, evaluated, notes, _rules, _cal, day):
-        report = forecast_report(evaluated, day, years, notes)
+    with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
+        report = forecast_report(chunks, rules, calendar, day, years)
     _emit_report(ctx, report, fmt, out)
 
 
@@ -1870,13 +1873,13 @@ def report_enterprise(
 
     Example: custody report enterprise 91350100M000100Y43 --format xlsx --out statement.xlsx
     """
-    from custody.reports import enterprise_statement
+    from custody.report_engine import enterprise_statement
     from custody.store.reports import enterprise_by_code
 
     _check_output(fmt, out)
-    with _portfolio(ctx, code, as_of) as (session, evaluated, notes, _rules, _cal, day):
+    with _portfolio(ctx, code, as_of) as (session, chunks, rules, calendar, day):
         found = enterprise_by_code(session, code)
-        report = enterprise_statement(evaluated, found.credit_code, found.name, day, notes)
+        report = enterprise_statement(chunks, rules, calendar, day, found.credit_code, found.name)
     _emit_report(ctx, report, fmt, out)
 
 
@@ -1925,14 +1928,14 @@ def report_kpi(
 
     Example: custody report kpi --year 2025 --format xlsx --out kpi-2025.xlsx
     """
-    from custody.report_figures import kpi_report
+    from custody.report_totals import kpi_report
     from custody.store.reports import reminder_figures
 
     _check_output(fmt, out)
-    with _portfolio(ctx, enterprise, as_of) as (session, evaluated, notes, rules, _cal, day):
-        chosen = year or day.year
-        report = kpi_report(evaluated, chosen, day, reminder_figures(session, chosen, enterprise),
-                            _restoration_window(ctx, rules), notes)
+    chosen = year or (_report_date(as_of, "--as-of") or clock.today()).year
+    with _portfolio(ctx, enterprise, as_of, kpi_year=chosen) as (session, chunks, rules, calendar, day):
+        report = kpi_report(chunks, rules, calendar, day, chosen, reminder_figures(session, chosen, enterprise),
+                            _restoration_window(ctx, rules))
     _emit_report(ctx, report, fmt, out)
 
 

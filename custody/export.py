@@ -14,7 +14,6 @@ percentages, the title and notes on a second sheet, and the report's chart when 
 """
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from datetime import date, datetime
@@ -88,19 +87,13 @@ def table_rows(report: Report) -> list[dict[str, str]]:
 
 
 def report_csv(report: Report, language: str) -> str:
-    """The report as CSV text (headings in `language`); every text cell neutralised."""
+    """The report as CSV text (headings in `language`); every text cell neutralised (custody.report_output)."""
+    from custody.report_output import write_csv as write_rows
+    from custody.report_totals import as_table_report
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralised(c.heading(language)) for c in report.columns])
-    for row in report.rows:
-        writer.writerow([_csv_cell(row.get(c.key), c) for c in report.columns])
+    write_rows(as_table_report(report), buffer, language)
     return buffer.getvalue()
-
-
-def _csv_cell(value: Any, column: Column) -> str:
-    text = text_value(value, column)
-    # Only text coming from data can carry a formula; a negative amount we formatted is a number, left alone.
-    return neutralised(text) if isinstance(value, str) else text
 
 
 def write_csv(report: Report, path: Path, language: str) -> None:
@@ -116,84 +109,11 @@ def display_width(text: str) -> int:
 
 
 def write_xlsx(report: Report, path: Path, language: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """The report as an XLSX workbook (custody.report_output.write_xlsx, the one writer of every report)."""
+    from custody.report_output import write_xlsx as write_rows
+    from custody.report_totals import as_table_report
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = report.name[:31]
-    for col, column in enumerate(report.columns, start=1):
-        _text_cell(sheet.cell(row=1, column=col), column.heading(language)).font = Font(bold=True)
-    for r, row in enumerate(report.rows, start=2):
-        for col, column in enumerate(report.columns, start=1):
-            _write_cell(sheet.cell(row=r, column=col), row.get(column.key), column)
-    sheet.freeze_panes = "A2"
-    if report.rows:
-        sheet.auto_filter.ref = sheet.dimensions
-    _fit_widths(sheet, report, language)
-    if report.chart is not None and report.rows:
-        _add_chart(sheet, report)
-    _about_sheet(book, report, language)
-    book.save(path)
-
-
-def _text_cell(cell: Any, text: str) -> Any:
-    cell.value = text
-    if is_formula_like(text):
-        cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
-        cell.quotePrefix = True
-    return cell
-
-
-def _write_cell(cell: Any, value: Any, column: Column) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        _text_cell(cell, value)
-        return
-    cell.value = value
-    if isinstance(value, (date, datetime, Decimal, int, float)) and not isinstance(value, bool):
-        kind = "date" if isinstance(value, (date, datetime)) else column.kind
-        cell.number_format = (PROVISIONAL_DATE_FORMAT if is_provisional_date(value)
-                              else NUMBER_FORMATS.get(kind, "General"))
-
-
-def _fit_widths(sheet: Any, report: Report, language: str) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for col, column in enumerate(report.columns, start=1):
-        texts = [column.heading(language), *(text_value(row.get(column.key), column) for row in report.rows)]
-        width = max(display_width(t) for t in texts) + 2
-        sheet.column_dimensions[get_column_letter(col)].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
-
-
-def _add_chart(sheet: Any, report: Report) -> None:
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.utils import get_column_letter
-
-    chart_spec = report.chart
-    keys = [c.key for c in report.columns]
-    title_col = keys.index(chart_spec.title_key) + 1
-    first, last = keys.index(chart_spec.value_keys[0]) + 1, keys.index(chart_spec.value_keys[-1]) + 1
-    chart = BarChart()
-    chart.type, chart.grouping = "col", "clustered"
-    chart.title, chart.y_axis.title = chart_spec.title, "CNY"
-    # One series per row; openpyxl names a series after the cell just left of its values (the enterprise).
-    titled = title_col == first - 1
-    data = Reference(sheet, min_col=title_col if titled else first, max_col=last, min_row=2,
-                     max_row=1 + chart_spec.series_rows)
-    chart.add_data(data, from_rows=True, titles_from_data=titled)
-    chart.set_categories(Reference(sheet, min_col=first, max_col=last, min_row=1, max_row=1))
-    chart.width, chart.height = 24, 12
-    sheet.add_chart(chart, f"{get_column_letter(len(keys) + 2)}2")
-
-
-def _about_sheet(book: Any, report: Report, language: str) -> None:
-    about = book.create_sheet("说明" if language == "zh" else "About")
-    lines = [report.title, *report.notes]
-    for r, line in enumerate(lines, start=1):
-        _text_cell(about.cell(row=r, column=1), line)
-    about.column_dimensions["A"].width = min(max((display_width(t) for t in lines), default=10) + 2, 120)
+    write_rows(as_table_report(report), path, language)
 
 
 def write_report(report: Report, path: Path, fmt: str, language: str) -> None:

@@ -48,11 +48,27 @@ class _Arrays:
     grant_year: np.ndarray
     paid_through: np.ndarray
     reduction: np.ndarray  # index into REDUCTIONS
-    licence_from: np.ndarray  # days; NaT_DAYS = no licence
-    licence_to: np.ndarray  # days; NaT_DAYS = open-ended
+    licences: tuple[np.ndarray, np.ndarray, np.ndarray]  # (row position, first day, last day or NAT_DAYS)
     extension_days: np.ndarray
     last_year: np.ndarray  # the last patent year (term of protection)
     reduction_recorded: np.ndarray  # days; NaT_DAYS = unknown, taken as in time
+    paid_keys: np.ndarray  # sorted row * YEAR_SPAN + year: years paid after a gap, beyond paid-through
+
+    def take(self, rows: np.ndarray) -> _Arrays:
+        """The arrays of these rows (positions), in this order."""
+        new = np.full(len(self.type), -1, np.int64)
+        new[rows] = np.arange(len(rows))
+        pos, start, end = self.licences
+        keep = new[pos] >= 0 if len(pos) else np.zeros(0, bool)
+        keys = self.paid_keys
+        moved = new[keys // YEAR_SPAN] if len(keys) else keys
+        return _Arrays(self.type[rows], self.filed[rows], self.grant_year[rows], self.paid_through[rows],
+                       self.reduction[rows], (new[pos][keep], start[keep], end[keep]), self.extension_days[rows],
+                       self.last_year[rows], self.reduction_recorded[rows],
+                       np.sort(moved[moved >= 0] * YEAR_SPAN + keys[moved >= 0] % YEAR_SPAN))
+
+
+YEAR_SPAN = 128  # more than any patent year
 
 
 # --- Date arithmetic on day numbers ---------------------------------------------------------------------
@@ -178,7 +194,30 @@ def _integers(patents: pd.DataFrame, name: str, default: np.ndarray | int) -> np
     return np.where(values.isna(), default, values.to_numpy(np.int64, na_value=0))
 
 
-def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str]]:
+def _licence_arrays(patents: pd.DataFrame, licences: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+    """(row position, first day, last day) of every open-licence period: the `open_licence_from`/`_to` columns (one
+    period a row), or `licences` (columns patent, start, end; `patent` an index label of `patents`), any number."""
+    if licences is not None and len(licences):
+        pos = patents.index.get_indexer(licences["patent"])
+        keep = pos >= 0
+        return (pos[keep].astype(np.int64), _days(licences, "start")[keep], _days(licences, "end")[keep])
+    start, end = _days(patents, "open_licence_from"), _days(patents, "open_licence_to")
+    pos = np.flatnonzero(start != NAT_DAYS)
+    return pos.astype(np.int64), start[pos], end[pos]
+
+
+def _paid_keys(patents: pd.DataFrame, paid_years: pd.DataFrame | None) -> np.ndarray:
+    """Sorted keys (row * YEAR_SPAN + year) of the years with a payment on record (columns patent, year)."""
+    if paid_years is None or not len(paid_years):
+        return np.empty(0, np.int64)
+    pos = patents.index.get_indexer(paid_years["patent"])
+    years = paid_years["year"].to_numpy(np.int64)
+    keep = (pos >= 0) & (years > 0) & (years < YEAR_SPAN)
+    return np.unique(pos[keep] * YEAR_SPAN + years[keep])
+
+
+def _portfolio(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame | None = None,
+               paid_years: pd.DataFrame | None = None) -> tuple[_Arrays, list[str]]:
     """The arrays, and one message per impossible row (as `fees.fact_problems` would say it)."""
     types, filed = _codes(patents["type"], TYPES), _days(patents, "filing_date")
     grant = _integers(patents, "grant_year", 0)
@@ -190,8 +229,8 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet) -> tuple[_Arrays, list[str
     last = np.where(ok, _last_years(rules, np.maximum(types, 0), np.where(ok, filed, 0)), 0)
     paid = _integers(patents, "paid_through", grant)
     extension = _integers(patents, "term_extension_days", 0)
-    found = _Arrays(types, filed, grant, paid, reduction, _days(patents, "open_licence_from"),
-                    _days(patents, "open_licence_to"), extension, last, _days(patents, "reduction_recorded_on"))
+    found = _Arrays(types, filed, grant, paid, reduction, _licence_arrays(patents, licences), extension, last,
+                    _days(patents, "reduction_recorded_on"), _paid_keys(patents, paid_years))
     checks = (
         (types < 0, lambda i: f"type {patents['type'].iloc[i]!r} is not one of {', '.join(TYPES)}"),
         (filed == NAT_DAYS, lambda i: "the filing date is missing"),
@@ -232,17 +271,23 @@ def portfolio_problems(patents: pd.DataFrame, rules: RuleSet) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Due:
-    """Per row: the first unpaid year and its dates and fees (meaningless where `has_unpaid` is False)."""
+class YearFees:
+    """Per row: one patent year's fee (`fees._year_fee`), its dates and late-fee bands. Days are day numbers."""
 
-    has_unpaid: np.ndarray
     year: np.ndarray
     is_grant_year: np.ndarray
     anniversary: np.ndarray
     due: np.ndarray
-    full_fen: np.ndarray
+    full_fen: np.ndarray  # -1 where no rule row covers the year
     fee_fen: np.ndarray
-    band_ends: tuple[np.ndarray, ...]
+    reduction: np.ndarray  # 0 full fee, 1 the 85 % or 70 % reduction on record, 2 open licence
+    too_late: np.ndarray  # a reduction on record, recorded too late for this fee
+    raw_ends: tuple[np.ndarray, ...]  # each band end before moving past rest days (base + k months)
+    band_ends: tuple[np.ndarray, ...]  # free month first; the last one is the grace end
+
+    @property
+    def grace_end(self) -> np.ndarray:
+        return self.band_ends[-1]
 
 
 class _WorkingDays:
@@ -257,27 +302,38 @@ class _WorkingDays:
         return self.table[days - self.low]
 
 
-def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndarray, np.ndarray]:
-    """(fee in fen, whether the 85/70 % reduction was the one applied): the cheaper option, never stacked."""
+def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fee in fen, reduction applied: 0 none / 1 the 85-70 % one / 2 open licence, too late): the cheaper option,
+    never stacked (fees._payable)."""
     windows = rules.reduction_windows
     w = _in_force([0] * len(windows), [_day(r.effective_from) for r in windows], np.zeros_like(due), due)
     span = np.array([r.years_from_grant for r in windows] + [0], np.int64)[w]
     # A reduction covers the fees of the years G .. G + window - 1 from the grant year G (财税〔2018〕37号).
     in_window = (w >= 0) & (p.grant_year <= year) & (year < p.grant_year + span)
-    is_reduced = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE)) & ~_too_late(rules, p, due)
+    on_record = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE))
+    late = on_record & _too_late(rules, p, due)
     codes = {r.value: i for i, r in enumerate(REDUCTIONS)}
     rows = rules.reduction_rates
     red_found, red_share = _share_lookup(rows, [codes.get(r.key, -2) for r in rows], p.reduction, due)
-    red_ok = is_reduced & red_found
+    red_ok = on_record & ~late & red_found
     day = due if rules.settings.open_licence_mapping == "due_date_in_period" else anniv
-    licensed = (p.licence_from != NAT_DAYS) & (p.licence_from <= day)
-    licensed &= (p.licence_to == NAT_DAYS) | (day <= p.licence_to)
     rows = rules.open_licence
     ol_found, ol_share = _share_lookup(rows, [0] * len(rows), np.zeros_like(due), due)
-    ol_ok = licensed & ol_found
+    ol_ok = _licensed(p, day) & ol_found
     use_reduction = red_ok & (~ol_ok | (red_share <= ol_share))
     share = np.where(use_reduction, red_share, np.where(ol_ok, ol_share, SCALE))
-    return _round_fen(full_fen, share), use_reduction
+    applied = np.where(use_reduction, 1, np.where(ol_ok, 2, 0))
+    return _round_fen(full_fen, share), applied, late & ~use_reduction
+
+
+def _licensed(p: _Arrays, day: np.ndarray) -> np.ndarray:
+    """Per row: an open-licence period of the row contains its day (DatePeriod.contains)."""
+    pos, start, end = p.licences
+    found = np.zeros(len(day), bool)
+    if len(pos):
+        on = day[pos]
+        found[pos[(start <= on) & ((end == NAT_DAYS) | (on <= end))]] = True
+    return found
 
 
 def _too_late(rules: RuleSet, p: _Arrays, due: np.ndarray) -> np.ndarray:
@@ -300,9 +356,23 @@ def _exception_due(rules: RuleSet, due: np.ndarray, eligible: np.ndarray, reduce
     return new_due, moved
 
 
-def _first_unpaid(p: _Arrays, rules: RuleSet, calendar: TableCalendar) -> _Due:
+def first_unpaid_years(p: _Arrays) -> np.ndarray:
+    """Per row, the first year from the grant year that is not paid (fees.first_unpaid): after paid-through, past
+    any later year with a payment on record; above the last year when everything is paid."""
     year = np.maximum(p.paid_through + 1, p.grant_year)
-    has_unpaid = year <= p.last_year
+    if len(p.paid_keys):
+        rows = np.arange(len(year), dtype=np.int64)
+        while True:
+            paid = np.isin(rows * YEAR_SPAN + np.minimum(year, YEAR_SPAN - 1), p.paid_keys) & (year <= p.last_year)
+            if not paid.any():
+                break
+            year = year + paid
+    return year
+
+
+def year_fees(p: _Arrays, year: np.ndarray, rules: RuleSet, calendar: TableCalendar) -> YearFees:
+    """The fee of `year` (one per row) as fees._year_fee computes it: anniversary, due date moved past rest days
+    (Rule 5) or by a dated exception, full and payable fee, and the late-fee band ends (Rule 115)."""
     f_months, f_day = _months_and_days(p.filed)
     anniv = _plus_months(f_months, f_day, 12 * (year - 1))
     late = rules.late_fee
@@ -311,14 +381,14 @@ def _first_unpaid(p: _Arrays, rules: RuleSet, calendar: TableCalendar) -> _Due:
     days = _WorkingDays(calendar, low, high)
     due = days.next(anniv)
     full = _full_fees(rules, p.type, year, due)
-    fee, reduced = _payable_fen(rules, p, year, anniv, due, full)
+    fee, applied, too_late = _payable_fen(rules, p, year, anniv, due, full)
     is_grant = year == p.grant_year
     base = anniv if rules.settings.grace_base == "anniversary" else due
-    new_due, moved = _exception_due(rules, due, ~is_grant, reduced)
+    new_due, moved = _exception_due(rules, due, ~is_grant, applied == 1)
     due, base = np.where(moved, new_due, due), np.where(moved, new_due, base)
     b_months, b_day = _months_and_days(base)
-    ends = tuple(days.next(_plus_months(b_months, b_day, k)) for k in range(late.free_months, late.grace_months + 1))
-    return _Due(has_unpaid, year, is_grant, anniv, due, full, fee, ends)
+    raw = tuple(_plus_months(b_months, b_day, k) for k in range(late.free_months, late.grace_months + 1))
+    return YearFees(year, is_grant, anniv, due, full, fee, applied, too_late, raw, tuple(days.next(r) for r in raw))
 
 
 def _span(anniv: np.ndarray, rules: RuleSet, horizon_months: int) -> tuple[int, int]:
@@ -329,49 +399,75 @@ def _span(anniv: np.ndarray, rules: RuleSet, horizon_months: int) -> tuple[int, 
     return (min(starts), max(starts) + 31 * horizon_months) if starts else (0, 0)
 
 
-def next_due_frame(patents: pd.DataFrame, on: date, rules: RuleSet, calendar: TableCalendar) -> pd.DataFrame:
+def checked_arrays(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame | None = None,
+                   paid_years: pd.DataFrame | None = None) -> _Arrays:
+    """The input as arrays; raises FeeInputError listing impossible rows (see `portfolio_problems`)."""
+    p, problems = _portfolio(patents, rules, licences, paid_years)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise FeeInputError("; ".join(problems[:5]) + more)
+    return p
+
+
+def missing_fee_error(labels: pd.Index, p: _Arrays, fees: YearFees, wanted: np.ndarray) -> RuleError | None:
+    """A RuleError naming the first wanted row whose year no fee row covers, like RuleSet.annual_fee."""
+    missing = np.flatnonzero(wanted & (fees.full_fen < 0))
+    if not len(missing):
+        return None
+    i = missing[0]
+    return RuleError(f"row {labels[i]}: no annual fee known for year {fees.year[i]} of a "
+                     f"{TYPES[p.type[i]]} due on {date.fromordinal(int(fees.due[i]) + EPOCH_ORDINAL)}")
+
+
+def states_on(p: _Arrays, fees: YearFees, has_unpaid: np.ndarray, today: int) -> np.ndarray:
+    """fees.patent_state per row as an index into STATES, from the first unpaid year's fees."""
+    normal_expiry = _plus_months(*_months_and_days(p.filed), 12 * p.last_year)
+    expired = today >= normal_expiry + p.extension_days
+    in_force = ~has_unpaid | fees.is_grant_year | (today <= fees.due)
+    # Rule 115: a patent that lapsed for non-payment stays lapsed; it does not "expire" later at the end of term.
+    lapsed = has_unpaid & ~in_force & (today > fees.grace_end)
+    return np.select([lapsed, expired, in_force], [2, 3, 0], 1)
+
+
+def bands_passed(fees: YearFees, today: int) -> np.ndarray:
+    """Rule 115: the late-fee band of `today` is the number of band ends already passed (the first costs nothing)."""
+    return sum(((today > end) for end in fees.band_ends[:-1]), np.zeros(len(fees.due), np.int64))
+
+
+def next_due_frame(patents: pd.DataFrame, on: date, rules: RuleSet, calendar: TableCalendar,
+                   licences: pd.DataFrame | None = None, paid_years: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per patent on `on`: state, the first unpaid year's dates, and what paying it on `on` costs.
 
     `year`, `anniversary`, `due_date`, `grace_end` and `provisional` describe the first unpaid year
     (`fees.first_unpaid`) whenever there is one, whatever the state; `full_fee`, `fee`, `late_fee` and `total`
     (yuan) are what `fees.next_due` quotes, NA when nothing can be paid (paid up, lapsed or expired).
-    Raises FeeInputError listing impossible rows (see `portfolio_problems`).
+    `licences` (patent, start, end) and `paid_years` (patent, year) replace the one-period licence columns and
+    add years paid after a gap. Raises FeeInputError listing impossible rows (see `portfolio_problems`).
     """
-    p, problems = _portfolio(patents, rules)
-    if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise FeeInputError("; ".join(problems[:5]) + more)
-    d = _first_unpaid(p, rules, calendar)
-    missing = np.flatnonzero(d.has_unpaid & (d.full_fen < 0))
-    if len(missing):
-        i = missing[0]
-        raise RuleError(f"row {patents.index[i]}: no annual fee known for year {d.year[i]} of a "
-                        f"{TYPES[p.type[i]]} due on {date.fromordinal(int(d.due[i]) + EPOCH_ORDINAL)}")
+    p = checked_arrays(patents, rules, licences, paid_years)
+    year = first_unpaid_years(p)
+    has_unpaid = year <= p.last_year
+    d = year_fees(p, year, rules, calendar)
+    error = missing_fee_error(patents.index, p, d, has_unpaid)
+    if error is not None:
+        raise error
     today = _day(on)
-    grace_end = d.band_ends[-1]
-    normal_expiry = _plus_months(*_months_and_days(p.filed), 12 * p.last_year)
-    expired = today >= normal_expiry + p.extension_days
-    in_force = ~d.has_unpaid | d.is_grant_year | (today <= d.due)
-    # Rule 115: a patent that lapsed for non-payment stays lapsed; it does not "expire" later at the end of term.
-    lapsed = ~in_force & (today > grace_end)
-    state = np.select([lapsed, expired, in_force], [2, 3, 0], 1)
-    payable = d.has_unpaid & (state <= 1)
-    # Rule 115: the band is the number of band ends already passed (the first band costs nothing).
-    band = sum(((today > end) for end in d.band_ends), np.zeros(len(state), np.int64))
+    state = states_on(p, d, has_unpaid, today)
+    payable = has_unpaid & (state <= 1)
     step = _scaled(rules.late_fee.step_rate, rules.late_fee.id)
-    late_fen = np.where((state == 1), _round_fen(d.full_fen, step * band), 0)
-    grace_end = np.where(d.is_grant_year, NAT_DAYS, grace_end)
-    provisional = d.has_unpaid & _provisional(calendar, d.due, np.where(d.is_grant_year, d.due, grace_end))
+    late_fen = np.where((state == 1), _round_fen(d.full_fen, step * bands_passed(d, today)), 0)
+    grace_end = np.where(d.is_grant_year, NAT_DAYS, d.grace_end)
+    provisional = has_unpaid & _provisional(calendar, d.due, np.where(d.is_grant_year, d.due, d.grace_end))
     return pd.DataFrame({
         "state": pd.Categorical.from_codes(state, categories=[s.value for s in STATES]),
-        "year": pd.arrays.IntegerArray(d.year, ~d.has_unpaid),
-        "anniversary": _dates(d.anniversary, d.has_unpaid),
-        "due_date": _dates(d.due, d.has_unpaid),
+        "year": pd.arrays.IntegerArray(d.year, ~has_unpaid),
+        "anniversary": _dates(d.anniversary, has_unpaid),
+        "due_date": _dates(d.due, has_unpaid),
         "full_fee": _yuan(d.full_fen, payable),
         "fee": _yuan(d.fee_fen, payable),
         "late_fee": _yuan(late_fen, payable),
         "total": _yuan(d.fee_fen + late_fen, payable),
-        "grace_end": _dates(grace_end, d.has_unpaid & ~d.is_grant_year),
+        "grace_end": _dates(grace_end, has_unpaid & ~d.is_grant_year),
         "provisional": provisional,
     }, index=patents.index)
 

@@ -1,5 +1,7 @@
 """Platform figures: the fee forecast per enterprise and year, deliveries by channel, and the yearly KPIs a
 custody platform reports for its assessment. Pure: rows from evaluated portfolio data and plain counts.
+The forecast and KPI counting here is the reference, patent by patent; `custody report` counts with the vectorised
+twins in custody/report_totals.py (tests/test_report_engine.py compares them); `kpi_table` words both.
 """
 from __future__ import annotations
 
@@ -209,32 +211,47 @@ def kpi_report(evaluated: Sequence[Evaluated], year: int, today: date, reminders
     custody = [e for e in evaluated if e.patent.mode == "custody"]
     alive = [e for e in custody if _is_under_custody(e, today)]
     due = [(e, f) for e in custody for f in e.schedule.years if _counts_as_due(e, f, year)]
+    counts = {
+        "enterprises_under_custody": len({e.patent.enterprise_code for e in alive}),
+        "patents_under_custody": len(alive),
+        "lapsed_restorability_unknown": sum(1 for e in custody if _restorability_unknown(e, today, window)),
+        "watch_only_patents": sum(1 for e in evaluated if e.patent.mode == "watch"),
+        "fees_due": len(due),
+        "fees_due_amount": sum((f.fee for _, f in due), ZERO),
+        "paid_in_grace": sum(1 for e in custody if _paid_in_grace(e, year)),
+        "paid_in_grace_fees": sum(_paid_in_grace(e, year) for e in custody),
+        "lapses": sum(1 for e in custody if _lapsed_in(e, year, today)),
+        "abandon_decisions": sum(1 for e in custody if _abandon_decided_in(e.patent.decision, year)),
+        "restorations": sum(1 for e in custody for kind, on in e.patent.events
+                            if kind == "restoration" and _in_year(on, year)),
+    }
+    return kpi_table(counts, year, today, reminders, notes)
+
+
+def kpi_table(counts: Mapping[str, Any], year: int, today: date, reminders: ReminderFigures | None,
+              notes: Sequence[str] = ()) -> Report:
+    """The KPI report from its counted figures (however they were counted: patent by patent, or by the vectorised
+    engine in custody.report_totals)."""
     figures = [
-        ("enterprises_under_custody", "企业数(托管中) Enterprises under custody",
-         len({e.patent.enterprise_code for e in alive}), "家"),
-        ("patents_under_custody", "托管专利数 Patents under custody", len(alive), "件"),
+        ("enterprises_under_custody", "企业数(托管中) Enterprises under custody", "家"),
+        ("patents_under_custody", "托管专利数 Patents under custody", "件"),
         ("lapsed_restorability_unknown", "未缴年费失效、未收到终止通知、可能仍可恢复(待核) Lapsed by our schedule, "
-         "no notice on record, perhaps still restorable: check", sum(1 for e in custody
-                                                                     if _restorability_unknown(e, today, window)),
-         "件"),
-        ("watch_only_patents", "监控专利数 Watch-only patents",
-         sum(1 for e in evaluated if e.patent.mode == "watch"), "件"),
-        ("fees_due", f"{year}年到期年费笔数 Fees falling due in {year}", len(due), "笔"),
-        ("fees_due_amount", f"{year}年到期年费金额 Amount falling due in {year}",
-         sum((f.fee for _, f in due), ZERO), "元"),
-        *_reminder_rows(year, reminders),
-        ("paid_in_grace", f"{year}年进入滞纳期后缴纳的专利 Patents that entered grace, then paid",
-         sum(1 for e in custody if _paid_in_grace(e, year)), "件"),
-        ("paid_in_grace_fees", f"{year}年滞纳期内缴纳的年费笔数 Fees paid in their grace period",
-         sum(_paid_in_grace(e, year) for e in custody), "笔"),
-        ("lapses", f"{year}年未缴年费终止 Lapses for non-payment",
-         sum(1 for e in custody if _lapsed_in(e, year, today)), "件"),
-        ("abandon_decisions", f"{year}年企业决定放弃 Patents the enterprise decided to abandon",
-         sum(1 for e in custody if _abandon_decided_in(e.patent.decision, year)), "件"),
-        ("restorations", f"{year}年恢复 Restorations", sum(1 for e in custody for kind, on in e.patent.events
-                                                          if kind == "restoration" and _in_year(on, year)), "件"),
+         "no notice on record, perhaps still restorable: check", "件"),
+        ("watch_only_patents", "监控专利数 Watch-only patents", "件"),
+        ("fees_due", f"{year}年到期年费笔数 Fees falling due in {year}", "笔"),
+        ("fees_due_amount", f"{year}年到期年费金额 Amount falling due in {year}", "元"),
     ]
-    rows = tuple({"metric": key, "label": label, "value": value, "unit": unit} for key, label, value, unit in figures)
+    events = [
+        ("paid_in_grace", f"{year}年进入滞纳期后缴纳的专利 Patents that entered grace, then paid", "件"),
+        ("paid_in_grace_fees", f"{year}年滞纳期内缴纳的年费笔数 Fees paid in their grace period", "笔"),
+        ("lapses", f"{year}年未缴年费终止 Lapses for non-payment", "件"),
+        ("abandon_decisions", f"{year}年企业决定放弃 Patents the enterprise decided to abandon", "件"),
+        ("restorations", f"{year}年恢复 Restorations", "件"),
+    ]
+    rows = [(key, label, counts[key], unit) for key, label, unit in figures]
+    rows += _reminder_rows(year, reminders)
+    rows += [(key, label, counts[key], unit) for key, label, unit in events]
+    table = tuple({"metric": key, "label": label, "value": value, "unit": unit} for key, label, value, unit in rows)
     more = () if reminders else ("reminders: the reminders outbox is not available in this database",)
-    return Report("kpi", f"Custody KPIs {year} (stock figures as of {today})", KPI_COLUMNS, rows,
+    return Report("kpi", f"Custody KPIs {year} (stock figures as of {today})", KPI_COLUMNS, table,
                   (*notes, *more))

@@ -2,7 +2,9 @@
 an enterprise receives. (Forecast, deliveries and KPI figures are in custody/report_figures.py.)
 
 Pure: the store gathers `PortfolioPatent`s (custody/store/reports.py), these functions compute rows with dates as
-dates and amounts as Decimals, and custody/export.py renders them. `today` is always passed in.
+dates and amounts as Decimals, and custody/export.py renders them. `today` is always passed in. These are the
+reference, patent by patent; `custody report` runs their vectorised twins (custody/report_engine.py), which
+tests/test_report_engine.py holds to the same rows, field by field. The column definitions here serve both.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 standing instructions, and the operator alerted when nobody can be reminded."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -370,3 +371,15 @@ def test_after_dispatch_downtime_a_message_left_unsent_gives_way_to_the_latest_t
         ("before_due_sms:due-7", "cancelled", "superseded by before_due_sms:due-1")}
     assert result.cancelled == 2
     assert {m.state for m in outbox(engine) if m.day == date(2025, 4, 18)} == {"cancelled"}
+
+
+def test_a_full_refresh_leaves_fees_planned_already_alone_until_the_tiers_change(engine: Engine) -> None:
+    world(engine, lambda s: [add_patent(s, add_enterprise(s)) for _ in range(3)])
+    first = plan_at(engine, "2025-03-26 10:00:00+08:00")
+    again = plan_at(engine, "2025-03-26 11:00:00+08:00", full_refresh=True)
+    # The same fees and dates under the same tiers: their next firing day is kept, nothing is looked at again.
+    assert (first.due_rows, first.items) == (3, 6)
+    assert (again.refresh.full, again.refresh.rows, again.due_rows, again.items) == (True, 3, 0, 0)
+    changed = replace(fast_settings(), tiers=tuple(t for t in fast_settings().tiers if t.name != "before_due_sms"))
+    walked = plan_at(engine, "2025-03-26 12:00:00+08:00", settings=changed)
+    assert (walked.refresh.full, walked.due_rows, walked.items) == (True, 3, 0)  # new tiers: every live fee again

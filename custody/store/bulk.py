@@ -199,3 +199,33 @@ def _copy_columns(conn: sa.Connection, table: sa.Table, names: Sequence[str], va
                 copy.write_row(row)
     finally:
         cursor.close()
+
+
+def converted_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[tuple]:
+    """The rows as driver tuples (dicts' key order), each value converted by its column type once per distinct
+    value, as `_sqlite_many` does: for a statement of our own run by the driver's executemany."""
+    columns = list(rows[0])
+    dialect = session.get_bind().dialect
+    values = list(zip(*map(itemgetter(*columns), rows), strict=True)) if len(columns) > 1 else [
+        [row[columns[0]] for row in rows]]
+    for index, name in enumerate(columns):
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            values[index] = list(map(_memoized(processor), values[index]))
+    return list(zip(*values, strict=True))
+
+
+def copy_then(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]], select_tail: str) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then `INSERT INTO table (columns) <select_tail>`, where
+    the tail reads `{scratch}` (e.g. an INSERT ... SELECT ... ON CONFLICT DO UPDATE)."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    scratch = f"copy_{uuid.uuid4().hex[:12]}"
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(f'CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        cursor.execute(f'INSERT INTO "{table.name}" ({names}) ' + select_tail.format(scratch=scratch))
+        cursor.execute(f"DROP TABLE {scratch}")

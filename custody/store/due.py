@@ -3,8 +3,12 @@
 Planning reads only `patent_due` rows with `next_fire_on <= today` (an index range), never the whole portfolio.
 The rows are refreshed with the vectorised engine (custody.portfolio.next_due_frame) for the patents changed since
 the last refresh (patent rows updated, payments recorded), and for every patent when the policy, the rule
-settings or the loaded calendar changed. A refreshed row fires today when a tier is already live, so a newly
-imported patent gets its catch-up reminder at once.
+settings or the loaded calendar changed, read in chunks of ids (custody.store.portfolio_read) and screened by
+custody.portfolio_screen (the fee engine's verdict, with the scalar engine asked only about suspect rows). Rows
+are written in bulk (insert or update). A refreshed row fires today when a tier is already live, so a newly
+imported patent gets its catch-up reminder at once; but a row whose fee and dates did not change, under the same
+tiers, keeps the day its next tier fires: the planner has already planned what was live, so it looks again only
+at fees whose tier state changed (a full refresh of a million patents would otherwise re-walk every live fee).
 """
 from __future__ import annotations
 
@@ -20,20 +24,21 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import fact_problems, patent_year_on
-from custody.models import CalendarSchedule, OpenLicence, Patent, Payment
+from custody.models import CalendarSchedule, Patent, Payment
 from custody.models.reminders import PatentDue
-from custody.portfolio import next_due_frame, portfolio_problems
+from custody.portfolio import next_due_frame
+from custody.portfolio_screen import screen
 from custody.reminder_policy import Tier
 from custody.reminder_settings import ReminderSettings
+from custody.report_engine import Chunk
 from custody.ruleset import RuleSet
-from custody.store.bulk import insert_all
+from custody.store.bulk import among, converted_rows, copy_then
+from custody.store.portfolio_read import Scope, chunks, chunks_of
 from custody.store.ticks import read_cursor, write_cursor
 from custody.workdays import WorkCalendar
 
 CURSOR = "due_refresh"
-CHUNK = 20_000
+CHUNK = 50_000
 # Rows changed while a refresh ran may carry a timestamp just before its start: look back this far next time.
 OVERLAP = timedelta(minutes=15)
 EARLY = date(1985, 4, 1)  # before any patent: next_due_frame quotes every unpaid fee as payable on this day
@@ -81,63 +86,19 @@ def changed_patent_ids(session: Session, since: datetime) -> list[int]:
     return sorted({row[0] for row in session.execute(patents.union(paid))})
 
 
-def _all_patent_ids(session: Session) -> list[int]:
-    return list(session.execute(sa.select(Patent.id).order_by(Patent.id)).scalars())
-
-
-def _patent_frame(session: Session, ids: Sequence[int], rules: RuleSet) -> tuple[pd.DataFrame, list[Screened]]:
-    """The input columns of next_due_frame for these custody patents, indexed by patent id, less the patents the fee
-    engine refuses (`_refused`), which come apart."""
-    licence = (sa.select(OpenLicence.patent_id, sa.func.max(OpenLicence.start).label("open_licence_from"))
-               .group_by(OpenLicence.patent_id).subquery())
-    query = (sa.select(Patent.id, Patent.type, Patent.filing_date, Patent.grant_year, Patent.granted_on,
-                       Patent.paid_through, Patent.reduction, Patent.term_extension_days, Patent.enterprise_id,
-                       licence.c.open_licence_from, Patent.reduction_recorded_on, Patent.application_number)
-             .outerjoin(licence, licence.c.patent_id == Patent.id)
-             .where(Patent.id.in_(ids), Patent.mode == "custody"))
-    rows = session.execute(query).all()
-    refused = _refused(rows, rules)
-    if refused:
-        left_out = {s.patent_id for s in refused}
-        rows = [row for row in rows if row.id not in left_out]
-    frame = pd.DataFrame(rows, columns=["id", "type", "filing_date", "grant_year", "granted_on", "paid_through",
-                                        "reduction", "term_extension_days", "enterprise_id", "open_licence_from",
-                                        "reduction_recorded_on", "application_number"])
-    frame = frame.set_index("id")
-    frame["type"] = frame["type"].astype(str)
-    frame["reduction"] = frame["reduction"].astype(str)
-    frame["grant_year"] = frame["grant_year"].astype("Int64")
-    missing = frame["grant_year"].isna() & frame["granted_on"].notna()
-    if missing.any() and rules.settings.grant_year_inference == "announcement_patent_year":
-        # The same inference as fees.grant_year_of: the patent year containing the grant announcement.
-        frame.loc[missing, "grant_year"] = [patent_year_on(f, g) for f, g in zip(
-            frame.loc[missing, "filing_date"], frame.loc[missing, "granted_on"], strict=True)]
-    for column in ("filing_date", "open_licence_from", "reduction_recorded_on"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame.drop(columns=["granted_on", "application_number"]), refused
-
-
-def _facts(row: sa.Row) -> PatentFacts:
-    # What custody.store.patents.facts_of builds, less payments and licences: they never make facts impossible.
-    return PatentFacts(type=PatentType(row.type), filing_date=row.filing_date, grant_year=row.grant_year,
-                       granted_on=row.granted_on, paid_through=row.paid_through, reduction=Reduction(row.reduction),
-                       term_extension_days=row.term_extension_days, application_number=row.application_number,
-                       reduction_recorded_on=row.reduction_recorded_on)
-
-
-def _refused(rows: Sequence[sa.Row], rules: RuleSet) -> list[Screened]:
-    """The fee engine's own screen (fees.fact_problems, which fee_schedule and so every report applies), patent by
-    patent: reminders leave out exactly the patents the reports leave out (a filing date in a later year than the
-    application number's, a grant date before the filing date, ...). Only the patents of a refresh: changed ones."""
-    found = []
-    for row in rows:
-        try:
-            problems = fact_problems(_facts(row), rules)
-        except ValueError as exc:  # a type or reduction the engine does not know
-            problems = [str(exc)]
-        if problems:
-            found.append(Screened(row.id, row.application_number, row.enterprise_id, problems[0]))
-    return found
+def _screened(chunk: Chunk, rules: RuleSet, calendar: WorkCalendar) -> tuple[pd.DataFrame, list[Screened]]:
+    """The custody patents of a chunk the fee engine accepts, as next_due_frame's input (plus enterprise_id), and
+    those it refuses (the reports leave out exactly these too: one screen, custody.portfolio_screen)."""
+    frame = chunk.patents
+    frame = frame[(frame["mode"] == "custody").to_numpy()]
+    verdict = screen(frame, rules, calendar)
+    numbers, enterprises = frame["application_number"].to_numpy(object), frame["enterprise_id"].to_numpy(object)
+    refused = [Screened(int(frame.index[i]), numbers[i], enterprises[i], text) for i, text in verdict.problems.items()]
+    accepted = frame.iloc[np.flatnonzero(verdict.accepted)].copy()
+    accepted["grant_year"] = verdict.grant_year[verdict.accepted]
+    columns = ["type", "filing_date", "grant_year", "paid_through", "reduction", "term_extension_days",
+               "reduction_recorded_on", "enterprise_id"]
+    return accepted[columns], refused
 
 
 def _plus_months(days: np.ndarray, months: int) -> np.ndarray:
@@ -203,21 +164,18 @@ def next_fire_days(due: np.ndarray, grace: np.ndarray, rises: list[np.ndarray], 
     return np.where(live, today, best)
 
 
-def _problem_ids(problems: Sequence[str]) -> set[int]:
-    """Patent ids named by portfolio_problems ("row <id>: message")."""
-    return {int(p.split(":", 1)[0].removeprefix("row ")) for p in problems}
-
-
 def _day_column(values: pd.Series) -> np.ndarray:
     return values.to_numpy().astype("datetime64[D]")
 
 
-def _fees_for_lapsed(frame: pd.DataFrame, result: pd.DataFrame, rules: RuleSet, calendar: WorkCalendar) -> None:
+def _fees_for_lapsed(frame: pd.DataFrame, result: pd.DataFrame, rules: RuleSet, calendar: WorkCalendar,
+                     chunk: Chunk) -> None:
     """Lapsed rows have no payable fee on the day; the lapse notice still quotes the fee, so ask for a day when
     every unpaid fee is payable (before any due date): the fee itself does not depend on the day."""
     missing = result["year"].notna() & result["fee"].isna()
     if missing.any():
-        early = next_due_frame(frame.loc[missing[missing].index], EARLY, rules, calendar)
+        early = next_due_frame(frame.loc[missing[missing].index], EARLY, rules, calendar, chunk.licences,
+                               chunk.paid_years)
         result.loc[missing, "fee"] = early["fee"]
         result.loc[missing, "full_fee"] = early["full_fee"]
 
@@ -234,14 +192,17 @@ def _rises_column(rises: list[np.ndarray], rates: list[Decimal], has_grace: np.n
 
 
 def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,
-                on: date, now: datetime) -> list[dict]:
-    """patent_due rows for the patents of `frame` (next_due_frame's input, plus enterprise_id), as of `on`."""
-    result = next_due_frame(frame.drop(columns=["enterprise_id"]), on, rules, calendar)
+                on: date, now: datetime, chunk: Chunk | None = None) -> list[dict]:
+    """patent_due rows for the patents of `frame` (next_due_frame's input, plus enterprise_id), as of `on`; the
+    chunk's open licences and years paid after a gap count as the scalar engine counts them."""
+    chunk = chunk or Chunk(frame)
+    result = next_due_frame(frame.drop(columns=["enterprise_id"]), on, rules, calendar, chunk.licences,
+                            chunk.paid_years)
     keep = result["year"].notna() & (result["state"] != "expired")
     frame, result = frame.loc[keep], result.loc[keep].copy()
     if result.empty:
         return []
-    _fees_for_lapsed(frame.drop(columns=["enterprise_id"]), result, rules, calendar)
+    _fees_for_lapsed(frame.drop(columns=["enterprise_id"]), result, rules, calendar, chunk)
     due, grace = _day_column(result["due_date"]), _day_column(result["grace_end"])
     rises = rise_days(_day_column(result["anniversary"]), due, rules, calendar)
     has_grace = ~np.isnat(grace)
@@ -262,19 +223,41 @@ def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet,
             for values in zip(*(columns[n].tolist() for n in names), strict=True)]
 
 
-def refresh_chunk(session: Session, ids: Sequence[int], settings: ReminderSettings, rules: RuleSet,
-                  calendar: WorkCalendar, on: date, now: datetime) -> tuple[int, list[Screened]]:
-    """Recompute patent_due for these patents (rows of watch-only, paid-up or expired patents go away, and so do
-    the rows of patents the fee engine refuses: the reports leave them out, so reminders must not quote them)."""
-    frame, screened = _patent_frame(session, ids, rules)
-    # The vectorised engine's own guard of its input: it agrees with fact_problems (tests/test_portfolio.py), so
-    # this drops nothing the screen above let through, short of a bug, which must not stop every reminder.
-    frame = frame.drop(index=list(_problem_ids(portfolio_problems(frame.drop(columns=["enterprise_id"]), rules))))
-    records = due_records(frame, settings, rules, calendar, on, now) if len(frame) else []
-    table = PatentDue.__table__
-    session.execute(sa.delete(table).where(table.c.patent_id.in_(ids)))
-    insert_all(session, table, records)
+def refresh_chunk(session: Session, chunk: Chunk, settings: ReminderSettings, rules: RuleSet,
+                  calendar: WorkCalendar, on: date, now: datetime, keep_fire: bool) -> tuple[int, list[Screened]]:
+    """Recompute patent_due for the patents of a chunk and write it in bulk; rows of watch-only, paid-up, expired or
+    refused patents go away (the caller deletes what this run did not write). `keep_fire`: the tiers are the ones
+    the stored rows were planned with."""
+    frame, screened = _screened(chunk, rules, calendar)
+    records = due_records(frame, settings, rules, calendar, on, now, chunk) if len(frame) else []
+    upsert_due(session, records, keep_fire)
     return len(records), screened
+
+
+UPDATED = ("enterprise_id", "fee_year", "due_date", "grace_end", "fee", "full_fee", "rises", "refreshed_at")
+SAME_FEE = ("fee_year", "due_date", "grace_end", "rises")
+
+
+def upsert_due(session: Session, records: list[dict], keep_fire: bool) -> None:
+    """Insert or update patent_due rows in one statement per batch. A row whose fee year and dates are the ones on
+    record keeps its next firing day when `keep_fire` (the planner has planned what was live for it)."""
+    if not records:
+        return
+    table = PatentDue.__table__
+    names = list(records[0])
+    postgres = session.get_bind().dialect.name == "postgresql"
+    same = " AND ".join(f'patent_due."{c}" IS NOT DISTINCT FROM excluded."{c}"' if postgres
+                        else f'patent_due."{c}" IS excluded."{c}"' for c in SAME_FEE)
+    fire = (f'CASE WHEN {same} THEN patent_due.next_fire_on ELSE excluded.next_fire_on END' if keep_fire
+            else "excluded.next_fire_on")
+    updates = ", ".join([*(f'"{c}" = excluded."{c}"' for c in UPDATED), f"next_fire_on = {fire}"])
+    conflict = f"ON CONFLICT (patent_id) DO UPDATE SET {updates}"
+    if postgres:
+        copy_then(session, table, records, f'SELECT {", ".join(names)} FROM {{scratch}} {conflict}')
+        return
+    session.connection().exec_driver_sql(
+        f'INSERT INTO patent_due ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)}) {conflict}',
+        converted_rows(session, table, records))
 
 
 def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,
@@ -282,13 +265,34 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
     """Bring patent_due up to date: the changed patents, or all of them when anything that decides dates changed."""
     cursor = read_cursor(session, CURSOR) or {}
     fingerprint = _fingerprint(session, settings, rules)
+    tiers = repr(settings.fingerprint)
     full = full or cursor.get("fingerprint") != fingerprint or "since" not in cursor
-    ids = _all_patent_ids(session) if full else changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
+    # Kept firing days were planned up to the last refresh's day: a refresh as of an earlier day (a dry run with
+    # --as-of) must recompute them.
+    keep_fire = cursor.get("tiers") == tiers and on >= date.fromisoformat(cursor.get("day", "9999-12-31"))
     if full:
-        session.execute(sa.delete(PatentDue.__table__))  # also drops rows of patents gone to watch-only
+        found = chunks(session, Scope(custody_only=True, facts_only=True), size=CHUNK)
+        count = session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar()
+    else:
+        ids = changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
+        # Lists of at most 20,000 ids: within SQLite's parameter limit.
+        found, count = chunks_of(session, ids, Scope(facts_only=True)), len(ids)
     rows, problems = 0, []
-    for start in range(0, len(ids), CHUNK):
-        written, found = refresh_chunk(session, ids[start:start + CHUNK], settings, rules, calendar, on, now)
-        rows, problems = rows + written, problems + found
-    write_cursor(session, CURSOR, json.dumps({"since": (now - OVERLAP).isoformat(), "fingerprint": fingerprint}))
-    return RefreshSummary(len(ids), rows, full, tuple(problems))
+    for chunk in found:
+        written, refused = refresh_chunk(session, chunk, settings, rules, calendar, on, now, keep_fire)
+        rows, problems = rows + written, problems + refused
+        if not full:
+            _drop_unwritten(session, chunk.patents.index, now)
+    if full:  # also drops rows of patents gone to watch-only, paid up, expired or refused
+        table = PatentDue.__table__
+        session.execute(sa.delete(table).where(table.c.refreshed_at < now))
+    write_cursor(session, CURSOR, json.dumps({"since": (now - OVERLAP).isoformat(), "fingerprint": fingerprint,
+                                              "tiers": tiers, "day": on.isoformat()}))
+    return RefreshSummary(count, rows, full, tuple(problems))
+
+
+def _drop_unwritten(session: Session, ids: pd.Index, now: datetime) -> None:
+    """Rows of these patents that this refresh did not write (watch-only, paid up, expired, refused now)."""
+    table = PatentDue.__table__
+    session.execute(sa.delete(table).where(among(session, table.c.patent_id, ids.tolist()),
+                                           table.c.refreshed_at < now))

@@ -1,0 +1,300 @@
+"""Writing a report as it is produced: CSV, JSON and the terminal table a block of rows at a time, XLSX through
+openpyxl's write-only workbook. The cells say exactly what custody.export says for a scalar `Report` (text_value,
+json_value, the formula neutralisation); they are formed a column at a time (custody.report_columns), so a report
+of hundreds of thousands of rows neither builds a dict per row nor holds its whole text in memory.
+
+A terminal table of at most TABLE_ROWS rows is drawn by rich as before; a longer one is printed as plain aligned
+columns (rich takes minutes for a few thousand rows and would wrap them to nothing at 80 columns).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+
+import numpy as np
+
+from custody.domain import PROVISIONAL_MARK
+from custody.export import (
+    MAX_WIDTH,
+    MIN_WIDTH,
+    NUMBER_FORMATS,
+    PROVISIONAL_DATE_FORMAT,
+    display_width,
+    is_formula_like,
+    json_value,
+    neutralised,
+    text_value,
+)
+from custody.report_columns import Column, Days, Fen, Ints, Objects, Rows, Steps
+from custody.report_engine import TableReport
+from custody.reports import Column as Heading
+
+BLOCK = 5_000
+STARTS = frozenset("=+-@\t\r\n")
+TABLE_ROWS = 500
+
+
+# ---------------------------------------------------------------------------------------------- cell texts
+
+
+def _fen_text(fen: np.ndarray) -> np.ndarray:
+    magnitude = np.abs(fen)
+    whole = (magnitude // 100).astype(str)
+    cents = np.strings.zfill((magnitude % 100).astype(str), 2)
+    text = np.strings.add(np.strings.add(whole, "."), cents).astype(object)
+    text[fen < 0] = "-" + text[fen < 0]
+    return text
+
+
+def texts(column: Column, heading: Heading) -> np.ndarray:
+    """The column's cells as text_value gives them (object array of str)."""
+    if isinstance(column, Days):
+        text = column.iso()
+        text[column.provisional()] += PROVISIONAL_MARK
+        text[~column.present()] = ""
+        return text
+    if isinstance(column, Fen) and heading.kind == "money":
+        return np.where(column.present, _fen_text(column.fen), "").astype(object)
+    if isinstance(column, Ints):
+        return np.where(column.present, column.ints.astype(str), "").astype(object)
+    if isinstance(column, Steps):
+        return _by_value(column, lambda v: text_value(v, heading))
+    return np.array([v if type(v) is str else text_value(v, heading) for v in column.values()], object)
+
+
+def _by_value(column: Column, convert: Callable[[Any], Any]) -> np.ndarray:
+    """Each cell converted, once per distinct value (rates: a handful)."""
+    cache: dict[Any, Any] = {}
+    values = column.values()
+    out = np.empty(len(values), object)
+    for i, value in enumerate(values):
+        key = (type(value), value)
+        if key not in cache:
+            cache[key] = convert(value)
+        out[i] = cache[key]
+    return out
+
+
+def csv_texts(column: Column, heading: Heading) -> np.ndarray:
+    """texts(), with text from data neutralised (only text can carry a formula; our numbers are left alone)."""
+    text = texts(column, heading)
+    if isinstance(column, Objects):
+        values = column.objects
+        # Only a text whose first character is a blank, a control or a formula start can be formula-like.
+        for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
+            text[i] = neutralised(text[i])
+    return text
+
+
+def json_texts(column: Column) -> np.ndarray:
+    """Each cell as JSON text of json_value (dates ISO, whole yuan as integers)."""
+    if isinstance(column, Days):
+        return np.where(column.present(), '"' + column.iso() + '"', "null").astype(object)
+    if isinstance(column, Fen):
+        whole = column.fen % 100 == 0
+        text = np.where(whole, (column.fen // 100).astype(str), (column.fen / 100).astype(str))
+        return np.where(column.present, text, "null").astype(object)
+    if isinstance(column, Ints):
+        return np.where(column.present, column.ints.astype(str), "null").astype(object)
+    return _by_value(column, lambda v: json.dumps(json_value(v), ensure_ascii=False)) if isinstance(column, Steps) \
+        else np.array([json.dumps(json_value(v), ensure_ascii=False) for v in column.values()], object)
+
+
+def _blocks(rows: Rows) -> Iterator[Rows]:
+    for start in range(0, len(rows), BLOCK):
+        yield rows.take(np.arange(start, min(start + BLOCK, len(rows))))
+
+
+# ---------------------------------------------------------------------------------------------- CSV, JSON
+
+
+def write_csv(report: TableReport, out: IO[str], language: str) -> None:
+    """The report as CSV (headings in `language`), CRLF line ends; the caller opens the file (BOM for Excel)."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralised(c.heading(language)) for c in report.columns])
+    for block in _blocks(report.rows):
+        writer.writerows(zip(*(csv_texts(block.columns[c.key], c) for c in report.columns), strict=True))
+
+
+def write_json(report: TableReport, out: IO[str]) -> None:
+    """{"report", "title", "rows", "notes"}, laid out as json.dumps(indent=2) lays it out, written row by row."""
+    whole = {"report": report.name, "title": report.title, "rows": [0] if len(report.rows) else [],
+             "notes": list(report.notes)}
+    text = json.dumps(whole, ensure_ascii=False, indent=2)
+    if not len(report.rows):
+        out.write(text + "\n")
+        return
+    head, tail = text.split("\n    0\n", 1)
+    out.write(head + "\n")
+    keys = [f'      {json.dumps(c.key, ensure_ascii=False)}: ' for c in report.columns]
+    first = True
+    for block in _blocks(report.rows):
+        cells = [json_texts(block.columns[c.key]) for c in report.columns]
+        marks = _provisional_lists(block, report.columns)
+        for values, mark in zip(zip(*cells, strict=True), marks, strict=True):
+            body = ",\n".join(k + v for k, v in zip(keys, values, strict=True))
+            out.write(("" if first else ",\n") + "    {\n" + body + ',\n      "provisional_dates": ' + mark + "\n    }")
+            first = False
+    out.write("\n" + tail + "\n")
+
+
+def _provisional_lists(block: Rows, headings: tuple[Heading, ...]) -> list[str]:
+    flags = [(c.key, block.columns[c.key].provisional()) for c in headings]
+    marked = [(key, flag) for key, flag in flags if flag.any()]
+    lists = []
+    for i in range(len(block)):
+        keys = [key for key, flag in marked if flag[i]]
+        lists.append("[]" if not keys else "[\n" + ",\n".join(f'        "{k}"' for k in keys) + "\n      ]")
+    return lists
+
+
+# ---------------------------------------------------------------------------------------------- terminal table
+
+
+def table_rows(report: TableReport) -> list[dict[str, str]]:
+    """Every row as texts (for rich, which needs them all: small reports only)."""
+    cells = {c.key: texts(report.rows.columns[c.key], c) for c in report.columns}
+    return [{c.key: cells[c.key][i] for c in report.columns} for i in range(len(report.rows))]
+
+
+def write_plain_table(report: TableReport, out: IO[str], language: str) -> None:
+    """Aligned columns, one line a row, for a report too long for rich: widths from every row, never cut."""
+    headings = [c.heading(language) for c in report.columns]
+    widths = [max(display_width(h), _widest(texts(report.rows.columns[c.key], c), MAX_WIDTH * 4))
+              for h, c in zip(headings, report.columns, strict=True)]
+    out.write(report.title + "\n")
+    out.write(_line(headings, widths) + "\n")
+    out.write(_line(["-" * w for w in widths], widths) + "\n")
+    for block in _blocks(report.rows):
+        cells = [texts(block.columns[c.key], c) for c in report.columns]
+        out.write("".join(_line(row, widths) + "\n" for row in zip(*cells, strict=True)))
+
+
+def _line(cells, widths) -> str:
+    return "  ".join(text + " " * (width - _width(text)) for text, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def _width(text: str) -> int:
+    return len(text) if text.isascii() else display_width(text)
+
+
+def _widest(text: np.ndarray, cap: int) -> int:
+    """The largest display width among the texts (at most `cap`), measuring as few as it can: a text's display width
+    is at least its length and at most twice it."""
+    if not len(text):
+        return 0
+    lengths = np.fromiter((len(t) for t in text), np.int64, len(text))
+    best = 0
+    for i in np.argsort(-lengths, kind="stable"):
+        if 2 * lengths[i] <= best or best >= cap:
+            break
+        best = max(best, _width(text[i]))
+    return min(best, cap)
+
+
+# ---------------------------------------------------------------------------------------------- XLSX
+
+
+def write_xlsx(report: TableReport, path, language: str) -> None:
+    """The report in a write-only workbook: frozen, filtered header, fitted widths, typed cells, chart, notes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(report.name[:31])
+    columns = report.columns
+    for col, column in enumerate(columns, start=1):
+        width = max(display_width(column.heading(language)),
+                    _widest(texts(report.rows.columns[column.key], column), MAX_WIDTH)) + 2
+        sheet.column_dimensions[get_column_letter(col)].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
+    sheet.freeze_panes = "A2"
+    if len(report.rows):
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(report.rows) + 1}"
+    bold = Font(bold=True)
+    sheet.append([_text_cell(sheet, c.heading(language), bold) for c in columns])
+    for block in _blocks(report.rows):
+        cells = [_xlsx_cells(sheet, block.columns[c.key], c) for c in columns]
+        for row in zip(*cells, strict=True):
+            sheet.append(row)
+    if report.chart is not None and len(report.rows):
+        _add_chart(sheet, report)
+    about = book.create_sheet("说明" if language == "zh" else "About")
+    lines = [report.title, *report.notes]
+    about.column_dimensions["A"].width = min(max((display_width(t) for t in lines), default=10) + 2, 120)
+    for line in lines:
+        about.append([_text_cell(about, line)])
+    book.save(path)
+
+
+def _text_cell(sheet: Any, text: str, font: Any = None) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, text)
+    if is_formula_like(text):
+        cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
+        cell.quotePrefix = True
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _styled(sheet: Any, value: Any, number_format: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = number_format
+    return cell
+
+
+def _xlsx_cells(sheet: Any, column: Column, heading: Heading) -> list[Any]:
+    """Cells as custody.export._write_cell writes them: text quoted when formula-like, numbers and dates typed."""
+    values = column.values()
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif isinstance(value, str):
+            out.append(_text_cell(sheet, value) if is_formula_like(value) else value)
+        elif isinstance(value, bool):
+            out.append(value)
+        elif isinstance(value, date):
+            fmt = PROVISIONAL_DATE_FORMAT if column.provisional is not None and _is_marked(value) \
+                else NUMBER_FORMATS["date"]
+            out.append(_styled(sheet, value, fmt))
+        elif isinstance(value, (Decimal, int, float)):
+            out.append(_styled(sheet, value, NUMBER_FORMATS.get(heading.kind, "General")))
+        else:
+            out.append(value)
+    return out
+
+
+def _is_marked(value: date) -> bool:
+    from custody.domain import is_provisional_date
+
+    return is_provisional_date(value)
+
+
+def _add_chart(sheet: Any, report: TableReport) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.utils import get_column_letter
+
+    spec = report.chart
+    keys = [c.key for c in report.columns]
+    title_col = keys.index(spec.title_key) + 1
+    first, last = keys.index(spec.value_keys[0]) + 1, keys.index(spec.value_keys[-1]) + 1
+    chart = BarChart()
+    chart.type, chart.grouping = "col", "clustered"
+    chart.title, chart.y_axis.title = spec.title, "CNY"
+    # One series per row; openpyxl names a series after the cell just left of its values (the enterprise).
+    titled = title_col == first - 1
+    data = Reference(sheet, min_col=title_col if titled else first, max_col=last, min_row=2,
+                     max_row=1 + spec.series_rows)
+    chart.add_data(data, from_rows=True, titles_from_data=titled)
+    chart.set_categories(Reference(sheet, min_col=first, max_col=last, min_row=1, max_row=1))
+    chart.width, chart.height = 24, 12
+    sheet.add_chart(chart, f"{get_column_letter(len(keys) + 2)}2")
