@@ -6,38 +6,14 @@ rows, mobile numbers (phonenumbers, region CN, mobiles only: reminders go by SMS
 """
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 
+from custody.contact_roles import read_role, role_table
 from importers import values
 from importers.header import Header
 from importers.problems import WARNING, ProblemSink
 from importers.readers import Cell
 from importers.rows import Dedup, RowCells, labels_for
-
-# Contact roles as operators write them -> custody.models CONTACT_ROLES.
-ROLES = {
-    "ip_manager": ("知识产权负责人", "知产负责人", "专利负责人", "专利管理员", "专利专员", "知识产权专员",
-                   "ip", "ip manager", "ip_manager", "patent manager", "知识产权", "专利"),
-    "legal_rep": ("法定代表人", "法人代表", "法人", "legal representative", "legal_rep", "legal rep"),
-    "finance": ("财务", "财务负责人", "会计", "出纳", "finance", "accounting"),
-    "operator": ("经办人", "联系人", "办理人", "operator", "agent"),
-    "pledgee": ("质权人", "pledgee"),
-    "other": ("其他", "other"),
-}
-_ROLE_BY_ALIAS = {alias: role for role, aliases in ROLES.items() for alias in aliases}
-
-
-class UnknownRole(values.CellProblem):
-    pass
-
-
-def role(cell: Cell) -> str:
-    key = unicodedata.normalize("NFKC", values.shown(cell)).strip().lower()
-    found = _ROLE_BY_ALIAS.get(key)
-    if found is None:
-        raise UnknownRole("role_unknown", value=values.shown(cell))
-    return found
 
 
 class EnterpriseRows:
@@ -87,8 +63,12 @@ class EnterpriseRows:
         cell = r.cell("role")
         if cell is None:
             return None
-        try:
-            return role(cell)
-        except UnknownRole as problem:
-            r.problem("role", problem.code, WARNING, **problem.params)
+        reading = read_role(values.shown(cell))
+        if reading.role is None:
+            r.problem("role", "role_unknown", WARNING, value=values.shown(cell))
             return "other"
+        if reading.unknown:  # 「法人/董秘」: the known part decides, the rest is named
+            r.problem("role", "role_partly_unknown", WARNING, value=values.shown(cell), role=reading.role,
+                      role_zh=role_table().label(reading.role), unknown="、".join(reading.unknown))
+        return reading.role
+
