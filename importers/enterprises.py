@@ -6,12 +6,12 @@ rows, mobile numbers (phonenumbers, region CN, mobiles only: reminders go by SMS
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from custody.contact_roles import read_role, role_table
 from importers import values
 from importers.header import Header
-from importers.problems import WARNING, ProblemSink
+from importers.problems import ERROR, WARNING, ProblemSink
 from importers.readers import Cell
 from importers.rows import Dedup, RowCells, labels_for
 
@@ -23,6 +23,7 @@ class EnterpriseRows:
         self.enterprises = Dedup(sink, self.labels["name"], [self.labels["credit_code"], self.labels["name"]])
         contact_fields = ("credit_code", "contact_name", "role", "mobile", "email", "consent_sms", "consent_email")
         self.contacts = Dedup(sink, self.labels["contact_name"], [self.labels[f] for f in contact_fields])
+        self.rows_of: dict[str, list[int]] = {}  # credit code -> the rows that name it
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
         count = 0
@@ -42,6 +43,7 @@ class EnterpriseRows:
         if r.has_error or code is None or name is None:
             return
         self.enterprises.offer(code, r.number, (code, name), code)
+        self.rows_of.setdefault(code, []).append(r.number)
         if contact is not None:
             channel = contact[3] or contact[4]
             self.contacts.offer((code, channel), r.number, contact, f"{code} {channel}")
@@ -72,3 +74,15 @@ class EnterpriseRows:
                       role_zh=role_table().label(reading.role), unknown="、".join(reading.unknown))
         return reading.role
 
+
+def note_unreached(sink: ProblemSink, header: Header, rows_of: Mapping[str, list[int]],
+                   unreached: Mapping[str, Mapping[str, str]], strict: bool) -> None:
+    """A warning per enterprise of the file left with nobody who receives before-due reminders ({credit code: the
+    message's parameters}), at its first row; with --strict an error on each of its rows, so that --partial
+    rejects the enterprise whole rather than import it half."""
+    column = header.labels.get("role") or labels_for("enterprises", header)["contact_name"]
+    for code, params in unreached.items():
+        rows = rows_of.get(code) or [None]
+        for row in rows if strict else rows[:1]:
+            sink.add(row, column, "no_before_due_recipient", ERROR if strict else WARNING, **params)
+    sink.sort(header.cells)
