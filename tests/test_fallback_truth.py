@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +15,13 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from custody.models.reminders import Reminder, ReminderItem
+from custody.reminder_policy import Tier
+from custody.reminder_settings import RetryPolicy
 from custody.store.db import session_for
 from custody.store.outbox import claim
 from scheduler.dispatch import dispatch
 from scheduler.ticks import plan_now, run_once
+from tests.support.aliyun_gateway import http_500
 from tests.test_remind_world import (
     Clock,
     RobotServer,
@@ -26,6 +29,7 @@ from tests.test_remind_world import (
     add_patent,
     at,
     channels_on,
+    fast_settings,
     items,
     outbox,
     ticks_for,
@@ -169,6 +173,49 @@ def test_a_fee_only_planned_on_the_other_channel_gets_the_fallback_and_the_later
     assert {i.cancel_reason for i in items(engine, reminder_id=own.id)} == {
         f"duplicate: already sent in custody-{fallback.id}"}
     assert len(smtp_server.received) == 1  # the fee told once by email, not twice
+    assert_alerts_are_true(engine)
+
+
+def _three_fees_a_day_apart(session) -> None:
+    enterprise = add_enterprise(session, email=None)
+    for filed in (date(2017, 4, 22), date(2017, 4, 23), date(2017, 4, 24)):  # due Tue, Wed, Thu 2025-04-22..24
+        add_patent(session, enterprise, filed=filed)
+
+
+@pytest.mark.parametrize("retry_hours", [pytest.param(0, id="dispatch-down"),
+                                         pytest.param(6, id="older-digests-waiting-for-a-retry")])
+def test_after_a_dispatch_outage_one_person_gets_one_digest_not_one_per_missed_day(
+        engine: Engine, sms_transport, aliyun_gateway, robot, retry_hours: int) -> None:
+    world(engine, _three_fees_a_day_apart)
+    tiers = (Tier("sms", "due_date", (-7,), ("sms",), ("ip_manager",)),)
+    settings = fast_settings(tiers=tiers, retry=RetryPolicy(base_seconds=retry_hours * 3600 or 1, factor=1,
+                                                            max_seconds=max(retry_hours, 1) * 3600))
+    transports = {"sms": sms_transport, "webhook": channels_on(None, None, robot)["webhook"]}
+    clock = Clock(at("2025-04-15", "10:00"))
+    ticks = ticks_for(engine, transports, settings, clock)
+    for day in ("2025-04-15", "2025-04-16", "2025-04-17"):  # the planning tick runs daily; sending does not
+        clock.now = at(day, "10:00")
+        plan_now(ticks)
+        if retry_hours:  # the gateway is down: each day's digest fails and waits hours for its retry
+            aliyun_gateway.fail_next(http_500())
+            dispatch(ticks)
+    assert len({m.day for m in outbox(engine, channel="sms")}) == 3 and not aliyun_gateway.accepted()
+    clock.now = at("2025-04-17", "10:30")  # the recovery: the latest digest is due, the older ones may wait
+    if retry_hours:
+        with session_for(engine) as session:
+            session.execute(sa.update(Reminder).where(Reminder.day == date(2025, 4, 17))
+                            .values(not_before=clock.now))
+    dispatch(ticks)
+    [sent] = aliyun_gateway.accepted()
+    assert sent.params["number"].endswith("等3件")
+    messages = outbox(engine, channel="sms")
+    [kept] = [m for m in messages if m.state == "sent"]
+    assert kept.day == date(2025, 4, 17)
+    # Each day's digest took in the one before it (down: all at once at the recovery; failing: day by day).
+    merged = {m.cancel_reason.split(":")[0] for m in messages if m.id != kept.id}
+    assert {m.state for m in messages if m.id != kept.id} == {"cancelled"}
+    assert merged <= {f"merged into custody-{m.id}" for m in messages} and f"merged into custody-{kept.id}" in merged
+    assert {(i.reminder_id, i.state) for i in items(engine)} == {(kept.id, "sent")}
     assert_alerts_are_true(engine)
 
 

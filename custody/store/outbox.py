@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from custody.clock import SHANGHAI
 from custody.masking import mask_text
-from custody.messages import render_alert
+from custody.messages import KIND_STAGE, render_alert
 from custody.models.reminders import ChannelPause, Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
@@ -59,6 +59,10 @@ def transition(session: Session, reminder_id: int, from_states: Iterable[str], w
 
 # ---------------------------------------------------------------------------------------------- claims
 
+# What a claim returns of each message: enough to fold a person's missed digests into it.
+_DIGEST = (REMINDER.c.id, REMINDER.c.enterprise_id, REMINDER.c.channel, REMINDER.c.recipient, REMINDER.c.day,
+           REMINDER.c.kind)
+
 
 def claim(session: Session, worker: str, now: datetime, channels: Iterable[str], limit: int) -> list[int]:
     """Take up to `limit` due messages on `channels` for `worker`: state planned -> sending, attempts + 1."""
@@ -72,8 +76,52 @@ def claim(session: Session, worker: str, now: datetime, channels: Iterable[str],
     query = (sa.update(REMINDER).where(REMINDER.c.id.in_(sa.select(due.c.id)), REMINDER.c.state == "planned")
              .values(state="sending", claimed_by=worker, claimed_at=now, attempts=REMINDER.c.attempts + 1,
                      updated_at=now)
-             .returning(REMINDER.c.id))
-    return sorted(session.execute(query).scalars())
+             .returning(*_DIGEST))
+    return fold_missed_digests(session, now, sorted(session.execute(query).all(), key=lambda row: row.id))
+
+
+def fold_missed_digests(session: Session, now: datetime, claimed: Sequence[Any]) -> list[int]:
+    """One digest per person and day, also after a dispatch outage: planning goes on making each day's digest
+    while nothing is sent, and the recovery morning would bring one message per missed day. So each digest this
+    worker has just claimed takes in the planned items of the other digests of the same enterprise, channel and
+    person for today or earlier (waiting for a retry, a morning window or a claim), which are cancelled; of
+    several claimed together the latest day's takes in the others. `claimed`: the claimed rows (`_DIGEST`).
+    Returns the claimed ids still to send."""
+    ids = [row.id for row in claimed]
+    mine = [row for row in claimed if row.kind != "alert"]
+    if not mine:
+        return ids
+    waiting = [row for channel in {m.channel for m in mine} for row in session.execute(
+        # By ix_reminder_recipient_sent_at (unsent: sent_at IS NULL), not by state: a large day's planned rows
+        # would be read again for every batch. State is checked here.
+        sa.select(*_DIGEST, REMINDER.c.state).where(
+            REMINDER.c.channel == channel, REMINDER.c.recipient.in_({m.recipient for m in mine}),
+            REMINDER.c.sent_at.is_(None), REMINDER.c.kind != "alert", REMINDER.c.day <= local_day(now)))
+        if row.state == "planned"]
+    groups: dict[tuple, list[Any]] = {}
+    for row in [*mine, *waiting]:
+        groups.setdefault((row.enterprise_id, row.channel, row.recipient), []).append(row)
+    folded: set[int] = set()
+    for rows in groups.values():
+        ours = [r for r in rows if r.id in ids]
+        if len(rows) > 1 and ours:
+            target = max(ours, key=lambda r: (r.day, -r.id))
+            folded |= _fold_into(session, target, [r for r in rows if r.id != target.id], now)
+    return [i for i in ids if i not in folded]
+
+
+def _fold_into(session: Session, target: Any, others: list[Any], now: datetime) -> set[int]:
+    """Move the planned items of `others` into `target` and cancel them; returns the ids cancelled."""
+    ids = [r.id for r in others]
+    session.execute(sa.update(ITEM).where(ITEM.c.reminder_id.in_(ids), ITEM.c.state == "planned")
+                    .values(reminder_id=target.id))
+    why = f"merged into custody-{target.id}: one digest per person and day (sent late, after an outage)"
+    done = {r.id for r in others if transition(session, r.id, ["planned", "sending"], None, state="cancelled",
+                                               cancel_reason=why, updated_at=now)}
+    kind = max([target.kind, *(r.kind for r in others)], key=KIND_STAGE.__getitem__)
+    if kind != target.kind:  # a lapse notice joining fee reminders: the digest is known by its latest stage
+        session.execute(sa.update(REMINDER).where(REMINDER.c.id == target.id).values(kind=kind))
+    return done
 
 
 def take_over(session: Session, reminder: Reminder, worker: str, now: datetime) -> bool:
