@@ -62,9 +62,9 @@ def _recipients_check(session: Session, settings: ReminderSettings, shown: int =
     unreached = [e for e in enterprise_reach(session, settings, unreached_only=True) if e.custody_patents]
     if not unreached:
         return Check("before-due recipients", True, "every enterprise with patents in custody has one")
-    names = ", ".join(f"{e.name} ({e.credit_code}, {e.custody_patents} patents)" for e in unreached[:shown])
+    names = ", ".join(f"{e.name} ({e.credit_code}, {e.custody_patents} in custody)" for e in unreached[:shown])
     more = f" and {len(unreached) - shown} more" if len(unreached) > shown else ""
-    return Check("before-due recipients", False, f"{len(unreached)} enterprises with patents in custody have nobody "
+    return Check("before-due recipients", False, f"{len(unreached)} enterprise(s) with patents in custody have nobody "
                  f"who receives before-due reminders: {names}{more} (custody enterprise list --no-recipient)")
 
 
