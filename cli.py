@@ -771,6 +771,7 @@ def _reach_check(st: State, opened, strict: bool):
         why = why_unreached(conn, settings, unreached)
         note_unreached(opened.sink, opened.header, opened.enterprise_rows,
                        {e.credit_code: why[e.id] for e in unreached}, strict)
+        opened.stats["no_before_due_recipient"] = [e.credit_code for e in unreached]  # for scripts (JSON)
         # With --partial, rows already written that are now errors: the file is written again without them.
         opened.late_rejections = opened.late_rejections or (strict and bool(unreached))
     return inspect

@@ -70,8 +70,9 @@ class EnterpriseRows:
             r.problem("role", "role_unknown", WARNING, value=values.shown(cell))
             return "other"
         if reading.unknown:  # 「法人/董秘」: the known part decides, the rest is named
-            r.problem("role", "role_partly_unknown", WARNING, value=values.shown(cell), role=reading.role,
-                      role_zh=role_table().label(reading.role), unknown="、".join(reading.unknown))
+            labels = role_table()
+            r.problem("role", "role_partly_unknown", WARNING, value=values.shown(cell), unknown="、".join(
+                reading.unknown), role={"en": labels.label(reading.role, "en"), "zh": labels.label(reading.role)})
         return reading.role
 
 

@@ -115,6 +115,7 @@ def test_an_enterprise_with_nobody_to_remind_is_named_by_the_import_the_list_and
     assert "吴敏（其他，手机）" in warned[0][2] and "（邮件发给专利联系人、财务，短信发给专利联系人）" in warned[0][2]
     assert "北京海淀云图软件有限公司" in warned[1][2] and "王芳（专利联系人，手机（拒收短信））" in warned[1][2]
     assert not any("18605926789" in m or "13701010101" in m for _, _, m in warned)  # no address in a warning
+    assert summary["stats"]["no_before_due_recipient"] == [YUNTU, LUDAO]
     with engine.connect() as conn:  # imported all the same: a warning changes nothing
         assert conn.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 6
 

@@ -84,12 +84,12 @@ def contacts_shown(db: Any, enterprise_ids: Collection[int], language: str = "zh
     return {eid: ("、" if language == "zh" else "; ").join(found.get(eid, [])) or none for eid in enterprise_ids}
 
 
-def why_unreached(db: Any, settings: ReminderSettings, unreached: list[EnterpriseReach]) -> dict[int, dict[str, str]]:
+def why_unreached(db: Any, settings: ReminderSettings, unreached: list[EnterpriseReach]) -> dict[int, dict[str, Any]]:
     """{enterprise id: the parameters of the warning}: where before-due reminders go and who the contacts are, in
     both languages (the import renders its problems in the configured one)."""
     routes = before_due_routes(settings)
     ids = [e.id for e in unreached]
     zh, en = contacts_shown(db, ids, "zh"), contacts_shown(db, ids, "en")
-    return {e.id: {"name": e.name, "credit_code": e.credit_code, "wanted_zh": routes_text(routes, "zh"),
-                   "wanted_en": routes_text(routes, "en"), "contacts_zh": zh[e.id], "contacts_en": en[e.id]}
-            for e in unreached}
+    wanted = {"zh": routes_text(routes, "zh"), "en": routes_text(routes, "en")}
+    return {e.id: {"name": e.name, "credit_code": e.credit_code, "wanted": wanted,
+                   "contacts": {"zh": zh[e.id], "en": en[e.id]}} for e in unreached}
