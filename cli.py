@@ -194,7 +194,7 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
     console.print(table)
 
 
-WHOLE_COLUMNS = {"application_number"}
+WHOLE_COLUMNS = {"application_number", "credit_code"}
 
 
 def _cell(value: Any) -> str:
@@ -704,7 +704,7 @@ def _import_progress(enabled: bool, console: Console | None = None):
 
 def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, partial: bool,
                  rejects_out: Path | None, fmt: Format, profile: str | None, as_of: str | None,
-                 enterprise: str | None = None, allow_lower_paid_through: bool = False) -> None:
+                 enterprise: str | None = None, allow_lower_paid_through: bool = False, strict: bool = False) -> None:
     """Read, check and write `file` in one transaction, chunk by chunk (or explain why not); exit 1 on rejected
     rows. A dry run shows what the good rows would do even when others have errors."""
     from custody.creditcode import parse_credit_code
@@ -741,8 +741,9 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
             raise typer.Exit(2) from None
         previous = previous_import(engine, opened.batch.sha256, kind) if opened.batch.sha256 else None
         opened.batch.partial = partial
+        inspect = _reach_check(st, opened, strict) if kind == "enterprises" else None
         outcome = _written(engine, opened, lookup, progress, dry_run=dry_run, partial=partial,
-                           allow_lower_paid_through=allow_lower_paid_through)
+                           allow_lower_paid_through=allow_lower_paid_through, inspect=inspect)
     note_held_back(opened, outcome)
     rejects = None
     if outcome is not None and opened.error_rows and not dry_run:
@@ -758,7 +759,26 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
         raise typer.Exit(1)
 
 
-def _written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, allow_lower_paid_through: bool):
+def _reach_check(st: State, opened, strict: bool):
+    """After an enterprises file is written (same transaction): each of its enterprises left with nobody who
+    receives before-due reminders is a warning (an error with --strict) at its rows."""
+    def inspect(conn) -> None:
+        from custody.store.reach import enterprise_reach, why_unreached
+        from importers.enterprises import note_unreached
+
+        settings = _configured_reminders(st)
+        unreached = enterprise_reach(conn, settings, opened.enterprise_rows, unreached_only=True)
+        why = why_unreached(conn, settings, unreached)
+        note_unreached(opened.sink, opened.header, opened.enterprise_rows,
+                       {e.credit_code: why[e.id] for e in unreached}, strict)
+        opened.stats["no_before_due_recipient"] = [e.credit_code for e in unreached]  # for scripts (JSON)
+        # With --partial, rows already written that are now errors: the file is written again without them.
+        opened.late_rejections = opened.late_rejections or (strict and bool(unreached))
+    return inspect
+
+
+def _written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, allow_lower_paid_through: bool,
+             inspect=None):
     """The Outcome of writing `opened` chunk by chunk in one transaction, or None when it was rolled back (the
     file has errors and neither --partial nor --dry-run asked for the good rows)."""
     from custody.store.imports import apply_chunks
@@ -770,7 +790,7 @@ def _written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, 
     advance = progress("checking" if dry_run else "importing", opened.estimated_rows())
     chunks = opened.chunks(lambda: writes or not opened.has_errors, advance)
     outcome = apply_chunks(engine, opened.batch, chunks, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
-                           allow_lower_paid_through=allow_lower_paid_through, lookup=lookup,
+                           allow_lower_paid_through=allow_lower_paid_through, lookup=lookup, inspect=inspect,
                            keep=lambda: not opened.late_rejections and (writes or not opened.has_errors))
     if outcome is None and opened.late_rejections and writes:
         # A row written early was rejected by a later duplicate: write the file again without the rejected rows.
@@ -809,15 +829,20 @@ def import_enterprises(
     file: Path = typer.Argument(..., help="Enterprises and contacts: .xlsx, .xls or .csv (UTF-8 or GBK)."),
     dry_run: bool = _DRY_RUN, partial: bool = _PARTIAL, rejects_out: Path | None = _REJECTS,
     fmt: Format = _FORMAT, profile: str | None = _PROFILE,
+    strict: bool = typer.Option(False, "--strict", help="An enterprise left with nobody who receives before-due "
+                                "reminders is an error (else a warning)."),
 ) -> None:
     """Import enterprises (by unified social credit code) and their contacts (by mobile, else email).
 
-    Columns: 企业名称, 统一社会信用代码, 联系人, 角色, 手机, 邮箱 (English headers work too).
+    Columns: 企业名称, 统一社会信用代码, 联系人, 角色, 手机, 邮箱 (English headers work too). Roles are read
+    as enterprises write them (联系人, 经办人, IP专员, 专利工程师, 总经理, 法人, 财务, ...:
+    custody/rules/contact_roles.toml); each enterprise of the file left with nobody who receives before-due
+    reminders is named.
 
-    Example: custody import enterprises examples/enterprises.csv --dry-run
+    Example: custody import enterprises examples/enterprises.csv --dry-run --strict
     """
     _import_file(ctx, "enterprises", file, dry_run=dry_run, partial=partial, rejects_out=rejects_out, fmt=fmt,
-                 profile=profile, as_of=None)
+                 profile=profile, as_of=None, strict=strict)
 
 
 @import_app.command("patents")
@@ -867,7 +892,7 @@ def import_payments(
 # Policy, tables and ticks: custody/reminder_policy.py, custody/store/{due,planner,outbox}.py, scheduler/.
 # Running it (systemd unit, crontab line) and the policy keys: docs/reminders.md.
 
-enterprise_app = typer.Typer(help="Enterprises' standing instructions for reminders.\n\n"
+enterprise_app = typer.Typer(help="Enterprises: who receives their reminders, and their standing instructions.\n\n"
                              "Example: custody enterprise set 91350100M000100Y43 --no-sms --agency",
                              no_args_is_help=True)
 app.add_typer(enterprise_app, name="enterprise")
@@ -877,6 +902,15 @@ def _reminder_settings(st: State):
     from custody.reminder_settings import reminder_settings
 
     return reminder_settings(st.config.section("reminders"))
+
+
+def _configured_reminders(st: State):
+    """The [reminders] settings with the channels this configuration can send on."""
+    from dataclasses import replace
+
+    from notifiers.registry import sending_channels
+
+    return replace(_reminder_settings(st), sending_channels=sending_channels(st.config))
 
 
 @contextmanager
@@ -1160,6 +1194,29 @@ def enterprise_set(
         name = enterprise.name
     emit([{"enterprise": name, "sms": not now.no_sms, "remind_only": now.remind_only, "agency": now.via_agency,
            "skip_abandoned": now.skip_abandoned}], fmt)
+
+
+ENTERPRISE_COLUMNS = [("credit_code", "信用代码"), ("name", "企业"), ("contacts", "联系人"),
+                      ("recipients", "到期前接收人"), ("custody_patents", "托管专利")]
+
+
+@enterprise_app.command("list")
+def enterprise_list(
+    ctx: typer.Context,
+    no_recipient: bool = typer.Option(False, "--no-recipient", help="Only enterprises none of whose contacts "
+                                      "receives before-due reminders (role, address and consent, per \\[reminders])."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Enterprises by credit code: contacts, how many of them receive before-due reminders, patents in custody.
+
+    Example: custody enterprise list --no-recipient --format csv
+    """
+    from custody.store.reach import enterprise_reach
+
+    with db_session(ctx) as session:
+        found = enterprise_reach(session, _configured_reminders(state(ctx)), unreached_only=no_recipient)
+    emit([{"credit_code": e.credit_code, "name": e.name, "contacts": e.contacts, "recipients": e.recipients,
+           "custody_patents": e.custody_patents} for e in found], fmt, ENTERPRISE_COLUMNS)
 
 
 contact_app = typer.Typer(help="Contacts' consent to reminders, per channel.\n\n"

@@ -20,10 +20,11 @@ from custody.clock import SHANGHAI
 from custody.config import ConfigError
 from custody.reminder_policy import ANCHORS, KINDS, RESTORATION_ANCHORS, Tier
 
-# The contact roles of custody.models.core.CONTACT_ROLES (kept equal by a test), plus two audience words.
-CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "operator", "pledgee", "other")
+# The contact roles of custody.models.core.CONTACT_ROLES (kept equal by a test), plus two audience words: "all"
+# (every contact but pledgees) and "operator" (the operator's call list: configured, never an enterprise contact).
+CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "pledgee", "other")
 AUDIENCE_WORDS = ("all", "operator")
-EVERY_CONTACT = ("ip_manager", "legal_rep", "finance", "operator", "other")  # "all": pledgees only when named
+EVERY_CONTACT = ("ip_manager", "legal_rep", "finance", "other")  # "all": pledgees only when named
 CHANNELS = ("sms", "email", "file", "webhook")
 
 DEFAULT_TIERS: tuple[Tier, ...] = (

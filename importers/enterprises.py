@@ -6,38 +6,14 @@ rows, mobile numbers (phonenumbers, region CN, mobiles only: reminders go by SMS
 """
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from custody.contact_roles import read_role, role_table
 from importers import values
 from importers.header import Header
-from importers.problems import WARNING, ProblemSink
+from importers.problems import ERROR, WARNING, ProblemSink
 from importers.readers import Cell
 from importers.rows import Dedup, RowCells, labels_for
-
-# Contact roles as operators write them -> custody.models CONTACT_ROLES.
-ROLES = {
-    "ip_manager": ("知识产权负责人", "知产负责人", "专利负责人", "专利管理员", "专利专员", "知识产权专员",
-                   "ip", "ip manager", "ip_manager", "patent manager", "知识产权", "专利"),
-    "legal_rep": ("法定代表人", "法人代表", "法人", "legal representative", "legal_rep", "legal rep"),
-    "finance": ("财务", "财务负责人", "会计", "出纳", "finance", "accounting"),
-    "operator": ("经办人", "联系人", "办理人", "operator", "agent"),
-    "pledgee": ("质权人", "pledgee"),
-    "other": ("其他", "other"),
-}
-_ROLE_BY_ALIAS = {alias: role for role, aliases in ROLES.items() for alias in aliases}
-
-
-class UnknownRole(values.CellProblem):
-    pass
-
-
-def role(cell: Cell) -> str:
-    key = unicodedata.normalize("NFKC", values.shown(cell)).strip().lower()
-    found = _ROLE_BY_ALIAS.get(key)
-    if found is None:
-        raise UnknownRole("role_unknown", value=values.shown(cell))
-    return found
 
 
 class EnterpriseRows:
@@ -47,6 +23,7 @@ class EnterpriseRows:
         self.enterprises = Dedup(sink, self.labels["name"], [self.labels["credit_code"], self.labels["name"]])
         contact_fields = ("credit_code", "contact_name", "role", "mobile", "email", "consent_sms", "consent_email")
         self.contacts = Dedup(sink, self.labels["contact_name"], [self.labels[f] for f in contact_fields])
+        self.rows_of: dict[str, list[int]] = {}  # credit code -> the rows that name it
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]]) -> int:
         count = 0
@@ -66,6 +43,7 @@ class EnterpriseRows:
         if r.has_error or code is None or name is None:
             return
         self.enterprises.offer(code, r.number, (code, name), code)
+        self.rows_of.setdefault(code, []).append(r.number)
         if contact is not None:
             channel = contact[3] or contact[4]
             self.contacts.offer((code, channel), r.number, contact, f"{code} {channel}")
@@ -87,8 +65,25 @@ class EnterpriseRows:
         cell = r.cell("role")
         if cell is None:
             return None
-        try:
-            return role(cell)
-        except UnknownRole as problem:
-            r.problem("role", problem.code, WARNING, **problem.params)
+        reading = read_role(values.shown(cell))
+        if reading.role is None:
+            r.problem("role", "role_unknown", WARNING, value=values.shown(cell))
             return "other"
+        if reading.unknown:  # 「法人/董秘」: the known part decides, the rest is named
+            labels = role_table()
+            r.problem("role", "role_partly_unknown", WARNING, value=values.shown(cell), unknown="、".join(
+                reading.unknown), role={"en": labels.label(reading.role, "en"), "zh": labels.label(reading.role)})
+        return reading.role
+
+
+def note_unreached(sink: ProblemSink, header: Header, rows_of: Mapping[str, list[int]],
+                   unreached: Mapping[str, Mapping[str, str]], strict: bool) -> None:
+    """A warning per enterprise of the file left with nobody who receives before-due reminders ({credit code: the
+    message's parameters}), at its first row; with --strict an error on each of its rows, so that --partial
+    rejects the enterprise whole rather than import it half."""
+    column = header.labels.get("role") or labels_for("enterprises", header)["contact_name"]
+    for code, params in unreached.items():
+        rows = rows_of.get(code) or [None]
+        for row in rows if strict else rows[:1]:
+            sink.add(row, column, "no_before_due_recipient", ERROR if strict else WARNING, **params)
+    sink.sort(header.cells)

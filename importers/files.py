@@ -54,6 +54,7 @@ class ImportFile:
     options: Options | None = field(default=None, repr=False)
     excluded: frozenset[int] = frozenset()  # rows left out on a second reading (rejected the first time)
     fast: bool = True  # read common patent rows with importers.patents_fast (False: the reference reading only)
+    enterprise_rows: dict[str, list[int]] = field(default_factory=dict)  # enterprises file: credit code -> its rows
 
     @property
     def error_rows(self) -> set[int]:
@@ -226,6 +227,7 @@ def _accepted_other(opened: ImportFile, reader: EnterpriseRows | PaymentRows) ->
     batch = Batch(opened.kind, opened.path.name, "")
     if isinstance(reader, EnterpriseRows):
         batch.enterprises, batch.contacts = reader.accepted()
+        opened.enterprise_rows = reader.rows_of
         return batch
     batch.payments, batch.patents = reader.checked(opened.lookup)
     opened.skipped = reader.skipped

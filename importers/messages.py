@@ -109,7 +109,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "{key} 在第 {other} 行也出现，但{fields}不同"),
     "contact_needs_channel": ("contact {name} has neither a mobile number nor an email",
                               "联系人 {name} 既没有手机号也没有邮箱"),
-    "role_unknown": ("unknown contact role {value}: recorded as 'other'", "无法识别的联系人角色 {value}：记为“其他”"),
+    "role_unknown": ("unknown contact role {value}: recorded as 'other' (grace-end and lapse notices only; write "
+                     "e.g. 联系人 or 专利联系人 for the person who pays the fees)",
+                     "无法识别的联系人角色 {value}：记为“其他”（只收到宽限期届满前和失效后的提醒；"
+                     "负责缴费的人请写“联系人”或“专利联系人”等）"),
+    "role_partly_unknown": ("contact role {value}: {unknown} not recognised, recorded as {role}",
+                            "联系人角色 {value}：无法识别“{unknown}”，按“{role}”记录"),
+    "no_before_due_recipient": ("enterprise {name} ({credit_code}) has nobody who receives before-due fee "
+                                "reminders ({wanted}); its contacts: {contacts}. Correct a role (e.g. "
+                                "联系人, 专利联系人, 财务) or add a mobile or an email",
+                                "企业 {name}（{credit_code}）没有人会收到到期前的年费提醒（{wanted}）；"
+                                "该企业的联系人：{contacts}。请更正角色（如“联系人”“专利联系人”“财务”）或补充手机、邮箱"),
     "legal_status_unknown": ("legal status {value} not recognised: kept as written, paid-through not inferred",
                              "无法识别的法律状态 {value}：原样保存，不推定已缴年度"),
     "grant_year_unknown_pending": ("no grant year: imported as an application still pending",
@@ -203,6 +213,9 @@ def detail_zh(detail: str) -> str:
 
 def render_message(code: str, params: Mapping[str, Any], language: str) -> str:
     english, chinese = MESSAGES[code]
+    # A parameter worded differently per language comes as {"en": ..., "zh": ...} (a role's name, a list of them).
+    params = {k: v.get("zh" if language == "zh" else "en", "") if isinstance(v, Mapping) else v
+              for k, v in params.items()}
     if language != "zh":
         return english.format(**params)
     shown = dict(params)

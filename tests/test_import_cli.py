@@ -258,14 +258,14 @@ def test_payments_that_match_no_fee_reject_the_file(custody, with_enterprises):
 
 def test_contacts_upsert_by_enterprise_and_mobile(custody, tmp_path, engine):
     custody("import", "enterprises", str(DATA / "enterprises.csv"))
-    renamed = rewrite(DATA / "enterprises.csv", tmp_path / "renamed.csv", {1: {2: "林晓锋", 3: "经办人"}})
+    renamed = rewrite(DATA / "enterprises.csv", tmp_path / "renamed.csv", {1: {2: "林晓锋", 3: "财务"}})
     code, out, _ = custody("import", "enterprises", str(renamed), "--format", "json")
     summary = json.loads(out)
     assert code == 0
     assert summary["tables"] == {"enterprise": {"new": 0, "updated": 0, "unchanged": 4},
                                  "contact": {"new": 0, "updated": 1, "unchanged": 3}}
     assert {(c["field"], c["old"], c["new"]) for c in summary["changes"]} == {("name", "林晓峰", "林晓锋"),
-                                                                           ("role", "ip_manager", "operator")}
+                                                                           ("role", "ip_manager", "finance")}
 
 
 def test_a_profile_maps_an_unusual_export(custody, with_enterprises):

@@ -25,7 +25,9 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "operator", "pledgee", "other")
+# An enterprise's own people (custody/contact_roles.py reads its sheet's words into these). The platform operator's
+# people are not contacts: they are configured ([reminders] call_list). Migration 0011_roles dropped "operator".
+CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "pledgee", "other")
 PATENT_MODES = ("custody", "watch")  # custody: we pay and remind; watch: we only follow the legal status
 
 

@@ -63,7 +63,7 @@ def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datet
 def _planned_items(session: Session, reminder_ids: Iterable[int] | None, before_item: int | None = None):
     query = (sa.select(ITEM.c.id, ITEM.c.reminder_id, ITEM.c.patent_id, ITEM.c.fee_year, ITEM.c.kind,
                        ITEM.c.channel, ITEM.c.recipient, ITEM.c.grace_end, ITEM.c.due_date, ITEM.c.pay_by,
-                       Patent.mode, Patent.enterprise_id,
+                       ITEM.c.created_at, Patent.mode, Patent.enterprise_id,
                        Patent.paid_through, REMINDER.c.enterprise_id.label("addressed_to"))
              .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id).join(Patent, Patent.id == ITEM.c.patent_id)
              .where(ITEM.c.state == "planned", REMINDER.c.state.in_(["planned", "sending"])))
@@ -110,6 +110,29 @@ def _superseded(row, latest: dict[tuple, tuple[int, int, str]]) -> str | None:
     return f"superseded by {found[2]}"
 
 
+def _sent_since(session: Session, rows) -> dict[tuple, list[tuple[datetime, int]]]:
+    """{(patent, fee year, kind, channel, recipient): [(sent at, message id)]} of the items sent since the oldest
+    of `rows` was planned: what the person has been told since."""
+    since = min(row.created_at for row in rows)
+    query = (sa.select(REMINDER.c.sent_at, REMINDER.c.id, *(ITEM.c[c] for c in SUPERSEDE_KEY))
+             .join(REMINDER, REMINDER.c.id == ITEM.c.reminder_id)
+             .where(ITEM.c.patent_id.in_({row.patent_id for row in rows}), ITEM.c.state == "sent",
+                    REMINDER.c.state.in_(["sent", "delivered"]), REMINDER.c.sent_at >= since))
+    found: dict[tuple, list[tuple[datetime, int]]] = {}
+    for row in session.execute(query):
+        found.setdefault(tuple(getattr(row, c) for c in SUPERSEDE_KEY), []).append((row.sent_at, row.id))
+    return found
+
+
+def _told_since(row, sent: dict[tuple, list[tuple[datetime, int]]]) -> str | None:
+    """The same fee went to the same person on the same channel after this item was planned, in another message
+    (the fallback of a failed message, and the person's own message waiting meanwhile): the later one is not sent."""
+    for sent_at, message_id in sent.get(tuple(getattr(row, c) for c in SUPERSEDE_KEY), ()):
+        if message_id != row.reminder_id and sent_at >= row.created_at:
+            return f"duplicate: already sent in custody-{message_id}"
+    return None
+
+
 def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
     if row.kind == "restore":  # pay_by is the last day to request restoration (Rule 6 ¶2)
         return "too late: restoration can no longer be requested" if on > row.pay_by else None
@@ -126,7 +149,7 @@ def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
     rows = _planned_items(session, reminder_ids, before_item)
     if not rows:
         return {}
-    paid, latest = _paid(session, rows), _latest_items(session, rows)
+    paid, latest, sent = _paid(session, rows), _latest_items(session, rows), _sent_since(session, rows)
     instructions = instructions_for(session, {r.enterprise_id for r in rows if r.enterprise_id})
     standing = standings(session, {r.patent_id: (r.mode, r.enterprise_id) for r in rows}, instructions)
     reasons = {}
@@ -134,7 +157,7 @@ def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
         reason = ("paid" if (row.patent_id, row.fee_year) in paid else
                   "the patent now belongs to another enterprise" if row.enterprise_id != row.addressed_to else
                   reminder_block_reason(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings)
-                  or _superseded(row, latest))
+                  or _superseded(row, latest) or _told_since(row, sent))
         if reason:
             reasons[row.id] = reason
     return reasons

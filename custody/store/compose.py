@@ -215,7 +215,8 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
             continue
         if reminder.kind != "alert":
             if not lines.get(reminder.id):
-                _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled", now)
+                _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled or told since",
+                        now)
                 continue
             _store_text(session, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
         if not _fits(session, batch, reminder, worker, (limits or {}).get(reminder.channel)):

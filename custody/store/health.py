@@ -1,5 +1,6 @@
-"""What `custody health` checks: each tick succeeded recently, no message is stuck or late, no channel is paused;
-and, for the record, the messages failed in the last day and the SMS whose delivery receipt never came.
+"""What `custody health` checks: each tick succeeded recently, no message is stuck or late, no channel is
+paused, every enterprise with patents in custody has someone who receives before-due reminders; and, for the
+record, the messages failed in the last day and the SMS whose delivery receipt never came.
 
 For a monitoring probe (exit 1 when a check fails). Thresholds are [reminders.health] in config.toml.
 """
@@ -15,6 +16,7 @@ from custody.clock import SHANGHAI
 from custody.models.reminders import ChannelPause, Reminder
 from custody.reminder_settings import ReminderSettings
 from custody.store.outbox import NO_RECEIPT
+from custody.store.reach import enterprise_reach
 from custody.store.ticks import tick_runs
 
 
@@ -54,6 +56,18 @@ def _late_by_channel(session: Session, before: datetime) -> tuple[dict[str, int]
     return {channel: count for channel, count, _ in rows}, min((oldest for *_, oldest in rows), default=None)
 
 
+def _recipients_check(session: Session, settings: ReminderSettings, shown: int = 10) -> Check:
+    """Enterprises with patents in custody and nobody who receives before-due reminders: they would hear of a
+    fee only once it is overdue."""
+    unreached = [e for e in enterprise_reach(session, settings, unreached_only=True) if e.custody_patents]
+    if not unreached:
+        return Check("before-due recipients", True, "every enterprise with patents in custody has one")
+    names = ", ".join(f"{e.name} ({e.credit_code}, {e.custody_patents} in custody)" for e in unreached[:shown])
+    more = f" and {len(unreached) - shown} more" if len(unreached) > shown else ""
+    return Check("before-due recipients", False, f"{len(unreached)} enterprise(s) with patents in custody have nobody "
+                 f"who receives before-due reminders: {names}{more} (custody enterprise list --no-recipient)")
+
+
 def health_checks(session: Session, settings: ReminderSettings, now: datetime,
                   expects_receipts: bool = True) -> list[Check]:
     limits, runs = settings.health, tick_runs(session)
@@ -72,6 +86,7 @@ def health_checks(session: Session, settings: ReminderSettings, now: datetime,
     paused = list(session.execute(sa.select(ChannelPause).where(ChannelPause.until > now)).scalars())
     checks.append(Check("channels", not paused, "; ".join(f"{p.channel} paused until {_when(p.until)}: {p.reason}"
                                                            for p in paused) or "none paused"))
+    checks.append(_recipients_check(session, settings))
     failed, _ = _count(session, Reminder.state == "failed", Reminder.updated_at > now - timedelta(days=1))
     checks.append(Check("failed in 24 h", True, f"{failed} (each alerted; see `custody remind list --state failed`)"))
     unconfirmed, _ = _count(session, Reminder.state == "sent", Reminder.last_code == NO_RECEIPT,

@@ -166,14 +166,17 @@ def previous_import(engine: Engine, sha256: str, kind: str) -> PreviousImport | 
 
 def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_run: bool, started_at: datetime,
                  now: datetime, keep: Callable[[], bool] = lambda: True, allow_lower_paid_through: bool = False,
-                 lookup: StoreLookup | None = None) -> Outcome | None:
+                 lookup: StoreLookup | None = None,
+                 inspect: Callable[[Connection], None] | None = None) -> Outcome | None:
     """Write every chunk as it comes, in one transaction, and record the import; the Outcome says what was (or
     would be) new, updated field by field, and unchanged.
 
     `record` carries the file's name, hash and counts (final once the chunks are consumed). After the last chunk
     `keep()` decides: False rolls everything back and returns None (the file turned out to have errors). A dry run
     that is kept is rolled back all the same and then recorded on its own, with what it would have done. `lookup`
-    answers through this transaction while the chunks come (see StoreLookup)."""
+    answers through this transaction while the chunks come (see StoreLookup). `inspect(conn)` runs after the last
+    chunk, before `keep()`: it sees the database as the file leaves it (e.g. enterprises left with nobody to remind)
+    and may add problems that make `keep()` say no."""
     outcome = Outcome(None, dry_run)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # on the driver's connection: a PRAGMA needs no transaction
@@ -183,6 +186,8 @@ def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_
             with _answering(lookup, conn):
                 _write(conn, chunks, outcome, import_id, now, f"import:{record.file_name}"[:200],
                        allow_lower_paid_through)
+            if inspect is not None:
+                inspect(conn)
             kept = keep()
             if dry_run or not kept:
                 transaction.rollback()

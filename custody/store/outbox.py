@@ -18,17 +18,18 @@ from sqlmodel import Session
 
 from custody.clock import SHANGHAI
 from custody.masking import mask_text
-from custody.messages import render_alert
-from custody.models import Contact, Enterprise
+from custody.messages import KIND_STAGE, render_alert
 from custody.models.reminders import ChannelPause, Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
+from custody.store.fallback import enterprise_name, plan_fallback
 
 log = logging.getLogger(__name__)
 # Our code on an SMS still 'sent' when its delivery report did not come within [reminders].receipts_hours: it
 # may have arrived or not; nobody asks again. Counted apart by `custody report deliveries` and `custody health`.
 NO_RECEIPT = "local.NO_RECEIPT"
-__all__ = ["insert_ignore"]  # re-exported: the legal-status notices plan their rows with it
+# Re-exported: the legal-status notices plan their rows with insert_ignore; enterprise_name is used by the CLI.
+__all__ = ["enterprise_name", "insert_ignore", "plan_fallback"]
 REMINDER = Reminder.__table__
 ITEM = ReminderItem.__table__
 
@@ -58,6 +59,10 @@ def transition(session: Session, reminder_id: int, from_states: Iterable[str], w
 
 # ---------------------------------------------------------------------------------------------- claims
 
+# What a claim returns of each message: enough to fold a person's missed digests into it.
+_DIGEST = (REMINDER.c.id, REMINDER.c.enterprise_id, REMINDER.c.channel, REMINDER.c.recipient, REMINDER.c.day,
+           REMINDER.c.kind)
+
 
 def claim(session: Session, worker: str, now: datetime, channels: Iterable[str], limit: int) -> list[int]:
     """Take up to `limit` due messages on `channels` for `worker`: state planned -> sending, attempts + 1."""
@@ -71,8 +76,52 @@ def claim(session: Session, worker: str, now: datetime, channels: Iterable[str],
     query = (sa.update(REMINDER).where(REMINDER.c.id.in_(sa.select(due.c.id)), REMINDER.c.state == "planned")
              .values(state="sending", claimed_by=worker, claimed_at=now, attempts=REMINDER.c.attempts + 1,
                      updated_at=now)
-             .returning(REMINDER.c.id))
-    return sorted(session.execute(query).scalars())
+             .returning(*_DIGEST))
+    return fold_missed_digests(session, now, sorted(session.execute(query).all(), key=lambda row: row.id))
+
+
+def fold_missed_digests(session: Session, now: datetime, claimed: Sequence[Any]) -> list[int]:
+    """One digest per person and day, also after a dispatch outage: planning goes on making each day's digest
+    while nothing is sent, and the recovery morning would bring one message per missed day. So each digest this
+    worker has just claimed takes in the planned items of the other digests of the same enterprise, channel and
+    person for today or earlier (waiting for a retry, a morning window or a claim), which are cancelled; of
+    several claimed together the latest day's takes in the others. `claimed`: the claimed rows (`_DIGEST`).
+    Returns the claimed ids still to send."""
+    ids = [row.id for row in claimed]
+    mine = [row for row in claimed if row.kind != "alert"]
+    if not mine:
+        return ids
+    waiting = [row for channel in {m.channel for m in mine} for row in session.execute(
+        # By ix_reminder_recipient_sent_at (unsent: sent_at IS NULL), not by state: a large day's planned rows
+        # would be read again for every batch. State is checked here.
+        sa.select(*_DIGEST, REMINDER.c.state).where(
+            REMINDER.c.channel == channel, REMINDER.c.recipient.in_({m.recipient for m in mine}),
+            REMINDER.c.sent_at.is_(None), REMINDER.c.kind != "alert", REMINDER.c.day <= local_day(now)))
+        if row.state == "planned"]
+    groups: dict[tuple, list[Any]] = {}
+    for row in [*mine, *waiting]:
+        groups.setdefault((row.enterprise_id, row.channel, row.recipient), []).append(row)
+    folded: set[int] = set()
+    for rows in groups.values():
+        ours = [r for r in rows if r.id in ids]
+        if len(rows) > 1 and ours:
+            target = max(ours, key=lambda r: (r.day, -r.id))
+            folded |= _fold_into(session, target, [r for r in rows if r.id != target.id], now)
+    return [i for i in ids if i not in folded]
+
+
+def _fold_into(session: Session, target: Any, others: list[Any], now: datetime) -> set[int]:
+    """Move the planned items of `others` into `target` and cancel them; returns the ids cancelled."""
+    ids = [r.id for r in others]
+    session.execute(sa.update(ITEM).where(ITEM.c.reminder_id.in_(ids), ITEM.c.state == "planned")
+                    .values(reminder_id=target.id))
+    why = f"merged into custody-{target.id}: one digest per person and day (sent late, after an outage)"
+    done = {r.id for r in others if transition(session, r.id, ["planned", "sending"], None, state="cancelled",
+                                               cancel_reason=why, updated_at=now)}
+    kind = max([target.kind, *(r.kind for r in others)], key=KIND_STAGE.__getitem__)
+    if kind != target.kind:  # a lapse notice joining fee reminders: the digest is known by its latest stage
+        session.execute(sa.update(REMINDER).where(REMINDER.c.id == target.id).values(kind=kind))
+    return done
 
 
 def take_over(session: Session, reminder: Reminder, worker: str, now: datetime) -> bool:
@@ -163,94 +212,27 @@ def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, no
 
 def fail(session: Session, reminder: Reminder, now: datetime, settings: ReminderSettings, code: str | None,
          detail: str, worker: str | None = None, from_states: Sequence[str] = ("sending", "unknown")) -> bool:
-    """Failed for good: plan the fallback channel (when there is one) and alert the operator."""
+    """Failed for good: plan the fallback channel (when there is one) and alert the operator (custody.store.fallback:
+    what the alert says is what the outbox holds)."""
+    items = list(session.execute(sa.select(ITEM.c.id).where(ITEM.c.reminder_id == reminder.id,
+                                                            ITEM.c.state.in_(["planned", "sent"]))).scalars())
     if not transition(session, reminder.id, from_states, worker, state="failed", last_code=code,
                       last_error=detail, updated_at=now):
         return False
-    session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder.id, ITEM.c.state.in_(["planned", "sent"]))
+    session.execute(sa.update(ITEM).where(ITEM.c.id.in_(items), ITEM.c.state.in_(["planned", "sent"]))
                     .values(state="failed"))
     if reminder.kind == "alert" and reminder.contact_id is None:
         # An operator alert that cannot be delivered must not plan another one: the log and `custody health`.
         log.error("operator alert %s could not be delivered: %s %s", reminder.key, code, detail)
         return True
-    where = enterprise_name(session, reminder.enterprise_id)
     if reminder.kind == "alert":  # a notice of the legal-status watch: no fee items to fall back with
-        follow = "请人工联系"
-    else:
-        _fallback, follow = plan_fallback(session, reminder, now, settings)
-    plan_alert(session, settings, f"failed:{reminder.id}", now,
-               f"提醒发送失败：{where} {reminder.channel} {mask_text(reminder.recipient)}（{code}）",
-               [detail, follow])
+        plan_alert(session, settings, f"failed:{reminder.id}", now,
+                   f"提醒发送失败：{enterprise_name(session, reminder.enterprise_id)} {reminder.channel} "
+                   f"{mask_text(reminder.recipient)}（{code}）", [detail, "请人工联系"])
+        return True
+    outcome = plan_fallback(session, reminder, now, settings, items, code, detail)
+    plan_alert(session, settings, outcome.key, now, outcome.headline, outcome.details)
     return True
-
-
-def enterprise_name(session: Session, enterprise_id: int | None) -> str:
-    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
-    return enterprise.name if enterprise else "（无企业）"
-
-
-def _fallback_address(session: Session, reminder: Reminder, channel: str,
-                      settings: ReminderSettings) -> tuple[str, str, int | None] | None:
-    if reminder.contact_id is not None:
-        contact = session.get(Contact, reminder.contact_id)
-        if contact is None:
-            return None
-        address = (contact.mobile if channel == "sms" and contact.consent_sms else
-                   contact.email if channel == "email" and contact.consent_email else None)
-        return (address.strip().lower() if channel == "email" else address, contact.name, contact.id) \
-            if address else None
-    for entry in settings.call_list:
-        if reminder.recipient in (entry.mobile, (entry.email or "").lower()):
-            address = entry.mobile if channel == "sms" else entry.email
-            return (address, entry.name, None) if address else None
-    return None
-
-
-def _already_told(session: Session, rows: Sequence[Mapping[str, Any]], channel: str, address: str,
-                  now: datetime) -> set[tuple[int, int]]:
-    """Fees this person was sent on `channel` in the last day: no fallback needed. Only what went out counts
-    (an item stays "sent" once its message is delivered); a message merely planned may never go."""
-    pairs = {(row["patent_id"], row["fee_year"]) for row in rows}
-    query = sa.select(ITEM.c.patent_id, ITEM.c.fee_year).where(
-        ITEM.c.channel == channel, ITEM.c.recipient == address, ITEM.c.state == "sent",
-        ITEM.c.created_at > now - timedelta(days=1), ITEM.c.patent_id.in_([p for p, _ in pairs]))
-    return {tuple(row) for row in session.execute(query)} & pairs
-
-
-def plan_fallback(session: Session, reminder: Reminder, now: datetime,
-                  settings: ReminderSettings) -> tuple[Reminder | None, str]:
-    """The same fees, to the same person, on the fallback channel: (the message, or None and why not)."""
-    if reminder.fallback_of is not None:
-        # A fallback that failed too would fall back to the channel that failed first: a person to call, not a loop.
-        return None, "备用渠道也发送失败，请人工联系"
-    channel = settings.fallback.get(reminder.channel)
-    if channel and not settings.can_send(channel):
-        return None, f"备用渠道{channel}未启用，请人工联系"
-    found = _fallback_address(session, reminder, channel, settings) if channel else None
-    if found is None:
-        return None, "没有可用的备用渠道（无地址或未同意），请人工联系"
-    address, name, contact_id = found
-    copied = session.execute(sa.select(ITEM).where(ITEM.c.reminder_id == reminder.id)).mappings().all()
-    told = _already_told(session, copied, channel, address, now)
-    copied = [row for row in copied if (row["patent_id"], row["fee_year"]) not in told]
-    if not copied:
-        return None, f"同一联系人已通过{channel}收到这些年费的提醒"
-    not_before = settings.send_time(channel, now)
-    key = f"fallback:{reminder.id}:{channel}"
-    insert_ignore(session, REMINDER, [dict(
-        key=key, kind=reminder.kind, channel=channel, recipient=address, recipient_name=name, contact_id=contact_id,
-        enterprise_id=reminder.enterprise_id, day=local_day(not_before), state="planned", not_before=not_before,
-        attempts=0, fallback_of=reminder.id, created_at=now, updated_at=now)], ["key"])
-    fallback = session.execute(sa.select(Reminder).where(Reminder.key == key)).scalar_one()
-    skip = {"id", "reminder_id", "channel", "recipient", "state", "cancel_reason", "created_at"}
-    insert_ignore(session, ITEM, [
-        {**{k: v for k, v in row.items() if k not in skip}, "reminder_id": fallback.id, "channel": channel,
-         "recipient": address, "state": "planned", "created_at": now} for row in copied],
-        ["patent_id", "fee_year", "tier", "channel", "recipient"])
-    if not session.execute(sa.select(sa.func.count()).where(ITEM.c.reminder_id == fallback.id)).scalar():
-        session.execute(sa.delete(REMINDER).where(REMINDER.c.id == fallback.id, REMINDER.c.state == "planned"))
-        return None, f"同一联系人已通过{channel}收到这些年费的提醒"
-    return fallback, f"已改用{channel}发送（{mask_text(address)}）"
 
 
 def plan_alert(session: Session, settings: ReminderSettings, key: str, now: datetime, headline: str,
@@ -308,9 +290,11 @@ def reroute_stranded(session: Session, settings: ReminderSettings, now: datetime
         if not transition(session, reminder_id, ["planned"], state="cancelled", cancel_reason=reason,
                           updated_at=now):
             continue  # claimed meanwhile by a process that can send it after all
-        session.execute(sa.update(ITEM).where(ITEM.c.reminder_id == reminder_id, ITEM.c.state == "planned")
+        items = list(session.execute(sa.select(ITEM.c.id).where(ITEM.c.reminder_id == reminder_id,
+                                                                ITEM.c.state == "planned")).scalars())
+        session.execute(sa.update(ITEM).where(ITEM.c.id.in_(items), ITEM.c.state == "planned")
                         .values(state="cancelled", cancel_reason=reason))
-        _fallback, follow = plan_fallback(session, reminder, now, settings)
+        follow = plan_fallback(session, reminder, now, settings, items).summary
         follow_ups.setdefault(reason, []).append(
             f"{enterprise_name(session, reminder.enterprise_id)} {mask_text(reminder.recipient)}：{follow}")
     for reason, lines in follow_ups.items():

@@ -159,6 +159,7 @@ class AliyunGateway:
         self.requests: list[RawRequest] = []
         self.carrier_failures: dict[str, str] = {}  # mobile -> carrier error code (SendStatus 2)
         self.carrier_silent: set[str] = set()  # mobiles whose messages never get a receipt (SendStatus 1)
+        self.refused: dict[str, Fault] = {}  # mobile -> the business error every SendSms to it gets
         # Called with each SendSms request's parameters once it is handled and before it is answered (outside the
         # gateway's lock, so other requests are served meanwhile): a test makes the gateway slow with it.
         self.while_sending: Callable[[dict[str, str]], None] | None = None
@@ -203,6 +204,10 @@ class AliyunGateway:
         """Fail this share of SendSms requests, choosing among `mix`, reproducibly."""
         with self._lock:
             self._script.rate, self._script.rng, self._script.mix = rate, random.Random(seed), tuple(mix)
+
+    def refuse(self, mobile: str, fault: Fault = MOBILE_ILLEGAL) -> None:
+        """Every SendSms to this number is answered with `fault` (e.g. isv.MOBILE_NUMBER_ILLEGAL), for good."""
+        self.refused[_national(mobile)] = fault
 
     def carrier_rejects(self, mobile: str, code: str = "MK:0001") -> None:
         """Messages to this number are accepted but fail at the carrier (QuerySendDetails SendStatus 2)."""
@@ -258,6 +263,9 @@ class AliyunGateway:
         if params.get("Version") != "2017-05-25" or action not in ("SendSms", "QuerySendDetails"):
             return _error(404, "InvalidVersion", f"{action} {params.get('Version')} is not served here")
         fault = self._script.next_fault(action)
+        if fault is None and action == "SendSms":
+            fault = next((self.refused[n] for n in map(_national, params.get("PhoneNumbers", "").split(","))
+                          if n in self.refused), None)
         if fault is not None:
             return self._faulted(fault, params)
         return self._send(params) if action == "SendSms" else self._query(params)
