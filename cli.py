@@ -110,11 +110,21 @@ app.add_typer(status_app, name="status")
 app.add_typer(report_app, name="report")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from custody import __version__
+
+        typer.echo(f"custody {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     config: str | None = typer.Option(None, "--config", help="Configuration file (default: $CUSTODY_CONFIG, "
                                       "else ./config.toml, else built-in defaults)."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit (no configuration is read)."),
 ) -> None:
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
