@@ -27,7 +27,7 @@ MAX_SHOWN_PROBLEMS = 5
 @dataclass(frozen=True)
 class HttpStatusSource:
     url: str
-    records_path: str = ""  # dotted path to the list in the body; "" means the body is the list
+    records_path: str = "records"  # dotted path to the list in the body; "" means the body is the list
     fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
     auth_header: str | None = None
     auth_value: str | None = field(default=None, repr=False)
@@ -127,5 +127,5 @@ def http_source_from_config(section: Mapping[str, Any], origin: str = "config") 
     value = secret(auth_env) if auth_env else None
     if auth_header and auth_env and value is None:
         raise ConfigError(f"{origin}: [status.http] auth_env names {auth_env}, which is not set in the environment")
-    return HttpStatusSource(url, section.get("records_path", ""), fields, auth_header, value,
+    return HttpStatusSource(url, section.get("records_path", "records"), fields, auth_header, value,
                             float(section.get("timeout_seconds", 30)))
