@@ -239,7 +239,9 @@ def test_csv_is_a_usage_error_for_the_calculator(capsys):
     assert "csv" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("url", ["bogus://nowhere", "not a url"], ids=["unknown-dialect", "unparsable"])
+@pytest.mark.parametrize("url", ["bogus://nowhere", "not a url", "postgresql+psycopg2://c@127.0.0.1/c",
+                                 "mysql://c@127.0.0.1/c"],
+                         ids=["unknown-dialect", "unparsable", "psycopg2-not-installed", "mysql-not-installed"])
 def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkeypatch, url):
     monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
     assert run(BASE) == 2
