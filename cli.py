@@ -35,6 +35,7 @@ from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
+from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
 from custody.workdays import ScheduleError, WorkCalendar
@@ -165,6 +166,8 @@ def configure_logging(config: Config) -> None:
         handler._custody = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # httpx logs each request's URL at INFO, and a webhook's URL is its token: its warnings are enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     root._custody_log_file = log_file  # type: ignore[attr-defined]
 
 
@@ -994,7 +997,7 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))
     for line in refused:
-        typer.echo(f"Error: {line}", err=True)
+        typer.echo(f"Error: {redacted(line)}", err=True)
     if refused or any("error" in summary for summary in results.values()):
         raise typer.Exit(1)
 
@@ -1254,7 +1257,7 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         where = f"{item['file']}: " if "file" in item else ""
         moved = f" -> {item['moved_to']}" if item.get("moved_to") else ""
         if "error" in item:
-            typer.echo(f"{where}refused, nothing applied: {item['error']}{moved}", err=True)
+            typer.echo(f"{where}refused, nothing applied: {redacted(item['error'])}{moved}", err=True)
             continue
         typer.echo(f"{where}{item['summary']}{moved}")
         if item.get("effects"):
@@ -1920,16 +1923,16 @@ def run(argv: Iterable[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as before
             exc.show()
         else:
-            typer.echo(f"Error: {_click_message(exc)}", err=True)
+            typer.echo(f"Error: {redacted(_click_message(exc))}", err=True)
         return exc.exit_code
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return 1
     except CONFIG_ERRORS as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 2
     except KNOWN_ERRORS as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 1
     except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback
         log_file = _log_unexpected(exc, _config_arg(args))

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from custody.masking import register_secret
 from custody.ruleset import RuleError, RuleSettings
 
 DEFAULT_LOG_FILE = "custody.log"
@@ -195,5 +196,8 @@ def _shown(value: Any) -> str:
 
 
 def secret(name: str) -> str | None:
-    """A secret from the environment only (keys, passwords); empty counts as missing."""
-    return os.environ.get(name) or None
+    """A secret from the environment only (keys, passwords); empty counts as missing. Whatever the variable is
+    called, its value is then redacted from every error text and log line (custody.masking)."""
+    value = os.environ.get(name) or None
+    register_secret(value)
+    return value
