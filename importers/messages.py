@@ -86,6 +86,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "统一社会信用代码 {value} 无效：{detail}"),
     "mobile_invalid": ("{value} is not a mainland China mobile number", "{value} 不是有效的中国大陆手机号"),
     "email_invalid": ("{value} is not a valid email address: {detail}", "{value} 不是有效的邮箱地址：{detail}"),
+    "control_character": ("a control character ({char}) at position {position}: remove it and import again",
+                          "第 {position} 个字符是控制字符（{char}）：请删除后重新导入"),
+    "control_character_in_name": ("a name must be one line: {char} at position {position} (a line break in a name "
+                                  "makes every email to it fail); remove it and import again",
+                                  "名称必须为单行：第 {position} 个字符是 {char}（名称中的换行会使发往它的邮件全部"
+                                  "失败）；请删除后重新导入"),
     "bool_invalid": ("{value} is not yes/no (write 是 or 否)", "{value} 不是“是/否”"),
     "mode_invalid": ("unknown mode {value}: use 托管 (custody) or 监控 (watch)",
                      "无法识别的托管方式 {value}：应为 托管 或 监控"),

@@ -135,9 +135,18 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     try:
         with open(source.path, encoding=source.encoding, newline="") as fh:
             for number, record in enumerate(csv.reader(fh, delimiter=source.delimiter), start=1):
-                yield number, [value.strip() or None for value in record]
+                yield number, [_csv_cell(value) for value in record]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ReadError("file_unreadable", detail=str(exc)) from None
+
+
+def _csv_cell(value: str) -> Cell:
+    """A CSV cell, stripped; the apostrophe our CSV files put before formula-like text ('-300, '=…: the rejects
+    file, the reports) is taken off again, so a fixed rejects file imports as it was."""
+    value = value.strip()
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        value = value[1:]
+    return value or None
 
 
 def _workbook(path: Path):

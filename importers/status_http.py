@@ -21,6 +21,8 @@ from custody.dates import DateParseError, parse_date
 from custody.masking import redacted
 from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError
 from importers.bounded_http import FeedLimits, FetchRefused, fetch, json_depth
+from importers.messages import render_message
+from importers.values import CellProblem, one_line
 
 DEFAULT_FIELDS = {"application_number": "application_number", "announced_on": "announced_on", "status": "status",
                   "detail": "detail"}
@@ -120,10 +122,15 @@ def _record(item: Any, fields: Mapping[str, str], where: str) -> tuple[StatusRec
         announced = parse_date(values["announced_on"])
     except DateParseError as exc:
         problems.append(SourceProblem(f"{where}:{fields['announced_on']}", str(exc)))
+    texts = {}
+    for key in ("status", "detail"):
+        try:  # line breaks folded to one space; another control character is a problem
+            texts[key] = one_line(str(values.get(key) or "").strip())
+        except CellProblem as exc:
+            problems.append(SourceProblem(f"{where}:{fields[key]}", render_message(exc.code, exc.params, "en")))
     if problems:
         return None, problems
-    detail = str(values.get("detail") or "").strip()
-    return StatusRecord(number, announced, str(values["status"]).strip(), detail, where), []
+    return StatusRecord(number, announced, texts["status"], texts["detail"], where), []
 
 
 def _value(item: Mapping[str, Any], path: str) -> Any:
