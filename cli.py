@@ -1273,6 +1273,9 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         for u in item.get("unmatched", ()):
             typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped",
                        err=True)
+    if shown.get("waiting"):
+        typer.echo(f"note: still being copied in (younger than [status] settle_seconds), left for the next "
+                   f"sync: {', '.join(shown['waiting'])}", err=True)
     if shown.get("left_alone"):
         typer.echo(f"note: left alone (not legal-status exports): {', '.join(shown['left_alone'])}", err=True)
 
@@ -1360,9 +1363,14 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config
             files = [{"file": p.name, **_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True,
                                                 settings)} for p in exports]
             return {"folder": str(folder), "files": files, "left_alone": others}, []
-        files, failures = _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=0.0), rules, now,
-                                       settings)
-        return {"folder": str(folder), "files": files, "left_alone": others}, failures
+        # The drop folder's files may still be being copied in: they wait settle_seconds, as for the daemon. A
+        # folder named by hand is the operator's own: applied at once.
+        settle = wiring.settle_seconds if source == "drop" else 0.0
+        files, failures = _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=settle), rules,
+                                       now, settings)
+        waiting = {"waiting": [p.name for p in exports if p.exists()]} if settle else {}
+        return {"folder": str(folder), "files": files, "left_alone": others, **{k: v for k, v in waiting.items()
+                                                                               if v}}, failures
     path = Path(source)
     if not path.is_file():
         raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
