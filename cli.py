@@ -1087,7 +1087,7 @@ def remind_list(
     state_: str | None = typer.Option(None, "--state", help="planned, sending, unknown, sent, delivered, failed, "
                                       "cancelled."),
     channel: str | None = typer.Option(None, "--channel"),
-    limit: int = typer.Option(200, "--limit"),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="At most this many (1-100000)."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """The outbox, newest first (recipients masked).
@@ -1474,7 +1474,7 @@ def status_review(
 
     from custody.store.status_review import review_rows
 
-    start = option_date(since, "--since") or clock.today() - timedelta(days=90)
+    start = _report_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
         rows = review_rows(session, start)
     emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
@@ -1496,7 +1496,8 @@ def decide(
     pay_: bool = typer.Option(False, "--pay", help="The enterprise will pay the fee."),
     abandon: bool = typer.Option(False, "--abandon", help="The enterprise lets the patent go."),
     undecided: bool = typer.Option(False, "--undecided", help="Withdraw an earlier decision."),
-    year: int | None = typer.Option(None, "--year", help="Fee year decided on (default: the next unpaid)."),
+    year: int | None = typer.Option(None, "--year", min=1, max=30,
+                                    help="Fee year decided on (default: the next unpaid)."),
     note: str | None = typer.Option(None, "--note", help="Why, in the enterprise's words."),
     now_: bool = typer.Option(False, "--now", help="With --abandon: stop reminders today instead of after the "
                               "grace period."),
@@ -1610,6 +1611,10 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
 # ---------------------------------------------------------------------------------------------- reports (issue 5)
 
 
+# The years a date or year option may name: CNIPA's first patents (1985) to well past any fee computed.
+FIRST_YEAR, LAST_YEAR = 1985, 2199
+
+
 class ReportFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -1623,22 +1628,32 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
+MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
+
+
 def _period_days(text: str) -> int:
-    """'90d', '12w' or '90' as a number of days; anything else is a usage error."""
+    """'90d', '12w' or '90' as a number of days, at most ten years; anything else is a usage error."""
     import re
 
     found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
     if found is None:
         raise UsageError(f"--within: {text!r} is not a period (write 90d, 12w or 90)")
-    return int(found[1]) * (7 if found[2] == "w" else 1)
+    days = int(found[1][-9:]) * (7 if found[2] == "w" else 1)
+    if days > MAX_WITHIN_DAYS or len(found[1].lstrip("0")) > 9:
+        raise UsageError(f"--within: {text} is more than {MAX_WITHIN_DAYS} days (ten years)")
+    return days
 
 
 def _report_date(value: str | None, name: str) -> date | None:
-    """A report's date option; one that does not parse is a usage error, like any other malformed option."""
+    """A report's date option; one that does not parse, or lies outside the years custody computes, is a usage
+    error, like any other malformed option."""
     try:
-        return option_date(value, name)
+        day = option_date(value, name)
     except UserError as exc:
         raise UsageError(str(exc)) from None
+    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(f"{name}: {day} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+    return day
 
 
 def _check_output(fmt: ReportFormat, out: Path | None) -> None:
@@ -1852,7 +1867,8 @@ def report_deliveries(
 @report_app.command("kpi")
 def report_kpi(
     ctx: typer.Context,
-    year: int | None = typer.Option(None, "--year", help="Assessment year (default: this year)."),
+    year: int | None = typer.Option(None, "--year", min=FIRST_YEAR, max=LAST_YEAR,
+                                    help="Assessment year (default: this year)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
