@@ -25,11 +25,13 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-\u0080-\uffff]+(?:\.[A-Z
 # Tokens carried in URLs: WeCom robots use ?key=, DingTalk ?access_token= and &sign=.
 _URL_TOKEN = re.compile(r"(?i)([?&](?:[a-z_]*key|access_token|[a-z_]*token|secret|sign|signature|password|auth|"
                         r"credential|code)=)[^&\s\"'<>]+")
-# The userinfo of a URL (scheme://user:password@host, or scheme://token@host): all of it goes.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@\"'<>]+@")
+# The userinfo of a URL: its password (scheme://user:password@host), or the whole of it when it is a token
+# (scheme://<token>@host); a plain user name (postgresql://custody@db) says who, not how, and stays.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>:]*)(:[^/\s@\"'<>]*)?@")
 # A token as a path segment (Feishu …/hook/<uuid>, Slack-like …/T0/B0/<token>): 16+ characters of a token's
 # alphabet with both letters and digits. Application numbers (digits and a dot) and words never qualify.
 _PATH_TOKEN = re.compile(r"(?i)(?<=/)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}(?=[/?#\s\"'<>]|$)")
+_TOKEN_LIKE = re.compile(r"(?i)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}")
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+")
 # An Authorization (or token) header, as sent or echoed back: `Authorization: Bearer x`, `"authorization": "x"`.
 _AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-auth-token|auth[-_]?token|"
@@ -102,8 +104,15 @@ def _environment_secrets() -> list[str]:
     return _environment[1]
 
 
+def _redacted_userinfo(match: re.Match[str]) -> str:
+    scheme, user, password = match.group(1), match.group(2), match.group(3)
+    if password:
+        return f"{scheme}{user}:{SECRET_MASK}@"
+    return f"{scheme}{SECRET_MASK if _TOKEN_LIKE.fullmatch(user) else user}@"
+
+
 def _redacted_url(match: re.Match[str]) -> str:
-    url = _USERINFO.sub(lambda m: m.group(1) + SECRET_MASK + "@", match.group(0))
+    url = _USERINFO.sub(_redacted_userinfo, match.group(0))
     url = _URL_TOKEN.sub(lambda m: m.group(1) + SECRET_MASK, url)
     scheme_and_host, slash, rest = url.partition("//")[2].partition("/")
     if not slash:
