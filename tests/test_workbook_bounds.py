@@ -120,10 +120,13 @@ def test_a_real_export_passes_with_its_extent_measured(tmp_path: Path) -> None:
     assert (extent.first_row, extent.last_row, extent.first_column, extent.last_column) == (1, 501, 1, 28)
 
 
-def test_the_command_line_refuses_the_far_cell_with_one_located_error(db_url: str, tmp_path: Path) -> None:
-    # In a child process: were calamine to meet the file, it would abort the process running it.
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the file is refused before the database is written: one database is enough")
+def test_the_command_line_refuses_the_far_cell_with_one_located_error(tmp_path: Path) -> None:
+    # In a child process: were calamine to meet the file, it would abort the process running it. The file is
+    # refused before anything is written: one database (SQLite) is enough.
+    from custody.store.db import upgrade
+
+    db_url = f"sqlite:///{tmp_path / 'custody.sqlite3'}"
+    upgrade(db_url)
     far = _xlsx(tmp_path / "portfolio.xlsx", FAR_CELL, "A1:XFD1048576")
     config = tmp_path / "config.toml"
     config.write_text(f'[general]\nlanguage = "en"\nlog_file = "{tmp_path / "custody.log"}"\n', encoding="utf-8")
