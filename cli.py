@@ -35,6 +35,7 @@ from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
+from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
 from custody.workdays import ScheduleError, WorkCalendar
@@ -110,11 +111,21 @@ app.add_typer(status_app, name="status")
 app.add_typer(report_app, name="report")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from custody import __version__
+
+        typer.echo(f"custody {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     config: str | None = typer.Option(None, "--config", help="Configuration file (default: $CUSTODY_CONFIG, "
                                       "else ./config.toml, else built-in defaults)."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit (no configuration is read)."),
 ) -> None:
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
@@ -155,6 +166,8 @@ def configure_logging(config: Config) -> None:
         handler._custody = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # httpx logs each request's URL at INFO, and a webhook's URL is its token: its warnings are enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     root._custody_log_file = log_file  # type: ignore[attr-defined]
 
 
@@ -1020,7 +1033,7 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))
     for line in refused:
-        typer.echo(f"Error: {line}", err=True)
+        typer.echo(f"Error: {redacted(line)}", err=True)
     if refused or any("error" in summary for summary in results.values()):
         raise typer.Exit(1)
 
@@ -1116,7 +1129,7 @@ def remind_list(
     state_: str | None = typer.Option(None, "--state", help="planned, sending, unknown, sent, delivered, failed, "
                                       "cancelled."),
     channel: str | None = typer.Option(None, "--channel"),
-    limit: int = typer.Option(200, "--limit"),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="At most this many (1-100000)."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """The outbox, newest first (recipients masked).
@@ -1328,7 +1341,7 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         where = f"{item['file']}: " if "file" in item else ""
         moved = f" -> {item['moved_to']}" if item.get("moved_to") else ""
         if "error" in item:
-            typer.echo(f"{where}refused, nothing applied: {item['error']}{moved}", err=True)
+            typer.echo(f"{where}refused, nothing applied: {redacted(item['error'])}{moved}", err=True)
             continue
         typer.echo(f"{where}{item['summary']}{moved}")
         if item.get("effects"):
@@ -1344,6 +1357,9 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         for u in item.get("unmatched", ()):
             typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped",
                        err=True)
+    if shown.get("waiting"):
+        typer.echo(f"note: still being copied in (younger than [status] settle_seconds), left for the next "
+                   f"sync: {', '.join(shown['waiting'])}", err=True)
     if shown.get("left_alone"):
         typer.echo(f"note: left alone (not legal-status exports): {', '.join(shown['left_alone'])}", err=True)
 
@@ -1439,9 +1455,14 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config
             files = [{"file": p.name, **_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True,
                                                 settings)} for p in exports]
             return {"folder": str(folder), "files": files, "left_alone": others}, []
-        files, failures = _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=0.0), rules, now,
-                                       settings)
-        return {"folder": str(folder), "files": files, "left_alone": others}, failures
+        # The drop folder's files may still be being copied in: they wait settle_seconds, as for the daemon. A
+        # folder named by hand is the operator's own: applied at once.
+        settle = wiring.settle_seconds if source == "drop" else 0.0
+        files, failures = _drop_folder(engine, replace(wiring, drop_folder=folder, settle_seconds=settle), rules,
+                                       now, settings)
+        waiting = {"waiting": [p.name for p in exports if p.exists()]} if settle else {}
+        return {"folder": str(folder), "files": files, "left_alone": others, **{k: v for k, v in waiting.items()
+                                                                               if v}}, failures
     path = Path(source)
     if not path.is_file():
         raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
@@ -1591,7 +1612,7 @@ def status_review(
 
     from custody.store.status_review import review_rows
 
-    start = option_date(since, "--since") or clock.today() - timedelta(days=90)
+    start = _report_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
         rows = review_rows(session, start)
     emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
@@ -1613,7 +1634,8 @@ def decide(
     pay_: bool = typer.Option(False, "--pay", help="The enterprise will pay the fee."),
     abandon: bool = typer.Option(False, "--abandon", help="The enterprise lets the patent go."),
     undecided: bool = typer.Option(False, "--undecided", help="Withdraw an earlier decision."),
-    year: int | None = typer.Option(None, "--year", help="Fee year decided on (default: the next unpaid)."),
+    year: int | None = typer.Option(None, "--year", min=1, max=30,
+                                    help="Fee year decided on (default: the next unpaid)."),
     note: str | None = typer.Option(None, "--note", help="Why, in the enterprise's words."),
     now_: bool = typer.Option(False, "--now", help="With --abandon: stop reminders today instead of after the "
                               "grace period."),
@@ -1727,6 +1749,10 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
 # ---------------------------------------------------------------------------------------------- reports (issue 5)
 
 
+# The years a date or year option may name: CNIPA's first patents (1985) to well past any fee computed.
+FIRST_YEAR, LAST_YEAR = 1985, 2199
+
+
 class ReportFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -1740,22 +1766,32 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
+MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
+
+
 def _period_days(text: str) -> int:
-    """'90d', '12w' or '90' as a number of days; anything else is a usage error."""
+    """'90d', '12w' or '90' as a number of days, at most ten years; anything else is a usage error."""
     import re
 
     found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
     if found is None:
         raise UsageError(f"--within: {text!r} is not a period (write 90d, 12w or 90)")
-    return int(found[1]) * (7 if found[2] == "w" else 1)
+    days = int(found[1][-9:]) * (7 if found[2] == "w" else 1)
+    if days > MAX_WITHIN_DAYS or len(found[1].lstrip("0")) > 9:
+        raise UsageError(f"--within: {text} is more than {MAX_WITHIN_DAYS} days (ten years)")
+    return days
 
 
 def _report_date(value: str | None, name: str) -> date | None:
-    """A report's date option; one that does not parse is a usage error, like any other malformed option."""
+    """A report's date option; one that does not parse, or lies outside the years custody computes, is a usage
+    error, like any other malformed option."""
     try:
-        return option_date(value, name)
+        day = option_date(value, name)
     except UserError as exc:
         raise UsageError(str(exc)) from None
+    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(f"{name}: {day} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+    return day
 
 
 def _check_output(fmt: ReportFormat, out: Path | None) -> None:
@@ -1972,7 +2008,8 @@ def report_deliveries(
 @report_app.command("kpi")
 def report_kpi(
     ctx: typer.Context,
-    year: int | None = typer.Option(None, "--year", help="Assessment year (default: this year)."),
+    year: int | None = typer.Option(None, "--year", min=FIRST_YEAR, max=LAST_YEAR,
+                                    help="Assessment year (default: this year)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
@@ -2051,16 +2088,16 @@ def run(argv: Iterable[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as before
             exc.show()
         else:
-            typer.echo(f"Error: {_click_message(exc)}", err=True)
+            typer.echo(f"Error: {redacted(_click_message(exc))}", err=True)
         return exc.exit_code
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return 1
     except CONFIG_ERRORS as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 2
     except KNOWN_ERRORS as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 1
     except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback
         log_file = _log_unexpected(exc, _config_arg(args))

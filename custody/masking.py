@@ -2,8 +2,13 @@
 
 Phone numbers keep their first three and last four digits (138****5678), enough to tell contacts apart;
 email addresses keep their first character and the domain (z***@example.com). Secrets are replaced whole.
-`MaskingFilter` applies all of it to log records, including the values of environment variables whose names
-say they are secret, so a key that slips into an exception message still never reaches a log file.
+
+`redacted` is the one redaction step every error text passes before it is shown (`Error:` lines), stored (a
+failed sync), reported or alerted: it removes the values of environment variables whose names say they are
+secret and of every secret handed out by custody.config.secret() (an auth header's variable may be named
+anything), `Authorization`/token headers and any echo of them (`Bearer …`), the userinfo of URLs, and tokens in
+URLs: in the query (?key=, ?access_token=, &sign=) and in the path of a webhook URL (…/hook/<token>).
+`mask_text` does the same and masks personal data too; `MaskingFilter` applies it to log records.
 """
 from __future__ import annotations
 
@@ -18,7 +23,24 @@ _PHONE = re.compile(r"(?<!\d)((?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{
 # The local part is ASCII only, so Chinese text running into an address stays readable.
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-\u0080-\uffff]+(?:\.[A-Za-z0-9\-\u0080-\uffff]+)+)")
 # Tokens carried in URLs: WeCom robots use ?key=, DingTalk ?access_token= and &sign=.
-_URL_TOKEN = re.compile(r"(?i)([?&](?:key|access_token|token|secret|sign|signature|password)=)[^&\s\"']+")
+_URL_TOKEN = re.compile(r"(?i)([?&](?:[a-z_]*key|access_token|[a-z_]*token|secret|sign|signature|password|auth|"
+                        r"credential|code)=)[^&\s\"'<>]+")
+# The userinfo of a URL: its password (scheme://user:password@host), or the whole of it when it is a token
+# (scheme://<token>@host); a plain user name (postgresql://custody@db) says who, not how, and stays.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>:]*)(:[^/\s@\"'<>]*)?@")
+# A token as a path segment (Feishu …/hook/<uuid>, Slack-like …/T0/B0/<token>): 16+ characters of a token's
+# alphabet with both letters and digits. Application numbers (digits and a dot) and words never qualify.
+_PATH_TOKEN = re.compile(r"(?i)(?<=/)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}(?=[/?#\s\"'<>]|$)")
+_TOKEN_LIKE = re.compile(r"(?i)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}")
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+")
+# An Authorization (or token) header, as sent or echoed back: `Authorization: Bearer x`, `"authorization": "x"`.
+_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-auth-token|auth[-_]?token|"
+                          r"access[-_]?token|token|cookie|set-cookie)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+                          r"(?:(bearer|basic|token|digest)\s+)?[^\s\"',;&<>\\]+")
+# A credential after its scheme word, anywhere: "Bearer x" or "Basic x" always; "Token x" only when x has a digit
+# ("token expired" is English).
+_SCHEME_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|(?:token|digest)(?=\s+[^\s\d]*\d))\s+[a-z0-9._~+/=\-]{6,}")
+_registered: set[str] = set()
 
 SECRET_NAME_PARTS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "WEBHOOK")
 MIN_SECRET_LENGTH = 6  # shorter values ("1", "yes") would mask ordinary words and numbers
@@ -44,11 +66,63 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Every phone number, email address, URL token and given secret in free text, masked."""
-    for value in sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
+def register_secret(value: str | None) -> None:
+    """Remember a secret this process uses, whatever its variable is called, so `redacted` removes it; a header
+    value like "Bearer x" also registers x, which a server may echo alone."""
+    if not value:
+        return
+    _registered.add(value)
+    scheme, _, credential = value.partition(" ")
+    if credential and scheme.lower() in ("bearer", "basic", "token", "digest"):
+        _registered.add(credential.strip())
+
+
+def redacted(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without any secret (module docstring); personal data is left as it is."""
+    known = {*secrets, *_registered, *_environment_secrets()}
+    for value in sorted({s for s in known if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
         text = text.replace(value, SECRET_MASK)
-    text = _URL_TOKEN.sub(lambda m: m.group(1) + SECRET_MASK, text)
+    lowered = text.lower()  # each pattern only where its words occur: this runs on every log line
+    if any(word in lowered for word in ("auth", "key", "token", "cookie")):
+        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) + ' ' if m.group(3) else ''}"
+                                          f"{SECRET_MASK}", text)
+    if any(word in lowered for word in ("bearer", "basic", "token", "digest")):
+        text = _SCHEME_CREDENTIAL.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", text)
+    return _URL.sub(_redacted_url, text) if "://" in text else text
+
+
+_environment: tuple[int, list[str]] = (0, [])
+
+
+def _environment_secrets() -> list[str]:
+    """secret_values(os.environ), read again only when the environment changed (reading it costs more than all
+    the patterns together)."""
+    global _environment
+    fingerprint = hash(tuple(getattr(os.environ, "_data", os.environ).items()))
+    if fingerprint != _environment[0]:
+        _environment = (fingerprint, secret_values(os.environ))
+    return _environment[1]
+
+
+def _redacted_userinfo(match: re.Match[str]) -> str:
+    scheme, user, password = match.group(1), match.group(2), match.group(3)
+    if password:
+        return f"{scheme}{user}:{SECRET_MASK}@"
+    return f"{scheme}{SECRET_MASK if _TOKEN_LIKE.fullmatch(user) else user}@"
+
+
+def _redacted_url(match: re.Match[str]) -> str:
+    url = _USERINFO.sub(_redacted_userinfo, match.group(0))
+    url = _URL_TOKEN.sub(lambda m: m.group(1) + SECRET_MASK, url)
+    scheme_and_host, slash, rest = url.partition("//")[2].partition("/")
+    if not slash:
+        return url
+    return url[: len(url) - len(rest)] + _PATH_TOKEN.sub(SECRET_MASK, rest)
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Every secret (`redacted`), phone number and email address in free text, masked."""
+    text = redacted(text, secrets)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     return _PHONE.sub(_masked_phone, text)
 

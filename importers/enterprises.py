@@ -38,7 +38,7 @@ class EnterpriseRows:
 
     def record(self, r: RowCells) -> None:
         code = r.value("credit_code", values.credit_code, required=True)
-        name = r.value("name", values.text, required=True)
+        name = r.value("name", values.name, required=True)
         contact = self.contact(r, code)
         if r.has_error or code is None or name is None:
             return
@@ -52,7 +52,7 @@ class EnterpriseRows:
         fields = ("contact_name", "role", "mobile", "email", "consent_sms", "consent_email")
         if all(r.cell(f) is None for f in fields):
             return None
-        name = r.value("contact_name", values.text)
+        name = r.value("contact_name", values.name)
         contact_role = self.role(r)
         mobile = r.value("mobile", values.mobile)
         email = r.value("email", values.email)

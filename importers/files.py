@@ -30,6 +30,7 @@ from importers.patents import Enterprises, PatentRows
 from importers.payments import PaymentRows
 from importers.problems import NOTE, ProblemSink
 from importers.readers import Cell, ReadError, Source, open_source, row_estimate, rows, sheet_names
+from importers.workbook_guard import SheetLimits
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20000
@@ -125,7 +126,8 @@ def open_import(path: str | Path, kind: str, lookup: Lookup, options: Options) -
     opened = ImportFile(path, kind, sink, Batch(kind, path.name, ""), lookup=lookup, options=options)
     try:
         profile = _profile(options, kind)
-        opened.source = open_source(path, profile.sheet if profile else None)
+        limits = SheetLimits.from_section(options.import_config)
+        opened.source = open_source(path, profile.sheet if profile else None, limits)
         opened.batch.sha256 = file_sha256(path)
         found = _header_on_some_sheet(opened, profile)
         if found is not None:

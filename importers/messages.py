@@ -23,6 +23,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sheet_missing": ("no sheet named {sheet}; the workbook has: {sheets}",
                       "工作簿中没有名为 {sheet} 的工作表；现有：{sheets}"),
     "empty_file": ("the file has no rows", "文件中没有数据行"),
+    "workbook_too_big": ("the workbook inflates to {size}, more than max_unzipped_mb ({limit}, [import] in "
+                         "config.toml): not read",
+                         "工作簿解压后为 {size}，超过 max_unzipped_mb（{limit}，config.toml 的 [import]）：未读取"),
+    "workbook_zip_ratio": ("{member} inflates {ratio} times (to {size}), more than max_zip_ratio = {limit} "
+                           "([import] in config.toml): not read",
+                           "{member} 解压后膨胀 {ratio} 倍（{size}），超过 max_zip_ratio = {limit}（config.toml 的 "
+                           "[import]）：未读取"),
+    "sheet_too_big_declared": ("sheet {sheet}: declared size {rows} rows x {columns} columns is over {limit} "
+                               "([import] in config.toml): not read; delete stray cells far from the table (Ctrl+End "
+                               "shows the last one) and save again",
+                               "工作表 {sheet}：声明的大小 {rows} 行 × {columns} 列，超过 {limit}（config.toml 的 "
+                               "[import]）：未读取；请删除表格以外的零散单元格（Ctrl+End 可定位最后一个）后重新保存"),
+    "sheet_too_big_actual": ("sheet {sheet}: actual size {rows} rows x {columns} columns is over {limit} ([import] "
+                             "in config.toml): not read; delete stray cells far from the table (Ctrl+End shows the "
+                             "last one) and save again",
+                             "工作表 {sheet}：实际大小 {rows} 行 × {columns} 列，超过 {limit}（config.toml 的 "
+                             "[import]）：未读取；请删除表格以外的零散单元格（Ctrl+End 可定位最后一个）后重新保存"),
     "no_header": ("no header row in the first {scan} rows: expected columns such as {expected}",
                   "前 {scan} 行中找不到表头：应有 {expected} 等列"),
     "missing_columns": ("required column(s) {missing} not found in the header (row {header_row}: {found})",
@@ -69,6 +86,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "统一社会信用代码 {value} 无效：{detail}"),
     "mobile_invalid": ("{value} is not a mainland China mobile number", "{value} 不是有效的中国大陆手机号"),
     "email_invalid": ("{value} is not a valid email address: {detail}", "{value} 不是有效的邮箱地址：{detail}"),
+    "control_character": ("a control character ({char}) at position {position}: remove it and import again",
+                          "第 {position} 个字符是控制字符（{char}）：请删除后重新导入"),
+    "control_character_in_name": ("a name must be one line: {char} at position {position} (a line break in a name "
+                                  "makes every email to it fail); remove it and import again",
+                                  "名称必须为单行：第 {position} 个字符是 {char}（名称中的换行会使发往它的邮件全部"
+                                  "失败）；请删除后重新导入"),
     "bool_invalid": ("{value} is not yes/no (write 是 or 否)", "{value} 不是“是/否”"),
     "mode_invalid": ("unknown mode {value}: use 托管 (custody) or 监控 (watch)",
                      "无法识别的托管方式 {value}：应为 托管 或 监控"),

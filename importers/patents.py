@@ -245,7 +245,8 @@ class PatentRows:
                 r.problem("enterprise_code", "enterprise_contradicts_option", value=code, option=option.credit_code)
             return found.id if found else None
         if r.cell("enterprise_name") is not None:
-            return self.enterprise_by_name(r, values.text(r.cell("enterprise_name")) or "", option)
+            name = r.value("enterprise_name", values.name)
+            return self.enterprise_by_name(r, name, option) if name else None
         if option is not None:
             return option.id
         # A sole owner whose name is exactly a known enterprise's is that enterprise.

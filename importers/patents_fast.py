@@ -137,8 +137,8 @@ class FastPatents:
             mode = self.modes.value(mode_cell)
         digit_type = TYPE_BY_DIGIT[appno[4]]
         if ((patent_type is not None and patent_type is not digit_type) or filing.year > int(appno[:4])
-                or (title is not None and title.__class__ is not str)
-                or (owners is not None and owners.__class__ is not str)):
+                or (title is not None and (title.__class__ is not str or not title.isprintable()))
+                or (owners is not None and (owners.__class__ is not str or not owners.isprintable()))):
             raise _SLOW
         enterprise_id = self.enterprise(code_cell, name_cell, owners)
         self.check_facts(digit_type, filing, granted, grant_year, paid, extension)
@@ -238,7 +238,7 @@ class FastPatents:
         return found.id
 
     def _by_name(self, cell: Cell) -> int:
-        matches = self.rows.enterprises.by_name.get(values.text(cell) or "", [])
+        matches = self.rows.enterprises.by_name.get(values.name(cell) or "", [])
         option = self.rows.enterprises.option
         if len(matches) != 1 or (option is not None and matches[0].id != option.id):
             raise values.CellProblem("enterprise")

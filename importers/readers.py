@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importers.workbook_guard import SheetLimits
 
 Cell = str | float | int | bool | date | datetime | None
 
@@ -48,13 +52,17 @@ class Source:
         return self.path.name
 
 
-def open_source(path: str | Path, sheet: str | None = None) -> Source:
-    """Identify the file's format (and encoding and delimiter, or sheet); ReadError when it cannot be read."""
+def open_source(path: str | Path, sheet: str | None = None, limits: SheetLimits | None = None) -> Source:
+    """Identify the file's format (and encoding and delimiter, or sheet); ReadError when it cannot be read. A
+    workbook is checked against `limits` (importers.workbook_guard) before calamine opens it."""
+    from importers.workbook_guard import SheetLimits, check_workbook
+
     path = Path(path)
     if not path.is_file():
         raise ReadError("file_missing")
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
+        check_workbook(path, limits or SheetLimits())
         return Source(path, "excel", sheet=_sheet_name(path, sheet))
     if suffix in CSV_SUFFIXES:
         encoding = detect_encoding(path)
@@ -127,9 +135,18 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     try:
         with open(source.path, encoding=source.encoding, newline="") as fh:
             for number, record in enumerate(csv.reader(fh, delimiter=source.delimiter), start=1):
-                yield number, [value.strip() or None for value in record]
+                yield number, [_csv_cell(value) for value in record]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ReadError("file_unreadable", detail=str(exc)) from None
+
+
+def _csv_cell(value: str) -> Cell:
+    """A CSV cell, stripped; the apostrophe our CSV files put before formula-like text ('-300, '=…: the rejects
+    file, the reports) is taken off again, so a fixed rejects file imports as it was."""
+    value = value.strip()
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        value = value[1:]
+    return value or None
 
 
 def _workbook(path: Path):

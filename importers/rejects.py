@@ -1,7 +1,9 @@
 """The rejects file of a --partial import: the rejected rows as they were, with their errors in an added column.
 
 Written as CSV in UTF-8 with a BOM (Excel opens it with the Chinese intact). The error column's header is not
-an import column, so once the rows are fixed the same file imports as it is (the column is ignored).
+an import column, so once the rows are fixed the same file imports as it is (the column is ignored). The file is
+opened in Excel to fix the rows, so every cell is neutralised as in the reports (custody.export): a cell that
+would read as a formula (=HYPERLINK(…), +, -, @) gets a leading apostrophe and stays text.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
+from custody.export import neutralised
 from importers.files import ImportFile
 from importers.problems import rows_messages
 from importers.readers import Cell, rows
@@ -39,11 +42,11 @@ def write_rejects(parsed: ImportFile, out: Path, language: str) -> int:
     written = 0
     with open(out, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([*header.cells, ERROR_COLUMN.get(language, "errors")])
+        writer.writerow([neutralised(c) for c in [*header.cells, ERROR_COLUMN.get(language, "errors")]])
         width = len(header.cells)
         for number, cells in rows(parsed.source):
             if number in messages and number > header.row:
                 padded = [*(_cell(c) for c in cells), *[""] * (width - len(cells))][:max(width, len(cells))]
-                writer.writerow([*padded[:width], "; ".join(messages[number])])
+                writer.writerow([neutralised(c) for c in [*padded[:width], "; ".join(messages[number])]])
                 written += 1
     return written

@@ -23,6 +23,7 @@ from custody.status_vocab import (
 from importers.messages import render_message
 from importers.readers import ReadError, open_source
 from importers.readers import rows as read_rows
+from importers.values import CellProblem, one_line
 
 # field -> header wordings (compared after NFKC, whitespace removed, lower case)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -114,11 +115,19 @@ def _record(cells: list[object], columns: dict[str, int], where: str) -> tuple[S
         announced = parse_date(raw_date)
     except DateParseError as exc:
         problems.append(SourceProblem(f"{where}:announced_on", str(exc)))
-    status = str(_cell(cells, columns, "status") or "").strip()
-    if not status:
+    status, detail = (_one_line(_cell(cells, columns, f), f"{where}:{f}", problems) for f in ("status", "detail"))
+    if not status and not any(p.location == f"{where}:status" for p in problems):
         problems.append(SourceProblem(f"{where}:status", "the legal status is empty"))
     if problems:
         return None, problems
-    detail = str(_cell(cells, columns, "detail") or "").strip()
     return StatusRecord(number, announced, status, detail, where), []
+
+
+def _one_line(cell: object, where: str, problems: list[SourceProblem]) -> str:
+    """A text cell with its line breaks folded to one space; another control character is a problem."""
+    try:
+        return one_line(str(cell or "").strip())
+    except CellProblem as exc:
+        problems.append(SourceProblem(where, render_message(exc.code, exc.params, "en")))
+        return ""
 

@@ -1,8 +1,12 @@
-"""A generic HTTP JSON legal-status feed: URL, auth header and field mapping come from config [status.http].
+"""A generic HTTP JSON legal-status feed: URL, auth header, field mapping and bounds come from config [status.http].
 
 The whole body is read and every record checked before anything is returned, so an HTTP error, a body that is
 not JSON, or one bad record fails the fetch with a clear message and nothing is applied (all or nothing).
-The auth header's value is a secret: it comes from an environment variable and never appears in a message.
+Every fetch is bounded (importers.bounded_http): an overall deadline however slowly the answer trickles in, a
+body size counted as it streams, redirects only to the feed's own origin unless configured otherwise, and
+limits on JSON nesting and the number of records. Each breach is a StatusSourceError like any other failure.
+The auth header's value is a secret: it comes from an environment variable and never appears in a message
+(custody.masking.redacted removes it, and any echo of it, from every error text).
 """
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.config import ConfigError, secret
 from custody.dates import DateParseError, parse_date
+from custody.masking import redacted
 from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError
+from importers.bounded_http import FeedLimits, FetchRefused, fetch, json_depth
+from importers.messages import render_message
+from importers.values import CellProblem, one_line
 
 DEFAULT_FIELDS = {"application_number": "application_number", "announced_on": "announced_on", "status": "status",
                   "detail": "detail"}
@@ -27,28 +33,38 @@ MAX_SHOWN_PROBLEMS = 5
 @dataclass(frozen=True)
 class HttpStatusSource:
     url: str
-    records_path: str = ""  # dotted path to the list in the body; "" means the body is the list
+    records_path: str = "records"  # dotted path to the list in the body; "" means the body is the list
     fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
     auth_header: str | None = None
     auth_value: str | None = field(default=None, repr=False)
     timeout_seconds: float = 30.0
+    limits: FeedLimits = FeedLimits()
 
     @property
     def name(self) -> str:
-        return f"http:{self.url}"
+        return f"http:{self.shown_url}"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it: without userinfo or a token in it."""
+        return redacted(self.url, [self.auth_value or ""])
 
     def fetch(self) -> StatusBatch:
-        items = _records_in(_body(self), self.records_path, self.url)
+        items = _records_in(_body(self), self.records_path, self.shown_url, self.limits.max_records)
         records, problems = [], []
         for index, item in enumerate(items):
-            record, found = _record(item, self.fields, f"{self.url}#{index}")
+            record, found = _record(item, self.fields, f"{self.shown_url}#{index}")
             records.extend([record] if record else [])
             problems.extend(found)
         if problems:
             shown = "; ".join(str(p) for p in problems[:MAX_SHOWN_PROBLEMS])
             more = f" (and {len(problems) - MAX_SHOWN_PROBLEMS} more)" if len(problems) > MAX_SHOWN_PROBLEMS else ""
-            raise StatusSourceError(f"{self.url}: {len(problems)} malformed record(s), nothing applied: {shown}{more}")
+            raise self.failure(f"{len(problems)} malformed record(s), nothing applied: {shown}{more}")
         return StatusBatch(self.name, tuple(records))
+
+    def failure(self, message: str) -> StatusSourceError:
+        """The feed's failure, with every secret and echo of one taken out."""
+        return StatusSourceError(redacted(f"{self.shown_url}: {message}", [self.auth_value or ""]))
 
 
 def _body(source: HttpStatusSource) -> Any:
@@ -56,25 +72,27 @@ def _body(source: HttpStatusSource) -> Any:
     if source.auth_header and source.auth_value:
         headers[source.auth_header] = source.auth_value
     try:
-        response = httpx.get(source.url, headers=headers, timeout=source.timeout_seconds, follow_redirects=True)
-    except httpx.HTTPError as exc:
-        raise StatusSourceError(f"{source.url}: cannot reach the status feed ({type(exc).__name__}: {exc})") from None
-    if response.status_code != 200:
-        raise StatusSourceError(f"{source.url}: HTTP {response.status_code} from the status feed, nothing applied: "
-                                f"{_snippet(response.text)}")
+        status, body = fetch(source.url, headers, source.timeout_seconds, source.limits)
+    except FetchRefused as exc:
+        raise source.failure(f"{exc}, nothing applied") from None
+    if status != 200:
+        raise source.failure(f"HTTP {status} from the status feed, nothing applied: {_snippet(body)}")
+    depth = json_depth(body)
+    if depth > source.limits.max_depth:
+        raise source.failure(f"the body nests {depth} levels deep, more than max_depth = {source.limits.max_depth} "
+                             f"([status.http]), nothing applied")
     try:
-        return response.json()
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StatusSourceError(f"{source.url}: the body is not JSON ({exc}), nothing applied: "
-                                f"{_snippet(response.text)}") from None
+        raise source.failure(f"the body is not JSON ({exc}), nothing applied: {_snippet(body)}") from None
 
 
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
+def _snippet(body: bytes) -> str:
+    text = " ".join(body[:4000].decode("utf-8", "replace").split())
     return text[:200] + ("…" if len(text) > 200 else "") if text else "(empty body)"
 
 
-def _records_in(body: Any, path: str, url: str) -> list[Any]:
+def _records_in(body: Any, path: str, url: str, max_records: int) -> list[Any]:
     node = body
     for part in [p for p in path.split(".") if p]:
         if not isinstance(node, Mapping) or part not in node:
@@ -83,6 +101,9 @@ def _records_in(body: Any, path: str, url: str) -> list[Any]:
     if not isinstance(node, list):
         raise StatusSourceError(f"{url}: expected a list of records at {path or 'the top level'!r}, "
                                 f"got {type(node).__name__}, nothing applied")
+    if len(node) > max_records:
+        raise StatusSourceError(f"{url}: {len(node)} records, more than max_records = {max_records} "
+                                f"([status.http]), nothing applied")
     return node
 
 
@@ -101,10 +122,15 @@ def _record(item: Any, fields: Mapping[str, str], where: str) -> tuple[StatusRec
         announced = parse_date(values["announced_on"])
     except DateParseError as exc:
         problems.append(SourceProblem(f"{where}:{fields['announced_on']}", str(exc)))
+    texts = {}
+    for key in ("status", "detail"):
+        try:  # line breaks folded to one space; another control character is a problem
+            texts[key] = one_line(str(values.get(key) or "").strip())
+        except CellProblem as exc:
+            problems.append(SourceProblem(f"{where}:{fields[key]}", render_message(exc.code, exc.params, "en")))
     if problems:
         return None, problems
-    detail = str(values.get("detail") or "").strip()
-    return StatusRecord(number, announced, str(values["status"]).strip(), detail, where), []
+    return StatusRecord(number, announced, texts["status"], texts["detail"], where), []
 
 
 def _value(item: Mapping[str, Any], path: str) -> Any:
@@ -118,7 +144,8 @@ def _value(item: Mapping[str, Any], path: str) -> Any:
 
 
 def http_source_from_config(section: Mapping[str, Any], origin: str = "config") -> HttpStatusSource:
-    """The feed described by [status.http]: url, records_path, auth_header, auth_env, timeout_seconds, [fields]."""
+    """The feed described by [status.http]: url, records_path, auth_header, auth_env, the timeouts and bounds,
+    [fields]."""
     url = section.get("url")
     if not url:
         raise ConfigError(f"{origin}: [status.http] url is not set: no HTTP status source configured")
@@ -127,5 +154,5 @@ def http_source_from_config(section: Mapping[str, Any], origin: str = "config") 
     value = secret(auth_env) if auth_env else None
     if auth_header and auth_env and value is None:
         raise ConfigError(f"{origin}: [status.http] auth_env names {auth_env}, which is not set in the environment")
-    return HttpStatusSource(url, section.get("records_path", ""), fields, auth_header, value,
-                            float(section.get("timeout_seconds", 30)))
+    return HttpStatusSource(url, section.get("records_path", "records"), fields, auth_header, value,
+                            float(section.get("timeout_seconds", 30)), FeedLimits.from_section(section))

@@ -40,8 +40,40 @@ def shown(cell: Cell) -> str:
     return str(cell)
 
 
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Line breaks and tabs inside free text (a title typed with Alt+Enter in Excel): one space instead.
+_BREAKS = re.compile(r"[ ]*[\t\n\x0b\x0c\r\x85\u2028\u2029]+[ ]*")
+
+
 def text(cell: Cell) -> str | None:
-    return None if cell is None else shown(cell).strip() or None
+    """Free text (a title, owners, a note, a status): line breaks and tabs folded to one space; any other control
+    character refused."""
+    value = None if cell is None else shown(cell).strip() or None
+    if value is None or value.isprintable():
+        return value
+    return one_line(value)
+
+
+def one_line(value: str) -> str:
+    """`value` with its line breaks and tabs folded to one space; CellProblem for any other control character."""
+    folded = _BREAKS.sub(" ", value).strip()
+    found = _CONTROL.search(folded)
+    if found:
+        raise CellProblem("control_character", char=repr(found[0])[1:-1], position=found.start() + 1)
+    return folded
+
+
+def name(cell: Cell) -> str | None:
+    """A name (an enterprise's, a contact's): it goes into email headers and SMS, so it must be one line; any
+    control character, a line break included, is refused."""
+    value = None if cell is None else shown(cell).strip() or None
+    if value is None or value.isprintable():
+        return value
+    found = _CONTROL.search(value)
+    if found:
+        raise CellProblem("control_character_in_name", char=repr(found[0])[1:-1], position=found.start() + 1)
+    return value
 
 
 _CANONICAL = re.compile(r"[0-9]{12}\.[0-9X]")  # ASCII only: full-width digits go through custody.appno

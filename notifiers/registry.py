@@ -10,10 +10,6 @@ process has it, they become late and `custody health` fails on them. Each start 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any
-
 from custody.config import Config, secret
 from custody.messages import SMS_TEMPLATES
 from notifiers.aliyun_sms import KEY_ID_ENV, KEY_SECRET_ENV, SMS_LIMITS, AliyunSms, SmsSettings
@@ -77,13 +73,7 @@ def alert_settings(config: Config) -> AlertSettings:
 
 
 def outbox_settings(config: Config) -> OutboxSettings:
-    """[outbox] may hold keys of the database outbox too: take only the file outbox's own."""
-    return OutboxSettings(**_known(config.section("outbox"), OutboxSettings))
-
-
-def _known(section: Mapping[str, Any], cls: type) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in section.items() if k in names}
+    return OutboxSettings(**config.section("outbox"))
 
 
 def _email_limits(settings: EmailSettings) -> ChannelLimits:

@@ -81,8 +81,9 @@ class RobotWebhook:
         if not self._url:
             return SendResult(Outcome.PAUSE_CHANNEL, code="config.NO_URL", detail=f"set {URL_ENV}")
         try:
-            response = httpx.post(self._url, params=self._signature(), json=self.payload(message),
-                                  timeout=self.settings.timeout)
+            # Merged into the URL's own query: httpx's `params=` replaces it, and with it the robot's key.
+            url = httpx.URL(self._url).copy_merge_params(self._signature())
+            response = httpx.post(url, json=self.payload(message), timeout=self.settings.timeout)
         except httpx.HTTPError as exc:  # connection refused, timeout, protocol error
             return SendResult(Outcome.RETRY, code=type(exc).__name__, detail=mask_text(str(exc)),
                               retry_after_seconds=NETWORK_WAIT)

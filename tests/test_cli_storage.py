@@ -241,11 +241,14 @@ SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.
     [
         ("bogus://nowhere", "Error: database URL: "),
         ("not a url", "Error: database URL: "),
+        ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "Error: database URL: postgresql+psycopg2://custody:"),
+        ("mysql://custody@127.0.0.1/custody", "Error: database URL: mysql://custody@127.0.0.1/custody: its driver"),
         ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
         ("sqlite:///{tmp}/a-file/custody.sqlite3", "Error: cannot create the SQLite database in "),
         ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "Error: cannot create the SQLite database in "),
     ],
-    ids=["unknown-dialect", "unparsable", "unreachable-postgresql", "sqlite-under-a-file",
+    ids=["unknown-dialect", "unparsable", "psycopg2-not-installed", "mysql-not-installed",
+         "unreachable-postgresql", "sqlite-under-a-file",
          "sqlite-deep-under-a-file"],
 )
 @pytest.mark.parametrize("command", SETUP_COMMANDS, ids=" ".join)

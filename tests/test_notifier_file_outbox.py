@@ -86,7 +86,7 @@ def test_enabled_channels_are_built():
 def test_replace_mode_writes_sms_and_email_to_the_outbox_keeping_their_limits(tmp_path):
     config = Config(data={
         "sms": {"enabled": True, "sign_name": "专利托管"},
-        "outbox": {"dir": str(tmp_path), "replace": True, "batch_size": 50},  # keys of other helpers are ignored
+        "outbox": {"dir": str(tmp_path), "replace": True},  # keys of other helpers are ignored
     })
 
     transports = transports_from_config(config)

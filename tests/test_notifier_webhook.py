@@ -103,6 +103,11 @@ def test_robot_refusal_maps_to_its_outcome(robot, answer, outcome, code):
     assert (result.outcome, result.code) == (outcome, code)
 
 
+def test_the_robots_key_in_its_url_reaches_the_robot(robot):
+    wecom(robot).send(ALERT)
+    assert robot.posts[0][0] == {"key": "robot-token-123"}
+
+
 def test_rate_limited_alert_waits_a_minute(robot):
     robot.answers.append((200, 45009, "api freq out of limit"))
 
@@ -117,6 +122,7 @@ def test_dingtalk_markdown_carries_a_title_and_a_valid_signature(robot):
     transport.send(ALERT)
 
     [(query, body)] = robot.posts
+    assert query["key"] == "robot-token-123"  # the URL's own query is kept beside the signature
     expected = hmac.new(secret.encode(), f"{query['timestamp']}\n{secret}".encode(), hashlib.sha256).digest()
     assert base64.b64decode(query["sign"]) == expected
     assert body["msgtype"] == "markdown" and body["markdown"]["title"] == "专利托管告警"

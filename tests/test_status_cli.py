@@ -133,8 +133,9 @@ def test_a_dry_run_alerts_nobody(home: Path, db_url: str, capsys: pytest.Capture
 @freeze_time("2025-06-16 01:30:00")
 def test_the_drop_folder_answers_in_json(home: Path, capsys: pytest.CaptureFixture) -> None:
     inbox = home / "inbox"
+    # settle_seconds = 0: under a frozen clock every file just copied would look years too young to read.
     (home / "config.toml").write_text(f'[general]\nlog_file = "{home / "custody.log"}"\n'
-                                      f'[status]\ndrop_folder = "{inbox}"\n', encoding="utf-8")
+                                      f'[status]\ndrop_folder = "{inbox}"\nsettle_seconds = 0\n', encoding="utf-8")
     inbox.mkdir()
     shutil.copy(DATA / "status-gbk.csv", inbox / "a.csv")
     shutil.copy(DATA / "status-bad.csv", inbox / "b.csv")
@@ -230,3 +231,23 @@ def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path
 ])
 def test_usage_errors_in_status_commands_exit_2(home: Path, capsys: pytest.CaptureFixture, args: list) -> None:
     assert _run(capsys, *args)[0] == 2
+
+
+def test_status_sync_drop_leaves_a_file_still_being_copied_in(home: Path, capsys: pytest.CaptureFixture) -> None:
+    import os
+    import time
+
+    inbox = home / "inbox"
+    inbox.mkdir()
+    (home / "config.toml").write_text(f'[general]\nlog_file = "{home / "custody.log"}"\n'
+                                      f'[status]\ndrop_folder = "{inbox}"\nsettle_seconds = 60\n', encoding="utf-8")
+    half = inbox / "status-export.xlsx"
+    half.write_bytes((DATA / "status-export.xlsx").read_bytes()[:1000])  # the copy has just begun
+    code, _, err = _run(capsys, "status", "sync", "drop")
+    assert code == 0 and half.exists() and not (inbox / "failed").exists()
+    assert "note: still being copied in (younger than [status] settle_seconds), left for the next sync: " \
+           "status-export.xlsx" in err
+    shutil.copy(DATA / "status-export.xlsx", half)  # the copy is complete, and a minute old
+    os.utime(half, (time.time() - 120, time.time() - 120))
+    code, out, _ = _run(capsys, "status", "sync", "drop")
+    assert code == 0 and not half.exists() and "status-export.xlsx" in out

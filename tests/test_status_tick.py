@@ -131,7 +131,9 @@ def test_status_sync_http_reads_the_configured_feed(db_url: str, session: Sessio
     build_portfolio(session)
     session.close()
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "{db_url}"\n[status.http]\nurl = "{failing_feed}"\n', encoding="utf-8")
+    # A feed without authentication says so (auth_env = ""): the documented default asks for CUSTODY_STATUS_TOKEN.
+    config.write_text(f'[database]\nurl = "{db_url}"\n[status.http]\nurl = "{failing_feed}"\nauth_env = ""\n',
+                      encoding="utf-8")
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
     assert cli.run(["--config", str(config), "status", "sync", "http"]) == 1
     assert capsys.readouterr().err.startswith(f"Error: {failing_feed}: HTTP 500 from the status feed, nothing applied")

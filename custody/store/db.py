@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
 
+from custody.config import ConfigError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Page cache per connection (KiB, negative per SQLite's convention; the 2 MB default): a million-patent
@@ -47,9 +49,22 @@ def is_sqlite(url: str | URL) -> bool:
 def engine_for(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     """An engine for `url`. `foreign_keys=False` is for migrations only (SQLite batch mode copies tables)."""
     parsed = database_url(url)
+    _require_driver(parsed)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, foreign_keys)
     return create_engine(parsed, pool_pre_ping=True)
+
+
+def _require_driver(url: URL) -> None:
+    """A URL naming a driver that is not installed (postgresql+psycopg2://, mysql://) is a configuration error,
+    said before SQLAlchemy fails on the import deep inside create_engine."""
+    try:
+        url.get_dialect().import_dbapi()
+    except ImportError as exc:
+        shown = url.render_as_string(hide_password=True)
+        raise ConfigError(f"database URL: {shown}: its driver ({exc.name or url.drivername}) is not installed; "
+                          f"custody works with SQLite (sqlite:///FILE) and PostgreSQL through psycopg "
+                          f"({POSTGRES_DRIVER}://USER@HOST:5432/DB)") from None
 
 
 def _sqlite_engine(url: URL, foreign_keys: bool) -> Engine:

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
+from custody.masking import redacted
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
 from custody.ruleset import RuleError, RuleSet
@@ -277,7 +278,8 @@ def unknown_events(session: Session, source: str, since: datetime) -> list[dict]
 
 def record_sync(session: Session, result: SyncResult | None, source: str, error: str | None = None) -> StatusSync:
     """One row per run, success or failure (a failure is recorded in its own transaction by the caller)."""
-    row = StatusSync(source=source[:300], error=error)
+    # A failure's text may quote what a feed answered (its echo of our auth header): stored without secrets.
+    row = StatusSync(source=redacted(source)[:300], error=redacted(error) if error is not None else None)
     if result is not None:
         row.records, row.new_events, row.duplicates = result.records, len(result.new_events), result.duplicates
         row.unknown_statuses, row.unmatched = len(result.unknown), len(result.unmatched)

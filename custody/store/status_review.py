@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from sqlmodel import Session, select
 
 from custody.clock import SHANGHAI
+from custody.masking import redacted
 from custody.models import Patent
 from custody.models.status import StatusEffect, StatusSync, StatusUnmatched
 from custody.status_vocab import StatusRecord, Vocabulary, event_key
@@ -64,7 +65,7 @@ def _failed_sync_rows(session: Session, since: date) -> list[dict]:
     statement = (select(StatusSync).where(StatusSync.error.is_not(None), StatusSync.started_at >= _start(since))
                  .order_by(StatusSync.started_at, StatusSync.id))
     return [{"date": _day(s.started_at), "application_number": "", "what": "sync_failed",
-             "message": f"{s.source}: {s.error}"} for s in session.exec(statement)]
+             "message": redacted(f"{s.source}: {s.error}")} for s in session.exec(statement)]
 
 
 def _start(day: date) -> datetime:

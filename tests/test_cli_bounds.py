@@ -1,0 +1,35 @@
+"""Every numeric (and date) option of the command line is bounded: a value out of range is one `Error:` line and
+exit 2 before any work, never an unexpected failure (`report kpi --year 99999` was a ValueError deep in the
+date arithmetic, `remind list --limit` with 20 digits an OverflowError in the database driver)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli import run
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["report", "kpi", "--year", "99999"], "Invalid value for '--year'"),
+    (["report", "kpi", "--year", "-3"], "Invalid value for '--year'"),
+    (["report", "forecast", "--years", "0"], "Invalid value for '--years'"),
+    (["report", "forecast", "--years", "31"], "Invalid value for '--years'"),
+    (["remind", "list", "--limit", "99999999999999999999"], "Invalid value for '--limit'"),
+    (["remind", "list", "--limit", "0"], "Invalid value for '--limit'"),
+    (["decide", "201710601862.3", "--pay", "--year", "99999"], "Invalid value for '--year'"),
+    (["report", "due", "--within", "99999999d"], "--within: 99999999d is more than 3660 days"),
+    (["report", "due", "--within", "9" * 5000], "is more than 3660 days"),
+    (["report", "due", "--as-of", "0001-01-01"], "--as-of: 0001-01-01 is outside the years 1985-2199"),
+    (["report", "deliveries", "--from", "0001-01-01"], "--from: 0001-01-01 is outside the years 1985-2199"),
+    (["status", "review", "--since", "9999-12-31"], "--since: 9999-12-31 is outside the years 1985-2199"),
+], ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else None)
+def test_an_option_out_of_range_is_a_usage_error(args: list[str], message: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)  # no database: the option is refused before one is opened
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1, err
+    assert "unexpected failure" not in err
