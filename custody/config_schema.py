@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from custody.reminder_policy import ANCHORS, KINDS
 from custody.reminder_settings import AUDIENCE_WORDS, CHANNELS, CONTACT_ROLES, HealthThresholds, ReminderSettings
 from custody.reminder_settings import RetryPolicy as _Retry
+from custody.ops_schedule import _BOUNDS as _OPS_BOUNDS
+from custody.ops_schedule import OpsSettings
 from custody.ruleset import (
     COMPENSATION_WHOLE_YEARS,
     GRACE_BASES,
@@ -229,6 +231,30 @@ class StatusHttp(Section):
         return value
 
 
+_OPS = OpsSettings()
+
+
+def _ops_field(key: str) -> Any:
+    kind, low, high = _OPS_BOUNDS[key]
+    return Field(getattr(_OPS, key), ge=low, le=high)
+
+
+class StatusOps(Section):
+    """[status.ops]: defaults and bounds are custody.ops_schedule's own, so the watch and the file agree."""
+
+    enabled: bool = _OPS.enabled
+    base_url: Text = _OPS.base_url
+    interval_days: int = _ops_field("interval_days")
+    urgent_interval_days: int = _ops_field("urgent_interval_days")
+    weekly_quota_mb: int = _ops_field("weekly_quota_mb")
+    stop_at_percent: int = _ops_field("stop_at_percent")
+    max_checks_per_run: int = _ops_field("max_checks_per_run")
+    run_every_minutes: int = _ops_field("run_every_minutes")
+    retry_hours: int = _ops_field("retry_hours")
+    overloaded_pause_minutes: int = _ops_field("overloaded_pause_minutes")
+    timeout_seconds: float = _ops_field("timeout_seconds")
+
+
 class Status(Section):
     drop_folder: str = "status-inbox"
     settle_seconds: float = Field(5.0, ge=0, le=86_400)
@@ -236,6 +262,7 @@ class Status(Section):
     digest_roles: list[Literal[CONTACT_ROLES]] = Field(default_factory=lambda: ["ip_manager"])
     assumed_notice_months: int = Field(ASSUMED_NOTICE_MONTHS, ge=0, le=24)
     http: StatusHttp = Field(default_factory=StatusHttp)
+    ops: StatusOps = Field(default_factory=StatusOps)
 
 
 class Profile(Section):

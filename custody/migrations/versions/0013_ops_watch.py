@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_ops_watch"
-down_revision: str | Sequence[str] | None = "0008_status2_unmatched"
+down_revision: str | Sequence[str] | None = "0011_roles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
