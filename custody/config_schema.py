@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from custody.ops_schedule import _BOUNDS as _OPS_BOUNDS
+from custody.ops_schedule import OpsSettings
 from custody.reminder_policy import ANCHORS, KINDS
 from custody.reminder_settings import AUDIENCE_WORDS, CHANNELS, CONTACT_ROLES, HealthThresholds, ReminderSettings
 from custody.reminder_settings import RetryPolicy as _Retry
-from custody.ops_schedule import _BOUNDS as _OPS_BOUNDS
-from custody.ops_schedule import OpsSettings
 from custody.ruleset import (
     COMPENSATION_WHOLE_YEARS,
     GRACE_BASES,

@@ -1,0 +1,80 @@
+"""One catalogue for every word a person reads: operators at the terminal, enterprises in their statements.
+
+Messages are written in English in the code (the msgid) and looked up in the catalogue for the configured
+language; the catalogue is data (custody/locale/<language>/*.toml, one file per area, `"msgid" = "text"`),
+so a translator edits text, not code. Enumerated values (patent type, state, mode, role, reduction, flags)
+are never printed raw: `label(domain, value)` reads custody/locale/labels.toml. Python's None/True/False
+never reach output: `label` renders them as the field's own words (无/是/否).
+
+The language is process-wide (`set_language`), set once by the CLI from `[general] language`; the core's
+pure functions take no language argument for text they do not print.
+"""
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+_LOCALE = Path(__file__).with_name("locale")
+_state = {"language": DEFAULT_LANGUAGE}
+
+
+def set_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}: one of {', '.join(LANGUAGES)}")
+    _state["language"] = language
+
+
+def current_language() -> str:
+    return _state["language"]
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """Every message of one language, merged from its area files (a msgid defined twice is a bug)."""
+    merged: dict[str, str] = {}
+    folder = _LOCALE / language
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        for msgid, text in tomllib.loads(path.read_text(encoding="utf-8")).items():
+            if msgid in merged and merged[msgid] != text:
+                raise ValueError(f"{path.name}: message {msgid!r} translated twice, differently")
+            merged[msgid] = text
+    return merged
+
+
+@cache
+def labels() -> dict[str, dict[str, dict[str, str]]]:
+    """domain → value → language → word."""
+    path = _LOCALE / "labels.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def tr(msgid: str, /, language: str | None = None, **fields: Any) -> str:
+    """`msgid` in the language (English when it is the language or a translation is missing), filled in.
+
+    Field values that are None/bool/enum-like are the caller's to render with `label` first: `tr` formats
+    what it is given and never invents words."""
+    language = language or current_language()
+    text = msgid if language == "en" else catalogue(language).get(msgid, msgid)
+    return text.format(**fields) if fields else text
+
+
+_LITERALS = {None: ("none", "无"), True: ("yes", "是"), False: ("no", "否")}
+
+
+def label(domain: str, value: Any, language: str | None = None) -> str:
+    """The word for an enumerated value (`label("type", "invention")` → 发明); None/True/False as words.
+
+    An unknown value is shown as it is stored: the catalogue test lists every domain's values, so a value
+    missing from labels.toml fails that test rather than reaching an operator."""
+    language = language or current_language()
+    if value is None or isinstance(value, bool):
+        en, zh = _LITERALS[value]
+        return zh if language == "zh" else en
+    words = labels().get(domain, {}).get(str(value))
+    if not words:
+        return str(value)
+    return words.get(language) or words.get("en") or str(value)
