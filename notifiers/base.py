@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from custody.masking import mask_text
 
@@ -41,6 +41,9 @@ class Message:
     html: str | None = None
     template: str | None = None  # SMS template key in config [sms.templates], e.g. "due_soon"
     params: Mapping[str, str] = field(default_factory=dict)  # SMS template variables, all strings
+    # Files sent with an email (the enterprise statement): each with .filename, .content_type and .data (bytes),
+    # as custody.messages.Attachment; other channels ignore them.
+    attachments: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
         # Messages end up in logs and tracebacks: never show the recipient or the text in full.

@@ -116,6 +116,9 @@ class SmtpEmail:
         email.set_content(message.text, charset="utf-8", cte="base64")
         if message.html:
             email.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
+        for attached in getattr(message, "attachments", ()):
+            maintype, _, subtype = attached.content_type.partition("/")
+            email.add_attachment(attached.data, maintype=maintype, subtype=subtype, filename=attached.filename)
         return email
 
     def _connection(self) -> smtplib.SMTP:
