@@ -10,7 +10,7 @@ Pure: `today` is passed in.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +26,7 @@ from custody.report_totals import forecast_report
 from custody.ruleset import RuleSet
 from custody.status_effects import NOT_RESTORABLE, RestorationWindow
 
+STATEMENT_KIND = "statement"  # the outbox rows that carry a statement (custody.store.statements)
 DUE_DAYS = 365  # what falls due within a year of the statement's day; the forecast shows the years after
 FORECAST_YEARS = 5
 PERIODS = ("monthly", "quarterly")
@@ -37,6 +38,27 @@ class Platform:
 
     name: str = ""
     contact: str = ""
+
+
+@dataclass(frozen=True)
+class StatementSettings:
+    """[statement] and [platform] of the configuration, with what rendering a statement needs besides."""
+
+    enabled: bool = False
+    period: str = "monthly"
+    day: int = 1
+    platform: Platform = Platform()
+    window: RestorationWindow | None = None  # None: the rule tables' months, the default assumed notice delay
+    language: str = "zh"
+
+
+def statement_settings(statement: Mapping[str, Any], platform: Mapping[str, Any], window: RestorationWindow | None,
+                       language: str) -> StatementSettings:
+    """The settings from the config's (already validated) [statement] and [platform] sections."""
+    return StatementSettings(bool(statement.get("enabled", False)), statement.get("period", "monthly"),
+                             int(statement.get("day", 1)), Platform(platform.get("name", ""),
+                                                                    platform.get("contact", "")),
+                             window, language)
 
 
 @dataclass(frozen=True)
