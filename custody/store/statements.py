@@ -55,7 +55,7 @@ def recipients(session: Session, codes: list[str] | None) -> list[tuple[Enterpri
              .order_by(Enterprise.credit_code, Contact.id))
     if codes is not None:
         query = query.where(Enterprise.credit_code.in_(codes))
-    return list(session.execute(query).tuples())
+    return [(e, c) for e, c in session.execute(query).all()]
 
 
 def plan_statement_mails(session: Session, codes: list[str] | None, period: str, day, now) -> dict[str, int]:
