@@ -2080,7 +2080,7 @@ def statement_write(
 ) -> None:
     """Write the enterprise's statement (also `custody statement CODE --out FILE`), in \\[general] language.
 
-    Example: custody statement 91350100M000100Y43 --as-of 2026-12-01 --out statement.pdf
+    Example: custody statement write 91350100M000100Y43 --as-of 2026-12-01 --out statement.pdf
     """
     from custody.statement import layout
     from custody.statement_render import document_bytes

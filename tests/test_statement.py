@@ -21,6 +21,7 @@ from custody.config_schema import Platform, Statement
 from custody.models import Enterprise
 from custody.report_output import write_json
 from custody.ruleset import default_rules
+from custody.statement import Platform as PlatformInfo
 from custody.statement import (
     StatementSettings,
     layout,
@@ -28,7 +29,6 @@ from custody.statement import (
     period_start,
     summary_figures,
 )
-from custody.statement import Platform as PlatformInfo
 from custody.statement_render import pdf_bytes, xlsx_bytes
 from custody.store.db import session_for
 from custody.store.statements import statement_of
@@ -141,8 +141,8 @@ def test_the_pdf_is_chinese_a4_over_several_pages(engine: Engine, code: str) -> 
     assert pages >= 2
     first_due = statement.due.rows.dicts()[0]
     for expected in (NAME, code, "截至日期：2025-10-12", PLATFORM.name, PLATFORM.contact, "专利年费对账单",
-                     first_due["application_number"], "滞纳期", "未来五年年费预测", "可请求恢复", "待核实", "发明", "托管",
-                     "仅监控", f"第 {pages} 页"):
+                     first_due["application_number"], "滞纳期", "未来五年年费预测", "可请求恢复", "待核实",
+                     "发明", "托管", "仅监控", f"第 {pages} 页"):
         assert expected in text, expected
     grace = statement.grace.rows.dicts()[0]
     assert f"{grace['total']:,.2f}" in text  # an amount, as yuan with the fen
