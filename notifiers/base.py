@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -48,6 +49,13 @@ class Message:
     def __repr__(self) -> str:
         # Messages end up in logs and tracebacks: never show the recipient or the text in full.
         return f"Message(key={self.key!r}, channel={self.channel!r}, recipient={mask_text(self.recipient)!r})"
+
+
+def add_attachments(email: EmailMessage, message: Message) -> None:
+    """The message's attachments as MIME parts of `email` (the SMTP transport and the file outbox's .eml)."""
+    for attached in message.attachments:
+        maintype, _, subtype = attached.content_type.partition("/")
+        email.add_attachment(attached.data, maintype=maintype, subtype=subtype, filename=attached.filename)
 
 
 class Outcome(StrEnum):

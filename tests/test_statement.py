@@ -323,3 +323,20 @@ def test_bad_statement_settings_are_refused(tmp_path: Path, capsys, text: str) -
 def test_dates_a_day_apart_do_not_share_a_period() -> None:
     assert period_of(date(2025, 12, 31), "monthly") != period_of(date(2025, 12, 31) + timedelta(days=1), "monthly")
 
+
+
+def test_the_file_outbox_keeps_the_attachment(tmp_path: Path) -> None:
+    """With [outbox] replace = true the statement lands in the .eml as it would have been mailed."""
+    from email import message_from_bytes, policy
+
+    from custody.messages import Attachment
+    from notifiers.base import Message
+    from notifiers.file_outbox import FileOutbox
+
+    pdf = Attachment("statement-X-2025-10.pdf", "application/pdf", b"%PDF-1.4 test")
+    message = Message("custody-7", "email", MAILBOX, "附件为对账单", subject="对账单", attachments=(pdf,))
+    assert FileOutbox(tmp_path, name="email").send(message).outcome == "sent"
+    [eml] = tmp_path.glob("*.eml")
+    [part] = message_from_bytes(eml.read_bytes(), policy=policy.default).iter_attachments()
+    assert (part.get_filename(), part.get_content()) == ("statement-X-2025-10.pdf", b"%PDF-1.4 test")
+    assert json.loads((tmp_path / "messages.jsonl").read_text(encoding="utf-8"))["attachments"] == [pdf.filename]
