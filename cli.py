@@ -2138,6 +2138,8 @@ def statement_send(
                 except UnknownEnterprise as exc:
                     raise UserError(str(exc)) from None
         planned = plan_statements(ticks, None if every else [code], period.value if period else None)
+        if "not_planned" in planned:
+            raise UserError(f"statements go by email: {planned['not_planned']}")
         summary = dispatch_tick(ticks)
     rows = [{"outcome": k, "count": v} for k, v in {**planned, **summary}.items()]
     emit(rows, fmt, [("outcome", "outcome"), ("count", "count")])

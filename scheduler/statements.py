@@ -26,6 +26,8 @@ def plan_statements(ticks: Ticks, codes: list[str] | None = None, period: str | 
     the period's sending day on (the daemon); by hand they are planned at once."""
     settings, now = ticks.statements, ticks.clock()
     today, chosen = local_day(now), period or settings.period
+    if not ticks.settings.can_send("email"):  # planned, they would only be cancelled as stranded
+        return {"not_planned": "email is not enabled ([email] enabled = true, or [outbox] replace = true)"}
     if scheduled and today < period_start(today, chosen, settings.day):
         return {"waiting_until": period_start(today, chosen, settings.day).isoformat()}
     with session_for(ticks.engine) as session:

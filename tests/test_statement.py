@@ -340,3 +340,34 @@ def test_the_file_outbox_keeps_the_attachment(tmp_path: Path) -> None:
     [part] = message_from_bytes(eml.read_bytes(), policy=policy.default).iter_attachments()
     assert (part.get_filename(), part.get_content()) == ("statement-X-2025-10.pdf", b"%PDF-1.4 test")
     assert json.loads((tmp_path / "messages.jsonl").read_text(encoding="utf-8"))["attachments"] == [pdf.filename]
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "custody.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_send_from_the_command_line_once(engine: Engine, db_url: str, code: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """`custody statement send CODE` plans and dispatches at once; a second run finds the period's row and sends
+    nothing (here the file outbox stands in for email: [outbox] replace)."""
+    hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
+    config = _config(tmp_path, f'[outbox]\nreplace = true\n[platform]\nname = "{PLATFORM.name}"\n')
+    assert run(["--config", config, "statement", "send", code, "--format", "json"]) == 0
+    first = {r["outcome"]: r["count"] for r in json.loads(capsys.readouterr().out)}
+    assert (first["planned"], first["sent"]) == (1, 1)
+    assert run(["--config", config, "statement", "send", "--all", "--format", "json"]) == 0
+    again = {r["outcome"]: r["count"] for r in json.loads(capsys.readouterr().out)}
+    assert (again["planned"], again["already"], again.get("sent")) == (0, 1, None)
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    assert f"statement-{code}-" in eml.read_text(encoding="utf-8", errors="replace")
+
+
+def test_send_without_email_is_refused(engine: Engine, db_url: str, code: str, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
+    assert run(["statement", "send", code]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: statements go by email") and len(err.splitlines()) == 1
+    assert not [m for m in outbox(engine) if m.kind == "statement"]
