@@ -992,8 +992,9 @@ def daemon(
 ) -> None:
     """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
     pull SMS receipts every 10 minutes, the legal-status tick daily and at start, look into the \\[status]
-    drop folder every minute and, with OPS credentials set, run the OPS watch every \\[status.ops]
-    run_every_minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    drop folder every minute, with OPS credentials set, run the OPS watch every \\[status.ops]
+    run_every_minutes and, with \\[statement] enabled, email the enterprise statements from the period's day (daily
+    at 09:00 and at start). SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
     Example: custody daemon --plan-at 07:30 --status-at 07:00
@@ -1018,20 +1019,25 @@ def daemon(
 
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
-    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed, a status file in the
-    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied.
+    """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day) and, with \\[statement]
+    enabled, the period's statements when due, then plan, dispatch and pull receipts once, for crontab (safe
+    while the daemon runs). Exits 1 if a tick failed, a status file in the drop folder was refused (moved to
+    failed/, with why beside it) or a feed could not be applied.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
+    from scheduler.statements import statement_plan_tick
     from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
     with reminder_ticks(ctx) as ticks:
-        results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
+        before = {"status": partial(status_today, wiring=status_wiring(state(ctx).config))}
+        if ticks.statements.enabled:
+            before["statements"] = statement_plan_tick
+        results = run_once(ticks, before)
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))

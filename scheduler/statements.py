@@ -35,9 +35,15 @@ def plan_statements(ticks: Ticks, codes: list[str] | None = None, period: str | 
     return {"period": period_of(today, chosen), **found}
 
 
+def statement_plan_tick(ticks: Ticks) -> dict[str, Any]:
+    """Plan the period's statements when due, recorded as tick "statements" (`custody run-once` runs it before its
+    dispatch when [statement] enabled)."""
+    return recorded("statements", ticks, lambda: plan_statements(ticks, scheduled=True))
+
+
 def statement_tick(ticks: Ticks) -> dict[str, Any]:
     """The daemon's job: plan the period's statements when due, then send what is due at once."""
-    summary = recorded("statements", ticks, lambda: plan_statements(ticks, scheduled=True))
+    summary = statement_plan_tick(ticks)
     if summary.get("planned") and not ticks.stop.is_set():
         dispatch_tick(ticks, wait=True)
     return summary

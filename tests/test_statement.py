@@ -371,3 +371,13 @@ def test_send_without_email_is_refused(engine: Engine, db_url: str, code: str, t
     err = capsys.readouterr().err
     assert err.startswith("Error: statements go by email") and len(err.splitlines()) == 1
     assert not [m for m in outbox(engine) if m.kind == "statement"]
+
+
+def test_run_once_plans_and_sends_the_period_statement(engine: Engine, db_url: str, code: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
+    config = _config(tmp_path, "[outbox]\nreplace = true\n[statement]\nenabled = true\nday = 1\n")
+    run(["--config", config, "run-once", "--format", "json"])
+    ticks = {r["tick"]: json.loads(r["result"]) for r in json.loads(capsys.readouterr().out)}
+    assert ticks["statements"]["planned"] == 1
+    assert [m.state for m in outbox(engine) if m.kind == "statement"] == ["sent"]
