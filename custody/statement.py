@@ -189,7 +189,7 @@ def summary_figures(statement: Statement) -> list[tuple[str, dict[str, Any], str
         ("Patents on record", {}, "int", len(modes)),
         ("Under custody", {}, "int", sum(1 for m in modes if m == "custody")),
         ("Watched only", {}, "int", sum(1 for m in modes if m == "watch")),
-        ("Fees due within a year", {}, "int", len(statement.due.rows)),
+        ("Number of fees due within a year", {}, "int", len(statement.due.rows)),
         ("Amount due within a year (CNY)", {}, "money", _sum(statement.due, "fee")),
         ("Fees in the grace period", {}, "int", len(statement.grace.rows)),
         ("To pay today for them (CNY)", {}, "money", _sum(statement.grace, "total")),

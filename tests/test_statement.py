@@ -86,7 +86,7 @@ def test_the_statement_has_each_part_of_the_enterprise(engine: Engine, code: str
     statement = statement_on(engine, code)
     figures = {msgid: value for msgid, _, _, value in summary_figures(statement)}
     assert (figures["Patents on record"], figures["Under custody"], figures["Watched only"]) == (50, 48, 2)
-    assert figures["Fees due within a year"] == 40
+    assert figures["Number of fees due within a year"] == 40
     assert figures["Fees in the grace period"] == 5
     assert figures["Lapsed patents that can be restored"] == 3
     assert [r["restorable"] for r in statement.restorable.rows.dicts()] == ["unknown — check"] * 3

@@ -94,7 +94,7 @@ def statement_mail(session: Session, reminder: Reminder, rules: RuleSet,
     text = tr("Dear {name},\n\nattached is your patent annual fee statement as of {day}: {due} fee(s) due within a "
               "year ({amount} CNY), {grace} in the grace period, {restorable} lapsed patent(s) that can be restored."
               "\n\n{platform}", language, name=reminder.recipient_name or statement.name, day=reminder.day.isoformat(),
-              due=figures["Fees due within a year"], amount=money(figures["Amount due within a year (CNY)"]),
+              due=figures["Number of fees due within a year"], amount=money(figures["Amount due within a year (CNY)"]),
               grace=figures["Fees in the grace period"], restorable=figures["Lapsed patents that can be restored"],
               platform=" ".join(p for p in (settings.platform.name, settings.platform.contact) if p))
     document = pdf_bytes(layout(statement, language))
