@@ -24,7 +24,7 @@ from custody.messages import money, percent
 from custody.report_engine import Chunk, TableReport, due_report, enterprise_statement, grace_report, lapsed_report
 from custody.report_totals import forecast_report
 from custody.ruleset import RuleSet
-from custody.status_effects import NOT_RESTORABLE, RestorationWindow
+from custody.status_effects import NOT_RESTORABLE, RESTORABLE_UNKNOWN, RestorationWindow
 
 STATEMENT_KIND = "statement"  # the outbox rows that carry a statement (custody.store.statements)
 DUE_DAYS = 365  # what falls due within a year of the statement's day; the forecast shows the years after
@@ -200,21 +200,17 @@ def summary_figures(statement: Statement) -> list[tuple[str, dict[str, Any], str
 
 
 def _summary(statement: Statement, language: str) -> Table:
-    rows = tuple((_tr(msgid, language, **fields), cell("", kind, value, language))
+    rows = tuple((tr(msgid, language, **fields), cell("", kind, value, language))
                  for msgid, fields, kind, value in summary_figures(statement))
-    return Table(_tr("Summary", language), _tr("Summary", language), (_tr("Item", language), _tr("Value", language)),
+    return Table(tr("Summary", language), tr("Summary", language), (tr("Item", language), tr("Value", language)),
                  rows, frozenset({1}), "")
-
-
-def _tr(msgid: str, language: str, **fields: Any) -> str:
-    return tr(msgid, language, **fields)
 
 
 def _forecast(statement: Statement, language: str) -> Table:
     rows = tuple((str(year), money(amount)) for year, amount in forecast_by_year(statement))
     total = money(sum((amount for _, amount in forecast_by_year(statement)), Decimal(0)))
-    return Table(_tr("Five-year forecast", language), _tr("Annual fees over the next five years", language),
-                 (_tr("Year", language), _tr("Annual fees (CNY)", language)), (*rows, (_tr("Total", language), total)),
+    return Table(tr("Five-year forecast", language), tr("Annual fees over the next five years", language),
+                 (tr("Year", language), tr("Annual fees (CNY)", language)), (*rows, (tr("Total", language), total)),
                  frozenset({1}), "")
 
 
@@ -224,7 +220,9 @@ def _provisional(tables: Sequence[Table]) -> bool:
 
 def layout(statement: Statement, language: str) -> Document:
     """The statement as a document's text: header, summary, tables and notes, in `language`."""
-    t = lambda msgid, **f: _tr(msgid, language, **f)  # noqa: E731 - a short local alias
+    def t(msgid: str, **fields: Any) -> str:
+        return tr(msgid, language, **fields)
+
     tables = (
         _table(t("Patents"), t("Patents"), statement.patents, PATENT_KEYS, language, t("No patents on record.")),
         _table(t("Due"), t("Fees due within a year"), statement.due, DUE_KEYS, language,
@@ -239,10 +237,9 @@ def layout(statement: Statement, language: str) -> Document:
     if _provisional(tables):
         notes.append(t("Dates marked * are provisional: that year's State Council holiday schedule is not "
                        "published yet, so a deadline falling on a holiday may move."))
-    if any(r.endswith(label("restorable", "unknown — check", language)) for r in
-           (row[-2] for row in tables[3].rows)):
-        notes.append(t("Restorable 'unknown': CNIPA's termination notice is not on record; restoration is possible "
-                       "until two months after it. Please check with the platform."))
+    if RESTORABLE_UNKNOWN in statement.restorable.rows.columns["restorable"].values():
+        notes.append(t("Restorable 'unknown': CNIPA's termination notice is not on record, and the time limit for "
+                       "a restoration request runs from that notice. Please check with the platform."))
     if statement.left_out:
         notes.append(t("Left out, their fee records are incomplete (please check them with the platform): "
                        "{numbers}", numbers=", ".join(statement.left_out)))

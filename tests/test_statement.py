@@ -144,6 +144,7 @@ def test_the_pdf_is_chinese_a4_over_several_pages(engine: Engine, code: str) -> 
                      first_due["application_number"], "滞纳期", "未来五年年费预测", "可请求恢复", "待核实",
                      "发明", "托管", "仅监控", f"第 {pages} 页"):
         assert expected in text, expected
+    assert "恢复请求期限自该通知之日起计算" in text  # the note on restorability 'unknown'
     grace = statement.grace.rows.dicts()[0]
     assert f"{grace['total']:,.2f}" in text  # an amount, as yuan with the fen
     for raw in ("None", "True", "False", "in_grace", "invention", "custody", "unknown — check"):
@@ -165,6 +166,13 @@ def _id(session: Session, code: str) -> int:
     import sqlalchemy as sa
 
     return session.execute(sa.select(Enterprise.id).where(Enterprise.credit_code == code)).scalar_one()
+
+
+def test_an_enterprise_without_patents_gets_a_statement_that_says_so(engine: Engine) -> None:
+    empty = world(engine, lambda s: add_enterprise(s, "空白科技有限公司").credit_code)
+    pages, text = _pdf_text(pdf_bytes(layout(statement_on(engine, empty), "zh")))
+    assert pages == 1 and "无在册专利。" in text and "一年内无到期年费。" in text and "无可恢复的终止专利。" in text
+    assert "暂定" not in text and "待核实" not in text
 
 
 def test_the_workbook_has_its_sheets(engine: Engine, code: str) -> None:
