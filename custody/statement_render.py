@@ -8,6 +8,7 @@ attaches them to an email.
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from functools import cache
 
 from custody.statement import Document, Table
@@ -140,12 +141,26 @@ def _sheet_rows(sheet, table: Table, font, alignment) -> None:
     for cell in sheet[sheet.max_row]:
         cell.font = font(bold=True)
     for row in table.rows:
-        sheet.append(list(row))
+        sheet.append([_number(text) if i in table.numeric else text for i, text in enumerate(row)])
         for i in table.numeric:
-            sheet.cell(sheet.max_row, i + 1).alignment = alignment(horizontal="right")
+            cell = sheet.cell(sheet.max_row, i + 1)
+            cell.alignment = alignment(horizontal="right")
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
     for i, heading in enumerate(table.headings):
         longest = max([len(heading), *(len(r[i]) for r in table.rows)])
         sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width = min(max(10, longest * 1.6), 60)
+
+
+def _number(text: str) -> int | Decimal | str:
+    """A numeric cell as a number a spreadsheet can add up (amounts keep their fen); other text as it is."""
+    plain = text.replace(",", "")
+    if plain.isdigit():
+        return int(plain)
+    try:
+        return Decimal(plain) if "." in plain else text
+    except ArithmeticError:
+        return text
 
 
 def document_bytes(document: Document, fmt: str) -> bytes:

@@ -180,7 +180,10 @@ def test_the_workbook_has_its_sheets(engine: Engine, code: str) -> None:
     assert book.sheetnames == ["概要", "专利清单", "应缴", "宽限期", "可恢复", "五年预测"]
     cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
     assert NAME in " ".join(cells) and not {"None", "True", "False"} & set(cells)
-    assert len(list(book["应缴"].iter_rows())) == 40 + 2  # title, heading, a row per fee
+    due = list(book["应缴"].iter_rows(values_only=True))
+    assert len(due) == 40 + 2  # title, heading, a row per fee
+    fee = due[1].index("年费(元)")
+    assert due[2][fee] == 4000 and not isinstance(due[2][fee], str)  # amounts are numbers a spreadsheet adds up
 
 
 def test_english_when_the_language_is_english(engine: Engine, code: str) -> None:
