@@ -45,8 +45,8 @@ def header_lines(view: dict[str, Any]) -> list[str]:
                      f"缴费期限 {_date(due['due_date'], due['due_date_provisional'])}，宽限期至 {grace}")
     if view.get("term_compensation"):
         comp = view["term_compensation"]
-        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['annual_fee'])} + 请求费 "
-                     f"{yuan_text(comp['request_fee'])} = {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳")
+        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳"
+                     f"（请求费 {yuan_text(comp['request_fee'])} 已随补偿请求缴纳）")
     return lines
 
 

@@ -73,6 +73,14 @@ class YearFee:
     grace_end_provisional: bool = False
     # A reduction is on record but was recorded too late for this fee (rules.reduction_lead_months).
     reduction_too_late: bool = False
+    # The day a lapse for this fee takes effect from when a dated exception moved its deadline (No. 486): the
+    # fee's own due date; None = the due date.
+    own_due_date: date | None = None
+
+    @property
+    def lapses_from(self) -> date:
+        """The day the patent terminates from if this fee is never paid (Rule 115)."""
+        return self.own_due_date or self.due_date
 
     def band_on(self, day: date) -> LateFeeBand | None:
         return next((b for b in self.bands if b.start <= day <= b.end), None)
@@ -80,8 +88,9 @@ class YearFee:
 
 @dataclass(frozen=True)
 class CompensationFee:
-    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years plus the request fee
-    (CNIPA announcement No. 594), before the normal expiry. `fee` is the sum of the two."""
+    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years (CNIPA announcement No. 594),
+    before the normal expiry. `fee` is what is still to pay: the 200 request fee (`request_fee`) was paid with the
+    request (a request whose fee is not paid in time is deemed not filed), so once the days are known it is paid."""
 
     days: int
     whole_years: int
@@ -347,8 +356,14 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     if too_late:
         citations["reduction_too_late"] = rules.cite("reduction.lead_time")
     base = anniv if rules.settings.grace_base == "anniversary" else due
-    exception = None if is_grant_year else rules.exception_for(due, reduction in ("85", "70"))
+    # CNIPA's Q&A on announcement No. 486: the deadline a dated exception names is the anniversary itself
+    # (缴费期限届满日即申请日在该年的相应日), not a date already moved past a rest day.
+    exception = None if is_grant_year else rules.exception_for(anniv, reduction in ("85", "70"))
+    lapse_from = None
     if exception is not None:
+        # A fee extended but never paid terminates from its own deadline (No. 486: 专利权自2022年应当缴纳年费期满之日
+        # 起终止), which the exception's Q&A defines as the anniversary; not from the extended date.
+        lapse_from = anniv
         due = base = exception.new_due_date
         citations["exception"] = exception.citation
     if is_grant_year:
@@ -363,7 +378,8 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     due_provisional = calendar.is_provisional(anniv) or calendar.is_provisional(due)
     grace_provisional = grace_end is not None and calendar.is_provisional(grace_end)
     return YearFee(year, anniv, due, yuan(row.fee), fee, reduction, bands, grace_end, is_grant_year, paid,
-                   due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late)
+                   due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late,
+                   lapse_from)
 
 
 def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> CompensationFee | None:
@@ -372,8 +388,9 @@ def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> Co
     rule = rules.term_compensation
     whole = _whole_compensated_years(facts.term_extension_days, normal_expiry, rules.settings.compensation_whole_year)
     annual = yuan(rule.fee_per_year * whole)
-    # Announcement No. 594: 8000 per whole compensated year plus the 200 request fee.
-    return CompensationFee(facts.term_extension_days, whole, annual + yuan(rule.request_fee),
+    # Announcement No. 594: 8000 per whole compensated year; the 200 request fee went with the request, before the
+    # extension was granted, so it is shown as paid and never added to what is still to pay.
+    return CompensationFee(facts.term_extension_days, whole, annual,
                            normal_expiry - timedelta(days=1), rule.citation, annual, yuan(rule.request_fee))
 
 
@@ -484,7 +501,7 @@ def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: da
         request_by = calendar.next_working_day(add_months(notice_on, rule.request_months))
     cost = restoration_cost(target.fee, target.full_fee, rule)
     return RestorationQuote(cost.fee, cost.late_fee, cost.restoration_fee, year=target.year,
-                            lapsed_on=target.due_date, late_fee_rate=rule.late_fee_rate,
+                            lapsed_on=target.lapses_from, late_fee_rate=rule.late_fee_rate,
                             request_months=rule.request_months, citation=rule.citation, request_by=request_by)
 
 

@@ -345,12 +345,13 @@ def _too_late(rules: RuleSet, p: _Arrays, due: np.ndarray) -> np.ndarray:
     return known & (due < _plus_months(months, day, rules.settings.reduction_lead_months))
 
 
-def _exception_due(rules: RuleSet, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):
-    """(moved due date, moved?) under the first dated exception that applies (e.g. CNIPA No. 486, 2022)."""
+def _exception_due(rules: RuleSet, anniv: np.ndarray, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):
+    """(moved due date, moved?) under the first dated exception that applies (e.g. CNIPA No. 486, 2022), selected
+    by the raw anniversary as fees._year_fee does (CNIPA's Q&A on No. 486)."""
     moved, new_due = np.zeros(len(due), bool), due.copy()
     for e in reversed(rules.exceptions):  # reversed, so the first listed exception wins, as exception_for does
         wanted = eligible if e.applies_to == "all" else eligible & reduced if e.applies_to == "reduced" else False
-        hit = wanted & (_day(e.due_from) <= due) & (due <= _day(e.due_to))
+        hit = wanted & (_day(e.due_from) <= anniv) & (anniv <= _day(e.due_to))
         new_due = np.where(hit, _day(e.new_due_date), new_due)
         moved |= hit
     return new_due, moved
@@ -384,7 +385,7 @@ def year_fees(p: _Arrays, year: np.ndarray, rules: RuleSet, calendar: TableCalen
     fee, applied, too_late = _payable_fen(rules, p, year, anniv, due, full)
     is_grant = year == p.grant_year
     base = anniv if rules.settings.grace_base == "anniversary" else due
-    new_due, moved = _exception_due(rules, due, ~is_grant, applied == 1)
+    new_due, moved = _exception_due(rules, anniv, due, ~is_grant, applied == 1)
     due, base = np.where(moved, new_due, due), np.where(moved, new_due, base)
     b_months, b_day = _months_and_days(base)
     raw = tuple(_plus_months(b_months, b_day, k) for k in range(late.free_months, late.grace_months + 1))

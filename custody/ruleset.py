@@ -198,8 +198,10 @@ class RuleSet:
     def open_licence_share(self, due_date: date) -> ShareRow | None:
         return _in_force(self.open_licence, due_date)
 
-    def exception_for(self, due_date: date, is_reduced: bool) -> DeadlineException | None:
-        return next((e for e in self.exceptions if e.applies(due_date, is_reduced)), None)
+    def exception_for(self, anniversary: date, is_reduced: bool) -> DeadlineException | None:
+        """The dated exception for a fee whose deadline is `anniversary`: the raw anniversary, not a date moved past
+        a rest day (CNIPA's Q&A on announcement No. 486: 缴费期限届满日即申请日在该年的相应日)."""
+        return next((e for e in self.exceptions if e.applies(anniversary, is_reduced)), None)
 
 
 def _common(raw: dict) -> dict:

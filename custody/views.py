@@ -155,6 +155,8 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
         comp = schedule.compensation
         result["term_compensation"] = {"days": comp.days, "whole_years": comp.whole_years, "fee": number(comp.fee),
                                        "annual_fee": number(comp.annual_fee), "request_fee": number(comp.request_fee),
+                                       # Paid with the request (announcement No. 594): not part of `fee`.
+                                       "request_fee_paid": True,
                                        "due_before": _iso(comp.due_before), "rule": citation_dict(comp.citation)}
     if pay_on is not None:
         result["quote"] = quote_dict(schedule, pay_on)
