@@ -76,6 +76,10 @@ class YearFee:
     # The day a lapse for this fee takes effect from when a dated exception moved its deadline (No. 486): the
     # fee's own due date; None = the due date.
     own_due_date: date | None = None
+    # Why this fee's figures need checking by hand (a fee that fell due while the patent was terminated), or None.
+    check: str | None = None
+    # A reduction is on record but is the previous owner's (a confirmed transfer): full fee until re-filed.
+    reduction_refile_on: date | None = None
 
     @property
     def lapses_from(self) -> date:
@@ -289,7 +293,8 @@ def _extension_problems(facts: PatentFacts) -> list[str]:
 
 def _is_reduced(facts: PatentFacts, rules: RuleSet, year: int, grant_year: int, due: date) -> bool:
     window = rules.reduction_window(due)
-    return (facts.reduction != Reduction.NONE and window is not None
+    # A reduction is the owner's who filed it (费减备案): after a transfer to another owner it waits to be re-filed.
+    return (facts.reduction != Reduction.NONE and facts.reduction_refile_on is None and window is not None
             and grant_year <= year < grant_year + window.years_from_grant)
 
 
@@ -366,6 +371,14 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
         lapse_from = anniv
         due = base = exception.new_due_date
         citations["exception"] = exception.citation
+    check = None
+    back = None if is_grant_year else back_fee_dates(facts.restored_on, due, rules, calendar)
+    if back is not None:
+        lapse_from, (due, base) = None, back
+        citations["restoration_back_fee"] = rules.cite("restoration.back_fees")
+        check = (f"fell due while the patent was terminated; restored {facts.restored_on}: CNIPA asks for it with "
+                 f"the restoration, the rules name no deadline or late fee of its own: quoted as due {due} "
+                 f"(rules.restoration_back_fee_months), check CNIPA's notice")
     if is_grant_year:
         bands, grace_end = (), None
         citations["grant_year"] = rules.cite("grant_year.rule114")
@@ -379,7 +392,26 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     grace_provisional = grace_end is not None and calendar.is_provisional(grace_end)
     return YearFee(year, anniv, due, yuan(row.fee), fee, reduction, bands, grace_end, is_grant_year, paid,
                    due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late,
-                   lapse_from)
+                   lapse_from, check, _refile_on(facts, reduction))
+
+
+def _refile_on(facts: PatentFacts, applied: str | None) -> date | None:
+    """The day the reduction on record began waiting to be re-filed, beside a fee charged without a reduction."""
+    if facts.reduction == Reduction.NONE or applied is not None:
+        return None
+    return facts.reduction_refile_on
+
+
+def back_fee_dates(restored_on: date | None, due: date, rules: RuleSet, calendar: Calendar) -> tuple[date, date] | None:
+    """(due date, base of the late-fee bands) of a fee that fell due (`due`) while the patent was terminated,
+    restored on `restored_on`; None for any other fee. CNIPA asks for such fees with the restoration; the rules
+    name no deadline of their own (UNCONFIRMED): `restoration_back_fee_months` after the restoration, moved past a
+    rest day, its bands counted like any fee's (rules.grace_base)."""
+    if restored_on is None or due >= restored_on:
+        return None
+    raw = add_months(restored_on, rules.settings.restoration_back_fee_months)
+    moved = calendar.next_working_day(raw)
+    return moved, (raw if rules.settings.grace_base == "anniversary" else moved)
 
 
 def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> CompensationFee | None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from custody.decisions import Decision
-from custody.display import REDUCTION_TOO_LATE, decision_text
+from custody.display import REDUCTION_TOO_LATE, decision_text, reduction_refile_text
 from custody.domain import Reduction
 from custody.fees import Calendar
 from custody.portfolio import (
@@ -147,8 +147,10 @@ def figures(frame: pd.DataFrame, rules: RuleSet, calendar: TableCalendar, today:
 def _abandon_in_effect(frame: pd.DataFrame, day: int) -> np.ndarray:
     if "d_choice" not in frame:
         return np.zeros(len(frame), bool)
-    return (frame["d_choice"] == "abandon").to_numpy() & (_days(frame, "d_effective_on") <= day) & (
-        _days(frame, "d_effective_on") != NAT_DAYS)
+    effective, restored = _days(frame, "d_effective_on"), _days(frame, "restored_on")
+    # decisions.undone_by_restoration: a restoration on or after the abandonment took effect undoes it.
+    undone = (restored != NAT_DAYS) & (effective <= restored)
+    return (frame["d_choice"] == "abandon").to_numpy() & (effective <= day) & (effective != NAT_DAYS) & ~undone
 
 
 # ---------------------------------------------------------------------------------------------- rare rows
@@ -167,7 +169,7 @@ def _plain(value: Any) -> Any:
 def watch_of(frame: pd.DataFrame, i: int) -> WatchState:
     row = frame.iloc[i]
     values = {name: _plain(row.get(name)) for name in WATCH_FIELDS}
-    for name in ("ended_on", "lapsed_on", "restore_by", "pledged_on", "transfer_on"):
+    for name in ("ended_on", "lapsed_on", "restore_by", "pledged_on", "transfer_on", "restored_on"):
         if isinstance(values[name], datetime):
             values[name] = values[name].date()
     if values["restoration_year"] is not None:
@@ -217,6 +219,12 @@ def reduction_texts(f: Figures, rows: np.ndarray, applied: np.ndarray, too_late:
     on_record = np.array([r.value for r in REDUCTIONS], object)[f.p.reduction[rows]]
     text = np.where(applied == 1, on_record, np.where(applied == 2, "open_licence",
                                                       np.where(too_late, REDUCTION_TOO_LATE, None)))
+    refile = f.p.refile[rows]
+    waiting = np.flatnonzero((refile != NAT_DAYS) & (applied == 0)
+                             & (f.p.reduction[rows] != REDUCTIONS.index(Reduction.NONE)))
+    text = text.astype(object)
+    for i in waiting:  # a few patents just transferred: text one by one
+        text[i] = reduction_refile_text(date.fromordinal(int(refile[i]) + EPOCH_ORDINAL))
     return Objects(np.where(present, text, None).astype(object))
 
 
