@@ -1770,10 +1770,10 @@ def patent_set(
     try:
         chosen = Reduction(reduction.strip().rstrip("%"))
     except ValueError:
-        raise UserError(f"--reduction must be 85, 70 or none, not {reduction!r}") from None
+        raise UsageError(f"--reduction must be 85, 70 or none, not {reduction!r}") from None
     day = option_date(recorded, "--recorded")
     if chosen == Reduction.NONE and day is not None:
-        raise UserError("--recorded is the day a reduction was recorded: not with --reduction none")
+        raise UsageError("--recorded is the day a reduction was recorded: not with --reduction none")
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         changes = set_reduction(session, patent, chosen, day, f"cli:{_login()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
@@ -25,6 +26,7 @@ from custody.store.status_transfer import confirm_transfer
 from custody.workdays import default_calendar
 from scheduler.status_tick import sync_source
 from scheduler.ticks import plan_now
+from tests.test_import_rules import run  # noqa: F401 - the `run` fixture: the CLI on the test database
 from tests.test_remind_world import add_enterprise, add_patent, at, fast_settings, items, ticks_for, world
 
 NOTICE = date(2024, 1, 10)
@@ -32,9 +34,15 @@ YEAR7_DUE = date(2024, 5, 15)
 OWNER = "福建测试科技有限公司"
 
 
-def _patent(engine: Engine, **kwargs) -> Patent:
-    return world(engine, lambda s: add_patent(s, add_enterprise(s, OWNER), filed=date(2018, 5, 15), grant_year=2,
-                                              paid_through=5, type_="utility_model", **kwargs))
+def _patent(engine: Engine, number: str | None = None) -> Patent:
+    def build(session):
+        patent = add_patent(session, add_enterprise(session, OWNER), filed=date(2018, 5, 15), grant_year=2,
+                            paid_through=5, type_="utility_model")
+        if number is not None:  # a number with its true check character, as the CLI wants it
+            patent.application_number = number
+            session.flush()
+        return patent
+    return world(engine, build)
 
 
 def _record(patent: Patent, day: date, status: str, detail: str = "", row: int = 2) -> StatusRecord:
@@ -212,3 +220,34 @@ def test_a_transfer_then_a_restoration_keeps_the_reduction_to_re_file(engine: En
     _plan(engine, "2024-05-29")
     assert {(i.fee_year, i.kind, i.fee) for i in items(engine, patent_id=patent.id) if i.fee_year == 7} == {
         (7, "fee", 1200)}
+
+
+# --- The operator's commands ------------------------------------------------------------------------------------
+
+
+def test_custody_pay_accepts_the_back_fee_of_a_restored_patent(run, engine: Engine) -> None:  # noqa: F811
+    patent = _patent(engine, "201820556677.7")
+    _sync(engine, "2024-01-12 09:00:00+08:00", _lapse(patent))
+    _sync(engine, "2024-05-29 09:00:00+08:00", _restoration(patent, date(2024, 5, 28)))
+    code, out, err = run("pay", patent.application_number, "--year", "7", "--paid-on", "2024-08-20")
+    assert (code, err) == (0, "")
+    assert f"recorded 1200.00 yuan for year 7 of {patent.application_number}" in out
+    assert _schedule(engine, patent).facts.paid_through == 7
+
+
+def test_patent_set_records_the_new_owners_reduction_and_audits_it(run, engine: Engine) -> None:  # noqa: F811
+    patent = _patent(engine, "201820556677.7")
+    with session_for(engine) as session:
+        set_reduction(session, session.get(Patent, patent.id), Reduction.R70, None, "test")
+    _transferred(engine, patent, "厦门新主人有限公司")
+    code, out, _ = run("patent", "set", patent.application_number, "--reduction", "85", "--recorded", "2024-02-10")
+    assert code == 0 and "reduction_refile_on: 2024-02-05 → —" in out
+    with engine.connect() as conn:
+        audited = set(conn.execute(sa.text("SELECT field, old_value, new_value FROM patent_change "
+                                           "WHERE patent_id = :p AND source LIKE 'cli:%'"), {"p": patent.id}))
+    assert audited == {("reduction", "70", "85"), ("reduction_recorded_on", None, "2024-02-10"),
+                       ("reduction_refile_on", "2024-02-05", None)}
+    assert run("patent", "set", patent.application_number, "--reduction", "85", "--recorded",
+               "2024-02-10")[1].endswith("nothing changed\n")
+    code, _, err = run("patent", "set", patent.application_number, "--reduction", "50")
+    assert code == 2 and err.startswith("Error: --reduction must be 85, 70 or none")
