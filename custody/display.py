@@ -117,6 +117,8 @@ def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, 
 
 
 REDUCTION_TOO_LATE = "recorded too late: full fee"
+# A fee that fell due while the patent was terminated, due again after its restoration (fees.back_fee_dates).
+BACK_FEE_CHECK = "due with the restoration — check"
 
 
 def reduction_refile_text(day: date) -> str:

@@ -288,6 +288,7 @@ class YearFees:
     too_late: np.ndarray  # a reduction on record, recorded too late for this fee
     raw_ends: tuple[np.ndarray, ...]  # each band end before moving past rest days (base + k months)
     band_ends: tuple[np.ndarray, ...]  # free month first; the last one is the grace end
+    back: np.ndarray | None = None  # fell due while terminated, due again after the restoration (fees.back_fee_dates)
 
     @property
     def grace_end(self) -> np.ndarray:
@@ -396,7 +397,8 @@ def year_fees(p: _Arrays, year: np.ndarray, rules: RuleSet, calendar: TableCalen
     due, base = np.where(back, back_due, due), np.where(back, back_base, base)
     b_months, b_day = _months_and_days(base)
     raw = tuple(_plus_months(b_months, b_day, k) for k in range(late.free_months, late.grace_months + 1))
-    return YearFees(year, is_grant, anniv, due, full, fee, applied, too_late, raw, tuple(days.next(r) for r in raw))
+    return YearFees(year, is_grant, anniv, due, full, fee, applied, too_late, raw, tuple(days.next(r) for r in raw),
+                    back)
 
 
 def _back_fee_dates(p: _Arrays, due: np.ndarray, eligible: np.ndarray, rules: RuleSet, days: _WorkingDays):

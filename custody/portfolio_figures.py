@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from custody.decisions import Decision
-from custody.display import REDUCTION_TOO_LATE, decision_text, reduction_refile_text
+from custody.display import BACK_FEE_CHECK, REDUCTION_TOO_LATE, decision_text, reduction_refile_text
 from custody.domain import Reduction
 from custody.fees import Calendar
 from custody.portfolio import (
@@ -287,7 +287,7 @@ def shown(f: Figures, rows: np.ndarray) -> dict[str, Column]:
     }
 
 
-def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray) -> Objects:
+def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray, back: np.ndarray | None = None) -> Objects:
     """reports._import_flag: what an import could not know about each row's fee (None when nothing)."""
     frame = f.frame
     inferred = frame["paid_through_inferred"].fillna(False).to_numpy(bool)[rows] \
@@ -296,4 +296,8 @@ def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray) -> Objects:
     unknown = ("unknown_through" in frame) & frame["unknown_through"].notna().to_numpy()[rows] & (years <= through)
     text = np.where(inferred & unknown, "paid-through inferred; unknown — check",
                     np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))
-    return Objects(text.astype(object))
+    text = text.astype(object)
+    if back is not None:  # reports._import_flag: a back fee after a restoration (fees.back_fee_dates)
+        for i in np.flatnonzero(back[rows]):
+            text[i] = f"{text[i]}; {BACK_FEE_CHECK}" if text[i] else BACK_FEE_CHECK
+    return Objects(text)

@@ -8,6 +8,7 @@ falls due on the anniversary Wed 2024-05-15, grace end Fri 2024-11-15.
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import sqlalchemy as sa
@@ -251,3 +252,22 @@ def test_patent_set_records_the_new_owners_reduction_and_audits_it(run, engine: 
                "2024-02-10")[1].endswith("nothing changed\n")
     code, _, err = run("patent", "set", patent.application_number, "--reduction", "50")
     assert code == 2 and err.startswith("Error: --reduction must be 85, 70 or none")
+
+
+def test_the_reports_show_the_back_fee_and_the_reduction_to_re_file(run, engine: Engine) -> None:  # noqa: F811
+    patent = _patent(engine, "201820556677.7")
+    with session_for(engine) as session:
+        set_reduction(session, session.get(Patent, patent.id), Reduction.R70, None, "test")
+    _sync(engine, "2024-01-12 09:00:00+08:00", _lapse(patent))
+    _transferred(engine, patent, "厦门新主人有限公司")
+    _sync(engine, "2024-05-29 09:00:00+08:00", _restoration(patent, date(2024, 5, 28)))
+    code, out, _ = run("report", "due", "--as-of", "2024-06-01", "--format", "json")
+    [row] = [r for r in json.loads(out)["rows"] if r["application_number"] == patent.application_number]
+    assert code == 0 and (row["year"], row["due_date"], row["fee"]) == (7, "2024-07-29", 1200)
+    assert row["flag"] == "due with the restoration — check"
+    assert row["reduction"] == "to re-file since 2024-02-05: full fee"
+    code, out, _ = run("patent", "show", patent.application_number, "--as-of", "2024-06-01", "--format", "json")
+    view = json.loads(out)
+    assert view["state"] == "in_force" and view["custody"]["reduction"] == row["reduction"]
+    year7 = next(y for y in view["years"] if y["year"] == 7)
+    assert year7["reduction_refile_on"] == "2024-02-05" and "restored 2024-05-28" in year7["restoration_check"]
