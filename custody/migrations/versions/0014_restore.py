@@ -26,6 +26,29 @@ def upgrade() -> None:
         batch.add_column(sa.Column("restored_on", sa.Date(), nullable=True))
     with op.batch_alter_table("patent_watch") as batch:
         batch.add_column(sa.Column("restored_on", sa.Date(), nullable=True))
+    # Patents restored before this revision: the restoration is their latest word when no termination or lapse
+    # notice was announced after it and the watch shows them neither lapsed nor ended.
+    op.execute(f"""
+        UPDATE patent_watch SET restored_on = (
+            SELECT MAX(e.announced_on) FROM status_event e
+            WHERE e.patent_id = patent_watch.patent_id AND e.kind = 'restoration')
+        WHERE lapsed_on IS NULL AND ended IS NULL
+          AND EXISTS (SELECT 1 FROM status_event r WHERE r.patent_id = patent_watch.patent_id
+                      AND r.kind = 'restoration')
+          AND NOT EXISTS (SELECT 1 FROM status_event t WHERE t.patent_id = patent_watch.patent_id
+                          AND t.kind IN {_ENDINGS}
+                          AND t.announced_on > (SELECT MAX(r2.announced_on) FROM status_event r2
+                                                WHERE r2.patent_id = patent_watch.patent_id
+                                                AND r2.kind = 'restoration'))
+    """)
+    op.execute("""
+        UPDATE patent SET restored_on = (SELECT w.restored_on FROM patent_watch w WHERE w.patent_id = patent.id)
+        WHERE EXISTS (SELECT 1 FROM patent_watch w WHERE w.patent_id = patent.id AND w.restored_on IS NOT NULL)
+    """)
+
+
+# Event kinds after which a restoration is no longer the latest word (custody/rules/legal_status.toml).
+_ENDINGS = "('lapse_nonpayment', 'termination')"
 
 
 def downgrade() -> None:
