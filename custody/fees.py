@@ -73,8 +73,8 @@ class YearFee:
     grace_end_provisional: bool = False
     # A reduction is on record but was recorded too late for this fee (rules.reduction_lead_months).
     reduction_too_late: bool = False
-    # The day a lapse for this fee takes effect from when a dated exception moved its deadline (No. 486): the
-    # fee's own due date; None = the due date.
+    # The day a lapse for this fee takes effect from when a dated exception moved its deadline (No. 486): its own
+    # deadline, the anniversary (CNIPA's Q&A on No. 486); None = the due date.
     own_due_date: date | None = None
     # Why this fee's figures need checking by hand (a fee that fell due while the patent was terminated), or None.
     check: str | None = None
