@@ -1755,6 +1755,43 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
 
 
 
+# ---------------------------------------------------------------------------------------------- patent set (issue 10)
+
+
+@patent_app.command("set")
+def patent_set(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    reduction: str = typer.Option(..., "--reduction", metavar="85|70|none",
+                                  help="The owner's fee reduction on record (费减备案): 85, 70 or none."),
+    recorded: str | None = typer.Option(None, "--recorded", metavar="DATE",
+                                        help="The day it was recorded (default: unknown, taken as in time)."),
+) -> None:
+    """Record the owner's fee reduction as filed with CNIPA. After a confirmed transfer to another owner the old
+    owner's reduction waits to be re-filed (full fee quoted); this records the new owner's and ends the wait.
+    Every change is written to the patent's audit trail.
+
+    Example: custody patent set 201710601862.3 --reduction 85 --recorded 2026-03-02
+    """
+    from custody.domain import Reduction
+    from custody.store.patents import set_reduction
+
+    try:
+        chosen = Reduction(reduction.strip().rstrip("%"))
+    except ValueError:
+        raise UsageError(f"--reduction must be 85, 70 or none, not {reduction!r}") from None
+    day = option_date(recorded, "--recorded")
+    if chosen == Reduction.NONE and day is not None:
+        raise UsageError("--recorded is the day a reduction was recorded: not with --reduction none")
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        changes = set_reduction(session, patent, chosen, day, f"cli:{_login()}")
+    if not changes:
+        typer.echo(f"{patent.application_number}: reduction already {chosen.value}: nothing changed")
+    for name, old, new in changes:
+        typer.echo(f"{patent.application_number}: {name}: {old or '—'} → {new or '—'}")
+
+
 # ---------------------------------------------------------------------------------------------- reports (issue 5)
 
 

@@ -71,6 +71,7 @@ class Rules(Section):
     open_licence_mapping: Literal[OPEN_LICENCE_MAPPINGS] = _RULES.open_licence_mapping
     reduction_lead_months: int = Field(_RULES.reduction_lead_months, ge=0, le=12)
     advance_payment_months: int = Field(_RULES.advance_payment_months, ge=0, le=12)
+    restoration_back_fee_months: int = Field(_RULES.restoration_back_fee_months, ge=0, le=6)
     compensation_whole_year: Literal[COMPENSATION_WHOLE_YEARS] = _RULES.compensation_whole_year
 
 

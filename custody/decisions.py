@@ -65,5 +65,12 @@ def latest_decision(decisions: tuple[Decision, ...] | list[Decision]) -> Decisio
     return max(decisions, key=lambda d: d.decided_at, default=None)
 
 
-def abandon_in_effect(decision: Decision | None, on: date) -> bool:
-    return decision is not None and decision.choice == "abandon" and on >= decision.effective_on
+def abandon_in_effect(decision: Decision | None, on: date, restored_on: date | None = None) -> bool:
+    return (decision is not None and decision.choice == "abandon" and on >= decision.effective_on
+            and not undone_by_restoration(decision, restored_on))
+
+
+def undone_by_restoration(decision: Decision | None, restored_on: date | None) -> bool:
+    """A restoration (Rule 6: requested and paid by the owner) announced on or after the day an abandonment took
+    effect undoes it: the owner chose to keep the patent after all. A later abandonment stands."""
+    return decision is not None and restored_on is not None and decision.effective_on <= restored_on

@@ -67,7 +67,7 @@ def is_tracked(e: Evaluated, today: date) -> bool:
     """A custody patent whose fees we still follow: not ended, not terminated, not abandoned by decision."""
     p = e.patent
     return (p.mode == "custody" and p.watch.ended is None and p.watch.lapsed_on is None
-            and not abandon_in_effect(p.decision, today))
+            and not abandon_in_effect(p.decision, today, p.watch.restored_on))
 
 
 def decision_text(decision: Decision | None, year: int | None) -> str | None:
@@ -117,11 +117,20 @@ def _next_rise(fee: YearFee, today: date) -> tuple[date | None, Decimal | None, 
 
 
 REDUCTION_TOO_LATE = "recorded too late: full fee"
+# A fee that fell due while the patent was terminated, due again after its restoration (fees.back_fee_dates).
+BACK_FEE_CHECK = "due with the restoration — check"
+
+
+def reduction_refile_text(day: date) -> str:
+    """The reduction on record is the previous owner's (a confirmed transfer): the full fee until re-filed."""
+    return f"to re-file since {day.isoformat()}: full fee"
 
 
 def reduction_text(fee: YearFee | None) -> str | None:
     if fee is None:
         return None
+    if fee.reduction_refile_on is not None:
+        return reduction_refile_text(fee.reduction_refile_on)
     return REDUCTION_TOO_LATE if fee.reduction_too_late and fee.reduction is None else fee.reduction
 
 

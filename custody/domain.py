@@ -130,3 +130,9 @@ class PatentFacts:
     application_number: str | None = None
     # When the fee reduction was put on record (备案); None = unknown, taken as in time (rules.reduction_lead_months).
     reduction_recorded_on: date | None = None
+    # The day the latest restoration (专利权的恢复) was announced: fees that fell due while the patent was
+    # terminated are due again from it (custody.fees: back fees). None = never restored, or lapsed again since.
+    restored_on: date | None = None
+    # The day a confirmed transfer to another owner made the reduction on record the old owner's: until the new
+    # owner's own reduction is recorded (费减备案), every fee is quoted in full. None = nothing to re-file.
+    reduction_refile_on: date | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from custody.decisions import Decision, abandon_in_effect
+from custody.decisions import Decision, abandon_in_effect, undone_by_restoration
 from custody.status_effects import (
     WatchState,
     restoration_closed_reason,
@@ -60,6 +60,9 @@ def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
         return _restoration_reason(standing, on)
     if watch is None and standing.decision is None:
         return None  # nearly every patent, every day: nothing on record that could stop a reminder
+    if kind == "lapse" and watch is not None and watch.restored_on is not None:
+        # A restoration made the patent in force again: no lapse notice while it is the latest word.
+        return f"restored ({watch.restored_on}): in force again, no lapse notice"
     if kind == "lapse" and watch is not None:
         closed = restoration_closed_reason(watch, on)
         if closed:
@@ -71,7 +74,9 @@ def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
 
 def _instruction_reason(standing: Standing) -> str | None:
     decision = standing.decision
-    if standing.skip_abandoned and decision is not None and decision.choice == "abandon":
+    restored_on = standing.watch.restored_on if standing.watch is not None else None
+    if (standing.skip_abandoned and decision is not None and decision.choice == "abandon"
+            and not undone_by_restoration(decision, restored_on)):
         return f"marked to abandon ({decision.text}); the enterprise asked for no reminders on such patents"
     return None
 

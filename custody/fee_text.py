@@ -16,6 +16,15 @@ STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "la
 REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
 PROVISIONAL = PROVISIONAL_LEGEND_ZH
 REDUCTION_TOO_LATE = "费减备案过晚，全额"
+REFILE_PREFIX = "to re-file since "  # custody.display.reduction_refile_text
+RESTORATION_CHECK = ("恢复后补缴（待核实）：该年费在专利权终止期间到期，恢复时国知局一并要求缴纳；"
+                     "规则未规定其期限与滞纳金，按恢复公告日后 rules.restoration_back_fee_months 个月计"
+                     "（规则 restoration.back_fees），请以国知局通知为准")
+
+
+def refile_zh(day: str) -> str:
+    """A reduction waiting to be re-filed after a transfer (the previous owner's), in the operator's words."""
+    return f"费减待新权利人重新备案（{day} 起），全额"
 PAID_UP = "至期满的年费均已缴清"
 IMPORT_FLAGS = "推定已缴：导入时按法律状态推定，无缴费记录；待核实：导入时在宽限期内、是否已缴未知，按未缴处理"
 
@@ -45,8 +54,8 @@ def header_lines(view: dict[str, Any]) -> list[str]:
                      f"缴费期限 {_date(due['due_date'], due['due_date_provisional'])}，宽限期至 {grace}")
     if view.get("term_compensation"):
         comp = view["term_compensation"]
-        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['annual_fee'])} + 请求费 "
-                     f"{yuan_text(comp['request_fee'])} = {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳")
+        lines.append(f"期限补偿 {comp['days']} 天：补偿费 {yuan_text(comp['fee'])}，应于 {comp['due_before']} 前缴纳"
+                     f"（请求费 {yuan_text(comp['request_fee'])} 已随补偿请求缴纳）")
     return lines
 
 
@@ -89,6 +98,10 @@ def schedule_table(view: dict[str, Any]) -> Table:
         if y.get("owed"):  # paid short (custody.views.mark_amounts_owed)
             status = f"已缴，尚欠 {yuan_text(y['owed'])}"
         reduction = REDUCTION_TOO_LATE if y["reduction_too_late"] else REDUCTION_ZH.get(y["reduction"], y["reduction"])
+        if y.get("reduction_refile_on"):
+            reduction = refile_zh(y["reduction_refile_on"])
+        if y.get("restoration_check") and not y["paid"]:
+            status = "恢复后补缴（待核实）"
         table.add_row(f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
                       yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status)
     return table
@@ -107,6 +120,8 @@ def print_schedule(console: Console, view: dict[str, Any]) -> None:
                       "（rules.reduction_lead_months，规则 reduction.lead_time）")
     if any(y.get("inferred") or y.get("check") for y in view["years"]):
         console.print(IMPORT_FLAGS)
+    if any(y.get("restoration_check") and not y["paid"] for y in view["years"]):
+        console.print(RESTORATION_CHECK)
 
 
 MODE_ZH = {"custody": "托管", "watch": "仅监控"}
@@ -124,6 +139,8 @@ def custody_line(shown: dict[str, Any]) -> str:
     if shown["reduction"] or shown["reduction_recorded_on"]:
         reduction = REDUCTION_TOO_LATE if shown["reduction_too_late"] else REDUCTION_ZH.get(shown["reduction"],
                                                                                           shown["reduction"])
+        if (shown["reduction"] or "").startswith(REFILE_PREFIX):
+            reduction = refile_zh(shown["reduction"][len(REFILE_PREFIX):len(REFILE_PREFIX) + 10])
         recorded = f"（备案日 {shown['reduction_recorded_on']}）" if shown["reduction_recorded_on"] else ""
         parts.append(f"{reduction or '无费减'}{recorded}")
     for key, label in (("decision", "企业决定"), ("pledgee", "质权人"), ("note", "提醒暂停")):

@@ -73,6 +73,18 @@ class YearFee:
     grace_end_provisional: bool = False
     # A reduction is on record but was recorded too late for this fee (rules.reduction_lead_months).
     reduction_too_late: bool = False
+    # The day a lapse for this fee takes effect from when a dated exception moved its deadline (No. 486): its own
+    # deadline, the anniversary (CNIPA's Q&A on No. 486); None = the due date.
+    own_due_date: date | None = None
+    # Why this fee's figures need checking by hand (a fee that fell due while the patent was terminated), or None.
+    check: str | None = None
+    # A reduction is on record but is the previous owner's (a confirmed transfer): full fee until re-filed.
+    reduction_refile_on: date | None = None
+
+    @property
+    def lapses_from(self) -> date:
+        """The day the patent terminates from if this fee is never paid (Rule 115)."""
+        return self.own_due_date or self.due_date
 
     def band_on(self, day: date) -> LateFeeBand | None:
         return next((b for b in self.bands if b.start <= day <= b.end), None)
@@ -80,8 +92,9 @@ class YearFee:
 
 @dataclass(frozen=True)
 class CompensationFee:
-    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years plus the request fee
-    (CNIPA announcement No. 594), before the normal expiry. `fee` is the sum of the two."""
+    """Term compensation (PL Art. 42 ¶2): a lump sum for the whole compensated years (CNIPA announcement No. 594),
+    before the normal expiry. `fee` is what is still to pay: the 200 request fee (`request_fee`) was paid with the
+    request (a request whose fee is not paid in time is deemed not filed), so once the days are known it is paid."""
 
     days: int
     whole_years: int
@@ -280,7 +293,8 @@ def _extension_problems(facts: PatentFacts) -> list[str]:
 
 def _is_reduced(facts: PatentFacts, rules: RuleSet, year: int, grant_year: int, due: date) -> bool:
     window = rules.reduction_window(due)
-    return (facts.reduction != Reduction.NONE and window is not None
+    # A reduction is the owner's who filed it (费减备案): after a transfer to another owner it waits to be re-filed.
+    return (facts.reduction != Reduction.NONE and facts.reduction_refile_on is None and window is not None
             and grant_year <= year < grant_year + window.years_from_grant)
 
 
@@ -347,10 +361,24 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     if too_late:
         citations["reduction_too_late"] = rules.cite("reduction.lead_time")
     base = anniv if rules.settings.grace_base == "anniversary" else due
-    exception = None if is_grant_year else rules.exception_for(due, reduction in ("85", "70"))
+    # CNIPA's Q&A on announcement No. 486: the deadline a dated exception names is the anniversary itself
+    # (缴费期限届满日即申请日在该年的相应日), not a date already moved past a rest day.
+    exception = None if is_grant_year else rules.exception_for(anniv, reduction in ("85", "70"))
+    lapse_from = None
     if exception is not None:
+        # A fee extended but never paid terminates from its own deadline (No. 486: 专利权自2022年应当缴纳年费期满之日
+        # 起终止), which the exception's Q&A defines as the anniversary; not from the extended date.
+        lapse_from = anniv
         due = base = exception.new_due_date
         citations["exception"] = exception.citation
+    check = None
+    back = None if is_grant_year else back_fee_dates(facts.restored_on, due, rules, calendar)
+    if back is not None:
+        lapse_from, (due, base) = None, back
+        citations["restoration_back_fee"] = rules.cite("restoration.back_fees")
+        check = (f"fell due while the patent was terminated; restored {facts.restored_on}: CNIPA asks for it with "
+                 f"the restoration, the rules name no deadline or late fee of its own: quoted as due {due} "
+                 f"(rules.restoration_back_fee_months), check CNIPA's notice")
     if is_grant_year:
         bands, grace_end = (), None
         citations["grant_year"] = rules.cite("grant_year.rule114")
@@ -363,7 +391,27 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
     due_provisional = calendar.is_provisional(anniv) or calendar.is_provisional(due)
     grace_provisional = grace_end is not None and calendar.is_provisional(grace_end)
     return YearFee(year, anniv, due, yuan(row.fee), fee, reduction, bands, grace_end, is_grant_year, paid,
-                   due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late)
+                   due_provisional or grace_provisional, citations, due_provisional, grace_provisional, too_late,
+                   lapse_from, check, _refile_on(facts, reduction))
+
+
+def _refile_on(facts: PatentFacts, applied: str | None) -> date | None:
+    """The day the reduction on record began waiting to be re-filed, beside a fee charged without a reduction."""
+    if facts.reduction == Reduction.NONE or applied is not None:
+        return None
+    return facts.reduction_refile_on
+
+
+def back_fee_dates(restored_on: date | None, due: date, rules: RuleSet, calendar: Calendar) -> tuple[date, date] | None:
+    """(due date, base of the late-fee bands) of a fee that fell due (`due`) while the patent was terminated,
+    restored on `restored_on`; None for any other fee. CNIPA asks for such fees with the restoration; the rules
+    name no deadline of their own (UNCONFIRMED): `restoration_back_fee_months` after the restoration, moved past a
+    rest day, its bands counted like any fee's (rules.grace_base)."""
+    if restored_on is None or due >= restored_on:
+        return None
+    raw = add_months(restored_on, rules.settings.restoration_back_fee_months)
+    moved = calendar.next_working_day(raw)
+    return moved, (raw if rules.settings.grace_base == "anniversary" else moved)
 
 
 def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> CompensationFee | None:
@@ -372,8 +420,9 @@ def _compensation(facts: PatentFacts, rules: RuleSet, normal_expiry: date) -> Co
     rule = rules.term_compensation
     whole = _whole_compensated_years(facts.term_extension_days, normal_expiry, rules.settings.compensation_whole_year)
     annual = yuan(rule.fee_per_year * whole)
-    # Announcement No. 594: 8000 per whole compensated year plus the 200 request fee.
-    return CompensationFee(facts.term_extension_days, whole, annual + yuan(rule.request_fee),
+    # Announcement No. 594: 8000 per whole compensated year; the 200 request fee went with the request, before the
+    # extension was granted, so it is shown as paid and never added to what is still to pay.
+    return CompensationFee(facts.term_extension_days, whole, annual,
                            normal_expiry - timedelta(days=1), rule.citation, annual, yuan(rule.request_fee))
 
 
@@ -484,7 +533,7 @@ def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: da
         request_by = calendar.next_working_day(add_months(notice_on, rule.request_months))
     cost = restoration_cost(target.fee, target.full_fee, rule)
     return RestorationQuote(cost.fee, cost.late_fee, cost.restoration_fee, year=target.year,
-                            lapsed_on=target.due_date, late_fee_rate=rule.late_fee_rate,
+                            lapsed_on=target.lapses_from, late_fee_rate=rule.late_fee_rate,
                             request_months=rule.request_months, citation=rule.citation, request_by=request_by)
 
 

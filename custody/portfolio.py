@@ -53,6 +53,8 @@ class _Arrays:
     last_year: np.ndarray  # the last patent year (term of protection)
     reduction_recorded: np.ndarray  # days; NaT_DAYS = unknown, taken as in time
     paid_keys: np.ndarray  # sorted row * YEAR_SPAN + year: years paid after a gap, beyond paid-through
+    restored: np.ndarray  # days; the latest restoration (PatentFacts.restored_on), NAT_DAYS = none
+    refile: np.ndarray  # days; the reduction waits to be re-filed since then (PatentFacts.reduction_refile_on)
 
     def take(self, rows: np.ndarray) -> _Arrays:
         """The arrays of these rows (positions), in this order."""
@@ -65,7 +67,8 @@ class _Arrays:
         return _Arrays(self.type[rows], self.filed[rows], self.grant_year[rows], self.paid_through[rows],
                        self.reduction[rows], (new[pos][keep], start[keep], end[keep]), self.extension_days[rows],
                        self.last_year[rows], self.reduction_recorded[rows],
-                       np.sort(moved[moved >= 0] * YEAR_SPAN + keys[moved >= 0] % YEAR_SPAN))
+                       np.sort(moved[moved >= 0] * YEAR_SPAN + keys[moved >= 0] % YEAR_SPAN),
+                       self.restored[rows], self.refile[rows])
 
 
 YEAR_SPAN = 128  # more than any patent year
@@ -230,7 +233,8 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame | N
     paid = _integers(patents, "paid_through", grant)
     extension = _integers(patents, "term_extension_days", 0)
     found = _Arrays(types, filed, grant, paid, reduction, _licence_arrays(patents, licences), extension, last,
-                    _days(patents, "reduction_recorded_on"), _paid_keys(patents, paid_years))
+                    _days(patents, "reduction_recorded_on"), _paid_keys(patents, paid_years),
+                    _days(patents, "restored_on"), _days(patents, "reduction_refile_on"))
     checks = (
         (types < 0, lambda i: f"type {patents['type'].iloc[i]!r} is not one of {', '.join(TYPES)}"),
         (filed == NAT_DAYS, lambda i: "the filing date is missing"),
@@ -284,6 +288,7 @@ class YearFees:
     too_late: np.ndarray  # a reduction on record, recorded too late for this fee
     raw_ends: tuple[np.ndarray, ...]  # each band end before moving past rest days (base + k months)
     band_ends: tuple[np.ndarray, ...]  # free month first; the last one is the grace end
+    back: np.ndarray | None = None  # fell due while terminated, due again after the restoration (fees.back_fee_dates)
 
     @property
     def grace_end(self) -> np.ndarray:
@@ -310,7 +315,8 @@ def _payable_fen(rules, p: _Arrays, year, anniv, due, full_fen) -> tuple[np.ndar
     span = np.array([r.years_from_grant for r in windows] + [0], np.int64)[w]
     # A reduction covers the fees of the years G .. G + window - 1 from the grant year G (财税〔2018〕37号).
     in_window = (w >= 0) & (p.grant_year <= year) & (year < p.grant_year + span)
-    on_record = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE))
+    # A reduction waiting to be re-filed after a transfer is the old owner's: not applied (fees._is_reduced).
+    on_record = in_window & (p.reduction != REDUCTIONS.index(Reduction.NONE)) & (p.refile == NAT_DAYS)
     late = on_record & _too_late(rules, p, due)
     codes = {r.value: i for i, r in enumerate(REDUCTIONS)}
     rows = rules.reduction_rates
@@ -345,12 +351,13 @@ def _too_late(rules: RuleSet, p: _Arrays, due: np.ndarray) -> np.ndarray:
     return known & (due < _plus_months(months, day, rules.settings.reduction_lead_months))
 
 
-def _exception_due(rules: RuleSet, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):
-    """(moved due date, moved?) under the first dated exception that applies (e.g. CNIPA No. 486, 2022)."""
+def _exception_due(rules: RuleSet, anniv: np.ndarray, due: np.ndarray, eligible: np.ndarray, reduced: np.ndarray):
+    """(moved due date, moved?) under the first dated exception that applies (e.g. CNIPA No. 486, 2022), selected
+    by the raw anniversary as fees._year_fee does (CNIPA's Q&A on No. 486)."""
     moved, new_due = np.zeros(len(due), bool), due.copy()
     for e in reversed(rules.exceptions):  # reversed, so the first listed exception wins, as exception_for does
         wanted = eligible if e.applies_to == "all" else eligible & reduced if e.applies_to == "reduced" else False
-        hit = wanted & (_day(e.due_from) <= due) & (due <= _day(e.due_to))
+        hit = wanted & (_day(e.due_from) <= anniv) & (anniv <= _day(e.due_to))
         new_due = np.where(hit, _day(e.new_due_date), new_due)
         moved |= hit
     return new_due, moved
@@ -377,23 +384,43 @@ def year_fees(p: _Arrays, year: np.ndarray, rules: RuleSet, calendar: TableCalen
     anniv = _plus_months(f_months, f_day, 12 * (year - 1))
     late = rules.late_fee
     # The base of the bands is at most a few rest days after the anniversary; a month's margin covers that.
-    low, high = _span(anniv, rules, late.grace_months + 1)
+    low, high = _span(anniv, rules, late.grace_months + 1, _restorations(p, rules))
     days = _WorkingDays(calendar, low, high)
     due = days.next(anniv)
     full = _full_fees(rules, p.type, year, due)
     fee, applied, too_late = _payable_fen(rules, p, year, anniv, due, full)
     is_grant = year == p.grant_year
     base = anniv if rules.settings.grace_base == "anniversary" else due
-    new_due, moved = _exception_due(rules, due, ~is_grant, applied == 1)
+    new_due, moved = _exception_due(rules, anniv, due, ~is_grant, applied == 1)
     due, base = np.where(moved, new_due, due), np.where(moved, new_due, base)
+    back, back_due, back_base = _back_fee_dates(p, due, ~is_grant, rules, days)
+    due, base = np.where(back, back_due, due), np.where(back, back_base, base)
     b_months, b_day = _months_and_days(base)
     raw = tuple(_plus_months(b_months, b_day, k) for k in range(late.free_months, late.grace_months + 1))
-    return YearFees(year, is_grant, anniv, due, full, fee, applied, too_late, raw, tuple(days.next(r) for r in raw))
+    return YearFees(year, is_grant, anniv, due, full, fee, applied, too_late, raw, tuple(days.next(r) for r in raw),
+                    back)
 
 
-def _span(anniv: np.ndarray, rules: RuleSet, horizon_months: int) -> tuple[int, int]:
+def _back_fee_dates(p: _Arrays, due: np.ndarray, eligible: np.ndarray, rules: RuleSet, days: _WorkingDays):
+    """(back fee?, due date, band base) per row, as fees.back_fee_dates: a fee that fell due before the latest
+    restoration is due restoration_back_fee_months after it (UNCONFIRMED), moved past a rest day."""
+    back = eligible & (p.restored != NAT_DAYS) & (due < p.restored)
+    if not back.any():
+        return back, due, due
+    raw = _plus_months(*_months_and_days(np.where(back, p.restored, due)), rules.settings.restoration_back_fee_months)
+    moved = np.where(back, days.next(raw), due)
+    return back, moved, (raw if rules.settings.grace_base == "anniversary" else moved)
+
+
+def _restorations(p: _Arrays, rules: RuleSet) -> tuple[int, ...]:
+    """The latest day a back fee may be due (before moving past rest days): the last restoration + its months."""
+    restored = p.restored[p.restored != NAT_DAYS]
+    return (int(restored.max()) + 31 * rules.settings.restoration_back_fee_months,) if len(restored) else ()
+
+
+def _span(anniv: np.ndarray, rules: RuleSet, horizon_months: int, more: tuple[int, ...] = ()) -> tuple[int, int]:
     """The day numbers the working-day table must cover: every anniversary and moved due date to its grace end."""
-    starts = [_day(e.new_due_date) for e in rules.exceptions]
+    starts = [_day(e.new_due_date) for e in rules.exceptions] + list(more)
     if len(anniv):
         starts += [int(anniv.min()), int(anniv.max())]
     return (min(starts), max(starts) + 31 * horizon_months) if starts else (0, 0)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from custody.decisions import Decision
-from custody.display import REDUCTION_TOO_LATE, decision_text
+from custody.display import BACK_FEE_CHECK, REDUCTION_TOO_LATE, decision_text, reduction_refile_text
 from custody.domain import Reduction
 from custody.fees import Calendar
 from custody.portfolio import (
@@ -147,8 +147,10 @@ def figures(frame: pd.DataFrame, rules: RuleSet, calendar: TableCalendar, today:
 def _abandon_in_effect(frame: pd.DataFrame, day: int) -> np.ndarray:
     if "d_choice" not in frame:
         return np.zeros(len(frame), bool)
-    return (frame["d_choice"] == "abandon").to_numpy() & (_days(frame, "d_effective_on") <= day) & (
-        _days(frame, "d_effective_on") != NAT_DAYS)
+    effective, restored = _days(frame, "d_effective_on"), _days(frame, "restored_on")
+    # decisions.undone_by_restoration: a restoration on or after the abandonment took effect undoes it.
+    undone = (restored != NAT_DAYS) & (effective <= restored)
+    return (frame["d_choice"] == "abandon").to_numpy() & (effective <= day) & (effective != NAT_DAYS) & ~undone
 
 
 # ---------------------------------------------------------------------------------------------- rare rows
@@ -167,7 +169,7 @@ def _plain(value: Any) -> Any:
 def watch_of(frame: pd.DataFrame, i: int) -> WatchState:
     row = frame.iloc[i]
     values = {name: _plain(row.get(name)) for name in WATCH_FIELDS}
-    for name in ("ended_on", "lapsed_on", "restore_by", "pledged_on", "transfer_on"):
+    for name in ("ended_on", "lapsed_on", "restore_by", "pledged_on", "transfer_on", "restored_on"):
         if isinstance(values[name], datetime):
             values[name] = values[name].date()
     if values["restoration_year"] is not None:
@@ -217,6 +219,12 @@ def reduction_texts(f: Figures, rows: np.ndarray, applied: np.ndarray, too_late:
     on_record = np.array([r.value for r in REDUCTIONS], object)[f.p.reduction[rows]]
     text = np.where(applied == 1, on_record, np.where(applied == 2, "open_licence",
                                                       np.where(too_late, REDUCTION_TOO_LATE, None)))
+    refile = f.p.refile[rows]
+    waiting = np.flatnonzero((refile != NAT_DAYS) & (applied == 0)
+                             & (f.p.reduction[rows] != REDUCTIONS.index(Reduction.NONE)))
+    text = text.astype(object)
+    for i in waiting:  # a few patents just transferred: text one by one
+        text[i] = reduction_refile_text(date.fromordinal(int(refile[i]) + EPOCH_ORDINAL))
     return Objects(np.where(present, text, None).astype(object))
 
 
@@ -279,7 +287,7 @@ def shown(f: Figures, rows: np.ndarray) -> dict[str, Column]:
     }
 
 
-def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray) -> Objects:
+def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray, back: np.ndarray | None = None) -> Objects:
     """reports._import_flag: what an import could not know about each row's fee (None when nothing)."""
     frame = f.frame
     inferred = frame["paid_through_inferred"].fillna(False).to_numpy(bool)[rows] \
@@ -288,4 +296,8 @@ def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray) -> Objects:
     unknown = ("unknown_through" in frame) & frame["unknown_through"].notna().to_numpy()[rows] & (years <= through)
     text = np.where(inferred & unknown, "paid-through inferred; unknown — check",
                     np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))
-    return Objects(text.astype(object))
+    text = text.astype(object)
+    if back is not None:  # reports._import_flag: a back fee after a restoration (fees.back_fee_dates)
+        for i in np.flatnonzero(back[rows]):
+            text[i] = f"{text[i]}; {BACK_FEE_CHECK}" if text[i] else BACK_FEE_CHECK
+    return Objects(text)

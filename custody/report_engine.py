@@ -163,7 +163,7 @@ def due_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar,
         left = f.unpaid.due - f.today
         rows = np.flatnonzero(f.tracked & f.has_unpaid & (left >= 0) & (left <= within_days))
         extra = {"days_left": Ints(left[rows], np.ones(len(rows), bool)),
-                 "flag": import_flags(f, rows, f.unpaid.year[rows])}
+                 "flag": import_flags(f, rows, f.unpaid.year[rows], f.unpaid.back)}
         run.parts.append(_picked(f, rows, DUE_COLUMNS, extra))
     rows = concat(run.parts, keys)
     rows = _sorted(rows, _days_of(rows, "due_date"), _numbers(rows))
@@ -178,7 +178,7 @@ def grace_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalenda
     for f, _ in run.evaluated(chunks):
         rows = np.flatnonzero(f.tracked & (f.state == IN_GRACE))
         extra = {"days_left": Ints(f.unpaid.grace_end[rows] - f.today, np.ones(len(rows), bool)),
-                 "flag": import_flags(f, rows, f.unpaid.year[rows])}
+                 "flag": import_flags(f, rows, f.unpaid.year[rows], f.unpaid.back)}
         run.parts.append(_picked(f, rows, GRACE_COLUMNS, extra))
     rows = concat(run.parts, keys)
     rows = _sorted(rows, _days_of(rows, "grace_end"), _numbers(rows))

@@ -137,7 +137,7 @@ def _is_under_custody(e: Evaluated, today: date) -> bool:
     restored is unknown (counted apart, `lapsed_restorability_unknown`)."""
     p = e.patent
     if p.mode != "custody" or p.watch.ended is not None or e.state == PatentState.EXPIRED \
-            or abandon_in_effect(p.decision, today):
+            or abandon_in_effect(p.decision, today, p.watch.restored_on):
         return False
     if p.watch.lapsed_on is not None:
         return is_restorable(p.watch, today)

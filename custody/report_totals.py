@@ -168,9 +168,14 @@ class _Kpi:
         rows = np.flatnonzero(f.custody)
         filed_year = _year_of(f.p.filed[rows])
         ended_on = _day_array(f.frame["ended_on"])[rows] if "ended_on" in f.frame else np.full(len(rows), NAT_DAYS)
-        for back in (-1, 0, 1):
-            year = self.year - filed_year + back
-            ok = (year >= f.p.grant_year[rows]) & (year <= f.p.last_year[rows])
+        # A fee falls due in the year of its anniversary, give or take a moved deadline; after a restoration a fee
+        # of any earlier year may fall due with the back fees (fees.back_fee_dates): those few rows try every year.
+        restored = f.p.restored[rows] != NAT_DAYS
+        tries = [(self.year - filed_year + back, ~restored) for back in (-1, 0, 1)]
+        if restored.any():
+            tries += [(np.full(len(rows), n), restored) for n in range(1, int(f.p.last_year[rows].max()) + 1)]
+        for year, mine in tries:
+            ok = (year >= f.p.grant_year[rows]) & (year <= f.p.last_year[rows]) & mine
             at = rows[ok]
             fees = year_fees(f.p.take(at), year[ok], rules, calendar)
             paid = _is_paid(f.p, at, year[ok])

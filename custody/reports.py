@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from custody.display import (  # re-exported: the reports' callers take the portfolio types from here
+    BACK_FEE_CHECK,
     Evaluated,
     PortfolioPatent,
     decision_text,
@@ -100,6 +101,8 @@ def _import_flag(p: PortfolioPatent, fee: YearFee) -> dict[str, str]:
     flags = [PAID_THROUGH_INFERRED] if p.paid_through_inferred else []
     if p.unknown_through is not None and fee.year <= p.unknown_through:
         flags.append(UNKNOWN_CHECK)
+    if fee.check is not None:
+        flags.append(BACK_FEE_CHECK)
     return {"flag": "; ".join(flags)} if flags else {}
 
 

@@ -25,6 +25,8 @@ COMPENSATION_WHOLE_YEARS = ("365_days", "calendar_years")
 REDUCTION_LEAD_MONTHS = range(0, 13)
 # How far ahead of its anniversary a year's fee may be paid (UNCONFIRMED; the rules reference names no window).
 ADVANCE_PAYMENT_MONTHS = range(0, 13)
+# After a restoration, when the fees that fell due while the patent was terminated are due (UNCONFIRMED).
+BACK_FEE_MONTHS = range(0, 7)
 
 
 R = TypeVar("R", bound="Row")
@@ -53,6 +55,10 @@ class RuleSettings:
     # A "whole compensated year" of term compensation (8000 CNY each, nothing for a part-year): every 365 days of
     # the extension, or every full calendar year from the normal expiry (a leap day makes one 366 days long).
     compensation_whole_year: str = "365_days"
+    # Fees that fell due while a patent was terminated, after its restoration (UNCONFIRMED: CNIPA asks for them with
+    # the restoration; the rules name no deadline of their own): due this many months after the restoration's
+    # announcement, their late-fee bands counted from then, each such fee marked "check".
+    restoration_back_fee_months: int = 2
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -64,7 +70,8 @@ class RuleSettings:
             if getattr(self, name) not in allowed:
                 raise RuleError(f"rules.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name, allowed_months in (("reduction_lead_months", REDUCTION_LEAD_MONTHS),
-                                     ("advance_payment_months", ADVANCE_PAYMENT_MONTHS)):
+                                     ("advance_payment_months", ADVANCE_PAYMENT_MONTHS),
+                                     ("restoration_back_fee_months", BACK_FEE_MONTHS)):
             months = getattr(self, name)
             # bool is an int in Python: `true` in the TOML must not read as 1 month.
             if isinstance(months, bool) or not isinstance(months, int) or months not in allowed_months:
@@ -198,8 +205,10 @@ class RuleSet:
     def open_licence_share(self, due_date: date) -> ShareRow | None:
         return _in_force(self.open_licence, due_date)
 
-    def exception_for(self, due_date: date, is_reduced: bool) -> DeadlineException | None:
-        return next((e for e in self.exceptions if e.applies(due_date, is_reduced)), None)
+    def exception_for(self, anniversary: date, is_reduced: bool) -> DeadlineException | None:
+        """The dated exception for a fee whose deadline is `anniversary`: the raw anniversary, not a date moved past
+        a rest day (CNIPA's Q&A on announcement No. 486: 缴费期限届满日即申请日在该年的相应日)."""
+        return next((e for e in self.exceptions if e.applies(anniversary, is_reduced)), None)
 
 
 def _common(raw: dict) -> dict:

@@ -13,7 +13,16 @@ from datetime import date
 
 from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentState
-from custody.fees import Calendar, RestorationQuote, Schedule, add_months, first_unpaid, patent_state, restoration_quote
+from custody.fees import (
+    Calendar,
+    RestorationQuote,
+    Schedule,
+    add_months,
+    fee_schedule,
+    first_unpaid,
+    patent_state,
+    restoration_quote,
+)
 from custody.ruleset import RuleSet
 from custody.status_vocab import Classified, compact
 
@@ -43,6 +52,9 @@ class WatchState:
     lapsed_on: date | None = None  # date of the termination-for-non-payment notice, while not restored
     restore_by: date | None = None
     restoration_year: int | None = None
+    # The announcement of the latest restoration, cleared by a later lapse: from it the patent is in force again,
+    # the fees that fell due meanwhile are due (custody.fees.back_fee_dates) and no lapse notice goes out.
+    restored_on: date | None = None
     pledgee: str | None = None  # every pledgee, joined by PLEDGEE_SEPARATOR: read it with pledgees_of
     pledged_on: date | None = None
     transfer_to: str | None = None  # a transfer the operator has not confirmed yet
@@ -77,6 +89,7 @@ def watch_summary(state: WatchState) -> str:
     """The watch state in a few words, for the record of a replay (what it was, what it is now)."""
     parts = [f"ended ({state.ended}, {state.ended_on})" if state.ended else None,
              f"lapsed (notice {state.lapsed_on})" if state.lapsed_on else None,
+             f"restored ({state.restored_on})" if state.restored_on else None,
              f"transfer to {state.transfer_to} held" if state.transfer_to else None,
              f"pledged to {', '.join(pledgees_of(state))}" if state.pledgee else None]
     return ", ".join(p for p in parts if p) or "in force"
@@ -196,8 +209,9 @@ def apply_event(event: EventFacts, state: WatchState, patent: PatentContext, rul
 
 def _lapse(event, state, patent, rules, calendar, today, reason: str = "") -> Outcome:
     stopped = Effect("fee_reminders_stopped", f"fee reminders stopped: {event.label}{reason} (cause: {event.cause})")
-    new = replace(state, lapsed_on=event.announced_on)
-    schedule = patent.schedule
+    # A lapse after a restoration: the patent is terminated again, the restoration no longer the latest word.
+    new = replace(state, lapsed_on=event.announced_on, restored_on=None)
+    schedule = _unrestored(patent.schedule, calendar)
     why = _unquotable_reason(schedule)
     if why is not None:
         review = Effect("operator_review", f"cannot quote restoration ({why}): check the patent's fee records "
@@ -231,12 +245,14 @@ def _restore(event, state, patent, rules, calendar, today) -> Outcome:
         kept = Effect("history_only", f"restoration recorded; reminders stay stopped: the patent ended "
                                       f"({state.ended}, {state.ended_on}) (cause: {event.cause})")
         return Outcome(state, (kept,))
-    new = replace(state, lapsed_on=None, restore_by=None, restoration_year=None)
+    # From the restoration the patent is in force again: the fees that fell due while it was terminated are due
+    # (custody.fees.back_fee_dates) and no lapse notice goes out while it is the latest word.
+    new = replace(state, lapsed_on=None, restore_by=None, restoration_year=None, restored_on=event.announced_on)
     effects = [Effect("fee_reminders_resumed", f"fee reminders resumed: {event.label} (cause: {event.cause})")]
     if state.lapsed_on is None:
         effects[0] = Effect("fee_reminders_resumed", f"restoration recorded; fee reminders were not stopped "
                                                      f"(cause: {event.cause})")
-    year = _restored_year(state, patent.schedule, event.announced_on)
+    year = _restored_year(state, _unrestored(patent.schedule, calendar), event.announced_on)
     if year is None:
         return Outcome(new, tuple(effects))
     # Rule 6 ¶2: CNIPA restores a patent only once the unpaid fee, its 25 % late fee and the restoration fee are
@@ -246,6 +262,14 @@ def _restore(event, state, patent, rules, calendar, today) -> Outcome:
                                                      f"{year}; fee reminders go on from year {year + 1} "
                                                      f"(cause: {event.cause})"))
     return Outcome(new, tuple(effects), paid_through=year)
+
+
+def _unrestored(schedule: Schedule | None, calendar: Calendar) -> Schedule | None:
+    """The schedule as it stood before any restoration on record, so that a replay of the events that led to it
+    reads the fee that lapsed as lapsed (custody.fees.back_fee_dates moves it otherwise)."""
+    if schedule is None or schedule.facts.restored_on is None:
+        return schedule
+    return fee_schedule(replace(schedule.facts, restored_on=None), schedule.rules, calendar)
 
 
 def _restored_year(state: WatchState, schedule: Schedule | None, on: date) -> int | None:
@@ -387,7 +411,7 @@ def status_block_reason(state: WatchState | None, decision: Decision | None, mod
         return f"terminated for non-payment (notice {state.lapsed_on}): restoration reminders instead"
     if state.transfer_to is not None:
         return f"held: transfer to {state.transfer_to} ({state.transfer_on}) awaits the operator's confirmation"
-    if abandon_in_effect(decision, on):
+    if abandon_in_effect(decision, on, state.restored_on):
         return f"abandoned by the enterprise: {decision.text}"
     return None
 

@@ -59,6 +59,10 @@ def year_dict(fee: YearFee) -> dict[str, Any]:
         "due_date_provisional": fee.due_date_provisional,
         "grace_end_provisional": fee.grace_end_provisional,
         "reduction_too_late": fee.reduction_too_late,
+        # The reduction on record is the previous owner's (a confirmed transfer) since this day: full fee.
+        "reduction_refile_on": _iso(fee.reduction_refile_on),
+        # Why the figures need checking by hand: a fee that fell due while the patent was terminated.
+        "restoration_check": fee.check,
         "late_fee_bands": [
             {"rate": float(b.rate), "from": _iso(b.start), "to": _iso(b.end), "late_fee": number(b.late_fee),
              "provisional": b.provisional}
@@ -155,6 +159,8 @@ def schedule_dict(schedule: Schedule, as_of: date, pay_on: date | None = None) -
         comp = schedule.compensation
         result["term_compensation"] = {"days": comp.days, "whole_years": comp.whole_years, "fee": number(comp.fee),
                                        "annual_fee": number(comp.annual_fee), "request_fee": number(comp.request_fee),
+                                       # Paid with the request (announcement No. 594): not part of `fee`.
+                                       "request_fee_paid": True,
                                        "due_before": _iso(comp.due_before), "rule": citation_dict(comp.citation)}
     if pay_on is not None:
         result["quote"] = quote_dict(schedule, pay_on)

@@ -119,8 +119,9 @@ class PaidThroughInference:
         # due date (rules setting grace_base), or from an exception's new due date.
         due = self.calendar.next_working_day(anniv)
         base = anniv if self.rules.settings.grace_base == "anniversary" else due
-        plain = self._with_exception(due, base, self.rules.exception_for(due, False))
-        reduced = self._with_exception(due, base, self.rules.exception_for(due, True))
+        # A dated exception is picked by the anniversary itself (CNIPA's Q&A on No. 486), as custody.fees does.
+        plain = self._with_exception(due, base, self.rules.exception_for(anniv, False))
+        reduced = self._with_exception(due, base, self.rules.exception_for(anniv, True))
         return due, plain, (plain if reduced == plain else reduced)
 
     def _with_exception(self, due: date, base: date, exception: DeadlineException | None) -> _Deadline:

@@ -182,6 +182,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "payment_gap": ("year {year} is paid but not every year before it: paid-through stays at {paid_through}",
                     "第 {year} 年已缴，但之前的年度未全部缴纳：已缴年度仍为第 {paid_through} 年"),
     "fact": ("{detail}", "{detail}"),
+    # Impossible histories (issue 10 point 4): facts of one row that contradict each other on the file's date.
+    "in_force_but_lapsed": ("legal status {status} on {as_of}, but paid through year {paid} only: the year {year} "
+                            "fee's grace period ended on {grace_end}, so the patent would have terminated: check "
+                            "the paid-through year or the legal status",
+                            "{as_of} 的法律状态为“{status}”，但年费仅缴至第 {paid} 年：第 {year} 年年费的宽限期已于 "
+                            "{grace_end} 届满，专利权应已终止——请核对已缴年度或法律状态"),
+    "terminated_but_paid": ("legal status {status} on {as_of}, but paid through year {paid}, which covers the "
+                            "patent year of that day (year {year}): no fee can have lapsed; check",
+                            "{as_of} 的法律状态为“{status}”，但年费已缴至第 {paid} 年，已覆盖当日所在的第 {year} "
+                            "年度：不可能因未缴年费终止——请核对"),
+    "grant_after_paid_through": ("grant year {grant_year} is after the paid-through year {paid}: the grant-year fee "
+                                 "is paid with registration (Rule 114); check",
+                                 "授权年度第 {grant_year} 年晚于已缴年度第 {paid} 年：授权当年的年费随办理登记手续缴纳"
+                                 "（细则第一百一十四条）——请核对"),
 }
 
 _DETAILS_ZH: tuple[tuple[str, str], ...] = (

@@ -25,6 +25,7 @@ from custody.store.import_batch import PATENT_FIELDS
 from custody.store.imports import StoredEnterprise
 from importers import legal_status, values
 from importers.context import Lookup, Options
+from importers.contradictions import contradictions
 from importers.header import Header
 from importers.inference import PaidThroughInference
 from importers.patents_fast import FastPatents
@@ -175,6 +176,9 @@ class PatentRows:
         grant_year, grant_inferred = self.grant_year(facts, pending)
         paid, paid_inferred, unknown, status_date = self.paid_through(r, facts, pending, meaning, status,
                                                                       status_date)
+        for column, code, params in contradictions(facts, grant_year, meaning, status, status_date or self.as_of,
+                                                   self.infer):
+            r.problem(column, code, WARNING, **params)
         return (number, patent_type, title, owners, filing, granted, grant_year, grant_inferred, paid,
                 paid_inferred, unknown, reduction, extension, status, status_date, mode, enterprise_id)
 

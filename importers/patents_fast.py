@@ -19,6 +19,7 @@ from custody.appno import FIRST_NEW_FORM_YEAR, LAST_NEW_FORM_YEAR, TYPE_BY_DIGIT
 from custody.domain import PatentFacts, PatentType, Reduction
 from custody.fees import LAST_FILING_DATE, MAX_TERM_EXTENSION_DAYS, FeeInputError, anniversary, grant_year_of
 from importers import legal_status, values
+from importers.contradictions import contradictions
 from importers.problems import WARNING
 from importers.readers import Cell
 from importers.rows import RowCells
@@ -150,6 +151,11 @@ class FastPatents:
                 raise _SLOW from None
         self.check_paid_through(paid, grant_year)
         status, meaning = status_read
+        if paid is not None and contradictions(PatentFacts(digit_type, filing, grant_year, granted, paid,
+                                                           reduction=reduction or Reduction.NONE),
+                                               grant_year, meaning, status, status_date or self.rows.as_of,
+                                               self.rows.infer):
+            raise _SLOW  # the reference warns about an impossible history
         unknown, paid_inferred = 0, False
         if paid is None:
             if meaning != legal_status.IN_FORCE:

@@ -91,16 +91,17 @@ AUDIT_EXAMPLE = ["fees", "--type", "invention", "--filed", "2015-03-01", "--gran
                  "--reduction", "85", "--term-extension-days", "800", "--as-of", "2026-12-01"]
 
 
-def test_term_compensation_includes_the_200_request_fee(capsys):
-    # Announcement No. 594: 800 days = 2 whole years -> 16,000 + the 200 request fee.
+def test_term_compensation_shows_the_200_request_fee_as_paid(capsys):
+    # Announcement No. 594: 800 days = 2 whole years -> 16,000; the 200 request fee went with the request.
     assert run([*AUDIT_EXAMPLE, "--format", "json"]) == 0
     view = json.loads(capsys.readouterr().out)
     comp = view["term_compensation"]
-    assert (comp["annual_fee"], comp["request_fee"], comp["fee"]) == (16_000, 200, 16_200)
-    assert view["remaining_total"] == 69_100
+    assert (comp["annual_fee"], comp["request_fee"], comp["fee"]) == (16_000, 200, 16_000)
+    assert comp["request_fee_paid"] is True
+    assert view["remaining_total"] == 68_900
     assert run(AUDIT_EXAMPLE) == 0
     out = capsys.readouterr().out
-    assert "补偿费 ¥16,000 + 请求费 ¥200 = ¥16,200" in out and "¥69,100" in out
+    assert "补偿费 ¥16,000，应于" in out and "（请求费 ¥200 已随补偿请求缴纳）" in out and "¥68,900" in out
 
 
 def test_a_reduction_recorded_too_late_is_charged_in_full_with_its_rule(capsys):

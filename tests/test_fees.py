@@ -414,21 +414,21 @@ def test_2018_change_extends_reduction_to_ten_years_by_due_date(filed, year, fee
 
 # --- Open licence (ref §8) -------------------------------------------------------------------------------
 
-# Invention filed 2015-03-10, grant year 4: year 10 (full 4000) anniversary Sun 2024-03-10 -> due Mon 03-11;
-# year 14 (full 6000) due Fri 2028-03-10, past the 10-year reduction window (G+10 = 14).
+# Invention filed 2015-03-10, grant year 4: year 11 (full 4000) due Mon 2025-03-10, after 财税〔2024〕23号 took
+# effect (2024-07-15); year 14 (full 6000) due Fri 2028-03-10, past the 10-year reduction window (G+10 = 14).
 LICENSED = DatePeriod(date(2024, 3, 1))
 
 
 @pytest.mark.parametrize(
     "reduction, licences, year, fee, key",
     [
-        pytest.param(NONE, (), 10, 4000, None, id="no-reduction-no-licence"),
-        pytest.param(NONE, (LICENSED,), 10, 3400, "open_licence", id="open-licence-alone-pays-85-percent"),
+        pytest.param(NONE, (), 11, 4000, None, id="no-reduction-no-licence"),
+        pytest.param(NONE, (LICENSED,), 11, 3400, "open_licence", id="open-licence-alone-pays-85-percent"),
         # Never stacked: the cheaper of 15 % (reduction) and 85 % (licence) wins, not 15 % x 85 %.
-        pytest.param(R85, (LICENSED,), 10, 600, "85", id="85-reduction-beats-open-licence"),
-        pytest.param(R70, (LICENSED,), 10, 1200, "70", id="70-reduction-beats-open-licence"),
+        pytest.param(R85, (LICENSED,), 11, 600, "85", id="85-reduction-beats-open-licence"),
+        pytest.param(R70, (LICENSED,), 11, 1200, "70", id="70-reduction-beats-open-licence"),
         pytest.param(R85, (LICENSED,), 14, 5100, "open_licence", id="outside-reduction-window-licence-applies"),
-        pytest.param(NONE, (DatePeriod(date(2023, 1, 1), date(2024, 3, 1)),), 10, 4000, None,
+        pytest.param(NONE, (DatePeriod(date(2023, 1, 1), date(2024, 3, 1)),), 11, 4000, None,
                      id="licence-ended-before-due-date"),
     ],
 )
@@ -439,27 +439,27 @@ def test_open_licence_takes_15_percent_off_and_never_stacks_with_a_reduction(red
 
 
 def test_open_licence_before_its_rule_took_effect_reduces_nothing():
-    # ref §8: 财税〔2024〕23号 applies from 2024-01-20; year 9 here is due Fri 2023-03-10, before it.
+    # ref §8: 财税〔2024〕23号 applies from 2024-07-15; year 10 here is due Mon 2024-03-11, before it.
     patent = facts(INVENTION, "2015-03-10", grant_year=4, open_licences=(DatePeriod(date(2023, 1, 1)),))
-    assert year_fee(patent, 9).fee == 2000
+    assert (year_fee(patent, 9).fee, year_fee(patent, 10).fee, year_fee(patent, 11).fee) == (2000, 4000, 3400)
 
 
 @pytest.mark.parametrize(
     "mapping, licence, fee",
     [
         # ref §8 UNCONFIRMED: the licence applies to a fee whose due date (default) or anniversary is inside it.
-        # Anniversary Sun 2024-03-10, due Mon 2024-03-11.
-        pytest.param("due_date_in_period", DatePeriod(date(2024, 3, 11)), 3400, id="due-date-mapping-from-due"),
-        pytest.param("anniversary_in_period", DatePeriod(date(2024, 3, 11)), 4000, id="anniv-mapping-from-due"),
-        pytest.param("due_date_in_period", DatePeriod(date(2024, 2, 1), date(2024, 3, 10)), 4000,
+        # Filed 2015-11-10: year 10 anniversary Sun 2024-11-10, due Mon 2024-11-11.
+        pytest.param("due_date_in_period", DatePeriod(date(2024, 11, 11)), 3400, id="due-date-mapping-from-due"),
+        pytest.param("anniversary_in_period", DatePeriod(date(2024, 11, 11)), 4000, id="anniv-mapping-from-due"),
+        pytest.param("due_date_in_period", DatePeriod(date(2024, 10, 1), date(2024, 11, 10)), 4000,
                      id="due-date-mapping-ending-on-anniversary"),
-        pytest.param("anniversary_in_period", DatePeriod(date(2024, 2, 1), date(2024, 3, 10)), 3400,
+        pytest.param("anniversary_in_period", DatePeriod(date(2024, 10, 1), date(2024, 11, 10)), 3400,
                      id="anniv-mapping-ending-on-anniversary"),
     ],
 )
 def test_open_licence_mapping_setting_picks_the_day_that_must_be_licensed(mapping, licence, fee):
     rules = load_rules(settings=RuleSettings(open_licence_mapping=mapping))
-    patent = facts(INVENTION, "2015-03-10", grant_year=4, open_licences=(licence,))
+    patent = facts(INVENTION, "2015-11-10", grant_year=4, open_licences=(licence,))
     assert year_fee(patent, 10, rules).fee == fee
 
 
@@ -482,7 +482,8 @@ def test_term_compensation_costs_8000_per_whole_year_plus_200_and_moves_expiry_b
     schedule = schedule_of(facts(INVENTION, "2010-01-04", grant_year=5, term_extension_days=days))
     comp = schedule.compensation
     assert (comp.days, comp.whole_years, comp.due_before) == (days, whole_years, date(2030, 1, 3))
-    assert (comp.annual_fee, comp.request_fee, comp.fee) == (annual, 200, annual + 200)
+    # The 200 request fee went with the request (No. 594): shown, never owed.
+    assert (comp.annual_fee, comp.request_fee, comp.fee) == (annual, 200, annual)
     assert (schedule.normal_expiry, schedule.expiry_date) == (date(2030, 1, 4), expiry)
     assert schedule.years[-1].year == 20  # compensation adds no annual-fee years
 
@@ -534,11 +535,10 @@ def test_no_term_compensation_leaves_the_normal_expiry():
         # Reduction on record but year 16 >= G+10 is paid in full: not a reduced fee, not moved.
         pytest.param(facts(INVENTION, "2007-07-01", grant_year=2, reduction=R85), 16, date(2022, 7, 1),
                      date(2023, 1, 3), id="not-for-a-fee-past-the-reduction-window"),
-        # Pinned reading: the window applies to the due date after the Rule 5 move. Anniversary Sat 2022-12-31
-        # is due Tue 2023-01-03 (New Year), outside the window, so it is not moved; its grace still counts from
-        # the raw anniversary: 2022-12-31 + 6 months = Fri 2023-06-30.
-        pytest.param(facts(INVENTION, "2016-12-31", grant_year=3, reduction=R85), 7, date(2023, 1, 3),
-                     date(2023, 6, 30), id="anniversary-2022-12-31-due-2023-01-03-not-moved"),
+        # CNIPA's Q&A on No. 486: the deadline is the anniversary itself (缴费期限届满日即申请日在该年的相应日), so
+        # an anniversary on Sat 2022-12-31 (working-day deadline Tue 2023-01-03) is inside the window: moved.
+        pytest.param(facts(INVENTION, "2016-12-31", grant_year=3, reduction=R85), 7, date(2023, 6, 15),
+                     date(2023, 12, 15), id="anniversary-2022-12-31-is-inside-the-window"),
     ],
 )
 def test_announcement_486_moves_reduced_fees_due_in_its_window_to_2023_06_15(patent, year, due, grace_end):
@@ -619,14 +619,14 @@ def test_next_due_on_a_date(patent, on, expected):
         pytest.param(replace(PLAIN, paid_through=20), "2030-01-01", 0, id="paid-up"),
         # 85 %, G = 2: years 3-11 reduced (135 + 3x180 + 3x300 + 2x600 = 2775), years 12-20 full (62,000).
         pytest.param(replace(PLAIN, reduction=R85), "2019-01-01", 64_775, id="reduced-years-then-full"),
-        # Term compensation (400 days = 1 whole year, 8000, plus the 200 request fee) is owed until the normal
-        # expiry 2030-01-04; year 20 is 8000.
+        # Term compensation (400 days = 1 whole year, 8000) is owed until the normal expiry 2030-01-04; year 20
+        # is 8000. The 200 request fee was paid with the request (No. 594): not owed.
         pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=19, term_extension_days=400),
-                     "2028-12-01", 16_200, id="year-20-and-compensation-with-request-fee"),
-        # The audit's example: 85 %, G = 4, paid through 12; 800 days -> 2 whole years: 16,000 + 200.
-        # Years 13 (900, last reduced) + 14-15 (2 x 6000) + 16-20 (5 x 8000) = 52,900; + 16,200 = 69,100.
+                     "2028-12-01", 16_000, id="year-20-and-compensation-without-request-fee"),
+        # The audit's example: 85 %, G = 4, paid through 12; 800 days -> 2 whole years: 16,000.
+        # Years 13 (900, last reduced) + 14-15 (2 x 6000) + 16-20 (5 x 8000) = 52,900; + 16,000 = 68,900.
         pytest.param(facts(INVENTION, "2015-03-01", grant_year=4, paid_through=12, reduction=R85,
-                           term_extension_days=800), "2026-12-01", 69_100, id="audit-example-69100"),
+                           term_extension_days=800), "2026-12-01", 68_900, id="audit-example-68900"),
         pytest.param(facts(INVENTION, "2010-01-04", grant_year=5, paid_through=20, term_extension_days=400),
                      "2030-02-01", 0, id="compensation-not-owed-after-normal-expiry"),
     ],
@@ -770,10 +770,10 @@ def test_a_reduction_recorded_too_late_does_not_cover_that_fee(recorded, lead, f
 
 
 def test_a_late_reduction_still_leaves_the_open_licence():
-    # ref §8: year 10 due Mon 2024-03-11; reduction recorded 2024-02-01, too late -> the licence's 85 % applies.
+    # ref §8: year 11 due Mon 2025-03-10; reduction recorded 2025-02-01, too late -> the licence's 85 % applies.
     patent = facts(INVENTION, "2015-03-10", grant_year=4, reduction=R85, open_licences=(LICENSED,),
-                   reduction_recorded_on=D("2024-02-01"))
-    found = year_fee(patent, 10)
+                   reduction_recorded_on=D("2025-02-01"))
+    found = year_fee(patent, 11)
     assert (found.fee, found.reduction, found.reduction_too_late) == (3400, "open_licence", True)
 
 
@@ -851,7 +851,7 @@ REFERENCE_EXAMPLES = {
     "§3 GL V-9 §2.1: utility filed 1999-09-06 expires 2009-09-06, not moved": (),
     "§3 term compensation: 8000 a whole year, nothing for a part-year, plus 200": (
         "364-days-part-year-costs-only-the-request-fee", "730-days-two-whole-years",
-        "year-20-and-compensation-with-request-fee"),
+        "year-20-and-compensation-without-request-fee"),
     "§4 paying two months late costs 5 %, not 10 %": ("two-months-late-is-still-5-percent",),
     "§4 late fee on the full fee, even when reduced": ("85-percent-reduction-late-fee-on-full-900",),
     "§4 GL top-up: 45 due, 25 paid, top-up on 6/15 owes 65": (),

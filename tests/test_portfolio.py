@@ -160,6 +160,10 @@ def random_portfolio(seed: int, n: int) -> pd.DataFrame:
     frame_["open_licence_to"] = np.where(licence & (rng.random(n) < 0.5), end, np.datetime64("NaT"))
     frame_["term_extension_days"] = np.where((types == "invention") & (rng.random(n) < 0.1),
                                              rng.integers(0, 900, n), 0)
+    # Issue 10: a restoration (back fees due after it) and a transferred patent's reduction waiting to be re-filed.
+    restored = np.datetime64("2019-01-01") + rng.integers(0, 3000, n).astype("timedelta64[D]")
+    frame_["restored_on"] = np.where(rng.random(n) < 0.15, restored, np.datetime64("NaT"))
+    frame_["reduction_refile_on"] = np.where(rng.random(n) < 0.1, restored, np.datetime64("NaT"))
     return frame_
 
 
@@ -169,9 +173,13 @@ def facts_of(row) -> PatentFacts:
         end = None if pd.isna(row.open_licence_to) else row.open_licence_to.date()
         licences = (DatePeriod(row.open_licence_from.date(), end),)
     paid = None if pd.isna(row.paid_through) else int(row.paid_through)
+    def day(value):
+        return None if pd.isna(value) else value.date()
     return PatentFacts(PatentType(row.type), row.filing_date.date(), grant_year=int(row.grant_year),
                        paid_through=paid, reduction=Reduction(row.reduction), open_licences=licences,
-                       term_extension_days=int(row.term_extension_days))
+                       term_extension_days=int(row.term_extension_days),
+                       restored_on=day(getattr(row, "restored_on", None)),
+                       reduction_refile_on=day(getattr(row, "reduction_refile_on", None)))
 
 
 def scalar_row(schedule, on: date) -> dict:

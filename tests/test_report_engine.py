@@ -64,12 +64,17 @@ def _patent(rng: random.Random, n: int, today: date) -> PortfolioPatent:
                      for s in sorted(_day(rng, date(2019, 1, 1), 3000) for _ in range(rng.choice([0, 0, 1, 2]))))
     extension = rng.randrange(1, 1500) if patent_type == PatentType.INVENTION and rng.random() < 0.1 else 0
     paid_years = frozenset(rng.sample(range(1, term + 1), 2)) if rng.random() < 0.1 else frozenset()
+    # Issue 10: a transfer's reduction waiting to be re-filed, and a restoration (mirrored on the watch).
+    refile = _day(rng, filed, 9000) if reduction != Reduction.NONE and rng.random() < 0.2 else None
+    watch = _watch(rng, today)
+    if watch == WatchState() and rng.random() < 0.3:
+        watch = WatchState(restored_on=_day(rng, today - timedelta(days=900), 900))
     facts = PatentFacts(patent_type, filed, grant_year=grant, paid_through=paid, paid_years=paid_years,
                         reduction=reduction, open_licences=licences, term_extension_days=extension,
-                        application_number=_number(n, patent_type, number_year), reduction_recorded_on=recorded)
+                        application_number=_number(n, patent_type, number_year), reduction_recorded_on=recorded,
+                        restored_on=watch.restored_on, reduction_refile_on=refile)
     code = rng.choice(CODES)
     mode = "watch" if rng.random() < 0.1 else "custody"
-    watch = _watch(rng, today)
     if watch.restoration_year is not None:  # a year of the schedule, as restoration_quote names it
         watch = replace(watch, restoration_year=rng.randint(min(grant, term), term))
     return PortfolioPatent(
@@ -131,6 +136,8 @@ def _chunk(patents: list[PortfolioPatent], year: int) -> Chunk:
         "paid_through": pd.array([p.facts.paid_through for p in patents], dtype="Int64"),
         "reduction": column(lambda p: p.facts.reduction.value),
         "reduction_recorded_on": _dates(p.facts.reduction_recorded_on for p in patents),
+        "restored_on": _dates(p.facts.restored_on for p in patents),
+        "reduction_refile_on": _dates(p.facts.reduction_refile_on for p in patents),
         "term_extension_days": column(lambda p: p.facts.term_extension_days), "mode": column(lambda p: p.mode),
         "legal_status": column(lambda p: p.legal_status),
         "legal_status_date": _dates(p.legal_status_date for p in patents),

@@ -137,8 +137,10 @@ def test_reduction_window_is_chosen_by_due_date(rules, due, years):
 @pytest.mark.parametrize(
     "due, share",
     [
-        pytest.param(date(2024, 1, 19), None, id="before-2024-01-20-none"),
-        pytest.param(date(2024, 1, 20), Decimal("0.85"), id="from-2024-01-20"),
+        # 财税〔2024〕23号 is in force from 2024-07-15 (ref §8), not from the 2023 regulations' 2024-01-20.
+        pytest.param(date(2024, 1, 20), None, id="2024-01-20-none"),
+        pytest.param(date(2024, 7, 14), None, id="before-2024-07-15-none"),
+        pytest.param(date(2024, 7, 15), Decimal("0.85"), id="from-2024-07-15"),
     ],
 )
 def test_open_licence_share_applies_from_its_effective_date(rules, due, share):

@@ -144,7 +144,7 @@ def test_restoration_pays_the_lapsed_year_and_resumes_fee_reminders_from_the_nex
     outcome = apply_event(_event("restore", "restoration", on=date(2025, 6, 20)), state, _patent(), RULES, CALENDAR,
                           TODAY)
     assert _codes(outcome) == ["fee_reminders_resumed", "fee_paid_by_restoration"]
-    assert outcome.paid_through == 11 and outcome.state == WatchState()
+    assert outcome.paid_through == 11 and outcome.state == WatchState(restored_on=date(2025, 6, 20))
     assert "paid through year 11; fee reminders go on from year 12" in outcome.effects[1].message
     assert status_block_reason(outcome.state, None, "custody", TODAY) is None
 

@@ -153,6 +153,12 @@ class Patent(SQLModel, table=True):
     )
     # When the reduction was put on record (备案); None = unknown, taken as in time (rules.reduction_lead_months).
     reduction_recorded_on: date | None = None
+    # A confirmed transfer to another owner made the reduction on record the old owner's, on this day: full fee
+    # until `custody patent set --reduction` records the new owner's (custody.store.status_transfer).
+    reduction_refile_on: date | None = None
+    # The latest restoration's announcement (专利权的恢复), while no later lapse is on record: fees that fell due
+    # while the patent was terminated are due from it (custody.fees.back_fee_dates). Mirrors patent_watch.
+    restored_on: date | None = None
     term_extension_days: int = Field(default=0, sa_column_kwargs={"server_default": sa.text("0")})
     legal_status: str | None = Field(default=None, sa_type=sa.Text)  # CNIPA's own wording, kept raw
     legal_status_date: date | None = None

@@ -63,6 +63,7 @@ class PatentWatch(SQLModel, table=True):
     lapsed_on: date | None = None
     restore_by: date | None = None
     restoration_year: int | None = None
+    restored_on: date | None = None  # the latest event that mattered was this restoration
     pledgee: str | None = Field(default=None, sa_type=sa.Text)
     pledged_on: date | None = None
     transfer_to: str | None = Field(default=None, sa_type=sa.Text)

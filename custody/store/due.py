@@ -97,7 +97,7 @@ def _screened(chunk: Chunk, rules: RuleSet, calendar: WorkCalendar) -> tuple[pd.
     accepted = frame.iloc[np.flatnonzero(verdict.accepted)].copy()
     accepted["grant_year"] = verdict.grant_year[verdict.accepted]
     columns = ["type", "filing_date", "grant_year", "paid_through", "reduction", "term_extension_days",
-               "reduction_recorded_on", "enterprise_id"]
+               "reduction_recorded_on", "restored_on", "reduction_refile_on", "enterprise_id"]
     return accepted[columns], refused
 
 

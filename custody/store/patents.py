@@ -62,6 +62,8 @@ def patent_facts(patent: Patent, paid_years: Iterable[int], open_licences: Itera
         term_extension_days=patent.term_extension_days,
         application_number=patent.application_number,
         reduction_recorded_on=patent.reduction_recorded_on,
+        restored_on=patent.restored_on,
+        reduction_refile_on=patent.reduction_refile_on,
     )
 
 
@@ -174,3 +176,26 @@ def payments_of(session: Session, patent: Patent) -> list[Payment]:
 def payments_total(session: Session, patent: Patent, year: int) -> Decimal:
     """Everything already paid towards patent year `year` (several rows when topped up)."""
     return sum((p.amount for p in payments_of(session, patent) if p.year == year), Decimal("0"))
+
+
+def set_reduction(session: Session, patent: Patent, reduction: Reduction, recorded_on: date | None,
+                  source: str) -> list[tuple[str, str | None, str | None]]:
+    """Record the owner's fee reduction (费减备案) as filed: the reduction and its recording day, and an end to any
+    wait for a re-filing after a transfer. Every change goes to the audit trail (patent_change); returns them as
+    (field, old, new)."""
+    wanted = {"reduction": reduction.value, "reduction_recorded_on": recorded_on, "reduction_refile_on": None}
+    changes = []
+    for name, new in wanted.items():
+        old = getattr(patent, name)
+        old = old.value if isinstance(old, Reduction) else old
+        if old != new:
+            changes.append((name, _text(old.isoformat() if isinstance(old, date) else old),
+                            _text(new.isoformat() if isinstance(new, date) else new)))
+    if not changes:
+        return []
+    patent.reduction, patent.reduction_recorded_on, patent.reduction_refile_on = reduction, recorded_on, None
+    session.add(patent)
+    session.add_all(PatentChange(patent_id=patent.id, field=name, old_value=old, new_value=new, source=source)
+                    for name, old, new in changes)
+    session.flush()
+    return changes

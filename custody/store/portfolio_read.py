@@ -28,7 +28,7 @@ from custody.report_engine import Chunk
 
 CHUNK = 50_000
 DATES = ("filing_date", "granted_on", "reduction_recorded_on", "legal_status_date", "ended_on", "lapsed_on",
-         "restore_by", "pledged_on", "transfer_on", "d_effective_on")
+         "restore_by", "pledged_on", "transfer_on", "d_effective_on", "restored_on", "reduction_refile_on")
 INTEGERS = ("grant_year", "paid_through", "unknown_through", "restoration_year", "d_year")
 KPI_EVENTS = ("lapse_nonpayment", "restoration")
 
@@ -89,7 +89,9 @@ def _patents_query(low: int, high: int) -> sa.Select:
         p.paid_through, p.reduction,
         _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
         p.legal_status, _day(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
-        p.unknown_through, sa.func.coalesce(e.credit_code, "").label("enterprise_code"),
+        p.unknown_through, _day(p.restored_on).label("restored_on"),
+        _day(p.reduction_refile_on).label("reduction_refile_on"),
+        sa.func.coalesce(e.credit_code, "").label("enterprise_code"),
         sa.func.coalesce(e.name, "").label("enterprise_name"), w.patent_id.is_not(None).label("has_watch"),
         w.ended, _day(w.ended_on).label("ended_on"), _day(w.lapsed_on).label("lapsed_on"),
         _day(w.restore_by).label("restore_by"), w.restoration_year, w.pledgee,
@@ -109,7 +111,8 @@ def _facts_query(low: int, high: int) -> sa.Select:
     return sa.select(p.id, p.enterprise_id, p.application_number, p.type, _day(p.filing_date).label("filing_date"),
                      p.grant_year, _day(p.granted_on).label("granted_on"), p.paid_through, p.reduction,
                      _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days,
-                     p.mode).where(p.id > low, p.id <= high)
+                     p.mode, _day(p.restored_on).label("restored_on"),
+                     _day(p.reduction_refile_on).label("reduction_refile_on")).where(p.id > low, p.id <= high)
 
 
 def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> sa.Select:

@@ -248,6 +248,8 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
 
 def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: str) -> None:
     save_watch(session, patent.id, outcome.state)
+    # The fee engine reads the restoration from the patent row (custody.fees.back_fee_dates): one value, mirrored.
+    patent.restored_on = outcome.state.restored_on
     if outcome.owners is not None:
         patent.owners = outcome.owners
     if outcome.paid_through is not None:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from custody.domain import Reduction
 from custody.models import Contact, Enterprise, Patent, PatentChange
 from custody.status_effects import NOT_GIVEN, Effect
 from custody.status_effects import confirm_transfer as confirm
@@ -40,8 +41,23 @@ def confirm_transfer(session: Session, patent: Patent, by: str, today: date, ent
         session.add(PatentChange(patent_id=patent.id, field="owners", old_value=patent.owners,
                                  new_value=outcome.owners, source="cli"))
         patent.owners = outcome.owners
+        effects.extend(_reduction_to_refile(session, patent, today, by))
     session.add(patent)
     save_watch(session, patent.id, outcome.state)
     effects.extend(outcome.effects)
     record_effects(session, patent.id, effects, today)
     return effects
+
+
+def _reduction_to_refile(session: Session, patent: Patent, today: date, by: str) -> list[Effect]:
+    """A reduction is the owner's who filed it (费减备案): once another owner is confirmed, the one on record waits
+    to be re-filed by the new owner, and every fee is quoted in full until `custody patent set --reduction` records
+    it (rule reference `reduction.refile`). A name change (status event 变更) never comes here: it keeps it."""
+    if Reduction(patent.reduction) == Reduction.NONE or patent.reduction_refile_on is not None:
+        return []
+    patent.reduction_refile_on = today
+    session.add(PatentChange(patent_id=patent.id, field="reduction_refile_on", old_value=None,
+                             new_value=today.isoformat(), source="cli"))
+    return [Effect("reduction_to_refile", f"fee reduction {Reduction(patent.reduction).value} % was the previous "
+                                          f"owner's: to re-file by the new owner, full fee quoted from {today} until "
+                                          f"it is recorded (custody patent set --reduction; confirmed by {by})")]
