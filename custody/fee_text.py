@@ -4,6 +4,7 @@ Renders the dict from `custody.views.schedule_dict`, so the table and the JSON c
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -132,7 +133,7 @@ def custody_line(shown: dict[str, Any]) -> str:
     return "    ".join(parts)
 
 
-def print_payments(console: Console, payments: list[dict[str, Any]], owed: list[dict[str, Any]] = ()) -> None:
+def print_payments(console: Console, payments: list[dict[str, Any]], owed: Sequence[dict[str, Any]] = ()) -> None:
     """The payments on record (`custody patent show`), or a line saying there are none, and what years paid
     short still owe (custody.views.mark_amounts_owed)."""
     if not payments:

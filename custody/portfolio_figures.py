@@ -216,8 +216,8 @@ def reduction_texts(f: Figures, rows: np.ndarray, applied: np.ndarray, too_late:
     rows): the reduction applied, or that it was recorded too late."""
     on_record = np.array([r.value for r in REDUCTIONS], object)[f.p.reduction[rows]]
     text = np.where(applied == 1, on_record, np.where(applied == 2, "open_licence",
-                                                      np.where(too_late, REDUCTION_TOO_LATE, None)))
-    return Objects(np.where(present, text, None).astype(object))
+                                                      np.where(too_late, REDUCTION_TOO_LATE, None)))  # type: ignore[call-overload]
+    return Objects(np.where(present, text, None).astype(object))  # type: ignore[call-overload]
 
 
 def recorded_on(f: Figures, rows: np.ndarray) -> Days:
@@ -287,5 +287,5 @@ def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray) -> Objects:
     through = _integers(frame, "unknown_through", 0)[rows]
     unknown = ("unknown_through" in frame) & frame["unknown_through"].notna().to_numpy()[rows] & (years <= through)
     text = np.where(inferred & unknown, "paid-through inferred; unknown — check",
-                    np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))
+                    np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))  # type: ignore[call-overload]
     return Objects(text.astype(object))

@@ -277,6 +277,7 @@ def _terminate(event, state, patent, rules, calendar, today) -> Outcome:
     on = event.announced_on
     if schedule is not None and patent_state(schedule, on) == PatentState.LAPSED:
         year = first_unpaid(schedule)
+        assert year is not None  # a lapsed schedule has an unpaid year (fees.patent_state)
         reason = f"; reason not given, taken as non-payment: the year {year.year} fee was unpaid at its grace end"
         return _lapse(event, state, patent, rules, calendar, today, reason)
     if schedule is not None and patent_state(schedule, on) == PatentState.EXPIRED:
