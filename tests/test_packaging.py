@@ -22,8 +22,8 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["
 RUNTIME = [Requirement(r) for r in PROJECT["dependencies"]]
 TEST = [Requirement(r) for r in PROJECT["optional-dependencies"]["test"]]
 # Declared without an import of their own: the PostgreSQL driver SQLAlchemy loads from the URL, a pytest plugin
-# (pyproject's `timeout`) and the linter `make test` runs.
-USED_WITHOUT_IMPORT = {"psycopg", "pytest-timeout", "ruff"}
+# (pyproject's `timeout`) and the two checkers `make test` runs.
+USED_WITHOUT_IMPORT = {"psycopg", "pytest-timeout", "ruff", "mypy"}
 
 
 def _pins() -> dict[str, str]:
