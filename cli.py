@@ -339,7 +339,7 @@ def fees(
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
     else:
-        from custody.fee_text import print_schedule
+        from cli_rich import print_schedule
 
         print_schedule(console, view)
 
@@ -631,7 +631,8 @@ def patent_show(
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import custody_line, patent_lines, print_payments, print_schedule
+    from cli_rich import print_payments, print_schedule
+    from custody.fee_text import custody_line, patent_lines
     from custody.models import Enterprise
     from custody.store.patents import open_licences_of, payments_of
     from custody.views import mark_amounts_owed, mark_import_flags

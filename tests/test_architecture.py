@@ -11,7 +11,7 @@ import pytest
 from custody.ruleset import RuleSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = ("cli", "scheduler", "notifiers", "importers")
+OUTER = ("cli", "cli_rich", "scheduler", "notifiers", "importers")
 # Only these custody modules may touch the database layer; the rest of the core is pure.
 DB_MODULES = ("custody/models", "custody/store", "custody/migrations")
 
@@ -53,6 +53,14 @@ def test_only_models_and_store_touch_the_database_layer():
     pure = [p for p in python_files("custody") if not str(p.relative_to(ROOT)).startswith(DB_MODULES)]
     offenders = {f"{p.relative_to(ROOT)}: {name}" for p in pure for name in imported_top_names(p)
                  if name.split(".")[0] in ("sqlmodel", "sqlalchemy", "alembic")}
+    assert not offenders
+
+
+def test_the_core_draws_no_terminal_output():
+    """Rich and Typer are the command line's: the core returns text and plain tables (custody.fee_text.TextTable)."""
+    offenders = {f"{p.relative_to(ROOT)}: {name}" for p in python_files("custody")
+                 if str(p.relative_to(ROOT)) not in ENTRY_POINTS
+                 for name in imported_top_names(p) if name.split(".")[0] in ("rich", "typer", "click")}
     assert not offenders
 
 
