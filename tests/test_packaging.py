@@ -94,6 +94,12 @@ def test_version_and_licence_are_in_the_metadata() -> None:
     assert meta.get_all("Classifier")
 
 
+def test_the_metadata_names_the_project_urls() -> None:
+    urls = dict(entry.split(", ", 1) for entry in metadata("patent-custody").get_all("Project-URL") or [])
+    assert set(urls) == {"Homepage", "Source", "Issues", "Documentation"}
+    assert all(url.startswith("https://") for url in urls.values())
+
+
 def test_custody_version_prints_the_version_without_reading_any_configuration(capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.toml").write_bytes(b"\x00\xff not a configuration")
