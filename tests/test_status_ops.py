@@ -57,7 +57,8 @@ LEGAL = {
     "(CN).(201710000001).(A)": "cn_p1_misc.xml", "(CN).(201630000004).(S)": "cn_old_codes.xml",
     "(CN).(201510000008).(A)": "cn_c19.xml", "(CN).(202110000009).(A)": "cn_expy.xml",
     "(CN).(201610000010).(A)": "cn_cx01.xml", "(CN).(201810000006).(A)": "cn_unknown.xml",
-    "(CN).(2019100000076).(A)": "cn_p7_checkdigit.xml",
+    "(CN).(2019100000076).(A)": "cn_p7_checkdigit.xml", "(CN).(201710000011).(A)": "cn_iw01.xml",
+    "(CN).(201810000012).(A)": "cn_ip01.xml", "(CN).(201910000013).(A)": "cn_av01.xml",
 }
 NUMBERS = {"(CN).(201910000007.6)": "CN.2019100000076.A"}
 BLACK = "busy (images=green:100, inpadoc=black:0, other=green:1000, retrieval=green:100, search=green:10)"
@@ -125,6 +126,12 @@ def test_a_family_answer_applies_only_our_cn_members_events(engine: Engine, port
     pytest.param(SPARE[0], lambda s, p: s.lapsed_on.isoformat() == "2025-06-04", id="c19-padded"),
     pytest.param(SPARE[2], lambda s, p: s.ended == "expired", id="cx01-expired"),
     pytest.param(SPARE[1], lambda s, p: s.ended == "termination", id="expy-in-term-ended-for-review"),
+    # As the same headings from a status file do (tests/test_status_ingest.py, SPARE[3] to SPARE[5]).
+    pytest.param(SPARE[3], lambda s, p: (s.ended, str(s.ended_on)) == ("invalidated_full", "2025-02-02"),
+                 id="iw01-invalid-in-full-ends-the-patent"),
+    pytest.param(SPARE[4], lambda s, p: s.ended is None and s.lapsed_on is None, id="ip01-invalid-in-part-keeps-it"),
+    pytest.param(SPARE[5], lambda s, p: (s.ended, str(s.ended_on)) == ("abandoned", "2025-04-01"),
+                 id="av01-abandoned-ends-the-patent"),
 ])
 def test_each_code_changes_the_watch_as_its_heading_does(engine: Engine, portfolio, ops: OpsServer, number: str,
                                                         expect) -> None:
