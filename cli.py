@@ -1018,24 +1018,29 @@ def daemon(
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
     """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
     pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed, a status file in the
-    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied.
+    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied. With
+    \\[status.ops] enabled and the OPS credentials set, the OPS watch runs first too, as in the daemon (only the
+    patents due by its weekly schedule are checked); a run OPS refused, or paused for the weekly quota, exits 1.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
+    from scheduler.ops_tick import ops_once
     from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
     with reminder_ticks(ctx) as ticks:
-        results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
+        before = {"status": partial(status_today, wiring=status_wiring(state(ctx).config))}
+        before.update(ops_once(ops_wiring(state(ctx).config)))  # the OPS watch, as the daemon runs it
+        results = run_once(ticks, before)
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))
     for line in refused:
         typer.echo(f"Error: {redacted(line)}", err=True)
-    if refused or any("error" in summary for summary in results.values()):
+    if refused or any(summary.get("error") for summary in results.values()):  # the OPS run says "error": false
         raise typer.Exit(1)
 
 

@@ -9,11 +9,12 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -440,3 +441,45 @@ def test_health_fails_when_the_ops_watch_has_not_completed_a_cycle(home: Path, c
     code, out, _ = _run(capsys, "health", "--format", "json")
     ops_line = next(c for c in json.loads(out) if c["check"] == "ops watch")
     assert code == 1 and not ops_line["ok"] and "never run" in ops_line["detail"]
+
+
+def _ticks_run(out: str) -> dict[str, dict]:
+    return {row["tick"]: json.loads(row["result"]) for row in json.loads(out)}
+
+
+def test_run_once_runs_the_ops_watch_before_planning_as_the_daemon_does(home: Path, capsys: pytest.CaptureFixture,
+                                                                        ops: OpsServer, engine: Engine) -> None:
+    code, out, err = _run(capsys, "run-once", "--format", "json")
+    ticks = _ticks_run(out)
+    assert list(ticks) == ["status", "ops", "plan", "dispatch", "receipts"] and code == 0
+    assert ticks["ops"]["error"] is False and ticks["ops"]["stopped"] is None
+    with Session(engine) as session:  # enrolled, each at its point of the week (nothing urgent yet)
+        assert _enrolled(session) == len(session.exec(select(Patent)).all())
+    with freeze_time(datetime.now(UTC) + timedelta(days=8), tick=True):  # a week of cron runs later
+        code, out, err = _run(capsys, "run-once", "--format", "json")
+    ops_run = _ticks_run(out)["ops"]
+    assert ops_run["checked"] >= 1 and ops.calls("legal") and ops_run["error"] is False
+    assert ("2025-02-02", "invalidated_full") in _events(engine, SPARE[3])
+    for text in (out, err):
+        assert KEY not in text and SECRET not in text
+
+
+@pytest.mark.parametrize("why", ["no-secret", "disabled"])
+def test_run_once_leaves_the_ops_watch_out_without_credentials_or_when_disabled(
+        home: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, ops: OpsServer, why: str) -> None:
+    if why == "no-secret":
+        monkeypatch.delenv("CUSTODY_OPS_SECRET")
+    else:
+        (home / "config.toml").write_text(f'[status.ops]\nenabled = false\nbase_url = "{ops.base_url}"\n',
+                                          encoding="utf-8")
+    code, out, _ = _run(capsys, "run-once", "--format", "json")
+    assert code == 0 and list(_ticks_run(out)) == ["status", "plan", "dispatch", "receipts"]
+    assert ops.calls("legal") == [] and ops.calls("token") == []
+
+
+def test_run_once_exits_1_when_ops_refuses_the_run(home: Path, capsys: pytest.CaptureFixture, ops: OpsServer) -> None:
+    assert _run(capsys, "run-once")[0] == 0  # enrols the portfolio; nothing due yet
+    ops.fail_next("legal", 403, rejection="RegisteredQuotaPerWeek exceeded")
+    with freeze_time(datetime.now(UTC) + timedelta(days=8), tick=True):
+        code, out, _ = _run(capsys, "run-once", "--format", "json")
+    assert code == 1 and _ticks_run(out)["ops"]["error"] is True
