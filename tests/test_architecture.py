@@ -68,11 +68,6 @@ def test_the_core_draws_no_terminal_output():
 # to dodge a cycle still ties the two modules together); only `if TYPE_CHECKING:` imports, never run, do not.
 
 PACKAGES = ("custody", "scheduler", "notifiers", "importers")
-# Cycles still to untangle (issue 12): each is listed so that no new one can join, and a test below fails once one
-# is gone so the list only shrinks. export's report writers call report_output, which takes export's cell helpers.
-KNOWN_CYCLES = {
-    frozenset({"custody.export", "custody.report_output"}),
-}
 
 
 def module_name(path: Path) -> str:
@@ -176,13 +171,8 @@ def test_the_scheduler_ticks_and_their_work_import_one_way():
     assert not [c for c in project_cycles() if any(m.startswith("scheduler.") for m in c)]
 
 
-def test_no_new_import_cycle():
-    assert project_cycles() - KNOWN_CYCLES == set()
-
-
-def test_known_cycles_are_still_there():
-    """A cycle untangled leaves KNOWN_CYCLES here, so that it cannot come back unnoticed."""
-    assert KNOWN_CYCLES - project_cycles() == set()
+def test_no_module_of_ours_is_in_an_import_cycle():
+    assert project_cycles() == set()
 
 
 def test_config_toml_documents_the_rule_settings_defaults():
