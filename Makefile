@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -31,8 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/remind_bench.py
 	$(BIN)/python bench/report_bench.py
 
+# mypy checks the pure core (custody/ without store, models, migrations): [tool.mypy] in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The newest versions pyproject.toml's bounds allow, resolved in a fresh virtual environment and written out
 # pinned: run it after changing a dependency, then `make test` and commit constraints.txt with the change.

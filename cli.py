@@ -340,7 +340,7 @@ def fees(
     if fmt == ScheduleFormat.json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
     else:
-        from custody.fee_text import print_schedule
+        from cli_rich import print_schedule
 
         print_schedule(console, view)
 
@@ -632,7 +632,8 @@ def patent_show(
 
     Example: custody patent show ZL201710601862.3 --format json
     """
-    from custody.fee_text import custody_line, patent_lines, print_payments, print_schedule
+    from cli_rich import print_payments, print_schedule
+    from custody.fee_text import custody_line, patent_lines
     from custody.models import Enterprise
     from custody.store.patents import open_licences_of, payments_of
     from custody.views import mark_amounts_owed, mark_import_flags
@@ -1022,12 +1023,15 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day) and, with \\[statement]
     enabled, the period's statements when due, then plan, dispatch and pull receipts once, for crontab (safe
     while the daemon runs). Exits 1 if a tick failed, a status file in the drop folder was refused (moved to
-    failed/, with why beside it) or a feed could not be applied.
+    failed/, with why beside it) or a feed could not be applied. With \\[status.ops] enabled and the OPS
+    credentials set, the OPS watch runs first too, as in the daemon (only the patents due by its weekly schedule
+    are checked); a run OPS refused, or paused for the weekly quota, exits 1.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
+    from scheduler.ops_tick import ops_once
     from scheduler.statements import statement_plan_tick
     from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
@@ -1037,13 +1041,14 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
         before = {"status": partial(status_today, wiring=status_wiring(state(ctx).config))}
         if ticks.statements.enabled:
             before["statements"] = statement_plan_tick
+        before.update(ops_once(ops_wiring(state(ctx).config)))  # the OPS watch, as the daemon runs it
         results = run_once(ticks, before)
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))
     for line in refused:
         typer.echo(f"Error: {redacted(line)}", err=True)
-    if refused or any("error" in summary for summary in results.values()):
+    if refused or any(summary.get("error") for summary in results.values()):  # the OPS run says "error": false
         raise typer.Exit(1)
 
 

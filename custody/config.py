@@ -19,16 +19,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from custody.config_error import ConfigError  # raised here; callers take it from custody.config
 from custody.masking import register_secret
 from custody.ruleset import RuleError, RuleSettings
 
 DEFAULT_LOG_FILE = "custody.log"
 TIMEZONE = "Asia/Shanghai"
 MAX_SHOWN_ERRORS = 3
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names the file and key."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeGuard
 
 from custody.clock import SHANGHAI
 from custody.fees import FeeInputError, Schedule, first_unpaid
@@ -65,7 +66,7 @@ def latest_decision(decisions: tuple[Decision, ...] | list[Decision]) -> Decisio
     return max(decisions, key=lambda d: d.decided_at, default=None)
 
 
-def abandon_in_effect(decision: Decision | None, on: date, restored_on: date | None = None) -> bool:
+def abandon_in_effect(decision: Decision | None, on: date, restored_on: date | None = None) -> TypeGuard[Decision]:
     return (decision is not None and decision.choice == "abandon" and on >= decision.effective_on
             and not undone_by_restoration(decision, restored_on))
 

@@ -144,9 +144,10 @@ def patent_display(e: Evaluated, today: date) -> PatentDisplay:
     ended = p.watch.ended is not None or p.watch.lapsed_on is not None
     fee = None if ended else unpaid
     payable = fee is not None and e.state in (PatentState.IN_FORCE, PatentState.IN_GRACE)
-    q = quote(e.schedule, today, fee.year) if payable else None
+    q = quote(e.schedule, today, fee.year) if payable and fee is not None else None
     # Only a fee in its grace period has a late fee that rises (Rule 115); before the due date nothing is late.
-    rise = _next_rise(fee, today) if q is not None and e.state == PatentState.IN_GRACE else (None, None, None)
+    rising = q is not None and e.state == PatentState.IN_GRACE
+    rise = _next_rise(fee, today) if fee is not None and rising else (None, None, None)
     return PatentDisplay(
         mode=p.mode, state=p.watch.ended or e.state.value, year=fee.year if fee else None,
         # Marked where the year's holiday schedule is not published yet: every view shows the mark.

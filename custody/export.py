@@ -1,4 +1,5 @@
-"""Reports written out: CSV, XLSX and JSON-ready rows, with formula neutralisation (CSV/formula injection).
+"""Report cells as files hold them: CSV text, XLSX formats and JSON-ready rows, with formula neutralisation
+(CSV/formula injection). custody.report_files writes a report's files with these rules (via custody.report_output).
 
 A cell whose text starts with `=`, `+`, `-`, `@` (also after leading blanks: spaces, the full-width space, a tab
 or a line break) or with a tab or carriage return is something Excel and WPS would
@@ -14,11 +15,9 @@ percentages, the title and notes on a second sheet, and the report's chart when 
 """
 from __future__ import annotations
 
-import io
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from custody.domain import PROVISIONAL_MARK, date_text, is_provisional_date
@@ -83,45 +82,8 @@ def table_rows(report: Report) -> list[dict[str, str]]:
     return [{c.key: text_value(row.get(c.key), c) for c in report.columns} for row in report.rows]
 
 
-# ---------------------------------------------------------------------------------------------- CSV
-
-
-def report_csv(report: Report, language: str) -> str:
-    """The report as CSV text (headings in `language`); every text cell neutralised (custody.report_output)."""
-    from custody.report_output import write_csv as write_rows
-    from custody.report_totals import as_table_report
-
-    buffer = io.StringIO()
-    write_rows(as_table_report(report), buffer, language)
-    return buffer.getvalue()
-
-
-def write_csv(report: Report, path: Path, language: str) -> None:
-    # UTF-8 with a BOM: Excel and WPS then read Chinese text correctly on double-click.
-    path.write_text(report_csv(report, language), encoding="utf-8-sig", newline="")
-
-
-# ---------------------------------------------------------------------------------------------- XLSX
+# ---------------------------------------------------------------------------------------------- widths
 
 
 def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def write_xlsx(report: Report, path: Path, language: str) -> None:
-    """The report as an XLSX workbook (custody.report_output.write_xlsx, the one writer of every report)."""
-    from custody.report_output import write_xlsx as write_rows
-    from custody.report_totals import as_table_report
-
-    write_rows(as_table_report(report), path, language)
-
-
-def write_report(report: Report, path: Path, fmt: str, language: str) -> None:
-    """Write `report` to `path` as csv or xlsx (json is written by the caller from `json_rows`)."""
-    if fmt == "xlsx":
-        write_xlsx(report, path, language)
-    elif fmt == "csv":
-        write_csv(report, path, language)
-    else:
-        raise ValueError(f"cannot write {fmt} to a file here")
-

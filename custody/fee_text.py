@@ -1,13 +1,14 @@
 """The calculator's table: what an operator reads out to an enterprise on the phone, in Chinese.
 
-Renders the dict from `custody.views.schedule_dict`, so the table and the JSON can never disagree.
+Renders the dict from `custody.views.schedule_dict`, so the table and the JSON can never disagree. Plain text
+and plain tables (TextTable) only: drawing them on a terminal is the command line's business (cli_rich), so the
+core does not depend on a terminal library.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from custody.domain import PROVISIONAL_LEGEND_ZH, PROVISIONAL_MARK, date_text
 
@@ -87,10 +88,17 @@ def quote_line(quote: dict[str, Any]) -> str:
             f"{yuan_text(quote['late_fee'])} = {yuan_text(quote['total'])}{mark}")
 
 
-def schedule_table(view: dict[str, Any]) -> Table:
-    table = Table(title="年费明细")
-    for heading in ("年度", "缴费期限", "全额", "应缴", "费减", "宽限期至", "状态"):
-        table.add_column(heading)
+@dataclass(frozen=True)
+class TextTable:
+    """A table as text cells, row by row: what the command line draws (cli_rich.rich_table)."""
+
+    title: str
+    headings: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def schedule_table(view: dict[str, Any]) -> TextTable:
+    rows = []
     for y in view["years"]:
         status = "已缴" if y["paid"] else ("授权当年（办登时缴）" if y["grant_year"] else "未缴")
         if y.get("inferred") or y.get("check"):  # an import's flags (custody.views.mark_import_flags)
@@ -102,26 +110,29 @@ def schedule_table(view: dict[str, Any]) -> Table:
             reduction = refile_zh(y["reduction_refile_on"])
         if y.get("restoration_check") and not y["paid"]:
             status = "恢复后补缴（待核实）"
-        table.add_row(f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
-                      yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status)
-    return table
+        rows.append((f"第{y['year']}年", _date(y["due_date"], y["due_date_provisional"]), yuan_text(y["full_fee"]),
+                     yuan_text(y["fee"]), reduction or "", _date(y["grace_end"], y["grace_end_provisional"]), status))
+    return TextTable("年费明细", ("年度", "缴费期限", "全额", "应缴", "费减", "宽限期至", "状态"), tuple(rows))
 
 
-def print_schedule(console: Console, view: dict[str, Any]) -> None:
-    for line in header_lines(view):
-        console.print(line)
-    if "quote" in view:
-        console.print(quote_line(view["quote"]))
-    console.print(schedule_table(view))
+def schedule_lines_before(view: dict[str, Any]) -> list[str]:
+    """The lines above the fee table: the patent's summary, and the quote for --pay-on."""
+    return header_lines(view) + ([quote_line(view["quote"])] if "quote" in view else [])
+
+
+def schedule_lines_after(view: dict[str, Any]) -> list[str]:
+    """The legends below the fee table, each only when a row needs it."""
+    lines = []
     if any(y["provisional"] for y in view["years"]):
-        console.print(f"{PROVISIONAL_MARK} {PROVISIONAL}")
+        lines.append(f"{PROVISIONAL_MARK} {PROVISIONAL}")
     if any(y["reduction_too_late"] for y in view["years"]):
-        console.print(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
-                      "（rules.reduction_lead_months，规则 reduction.lead_time）")
+        lines.append(f"{REDUCTION_TOO_LATE}：费减备案日 {view['reduction_recorded_on']} 距缴费期限不足规定月数"
+                     "（rules.reduction_lead_months，规则 reduction.lead_time）")
     if any(y.get("inferred") or y.get("check") for y in view["years"]):
-        console.print(IMPORT_FLAGS)
+        lines.append(IMPORT_FLAGS)
     if any(y.get("restoration_check") and not y["paid"] for y in view["years"]):
-        console.print(RESTORATION_CHECK)
+        lines.append(RESTORATION_CHECK)
+    return lines
 
 
 MODE_ZH = {"custody": "托管", "watch": "仅监控"}
@@ -149,18 +160,17 @@ def custody_line(shown: dict[str, Any]) -> str:
     return "    ".join(parts)
 
 
-def print_payments(console: Console, payments: list[dict[str, Any]], owed: list[dict[str, Any]] = ()) -> None:
-    """The payments on record (`custody patent show`), or a line saying there are none, and what years paid
-    short still owe (custody.views.mark_amounts_owed)."""
-    if not payments:
-        console.print("缴费记录：无")
-        return
-    table = Table(title="缴费记录")
-    for heading in ("年度", "金额", "缴费日", "来源", "备注"):
-        table.add_column(heading)
-    for p in payments:
-        table.add_row(f"第{p['year']}年", yuan_text(p["amount"]), p["paid_on"], p["source"], p.get("note") or "")
-    console.print(table)
-    for o in owed:
-        console.print(f"第{o['year']}年少缴：已缴 {yuan_text(o['paid'])}，按 {o['as_of']} 的滞纳金档次尚欠 "
-                      f"{yuan_text(o['owed'])}（补缴时按补缴当日的档次计算）")
+NO_PAYMENTS = "缴费记录：无"
+
+
+def payments_table(payments: Sequence[dict[str, Any]]) -> TextTable:
+    """The payments on record (`custody patent show`); with none, NO_PAYMENTS is said instead."""
+    return TextTable("缴费记录", ("年度", "金额", "缴费日", "来源", "备注"),
+                     tuple((f"第{p['year']}年", yuan_text(p["amount"]), p["paid_on"], p["source"], p.get("note") or "")
+                           for p in payments))
+
+
+def owed_lines(owed: Sequence[dict[str, Any]]) -> list[str]:
+    """What years paid short still owe (custody.views.mark_amounts_owed)."""
+    return [f"第{o['year']}年少缴：已缴 {yuan_text(o['paid'])}，按 {o['as_of']} 的滞纳金档次尚欠 "
+            f"{yuan_text(o['owed'])}（补缴时按补缴当日的档次计算）" for o in owed]

@@ -380,7 +380,8 @@ def _year_fee(facts, rules, calendar, year, grant_year) -> YearFee:
                  f"the restoration, the rules name no deadline or late fee of its own: quoted as due {due} "
                  f"(rules.restoration_back_fee_months), check CNIPA's notice")
     if is_grant_year:
-        bands, grace_end = (), None
+        bands: tuple[LateFeeBand, ...] = ()
+        grace_end = None
         citations["grant_year"] = rules.cite("grant_year.rule114")
     else:
         bands = late_fee_bands(base, row.fee, rules, calendar)
@@ -470,7 +471,7 @@ def patent_state(schedule: Schedule, on: date) -> PatentState:
     """in_force, in_grace (a fee past due, within six months), lapsed (grace over, unpaid) or expired."""
     unpaid = first_unpaid(schedule)
     # Rule 115: a patent that lapsed for non-payment stays lapsed; it does not "expire" later at the end of term.
-    if unpaid is not None and not unpaid.is_grant_year and on > unpaid.grace_end:
+    if unpaid is not None and not unpaid.is_grant_year and unpaid.grace_end is not None and on > unpaid.grace_end:
         return PatentState.LAPSED
     if on >= schedule.expiry_date:
         return PatentState.EXPIRED

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from custody.config import ConfigError
+from custody.config_error import ConfigError
 
 DEFAULT_BASE_URL = "https://ops.epo.org/3.2"
 KEY_ENV, SECRET_ENV = "CUSTODY_OPS_KEY", "CUSTODY_OPS_SECRET"

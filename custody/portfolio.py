@@ -184,7 +184,7 @@ def _days(patents: pd.DataFrame, name: str) -> np.ndarray:
         column = pd.to_datetime(column)
     values = column.to_numpy()
     unit, count = np.datetime_data(values.dtype)
-    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)  # type: ignore[call-overload]
     ticks = values.view(np.int64)
     # Whole days, rounding towards the past like datetime64[D] does; NaT stays NaT.
     return np.where(ticks == NAT_DAYS, NAT_DAYS, ticks // per_day)
@@ -197,7 +197,7 @@ def _integers(patents: pd.DataFrame, name: str, default: np.ndarray | int) -> np
     return np.where(values.isna(), default, values.to_numpy(np.int64, na_value=0))
 
 
-def _licence_arrays(patents: pd.DataFrame, licences: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+def _licence_arrays(patents: pd.DataFrame, licences: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row position, first day, last day) of every open-licence period: the `open_licence_from`/`_to` columns (one
     period a row), or `licences` (columns patent, start, end; `patent` an index label of `patents`), any number."""
     if licences is not None and len(licences):

@@ -218,14 +218,14 @@ def reduction_texts(f: Figures, rows: np.ndarray, applied: np.ndarray, too_late:
     rows): the reduction applied, or that it was recorded too late."""
     on_record = np.array([r.value for r in REDUCTIONS], object)[f.p.reduction[rows]]
     text = np.where(applied == 1, on_record, np.where(applied == 2, "open_licence",
-                                                      np.where(too_late, REDUCTION_TOO_LATE, None)))
+                                                      np.where(too_late, REDUCTION_TOO_LATE, None)))  # type: ignore[call-overload]
     refile = f.p.refile[rows]
     waiting = np.flatnonzero((refile != NAT_DAYS) & (applied == 0)
                              & (f.p.reduction[rows] != REDUCTIONS.index(Reduction.NONE)))
     text = text.astype(object)
     for i in waiting:  # a few patents just transferred: text one by one
         text[i] = reduction_refile_text(date.fromordinal(int(refile[i]) + EPOCH_ORDINAL))
-    return Objects(np.where(present, text, None).astype(object))
+    return Objects(np.where(present, text, None).astype(object))  # type: ignore[call-overload]
 
 
 def recorded_on(f: Figures, rows: np.ndarray) -> Days:
@@ -295,7 +295,7 @@ def import_flags(f: Figures, rows: np.ndarray, years: np.ndarray, back: np.ndarr
     through = _integers(frame, "unknown_through", 0)[rows]
     unknown = ("unknown_through" in frame) & frame["unknown_through"].notna().to_numpy()[rows] & (years <= through)
     text = np.where(inferred & unknown, "paid-through inferred; unknown — check",
-                    np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))
+                    np.where(inferred, "paid-through inferred", np.where(unknown, "unknown — check", None)))  # type: ignore[call-overload]
     text = text.astype(object)
     if back is not None:  # reports._import_flag: a back fee after a restoration (fees.back_fee_dates)
         for i in np.flatnonzero(back[rows]):

@@ -191,7 +191,7 @@ class _Row:
 FIELDS = tuple(_Row.__dataclass_fields__)
 
 
-def _rows(frame: pd.DataFrame, positions: Sequence[int]) -> list[_Row]:
+def _rows(frame: pd.DataFrame, positions: Sequence[int] | np.ndarray) -> list[_Row]:
     picked = frame.iloc[list(positions)]
     columns = [picked[name].astype(object).tolist() if name in picked else [None] * len(picked) for name in FIELDS]
     return [_Row(*(_plain(v) for v in values)) for values in zip(*columns, strict=True)]

@@ -136,7 +136,7 @@ _Fire = tuple[date, int, Tier, "str | Decimal", date, int]
 
 
 def _fires(fee: FeeDates, tiers: Sequence[Tier]) -> list[_Fire]:
-    found = []
+    found: list[_Fire] = []
     for tier in tiers:
         weight = _ANCHOR_WEIGHT[tier.anchor]
         for tag, anchor_date in _anchors(tier, fee):

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from custody.clock import SHANGHAI
-from custody.config import ConfigError
+from custody.config_error import ConfigError
 from custody.reminder_policy import ANCHORS, KINDS, RESTORATION_ANCHORS, Tier
 
 # The contact roles of custody.models.core.CONTACT_ROLES (kept equal by a test), plus two audience words: "all"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from custody.portfolio import EPOCH_ORDINAL, NAT_DAYS
 
 
 class Column:
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # every column kind is a dataclass (_joined reads its fields)
+
     def __len__(self) -> int:
         raise NotImplementedError
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,7 @@ def _legend(notes: list[str], rows: Rows) -> tuple[str, ...]:
 
 
 def _texts(rows: Rows, key: str) -> np.ndarray:
-    return rows.columns[key].objects.astype(str)
+    return cast(Objects, rows.columns[key]).objects.astype(str)  # cast: the text columns are Objects
 
 
 def _numbers(rows: Rows) -> np.ndarray:
@@ -165,10 +166,10 @@ def due_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar,
         extra = {"days_left": Ints(left[rows], np.ones(len(rows), bool)),
                  "flag": import_flags(f, rows, f.unpaid.year[rows], f.unpaid.back)}
         run.parts.append(_picked(f, rows, DUE_COLUMNS, extra))
-    rows = concat(run.parts, keys)
-    rows = _sorted(rows, _days_of(rows, "due_date"), _numbers(rows))
-    return TableReport("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, rows,
-                       _legend(run.notes(), rows))
+    table = concat(run.parts, keys)
+    table = _sorted(table, _days_of(table, "due_date"), _numbers(table))
+    return TableReport("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, table,
+                       _legend(run.notes(), table))
 
 
 def grace_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar, today: date) -> TableReport:
@@ -180,10 +181,10 @@ def grace_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalenda
         extra = {"days_left": Ints(f.unpaid.grace_end[rows] - f.today, np.ones(len(rows), bool)),
                  "flag": import_flags(f, rows, f.unpaid.year[rows], f.unpaid.back)}
         run.parts.append(_picked(f, rows, GRACE_COLUMNS, extra))
-    rows = concat(run.parts, keys)
-    rows = _sorted(rows, _days_of(rows, "grace_end"), _numbers(rows))
-    return TableReport("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, rows,
-                       _legend(run.notes(), rows))
+    table = concat(run.parts, keys)
+    table = _sorted(table, _days_of(table, "grace_end"), _numbers(table))
+    return TableReport("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, table,
+                       _legend(run.notes(), table))
 
 
 # ---------------------------------------------------------------------------------------------- statement
@@ -203,10 +204,10 @@ def enterprise_statement(chunks: Iterable[Chunk], rules: RuleSet, calendar: Tabl
                  "legal_status": Objects(frame["legal_status"].to_numpy(object)[rows]),
                  "legal_status_date": Days(_day_array(status_day)[rows], np.zeros(len(rows), bool))}
         run.parts.append(_picked(f, rows, STATEMENT_COLUMNS, extra))
-    rows = concat(run.parts, keys)
-    rows = _sorted(rows, _texts(rows, "mode"), _numbers(rows))
-    return TableReport("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, rows,
-                       _legend(run.notes(), rows))
+    table = concat(run.parts, keys)
+    table = _sorted(table, _texts(table, "mode"), _numbers(table))
+    return TableReport("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, table,
+                       _legend(run.notes(), table))
 
 
 def _day_array(column: pd.Series) -> np.ndarray:
@@ -229,7 +230,7 @@ def lapsed_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalend
         review += found
     rows = concat(run.parts, keys)
     rows = _sorted(rows, _days_of(rows, "restore_by", np.iinfo(np.int64).max), _numbers(rows))
-    restorable = rows.columns["restorable"].objects
+    restorable = cast(Objects, rows.columns["restorable"]).objects  # cast: a column of words
     unknown = [] if not (restorable == RESTORABLE_UNKNOWN).any() else [
         f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
         f"until {window.request_months} months after it, and the notice is assumed to come within "

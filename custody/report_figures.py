@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from custody.decisions import Decision, abandon_in_effect
 from custody.display import abandon_text
@@ -59,15 +59,17 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
                 abandoned[e.patent.patent_id] = e
                 continue
             row[f"y{when}"] += _forecast_amount(e, fee, today)
-    rows = [{"enterprise_code": code, "enterprise": name, **amounts, "total": sum(amounts.values(), ZERO)}
+    rows: list[dict[str, Any]] = [{"enterprise_code": code, "enterprise": name, **amounts,
+                                   "total": sum(amounts.values(), ZERO)}
             for (code, name), amounts in sorted(totals.items())]
     platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}
     rows.append({"enterprise_code": PLATFORM_TOTAL[0], "enterprise": PLATFORM_TOTAL[1], **platform})
     columns = (*BASE_COLUMNS[:2], *(Column(k, str(y), str(y), "money") for k, y in zip(keys, span, strict=True)),
                Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
+    # cast: _is_abandoned let only patents with an abandonment on record into `abandoned`.
     left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
-                     f"abandons it: {abandon_text(e.patent.decision)}" for e in abandoned.values())
+                     f"abandons it: {abandon_text(cast(Decision, e.patent.decision))}" for e in abandoned.values())
     return Report("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", columns,
                   tuple(rows), (*notes, *left_out), chart)
 

@@ -284,6 +284,7 @@ def _add_chart(sheet: Any, report: TableReport) -> None:
     from openpyxl.utils import get_column_letter
 
     spec = report.chart
+    assert spec is not None  # called only for a report with a chart
     keys = [c.key for c in report.columns]
     title_col = keys.index(spec.title_key) + 1
     first, last = keys.index(spec.value_keys[0]) + 1, keys.index(spec.value_keys[-1]) + 1

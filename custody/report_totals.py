@@ -93,8 +93,10 @@ class _Forecast:
         frame = f.frame
         for i in rows.tolist():
             number, name = frame["application_number"].iloc[i], frame["enterprise_name"].iloc[i]
+            decision = decision_of(frame, i)
+            assert decision is not None  # only rows whose abandonment dropped a fee come here
             self.abandoned.append((number, f"{number} ({name}): fees left out, the enterprise abandons it: "
-                                           f"{abandon_text(decision_of(frame, i))}"))
+                                           f"{abandon_text(decision)}"))
 
 
 def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar, today: date,

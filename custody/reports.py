@@ -162,6 +162,7 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         if not is_tracked(e, today) or e.state != PatentState.IN_GRACE:
             continue
         fee = first_unpaid(e.schedule)
+        assert fee is not None and fee.grace_end is not None  # in grace: a fee is unpaid, not the grant year's
         rows.append({**_base(e), **_shown(e, today, GRACE_COLUMNS), "days_left": (fee.grace_end - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))

@@ -213,7 +213,7 @@ def _lapse(event, state, patent, rules, calendar, today, reason: str = "") -> Ou
     new = replace(state, lapsed_on=event.announced_on, restored_on=None)
     schedule = _unrestored(patent.schedule, calendar)
     why = _unquotable_reason(schedule)
-    if why is not None:
+    if why is not None or schedule is None:  # (None has its reason: the second test is for the type checker)
         review = Effect("operator_review", f"cannot quote restoration ({why}): check the patent's fee records "
                                            f"(cause: {event.cause})")
         return Outcome(replace(new, restore_by=None, restoration_year=None), (stopped, review))
@@ -301,6 +301,7 @@ def _terminate(event, state, patent, rules, calendar, today) -> Outcome:
     on = event.announced_on
     if schedule is not None and patent_state(schedule, on) == PatentState.LAPSED:
         year = first_unpaid(schedule)
+        assert year is not None  # a lapsed schedule has an unpaid year (fees.patent_state)
         reason = f"; reason not given, taken as non-payment: the year {year.year} fee was unpaid at its grace end"
         return _lapse(event, state, patent, rules, calendar, today, reason)
     if schedule is not None and patent_state(schedule, on) == PatentState.EXPIRED:

@@ -15,6 +15,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from importers.read_error import ReadError
+
 if TYPE_CHECKING:
     from importers.workbook_guard import SheetLimits
 
@@ -24,15 +26,6 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 CHUNK_BYTES = 1 << 20
 DELIMITERS = (",", "\t", ";", "|")
-
-
-class ReadError(Exception):
-    """The file cannot be read at all; carries a message code and parameters (see importers.messages)."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

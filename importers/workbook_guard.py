@@ -25,7 +25,7 @@ from xml.parsers import expat
 
 import numpy as np
 
-from importers.readers import ReadError
+from importers.read_error import ReadError
 
 MB = 1 << 20
 CHUNK = 4 * MB

@@ -39,8 +39,8 @@ from custody.store.outbox import (
     transition,
 )
 from custody.store.statements import statement_mail
+from scheduler.context import Ticks
 from scheduler.ports import Reconciling, Result, Transport
-from scheduler.ticks import Ticks
 
 log = logging.getLogger(__name__)
 TICK_BUDGET_SECONDS = 50.0  # the tick runs every minute: leave room, the next one carries on

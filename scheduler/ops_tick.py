@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -360,9 +361,18 @@ def ops_jobs(wiring: OpsWiring) -> list:
 
     from scheduler.daemon import ExtraJob
 
-    if wiring.gateway is None or not wiring.settings.enabled:
+    if not watching(wiring):
         return []
-    from functools import partial
-
     return [ExtraJob("ops", partial(ops_tick, wiring=wiring),
                      IntervalTrigger(minutes=wiring.settings.run_every_minutes, timezone=SHANGHAI))]
+
+
+def watching(wiring: OpsWiring) -> bool:
+    """Whether the timed runs (daemon and cron) run the watch: [status.ops] enabled and credentials set."""
+    return wiring.gateway is not None and wiring.settings.enabled
+
+
+def ops_once(wiring: OpsWiring) -> dict[str, Callable[[Any], dict[str, Any]]]:
+    """The OPS tick for `custody run-once`, by name, when the daemon would run it: cron alone keeps the watch
+    going. A run every few minutes asks OPS only about the patents due by the weekly schedule."""
+    return {"ops": partial(ops_tick, wiring=wiring)} if watching(wiring) else {}

@@ -17,8 +17,8 @@ from custody.masking import mask_text
 from custody.models.reminders import Reminder
 from custody.store.db import session_for
 from custody.store.outbox import fail, local_day, mark_delivered, mark_no_receipt
+from scheduler.context import Ticks
 from scheduler.ports import Reconciling
-from scheduler.ticks import Ticks
 
 log = logging.getLogger(__name__)
 

@@ -6,61 +6,30 @@ that follows each planning take turns; a second process (cron beside the daemon)
 APScheduler only decides *when* a tick runs; *what* is due comes from the database, so a tick run late, twice,
 or from cron at the same time as the daemon does the right thing. Each tick records its start, success or
 failure in `tick_run` (read by `custody health`); a failing tick is logged and the next run tries again.
+
+What a tick works with (`Ticks`) lives in scheduler.context, below both this module and the work it runs
+(scheduler.dispatch, scheduler.receipts), so the imports go one way (tests/test_architecture.py checks it).
 """
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
-from custody import clock
 from custody.masking import mask_text
-from custody.reminder_settings import ReminderSettings
-from custody.ruleset import RestorationRule, RuleSet
-from custody.statement import StatementSettings
 from custody.store.calendar import calendar_from
 from custody.store.db import session_for
 from custody.store.planner import PlanResult, plan
 from custody.store.ticks import tick_failed, tick_started, tick_succeeded
-from scheduler.ports import Transports
+from scheduler.context import Ticks
+from scheduler.dispatch import dispatch
+from scheduler.receipts import pull_receipts
+
+__all__ = ["Ticks", "dispatch_tick", "plan_now", "plan_tick", "receipts_tick", "recorded", "run_once",
+           "scheduled_dispatch_tick"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Ticks:
-    """Everything a tick needs, built once by cli.py (`custody daemon`, `custody run-once`)."""
-
-    engine: Engine
-    settings: ReminderSettings
-    rules: RuleSet
-    transports: Transports
-    clock: Callable[[], datetime] = clock.now
-    stop: threading.Event = field(default_factory=threading.Event)  # set on SIGTERM: finish, claim no more
-    dispatching: threading.Lock = field(default_factory=threading.Lock)  # one dispatch at a time in this process
-    statements: StatementSettings = field(default_factory=StatementSettings)  # [statement], [platform]
-
-    @property
-    def restoration(self) -> RestorationRule:
-        return self.rules.restoration
-
-    def unready(self) -> dict[str, str]:
-        """{channel: the secret this process lacks for it}: such channels are left for a process that has it."""
-        return {channel: why for channel, transport in self.transports.items()
-                if (why := getattr(transport, "missing_secret", None))}
-
-    def worker(self) -> str:
-        """A name for one run of a dispatcher: host, process and a random part (threads differ too)."""
-        return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def recorded(name: str, ticks: Ticks, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -93,8 +62,6 @@ def plan_tick(ticks: Ticks) -> dict[str, Any]:
 def dispatch_tick(ticks: Ticks, wait: bool = True) -> dict[str, Any]:
     """The dispatch tick; with `wait` False it steps aside when another one in this process is running (the
     daemon's minute job while the dispatch after planning runs: it already sends everything due)."""
-    from scheduler.dispatch import dispatch
-
     if not ticks.dispatching.acquire(blocking=wait):
         log.debug("dispatch: another dispatch tick is running in this process")
         return {"skipped": 1}
@@ -109,8 +76,6 @@ def scheduled_dispatch_tick(ticks: Ticks) -> dict[str, Any]:
 
 
 def receipts_tick(ticks: Ticks) -> dict[str, Any]:
-    from scheduler.receipts import pull_receipts
-
     return recorded("receipts", ticks, lambda: pull_receipts(ticks))
 
 

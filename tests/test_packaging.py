@@ -22,8 +22,8 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["
 RUNTIME = [Requirement(r) for r in PROJECT["dependencies"]]
 TEST = [Requirement(r) for r in PROJECT["optional-dependencies"]["test"]]
 # Declared without an import of their own: the PostgreSQL driver SQLAlchemy loads from the URL, a pytest plugin
-# (pyproject's `timeout`) and the linter `make test` runs.
-USED_WITHOUT_IMPORT = {"psycopg", "pytest-timeout", "ruff"}
+# (pyproject's `timeout`) and the two checkers `make test` runs.
+USED_WITHOUT_IMPORT = {"psycopg", "pytest-timeout", "ruff", "mypy"}
 
 
 def _pins() -> dict[str, str]:
@@ -92,6 +92,12 @@ def test_version_and_licence_are_in_the_metadata() -> None:
     assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")[:200]
     assert meta["Author"] or meta["Author-email"]
     assert meta.get_all("Classifier")
+
+
+def test_the_metadata_names_the_project_urls() -> None:
+    urls = dict(entry.split(", ", 1) for entry in metadata("patent-custody").get_all("Project-URL") or [])
+    assert set(urls) == {"Homepage", "Source", "Issues", "Documentation"}
+    assert all(url.startswith("https://") for url in urls.values())
 
 
 def test_custody_version_prints_the_version_without_reading_any_configuration(capsys, tmp_path, monkeypatch) -> None:

@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 from sqlmodel import Session
 
 import cli
-from custody.export import display_width, neutralised, report_csv, write_csv, write_xlsx
+from custody.export import display_width, neutralised
+from custody.report_files import report_csv, write_csv, write_xlsx
 from custody.reports import Column, Report
 from tests.support.cli import hand_to_cli
 from tests.test_reports_portfolio import build_report_portfolio

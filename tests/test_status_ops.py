@@ -9,11 +9,12 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -57,7 +58,8 @@ LEGAL = {
     "(CN).(201710000001).(A)": "cn_p1_misc.xml", "(CN).(201630000004).(S)": "cn_old_codes.xml",
     "(CN).(201510000008).(A)": "cn_c19.xml", "(CN).(202110000009).(A)": "cn_expy.xml",
     "(CN).(201610000010).(A)": "cn_cx01.xml", "(CN).(201810000006).(A)": "cn_unknown.xml",
-    "(CN).(2019100000076).(A)": "cn_p7_checkdigit.xml",
+    "(CN).(2019100000076).(A)": "cn_p7_checkdigit.xml", "(CN).(201710000011).(A)": "cn_iw01.xml",
+    "(CN).(201810000012).(A)": "cn_ip01.xml", "(CN).(201910000013).(A)": "cn_av01.xml",
 }
 NUMBERS = {"(CN).(201910000007.6)": "CN.2019100000076.A"}
 BLACK = "busy (images=green:100, inpadoc=black:0, other=green:1000, retrieval=green:100, search=green:10)"
@@ -125,6 +127,12 @@ def test_a_family_answer_applies_only_our_cn_members_events(engine: Engine, port
     pytest.param(SPARE[0], lambda s, p: s.lapsed_on.isoformat() == "2025-06-04", id="c19-padded"),
     pytest.param(SPARE[2], lambda s, p: s.ended == "expired", id="cx01-expired"),
     pytest.param(SPARE[1], lambda s, p: s.ended == "termination", id="expy-in-term-ended-for-review"),
+    # As the same headings from a status file do (tests/test_status_ingest.py, SPARE[3] to SPARE[5]).
+    pytest.param(SPARE[3], lambda s, p: (s.ended, str(s.ended_on)) == ("invalidated_full", "2025-02-02"),
+                 id="iw01-invalid-in-full-ends-the-patent"),
+    pytest.param(SPARE[4], lambda s, p: s.ended is None and s.lapsed_on is None, id="ip01-invalid-in-part-keeps-it"),
+    pytest.param(SPARE[5], lambda s, p: (s.ended, str(s.ended_on)) == ("abandoned", "2025-04-01"),
+                 id="av01-abandoned-ends-the-patent"),
 ])
 def test_each_code_changes_the_watch_as_its_heading_does(engine: Engine, portfolio, ops: OpsServer, number: str,
                                                         expect) -> None:
@@ -433,3 +441,45 @@ def test_health_fails_when_the_ops_watch_has_not_completed_a_cycle(home: Path, c
     code, out, _ = _run(capsys, "health", "--format", "json")
     ops_line = next(c for c in json.loads(out) if c["check"] == "ops watch")
     assert code == 1 and not ops_line["ok"] and "never run" in ops_line["detail"]
+
+
+def _ticks_run(out: str) -> dict[str, dict]:
+    return {row["tick"]: json.loads(row["result"]) for row in json.loads(out)}
+
+
+def test_run_once_runs_the_ops_watch_before_planning_as_the_daemon_does(home: Path, capsys: pytest.CaptureFixture,
+                                                                        ops: OpsServer, engine: Engine) -> None:
+    code, out, err = _run(capsys, "run-once", "--format", "json")
+    ticks = _ticks_run(out)
+    assert list(ticks) == ["status", "ops", "plan", "dispatch", "receipts"] and code == 0
+    assert ticks["ops"]["error"] is False and ticks["ops"]["stopped"] is None
+    with Session(engine) as session:  # enrolled, each at its point of the week (nothing urgent yet)
+        assert _enrolled(session) == len(session.exec(select(Patent)).all())
+    with freeze_time(datetime.now(UTC) + timedelta(days=8), tick=True):  # a week of cron runs later
+        code, out, err = _run(capsys, "run-once", "--format", "json")
+    ops_run = _ticks_run(out)["ops"]
+    assert ops_run["checked"] >= 1 and ops.calls("legal") and ops_run["error"] is False
+    assert ("2025-02-02", "invalidated_full") in _events(engine, SPARE[3])
+    for text in (out, err):
+        assert KEY not in text and SECRET not in text
+
+
+@pytest.mark.parametrize("why", ["no-secret", "disabled"])
+def test_run_once_leaves_the_ops_watch_out_without_credentials_or_when_disabled(
+        home: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, ops: OpsServer, why: str) -> None:
+    if why == "no-secret":
+        monkeypatch.delenv("CUSTODY_OPS_SECRET")
+    else:
+        (home / "config.toml").write_text(f'[status.ops]\nenabled = false\nbase_url = "{ops.base_url}"\n',
+                                          encoding="utf-8")
+    code, out, _ = _run(capsys, "run-once", "--format", "json")
+    assert code == 0 and list(_ticks_run(out)) == ["status", "plan", "dispatch", "receipts"]
+    assert ops.calls("legal") == [] and ops.calls("token") == []
+
+
+def test_run_once_exits_1_when_ops_refuses_the_run(home: Path, capsys: pytest.CaptureFixture, ops: OpsServer) -> None:
+    assert _run(capsys, "run-once")[0] == 0  # enrols the portfolio; nothing due yet
+    ops.fail_next("legal", 403, rejection="RegisteredQuotaPerWeek exceeded")
+    with freeze_time(datetime.now(UTC) + timedelta(days=8), tick=True):
+        code, out, _ = _run(capsys, "run-once", "--format", "json")
+    assert code == 1 and _ticks_run(out)["ops"]["error"] is True

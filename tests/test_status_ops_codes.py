@@ -72,6 +72,12 @@ def _records(name: str, number: str) -> list[tuple[str, str, str]]:
     pytest.param("cn_expy.xml", "202110000009.2", [("2025-05-30", "专利权的终止", "termination")],
                  id="expy-reason-from-the-fee-schedule"),
     pytest.param("cn_cx01.xml", "201610000010.4", [("2025-06-11", "专利权有效期届满", "expired")], id="cx01"),
+    pytest.param("cn_iw01.xml", "201710000011.3", [("2025-02-02", "专利权的无效宣告", "invalidated_full")],
+                 id="iw01-invalid-in-full"),
+    pytest.param("cn_ip01.xml", "201810000012.2", [("2025-02-03", "专利权的无效宣告", "invalidated_partial")],
+                 id="ip01-invalid-in-part"),
+    pytest.param("cn_av01.xml", "201910000013.1", [("2025-04-01", "专利权的主动放弃", "abandoned")],
+                 id="av01-abandoned-by-the-owner"),
     pytest.param("cn_unknown.xml", "201810000006.7", [
         ("2020-12-01", "授权", "grant"), ("2025-06-12", "ZX99 SOME EVENT CODE ADDED LATER", "unknown")],
         id="unknown-code-kept-with-its-description"),
