@@ -254,7 +254,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, PatentType]:
-    given = _choice(PatentType, type_, "--type", "a patent type") if type_ is not None else None
+    given = _type_option(type_) if type_ is not None else None
     if appno is None:
         if given is None:
             raise UserError("give an application number or --type")
@@ -264,6 +264,16 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, Pate
         raise UserError(f"--type {given.value} contradicts application number {number} "
                         f"(type digit says {number.type.value})")
     return str(number), number.type
+
+
+def _type_option(text: str) -> PatentType:
+    """--type in either language (invention or 发明; custody.options)."""
+    from custody.options import OptionError, patent_type
+
+    try:
+        return patent_type(text)
+    except OptionError as exc:
+        raise UserError(f"--type {exc}") from None
 
 
 def _choice(enum: type[StrEnum], value: str, name: str, what: str):
@@ -294,7 +304,7 @@ class ScheduleFormat(StrEnum):
 def fees(
     ctx: typer.Context,
     appno: str | None = typer.Argument(None, help="Application number (gives the type)."),
-    type_: str | None = typer.Option(None, "--type", metavar="invention|utility_model|design",
+    type_: str | None = typer.Option(None, "--type", metavar="invention|utility_model|design|发明|实用新型|外观设计",
                                      help="Patent type when no number is given."),
     filed: str = typer.Option(..., "--filed", help="Filing date (申请日)."),
     grant_year: str | None = typer.Option(None, "--grant-year", metavar="N", help="Patent year of grant (授权年度)."),
@@ -1766,20 +1776,17 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
-MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
 
 
-def _period_days(text: str) -> int:
-    """'90d', '12w' or '90' as a number of days, at most ten years; anything else is a usage error."""
-    import re
+def _period_days(text: str, start: date | None = None) -> int:
+    """'90d', '12w', '3m', '3个月' or '90' as a number of days from `start` (custody.options); anything else is a
+    usage error."""
+    from custody.options import OptionError, period_days
 
-    found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
-    if found is None:
-        raise UsageError(f"--within: {text!r} is not a period (write 90d, 12w or 90)")
-    days = int(found[1][-9:]) * (7 if found[2] == "w" else 1)
-    if days > MAX_WITHIN_DAYS or len(found[1].lstrip("0")) > 9:
-        raise UsageError(f"--within: {text} is more than {MAX_WITHIN_DAYS} days (ten years)")
-    return days
+    try:
+        return period_days(text, start or clock.today())
+    except OptionError as exc:
+        raise UsageError(f"--within: {exc}") from None
 
 
 def _report_date(value: str | None, name: str) -> date | None:
@@ -1860,7 +1867,7 @@ def _stdout():
 @report_app.command("due")
 def report_due(
     ctx: typer.Context,
-    within: str = typer.Option("90d", "--within", help="How far ahead: 90d, 12w, 30."),
+    within: str = typer.Option("90d", "--within", help="How far ahead: 90d, 12w, 3m (3个月), 30."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
@@ -1872,7 +1879,7 @@ def report_due(
     """
     from custody.report_engine import due_report
 
-    days = _period_days(within)
+    days = _period_days(within, _report_date(as_of, "--as-of"))
     _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
         report = due_report(chunks, rules, calendar, day, days)

@@ -1,0 +1,85 @@
+"""Rows written as they come, block by block, for lists too long to hold (`custody patent list` over a million
+patents): CSV (formula-like text neutralised, as in the reports), JSON (one array, written item by item) or an
+aligned plain table whose widths come from the headings and the first block (a later, wider cell pushes only its
+own line).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from custody.export import display_width, neutralised
+
+
+def write_stream(blocks: Iterable[list[dict[str, Any]]], columns: Sequence[tuple[str, str]], fmt: str,
+                 out: IO[str], title: str | None = None) -> int:
+    """Write every block's rows in `fmt` (table, csv or json); returns how many rows were written."""
+    keys = [k for k, _ in columns]
+    writer = {"csv": _Csv, "json": _Json}.get(fmt, _Table)(out, columns, title)
+    count = 0
+    for block in blocks:
+        writer.rows([[row.get(k) for k in keys] for row in block])
+        count += len(block)
+        out.flush()
+    writer.close(count)
+    return count
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+class _Csv:
+    def __init__(self, out: IO[str], columns: Sequence[tuple[str, str]], title: str | None) -> None:
+        self.writer = csv.writer(out)
+        self.writer.writerow([k for k, _ in columns])
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        self.writer.writerows([[neutralised(v) if isinstance(v, str) else _text(v) for v in row] for row in rows])
+
+    def close(self, count: int) -> None:
+        pass
+
+
+class _Json:
+    def __init__(self, out: IO[str], columns: Sequence[tuple[str, str]], title: str | None) -> None:
+        self.out, self.keys, self.first = out, [k for k, _ in columns], True
+        out.write("[")
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        for row in rows:
+            self.out.write(("\n  " if self.first else ",\n  ")
+                           + json.dumps(dict(zip(self.keys, row, strict=True)), ensure_ascii=False, default=str))
+            self.first = False
+
+    def close(self, count: int) -> None:
+        self.out.write("\n]\n" if count else "]\n")
+
+
+class _Table:
+    def __init__(self, out: IO[str], columns: Sequence[tuple[str, str]], title: str | None) -> None:
+        self.out, self.headings, self.title, self.widths = out, [h for _, h in columns], title, None
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        cells = [[_text(v) for v in row] for row in rows]
+        if self.widths is None:
+            self._start(cells)
+        self.out.write("".join(self._line(row) + "\n" for row in cells))
+
+    def _start(self, cells: list[list[str]]) -> None:
+        self.widths = [max([display_width(h)] + [display_width(row[i]) for row in cells])
+                       for i, h in enumerate(self.headings)]
+        if self.title:
+            self.out.write(self.title + "\n")
+        self.out.write(self._line(self.headings) + "\n")
+        self.out.write(self._line(["-" * w for w in self.widths]) + "\n")
+
+    def _line(self, cells: Sequence[str]) -> str:
+        pairs = zip(cells, self.widths, strict=True)
+        return "  ".join(c + " " * max(0, w - display_width(c)) for c, w in pairs).rstrip()
+
+    def close(self, count: int) -> None:
+        if self.widths is None:
+            self._start([])
