@@ -129,6 +129,9 @@ def _root(
 ) -> None:
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
+    from custody.i18n import set_language
+
+    set_language(ctx.obj.config.language)
 
 
 class _ShanghaiTimes(logging.Formatter):
@@ -274,6 +277,9 @@ def _type_option(text: str) -> PatentType:
         return patent_type(text)
     except OptionError as exc:
         raise UserError(f"--type {exc}") from None
+
+
+ENTERPRISE_HELP_LIST = "Only this enterprise (credit code)."
 
 
 def _choice(enum: type[StrEnum], value: str, name: str, what: str):
@@ -1686,16 +1692,16 @@ def patent_history(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
 ) -> None:
     """Why did (or didn't) we remind about this patent: every status event, effect (with its cause), decision and
-    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), oldest
-    first.
+    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), payment,
+    import and field change (old → new, with the file that made it), oldest first.
 
     Example: custody patent history 201410000003.5
     """
-    from custody.store.status import history
+    from custody.store.directory import full_history
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
-        rows = [{**r, "date": r["date"].isoformat()} for r in history(session, patent)]
+        rows = [{**r, "date": r["date"].isoformat()} for r in full_history(session, patent)]
     emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
          title=f"{patent.application_number} {patent.title}")
 
@@ -1753,6 +1759,171 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
                    f"nothing changed")
     for effect in effects:
         typer.echo(f"{patent.application_number}: {effect.message}")
+
+
+
+# -------------------------------------------------------------------------------------- operator commands (issue 11)
+# Lists and look-ups (patent/enterprise/contact list, enterprise show, import log), ending custody. Logic in
+# custody.store.patent_list, custody.store.directory and custody.store.custody_end; text through custody.i18n.
+
+
+def _columns(keys_and_headings: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    from custody.i18n import tr
+
+    return [(key, tr(heading)) for key, heading in keys_and_headings]
+
+
+def _enterprise(session, code: str):
+    from custody.store.reports import UnknownEnterprise, enterprise_by_code
+
+    try:
+        return enterprise_by_code(session, code.strip())
+    except UnknownEnterprise as exc:
+        raise UserError(str(exc)) from None
+
+
+@patent_app.command("list")
+def patent_list(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    type_: str | None = typer.Option(None, "--type", help="invention|utility_model|design or 发明|实用新型|外观设计."),
+    state_: str | None = typer.Option(None, "--state", help="in_force, in_grace, lapsed or expired (or 有效, ...)."),
+    due_within: str | None = typer.Option(None, "--due-within", help="Only fees due within: 90d, 12w, 3m, 3个月."),
+    flag: bool = typer.Option(False, "--flag", help="Only patents with an import flag (paid-through inferred, "
+                              "unknown — check)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Stored patents with their state and next fee, streamed (a million patents list in chunks).
+
+    Example: custody patent list --enterprise 91350100M000100Y43 --type 发明 --due-within 3个月 --format csv
+    """
+    from custody.store.calendar import calendar_from
+    from custody.store.patent_list import COLUMNS, PatentFilter, patent_rows, state_option
+    from custody.store.portfolio_read import report_chunks
+    from custody.stream_output import write_stream
+
+    day = option_date(as_of, "--as-of") or clock.today()
+    wanted = PatentFilter(_type_option(type_) if type_ else None, _state(state_, state_option),
+                          _period_days(due_within, day) if due_within else None, flag)
+    with db_session(ctx) as session:
+        chunks = report_chunks(session, _enterprise(session, enterprise).credit_code if enterprise else None)
+        rows = patent_rows(chunks, load_rules(settings=state(ctx).config.rule_settings), calendar_from(session),
+                           day, wanted)
+        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout)
+
+
+def _state(text: str | None, parse: Callable[[str], str]) -> str | None:
+    try:
+        return parse(text) if text is not None else None
+    except ValueError as exc:
+        raise UserError(f"--state {exc}") from None
+
+
+@patent_app.command("remove")
+def patent_remove(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    by: str | None = typer.Option(None, "--by", help="Who ends it (default: the login name)."),
+) -> None:
+    """End a patent's custody: its planned reminders are cancelled, nothing more is sent; its payments and history
+    are kept, the change is in its history and audit trail. Importing it again takes it back into custody.
+
+    Example: custody patent remove 201710601862.3
+    """
+    from custody.i18n import tr
+    from custody.store.custody_end import end_patent
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        number = patent.application_number
+        ended = end_patent(session, patent, by or _login(), clock.now(), clock.today())
+    if ended.already:
+        typer.echo(tr("{number}: custody had already ended: nothing changed", number=number))
+        return
+    typer.echo(tr("{number}: custody ended; {cancelled} planned reminder(s) cancelled; history kept (importing "
+                  "it again takes it back)", number=number, cancelled=ended.cancelled))
+
+
+@enterprise_app.command("end")
+def enterprise_end(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Unified social credit code (统一社会信用代码)."),
+    by: str | None = typer.Option(None, "--by", help="Who ends it (default: the login name)."),
+) -> None:
+    """End the custody of all an enterprise's patents: planned reminders cancelled, history kept, audited;
+    importing its patents again takes them back.
+
+    Example: custody enterprise end 91350100M000100Y43
+    """
+    from custody.i18n import tr
+    from custody.store.custody_end import end_enterprise
+
+    with db_session(ctx) as session:
+        enterprise = _enterprise(session, code)
+        name, credit_code = enterprise.name, enterprise.credit_code
+        ended = end_enterprise(session, enterprise, by or _login(), clock.now(), clock.today())
+    typer.echo(tr("{name} ({code}): custody ended for {ended} patent(s) ({already} had already ended); "
+                  "{cancelled} planned reminder(s) cancelled; history kept", name=name, code=credit_code,
+                  ended=ended.patents, already=ended.already, cancelled=ended.cancelled))
+
+
+@enterprise_app.command("show")
+def enterprise_show(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Unified social credit code (统一社会信用代码)."),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
+) -> None:
+    """One enterprise: patents in custody, watch-only and ended, its standing instructions, who receives
+    before-due reminders, the reminders it was sent, and its contacts (addresses masked).
+
+    Example: custody enterprise show 91350100M000100Y43
+    """
+    from custody.store.directory import CONTACT_HEADINGS, enterprise_detail, enterprise_lines
+
+    with db_session(ctx) as session:
+        detail = enterprise_detail(session, _enterprise(session, code), _configured_reminders(state(ctx)))
+    if fmt == ScheduleFormat.json:
+        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str))
+        return
+    for line in enterprise_lines(detail):
+        console.print(line)
+    emit(detail["contacts"], Format.table, _columns(CONTACT_HEADINGS))
+
+
+@contact_app.command("list")
+def contact_list(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Contacts by enterprise: role, masked mobile and email, consent per channel.
+
+    Example: custody contact list --enterprise 91350100M000100Y43 --format csv
+    """
+    from custody.store.directory import CONTACT_HEADINGS, contact_rows
+
+    with db_session(ctx) as session:
+        rows = list(contact_rows(session, _enterprise(session, enterprise).id if enterprise else None))
+    emit(rows, fmt, _columns(CONTACT_HEADINGS))
+
+
+@import_app.command("log")
+def import_log(
+    ctx: typer.Context,
+    file: str | None = typer.Option(None, "--file", help="Only imports of files whose name contains this."),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="At most this many (1-100000)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """The import log, newest first: which file, what kind, rows read, rejected, new, updated, unchanged.
+
+    Example: custody import log --file portfolio.xlsx
+    """
+    from custody.store.directory import IMPORT_HEADINGS, import_rows
+
+    with db_session(ctx) as session:
+        rows = import_rows(session, file, limit)
+    emit(rows, fmt, _columns(IMPORT_HEADINGS))
 
 
 

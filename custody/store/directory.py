@@ -83,7 +83,10 @@ def enterprise_lines(detail: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- contacts
 
 
-CONTACT_COLUMNS = ("credit_code", "enterprise", "name", "role", "mobile", "email", "consent_sms", "consent_email")
+# (key, English heading: the msgid the renderer translates)
+CONTACT_HEADINGS = (("credit_code", "Credit code"), ("enterprise", "Enterprise"), ("name", "Contact"),
+                    ("role", "Role"), ("mobile", "Mobile"), ("email", "Email"), ("consent_sms", "SMS consent"),
+                    ("consent_email", "Email consent"))
 
 
 def contact_rows(session: Session, enterprise_id: int | None = None) -> Iterator[dict[str, Any]]:
@@ -105,8 +108,10 @@ def contact_rows(session: Session, enterprise_id: int | None = None) -> Iterator
 # ---------------------------------------------------------------------------------------------- import log
 
 
-IMPORT_COLUMNS = ("id", "finished_at", "kind", "file_name", "dry_run", "partial", "rows_read", "rows_rejected",
-                  "new", "updated", "unchanged", "sha256")
+IMPORT_HEADINGS = (("id", "Import"), ("finished_at", "Finished"), ("kind", "Kind"), ("file_name", "File"),
+                   ("dry_run", "Dry run"), ("partial", "Partial"), ("rows_read", "Rows read"),
+                   ("rows_rejected", "Rejected"), ("new", "New"), ("updated", "Updated"), ("unchanged", "Unchanged"),
+                   ("sha256", "SHA-256"))
 
 
 def import_rows(session: Session, file_name: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -132,31 +137,32 @@ def record_history(session: Session, patent_id: int) -> list[dict[str, Any]]:
         note = f" ({p.note})" if p.note else ""
         rows.append({"date": p.paid_on, "what": tr("payment"),
                      "detail": tr("year {year}: {amount} yuan paid on {day}", year=p.year, amount=p.amount,
-                                  day=p.paid_on) + note, "source": p.source, "_at": p.recorded_at, "_order": 3})
+                                  day=p.paid_on) + note, "source": p.source, "_at": p.recorded_at, "_order": 1})
     query = (sa.select(CHANGE, IMPORT.c.file_name, IMPORT.c.kind)
-             .outerjoin(IMPORT, IMPORT.c.id == CHANGE.c.import_id).where(CHANGE.c.patent_id == patent_id))
+             .outerjoin(IMPORT, IMPORT.c.id == CHANGE.c.import_id)
+             # A payment's audit row says what the payment row says: the payment is shown once, from its row.
+             .where(CHANGE.c.patent_id == patent_id, CHANGE.c.field != "payment"))
     for c in session.execute(query):
         day = c.changed_at.astimezone(SHANGHAI).date()
         source = tr("import {file} (#{id})", file=c.file_name, id=c.import_id) if c.import_id else c.source
         if c.field == CREATED:
             rows.append({"date": day, "what": tr("import: created"), "detail": tr("created from {file}",
-                         file=c.file_name or c.source), "source": source, "_at": c.changed_at, "_order": 4})
+                         file=c.file_name or c.source), "source": source, "_at": c.changed_at, "_order": -1})
         else:
             rows.append({"date": day, "what": tr("change: {field}", field=c.field),
-                         "detail": f"{_shown(c.old_value)} → {_shown(c.new_value)}", "source": source,
-                         "_at": c.changed_at, "_order": 4})
+                         "detail": f"{_shown(c.field, c.old_value)} → {_shown(c.field, c.new_value)}",
+                         "source": source, "_at": c.changed_at, "_order": 1})
     return rows
 
 
-def _shown(value: str | None) -> str:
-    return label("value", None) if value is None else value
+def _shown(field: str, value: str | None) -> str:
+    """A stored value as text; an enumerated one (mode, type, reduction) as its word."""
+    return label(field, value)
 
 
 def full_history(session: Session, patent: Patent) -> list[dict[str, Any]]:
     """custody.store.status.history (events, effects, decisions, reminders) with the patent's payments, imports
-    and field changes, oldest first (on one day: the watch's rows first, then these in the order recorded)."""
+    and field changes, oldest first."""
     from custody.store.status import history
 
-    mine = sorted(record_history(session, patent.id), key=lambda r: (r["date"], r["_order"], r["_at"]))
-    rows = sorted([*history(session, patent), *mine], key=lambda r: r["date"])
-    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    return history(session, patent, record_history(session, patent.id))

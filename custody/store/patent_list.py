@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from custody.domain import PatentType
-from custody.i18n import label
+from custody.i18n import label, tr
 from custody.portfolio_figures import figures, import_flags, shown
 from custody.portfolio_screen import screen
 from custody.report_engine import Chunk
@@ -30,6 +30,16 @@ STATES = ("in_force", "in_grace", "lapsed", "expired")
 COLUMNS = (("application_number", "Application number"), ("type", "Type"), ("title", "Title"),
            ("credit_code", "Credit code"), ("enterprise", "Enterprise"), ("mode", "Mode"), ("state", "State"),
            ("year", "Fee year"), ("due_date", "Due date"), ("fee", "Fee (CNY)"), ("flag", "Flag"))
+
+
+def state_option(text: str) -> str:
+    """A state as the operator types it: the stored word, or its English or Chinese label (有效, ...)."""
+    wanted = text.strip().lower()
+    for value in STATES:
+        if wanted in (value, label("state", value, "en").lower(), label("state", value, "zh")):
+            return value
+    shown = ", ".join(f"{value}/{label('state', value, 'zh')}" for value in STATES)
+    raise ValueError(f"{text!r} is not a state: use {shown}")
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ def _rows(chunk: Chunk, rules: RuleSet, calendar: WorkCalendar, today: date,
     found: dict[int, dict[str, Any]] = {}
     if not wanted.needs_figures:  # a patent whose fee facts the engine refuses is still listed, with why
         for i, text in verdict.problems.items():
-            found[i] = {**_plain(frame, i), "flag": f"fee facts incomplete: {text}"}
+            found[i] = {**_plain(frame, i), "flag": tr("fee facts incomplete: {problem}", problem=text)}
     accepted = np.flatnonzero(verdict.accepted)
     if len(accepted):
         part = frame.iloc[accepted].copy()
