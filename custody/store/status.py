@@ -335,7 +335,8 @@ def _decision_message(decision: Decision, immediately: bool) -> str:
 def history(session: Session, patent: Patent, extra: Iterable[dict] = ()) -> list[dict]:
     """Everything the watch and the reminders did about `patent`, oldest first, each with its cause; `extra` rows
     (payments, imports, field changes: custody.store.directory) are ordered among them by date, order and time."""
-    rows = [*extra, *(_event_row(e) for e in session.exec(select(StatusEvent).where(StatusEvent.patent_id == patent.id)))]
+    events = session.exec(select(StatusEvent).where(StatusEvent.patent_id == patent.id))
+    rows = [*extra, *(_event_row(e) for e in events)]
     rows += [{"date": e.effective_on, "what": f"effect: {e.code}", "detail": e.message, "_at": e.recorded_at,
               "_order": 1} for e in session.exec(select(StatusEffect).where(StatusEffect.patent_id == patent.id))]
     rows += [{"date": d.decided_at.astimezone(SHANGHAI).date(), "what": f"decision: {d.choice}", "detail": d.text,
