@@ -1221,9 +1221,63 @@ def remind_send(
             emit(rows, fmt, REMINDER_COLUMNS, title="dry run: nothing sent")
             return
         summary = dispatch_tick(ticks)
-    emit([{"outcome": k, "count": v} for k, v in summary.items()], fmt, [("outcome", "outcome"), ("count", "count")])
+        held = _held_rows(ticks)
+    emit([{"outcome": k, "count": v} for k, v in summary.items()] + held, fmt,
+         [("outcome", "outcome"), ("count", "count")])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
+
+
+def _held_rows(ticks) -> list[dict[str, Any]]:
+    """What waits for a channel's sending hours, and until when (custody.store.preview.held_for_quiet_hours)."""
+    from custody.clock import SHANGHAI
+    from custody.i18n import label, tr
+    from custody.store.db import session_for
+    from custody.store.preview import held_for_quiet_hours
+
+    with session_for(ticks.engine) as session:
+        held = held_for_quiet_hours(session, ticks.settings, clock.now())
+    return [{"outcome": tr("held for quiet hours: {channel} until {until}", channel=label("channel", h.channel),
+                           until=h.until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")), "count": h.count}
+            for h in held]
+
+
+@remind_app.command("preview")
+def remind_preview(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    day_: str | None = typer.Option(None, "--date", help="Preview this day (default: the rest of today)."),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
+) -> None:
+    """The exact SMS and email texts that would go out on a day, composed by the dispatcher's own code (planning
+    and preparation run in a transaction that is rolled back): nothing is saved, nothing is sent.
+
+    Example: custody remind preview --enterprise 91350100M000100Y43 --date 2026-04-01
+    """
+    from sqlmodel import Session
+
+    from custody.store.calendar import calendar_from
+    from custody.store.planner import plan
+    from custody.store.preview import day_span, preview_dict, preview_lines, previews
+    from scheduler.dispatch import send_limits
+
+    day = option_date(day_, "--date") or clock.today()
+    with reminder_ticks(ctx) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
+        owner = _enterprise(session, enterprise).id if enterprise else None
+        at, until = day_span(day, _plan_moment(day))
+        plan(session, ticks.settings, ticks.rules, calendar_from(session), at, full_refresh=day != clock.today(),
+             dry_run=True)
+        found = previews(session, ticks.settings, at, until, *send_limits(ticks), ticks.restoration, owner)
+        session.rollback()
+    if fmt == ScheduleFormat.json:
+        typer.echo(json.dumps([preview_dict(p) for p in found], ensure_ascii=False, indent=2))
+        return
+    for p in found:
+        typer.echo("\n".join(preview_lines(p)))
+    from custody.i18n import tr
+
+    typer.echo(tr("{n} message(s) would go out on {day}; nothing saved, nothing sent", n=len(found), day=day),
+               err=True)
 
 
 @enterprise_app.command("set")
