@@ -84,9 +84,9 @@ def enterprise_lines(detail: dict[str, Any]) -> list[str]:
 
 
 # (key, English heading: the msgid the renderer translates)
-CONTACT_HEADINGS = (("credit_code", "Credit code"), ("enterprise", "Enterprise"), ("name", "Contact"),
-                    ("role", "Role"), ("mobile", "Mobile"), ("email", "Email"), ("consent_sms", "SMS consent"),
-                    ("consent_email", "Email consent"))
+CONTACT_HEADINGS = (("credit_code", "Credit code (USCC)"), ("enterprise", "Enterprise name"),
+                    ("name", "Contact name"), ("role", "Contact role"), ("mobile", "Mobile (masked)"),
+                    ("email", "Email (masked)"), ("consent_sms", "SMS consent"), ("consent_email", "Email consent"))
 
 
 def contact_rows(session: Session, enterprise_id: int | None = None) -> Iterator[dict[str, Any]]:
@@ -108,10 +108,10 @@ def contact_rows(session: Session, enterprise_id: int | None = None) -> Iterator
 # ---------------------------------------------------------------------------------------------- import log
 
 
-IMPORT_HEADINGS = (("id", "Import"), ("finished_at", "Finished"), ("kind", "Kind"), ("file_name", "File"),
-                   ("dry_run", "Dry run"), ("partial", "Partial"), ("rows_read", "Rows read"),
-                   ("rows_rejected", "Rejected"), ("new", "New"), ("updated", "Updated"), ("unchanged", "Unchanged"),
-                   ("sha256", "SHA-256"))
+IMPORT_HEADINGS = (("id", "Import no."), ("finished_at", "Finished at"), ("kind", "Import kind"),
+                   ("file_name", "File name"), ("dry_run", "Dry run"), ("partial", "Partial import"),
+                   ("rows_read", "Rows read"), ("rows_rejected", "Rows rejected"), ("new", "New rows"),
+                   ("updated", "Updated rows"), ("unchanged", "Unchanged rows"), ("sha256", "SHA-256 (first 12)"))
 
 
 def import_rows(session: Session, file_name: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

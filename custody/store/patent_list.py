@@ -27,9 +27,10 @@ from custody.workdays import WorkCalendar
 
 # The states a patent can be listed by (the engine's own words; labels.toml domain "state").
 STATES = ("in_force", "in_grace", "lapsed", "expired")
-COLUMNS = (("application_number", "Application number"), ("type", "Type"), ("title", "Title"),
-           ("credit_code", "Credit code"), ("enterprise", "Enterprise"), ("mode", "Mode"), ("state", "State"),
-           ("year", "Fee year"), ("due_date", "Due date"), ("fee", "Fee (CNY)"), ("flag", "Flag"))
+COLUMNS = (("application_number", "Application no."), ("type", "Patent type"), ("title", "Patent title"),
+           ("credit_code", "Credit code (USCC)"), ("enterprise", "Enterprise name"), ("mode", "Custody mode"),
+           ("state", "Patent state"), ("year", "Next fee year"), ("due_date", "Next fee due"),
+           ("fee", "Next fee (CNY)"), ("flag", "Import flag"))
 
 
 def state_option(text: str) -> str:
@@ -110,10 +111,21 @@ def _plain(frame, i: int) -> dict[str, Any]:
             "mode": row["mode"], "state": None, "year": None, "due_date": None, "fee": None, "flag": None}
 
 
+def _state_word(state: str | None) -> str | None:
+    """The engine's states from the catalogue; a state the watch ended the patent with (expired, invalidated,
+    ...) in the legal-status vocabulary's own words."""
+    if state is None or state in STATES:
+        return label("state", state) if state else None
+    from custody.i18n import current_language
+    from custody.status_vocab import default_vocabulary
+
+    return default_vocabulary().label_of(state, current_language())
+
+
 def _labelled(row: dict[str, Any]) -> dict[str, Any]:
     """Enumerated values as words of the current language; dates as ISO text, money as text."""
     return {**row, "type": label("type", row["type"]), "mode": label("mode", row["mode"]),
-            "state": label("state", row["state"]) if row["state"] is not None else None,
+            "state": _state_word(row["state"]),
             "due_date": str(row["due_date"]) if row["due_date"] is not None else None,
             "fee": str(row["fee"]) if row["fee"] is not None else None,
             "flag": label("import_flag", row["flag"]) if row["flag"] is not None else None}
