@@ -30,7 +30,7 @@ from custody.store.patent_list import PatentFilter, patent_rows
 from custody.store.planner import plan
 from custody.store.portfolio_read import Scope, chunks
 from tests.support.cli import hand_to_cli
-from tests.test_status_portfolio import A, B, C, NOW, P1, P2, P3, P4, P5, P6, P7, SHANGHAI, TODAY, build_portfolio
+from tests.test_status_portfolio import NOW, P1, P2, P3, P4, P5, P6, P7, SHANGHAI, TODAY, A, B, C, build_portfolio
 
 RULES = default_rules()
 FROZEN = "2025-06-16 01:30:00"  # 09:30 in Shanghai, TODAY
