@@ -192,7 +192,8 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
     item = _planned_item(session, P1, 9, date(2025, 8, 1))
     session.close()
     assert cli.run(["patent", "remove", P1, "--by", "张三"]) == 0
-    assert capsys.readouterr().out.strip() == (f"{P1}：托管已终止；已取消待发送提醒 1 条；历史记录保留（重新导入即恢复托管）")
+    assert capsys.readouterr().out.strip() == (f"{P1}：托管已终止；已取消待发送提醒 1 条；"
+                                               "历史记录保留（重新导入即恢复托管）")
     with Session(session.get_bind()) as check:
         assert check.get(ReminderItem, item.id).state == "cancelled"
         assert check.get(Reminder, item.reminder_id).state == "cancelled"
@@ -298,7 +299,8 @@ def test_fees_appno_reads_the_stored_patent_and_says_what_the_options_override(
     assert explicit.err.strip() == f"{P1}：按库中该专利的著录项目计算"  # the same facts: nothing overridden
     assert cli.run(["fees", P1, "--reduction", "none", "--paid-through", "9", "--format", "json"]) == 0
     overridden = capsys.readouterr()
-    assert overridden.err.strip() == f"{P1}：按库中该专利的著录项目计算，以下项目以命令行给出的为准：paid_through, reduction"
+    assert overridden.err.strip() == (f"{P1}：按库中该专利的著录项目计算，以下项目以命令行给出的为准："
+                                      "paid_through, reduction")
     assert json.loads(overridden.out)["next_due"]["year"] == 10
     assert cli.run(["fees", "201810640027.5"]) == 1
     assert "库中没有该专利：请给出 --filed" in capsys.readouterr().err
