@@ -1889,7 +1889,7 @@ def patent_list(
     Example: custody patent list --enterprise 91350100M000100Y43 --type 发明 --due-within 3个月 --format csv
     """
     from custody.store.calendar import calendar_from
-    from custody.store.patent_list import COLUMNS, PatentFilter, patent_rows, state_option
+    from custody.store.patent_list import COLUMNS, TEXT_FROM_DATA, PatentFilter, patent_rows, state_option
     from custody.store.portfolio_read import report_chunks
     from custody.stream_output import write_stream
 
@@ -1900,7 +1900,7 @@ def patent_list(
         chunks = report_chunks(session, _enterprise(session, enterprise).credit_code if enterprise else None)
         rows = patent_rows(chunks, load_rules(settings=state(ctx).config.rule_settings), calendar_from(session),
                            day, wanted)
-        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout)
+        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout, free_text=TEXT_FROM_DATA)
 
 
 def _state(text: str | None, parse: Callable[[str], str]) -> str | None:

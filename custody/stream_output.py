@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import IO, Any
 
-from custody.export import display_width, neutralised
+from custody.export import CONTROL_STARTS, FORMULA_STARTS, display_width, neutralised
+
+# What a cell that may be read as a formula starts with: a formula sign or a control character (or white space
+# before one, which is checked apart).
+RISKY = frozenset((*CONTROL_STARTS, *FORMULA_STARTS))
 
 
-def write_stream(blocks: Iterable[list[dict[str, Any]]], columns: Sequence[tuple[str, str]], fmt: str,
-                 out: IO[str], title: str | None = None) -> int:
-    """Write every block's rows in `fmt` (table, csv or json); returns how many rows were written."""
-    keys = [k for k, _ in columns]
+def write_stream(blocks: Iterable[list[Sequence[Any]]], columns: Sequence[tuple[str, str]], fmt: str,
+                 out: IO[str], title: str | None = None, free_text: Collection[str] = ()) -> int:
+    """Write every block's rows (sequences in `columns` order) in `fmt` (table, csv or json); returns how many
+    rows were written. `free_text`: the keys whose text comes from a file or a person (CSV neutralises those)."""
     writer = {"csv": _Csv, "json": _Json}.get(fmt, _Table)(out, columns, title)
+    if fmt == "csv":
+        writer.free = [i for i, (k, _) in enumerate(columns) if k in free_text]
     count = 0
     for block in blocks:
-        writer.rows([[row.get(k) for k in keys] for row in block])
+        writer.rows(block)
         count += len(block)
         out.flush()
     writer.close(count)
@@ -33,11 +39,18 @@ def _text(value: Any) -> str:
 
 class _Csv:
     def __init__(self, out: IO[str], columns: Sequence[tuple[str, str]], title: str | None) -> None:
-        self.writer = csv.writer(out)
+        self.writer, self.free = csv.writer(out), list(range(len(columns)))
         self.writer.writerow([k for k, _ in columns])
 
-    def rows(self, rows: list[list[Any]]) -> None:
-        self.writer.writerows([[neutralised(v) if isinstance(v, str) else _text(v) for v in row] for row in rows])
+    def rows(self, rows: list[Sequence[Any]]) -> None:
+        if self.free:  # only the free-text columns can hold a formula; the others are ours (numbers, words)
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for i in self.free:
+                    text = row[i]
+                    if text.__class__ is str and text and (text[0] in RISKY or text[0].isspace()):
+                        row[i] = neutralised(row[i])
+        self.writer.writerows(rows)  # csv writes None as an empty cell
 
     def close(self, count: int) -> None:
         pass
@@ -48,7 +61,7 @@ class _Json:
         self.out, self.keys, self.first = out, [k for k, _ in columns], True
         out.write("[")
 
-    def rows(self, rows: list[list[Any]]) -> None:
+    def rows(self, rows: list[Sequence[Any]]) -> None:
         for row in rows:
             self.out.write(("\n  " if self.first else ",\n  ")
                            + json.dumps(dict(zip(self.keys, row, strict=True)), ensure_ascii=False, default=str))
@@ -62,7 +75,7 @@ class _Table:
     def __init__(self, out: IO[str], columns: Sequence[tuple[str, str]], title: str | None) -> None:
         self.out, self.headings, self.title, self.widths = out, [h for _, h in columns], title, None
 
-    def rows(self, rows: list[list[Any]]) -> None:
+    def rows(self, rows: list[Sequence[Any]]) -> None:
         cells = [[_text(v) for v in row] for row in rows]
         if self.widths is None:
             self._start(cells)

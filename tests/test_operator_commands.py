@@ -26,7 +26,7 @@ from custody.options import OptionError, patent_type, period_days
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
 from custody.store.calendar import calendar_from
-from custody.store.patent_list import PatentFilter, patent_rows
+from custody.store.patent_list import COLUMNS, PatentFilter, patent_rows
 from custody.store.planner import plan
 from custody.store.portfolio_read import Scope, chunks
 from tests.support.cli import hand_to_cli
@@ -97,7 +97,8 @@ def test_the_forecast_looks_at_the_next_twelve_months_when_the_year_is_nearly_ov
 def _listed(session: Session, wanted: PatentFilter = PatentFilter(), size: int = 50_000,  # noqa: B008
             scope: Scope = Scope(), today: date = TODAY) -> list[dict]:  # noqa: B008
     blocks = patent_rows(chunks(session, scope, size=size), RULES, calendar_from(session), today, wanted)
-    return [row for block in blocks for row in block]
+    keys = [key for key, _ in COLUMNS]
+    return [dict(zip(keys, row, strict=True)) for block in blocks for row in block]
 
 
 def test_the_patent_list_streams_the_same_rows_in_small_chunks_as_in_one(session: Session) -> None:
@@ -145,6 +146,11 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert [r["application_number"] for r in _csv(capsys.readouterr().out)] == [P1, P6]
     assert cli.run(["patent", "list", "--state", "滞纳期（宽限期）内", "--format", "json"]) == 0
     assert [r["application_number"] for r in json.loads(capsys.readouterr().out)] == [P2, P5]
+    assert cli.run(["patent", "list", "--format", "csv"]) == 0
+    titles = {r["application_number"]: r["title"] for r in _csv(capsys.readouterr().out)}
+    # Titles come from files: one a spreadsheet would run as a formula is neutralised, as in the reports.
+    assert (titles[P2], titles[P3], titles[P1]) == ("\'=HYPERLINK(\"http://evil.example\",\"点击\")电池外壳",
+                                                    "\'+一种基站天线", "一种电池管理方法")
     assert cli.run(["patent", "list", "--format", "table"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["申请号", "专利类型", "专利名称"]

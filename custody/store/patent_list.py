@@ -27,6 +27,9 @@ from custody.workdays import WorkCalendar
 
 # The states a patent can be listed by (the engine's own words; labels.toml domain "state").
 STATES = ("in_force", "in_grace", "lapsed", "expired")
+# The listed columns, in the order of each row's tuple: (key, English heading, a text from the data that a
+# spreadsheet could read as a formula).
+TEXT_FROM_DATA = frozenset({"title", "enterprise"})
 COLUMNS = (("application_number", "Application no."), ("type", "Patent type"), ("title", "Patent title"),
            ("credit_code", "Credit code (USCC)"), ("enterprise", "Enterprise name"), ("mode", "Custody mode"),
            ("state", "Patent state"), ("year", "Next fee year"), ("due_date", "Next fee due"),
@@ -56,8 +59,9 @@ class PatentFilter:
 
 
 def patent_rows(chunks: Iterator[Chunk], rules: RuleSet, calendar: WorkCalendar, today: date,
-                wanted: PatentFilter) -> Iterator[list[dict[str, Any]]]:
-    """Per chunk, the listed rows (ordered by patent id within the store), labels in the current language."""
+                wanted: PatentFilter) -> Iterator[list[tuple]]:
+    """Per chunk, the listed rows (ordered by patent id within the store) as tuples in COLUMNS order, labels in
+    the current language."""
     for chunk in chunks:
         frame = chunk.patents
         if wanted.type is not None:
@@ -70,7 +74,7 @@ FIGURES = ("state", "year", "due_date", "fee")
 
 
 def _rows(chunk: Chunk, rules: RuleSet, calendar: WorkCalendar, today: date,
-          wanted: PatentFilter) -> list[dict[str, Any]]:
+          wanted: PatentFilter) -> list[tuple]:
     """The chunk's listed rows, built a column at a time (no per-row frame access: a chunk is 50 000 patents)."""
     frame = chunk.patents
     verdict = screen(frame, rules, calendar)
@@ -122,27 +126,23 @@ def _state_word(state: str | None) -> str | None:
     return default_vocabulary().label_of(state, current_language())
 
 
-def _labelled(frame, rows: np.ndarray, cells: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """The rows, enumerated values as words of the current language (each word looked up once), dates as ISO
-    text, money as text."""
-    words: dict[tuple[str, Any], Any] = {}
-
-    def word(domain: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if (domain, value) not in words:
-            words[(domain, value)] = (_state_word(value) if domain == "state" else
-                                      label(domain, value) if domain != "text" else str(value))
-        return words[(domain, value)]
-
+def _labelled(frame, rows: np.ndarray, cells: dict[str, list[Any]]) -> list[tuple]:
+    """The rows as tuples in COLUMNS order, enumerated values as words of the current language (each distinct
+    value looked up once), dates and money as text."""
     def column(name: str) -> list[Any]:
         return frame[name].to_numpy(object)[rows].tolist()
 
-    plain = zip(column("application_number"), column("type"), column("title"), column("enterprise_code"),
-                column("enterprise_name"), column("mode"), strict=True)
-    return [{"application_number": number, "type": word("type", str(kind)), "title": title,
-             "credit_code": code or None, "enterprise": name or None, "mode": word("mode", mode),
-             "state": word("state", cells["state"][i]), "year": cells["year"][i],
-             "due_date": word("text", cells["due_date"][i]), "fee": word("text", cells["fee"][i]),
-             "flag": word("import_flag", cells["flag"][i])}
-            for i, (number, kind, title, code, name, mode) in zip(rows.tolist(), plain, strict=True)]
+    def picked(name: str) -> list[Any]:
+        values = cells[name]
+        return [values[i] for i in rows.tolist()]
+
+    def words(values: list[Any], word) -> list[Any]:
+        table = {v: (None if v is None else word(v)) for v in set(values)}
+        return [table[v] for v in values]
+
+    return list(zip(
+        column("application_number"), words([str(t) for t in column("type")], lambda v: label("type", v)),
+        column("title"), [c or None for c in column("enterprise_code")],
+        [n or None for n in column("enterprise_name")], words(column("mode"), lambda v: label("mode", v)),
+        words(picked("state"), _state_word), picked("year"), words(picked("due_date"), str),
+        words(picked("fee"), str), words(picked("flag"), lambda v: label("import_flag", v)), strict=True))
