@@ -44,12 +44,12 @@ class _Csv:
 
     def rows(self, rows: list[Sequence[Any]]) -> None:
         if self.free:  # only the free-text columns can hold a formula; the others are ours (numbers, words)
-            rows = [list(row) for row in rows]
-            for row in rows:
+            rows = list(rows)
+            for n, row in enumerate(rows):
                 for i in self.free:
                     text = row[i]
                     if text.__class__ is str and text and (text[0] in RISKY or text[0].isspace()):
-                        row[i] = neutralised(row[i])
+                        row = rows[n] = [*row[:i], neutralised(text), *row[i + 1:]]
         self.writer.writerows(rows)  # csv writes None as an empty cell
 
     def close(self, count: int) -> None:
