@@ -1895,7 +1895,7 @@ def patent_list(
 
     day = option_date(as_of, "--as-of") or clock.today()
     wanted = PatentFilter(_type_option(type_) if type_ else None, _state(state_, state_option),
-                          _period_days(due_within, day) if due_within else None, flag)
+                          _period_days(due_within, day, "--due-within") if due_within else None, flag)
     with db_session(ctx) as session:
         chunks = report_chunks(session, _enterprise(session, enterprise).credit_code if enterprise else None)
         rows = patent_rows(chunks, load_rules(settings=state(ctx).config.rule_settings), calendar_from(session),
@@ -2039,7 +2039,7 @@ AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
 
-def _period_days(text: str, start: date | None = None) -> int:
+def _period_days(text: str, start: date | None = None, name: str = "--within") -> int:
     """'90d', '12w', '3m', '3个月' or '90' as a number of days from `start` (custody.options); anything else is a
     usage error."""
     from custody.options import OptionError, period_days
@@ -2047,7 +2047,7 @@ def _period_days(text: str, start: date | None = None) -> int:
     try:
         return period_days(text, start or clock.today())
     except OptionError as exc:
-        raise UsageError(f"--within: {exc}") from None
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _report_date(value: str | None, name: str) -> date | None:

@@ -157,6 +157,8 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert all(n in out for n in (P1, P2, P3, P4, P5, P6, P7))
     assert cli.run(["patent", "list", "--state", "gone"]) == 1
     assert "Error: --state 'gone' is not a state" in capsys.readouterr().err
+    assert cli.run(["patent", "list", "--due-within", "soon"]) == 2
+    assert "Error: --due-within: 'soon' is not a period (write 90d, 12w, 3m, 3个月 or 90)" in capsys.readouterr().err
 
 
 @freeze_time(FROZEN)
