@@ -1316,7 +1316,8 @@ def enterprise_set(
 
 
 ENTERPRISE_COLUMNS = [("credit_code", "信用代码"), ("name", "企业"), ("contacts", "联系人"),
-                      ("recipients", "到期前接收人"), ("custody_patents", "托管专利")]
+                      ("recipients", "到期前接收人"), ("custody_patents", "托管专利"),
+                      ("watch_patents", "仅监控专利"), ("ended_patents", "托管已终止专利")]
 
 
 @enterprise_app.command("list")
@@ -1326,16 +1327,20 @@ def enterprise_list(
                                       "receives before-due reminders (role, address and consent, per \\[reminders])."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
-    """Enterprises by credit code: contacts, how many of them receive before-due reminders, patents in custody.
+    """Enterprises by credit code: contacts, how many of them receive before-due reminders, patents in custody,
+    watch-only and whose custody ended.
 
     Example: custody enterprise list --no-recipient --format csv
     """
+    from custody.store.directory import patents_by_mode
     from custody.store.reach import enterprise_reach
 
     with db_session(ctx) as session:
         found = enterprise_reach(session, _configured_reminders(state(ctx)), unreached_only=no_recipient)
+        modes = patents_by_mode(session)
     emit([{"credit_code": e.credit_code, "name": e.name, "contacts": e.contacts, "recipients": e.recipients,
-           "custody_patents": e.custody_patents} for e in found], fmt, ENTERPRISE_COLUMNS)
+           "custody_patents": e.custody_patents, "watch_patents": modes.get(e.id, {}).get("watch", 0),
+           "ended_patents": modes.get(e.id, {}).get("ended", 0)} for e in found], fmt, ENTERPRISE_COLUMNS)
 
 
 contact_app = typer.Typer(help="Contacts' consent to reminders, per channel.\n\n"

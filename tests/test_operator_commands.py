@@ -241,6 +241,9 @@ def test_ending_an_enterprise_ends_every_patent_of_it_and_no_other(cli_db: Path,
     assert cli.run(["patent", "list", "--format", "csv"]) == 0
     modes = {r["application_number"]: r["mode"] for r in _csv(capsys.readouterr().out)}
     assert {n for n, m in modes.items() if m == "托管已终止"} == {P1, P2, P6}
+    assert cli.run(["enterprise", "list", "--format", "csv"]) == 0
+    assert [(r["credit_code"], r["custody_patents"], r["watch_patents"], r["ended_patents"])
+            for r in _csv(capsys.readouterr().out)] == [(C, "0", "1", "0"), (A, "0", "0", "3"), (B, "3", "0", "0")]
     assert cli.run(["enterprise", "show", A, "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["patents"] == {"custody": 0, "watch": 0, "ended": 3}

@@ -166,3 +166,13 @@ def full_history(session: Session, patent: Patent) -> list[dict[str, Any]]:
     from custody.store.status import history
 
     return history(session, patent, record_history(session, patent.id))
+
+
+def patents_by_mode(session: Session) -> dict[int, dict[str, int]]:
+    """{enterprise id: {mode: patents}}, one GROUP BY over the patent table (`enterprise list`)."""
+    found: dict[int, dict[str, int]] = {}
+    query = (sa.select(PATENT.c.enterprise_id, PATENT.c.mode, sa.func.count())
+             .where(PATENT.c.enterprise_id.is_not(None)).group_by(PATENT.c.enterprise_id, PATENT.c.mode))
+    for enterprise_id, mode, count in session.execute(query):
+        found.setdefault(enterprise_id, {})[mode] = count
+    return found
