@@ -1262,6 +1262,8 @@ def remind_preview(
     from scheduler.dispatch import send_limits
 
     day = option_date(day_, "--date") or clock.today()
+    if day < clock.today():
+        raise UserError(f"--date {day} is past: what went out then is in `custody remind list`")
     with reminder_ticks(ctx) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
         owner = _enterprise(session, enterprise).id if enterprise else None
         at, until = day_span(day, _plan_moment(day))

@@ -392,6 +392,9 @@ def test_remind_preview_of_another_day(outbox_cli: Path, capsys: pytest.CaptureF
     captured = capsys.readouterr()
     assert P1 in captured.out and "发给 z***@a.example" in captured.out
     assert "2025-07-02 将发出" in captured.err
+    with freeze_time(FROZEN):
+        assert cli.run(["remind", "preview", "--date", "2025-06-15"]) == 1
+    assert "Error: --date 2025-06-15 is past" in capsys.readouterr().err
 
 
 def test_remind_send_says_what_waits_for_the_sending_hours(outbox_cli: Path, session: Session,
