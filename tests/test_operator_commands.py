@@ -218,6 +218,8 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
         assert planned == []
     assert cli.run(["patent", "remove", P1]) == 0
     assert "托管早已终止" in capsys.readouterr().out
+    assert cli.run(["decide", P1, "--pay", "--by", "张三"]) == 1
+    assert f"{P1}: its custody has ended, so there is nothing to decide" in capsys.readouterr().err
     with freeze_time("2025-06-16 02:30:00"):  # an hour later
         assert cli.run(["import", "patents", str(_write_patents_file(cli_db, (P1, "2017-08-01")))]) == 0
     capsys.readouterr()

@@ -294,6 +294,9 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
            rules: RuleSet, calendar: Calendar, note: str | None = None,
            immediately: bool = False) -> tuple[FeeDecision, list[Effect]]:
     """Record an enterprise's instruction about a fee year, and the effect it has on reminders."""
+    if patent.mode == "ended":
+        raise NotInCustody(f"{patent.application_number}: its custody has ended, so there is nothing to decide "
+                           "(importing it again takes it back into custody)")
     if patent.mode != "custody":
         raise NotInCustody(f"{patent.application_number} is watch-only: the platform pays no fees on it, so there "
                            f"is nothing to decide (`custody patent custody {patent.application_number}` takes it "
