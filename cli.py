@@ -2211,7 +2211,8 @@ def _restoration_window(ctx: typer.Context, rules):
 @report_app.command("forecast")
 def report_forecast(
     ctx: typer.Context,
-    years: int = typer.Option(5, "--years", min=1, max=30, help="Calendar years ahead, this one included."),
+    years: int = typer.Option(5, "--years", min=1, max=30, help="Calendar years ahead, this one included (in the "
+                              "year's last 31 days: twelve-month periods from today)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
