@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+import typer.core
 import typer.main
 from rich.console import Console
 from rich.table import Table
@@ -1002,7 +1003,7 @@ def reminder_ticks(ctx: typer.Context, transports: bool = True):
         channels = transports_from_config(st.config)
     engine = engine_for(url)
     try:
-        yield Ticks(engine, settings, rules, channels)
+        yield Ticks(engine, settings, rules, channels, statements=_statement_settings(ctx, rules))
     finally:
         engine.dispose()
 
@@ -1043,8 +1044,9 @@ def daemon(
 ) -> None:
     """Run the ticks on a timer until SIGTERM: plan daily and at start (then send at once), dispatch every minute,
     pull SMS receipts every 10 minutes, the legal-status tick daily and at start, look into the \\[status]
-    drop folder every minute and, with OPS credentials set, run the OPS watch every \\[status.ops]
-    run_every_minutes. SIGTERM lets the running tick finish and exits 0. One daemon per database;
+    drop folder every minute, with OPS credentials set, run the OPS watch every \\[status.ops]
+    run_every_minutes and, with \\[statement] enabled, email the enterprise statements from the period's day (daily
+    at 09:00 and at start). SIGTERM lets the running tick finish and exits 0. One daemon per database;
     `custody run-once` from cron alongside it is safe.
 
     Example: custody daemon --plan-at 07:30 --status-at 07:00
@@ -1052,6 +1054,7 @@ def daemon(
     from datetime import time
 
     from scheduler.daemon import run_daemon
+    from scheduler.statements import statement_jobs
 
     times = {}
     for name, text in (("--plan-at", plan_at), ("--status-at", status_at)):
@@ -1061,26 +1064,32 @@ def daemon(
             raise UserError(f"{name}: {text!r} is not a time like 08:00") from None
     _log_to_stderr()
     with reminder_ticks(ctx) as ticks:
-        code = run_daemon(ticks, times["--plan-at"], _status_jobs(state(ctx).config, times["--status-at"]))
+        code = run_daemon(ticks, times["--plan-at"], _status_jobs(state(ctx).config, times["--status-at"])
+                          + statement_jobs(ticks))
     raise typer.Exit(code)
 
 
 @app.command("run-once")
 def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
-    """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day), then plan, dispatch and
-    pull receipts once, for crontab (safe while the daemon runs). Exits 1 if a tick failed, a status file in the
-    drop folder was refused (moved to failed/, with why beside it) or a feed could not be applied.
+    """The legal-status tick (the drop folder each run, the \\[status.http] feed once a day) and, with \\[statement]
+    enabled, the period's statements when due, then plan, dispatch and pull receipts once, for crontab (safe
+    while the daemon runs). Exits 1 if a tick failed, a status file in the drop folder was refused (moved to
+    failed/, with why beside it) or a feed could not be applied.
 
     Example: */5 * * * * custody --config /etc/custody/config.toml run-once
     """
     from functools import partial
 
+    from scheduler.statements import statement_plan_tick
     from scheduler.status_tick import status_failures, status_today
     from scheduler.ticks import run_once
 
     _log_to_stderr(logging.WARNING)
     with reminder_ticks(ctx) as ticks:
-        results = run_once(ticks, {"status": partial(status_today, wiring=status_wiring(state(ctx).config))})
+        before = {"status": partial(status_today, wiring=status_wiring(state(ctx).config))}
+        if ticks.statements.enabled:
+            before["statements"] = statement_plan_tick
+        results = run_once(ticks, before)
     rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
     emit(rows, fmt, [("tick", "tick"), ("result", "result")])
     refused = status_failures(results.get("status", {}))
@@ -2308,6 +2317,116 @@ def report_kpi(
                             _restoration_window(ctx, rules))
     _emit_report(ctx, report, fmt, out)
 
+
+
+# ---------------------------------------------------------------------------------------------- statement (issue 11)
+# The figures are the report engine's (custody/statement.py), the document custody/statement_render.py's; the
+# emails go through the outbox (custody/store/statements.py) and the daemon plans them (scheduler/statements.py).
+
+
+class _StatementGroup(typer.core.TyperGroup):
+    """`custody statement CODE …` is `custody statement write CODE …`: the document is the group's own command."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["write", *args]
+        return super().parse_args(ctx, args)
+
+
+statement_app = typer.Typer(cls=_StatementGroup, no_args_is_help=True,
+                            help="The enterprise statement: its patents, what is due when and at what cost, what is "
+                            "in grace, what can be restored, and five years ahead (PDF or XLSX), written or "
+                            "emailed.\n\nExample: custody statement 91350100M000100Y43 --out statement.pdf")
+app.add_typer(statement_app, name="statement")
+
+
+class StatementPeriod(StrEnum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+
+
+def _statement_settings(ctx: typer.Context, rules):
+    from custody.statement import statement_settings
+
+    config = state(ctx).config
+    return statement_settings(config.section("statement"), config.section("platform"),
+                              _restoration_window(ctx, rules), config.language)
+
+
+@statement_app.command("write")
+def statement_write(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="The enterprise's credit code (统一社会信用代码)."),
+    out: Path = typer.Option(..., "--out", help="FILE.pdf (A4) or FILE.xlsx."),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+) -> None:
+    """Write the enterprise's statement (also `custody statement CODE --out FILE`), in \\[general] language.
+
+    Example: custody statement write 91350100M000100Y43 --as-of 2026-12-01 --out statement.pdf
+    """
+    from custody.statement import layout
+    from custody.statement_render import document_bytes
+    from custody.store.reports import UnknownEnterprise
+    from custody.store.statements import statement_of
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "xlsx"):
+        raise UsageError(f"--out: {out.name} should end in .pdf or .xlsx")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(f"--out: folder {out.parent} does not exist")
+    day = _report_date(as_of, "--as-of") or clock.today()
+    rules = load_rules(settings=state(ctx).config.rule_settings)
+    settings = _statement_settings(ctx, rules)
+    with db_session(ctx) as session:
+        try:
+            statement = statement_of(session, code, rules, settings, day)
+        except UnknownEnterprise as exc:
+            raise UserError(str(exc)) from None
+    try:
+        out.write_bytes(document_bytes(layout(statement, settings.language), fmt))
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    typer.echo(f"statement: {statement.name}, {len(statement.patents.rows)} patent(s) as of {day}, written to {out}",
+               err=True)
+
+
+@statement_app.command("send")
+def statement_send(
+    ctx: typer.Context,
+    code: str | None = typer.Argument(None, help="The enterprise's credit code (or --all)."),
+    every: bool = typer.Option(False, "--all", help="Every enterprise with an email contact."),
+    period: StatementPeriod | None = typer.Option(None, "--period", help="The period the statement is of "
+                                                  "(default: \\[statement] period)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Email the statement (PDF) to the enterprise's contacts with an email address and consent, through the outbox:
+    each enterprise, period and address once, whoever sends it and however often. Exits 1 if an email failed for
+    good (the operator is alerted).
+
+    Example: custody statement send --all --period quarterly
+    """
+    from custody.store.db import session_for
+    from custody.store.reports import UnknownEnterprise, enterprise_by_code
+    from scheduler.statements import plan_statements
+    from scheduler.ticks import dispatch_tick
+
+    if (code is None) == (not every):
+        raise UsageError("give an enterprise's credit code or --all, not both")
+    with reminder_ticks(ctx) as ticks:
+        if code is not None:
+            with session_for(ticks.engine) as session:
+                try:
+                    code = enterprise_by_code(session, code).credit_code
+                except UnknownEnterprise as exc:
+                    raise UserError(str(exc)) from None
+        planned = plan_statements(ticks, None if every else [code], period.value if period else None)
+        if "not_planned" in planned:
+            raise UserError(f"statements go by email: {planned['not_planned']}")
+        summary = dispatch_tick(ticks)
+    rows = [{"outcome": k, "count": v} for k, v in {**planned, **summary}.items()]
+    emit(rows, fmt, [("outcome", "outcome"), ("count", "count")])
+    if "error" in summary or summary.get("failed"):
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------------------------------- entry point

@@ -282,6 +282,25 @@ class Import(Section):
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
 
+class Platform(Section):
+    """Who sends the enterprise statements: the platform's name and how to reach it, printed on each statement."""
+
+    name: str = ""
+    contact: str = ""
+
+
+STATEMENT_PERIODS = ("monthly", "quarterly")
+
+
+class Statement(Section):
+    """[statement]: the daemon emails each enterprise its statement once a period, from `day` of the period's first
+    month (a catch-up: a daemon down that day sends it when it is back, within the period)."""
+
+    enabled: bool = False
+    period: Literal[STATEMENT_PERIODS] = "monthly"
+    day: int = Field(1, ge=1, le=28)  # 28: every month has it
+
+
 class ConfigFile(Section):
     """The whole file; a section left out takes its defaults."""
 
@@ -295,6 +314,8 @@ class ConfigFile(Section):
     alerts: Alerts = Field(default_factory=Alerts)
     reminders: Reminders = Field(default_factory=Reminders)
     status: Status = Field(default_factory=Status)
+    platform: Platform = Field(default_factory=Platform)
+    statement: Statement = Field(default_factory=Statement)
     import_: Import = Field(default_factory=Import, alias="import")
 
 

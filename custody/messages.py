@@ -117,6 +117,18 @@ class Rendered:
 
 
 @dataclass(frozen=True, repr=False)
+class Attachment:
+    """A file sent with an email: its name as the recipient sees it, its MIME type, its bytes."""
+
+    filename: str
+    content_type: str  # e.g. "application/pdf"
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True, repr=False)
 class Envelope:
     """A message as the outbox hands it to a transport: the fields of notifiers.base.Message, by structure
     (custody never imports notifiers). `key` is our id: Aliyun's OutId and the email Message-ID."""
@@ -129,6 +141,7 @@ class Envelope:
     html: str | None = None
     template: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # email only (the enterprise statement), built at each attempt
 
     def __repr__(self) -> str:
         return f"Envelope(key={self.key!r}, channel={self.channel!r}, recipient={mask_text(self.recipient)!r})"

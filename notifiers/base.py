@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.message import EmailMessage
 from enum import StrEnum
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from custody.masking import mask_text
 
@@ -41,10 +42,20 @@ class Message:
     html: str | None = None
     template: str | None = None  # SMS template key in config [sms.templates], e.g. "due_soon"
     params: Mapping[str, str] = field(default_factory=dict)  # SMS template variables, all strings
+    # Files sent with an email (the enterprise statement): each with .filename, .content_type and .data (bytes),
+    # as custody.messages.Attachment; other channels ignore them.
+    attachments: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
         # Messages end up in logs and tracebacks: never show the recipient or the text in full.
         return f"Message(key={self.key!r}, channel={self.channel!r}, recipient={mask_text(self.recipient)!r})"
+
+
+def add_attachments(email: EmailMessage, message: Message) -> None:
+    """The message's attachments as MIME parts of `email` (the SMTP transport and the file outbox's .eml)."""
+    for attached in message.attachments:
+        maintype, _, subtype = attached.content_type.partition("/")
+        email.add_attachment(attached.data, maintype=maintype, subtype=subtype, filename=attached.filename)
 
 
 class Outcome(StrEnum):

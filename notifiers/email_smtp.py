@@ -25,7 +25,7 @@ from email_validator import EmailNotValidError, validate_email
 from custody import clock
 from custody.config import ConfigError, secret
 from custody.masking import mask_email, mask_text
-from notifiers.base import ChannelLimits, Message, Outcome, SendResult
+from notifiers.base import ChannelLimits, Message, Outcome, SendResult, add_attachments
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ class SmtpEmail:
         email.set_content(message.text, charset="utf-8", cte="base64")
         if message.html:
             email.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
+        add_attachments(email, message)
         return email
 
     def _connection(self) -> smtplib.SMTP:

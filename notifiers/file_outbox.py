@@ -15,7 +15,7 @@ from pathlib import Path
 
 from custody import clock
 from custody.masking import mask_text
-from notifiers.base import UNLIMITED, ChannelLimits, Message, Outcome, SendResult
+from notifiers.base import UNLIMITED, ChannelLimits, Message, Outcome, SendResult, add_attachments
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class FileOutbox:
         }
         if message.html:
             record["html"] = message.html
+        if message.attachments:
+            record["attachments"] = [a.filename for a in message.attachments]  # the files are in the .eml
         return record
 
 
@@ -85,4 +87,5 @@ def _eml(message: Message) -> EmailMessage:
     email.set_content(message.text, charset="utf-8")
     if message.html:
         email.add_alternative(message.html, subtype="html", charset="utf-8")
+    add_attachments(email, message)
     return email

@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from custody.masking import mask_text
@@ -37,6 +38,7 @@ from custody.store.outbox import (
     take_over,
     transition,
 )
+from custody.store.statements import statement_mail
 from scheduler.ports import Reconciling, Result, Transport
 from scheduler.ticks import Ticks
 
@@ -212,7 +214,7 @@ def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: s
 def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
     with session_for(ticks.engine) as session:
         batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
-                              _limits(ticks))
+                              _limits(ticks), partial(statement_mail, rules=ticks.rules, settings=ticks.statements))
     counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
     resting: set[str] = set()
     for index, prepared in enumerate(batch):

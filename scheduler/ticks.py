@@ -26,6 +26,7 @@ from custody import clock
 from custody.masking import mask_text
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule, RuleSet
+from custody.statement import StatementSettings
 from custody.store.calendar import calendar_from
 from custody.store.db import session_for
 from custody.store.planner import PlanResult, plan
@@ -46,6 +47,7 @@ class Ticks:
     clock: Callable[[], datetime] = clock.now
     stop: threading.Event = field(default_factory=threading.Event)  # set on SIGTERM: finish, claim no more
     dispatching: threading.Lock = field(default_factory=threading.Lock)  # one dispatch at a time in this process
+    statements: StatementSettings = field(default_factory=StatementSettings)  # [statement], [platform]
 
     @property
     def restoration(self) -> RestorationRule:

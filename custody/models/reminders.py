@@ -1,9 +1,10 @@
 """Tables of the reminders outbox (issue 4): the outbox is the truth about what was, or will be, sent.
 
-- `reminder`: one message to one recipient on one channel (an enterprise's digest of the day, a fallback, or an
-  operator alert), with its state, its next allowed time, attempts and provider id. States:
-  planned -> sending -> sent -> delivered; sending -> planned (retry, with `not_before` pushed back) or
-  failed; sending -> unknown (the provider may have it; looked up before any resend); planned -> cancelled.
+- `reminder`: one message to one recipient on one channel (an enterprise's digest of the day, a fallback, an
+  enterprise statement's email, or an operator alert), with its state, its next allowed time, attempts and
+  provider id. States: planned -> sending -> sent -> delivered; sending -> planned (retry, with `not_before`
+  pushed back) or failed; sending -> unknown (the provider may have it; looked up before any resend);
+  planned -> cancelled.
 - `reminder_item`: one fee's tier for one recipient and channel, unique on (patent, fee year, tier, channel,
   recipient); its `reminder_id` is the message that carries it. The unique key makes planning idempotent.
 - `reminder_attempt`: every send attempt, written before the network call and completed after it.
@@ -49,7 +50,7 @@ class Reminder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_type=sa.String(255), unique=True)
-    kind: str = Field(sa_type=sa.String(16))  # fee, lapse, alert
+    kind: str = Field(sa_type=sa.String(16))  # fee, lapse, restore, alert, statement (custody.store.statements)
     channel: str = Field(sa_type=sa.String(16))
     recipient: str = Field(sa_type=sa.String(254))  # normalised mobile, email address, or webhook name
     recipient_name: str = Field(default="", sa_type=sa.Text)

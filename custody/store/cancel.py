@@ -38,9 +38,11 @@ def cancel_items(session: Session, reasons: dict[int, str]) -> int:
 
 def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterable[int] | None = None,
                           reason: str = "nothing left to say") -> int:
-    """Planned fee messages left without a planned item are cancelled (an alert has no items)."""
+    """Planned fee messages left without a planned item are cancelled (an alert or a statement has none)."""
     has_item = sa.exists().where(ITEM.c.reminder_id == REMINDER.c.id, ITEM.c.state == "planned")
-    query = sa.update(REMINDER).where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert", ~has_item)
+    # Alerts and statements carry no items: never "empty".
+    query = sa.update(REMINDER).where(REMINDER.c.state == "planned", REMINDER.c.kind.not_in(["alert", "statement"]),
+                                      ~has_item)
     if reminder_ids is not None:
         query = query.where(REMINDER.c.id.in_(list(reminder_ids)))
     return session.execute(query.values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount

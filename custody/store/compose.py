@@ -10,9 +10,10 @@ A claimed batch is prepared in one transaction with a handful of queries, whatev
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from custody.domain import marked
 from custody.messages import (
     KIND_STAGE,
     Addressee,
+    Attachment,
     Envelope,
     FeeLine,
     Rendered,
@@ -35,9 +37,10 @@ from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule
 from custody.store.calendar import calendar_from
 from custody.store.cancel import cancel_items, stale_item_reasons
-from custody.store.outbox import fail, local_day, transition
+from custody.store.outbox import STATEMENT, UNFOLDED, fail, local_day, transition
 from custody.store.standing import ContactRow, Instructions, instructions_for
 
+log = logging.getLogger(__name__)
 SENT_STATES = ("sent", "delivered", "failed")
 
 
@@ -198,22 +201,29 @@ def _rendered(batch: _Batch, reminder: Reminder, lines: list[FeeLine],
 def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, now: datetime,
                   settings: ReminderSettings, caps: Mapping[str, int | None],
                   restoration: RestorationRule | None = None,
-                  limits: Mapping[str, Any] | None = None) -> list[Prepared]:
+                  limits: Mapping[str, Any] | None = None,
+                  statement_mail: StatementMail | None = None) -> list[Prepared]:
     """Envelopes for the messages this worker claimed, each with its attempt recorded; the others are released
     for later, cancelled, or failed (a text that cannot fit the channel's `limits`, {channel: ChannelLimits}).
-    `restoration` is the Rule 6 ¶2 row of the rule set in use (default: the bundled rule tables')."""
+    `restoration` is the Rule 6 ¶2 row of the rule set in use (default: the bundled rule tables'); `statement_mail`
+    renders the statement emails (custody.store.statements.statement_mail with the dispatcher's rules)."""
     query = sa.select(Reminder).where(Reminder.id.in_(list(reminder_ids)), Reminder.state == "sending",
                                       Reminder.claimed_by == worker).order_by(Reminder.id)
     reminders = list(session.execute(query.execution_options(populate_existing=True)).scalars())
     batch = _Batch(session, reminders, now, settings)
-    fee_ids = [r.id for r in reminders if r.kind != "alert"]
+    fee_ids = [r.id for r in reminders if r.kind not in UNFOLDED]
     cancel_items(session, stale_item_reasons(session, local_day(now), settings, fee_ids))
     lines = _lines(session, fee_ids)
-    ready = []
+    ready, attached = [], {}
     for reminder in reminders:
         if not _checked(session, batch, reminder, worker, caps.get(reminder.channel)):
             continue
-        if reminder.kind != "alert":
+        if reminder.kind == STATEMENT:
+            document = _statement(session, batch, reminder, worker, statement_mail)
+            if document is None:
+                continue
+            attached[reminder.id] = (document,)
+        elif reminder.kind != "alert":
             if not lines.get(reminder.id):
                 _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled or told since",
                         now)
@@ -228,4 +238,28 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
     ids = [r.id for r, _ in ready]
     if ids:
         session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
-    return [Prepared(reminder, envelope_of(reminder), attempt.id) for reminder, attempt in ready]
+    return [Prepared(reminder, replace(envelope_of(reminder), attachments=attached.get(reminder.id, ())), attempt.id)
+            for reminder, attempt in ready]
+
+
+StatementMail = Callable[[Session, Reminder], tuple[Rendered, Attachment]]
+
+
+def _statement(session: Session, batch: _Batch, reminder: Reminder, worker: str,
+               statement_mail: StatementMail | None) -> Attachment | None:
+    """Render a statement email (custody.store.statements.statement_mail): its text is stored, its document
+    returned. One that cannot be rendered fails for good here, before any network call, and the operator is told."""
+    if statement_mail is None:
+        why = "this dispatcher cannot render statements"
+        fail(session, reminder, batch.now, batch.settings, "local.STATEMENT", why, worker, from_states=("sending",))
+        return None
+    try:
+        with session.begin_nested():
+            rendered, document = statement_mail(session, reminder)
+    except Exception as exc:  # noqa: BLE001 - a statement that cannot be built must not stop the batch
+        log.error("statement %s could not be rendered: %s", reminder.id, type(exc).__name__, exc_info=True)
+        fail(session, reminder, batch.now, batch.settings, "local.STATEMENT", f"{type(exc).__name__}: {exc}", worker,
+             from_states=("sending",))
+        return None
+    _store_text(session, reminder, rendered)
+    return document

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from custody.clock import SHANGHAI
+from custody.i18n import tr
 from custody.masking import mask_text
 from custody.messages import KIND_STAGE, render_alert
+from custody.models.core import Enterprise
 from custody.models.reminders import ChannelPause, Reminder, ReminderAttempt, ReminderItem
 from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
@@ -32,6 +34,8 @@ NO_RECEIPT = "local.NO_RECEIPT"
 __all__ = ["enterprise_name", "insert_ignore", "plan_fallback"]
 REMINDER = Reminder.__table__
 ITEM = ReminderItem.__table__
+STATEMENT = "statement"  # custody.statement.STATEMENT_KIND: an enterprise statement's email (no fee items)
+UNFOLDED = ("alert", STATEMENT)  # not digests: never folded into a person's digest of the day
 
 
 class SendOutcome(Protocol):
@@ -88,7 +92,7 @@ def fold_missed_digests(session: Session, now: datetime, claimed: Sequence[Any])
     several claimed together the latest day's takes in the others. `claimed`: the claimed rows (`_DIGEST`).
     Returns the claimed ids still to send."""
     ids = [row.id for row in claimed]
-    mine = [row for row in claimed if row.kind != "alert"]
+    mine = [row for row in claimed if row.kind not in UNFOLDED]
     if not mine:
         return ids
     waiting = [row for channel in {m.channel for m in mine} for row in session.execute(
@@ -96,7 +100,7 @@ def fold_missed_digests(session: Session, now: datetime, claimed: Sequence[Any])
         # would be read again for every batch. State is checked here.
         sa.select(*_DIGEST, REMINDER.c.state).where(
             REMINDER.c.channel == channel, REMINDER.c.recipient.in_({m.recipient for m in mine}),
-            REMINDER.c.sent_at.is_(None), REMINDER.c.kind != "alert", REMINDER.c.day <= local_day(now)))
+            REMINDER.c.sent_at.is_(None), REMINDER.c.kind.not_in(UNFOLDED), REMINDER.c.day <= local_day(now)))
         if row.state == "planned"]
     groups: dict[tuple, list[Any]] = {}
     for row in [*mine, *waiting]:
@@ -230,9 +234,22 @@ def fail(session: Session, reminder: Reminder, now: datetime, settings: Reminder
                    f"提醒发送失败：{enterprise_name(session, reminder.enterprise_id)} {reminder.channel} "
                    f"{mask_text(reminder.recipient)}（{code}）", [detail, "请人工联系"])
         return True
+    if reminder.kind == STATEMENT:  # a document, not a fee: no SMS can carry it; the operator sends it another way
+        plan_alert(session, settings, f"failed:{reminder.id}", now, *statement_failure(session, reminder, code, detail))
+        return True
     outcome = plan_fallback(session, reminder, now, settings, items, code, detail)
     plan_alert(session, settings, outcome.key, now, outcome.headline, outcome.details)
     return True
+
+
+def statement_failure(session: Session, reminder: Reminder, code: str | None, detail: str) -> tuple[str, list[str]]:
+    """The operator alert's headline and lines for a statement email that failed for good."""
+    enterprise = session.get(Enterprise, reminder.enterprise_id)
+    headline = tr("Statement email failed: {name} {recipient} ({code})", name=enterprise.name if enterprise else "",
+                  recipient=mask_text(reminder.recipient), code=code or "")
+    hint = tr("Please send the statement by another way (custody statement {code} --out FILE.pdf)",
+              code=enterprise.credit_code if enterprise else "")
+    return headline, [*([detail] if detail else []), f"custody-{reminder.id}", hint]
 
 
 def plan_alert(session: Session, settings: ReminderSettings, key: str, now: datetime, headline: str,
@@ -294,7 +311,8 @@ def reroute_stranded(session: Session, settings: ReminderSettings, now: datetime
                                                                 ITEM.c.state == "planned")).scalars())
         session.execute(sa.update(ITEM).where(ITEM.c.id.in_(items), ITEM.c.state == "planned")
                         .values(state="cancelled", cancel_reason=reason))
-        follow = plan_fallback(session, reminder, now, settings, items).summary
+        follow = (statement_failure(session, reminder, None, "")[1][-1] if reminder.kind == STATEMENT
+                  else plan_fallback(session, reminder, now, settings, items).summary)
         follow_ups.setdefault(reason, []).append(
             f"{enterprise_name(session, reminder.enterprise_id)} {mask_text(reminder.recipient)}：{follow}")
     for reason, lines in follow_ups.items():

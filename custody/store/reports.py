@@ -136,7 +136,7 @@ def reminder_figures(session: Session, year: int, enterprise_code: str | None = 
     # Every alert-kind row is planned as "alert:…" for the operator (custody.store.outbox.plan_alert); the watch's
     # pledgee alerts and digests are alert-kind rows to contacts.
     is_alert, to_operator = Reminder.kind == "alert", Reminder.key.startswith("alert:")
-    reminders = sent.where(~is_alert)
+    reminders = sent.where(~is_alert, Reminder.kind != "statement")  # a statement email is no reminder
     return ReminderFigures(session.exec(reminders).one(),
                            session.exec(reminders.where(Reminder.state == "delivered")).one(),
                            alerts_sent=session.exec(sent.where(is_alert, to_operator)).one(),
