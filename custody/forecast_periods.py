@@ -58,10 +58,11 @@ class ForecastSpan:
         return (months - start_months - (day_of_month < self.start.day)) // 12
 
 
-def forecast_span(today: date, years: int) -> ForecastSpan:
-    """Calendar years from this one; the next twelve months on when fewer than NEARLY_OVER_DAYS are left."""
+def forecast_span(today: date, years: int, calendar_years: bool = False) -> ForecastSpan:
+    """Calendar years from this one; the next twelve months on when fewer than NEARLY_OVER_DAYS are left, unless
+    `calendar_years` (the enterprise statement: a table of whole years)."""
     left = (date(today.year, 12, 31) - today).days
-    if left < NEARLY_OVER_DAYS:
+    if left < NEARLY_OVER_DAYS and not calendar_years:
         return ForecastSpan(today, years, True)
     return ForecastSpan(date(today.year, 1, 1), years, False)
 

@@ -39,10 +39,11 @@ def _forecast_amount(e: Evaluated, fee: YearFee, today: date) -> Decimal:
     return fee.fee
 
 
-def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, notes: Sequence[str] = ()) -> Report:
+def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, notes: Sequence[str] = (),
+                    calendar_years: bool = False) -> Report:
     """Annual fees to pay per enterprise per calendar year (of the due date), from this year on, and the platform
     total. Lapsed, ended, transferred-away or abandoned fees are left out; term compensation is not a yearly fee."""
-    span = forecast_span(today, years)
+    span = forecast_span(today, years, calendar_years)
     keys = span.keys
     totals: dict[tuple[str, str], dict[str, Decimal]] = {}
     abandoned: dict[int, Evaluated] = {}  # patent id -> the patent, once

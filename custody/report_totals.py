@@ -44,8 +44,8 @@ def _is_paid(p: _Arrays, rows: np.ndarray, years: np.ndarray) -> np.ndarray:
 
 
 class _Forecast:
-    def __init__(self, today: date, years: int) -> None:
-        self.span, self.years = forecast_span(today, years), years
+    def __init__(self, today: date, years: int, calendar_years: bool = False) -> None:
+        self.span, self.years = forecast_span(today, years, calendar_years), years
         self.today = np.int64((today - date(1970, 1, 1)).days)
         self.index: dict[tuple[str, str], int] = {}
         self.fen = np.zeros((0, years), np.int64)
@@ -101,9 +101,10 @@ class _Forecast:
 
 
 def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar, today: date,
-                    years: int) -> TableReport:
-    """report_figures.forecast_report: annual fees per enterprise per calendar year, and the platform total."""
-    run, totals = _Run(rules, calendar, today), _Forecast(today, years)
+                    years: int, calendar_years: bool = False) -> TableReport:
+    """report_figures.forecast_report: annual fees per enterprise per period (custody.forecast_periods), and the
+    platform total."""
+    run, totals = _Run(rules, calendar, today), _Forecast(today, years, calendar_years)
     for f, _ in run.evaluated(chunks):
         totals.add(f, rules, calendar)
     span = totals.span
