@@ -412,3 +412,17 @@ def test_remind_send_says_what_waits_for_the_sending_hours(outbox_cli: Path, ses
         assert cli.run(["remind", "send", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"outcome": "免打扰时段暂缓：短信，至 2025-06-16 09:00 发送", "count": 3} in rows
+
+
+def test_a_patent_whose_custody_ended_spends_no_ops_quota(session: Session) -> None:
+    from custody.models.ops import OpsPatent
+    from custody.ops_schedule import OpsSettings
+    from custody.store.custody_end import end_patent
+    from custody.store.ops_watch import enrol_watched
+
+    patents = build_portfolio(session)
+    end_patent(session, patents[P1], "张三", NOW, TODAY)
+    enrol_watched(session, OpsSettings(), NOW)
+    session.commit()
+    watched = set(session.exec(select(OpsPatent.patent_id)).all())
+    assert patents[P1].id not in watched and patents[P6].id in watched
