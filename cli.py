@@ -130,6 +130,9 @@ def _root(
 ) -> None:
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
+    from custody.i18n import set_language
+
+    set_language(ctx.obj.config.language)
 
 
 class _ShanghaiTimes(logging.Formatter):
@@ -255,7 +258,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, PatentType]:
-    given = _choice(PatentType, type_, "--type", "a patent type") if type_ is not None else None
+    given = _type_option(type_) if type_ is not None else None
     if appno is None:
         if given is None:
             raise UserError("give an application number or --type")
@@ -265,6 +268,19 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, Pate
         raise UserError(f"--type {given.value} contradicts application number {number} "
                         f"(type digit says {number.type.value})")
     return str(number), number.type
+
+
+def _type_option(text: str) -> PatentType:
+    """--type in either language (invention or 发明; custody.options)."""
+    from custody.options import OptionError, patent_type
+
+    try:
+        return patent_type(text)
+    except OptionError as exc:
+        raise UserError(f"--type {exc}") from None
+
+
+ENTERPRISE_HELP_LIST = "Only this enterprise (credit code)."
 
 
 def _choice(enum: type[StrEnum], value: str, name: str, what: str):
@@ -294,22 +310,25 @@ class ScheduleFormat(StrEnum):
 @app.command()
 def fees(
     ctx: typer.Context,
-    appno: str | None = typer.Argument(None, help="Application number (gives the type)."),
-    type_: str | None = typer.Option(None, "--type", metavar="invention|utility_model|design",
+    appno: str | None = typer.Argument(None, help="Application number (gives the type; a stored patent gives "
+                                       "every fact)."),
+    type_: str | None = typer.Option(None, "--type", metavar="invention|utility_model|design|发明|实用新型|外观设计",
                                      help="Patent type when no number is given."),
-    filed: str = typer.Option(..., "--filed", help="Filing date (申请日)."),
+    filed: str | None = typer.Option(None, "--filed", help="Filing date (申请日); needed unless the patent is "
+                                     "stored."),
     grant_year: str | None = typer.Option(None, "--grant-year", metavar="N", help="Patent year of grant (授权年度)."),
     granted: str | None = typer.Option(None, "--granted", help="Grant announcement date (授权公告日); "
                                        "instead of --grant-year."),
     paid_through: str | None = typer.Option(None, "--paid-through", metavar="N",
                                             help="Last year paid (default: grant year)."),
-    reduction: str = typer.Option("none", "--reduction", metavar="none|85|70", help="Fee reduction on record."),
+    reduction: str | None = typer.Option(None, "--reduction", metavar="none|85|70",
+                                         help="Fee reduction on record (default: none)."),
     reduction_recorded: str | None = typer.Option(
         None, "--reduction-recorded", help="Date the reduction was put on record; a fee due less than "
         "\\[rules] reduction_lead_months after it is charged in full (default: in time)."),
     open_licence_from: str | None = typer.Option(None, "--open-licence-from", help="Open licence in force since."),
-    term_extension_days: str = typer.Option("0", "--term-extension-days", metavar="N",
-                                            help="Patent term compensation, in days."),
+    term_extension_days: str | None = typer.Option(None, "--term-extension-days", metavar="N",
+                                                   help="Patent term compensation, in days (default: 0)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today, Asia/Shanghai)."),
     pay_on: str | None = typer.Option(None, "--pay-on", help="Quote paying the next fee on this date."),
     fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table (to read out) or json "
@@ -317,7 +336,9 @@ def fees(
 ) -> None:
     """Annual-fee calculator: every fee to expiry, the state today, the next fee due and what paying costs.
 
-    Past the grace end the quote is an error value with what restoring the patent costs (Rule 6).
+    With a stored patent's number and no facts, its stored facts are used; facts given override them (and the
+    command says which). Past the grace end the quote is an error value with what restoring the patent costs
+    (Rule 6).
 
     Example: custody fees ZL201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85 --pay-on 2026-06-01
     """
@@ -325,16 +346,15 @@ def fees(
     if grant_year is not None and granted is not None:
         raise UserError("give --grant-year or --granted, not both")
     licence = option_date(open_licence_from, "--open-licence-from")
-    facts = PatentFacts(
-        type=patent_type, filing_date=option_date(filed, "--filed"),
-        grant_year=_whole_number(grant_year, "--grant-year"), granted_on=option_date(granted, "--granted"),
-        paid_through=_whole_number(paid_through, "--paid-through"),
-        reduction=_choice(Reduction, reduction, "--reduction", "a reduction"),
+    given = dict(
+        filing_date=option_date(filed, "--filed"), grant_year=_whole_number(grant_year, "--grant-year"),
+        granted_on=option_date(granted, "--granted"), paid_through=_whole_number(paid_through, "--paid-through"),
+        reduction=_choice(Reduction, reduction, "--reduction", "a reduction") if reduction is not None else None,
         open_licences=(DatePeriod(licence),) if licence else (),
         term_extension_days=_whole_number(term_extension_days, "--term-extension-days"),
-        application_number=number, reduction_recorded_on=option_date(reduction_recorded, "--reduction-recorded"),
-    )
+        reduction_recorded_on=option_date(reduction_recorded, "--reduction-recorded"))
     st = state(ctx)
+    facts = _fee_facts(st, number, patent_type, given)
     schedule = fee_schedule(facts, load_rules(settings=st.config.rule_settings), calendar_for(st))
     view = schedule_dict(schedule, option_date(as_of, "--as-of") or clock.today(), option_date(pay_on, "--pay-on"))
     if fmt == ScheduleFormat.json:
@@ -343,6 +363,38 @@ def fees(
         from cli_rich import print_schedule
 
         print_schedule(console, view)
+
+
+def _stored_facts(st: State, number: str) -> PatentFacts | None:
+    """The stored patent's facts; a database that cannot be reached only costs them (said in a warning)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from custody.store.patents import stored_facts
+
+    try:
+        return stored_facts(st.config.database_url, number)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"database URL: {_first_line(exc)}") from None
+    except OperationalError as exc:
+        log.warning("stored patent %s not read (%s): only the facts given count", number, _first_line(exc.orig or exc))
+        return None
+
+
+def _fee_facts(st: State, number: str | None, patent_type: PatentType, given: dict[str, Any]) -> PatentFacts:
+    """The facts `fees` quotes with (custody.fee_facts): the stored patent's, overridden by the options given."""
+    from custody.fee_facts import MissingFacts, quoted_facts
+    from custody.i18n import tr
+
+    stored = _stored_facts(st, number) if number else None
+    try:
+        facts, overridden = quoted_facts(stored, given, patent_type, number)
+    except MissingFacts as exc:
+        raise UserError(tr(str(exc))) from None
+    if stored is not None:
+        typer.echo(tr("{number}: stored patent's facts used", number=number) if not overridden else
+                   tr("{number}: stored patent's facts used, overridden by the options: {names}", number=number,
+                      names=", ".join(overridden)), err=True)
+    return facts
 
 
 # ---------------------------------------------------------------------------------------------- storage (issue 2)
@@ -1183,9 +1235,65 @@ def remind_send(
             emit(rows, fmt, REMINDER_COLUMNS, title="dry run: nothing sent")
             return
         summary = dispatch_tick(ticks)
-    emit([{"outcome": k, "count": v} for k, v in summary.items()], fmt, [("outcome", "outcome"), ("count", "count")])
+        held = _held_rows(ticks)
+    emit([{"outcome": k, "count": v} for k, v in summary.items()] + held, fmt,
+         [("outcome", "outcome"), ("count", "count")])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
+
+
+def _held_rows(ticks) -> list[dict[str, Any]]:
+    """What waits for a channel's sending hours, and until when (custody.store.preview.held_for_quiet_hours)."""
+    from custody.clock import SHANGHAI
+    from custody.i18n import label, tr
+    from custody.store.db import session_for
+    from custody.store.preview import held_for_quiet_hours
+
+    with session_for(ticks.engine) as session:
+        held = held_for_quiet_hours(session, ticks.settings, clock.now())
+    return [{"outcome": tr("held for quiet hours: {channel} until {until}", channel=label("channel", h.channel),
+                           until=h.until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")), "count": h.count}
+            for h in held]
+
+
+@remind_app.command("preview")
+def remind_preview(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    day_: str | None = typer.Option(None, "--date", help="Preview this day (default: the rest of today)."),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
+) -> None:
+    """The exact SMS and email texts that would go out on a day, composed by the dispatcher's own code (planning
+    and preparation run in a transaction that is rolled back): nothing is saved, nothing is sent.
+
+    Example: custody remind preview --enterprise 91350100M000100Y43 --date 2026-04-01
+    """
+    from sqlmodel import Session
+
+    from custody.store.calendar import calendar_from
+    from custody.store.planner import plan
+    from custody.store.preview import day_span, preview_dict, preview_lines, previews
+    from scheduler.dispatch import send_limits
+
+    day = option_date(day_, "--date") or clock.today()
+    if day < clock.today():
+        raise UserError(f"--date {day} is past: what went out then is in `custody remind list`")
+    with reminder_ticks(ctx) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
+        owner = _enterprise(session, enterprise).id if enterprise else None
+        at, until = day_span(day, _plan_moment(day))
+        plan(session, ticks.settings, ticks.rules, calendar_from(session), at, full_refresh=day != clock.today(),
+             dry_run=True)
+        found = previews(session, ticks.settings, at, until, *send_limits(ticks), ticks.restoration, owner)
+        session.rollback()
+    if fmt == ScheduleFormat.json:
+        typer.echo(json.dumps([preview_dict(p) for p in found], ensure_ascii=False, indent=2))
+        return
+    for p in found:
+        typer.echo("\n".join(preview_lines(p)))
+    from custody.i18n import tr
+
+    typer.echo(tr("{n} message(s) would go out on {day}; nothing saved, nothing sent", n=len(found), day=day),
+               err=True)
 
 
 @enterprise_app.command("set")
@@ -1224,7 +1332,8 @@ def enterprise_set(
 
 
 ENTERPRISE_COLUMNS = [("credit_code", "信用代码"), ("name", "企业"), ("contacts", "联系人"),
-                      ("recipients", "到期前接收人"), ("custody_patents", "托管专利")]
+                      ("recipients", "到期前接收人"), ("custody_patents", "托管专利"),
+                      ("watch_patents", "仅监控专利"), ("ended_patents", "托管已终止专利")]
 
 
 @enterprise_app.command("list")
@@ -1234,16 +1343,20 @@ def enterprise_list(
                                       "receives before-due reminders (role, address and consent, per \\[reminders])."),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
-    """Enterprises by credit code: contacts, how many of them receive before-due reminders, patents in custody.
+    """Enterprises by credit code: contacts, how many of them receive before-due reminders, patents in custody,
+    watch-only and whose custody ended.
 
     Example: custody enterprise list --no-recipient --format csv
     """
+    from custody.store.directory import patents_by_mode
     from custody.store.reach import enterprise_reach
 
     with db_session(ctx) as session:
         found = enterprise_reach(session, _configured_reminders(state(ctx)), unreached_only=no_recipient)
+        modes = patents_by_mode(session)
     emit([{"credit_code": e.credit_code, "name": e.name, "contacts": e.contacts, "recipients": e.recipients,
-           "custody_patents": e.custody_patents} for e in found], fmt, ENTERPRISE_COLUMNS)
+           "custody_patents": e.custody_patents, "watch_patents": modes.get(e.id, {}).get("watch", 0),
+           "ended_patents": modes.get(e.id, {}).get("ended", 0)} for e in found], fmt, ENTERPRISE_COLUMNS)
 
 
 contact_app = typer.Typer(help="Contacts' consent to reminders, per channel.\n\n"
@@ -1690,16 +1803,16 @@ def patent_history(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
 ) -> None:
     """Why did (or didn't) we remind about this patent: every status event, effect (with its cause), decision and
-    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), oldest
-    first.
+    reminder (planned, sent, failed or cancelled, with the reason, and the fee or event that caused it), payment,
+    import and field change (old → new, with the file that made it), oldest first.
 
     Example: custody patent history 201410000003.5
     """
-    from custody.store.status import history
+    from custody.store.directory import full_history
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
-        rows = [{**r, "date": r["date"].isoformat()} for r in history(session, patent)]
+        rows = [{**r, "date": r["date"].isoformat()} for r in full_history(session, patent)]
     emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
          title=f"{patent.application_number} {patent.title}")
 
@@ -1797,6 +1910,171 @@ def patent_set(
         typer.echo(f"{patent.application_number}: {name}: {old or '—'} → {new or '—'}")
 
 
+# -------------------------------------------------------------------------------------- operator commands (issue 11)
+# Lists and look-ups (patent/enterprise/contact list, enterprise show, import log), ending custody. Logic in
+# custody.store.patent_list, custody.store.directory and custody.store.custody_end; text through custody.i18n.
+
+
+def _columns(keys_and_headings: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    from custody.i18n import tr
+
+    return [(key, tr(heading)) for key, heading in keys_and_headings]
+
+
+def _enterprise(session, code: str):
+    from custody.store.reports import UnknownEnterprise, enterprise_by_code
+
+    try:
+        return enterprise_by_code(session, code.strip())
+    except UnknownEnterprise as exc:
+        raise UserError(str(exc)) from None
+
+
+@patent_app.command("list")
+def patent_list(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    type_: str | None = typer.Option(None, "--type", help="invention|utility_model|design or 发明|实用新型|外观设计."),
+    state_: str | None = typer.Option(None, "--state", help="in_force, in_grace, lapsed or expired (or 有效, ...)."),
+    due_within: str | None = typer.Option(None, "--due-within", help="Only fees due within: 90d, 12w, 3m, 3个月."),
+    flag: bool = typer.Option(False, "--flag", help="Only patents with an import flag (paid-through inferred, "
+                              "unknown — check)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date (default: today)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Stored patents with their state and next fee, streamed (a million patents list in chunks).
+
+    Example: custody patent list --enterprise 91350100M000100Y43 --type 发明 --due-within 3个月 --format csv
+    """
+    from custody.store.calendar import calendar_from
+    from custody.store.patent_list import COLUMNS, TEXT_FROM_DATA, PatentFilter, patent_rows, state_option
+    from custody.store.portfolio_read import report_chunks
+    from custody.stream_output import write_stream
+
+    day = option_date(as_of, "--as-of") or clock.today()
+    wanted = PatentFilter(_type_option(type_) if type_ else None, _state(state_, state_option),
+                          _period_days(due_within, day, "--due-within") if due_within else None, flag)
+    with db_session(ctx) as session:
+        chunks = report_chunks(session, _enterprise(session, enterprise).credit_code if enterprise else None)
+        rows = patent_rows(chunks, load_rules(settings=state(ctx).config.rule_settings), calendar_from(session),
+                           day, wanted)
+        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout, free_text=TEXT_FROM_DATA)
+
+
+def _state(text: str | None, parse: Callable[[str], str]) -> str | None:
+    try:
+        return parse(text) if text is not None else None
+    except ValueError as exc:
+        raise UserError(f"--state {exc}") from None
+
+
+@patent_app.command("remove")
+def patent_remove(
+    ctx: typer.Context,
+    appno: str = typer.Argument(..., help="Application number."),
+    by: str | None = typer.Option(None, "--by", help="Who ends it (default: the login name)."),
+) -> None:
+    """End a patent's custody: its planned reminders are cancelled, nothing more is sent; its payments and history
+    are kept, the change is in its history and audit trail. Importing it again takes it back into custody.
+
+    Example: custody patent remove 201710601862.3
+    """
+    from custody.i18n import tr
+    from custody.store.custody_end import end_patent
+
+    with db_session(ctx) as session:
+        patent = stored_patent(session, appno)
+        number = patent.application_number
+        ended = end_patent(session, patent, by or _login(), clock.now(), clock.today())
+    if ended.already:
+        typer.echo(tr("{number}: custody had already ended: nothing changed", number=number))
+        return
+    typer.echo(tr("{number}: custody ended; {cancelled} planned reminder(s) cancelled; history kept (importing "
+                  "it again takes it back)", number=number, cancelled=ended.cancelled))
+
+
+@enterprise_app.command("end")
+def enterprise_end(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Unified social credit code (统一社会信用代码)."),
+    by: str | None = typer.Option(None, "--by", help="Who ends it (default: the login name)."),
+) -> None:
+    """End the custody of all an enterprise's patents: planned reminders cancelled, history kept, audited;
+    importing its patents again takes them back.
+
+    Example: custody enterprise end 91350100M000100Y43
+    """
+    from custody.i18n import tr
+    from custody.store.custody_end import end_enterprise
+
+    with db_session(ctx) as session:
+        enterprise = _enterprise(session, code)
+        name, credit_code = enterprise.name, enterprise.credit_code
+        ended = end_enterprise(session, enterprise, by or _login(), clock.now(), clock.today())
+    typer.echo(tr("{name} ({code}): custody ended for {ended} patent(s) ({already} had already ended); "
+                  "{cancelled} planned reminder(s) cancelled; history kept", name=name, code=credit_code,
+                  ended=ended.patents, already=ended.already, cancelled=ended.cancelled))
+
+
+@enterprise_app.command("show")
+def enterprise_show(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Unified social credit code (统一社会信用代码)."),
+    fmt: ScheduleFormat = typer.Option(ScheduleFormat.table, "--format", help="table or json"),
+) -> None:
+    """One enterprise: patents in custody, watch-only and ended, its standing instructions, who receives
+    before-due reminders, the reminders it was sent, and its contacts (addresses masked).
+
+    Example: custody enterprise show 91350100M000100Y43
+    """
+    from custody.store.directory import CONTACT_HEADINGS, enterprise_detail, enterprise_lines
+
+    with db_session(ctx) as session:
+        detail = enterprise_detail(session, _enterprise(session, code), _configured_reminders(state(ctx)))
+    if fmt == ScheduleFormat.json:
+        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str))
+        return
+    for line in enterprise_lines(detail):
+        console.print(line)
+    emit(detail["contacts"], Format.table, _columns(CONTACT_HEADINGS))
+
+
+@contact_app.command("list")
+def contact_list(
+    ctx: typer.Context,
+    enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP_LIST),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """Contacts by enterprise: role, masked mobile and email, consent per channel.
+
+    Example: custody contact list --enterprise 91350100M000100Y43 --format csv
+    """
+    from custody.store.directory import CONTACT_HEADINGS, contact_rows
+
+    with db_session(ctx) as session:
+        rows = list(contact_rows(session, _enterprise(session, enterprise).id if enterprise else None))
+    emit(rows, fmt, _columns(CONTACT_HEADINGS))
+
+
+@import_app.command("log")
+def import_log(
+    ctx: typer.Context,
+    file: str | None = typer.Option(None, "--file", help="Only imports of files whose name contains this."),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="At most this many (1-100000)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+) -> None:
+    """The import log, newest first: which file, what kind, rows read, rejected, new, updated, unchanged.
+
+    Example: custody import log --file portfolio.xlsx
+    """
+    from custody.store.directory import IMPORT_HEADINGS, import_rows
+
+    with db_session(ctx) as session:
+        rows = import_rows(session, file, limit)
+    emit(rows, fmt, _columns(IMPORT_HEADINGS))
+
+
+
 # ---------------------------------------------------------------------------------------------- reports (issue 5)
 
 
@@ -1817,20 +2095,17 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
-MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
 
 
-def _period_days(text: str) -> int:
-    """'90d', '12w' or '90' as a number of days, at most ten years; anything else is a usage error."""
-    import re
+def _period_days(text: str, start: date | None = None, name: str = "--within") -> int:
+    """'90d', '12w', '3m', '3个月' or '90' as a number of days from `start` (custody.options); anything else is a
+    usage error."""
+    from custody.options import OptionError, period_days
 
-    found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
-    if found is None:
-        raise UsageError(f"--within: {text!r} is not a period (write 90d, 12w or 90)")
-    days = int(found[1][-9:]) * (7 if found[2] == "w" else 1)
-    if days > MAX_WITHIN_DAYS or len(found[1].lstrip("0")) > 9:
-        raise UsageError(f"--within: {text} is more than {MAX_WITHIN_DAYS} days (ten years)")
-    return days
+    try:
+        return period_days(text, start or clock.today())
+    except OptionError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _report_date(value: str | None, name: str) -> date | None:
@@ -1911,7 +2186,7 @@ def _stdout():
 @report_app.command("due")
 def report_due(
     ctx: typer.Context,
-    within: str = typer.Option("90d", "--within", help="How far ahead: 90d, 12w, 30."),
+    within: str = typer.Option("90d", "--within", help="How far ahead: 90d, 12w, 3m (3个月), 30."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
@@ -1923,7 +2198,7 @@ def report_due(
     """
     from custody.report_engine import due_report
 
-    days = _period_days(within)
+    days = _period_days(within, _report_date(as_of, "--as-of"))
     _check_output(fmt, out)
     with _portfolio(ctx, enterprise, as_of) as (_, chunks, rules, calendar, day):
         report = due_report(chunks, rules, calendar, day, days)
@@ -1987,7 +2262,8 @@ def _restoration_window(ctx: typer.Context, rules):
 @report_app.command("forecast")
 def report_forecast(
     ctx: typer.Context,
-    years: int = typer.Option(5, "--years", min=1, max=30, help="Calendar years ahead, this one included."),
+    years: int = typer.Option(5, "--years", min=1, max=30, help="Calendar years ahead, this one included (in the "
+                              "year's last 31 days: twelve-month periods from today)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),

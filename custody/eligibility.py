@@ -86,6 +86,8 @@ def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None
     it may."""
     if standing.mode == "watch":
         return "watch-only patent: no fee reminders"
+    if standing.mode == "ended":
+        return "custody ended: no reminders"
     if not standing.has_enterprise:
         return "the patent belongs to no enterprise: nobody to remind"
     return _watch_reason(standing, kind, on) or _instruction_reason(standing)

@@ -15,6 +15,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.display import abandon_text
 from custody.domain import PatentState
 from custody.fees import YearFee, first_unpaid, quote
+from custody.forecast_periods import forecast_span, span_notes
 from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
 from custody.status_effects import RESTORABLE_UNKNOWN, RestorationWindow, is_restorable, restorability
 
@@ -38,11 +39,12 @@ def _forecast_amount(e: Evaluated, fee: YearFee, today: date) -> Decimal:
     return fee.fee
 
 
-def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, notes: Sequence[str] = ()) -> Report:
+def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, notes: Sequence[str] = (),
+                    calendar_years: bool = False) -> Report:
     """Annual fees to pay per enterprise per calendar year (of the due date), from this year on, and the platform
     total. Lapsed, ended, transferred-away or abandoned fees are left out; term compensation is not a yearly fee."""
-    span = tuple(range(today.year, today.year + years))
-    keys = tuple(f"y{y}" for y in span)
+    span = forecast_span(today, years, calendar_years)
+    keys = span.keys
     totals: dict[tuple[str, str], dict[str, Decimal]] = {}
     abandoned: dict[int, Evaluated] = {}  # patent id -> the patent, once
     for e in evaluated:
@@ -52,26 +54,26 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
         for fee in e.schedule.years:
             # A fee past due and unpaid is in its grace period (lapsed patents are left out above): it is paid
             # this year, whatever year it fell due in.
-            when = max(fee.due_date, today).year
-            if fee.paid or when not in span:
+            when = span.index_of(max(fee.due_date, today))
+            if fee.paid or not 0 <= when < years:
                 continue
             if _is_abandoned(e.patent.decision, fee.year):
                 abandoned[e.patent.patent_id] = e
                 continue
-            row[f"y{when}"] += _forecast_amount(e, fee, today)
+            row[keys[when]] += _forecast_amount(e, fee, today)
     rows: list[dict[str, Any]] = [{"enterprise_code": code, "enterprise": name, **amounts,
                                    "total": sum(amounts.values(), ZERO)}
             for (code, name), amounts in sorted(totals.items())]
     platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}
     rows.append({"enterprise_code": PLATFORM_TOTAL[0], "enterprise": PLATFORM_TOTAL[1], **platform})
-    columns = (*BASE_COLUMNS[:2], *(Column(k, str(y), str(y), "money") for k, y in zip(keys, span, strict=True)),
+    columns = (*BASE_COLUMNS[:2], *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
     # cast: _is_abandoned let only patents with an abandonment on record into `abandoned`.
     left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
                      f"abandons it: {abandon_text(cast(Decision, e.patent.decision))}" for e in abandoned.values())
-    return Report("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", columns,
-                  tuple(rows), (*notes, *left_out), chart)
+    return Report("forecast", f"Annual fees forecast {span.title_span} (CNY, with reductions)", columns,
+                  tuple(rows), (*span_notes(span), *notes, *left_out), chart)
 
 
 # ---------------------------------------------------------------------------------------------- deliveries

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from custody.display import abandon_text
+from custody.forecast_periods import forecast_span, span_notes
 from custody.portfolio import NAT_DAYS, YEAR_SPAN, TableCalendar, _Arrays, year_fees
 from custody.portfolio_figures import EXPIRED, IN_GRACE, LAPSED, Figures, decision_of, has_decision
 from custody.report_columns import Fen, Objects, Rows, objects
@@ -43,8 +44,9 @@ def _is_paid(p: _Arrays, rows: np.ndarray, years: np.ndarray) -> np.ndarray:
 
 
 class _Forecast:
-    def __init__(self, today: date, years: int) -> None:
-        self.first, self.years = today.year, years
+    def __init__(self, today: date, years: int, calendar_years: bool = False) -> None:
+        self.span, self.years = forecast_span(today, years, calendar_years), years
+        self.today = np.int64((today - date(1970, 1, 1)).days)
         self.index: dict[tuple[str, str], int] = {}
         self.fen = np.zeros((0, years), np.int64)
         self.abandoned: list[tuple[str, str]] = []
@@ -76,16 +78,17 @@ class _Forecast:
         while len(active):
             at = rows[active]
             fees = year_fees(f.p.take(at), year[active], rules, calendar)
-            when = np.maximum(_year_of(fees.due), self.first)
-            wanted = ~_is_paid(f.p, at, year[active]) & (when < self.first + self.years)
+            # A fee past due and unpaid is in grace (lapsed patents are left out): it is paid in the first period.
+            when = self.span.indexes(np.maximum(fees.due, self.today))
+            wanted = ~_is_paid(f.p, at, year[active]) & (when < self.years)
             dropped = wanted & (year[active] >= abandon_from[active])
             hit[active[dropped]] = True
             counted = wanted & ~dropped
             first = year[active] == f.unpaid.year[at]
             amount = fees.fee_fen + np.where(first, late[active], 0)
-            np.add.at(self.fen, (lines[active[counted]], when[counted] - self.first), amount[counted])
+            np.add.at(self.fen, (lines[active[counted]], when[counted]), amount[counted])
             year[active] += 1
-            keep = (year[active] <= f.p.last_year[at]) & (_year_of(fees.due) < self.first + self.years)
+            keep = (year[active] <= f.p.last_year[at]) & (self.span.indexes(fees.due) < self.years)
             active = active[keep]
         self._note(f, rows[hit])
 
@@ -100,13 +103,14 @@ class _Forecast:
 
 
 def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar, today: date,
-                    years: int) -> TableReport:
-    """report_figures.forecast_report: annual fees per enterprise per calendar year, and the platform total."""
-    run, totals = _Run(rules, calendar, today), _Forecast(today, years)
+                    years: int, calendar_years: bool = False) -> TableReport:
+    """report_figures.forecast_report: annual fees per enterprise per period (custody.forecast_periods), and the
+    platform total."""
+    run, totals = _Run(rules, calendar, today), _Forecast(today, years, calendar_years)
     for f, _ in run.evaluated(chunks):
         totals.add(f, rules, calendar)
-    span = tuple(range(today.year, today.year + years))
-    keys = tuple(f"y{y}" for y in span)
+    span = totals.span
+    keys = span.keys
     order = sorted(totals.index.items())
     fen = totals.fen[[i for _, i in order]] if order else np.zeros((0, years), np.int64)
     fen = np.vstack([fen, fen.sum(axis=0, keepdims=True)])
@@ -115,11 +119,12 @@ def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCale
     columns = {"enterprise_code": objects([code for (code, _), _ in order] + [PLATFORM_TOTAL[0]]),
                "enterprise": objects([name for (_, name), _ in order] + [PLATFORM_TOTAL[1]]),
                **{k: Fen(fen[:, j], ones) for j, k in enumerate(keys)}, "total": Fen(fen.sum(axis=1), ones)}
-    headings = (*BASE_COLUMNS[:2], *(Column(k, str(y), str(y), "money") for k, y in zip(keys, span, strict=True)),
+    headings = (*BASE_COLUMNS[:2], *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                 Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, n - 1)
-    notes = (*run.notes(), *(text for _, text in sorted(totals.abandoned, key=lambda pair: pair[0])))
-    return TableReport("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", headings,
+    notes = (*span_notes(span), *run.notes(),
+             *(text for _, text in sorted(totals.abandoned, key=lambda pair: pair[0])))
+    return TableReport("forecast", f"Annual fees forecast {span.title_span} (CNY, with reductions)", headings,
                        Rows(columns, n), notes, chart)
 
 

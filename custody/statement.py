@@ -89,7 +89,7 @@ def build_statement(chunks: Sequence[Chunk], rules: RuleSet, calendar: Any, toda
     every = [n for chunk in chunks for n in chunk.patents["application_number"].tolist()]
     return Statement(code, name, today, platform, patents, due_report(chunks, rules, calendar, today, DUE_DAYS),
                      grace_report(chunks, rules, calendar, today), restorable,
-                     forecast_report(chunks, rules, calendar, today, FORECAST_YEARS),
+                     forecast_report(chunks, rules, calendar, today, FORECAST_YEARS, calendar_years=True),
                      tuple(sorted(n for n in every if n not in shown)))
 
 

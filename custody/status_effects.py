@@ -405,6 +405,8 @@ def status_block_reason(state: WatchState | None, decision: Decision | None, mod
     """Why fee reminders for this patent must not go out on `on`, or None when the watch has no objection."""
     if mode == "watch":
         return "watch-only patent: no fee reminders"
+    if mode == "ended":
+        return "custody ended: no reminders"
     state = state or WatchState()
     if state.ended is not None:
         return f"ended ({state.ended}, {state.ended_on}): reminders stopped, history kept"
@@ -419,7 +421,7 @@ def status_block_reason(state: WatchState | None, decision: Decision | None, mod
 
 def restoration_reminder_due(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> bool:
     """Restoration reminders run from the notice until the request deadline, unless the patent is let go."""
-    if mode == "watch" or state is None or state.lapsed_on is None or not is_restorable(state, on):
+    if mode != "custody" or state is None or state.lapsed_on is None or not is_restorable(state, on):
         return False
     return not abandon_in_effect(decision, on)
 
@@ -429,7 +431,7 @@ def pledgee_alert_year(state: WatchState | None, schedule: Schedule | None, mode
 
     A lapse destroys the pledgee's collateral, so the bank hears of a late fee while it can still be paid.
     """
-    if mode == "watch" or state is None or state.pledgee is None or schedule is None:
+    if mode != "custody" or state is None or state.pledgee is None or schedule is None:
         return None
     if status_block_reason(state, None, mode, on) is not None or patent_state(schedule, on) != PatentState.IN_GRACE:
         return None

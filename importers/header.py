@@ -18,6 +18,7 @@ from importers.problems import NOTE, WARNING, ProblemSink
 from importers.readers import Cell
 
 SCAN_ROWS = 30
+TWINNED = "application_number"  # the one field several columns may name, if they agree on every row
 # Rows that only total the table up (合计 12 件, 小计, Total): skipped with a note, in the key column or with the
 # key column empty.
 TOTAL_WORDS = ("合计", "总计", "小计", "total")
@@ -36,6 +37,8 @@ class Header:
     cells: list[str]  # the whole header row as text (the rejects file repeats it)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # text above the header: titles, "截至…" notes
+    # Further columns naming the application number (申请号 beside 专利号): read only to check they agree.
+    twins: tuple[int, ...] = ()
 
     def label(self, field_name: str) -> str:
         return self.labels.get(field_name, field_name)
@@ -104,6 +107,10 @@ def _header(number: int, cells: list[Cell], aliases: dict[str, str], kind: str, 
     left_out = set(found.pop(IGNORE, []))
     texts = [_text(c) for c in cells]
     columns = {c.field: c for c in KINDS[kind]}
+    # 申请号 and 专利号 side by side is the commonest export of all: one key, the others checked row by row.
+    twins = tuple(found.get(TWINNED, [])[1:])
+    if twins:
+        found[TWINNED] = found[TWINNED][:1]
     for field_name, positions in found.items():
         if len(positions) > 1:
             sink.add(None, None, "ambiguous_columns", columns=", ".join(texts[p] for p in positions),
@@ -115,11 +122,34 @@ def _header(number: int, cells: list[Cell], aliases: dict[str, str], kind: str, 
     if missing or any(len(p) > 1 for p in found.values()):
         return None
     index = {f: p[0] for f, p in found.items()}
-    used = set(index.values()) | left_out
+    used = set(index.values()) | left_out | set(twins)
     ignored = [t for i, t in enumerate(texts) if t and i not in used and header_key(t) not in SILENT_COLUMNS]
     if ignored:
         sink.add(number, None, "ignored_columns", WARNING, columns=", ".join(ignored))
-    return Header(number, index, {f: texts[p] for f, p in index.items()}, texts, ignored, notes)
+    return Header(number, index, {f: texts[p] for f, p in index.items()}, texts, ignored, notes, twins)
+
+
+def _canonical(cell: Cell) -> str | None:
+    """An application number as one spelling (ZL prefix, dots and check characters told apart), or the text."""
+    from custody.appno import InvalidApplicationNumber, parse_application_number
+
+    text = _text(cell)
+    if not text:
+        return None
+    try:
+        return str(parse_application_number(text))
+    except InvalidApplicationNumber:
+        return text.upper()
+
+
+def _check_twins(number: int, cells: list[Cell], key: int | None, header: Header, sink: ProblemSink) -> None:
+    """Each further application-number column must say what the key column says (an empty cell says nothing)."""
+    mine = _canonical(cells[key]) if key is not None and key < len(cells) else None
+    for position in header.twins:
+        other = _canonical(cells[position]) if position < len(cells) else None
+        if mine is not None and other is not None and other != mine:
+            sink.add(number, header.cells[position], "twin_columns_disagree", key_column=header.cells[key],
+                     value=_text(cells[key]), other_column=header.cells[position], other=_text(cells[position]))
 
 
 def _data_rows(rows: Rows, header: Header, sink: ProblemSink) -> Rows:
@@ -138,6 +168,8 @@ def _data_rows(rows: Rows, header: Header, sink: ProblemSink) -> Rows:
                 _is_total(key_cell) or (key_cell is None and any(_is_total(c) for c in cells))):
             sink.add(number, None, "total_row_skipped", NOTE, text=" ".join(_text(c) for c in cells if c is not None))
             continue
+        if header.twins:
+            _check_twins(number, cells, key, header, sink)
         size = len(cells)
         if size == width:
             cells.append(None)

@@ -248,6 +248,18 @@ def detail_zh(detail: str) -> str:
     return detail
 
 
+def _catalogued(msgid: str) -> tuple[str, str]:
+    """A message of custody's catalogue (custody/locale), as this table holds them: (English, Chinese)."""
+    from custody.i18n import tr
+
+    return msgid, tr(msgid, language="zh")
+
+
+MESSAGES["twin_columns_disagree"] = _catalogued(
+    "{other_column} says {other} but {key_column} says {value}: the two columns must name the same patent (correct "
+    "the row, or leave one column out with an import profile)")
+
+
 def render_message(code: str, params: Mapping[str, Any], language: str) -> str:
     english, chinese = MESSAGES[code]
     # A parameter worded differently per language comes as {"en": ..., "zh": ...} (a role's name, a list of them).

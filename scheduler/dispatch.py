@@ -166,6 +166,11 @@ def _limits(ticks: Ticks) -> dict[str, object]:
     return {channel: transport.limits for channel, transport in found.items() if transport is not None}
 
 
+def send_limits(ticks: Ticks) -> tuple[dict[str, int | None], dict[str, object]]:
+    """(daily caps, text limits) per channel, as a dispatch applies them (`custody remind preview` too)."""
+    return _caps(ticks), _limits(ticks)
+
+
 def _still_mine(ticks: Ticks, prepared: Prepared, worker: str) -> bool:
     """Renew the claim just before the send, only if this worker still holds it. A batch can outlive the claim
     timeout (a slow channel): another dispatcher then reconciles its last messages as dead claims and sends them;

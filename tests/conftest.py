@@ -36,6 +36,17 @@ def _log_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     set its own."""
     monkeypatch.setattr("custody.config.DEFAULT_LOG_FILE", str(tmp_path_factory.getbasetemp() / "custody.log"))
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a command run with `language = "en"` sets it for the process
+    (custody.i18n.set_language), and a later test must not inherit it."""
+    from custody.i18n import DEFAULT_LANGUAGE, set_language
+
+    set_language(DEFAULT_LANGUAGE)
+    yield
+    set_language(DEFAULT_LANGUAGE)
+
+
 PG_URL_ENV = "CUSTODY_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_CONNECT_TIMEOUT_S = 3

@@ -123,8 +123,8 @@ def test_an_enterprise_with_nobody_to_remind_is_named_by_the_import_the_list_and
     assert code == 0
     assert [(e["credit_code"], e["recipients"]) for e in json.loads(out)] == [(YUNTU, 0), (LUDAO, 0)]
     code, out, _ = custody("enterprise", "list", "--format", "csv")
-    assert out.splitlines()[0] == "credit_code,name,contacts,recipients,custody_patents"
-    assert f"{MINJIANG},福州闽江智能装备有限公司,3,2,0" in out.splitlines()
+    assert out.splitlines()[0] == "credit_code,name,contacts,recipients,custody_patents,watch_patents,ended_patents"
+    assert f"{MINJIANG},福州闽江智能装备有限公司,3,2,0,0,0" in out.splitlines()
 
     (tmp_path / "专利.csv").write_text(PATENTS, encoding="utf-8")
     assert custody("import", "patents", str(tmp_path / "专利.csv"), "--as-of", "2025-03-01")[0] == 0

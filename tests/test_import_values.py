@@ -301,14 +301,15 @@ def test_a_totals_row_in_the_key_column_is_skipped_with_a_note(tmp_path, total):
 def test_a_profile_can_leave_one_of_two_columns_that_mean_the_same_out(tmp_path):
     from importers.columns import profile_from_config
 
-    lines = ["申请号,专利号,申请日", "201710601862.3,ZL201710601862.3,2017-04-25"]
+    # (申请号 beside 专利号 is read without a profile when they agree: tests/test_operator_commands.py.)
+    lines = ["申请号,申请日,申请日期", "201710601862.3,2017-04-25,2017-04-25"]
     sink, found = _header_of(tmp_path, lines)
     assert found is None
     assert sink.problems[0].render("en").endswith(
-        'all mean 申请号 (application number): delete all but one, or leave the others out with an import profile '
-        '(config.toml [import.profiles.NAME.columns] "专利号" = "ignore", then --profile NAME)')
-    profile = profile_from_config("ledger", {"profiles": {"ledger": {"columns": {"专利号": "ignore"}}}}, "patents")
+        'all mean 申请日 (filing date): delete all but one, or leave the others out with an import profile '
+        '(config.toml [import.profiles.NAME.columns] "申请日期" = "ignore", then --profile NAME)')
+    profile = profile_from_config("ledger", {"profiles": {"ledger": {"columns": {"申请日期": "ignore"}}}}, "patents")
     sink, found = _header_of(tmp_path, lines, profile)
     header, data = found
-    assert header.index == {"application_number": 0, "filing_date": 2} and header.ignored == []
+    assert header.index == {"application_number": 0, "filing_date": 1} and header.ignored == []
     assert sink.problems == []

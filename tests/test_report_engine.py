@@ -186,7 +186,8 @@ def _same(vectorised, reference) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 60),
-       today=st.sampled_from([date(2023, 3, 1), date(2025, 6, 16), date(2026, 1, 15), date(2029, 7, 2)]))
+       today=st.sampled_from([date(2023, 3, 1), date(2025, 6, 16), date(2026, 1, 15), date(2029, 7, 2),
+                              date(2026, 12, 10), date(2027, 12, 31)]))  # December: twelve-month periods
 def test_every_report_prints_what_the_scalar_engine_prints(seed: int, size: int, today: date) -> None:
     rng = random.Random(seed)
     patents = sorted((_patent(rng, n, today) for n in range(size)), key=lambda p: p.application_number)

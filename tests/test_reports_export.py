@@ -269,7 +269,8 @@ def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(statu
 def test_status_sync_dry_run_changes_nothing(status_db: Path, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-gbk.csv"), "--dry-run")
     assert code == 0 and "dry run: nothing was changed" in err
-    assert json.loads(_run(capsys, "patent", "history", P7, "--format", "json")[1]) == []
+    # Only the payment on record (build_portfolio's): no event, effect or reminder.
+    assert [r["what"] for r in json.loads(_run(capsys, "patent", "history", P7, "--format", "json")[1])] == ["缴费"]
 
 
 @freeze_time("2025-06-16 01:30:00")

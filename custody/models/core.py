@@ -28,7 +28,9 @@ SQLModel.metadata.naming_convention = {
 # An enterprise's own people (custody/contact_roles.py reads its sheet's words into these). The platform operator's
 # people are not contacts: they are configured ([reminders] call_list). Migration 0011_roles dropped "operator".
 CONTACT_ROLES = ("ip_manager", "legal_rep", "finance", "pledgee", "other")
-PATENT_MODES = ("custody", "watch")  # custody: we pay and remind; watch: we only follow the legal status
+# custody: we pay and remind; watch: we only follow the legal status; ended: custody ended (kept for its history,
+# nothing sent; importing it again takes it back: custody.store.custody_end).
+PATENT_MODES = ("custody", "watch", "ended")
 
 
 def utc_now() -> datetime:

@@ -136,6 +136,8 @@ class PatentWriter:
                  line: int | None) -> dict[str, Any]:
         """The given fields whose value differs from the stored one, after the rules in the module docstring."""
         given = {k: v for k, v in values.items() if v is not None and k != "application_number"}
+        if old.mode == "ended" and "mode" not in given:  # its custody had ended: importing it again takes it back
+            given["mode"] = "custody"
         new_paid = given.get("paid_through")
         if new_paid is not None and old.paid_through is not None and new_paid <= old.paid_through:
             if given.get("paid_through_inferred") or new_paid == old.paid_through:

@@ -56,8 +56,9 @@ def pause(session: Session, until: datetime, reason: str, now: datetime) -> None
 
 
 def _not_ended():
+    """Neither ended by the legal status nor taken out of custody (`custody patent remove`): no quota spent on it."""
     ended = select(PatentWatch.patent_id).where(PatentWatch.patent_id == Patent.id, PatentWatch.ended.is_not(None))
-    return ~ended.exists()
+    return sa.and_(~ended.exists(), Patent.mode != "ended")
 
 
 def enrol_watched(session: Session, settings: OpsSettings, now: datetime) -> int:

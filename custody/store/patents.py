@@ -199,3 +199,26 @@ def set_reduction(session: Session, patent: Patent, reduction: Reduction, record
                     for name, old, new in changes)
     session.flush()
     return changes
+
+
+def stored_facts(url: str, number: str) -> PatentFacts | None:
+    """The stored facts of patent `number` at `url` (`custody fees APPNO`); None when it is not stored, or when there
+    is no database yet (the calculator works without one). A database that cannot be reached raises."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from custody.store.calendar import _sqlite_file_exists
+    from custody.store.db import engine_for
+
+    if url.startswith("sqlite:///") and not _sqlite_file_exists(url):
+        return None
+    engine = engine_for(url)
+    try:
+        with Session(engine) as session:
+            if not sa.inspect(engine).has_table(Patent.__tablename__):
+                return None
+            patent = patent_by_number(session, number)
+            return facts_of(session, patent) if patent is not None else None
+    except ProgrammingError:
+        return None
+    finally:
+        engine.dispose()

@@ -296,6 +296,9 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
            rules: RuleSet, calendar: Calendar, note: str | None = None,
            immediately: bool = False) -> tuple[FeeDecision, list[Effect]]:
     """Record an enterprise's instruction about a fee year, and the effect it has on reminders."""
+    if patent.mode == "ended":
+        raise NotInCustody(f"{patent.application_number}: its custody has ended, so there is nothing to decide "
+                           "(importing it again takes it back into custody)")
     if patent.mode != "custody":
         raise NotInCustody(f"{patent.application_number} is watch-only: the platform pays no fees on it, so there "
                            f"is nothing to decide (`custody patent custody {patent.application_number}` takes it "
@@ -334,9 +337,11 @@ def _decision_message(decision: Decision, immediately: bool) -> str:
 # ---------------------------------------------------------------------------------------------- history
 
 
-def history(session: Session, patent: Patent) -> list[dict]:
-    """Everything the watch and the reminders did about `patent`, oldest first, each with its cause."""
-    rows = [_event_row(e) for e in session.exec(select(StatusEvent).where(StatusEvent.patent_id == patent.id))]
+def history(session: Session, patent: Patent, extra: Iterable[dict] = ()) -> list[dict]:
+    """Everything the watch and the reminders did about `patent`, oldest first, each with its cause; `extra` rows
+    (payments, imports, field changes: custody.store.directory) are ordered among them by date, order and time."""
+    events = session.exec(select(StatusEvent).where(StatusEvent.patent_id == patent.id))
+    rows = [*extra, *(_event_row(e) for e in events)]
     rows += [{"date": e.effective_on, "what": f"effect: {e.code}", "detail": e.message, "_at": e.recorded_at,
               "_order": 1} for e in session.exec(select(StatusEffect).where(StatusEffect.patent_id == patent.id))]
     rows += [{"date": d.decided_at.astimezone(SHANGHAI).date(), "what": f"decision: {d.choice}", "detail": d.text,

@@ -187,7 +187,8 @@ def patents_problems() -> None:
 
 
 def header_problems() -> None:
-    write_csv("ambiguous_columns.csv", [["申请号", "专利号", "申请日"], [P1, P1, "2017-04-25"]])
+    # 申请号 beside 专利号 is read when they agree (tests/test_operator_commands.py); two filing dates are not.
+    write_csv("ambiguous_columns.csv", [["申请号", "申请日", "申请日期"], [P1, "2017-04-25", "2017-04-25"]])
     write_csv("missing_columns.csv", [["申请号", "专利名称"], [P1, "一种智能装配机械臂"]])
     write_csv("no_header.csv", [["甲", "乙"], ["1", "2"]])
     write_csv("profile_export.csv", [["案件编号", "案件名称", "递交日", "授权年", "年费截止年度"],
