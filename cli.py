@@ -25,7 +25,6 @@ from typing import Any
 import typer
 import typer.main
 from rich.console import Console
-from rich.table import Table
 
 from custody import clock
 from custody.amounts import AmountParseError
@@ -178,9 +177,10 @@ def state(ctx: typer.Context) -> State:
 # ---------------------------------------------------------------------------------------------- rendering
 
 
-def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[str, str]] | None = None,
+def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[str, ...]] | None = None,
          title: str | None = None) -> None:
-    """Rows as a table for people, or JSON / CSV for scripts. `columns` maps keys to table headings."""
+    """Rows as a table for people (fitted to the terminal, cli_render), or JSON / CSV for scripts. `columns` maps
+    keys to table headings, and optionally to a kind (date, money, int...: never cut)."""
     if fmt == Format.json:
         typer.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
         return
@@ -196,18 +196,10 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
                           for row in rows])
         typer.echo(buffer.getvalue(), nl=False)
         return
-    table = Table(title=title)
-    for key, heading in columns or [(k, k) for k in keys]:
-        if key in WHOLE_COLUMNS:  # an operator reads these out or copies them: never cut, whatever is squeezed
-            table.add_column(heading, no_wrap=True, min_width=max((len(_cell(r.get(key))) for r in rows), default=0))
-        else:
-            table.add_column(heading)
-    for row in rows:
-        table.add_row(*[_cell(row.get(k)) for k in keys])
-    console.print(table)
+    from cli_render import Col, print_table
 
-
-WHOLE_COLUMNS = {"application_number", "credit_code"}
+    cols = [Col(*spec) for spec in columns] if columns else [Col(k, k) for k in keys]
+    print_table(cols, [{c.key: _cell(row.get(c.key)) for c in cols} for row in rows], title)
 
 
 def _cell(value: Any) -> str:
@@ -1841,7 +1833,7 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     if fmt == ReportFormat.table and len(report.rows) <= TABLE_ROWS:
-        emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
+        emit(table_rows(report), Format.table, [(c.key, c.heading(language), c.kind) for c in report.columns],
              title=report.title)
     elif fmt == ReportFormat.table:
         write_plain_table(report, sys.stdout, language)
