@@ -126,8 +126,11 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="Print the version and exit (no configuration is read)."),
 ) -> None:
+    from custody.i18n import set_language
+
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
+    set_language(ctx.obj.config.language)  # once: everything this command prints is in it
 
 
 class _ShanghaiTimes(logging.Formatter):

@@ -83,7 +83,10 @@ def decision_text(decision: Decision | None, year: int | None) -> str | None:
 def abandon_text(decision: Decision) -> str:
     """An abandonment as the reports show it: who and when, the first fee year it gives up, and the day reminders
     stop (after that fee's grace end, or the day of the decision with --now)."""
-    return f"{decision.text}; year {decision.year} and later, reminders stop from {decision.effective_on}"
+    from custody.i18n import tr
+
+    return tr("{text}; year {year} and later, reminders stop from {day}", text=decision.text, year=decision.year,
+              day=decision.effective_on)
 
 
 @dataclass(frozen=True)

@@ -76,5 +76,43 @@ def label(domain: str, value: Any, language: str | None = None) -> str:
         return zh if language == "zh" else en
     words = labels().get(domain, {}).get(str(value))
     if not words:
-        return str(value)
+        return _event_label(domain, str(value), language)
     return words.get(language) or words.get("en") or str(value)
+
+
+# Domains whose values may also be a legal-status event kind (a state ended by an event, an event in a history):
+# their words are the vocabulary's (custody/rules/legal_status.toml), not repeated here.
+_EVENT_DOMAINS = ("state", "event", "effect")
+
+
+def _event_label(domain: str, value: str, language: str) -> str:
+    if domain not in _EVENT_DOMAINS:
+        return value
+    from custody.status_vocab import default_vocabulary
+
+    vocabulary = default_vocabulary()
+    return vocabulary.label_of(value, language) if value in vocabulary.kinds else value
+
+
+# Cells that hold several values of a domain ("paid-through inferred; unknown — check") or a domain and a value
+# ("reminder: sent", as `patent history` lists them).
+_LIST_SEPARATORS = {"zh": "；", "en": "; "}
+_PAIR_DOMAINS = {"reminder": "reminder_state", "effect": "effect", "decision": "decision", "event": "event"}
+_PAIR_WORDS = {"reminder": ("reminder", "提醒"), "effect": ("effect", "影响"), "decision": ("decision", "企业决定"),
+               "event": ("event", "法律事件")}
+
+
+def cell_label(domain: str, text: str | None, language: str | None = None) -> str:
+    """A table cell of `domain` in the language: its values separated by "; " each labelled; for the domain
+    "history", "kind: value" as the kind's word and the value's label. Empty stays empty."""
+    language = language or current_language()
+    if not text:
+        return "" if text is None or text == "" else label(domain, text, language)
+    if domain == "history" and ": " in text:
+        kind, value = text.split(": ", 1)
+        if kind in _PAIR_DOMAINS:
+            en, zh = _PAIR_WORDS[kind]
+            return f"{zh if language == 'zh' else en}{'：' if language == 'zh' else ': '}" \
+                   f"{label(_PAIR_DOMAINS[kind], value, language)}"
+        return text
+    return _LIST_SEPARATORS.get(language, "; ").join(label(domain, part, language) for part in text.split("; "))

@@ -44,6 +44,7 @@ class Column:
     en: str
     zh: str
     kind: str = "text"  # one of KINDS: how exports type the cell
+    domain: str | None = None  # an enumerated value: shown as custody.i18n.cell_label(domain, value), never raw
 
     def heading(self, language: str) -> str:
         return self.zh if language == "zh" else self.en
@@ -90,7 +91,7 @@ BASE_COLUMNS = (
 
 
 # Issue 3: what an import could not know. Rows carry "flag" only when one applies (exports show every column).
-FLAG_COLUMN = Column("flag", "Import flag", "导入标记")
+FLAG_COLUMN = Column("flag", "Import flag", "导入标记", domain="flag")
 PAID_THROUGH_INFERRED, UNKNOWN_CHECK = "paid-through inferred", "unknown — check"
 
 
@@ -106,7 +107,7 @@ def _import_flag(p: PortfolioPatent, fee: YearFee) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- due
 
 
-REDUCTION_COLUMNS = (Column("reduction", "Reduction", "费减"),
+REDUCTION_COLUMNS = (Column("reduction", "Reduction", "费减", domain="reduction"),
                      Column("reduction_recorded_on", "Reduction recorded on", "费减备案日", "date"))
 DUE_COLUMNS = (*BASE_COLUMNS,
                Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
@@ -175,7 +176,7 @@ LAPSED_COLUMNS = (*BASE_COLUMNS,
                   Column("grace_end", "Grace end", "滞纳期届满日", "date"),
                   Column("notice_on", "Termination notice", "终止通知日", "date"),
                   Column("restore_by", "Restore by", "恢复请求期限", "date"),
-                  Column("restorable", "Restorable", "可否恢复"),
+                  Column("restorable", "Restorable", "可否恢复", domain="restorable"),
                   Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
                   Column("late_fee", "Late fee 25% (CNY)", "滞纳金25%(元)", "money"),
                   Column("restoration_fee", "Restoration fee (CNY)", "恢复费(元)", "money"),
@@ -238,7 +239,8 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
 
 STATEMENT_COLUMNS = (
     Column("application_number", "Application number", "申请号"), Column("title", "Title", "专利名称"),
-    Column("type", "Type", "类型"), Column("mode", "Mode", "托管方式"), Column("state", "State", "状态"),
+    Column("type", "Type", "类型", domain="type"), Column("mode", "Mode", "托管方式", domain="mode"),
+    Column("state", "State", "状态", domain="state"),
     Column("legal_status", "Legal status", "法律状态"),
     Column("legal_status_date", "Status date", "法律状态日", "date"),
     Column("year", "Next fee year", "待缴年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),

@@ -36,6 +36,17 @@ def _log_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     set its own."""
     monkeypatch.setattr("custody.config.DEFAULT_LOG_FILE", str(tmp_path_factory.getbasetemp() / "custody.log"))
 
+@pytest.fixture(autouse=True)
+def _english_core() -> Iterator[None]:
+    """The core's own functions speak English in tests (their messages are the catalogue's msgids); a CLI command
+    sets the language of its configuration ([general] language, "zh" by default), as in production."""
+    from custody.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language("en")
+
+
 PG_URL_ENV = "CUSTODY_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_CONNECT_TIMEOUT_S = 3
