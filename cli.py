@@ -34,6 +34,7 @@ from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
+from custody.i18n import label, tr
 from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
@@ -509,7 +510,8 @@ def calendar_list(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "
     with db_session(ctx) as session:
         rows = [{"year": s.year, "source": s.source, "rest_days": len(s.rest_days), "workdays": len(s.workdays)}
                 for s in stored_schedules(session)]
-    emit(rows, fmt, [("year", "year"), ("source", "source"), ("rest_days", "rest days"), ("workdays", "workdays")])
+    emit(rows, fmt, [("year", tr("year"), "int"), ("source", tr("source")), ("rest_days", tr("rest days"), "int"),
+                     ("workdays", tr("workdays"), "int")])
 
 
 def stored_schedule(ctx: typer.Context, session, patent):
@@ -583,8 +585,8 @@ def pay(
                             f"yuan, not {paid} (use --force to record it anyway)")
         record_payment(session, patent, fee_year, paid, day, source="cli", note=note)
         through = patent.paid_through
-    typer.echo(f"recorded {paid} yuan for year {fee_year} of {patent.application_number} on {day}; "
-               f"paid through year {through}")
+    typer.echo(tr("recorded {paid} yuan for year {year} of {number} on {day}; paid through year {through}",
+                  paid=paid, year=fee_year, number=patent.application_number, day=day, through=through))
 
 
 def _expected_or_refuse(schedule, year: int, day: date, already: Decimal) -> Decimal:
@@ -1053,7 +1055,7 @@ def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--forma
 
                 checks.append(ops_check(session, ops.settings, clock.now()))
     emit([{"check": c.name, "ok": c.ok, "status": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks],
-         fmt, [("check", "check"), ("status", "status"), ("detail", "detail")])
+         fmt, [("check", tr("check")), ("status", tr("status"), "text", "check"), ("detail", tr("detail"))])
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
@@ -1103,19 +1105,28 @@ def remind_plan(
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,
              "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "", "outcome": line.outcome}
             for line in result.lines]
-    emit(rows, fmt, [("enterprise", "企业"), ("patent", "申请号"), ("year", "年度"), ("tier", "tier"),
-                     ("channel", "channel"), ("recipient", "recipient"), ("send_at", "send at"),
-                     ("outcome", "outcome")], title="dry run: nothing saved" if dry_run else None)
+    emit(rows, fmt, [("enterprise", tr("enterprise")), ("patent", tr("application number")), ("year", tr("year"),
+                                                                                                   "int"),
+                     ("tier", tr("tier")), ("channel", tr("channel"), "text", "channel"),
+                     ("recipient", tr("recipient")), ("send_at", tr("send at"), "date"),
+                     ("outcome", tr("outcome"))], title=tr("dry run: nothing saved") if dry_run else None)
     if fmt == Format.table:
-        typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
-                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled"
-                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else "")
-                   + (f"; {result.rerouted} rerouted to the fallback channel" if result.rerouted else ""), err=True)
+        typer.echo(tr("would plan {items} items in {messages} messages; {skipped} skipped; {cancelled} cancelled"
+                      if dry_run else "planned {items} items in {messages} messages; {skipped} skipped; {cancelled} "
+                      "cancelled", items=result.items, messages=result.messages, skipped=result.skipped,
+                      cancelled=result.cancelled)
+                   + (tr("; {n} patents left out (fee facts refused)", n=result.screened) if result.screened else "")
+                   + (tr("; {n} rerouted to the fallback channel", n=result.rerouted) if result.rerouted else ""),
+                   err=True)
 
 
-REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),
-                    ("recipient", "recipient"), ("enterprise", "企业"), ("patents", "patents"), ("day", "day"),
-                    ("not_before", "not before"), ("attempts", "attempts"), ("last", "last code / reason")]
+def reminder_columns() -> list[tuple[str, ...]]:
+    """The outbox table's columns (key, heading, kind, domain), headings in the configured language."""
+    return [("id", "id", "int"), ("state", tr("state"), "text", "reminder_state"),
+            ("kind", tr("kind"), "text", "reminder_kind"), ("channel", tr("channel"), "text", "channel"),
+            ("recipient", tr("recipient")), ("enterprise", tr("enterprise")), ("patents", tr("patents")),
+            ("day", tr("day"), "date"), ("not_before", tr("not before"), "date"), ("attempts", tr("attempts"), "int"),
+            ("last", tr("last code / reason"))]
 
 
 @remind_app.command("list")
@@ -1140,7 +1151,7 @@ def remind_list(
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)
-    emit(rows, fmt, REMINDER_COLUMNS)
+    emit(rows, fmt, reminder_columns())
 
 
 @remind_app.command("send")
@@ -1161,10 +1172,11 @@ def remind_send(
         if dry_run:
             with session_for(ticks.engine) as session:
                 rows = reminder_rows(session, "planned", None, 10_000, due_by=clock.now())
-            emit(rows, fmt, REMINDER_COLUMNS, title="dry run: nothing sent")
+            emit(rows, fmt, reminder_columns(), title=tr("dry run: nothing sent"))
             return
         summary = dispatch_tick(ticks)
-    emit([{"outcome": k, "count": v} for k, v in summary.items()], fmt, [("outcome", "outcome"), ("count", "count")])
+    emit([{"outcome": k, "count": v} for k, v in summary.items()], fmt,
+         [("outcome", tr("outcome"), "text", "reminder_state"), ("count", tr("count"), "int")])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
 
@@ -1336,27 +1348,29 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         where = f"{item['file']}: " if "file" in item else ""
         moved = f" -> {item['moved_to']}" if item.get("moved_to") else ""
         if "error" in item:
-            typer.echo(f"{where}refused, nothing applied: {redacted(item['error'])}{moved}", err=True)
+            typer.echo(where + tr("refused, nothing applied: {error}", error=redacted(item['error'])) + moved, err=True)
             continue
         typer.echo(f"{where}{item['summary']}{moved}")
         if item.get("effects"):
-            emit(item["effects"], Format.table, [("application_number", "申请号"), ("code", "effect"),
-                                                 ("message", "why")])
+            emit(item["effects"], Format.table, [("application_number", tr("application number")),
+                                                 ("code", tr("effect"), "text", "effect"), ("message", tr("why"))])
     if "files" in shown and not items and fmt == Format.table:
-        typer.echo(f"{shown['folder']}: no legal-status exports to apply")
+        typer.echo(tr("{folder}: no legal-status exports to apply", folder=shown['folder']))
     # Unrecognised statuses are kept, and always told to the operator (on stderr, so JSON stays clean).
     for item in items:
         for u in item.get("unknown", ()):
-            typer.echo(f"review: unrecognised status kept: {u['application_number']} {u['announced_on']} "
-                       f"{u['status']} ({u['location']})", err=True)
+            typer.echo(tr("review: unrecognised status kept: {number} {day} {status} ({location})",
+                          number=u['application_number'], day=u['announced_on'], status=u['status'],
+                          location=u['location']), err=True)
         for u in item.get("unmatched", ()):
-            typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped",
-                       err=True)
+            typer.echo(tr("note: {number} is not in the portfolio ({location}): skipped",
+                          number=u['application_number'], location=u['location']), err=True)
     if shown.get("waiting"):
-        typer.echo(f"note: still being copied in (younger than [status] settle_seconds), left for the next "
-                   f"sync: {', '.join(shown['waiting'])}", err=True)
+        typer.echo(tr("note: still being copied in (younger than [status] settle_seconds), left for the next "
+                      "sync: {files}", files=', '.join(shown['waiting'])), err=True)
     if shown.get("left_alone"):
-        typer.echo(f"note: left alone (not legal-status exports): {', '.join(shown['left_alone'])}", err=True)
+        typer.echo(tr("note: left alone (not legal-status exports): {files}", files=', '.join(shown['left_alone'])),
+                   err=True)
 
 
 @status_app.command("sync")
@@ -1401,7 +1415,7 @@ def status_sync(
         engine.dispose()
     _show_sync(shown, fmt)
     if dry_run:
-        typer.echo("dry run: nothing was changed", err=True)
+        typer.echo(tr("dry run: nothing was changed"), err=True)
     if failures:
         raise UserError("; ".join(failures))
 
@@ -1531,19 +1545,22 @@ def _sync_ops(ctx: typer.Context, patent: str | None, dry_run: bool, fmt: Format
     finally:
         engine.dispose()
     result = run.result
-    _show_sync({"source": "ops", "summary": f"{result.summary()}; {run.checked} patent(s) checked, "
-                f"{len(run.failed)} failed, {run.bytes} bytes", "new_events": result.new_events,
+    _show_sync({"source": "ops", "summary": tr("{summary}; {checked} patent(s) checked, {failed} failed, {bytes} "
+                                               "bytes", summary=result.summary(), checked=run.checked,
+                                               failed=len(run.failed), bytes=run.bytes),
+                "new_events": result.new_events,
                 "unknown": result.unknown, "unmatched": result.unmatched, "effects": result.effects,
                 "failed": run.failed, "stopped": run.stopped}, fmt)
     for failure in run.failed:
-        typer.echo(f"failed: {failure['application_number']}: {failure['message']}", err=True)
+        typer.echo(tr("failed: {number}: {message}", number=failure['application_number'],
+                      message=failure['message']), err=True)
     if run.stopped:
-        typer.echo(f"stopped: {run.stopped}", err=True)
+        typer.echo(tr("stopped: {why}", why=run.stopped), err=True)
     if dry_run:
-        typer.echo("dry run: nothing was changed", err=True)
+        typer.echo(tr("dry run: nothing was changed"), err=True)
     if run.failed or run.is_error:
-        raise UserError(f"OPS: {len(run.failed)} check(s) failed{'; ' + run.stopped if run.is_error else ''} "
-                        f"(see `custody status review`)")
+        raise UserError(tr("OPS: {n} check(s) failed{stopped} (see `custody status review`)", n=len(run.failed),
+                           stopped='; ' + run.stopped if run.is_error else ''))
 
 
 @status_app.command("ops-usage")
@@ -1557,7 +1574,11 @@ def status_ops_usage(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     settings = ops_wiring(state(ctx).config).settings
     with db_session(ctx) as session:
         summary = usage_summary(session, settings, clock.now())
-    emit([{"item": k, "value": v} for k, v in summary.items()], fmt, [("item", "item"), ("value", "value")])
+    rows = [{"item": k, "value": v} for k, v in summary.items()]
+    if fmt == Format.table:  # words for people; JSON and CSV keep the keys and values scripts read
+        rows = [{"item": label("ops_usage", r["item"]), "value": label("ops_value", r["value"])
+                 if r["value"] is None or isinstance(r["value"], bool) else r["value"]} for r in rows]
+    emit(rows, fmt, [("item", tr("item")), ("value", tr("value"))])
 
 
 @status_app.command("confirm")
@@ -1610,7 +1631,8 @@ def status_review(
     start = _report_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
         rows = review_rows(session, start)
-    emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
+    emit(rows, fmt, [("date", tr("date"), "date"), ("application_number", tr("application number")),
+                     ("what", tr("what"), "text", "effect"), ("message", tr("detail"))])
 
 
 def _login() -> str:
@@ -1681,7 +1703,8 @@ def patent_history(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rows = [{**r, "date": r["date"].isoformat()} for r in history(session, patent)]
-    emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
+    emit(rows, fmt, [("date", tr("date"), "date"), ("what", tr("what"), "text", "history"),
+                     ("detail", tr("detail")), ("source", tr("source"))],
          title=f"{patent.application_number} {patent.title}")
 
 
@@ -1733,9 +1756,9 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
             raise UserError(f"{patent.application_number} is with no enterprise: name it with --enterprise CODE")
         effects = set_mode(session, patent, mode, target, by or _login(), clock.now(), clock.today())
     if not effects:
-        what = "watch-only for" if mode == "watch" else "in custody of"
-        typer.echo(f"{patent.application_number}: already {what} {target.name} ({target.credit_code}): "
-                   f"nothing changed")
+        typer.echo(tr("{number}: already watch-only for {name} ({code}): nothing changed" if mode == "watch" else
+                      "{number}: already in custody of {name} ({code}): nothing changed",
+                      number=patent.application_number, name=target.name, code=target.credit_code))
     for effect in effects:
         typer.echo(f"{patent.application_number}: {effect.message}")
 
@@ -1841,9 +1864,9 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     elif fmt == ReportFormat.table:
         write_plain_table(report, sys.stdout, language)
     for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(tr("note: {note}", note=note), err=True)
     if out is not None:
-        typer.echo(f"{report.name}: {len(report.rows)} row(s) written to {out}", err=True)
+        typer.echo(tr("{name}: {n} row(s) written to {out}", name=report.name, n=len(report.rows), out=out), err=True)
 
 
 @contextmanager

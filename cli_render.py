@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from custody.export import display_width
-from custody.i18n import tr
+from custody.i18n import cell_label, tr
 
 WHOLE_KINDS = frozenset({"date", "money", "int", "rate", "number", "whole"})
 WHOLE_KEYS = frozenset({"application_number", "credit_code", "enterprise_code", "patent", "id"})
@@ -35,6 +35,7 @@ class Col:
     key: str
     heading: str
     kind: str = "text"  # one of WHOLE_KINDS, or "text"
+    domain: str | None = None  # an enumerated value: shown as its word (custody.i18n.cell_label)
 
     @property
     def whole(self) -> bool:
@@ -94,7 +95,7 @@ def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str 
     """`rows` (each a dict of texts by key) as a table of at most `width` characters, or as records."""
     width = width or terminal_width()
     console = console or Console(highlight=False, width=width)
-    cells = {c.key: [r.get(c.key) or "" for r in rows] for c in cols}
+    cells = {c.key: [_word(c, r.get(c.key)) for r in rows] for c in cols}
     if not rows:
         _table(console, list(cols), cells, [], title)
         return
@@ -107,6 +108,10 @@ def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str 
     if left_out:
         console.print(Text(tr("(columns left out to fit {width} characters: {names}; --format csv shows every "
                               "column)", width=width, names="、".join(c.heading for c in left_out))))
+
+
+def _word(col: Col, text: str | None) -> str:
+    return cell_label(col.domain, text) if col.domain and text else (text or "")
 
 
 def _table(console: Console, cols: list[Col], cells: dict[str, list[str]], rows: Sequence[dict[str, str]],
@@ -131,7 +136,7 @@ def print_records(console: Console, cols: Sequence[Col], rows: Sequence[dict[str
     for n, row in enumerate(rows, start=1):
         console.print(Text(f"── {n} ──"))
         for c in cols:
-            value = row.get(c.key) or ""
+            value = _word(c, row.get(c.key))
             if value:
                 pad = " " * (label_width - display_width(c.heading))
                 console.print(Text(f"{c.heading}{pad}  {value}"), soft_wrap=True)

@@ -15,6 +15,7 @@ from custody.decisions import Decision, abandon_in_effect
 from custody.display import abandon_text
 from custody.domain import PatentState
 from custody.fees import YearFee, first_unpaid, quote
+from custody.i18n import tr
 from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
 from custody.status_effects import RESTORABLE_UNKNOWN, RestorationWindow, is_restorable, restorability
 
@@ -68,7 +69,9 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
     left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
                      f"abandons it: {abandon_text(e.patent.decision)}" for e in abandoned.values())
-    return Report("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", columns,
+    return Report("forecast", tr("Annual fees forecast {first}-{last} (CNY, with reductions)", first=span[0],
+                                 last=span[-1]),
+                  columns,
                   tuple(rows), (*notes, *left_out), chart)
 
 
@@ -95,7 +98,7 @@ def deliveries_report(counts: Mapping[tuple[str, str], int], period: str, notes:
     channels = sorted({channel for channel, _ in counts})
     rows = [_delivery_row(channel, counts) for channel in channels]
     total = {"channel": "合计 Total", **{c.key: sum(r[c.key] for r in rows) for c in DELIVERY_COLUMNS[1:]}}
-    return Report("deliveries", f"Reminder deliveries by channel, {period}", DELIVERY_COLUMNS,
+    return Report("deliveries", tr("Reminder deliveries by channel, {period}", period=period), DELIVERY_COLUMNS,
                   (*rows, total), tuple(notes))
 
 
@@ -253,5 +256,6 @@ def kpi_table(counts: Mapping[str, Any], year: int, today: date, reminders: Remi
     rows += [(key, label, counts[key], unit) for key, label, unit in events]
     table = tuple({"metric": key, "label": label, "value": value, "unit": unit} for key, label, value, unit in rows)
     more = () if reminders else ("reminders: the reminders outbox is not available in this database",)
-    return Report("kpi", f"Custody KPIs {year} (stock figures as of {today})", KPI_COLUMNS, table,
+    return Report("kpi", tr("Custody KPIs {year} (stock figures as of {today})", year=year, today=today),
+                  KPI_COLUMNS, table,
                   (*notes, *more))

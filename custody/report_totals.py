@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from custody.display import abandon_text
+from custody.i18n import tr
 from custody.portfolio import NAT_DAYS, YEAR_SPAN, TableCalendar, _Arrays, year_fees
 from custody.portfolio_figures import EXPIRED, IN_GRACE, LAPSED, Figures, decision_of, has_decision
 from custody.report_columns import Fen, Objects, Rows, objects
@@ -117,7 +118,9 @@ def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCale
                 Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, n - 1)
     notes = (*run.notes(), *(text for _, text in sorted(totals.abandoned, key=lambda pair: pair[0])))
-    return TableReport("forecast", f"Annual fees forecast {span[0]}-{span[-1]} (CNY, with reductions)", headings,
+    return TableReport("forecast", tr("Annual fees forecast {first}-{last} (CNY, with reductions)", first=span[0],
+                                      last=span[-1]),
+                       headings,
                        Rows(columns, n), notes, chart)
 
 

@@ -25,6 +25,7 @@ from custody.display import (  # re-exported: the reports' callers take the port
 )
 from custody.domain import PROVISIONAL_LEGEND_EN, PatentState, is_provisional_date, marked
 from custody.fees import Calendar, YearFee, first_unpaid, restoration_quote
+from custody.i18n import label, tr
 from custody.ruleset import RuleSet
 from custody.status_effects import (
     ASSUMED_NOTICE_MONTHS,
@@ -79,7 +80,7 @@ def _base(e: Evaluated) -> dict[str, Any]:
 def with_provisional_legend(notes: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """`notes`, plus the legend of the provisional mark when a row shows a provisional date."""
     shown = any(is_provisional_date(v) for row in rows for v in row.values())
-    return (*notes, PROVISIONAL_LEGEND_EN) if shown else tuple(notes)
+    return (*notes, tr(PROVISIONAL_LEGEND_EN)) if shown else tuple(notes)
 
 
 BASE_COLUMNS = (
@@ -132,7 +133,8 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
         rows.append({**_base(e), **_shown(e, today, DUE_COLUMNS), "days_left": (fee.due_date - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
-    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows),
+    return Report("due", tr("Fees due within {days} days of {today}", days=within_days, today=today),
+                  DUE_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))
 
 
@@ -163,7 +165,7 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         rows.append({**_base(e), **_shown(e, today, GRACE_COLUMNS), "days_left": (fee.grace_end - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
-    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows),
+    return Report("grace", tr("Fees in the grace period on {today}", today=today), GRACE_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))
 
 
@@ -226,11 +228,12 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
                      "decision": decision_text(e.patent.decision, fee.year)})
     rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))
     unknown = () if all(r["restorable"] != RESTORABLE_UNKNOWN for r in rows) else (
-        f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
-        f"until {window.request_months} months after it, and the notice is assumed to come within "
-        f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
-        f"(custody status sync) or check with CNIPA",)
-    return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
+        tr("restorable '{word}': CNIPA's termination notice is not on record; restoration stays possible until "
+           "{request} months after it, and the notice is assumed to come within {notice} months of the grace end "
+           "([status] assumed_notice_months): record the notice (custody status sync) or check with CNIPA",
+           word=label("restorable", RESTORABLE_UNKNOWN), request=window.request_months, notice=window.notice_months),)
+    return Report("lapsed", tr("Patents terminated for non-payment, as of {today}", today=today),
+                  LAPSED_COLUMNS, tuple(rows),
                   with_provisional_legend((*notes, *review, *unknown), rows))
 
 
@@ -263,5 +266,7 @@ def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, t
     """The statement an enterprise receives: its own patents only (custody and watched), as of `today`."""
     mine = [e for e in evaluated if e.patent.enterprise_code == code]
     rows = sorted((_statement_row(e, today) for e in mine), key=lambda r: (r["mode"], r["application_number"]))
-    return Report("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, tuple(rows),
+    return Report("enterprise", tr("{name} ({code}): patent statement as of {today}", name=name, code=code,
+                                   today=today),
+                  STATEMENT_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))

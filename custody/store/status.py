@@ -71,9 +71,10 @@ class SyncResult:
     effects: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.source}: {self.records} record(s), {len(self.new_events)} new event(s), {self.duplicates} "
-                f"already known, {len(self.unknown)} unrecognised status(es), {len(self.unmatched)} not in the "
-                f"portfolio, {len(self.effects)} effect(s)")
+        return tr("{source}: {records} record(s), {new} new event(s), {known} already known, {unknown} unrecognised "
+                  "status(es), {unmatched} not in the portfolio, {effects} effect(s)", source=self.source,
+                  records=self.records, new=len(self.new_events), known=self.duplicates, unknown=len(self.unknown),
+                  unmatched=len(self.unmatched), effects=len(self.effects))
 
 
 # ---------------------------------------------------------------------------------------------- state
