@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from custody.i18n import label
 from custody.store.imports import HeldBack, Outcome, PreviousImport
 from importers.files import ImportFile
 from importers.problems import NOTE, PREFIX, WARNING
@@ -187,6 +188,20 @@ def _table_name(table: str, language: str) -> str:
     return TABLE_ZH.get(table, table) if language == "zh" else table
 
 
+# Fields whose stored values are enumerated (custody/locale/labels.toml domains).
+FIELD_DOMAINS = {"type": "type", "mode": "mode", "role": "role", "reduction": "reduction"}
+
+
+def _change_value(field: str, value: Any, language: str) -> str:
+    """A changed field's value as a person reads it: yes/no and none as words (是/否/无), never True/False/None;
+    an enumerated value as its word."""
+    if value is None or isinstance(value, bool):
+        return label(field, value, language)
+    if field in FIELD_DOMAINS:
+        return label(FIELD_DOMAINS[field], value, language)
+    return str(value)
+
+
 def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
     lines = []
     # A dry run lists what would be new; a real import only counts it (the audit trail lists it).
@@ -195,8 +210,8 @@ def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str)
             lines.append(f"  + {_table_name(table, language)} {key}")
     for change in summary["changes"][:SHOWN_CHANGES]:
         field = FIELD_ZH.get(change["field"], change["field"]) if language == "zh" else change["field"]
-        lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: "
-                     f"{change['old']} -> {change['new']}")
+        old, new = (_change_value(change["field"], change[k], language) for k in ("old", "new"))
+        lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: {old} -> {new}")
     if summary["changes_total"] > SHOWN_CHANGES:
         lines.append("  " + words["more"].format(n=summary["changes_total"] - SHOWN_CHANGES))
     return lines

@@ -31,6 +31,7 @@ from custody.clock import SHANGHAI
 from custody.domain import yuan
 from custody.eligibility import reminder_block_reason
 from custody.fees import restoration_cost
+from custody.i18n import label
 from custody.masking import mask_text
 from custody.messages import KIND_STAGE, money
 from custody.models import Enterprise, Patent
@@ -313,11 +314,13 @@ class _Chunk:
 
     def no_recipient(self, row: sa.Row, event: DueEvent) -> None:
         # A fee with nobody to tell is how patents are lost: the operator hears of it, once per tier.
-        audience = "、".join(event.audience)
-        self.line(row, event, "", f"skipped: no contact of {audience} reachable by {event.channel}")
+        self.line(row, event, "", f"skipped: no contact of {'、'.join(event.audience)} reachable by {event.channel}")
+        # The alert is read by an operator: roles and channel as words (知识产权联系人、财务), not stored values.
+        audience = "、".join(label("role", role, "zh") for role in event.audience)
+        channel = label("channel", event.channel, "zh")
         self.alert(f"norecipient:{row.patent_id}:{row.fee_year}:{event.event.label}:{event.channel}",
                    f"无人可提醒：{self.names.get(row.enterprise_id, '（无企业）')} 专利{row.application_number} "
-                   f"第{row.fee_year}年度年费（{event.event.label}，{event.channel}）",
+                   f"第{row.fee_year}年度年费（{event.event.label}，{channel}）",
                    [f"应缴日 {row.due_date}，宽限期届满 {row.grace_end}；请补充联系人（{audience}）或其同意"])
 
     def restoration_alert(self, row: sa.Row) -> None:
