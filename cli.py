@@ -188,7 +188,7 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
     if fmt == Format.json:
         typer.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
         return
-    keys = [k for k, _ in columns] if columns else (list(rows[0]) if rows else [])
+    keys = [spec[0] for spec in columns] if columns else (list(rows[0]) if rows else [])
     if fmt == Format.csv:
         from custody.export import neutralised
 

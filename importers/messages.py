@@ -76,6 +76,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "year_invalid": ("{value} is not a patent year (write 6, 第6年 or 6年)",
                      "{value} 不是专利年度（请写作 6、第6年 或 6年）"),
     "int_invalid": ("{value} is not a whole number", "{value} 不是整数"),
+    "paid_through_invalid": ("{value} is neither a patent year (write 7, 第7年 or 第七年) nor the date fees are paid "
+                             "until (write 2025-03-14)",
+                             "{value} 既不是专利年度（请写作 7、第7年 或 第七年），"
+                             "也不是年费缴至日期（请写作 2025-03-14）"),
     "reduction_invalid": ("unknown fee reduction {value}: use 85%, 70% or 无 (none)",
                           "无法识别的费减比例 {value}：应为 85%、70% 或 无"),
     "reduction_ambiguous": ("fee reduction {value} is ambiguous: is it the share paid or the share waived? "
