@@ -505,13 +505,30 @@ def calendar_list(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "
 
     Example: custody calendar list --format json
     """
-    from custody.store.calendar import stored_schedules
+    from custody.store.calendar import calendar_from, stored_schedules
+    from custody.workdays import provisional_years
 
     with db_session(ctx) as session:
         rows = [{"year": s.year, "source": s.source, "rest_days": len(s.rest_days), "workdays": len(s.workdays)}
                 for s in stored_schedules(session)]
+        provisional = provisional_years(calendar_from(session), clock.today().year)
     emit(rows, fmt, [("year", tr("year"), "int"), ("source", tr("source")), ("rest_days", tr("rest days"), "int"),
                      ("workdays", tr("workdays"), "int")])
+    if fmt == Format.table:  # the years whose deadlines are still marked provisional, and what ends that
+        typer.echo(tr("provisional (no State Council holiday schedule yet; their deadlines are marked *): {years}; "
+                      "`custody calendar load` a year's schedule once it is published",
+                      years=_year_ranges(provisional)))
+
+
+def _year_ranges(years: list[int]) -> str:
+    """[2027, 2028, …, 2046] as "2027–2046"; runs apart joined by commas."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or tr("none")
 
 
 def stored_schedule(ctx: typer.Context, session, patent):
@@ -526,7 +543,15 @@ def stored_schedule(ctx: typer.Context, session, patent):
 def application_number(text: str):
     """The parsed number; one given without its check character is taken, with a warning line naming the check
     character computed for it, since a digit lost in an export would otherwise go unnoticed."""
-    number = parse_application_number(text)
+    try:
+        number = parse_application_number(text)
+    except InvalidApplicationNumber as exc:  # say whose check digit it is, and what to do
+        from custody.i18n import current_language
+        from importers.messages import detail_zh
+
+        problem = detail_zh(str(exc)) if current_language() == "zh" else str(exc)
+        raise UserError(tr("application number {text}: {problem} (a digit mistyped? check the number against the "
+                           "certificate)", text=text.strip(), problem=problem)) from None
     if not number.check_supplied:
         typer.echo(f"Warning: {text.strip()} has no check character: taken as {number} (check it against the "
                    "certificate)", err=True)

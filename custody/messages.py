@@ -242,6 +242,22 @@ def _earliest(lines: Sequence[FeeLine], field: str) -> date | None:
     return min((getattr(line, field) for line in lines), default=None)
 
 
+DATE_FIELDS = ("due_date", "grace_end", "pay_by", "next_rise", "payable_until")
+
+
+def provisional_years(lines: Sequence[FeeLine]) -> list[int]:
+    """The years of the provisional dates a message shows (marked （暂定））, in order."""
+    return sorted({value.year for line in lines for name in DATE_FIELDS
+                   for value in [getattr(line, name, None)] if value and is_provisional_date(value)})
+
+
+def provisional_note(years: Sequence[int]) -> str:
+    if not years:
+        return ""
+    return (f"注：标有（暂定）的日期，其所在年份（{'、'.join(f'{y}年' for y in years)}）的国务院节假日安排尚未公布，"
+            "是按现行规则推算的；安排公布后，如期限落在节假日，将顺延至其后第一个工作日，届时以更新后的日期为准。")
+
+
 def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on: date,
                        restoration: RestorationRule | None = None) -> Rendered:
     """The digest listing `lines` (fee reminders, lapse notices, restoration reminders), for `channel`, as of `on`.
@@ -268,6 +284,9 @@ def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on
         "last_day": min((line.payable_until for line in digest.overdue), default=None),
         "upcoming_by": _earliest(digest.upcoming, "due_date"),
     }
+    # A date marked （暂定） says why once, below the lists: its year's holiday schedule is not published.
+    context["provisional_years"] = provisional_years(digest.lines)
+    context["provisional_note"] = provisional_note(context["provisional_years"])
     subject = _render("email_subject.j2", context)
     context["subject"] = subject
     return Rendered(text=_render("email_body.txt.j2", context), subject=subject,

@@ -36,6 +36,7 @@ WORDS = {
            "more_problems": "……另有 {n} 个问题，全部问题见 {path}",
            "more_problems_json": "……另有 {n} 个问题（--format json 列出全部）",
            "failed": "文件有 {n} 个错误，未导入任何内容（--partial 可只导入正确的行）",
+           "failed_file": "文件无法读取，未导入任何内容：请按上面的提示改正后重新导入",
            "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
            "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
            "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
@@ -47,6 +48,8 @@ WORDS = {
            "more_problems": "... and {n} more problems: all of them are in {path}",
            "more_problems_json": "... and {n} more problems (--format json lists them all)",
            "failed": "{n} error(s) in the file: nothing imported (--partial imports the good rows)",
+           "failed_file": "the file could not be read: nothing imported; fix what the line above says and import "
+                          "it again",
            "failed_dry_run": "{n} error(s) in the file: an import would write nothing (--partial imports the good "
                              "rows)",
            "rejects": "rejected rows written to {path} (fix them and import that file)",
@@ -166,6 +169,8 @@ def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
 
 def failure_line(summary: dict[str, Any], language: str) -> str:
     words = WORDS.get(language, WORDS["en"])
+    if summary["problems"] and all(p.get("row") is None for p in summary["problems"]):
+        return words["failed_file"]  # no row was read: --partial could not help
     return words["failed_dry_run" if summary["dry_run"] else "failed"].format(n=summary["errors"])
 
 
