@@ -1809,6 +1809,24 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
+def _full_year(text: str | None, name: str) -> int | None:
+    """A year written in full (2026) from FIRST_YEAR to LAST_YEAR; `26` is refused with the year it may mean, never
+    taken as the year 26."""
+    if text is None:
+        return None
+    given = text.strip()
+    if not given.isdigit():
+        raise UsageError(tr("{name}: {given!r} is not a year (write it in full, e.g. {year})", name=name,
+                            given=given, year=clock.today().year))
+    if len(given) <= 2:
+        raise UsageError(tr("{name} {given}: write the year in full ({year}?)", name=name, given=given,
+                            year=2000 + int(given)))
+    if not FIRST_YEAR <= int(given) <= LAST_YEAR:
+        raise UsageError(tr("{name} {given}: a year from {first} to {last}", name=name, given=given,
+                            first=FIRST_YEAR, last=LAST_YEAR))
+    return int(given)
+
+
 MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
 
 
@@ -2051,8 +2069,8 @@ def report_deliveries(
 @report_app.command("kpi")
 def report_kpi(
     ctx: typer.Context,
-    year: int | None = typer.Option(None, "--year", min=FIRST_YEAR, max=LAST_YEAR,
-                                    help="Assessment year (default: this year)."),
+    year: str | None = typer.Option(None, "--year", metavar="YYYY", help="Assessment year, in full (default: this "
+                                    "year)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
@@ -2069,7 +2087,7 @@ def report_kpi(
     from custody.store.reports import reminder_figures
 
     _check_output(fmt, out)
-    chosen = year or (_report_date(as_of, "--as-of") or clock.today()).year
+    chosen = _full_year(year, "--year") or (_report_date(as_of, "--as-of") or clock.today()).year
     with _portfolio(ctx, enterprise, as_of, kpi_year=chosen) as (session, chunks, rules, calendar, day):
         report = kpi_report(chunks, rules, calendar, day, chosen, reminder_figures(session, chosen, enterprise),
                             _restoration_window(ctx, rules))

@@ -54,17 +54,23 @@ def _widest(texts: Sequence[str]) -> int:
     return max((display_width(t) for t in texts), default=0)
 
 
-def _needed(cols: Sequence[Col], cells: dict[str, list[str]]) -> list[int]:
-    """Each column's narrowest width: a whole column its widest cell (its heading folds), a text column TEXT_MIN
-    (or its widest cell or heading when narrower)."""
+def _needed(cols: Sequence[Col], cells: dict[str, list[str]], fold_headings: bool = True) -> list[int]:
+    """Each column's narrowest width: a whole column its widest cell (its heading whole, or folded when
+    `fold_headings`), a text column TEXT_MIN (or its widest cell or heading when narrower)."""
     widths = []
     for c in cols:
-        cell = _widest(cells[c.key])
+        cell, heading = _widest(cells[c.key]), display_width(c.heading)
         if c.whole:
-            widths.append(max(cell, min(display_width(c.heading), max(cell, HEADING_MIN)), 1))
+            widths.append(max(cell, heading if not fold_headings else min(heading, max(cell, HEADING_MIN)), 1))
         else:
-            widths.append(max(1, min(TEXT_MIN, max(cell, display_width(c.heading)))))
+            widths.append(max(1, min(TEXT_MIN, max(cell, heading))))
     return widths
+
+
+def _whole_widths(cols: Sequence[Col], cells: dict[str, list[str]], width: int) -> list[int]:
+    """The widths to give: headings whole when that fits, else folded to their cells' width."""
+    unfolded = _needed(cols, cells, fold_headings=False)
+    return unfolded if _table_width(unfolded) <= width else _needed(cols, cells)
 
 
 def _table_width(widths: Sequence[int]) -> int:
@@ -74,13 +80,9 @@ def _table_width(widths: Sequence[int]) -> int:
 
 def fitted(cols: Sequence[Col], cells: dict[str, list[str]], width: int) -> tuple[list[Col], list[Col]] | None:
     """(columns shown, columns left out) for a table of `width`, or None when a record list reads better."""
-    shown = [c for c in cols]
+    shown = list(cols)
     left_out: list[Col] = []
-    # Text columns that are empty in every row go first, then the others from the right (the first text column,
-    # usually the name that says what a row is, last of all).
-    droppable = [c for c in reversed(cols) if not c.whole and not any(cells[c.key])]
-    texts = [c for c in cols if not c.whole and c not in droppable]
-    droppable += list(reversed(texts[1:])) + texts[:1]
+    droppable = drop_order(cols, cells)
     while _table_width(_needed(shown, cells)) > width:
         if not droppable or len(left_out) + 1 > len(cols) // 2:
             return None
@@ -90,6 +92,19 @@ def fitted(cols: Sequence[Col], cells: dict[str, list[str]], width: int) -> tupl
     return shown, left_out
 
 
+def drop_order(cols: Sequence[Col], cells: dict[str, list[str]]) -> list[Col]:
+    """The columns a narrow table leaves out, first to last: those empty in every row (nothing is lost), then long
+    text (notes, decisions, names) from the right, then short words (a type, a state) from the right, and the
+    first text column (the name that says what a row is) last. Amounts, dates and numbers are never left out:
+    below that the rows become records."""
+    empty = [c for c in reversed(cols) if not any(cells[c.key])]
+    texts = [c for c in cols if not c.whole and c not in empty]
+    rest = list(reversed(texts[1:]))
+    long = [c for c in rest if _widest(cells[c.key]) > TEXT_MIN]
+    short = [c for c in rest if c not in long]
+    return empty + long + short + texts[:1]
+
+
 def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str | None = None,
                 width: int | None = None, console: Console | None = None) -> None:
     """`rows` (each a dict of texts by key) as a table of at most `width` characters, or as records."""
@@ -97,14 +112,14 @@ def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str 
     console = console or Console(highlight=False, width=width)
     cells = {c.key: [_word(c, r.get(c.key)) for r in rows] for c in cols}
     if not rows:
-        _table(console, list(cols), cells, [], title)
+        _table(console, list(cols), cells, [], title, _needed(cols, cells, fold_headings=False))
         return
     fit = fitted(cols, cells, width)
     if fit is None:
         print_records(console, cols, rows, title)
         return
     shown, left_out = fit
-    _table(console, shown, cells, rows, title)
+    _table(console, shown, cells, rows, title, _whole_widths(shown, cells, width))
     if left_out:
         console.print(Text(tr("(columns left out to fit {width} characters: {names}; --format csv shows every "
                               "column)", width=width, names="、".join(c.heading for c in left_out))))
@@ -114,10 +129,10 @@ def _word(col: Col, text: str | None) -> str:
     return cell_label(col.domain, text) if col.domain and text else (text or "")
 
 
-def _table(console: Console, cols: list[Col], cells: dict[str, list[str]], rows: Sequence[dict[str, str]],
-           title: str | None) -> None:
+def _table(console: Console, cols: Sequence[Col], cells: dict[str, list[str]], rows: Sequence[dict[str, str]],
+           title: str | None, widths: list[int]) -> None:
     table = Table(title=title)
-    for c, need in zip(cols, _needed(cols, cells), strict=True):
+    for c, need in zip(cols, widths, strict=True):
         if c.whole:  # fixed at its widest cell: never cut; its heading folds to that width
             table.add_column(c.heading, width=need, no_wrap=False, overflow="fold")
         else:
