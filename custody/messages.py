@@ -32,6 +32,9 @@ SMS_TEMPLATES = {
     # At least one in its grace period, with the late fee: `deadline` is the earliest pay-by day (the day before a
     # rise of the late fee, or a grace end), `last_day` the earliest grace end (after it the patent terminates).
     "overdue": ("name", "number", "amount", "deadline", "last_day"),
+    # Every overdue fee in the last band of its grace period (the late fee is at its highest and rises no more):
+    # "pay before it rises" would be false; what is left is the earliest grace end.
+    "overdue_final": ("name", "number", "amount", "last_day"),
     "lapsed": ("name", "number"),  # past the grace end only (lapse notices or restoration reminders)
     # Past the grace end and fees still payable in one digest: the payable ones' total and earliest pay-by day.
     "lapsed_due": ("name", "number", "amount", "deadline"),
@@ -210,7 +213,9 @@ class Digest:
         for the whole digest (config.toml)."""
         if self.lapsed:
             return "lapsed_due" if self.payable else "lapsed"
-        return "overdue" if self.overdue else "due_soon"
+        if not self.overdue:
+            return "due_soon"
+        return "overdue_final" if all(line.next_rate is None for line in self.overdue) else "overdue"
 
 
 def sms_params(digest: Digest, enterprise: str) -> dict[str, str]:

@@ -273,6 +273,7 @@ due_soon = "SMS_1"
 overdue = "SMS_2"
 lapsed = "SMS_3"
 lapsed_due = "SMS_4"
+overdue_final = "SMS_5"
 [reminders.send_hours]
 sms = ["00:00", "23:59"]
 [[reminders.tiers]]
