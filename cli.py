@@ -1902,8 +1902,8 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     if fmt == ReportFormat.table and len(report.rows) <= TABLE_ROWS:
-        emit(table_rows(report), Format.table, [(c.key, c.heading(language), c.kind) for c in report.columns],
-             title=report.title)
+        emit(table_rows(report), Format.table, [(c.key, c.heading(language), c.kind) for c in report.columns
+                                                if c.kind != "key"], title=report.title)
     elif fmt == ReportFormat.table:
         write_plain_table(report, sys.stdout, language)
     for note in report.notes:

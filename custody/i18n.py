@@ -11,6 +11,7 @@ pure functions take no language argument for text they do not print.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -102,12 +103,22 @@ _PAIR_WORDS = {"reminder": ("reminder", "提醒"), "effect": ("effect", "影响"
                "event": ("event", "法律事件")}
 
 
+_BILINGUAL = re.compile(r"^(?P<zh>.*[^\x00-\x7f].*?)\s+(?P<en>[A-Z][\x00-\x7f]*)$")
+
+
+def _half(text: str, language: str) -> str:
+    found = _BILINGUAL.match(text)
+    return found.group(language if language in ("zh", "en") else "en") if found else text
+
+
 def cell_label(domain: str, text: str | None, language: str | None = None) -> str:
     """A table cell of `domain` in the language: its values separated by "; " each labelled; for the domain
     "history", "kind: value" as the kind's word and the value's label. Empty stays empty."""
     language = language or current_language()
     if not text:
         return "" if text is None or text == "" else label(domain, text, language)
+    if domain == "bilingual":  # "中文说明 English words" (the KPI labels): the language's half
+        return _half(text, language)
     if domain == "history" and ": " in text:
         kind, value = text.split(": ", 1)
         if kind in _PAIR_DOMAINS:

@@ -115,7 +115,7 @@ def _delivery_row(channel: str, counts: Mapping[tuple[str, str], int]) -> dict[s
 # ---------------------------------------------------------------------------------------------- KPI
 
 
-KPI_COLUMNS = (Column("metric", "Metric", "指标"), Column("label", "Description", "说明"),
+KPI_COLUMNS = (Column("metric", "Metric", "指标", "key"), Column("label", "Description", "说明", domain="bilingual"),
                Column("value", "Value", "数值", "number"), Column("unit", "Unit", "单位"))
 
 

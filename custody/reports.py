@@ -36,7 +36,9 @@ from custody.status_effects import (
 
 __all__ = ["Evaluated", "PortfolioPatent", "evaluate", "is_tracked"]
 
-KINDS = ("text", "date", "money", "int", "rate", "number")
+# "key": a stable identifier for scripts (a KPI's metric name): in CSV, JSON and XLSX, left out of the terminal
+# table, where the column beside it says the same in words.
+KINDS = ("text", "date", "money", "int", "rate", "number", "key")
 
 
 @dataclass(frozen=True)
