@@ -79,7 +79,7 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
 
 
 DELIVERY_COLUMNS = (
-    Column("channel", "Channel", "渠道"), Column("pending", "Pending", "待发送", "int"),
+    Column("channel", "Channel", "渠道", domain="channel"), Column("pending", "Pending", "待发送", "int"),
     Column("sent", "Sent", "已发送", "int"), Column("delivered", "Delivered", "已送达", "int"),
     Column("undelivered", "Sent, no receipt", "已发送未确认送达", "int"),
     Column("no_receipt", "of which no receipt in time", "其中超时无回执", "int"),

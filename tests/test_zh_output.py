@@ -9,6 +9,8 @@ tests/test_reports_portfolio.build_report_portfolio, as of 2025-06-16).
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import date
@@ -129,10 +131,11 @@ MONEY_KEYS = {"fee", "late_fee", "total", "next_late_fee", "restoration_fee", "r
 def test_the_statement_an_enterprise_receives_names_type_mode_and_state_in_chinese(zh_cli, capsys, tmp_path):
     code, out, _ = zh_cli(["report", "enterprise", A, *AS_OF, "--format", "csv"], capsys)
     assert code == 0
-    header, *lines = out.splitlines()
-    assert "类型,托管方式,状态" in header
-    assert {line.split(",")[2] for line in lines} <= {"发明", "实用新型", "外观设计"}
-    assert {line.split(",")[3] for line in lines} <= {"托管", "仅监控"}
+    header, *lines = csv.reader(io.StringIO(out))
+    assert header[2:5] == ["类型", "托管方式", "状态"]
+    assert {line[2] for line in lines} <= {"发明", "实用新型", "外观设计"}
+    assert {line[3] for line in lines} <= {"托管", "仅监控"}
+    assert not {line[4] for line in lines} & RAW_VALUES
     xlsx = tmp_path / "statement.xlsx"
     assert zh_cli(["report", "enterprise", A, *AS_OF, "--format", "xlsx", "--out", str(xlsx)], capsys)[0] == 0
     from openpyxl import load_workbook
@@ -205,8 +208,9 @@ def test_amounts_and_dates_keep_their_width_and_text_columns_leave_first():
     cells = {"application_number": ["201710601862.3"], "title": ["一种很长很长的专利名称" * 3], "fee": ["12345.00"],
              "due": ["2027-01-15*"], "note": ["企业决定放弃，提醒自 2027-01-15 起停止"], "empty": [""]}
     assert [c.key for c in drop_order(cols, cells)] == ["empty", "note", "title"]
-    shown, left_out = fitted(cols, cells, 80)
-    assert [c.key for c in left_out] == ["empty"] and "fee" in [c.key for c in shown]
+    assert fitted(cols, cells, 80) == (cols, [])  # 74 characters: all of it
+    shown, left_out = fitted(cols, cells, 60)
+    assert [c.key for c in left_out] == ["empty", "note"] and "fee" in [c.key for c in shown]
     assert fitted(cols, cells, 40) is None  # the amounts and dates alone do not fit: records instead
 
 
@@ -244,16 +248,16 @@ def test_a_paid_through_year_in_words_is_read_and_a_wrong_one_says_what_the_colu
 
 
 def test_a_missing_file_does_not_suggest_partial(zh_cli, capsys, tmp_path):
-    code, _, err = zh_cli(["import", "patents", str(tmp_path / "nowhere.csv")], capsys)
-    assert code == 1 and "文件不存在：请检查文件名和所在文件夹" in err and "--partial" not in err
+    code, out, err = zh_cli(["import", "patents", str(tmp_path / "nowhere.csv")], capsys)
+    assert code == 1 and "文件不存在：请检查文件名和所在文件夹" in out + err and "--partial" not in out + err
 
 
 def test_a_file_named_xlsx_that_is_no_workbook_says_what_to_do(zh_cli, capsys, tmp_path):
     fake = tmp_path / "portfolio.xlsx"
     fake.write_text("申请号,专利名称\n201710601862.3,一种装置\n", encoding="utf-8")
-    code, _, err = zh_cli(["import", "patents", str(fake)], capsys)
-    assert code == 1 and "不是 Excel 工作簿" in err and "另存为 .xlsx" in err
-    assert "Zip" not in err and "EOCD" not in err and "--partial" not in err
+    code, out, err = zh_cli(["import", "patents", str(fake)], capsys)
+    assert code == 1 and "不是 Excel 工作簿" in out + err and "另存为 .xlsx" in out + err
+    assert "Zip" not in out + err and "EOCD" not in out + err and "--partial" not in out + err
 
 
 def test_a_wrong_check_digit_on_pay_names_the_application_number(zh_cli, capsys):
