@@ -159,7 +159,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     world(engine, lambda s: add_patent(s, add_enterprise(s)))
     with freeze_time("2025-04-18 10:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
-        assert code == 1 and "FAIL" in out  # no tick has ever run
+        assert code == 1 and "异常" in out  # no tick has ever run (FAIL, in the configured language)
         code, out, _ = _run(capsys, "--config", config, "remind", "send", "--dry-run", "--format", "json")
         assert code == 0 and json.loads(out) == []  # nothing planned yet
         code, out, err = _run(capsys, "--config", config, "run-once", "--format", "json")
@@ -382,7 +382,7 @@ def test_remind_plan_says_what_it_rerouted_and_left_out(db_url: str, engine: Eng
     with freeze_time("2025-04-18 10:05:00+08:00"):
         code, _out, err = _run(capsys, "--config", str(config), "remind", "plan", "--dry-run")
     assert code == 0, err
-    assert "1 patents left out (fee facts refused)" in err and "1 rerouted to the fallback channel" in err
+    assert "1 件专利未纳入（费用信息不完整）" in err and "1 条改走备用渠道" in err
     assert [(m.id, m.state) for m in outbox(engine)] == before  # a dry run: nothing saved
     with session_for(engine) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar() == 2
