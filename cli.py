@@ -203,11 +203,16 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
     from cli_render import Col, print_table
 
     cols = [Col(*spec) for spec in columns] if columns else [Col(k, k) for k in keys]
-    print_table(cols, [{c.key: _cell(row.get(c.key)) for c in cols} for row in rows], title)
+    print_table(cols, [{c.key: _word(row.get(c.key)) for c in cols} for row in rows], title)
 
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _word(value: Any) -> str:
+    """A table cell for people: yes/no as words (是/否), never True/False."""
+    return label("flag", value) if isinstance(value, bool) else _cell(value)
 
 
 def option_date(value: str | None, name: str) -> date | None:
@@ -1238,7 +1243,9 @@ def enterprise_set(
                                else not sms, via_agency=agency, skip_abandoned=skip_abandoned)
         name = enterprise.name
     emit([{"enterprise": name, "sms": not now.no_sms, "remind_only": now.remind_only, "agency": now.via_agency,
-           "skip_abandoned": now.skip_abandoned}], fmt)
+           "skip_abandoned": now.skip_abandoned}], fmt,
+         [("enterprise", tr("enterprise")), ("sms", tr("SMS allowed")), ("remind_only", tr("reminders only")),
+          ("agency", tr("pays through an agency")), ("skip_abandoned", tr("no reminders for abandoned patents"))])
 
 
 ENTERPRISE_COLUMNS = [("credit_code", "信用代码"), ("name", "企业"), ("contacts", "联系人"),
@@ -1301,7 +1308,9 @@ def contact_set(
         rows = [{"enterprise": enterprise_name(session, c.enterprise_id), "name": c.name, "role": c.role,
                  "mobile": c.mobile, "email": c.email, "consent_sms": c.consent_sms,
                  "consent_email": c.consent_email} for c in contacts]
-    emit(rows, fmt)
+    emit(rows, fmt, [("enterprise", tr("enterprise")), ("name", tr("name")), ("role", tr("role"), "text", "role"),
+                     ("mobile", tr("mobile")), ("email", tr("email")), ("consent_sms", tr("SMS consent")),
+                     ("consent_email", tr("email consent"))])
 
 
 def _contact_address(address: str) -> str:

@@ -47,6 +47,9 @@ COMMANDS: list[tuple[list[str], list[str] | None]] = [
     (["report", "deliveries", "--from", "2025-01-01", "--to", "2025-12-31"], None),
     (["status", "review", "--since", "2020-01-01"], ["status", "review", "--since", "2020-01-01", "--format", "json"]),
     (["status", "ops-usage"], None),
+    (["enterprise", "set", A], None),  # no flag: changes nothing, shows the standing instructions
+    (["remind", "plan", "--dry-run"], None),
+    (["health"], None),
 ]
 
 # Stored values that must never be shown as they are stored (a whole cell, or a word with an underscore).
