@@ -87,6 +87,10 @@ _EVENT_DOMAINS = ("state", "event", "effect")
 
 
 def _event_label(domain: str, value: str, language: str) -> str:
+    if domain == "role":  # the role table is where roles and their words are data (one place)
+        from custody.contact_roles import role_table
+
+        return role_table().label(value, language)
     if domain not in _EVENT_DOMAINS:
         return value
     from custody.status_vocab import default_vocabulary

@@ -162,7 +162,7 @@ def test_the_catalogue_has_every_message_the_code_uses_in_chinese():
 @pytest.mark.parametrize(("domain", "value", "zh"), [
     ("type", "utility_model", "实用新型"), ("state", "in_grace", "滞纳期（宽限期）内"), ("mode", "watch", "仅监控"),
     ("reduction", "open_licence", "开放许可减15%"), ("restorable", "unknown — check", "未知，请核实"),
-    ("role", "ip_manager", "知识产权联系人"), ("reminder_state", "delivered", "已送达"),
+    ("role", "ip_manager", "专利联系人"), ("reminder_state", "delivered", "已送达"),  # roles: the role table's words
     ("state", "invalidated_full", "专利权全部无效"),  # a state ended by an event: the vocabulary's word
     ("flag", "paid-through inferred; unknown — check", "已缴年度为推定；是否已缴待核实"),
     ("history", "reminder: sent", "提醒：已发送"), ("history", "decision: abandon", "企业决定：放弃"),
