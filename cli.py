@@ -1357,7 +1357,8 @@ def ops_wiring(config: Config):
     status = config.section("status")
     settings = ops_settings(status.get("ops", {}), config.origin)
     key, secret_value = secret(KEY_ENV), secret(SECRET_ENV)
-    missing = None if key and secret_value else f"{KEY_ENV} and {SECRET_ENV} are not both set in the environment"
+    missing = None if key and secret_value else tr("{key} and {secret} are not both set in the environment",
+                                                   key=KEY_ENV, secret=SECRET_ENV)
     gateway = (lambda: OpsGateway(key, secret_value, settings.base_url, settings.timeout_seconds)) if not missing \
         else None
     return OpsWiring(settings, gateway, OpsStatusSource, missing,
@@ -1569,7 +1570,7 @@ def _sync_ops(ctx: typer.Context, patent: str | None, dry_run: bool, fmt: Format
     st = state(ctx)
     wiring, rules = ops_wiring(st.config), load_rules(settings=st.config.rule_settings)
     if wiring.gateway is None:
-        raise ConfigError(f"OPS watch: {wiring.missing}")
+        raise ConfigError(tr("OPS watch: {why}", why=wiring.missing))
     engine = _status_engine(ctx)
     try:
         with _alerts_off_stderr():

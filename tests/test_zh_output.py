@@ -152,7 +152,8 @@ def test_the_catalogue_has_every_message_the_code_uses_in_chinese():
 
     root = Path(cli.__file__).parent
     used = set()
-    for path in [root / "cli.py", root / "cli_render.py", *(root / "custody").rglob("*.py")]:
+    for path in [root / "cli.py", root / "cli_render.py",
+                 *(p for folder in ("custody", "importers", "scheduler") for p in (root / folder).rglob("*.py"))]:
         for call in re.finditer(r"\btr\(((?:\s*\"[^\"]*\"\s*)+)[,)]", path.read_text(encoding="utf-8")):
             used.add("".join(re.findall(r"\"([^\"]*)\"", call.group(1))))
     missing = sorted(m for m in used if m not in catalogue("zh"))
