@@ -241,7 +241,7 @@ def _unquotable_reason(schedule: Schedule | None) -> str | None:
 def _restore(event, state, patent, rules, calendar, today) -> Outcome:
     if state.ended is not None:
         kept = Effect("history_only", tr("restoration recorded; reminders stay stopped: the patent ended ({how}, "
-                                         "{day}) (cause: {cause})", how=label("state", state.ended), day=state.ended_on,
+                                         "{day}) (cause: {cause})", how=ended_word(state.ended), day=state.ended_on,
                                          cause=event.cause))
         return Outcome(state, (kept,))
     new = replace(state, lapsed_on=None, restore_by=None, restoration_year=None)
@@ -405,19 +405,27 @@ def confirm_transfer(state: WatchState, owner: str, holder: str, by: str) -> Out
 # ---------------------------------------------------------------------------------------------- reminders gate
 
 
+def ended_word(kind: str) -> str:
+    """How an ended patent's event kind is named: the word in Chinese; the kind itself in English, the wording
+    the English messages (and the records written in them) have always had."""
+    return kind if current_language() == "en" else label("state", kind)
+
+
 def status_block_reason(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> str | None:
     """Why fee reminders for this patent must not go out on `on`, or None when the watch has no objection."""
     if mode == "watch":
-        return "watch-only patent: no fee reminders"
+        return tr("watch-only patent: no fee reminders")
     state = state or WatchState()
     if state.ended is not None:
-        return f"ended ({state.ended}, {state.ended_on}): reminders stopped, history kept"
+        return tr("ended ({how}, {day}): reminders stopped, history kept", how=ended_word(state.ended),
+                  day=state.ended_on)
     if state.lapsed_on is not None:
-        return f"terminated for non-payment (notice {state.lapsed_on}): restoration reminders instead"
+        return tr("terminated for non-payment (notice {day}): restoration reminders instead", day=state.lapsed_on)
     if state.transfer_to is not None:
-        return f"held: transfer to {state.transfer_to} ({state.transfer_on}) awaits the operator's confirmation"
+        return tr("held: transfer to {owner} ({day}) awaits the operator's confirmation", owner=state.transfer_to,
+                  day=state.transfer_on)
     if abandon_in_effect(decision, on):
-        return f"abandoned by the enterprise: {decision.text}"
+        return tr("abandoned by the enterprise: {text}", text=decision.text)
     return None
 
 
@@ -445,4 +453,5 @@ def restoration_closed_reason(state: WatchState | None, on: date) -> str | None:
     """Why a restoration reminder must not go out on `on`: the Rule 6 ¶2 window from the notice has closed."""
     if state is None or state.lapsed_on is None or state.restore_by is None or on <= state.restore_by:
         return None
-    return f"the restoration window closed on {state.restore_by} (2 months from the notice of {state.lapsed_on})"
+    return tr("the restoration window closed on {day} (2 months from the notice of {notice})", day=state.restore_by,
+              notice=state.lapsed_on)
