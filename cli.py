@@ -1133,7 +1133,8 @@ def remind_plan(
         session.rollback() if dry_run else session.commit()
     rows = [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,
-             "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "", "outcome": line.outcome}
+             "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "",
+             "outcome": line.outcome if fmt != Format.table else _outcome_words(line.outcome)}
             for line in result.lines]
     emit(rows, fmt, [("enterprise", tr("enterprise")), ("patent", tr("application number")), ("year", tr("year"),
                                                                                                    "int"),
@@ -1148,6 +1149,13 @@ def remind_plan(
                    + (tr("; {n} patents left out (fee facts refused)", n=result.screened) if result.screened else "")
                    + (tr("; {n} rerouted to the fallback channel", n=result.rerouted) if result.rerouted else ""),
                    err=True)
+
+
+def _outcome_words(outcome: str) -> str:
+    """A planning line's outcome for people: planned / already planned, or why it was skipped, in the language."""
+    if outcome.startswith("skipped: "):
+        return tr("skipped: {why}", why=outcome.removeprefix("skipped: "))
+    return label("plan_outcome", outcome)
 
 
 def reminder_columns() -> list[tuple[str, ...]]:

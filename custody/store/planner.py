@@ -31,7 +31,7 @@ from custody.clock import SHANGHAI
 from custody.domain import yuan
 from custody.eligibility import reminder_block_reason
 from custody.fees import restoration_cost
-from custody.i18n import label
+from custody.i18n import label, tr
 from custody.masking import mask_text
 from custody.messages import KIND_STAGE, money
 from custody.models import Enterprise, Patent
@@ -314,8 +314,9 @@ class _Chunk:
 
     def no_recipient(self, row: sa.Row, event: DueEvent) -> None:
         # A fee with nobody to tell is how patents are lost: the operator hears of it, once per tier.
-        self.line(row, event, "", f"skipped: no contact of {'、'.join(event.audience)} reachable by {event.channel}")
-        # The alert is read by an operator: roles and channel as words (知识产权联系人、财务), not stored values.
+        self.line(row, event, "", "skipped: " + tr("no contact of {roles} reachable by {channel}", roles="、".join(
+            label("role", role) for role in event.audience), channel=label("channel", event.channel)))
+        # The alert is read by an operator: roles and channel as words (专利联系人、财务), not stored values.
         audience = "、".join(label("role", role, "zh") for role in event.audience)
         channel = label("channel", event.channel, "zh")
         self.alert(f"norecipient:{row.patent_id}:{row.fee_year}:{event.event.label}:{event.channel}",
