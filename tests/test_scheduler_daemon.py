@@ -354,7 +354,7 @@ def test_remind_plan_dry_run_says_which_channels_cannot_send(db_url: str, engine
     assert code == 0, err
     assert [(r["tier"], r["channel"], r["outcome"]) for r in json.loads(out)] == [
         ("before_due:due-7", "email", "planned"),
-        ("before_due_sms:due-7", "sms", "skipped: sms cannot send (not enabled)")]
+        ("before_due_sms:due-7", "sms", "skipped: 短信无法发送（未启用）")]  # the reason in the language (zh)
     assert "would alert the operator (dry run, not saved): 提醒层级 before_due_sms 的渠道（sms）均未启用" in err
     assert outbox(engine) == []
 

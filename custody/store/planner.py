@@ -298,7 +298,8 @@ class _Chunk:
         if self.context.keep_lines:
             self.result.lines.append(PlanLine(self.names.get(row.enterprise_id, ""), row.application_number,
                                               row.fee_year, event.event.label, event.channel, "", None,
-                                              f"skipped: {event.channel} cannot send (not enabled)"))
+                                              "skipped: " + tr("{channel} cannot send (not enabled)",
+                                                               channel=label("channel", event.channel))))
         tier, channels = event.event.tier, event.event.channels
         if tier in self._silent_tiers or any(self.settings.can_send(c) for c in channels):
             return
@@ -402,7 +403,7 @@ def _screen_out(session: Session, screened: Sequence[Screened], context: _Contex
         context.result.screened += 1
         if context.keep_lines:
             context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
-                                                 f"skipped: fee facts refused: {s.problem}"))
+                                                 "skipped: " + tr("fee facts refused: {why}", why=s.problem)))
         digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
         plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
                    f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",
