@@ -1140,7 +1140,7 @@ def remind_plan(
                                                                                                    "int"),
                      ("tier", tr("tier")), ("channel", tr("channel"), "text", "channel"),
                      ("recipient", tr("recipient")), ("send_at", tr("send at"), "date"),
-                     ("outcome", tr("outcome"))], title=tr("dry run: nothing saved") if dry_run else None)
+                     ("outcome", tr("outcome"), "main")], title=tr("dry run: nothing saved") if dry_run else None)
     if fmt == Format.table:
         typer.echo(tr("would plan {items} items in {messages} messages; {skipped} skipped; {cancelled} cancelled"
                       if dry_run else "planned {items} items in {messages} messages; {skipped} skipped; {cancelled} "

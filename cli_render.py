@@ -34,7 +34,7 @@ DEFAULT_WIDTH = 80
 class Col:
     key: str
     heading: str
-    kind: str = "text"  # one of WHOLE_KINDS, or "text"
+    kind: str = "text"  # one of WHOLE_KINDS, "text", or "main" (text that says what the table is for)
     domain: str | None = None  # an enumerated value: shown as its word (custody.i18n.cell_label)
 
     @property
@@ -99,10 +99,11 @@ def drop_order(cols: Sequence[Col], cells: dict[str, list[str]]) -> list[Col]:
     below that the rows become records."""
     empty = [c for c in reversed(cols) if not any(cells[c.key])]
     texts = [c for c in cols if not c.whole and c not in empty]
-    rest = list(reversed(texts[1:]))
+    main = [c for c in texts if c.kind == "main"]  # what the table is for (a dry run's outcome): kept longest
+    rest = [c for c in reversed(texts[1:]) if c not in main]
     long = [c for c in rest if _widest(cells[c.key]) > TEXT_MIN]
     short = [c for c in rest if c not in long]
-    return empty + long + short + texts[:1]
+    return empty + long + short + [c for c in texts[:1] if c not in main] + main
 
 
 def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str | None = None,
