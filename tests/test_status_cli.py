@@ -66,7 +66,7 @@ def test_a_folder_sync_moves_only_the_status_export(home: Path, capsys: pytest.C
     assert out.startswith("status-gbk.csv: file:status-gbk.csv：2 条记录，新事件 2 个")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
     assert [p.name for p in (folder / "done").iterdir()] == ["20250616-093000-status-gbk.csv"]
-    assert "note: left alone (not legal-status exports): config.toml, custody.sqlite3, notes.txt" in err
+    assert "提示：未处理（不是法律状态导出文件）：config.toml, custody.sqlite3, notes.txt" in err
     # Run again (from cron): nothing new, the other files still left alone; not refused, the folder is an inbox.
     code, out, err = _run(capsys, "status", "sync", str(folder))
     assert (code, out.strip()) == (0, f"{folder}: no legal-status exports to apply")
@@ -177,7 +177,7 @@ def test_csv_listings_neutralise_formula_text(home: Path, capsys: pytest.Capture
     first = out.splitlines()[1]
     assert first.startswith("2025-06-10,event: unknown,") and f"'{EVIL}" in first.replace('""', '"')
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "csv")
-    assert code == 0 and "unrecognised status kept" in out
+    assert code == 0 and "未识别的法律状态已保留" in out
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in out.splitlines() for cell in line.split(","))
 
 

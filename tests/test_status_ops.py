@@ -407,7 +407,7 @@ def test_the_operator_syncs_one_patent_and_reads_the_usage(home: Path, capsys: p
     code, out, err = _run(capsys, "status", "sync", "ops", "--patent", P3)
     assert code == 0 and "新事件 4 个" in out and "查询专利 1 件" in out
     code, out, err = _run(capsys, "status", "sync", "ops", "--patent", P6)
-    assert code == 0 and "review: unrecognised status kept" in err and "ZX99" in err
+    assert code == 0 and "待核实：未识别的法律状态已保留" in err and "ZX99" in err
     code, out, _ = _run(capsys, "status", "ops-usage", "--format", "json")
     usage = {row["item"]: row["value"] for row in json.loads(out)}
     assert code == 0 and usage["used_bytes"] > 0 and usage["quota_mb"] == 2500
