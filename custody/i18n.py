@@ -7,7 +7,14 @@ are never printed raw: `label(domain, value)` reads custody/locale/labels.toml. 
 never reach output: `label` renders them as the field's own words (无/是/否).
 
 The language is process-wide (`set_language`), set once by the CLI from `[general] language`; the core's
-pure functions take no language argument for text they do not print.
+pure functions take no language argument for text they do not print. Tests run the core in English (the msgids:
+tests/conftest.py); a CLI test speaks its configuration's language, Chinese by default.
+
+Words that are data elsewhere are not repeated here: a contact role's words are the role table's
+(custody/rules/contact_roles.toml) and a legal-status event kind's the vocabulary's (custody/rules/
+legal_status.toml); `label` reads them. `cell_label` labels a table cell: several values ("a; b"), a history
+row's "reminder: sent", or a bilingual text ("中文 English", the KPI labels) shown in its language's half.
+Reports label a column at a time (custody.report_output: once per distinct value), so a million rows stream.
 """
 from __future__ import annotations
 
