@@ -117,7 +117,7 @@ def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: 
                                                                              "#,##0.00"]
     assert sheet.column_dimensions["D"].width == display_width(EVIL) + 2
     assert sheet.column_dimensions["B"].width == display_width(ENTERPRISES[A]) + 2
-    assert book["说明"]["A1"].value == "Fees in the grace period on 2025-06-16"
+    assert book["说明"]["A1"].value == "2025-06-16 处于滞纳期（宽限期）的年费"
 
 
 def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db: Path,
@@ -246,8 +246,8 @@ def test_status_sync_applies_a_file_and_history_explains(status_db: Path, capsys
     assert code == 0 and [r["what"] for r in rows] == [
         "event: lapse_nonpayment", "effect: status_changed", "effect: fee_reminders_stopped",
         "effect: restoration_reminders_started"]
-    assert rows[3]["detail"].startswith("restoration reminders to the enterprise and the operator: year 11 fee "
-                                        "4000.00 + late fee 1000.00 + restoration fee 1000.00 = 6000.00 CNY")
+    assert rows[3]["detail"].startswith("向企业和运营发送恢复提醒：第11年年费 4000.00 + 滞纳金 1000.00 + "
+                                        "恢复费 1000.00 = 6000.00 元")
 
 
 @freeze_time("2025-06-16 01:30:00")

@@ -69,7 +69,7 @@ def test_a_folder_sync_moves_only_the_status_export(home: Path, capsys: pytest.C
     assert "提示：未处理（不是法律状态导出文件）：config.toml, custody.sqlite3, notes.txt" in err
     # Run again (from cron): nothing new, the other files still left alone; not refused, the folder is an inbox.
     code, out, err = _run(capsys, "status", "sync", str(folder))
-    assert (code, out.strip()) == (0, f"{folder}: no legal-status exports to apply")
+    assert (code, out.strip()) == (0, f"{folder}：没有待应用的法律状态导出文件")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
 
 
