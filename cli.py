@@ -1085,7 +1085,8 @@ def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--forma
 
                 checks.append(ops_check(session, ops.settings, clock.now()))
     emit([{"check": c.name, "ok": c.ok, "status": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks],
-         fmt, [("check", tr("check")), ("status", tr("status"), "text", "check"), ("detail", tr("detail"))])
+         fmt, [("check", tr("check"), "text", "health_check"), ("status", tr("status"), "text", "check"),
+               ("detail", tr("detail"))])
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
