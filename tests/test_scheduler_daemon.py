@@ -177,7 +177,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     assert code == 2 and "--state must be one of" in err
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
-    assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
+    assert code == 1 and "发送任务" in out  # the dispatch tick (发送任务 in zh) is now an hour old
 
 
 def test_remind_list_and_send_dry_run_leave_out_fees_cancelled_from_a_message(db_url: str, engine: Engine,
