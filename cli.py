@@ -26,7 +26,6 @@ import typer
 import typer.core
 import typer.main
 from rich.console import Console
-from rich.table import Table
 
 from custody import clock
 from custody.amounts import AmountParseError
@@ -36,6 +35,7 @@ from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
+from custody.i18n import label, set_language, tr
 from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
 from custody.views import number, schedule_dict
@@ -130,9 +130,7 @@ def _root(
 ) -> None:
     ctx.obj = State(config)
     configure_logging(ctx.obj.config)
-    from custody.i18n import set_language
-
-    set_language(ctx.obj.config.language)
+    set_language(ctx.obj.config.language)  # once: everything this command prints is in it
 
 
 class _ShanghaiTimes(logging.Formatter):
@@ -182,13 +180,14 @@ def state(ctx: typer.Context) -> State:
 # ---------------------------------------------------------------------------------------------- rendering
 
 
-def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[str, str]] | None = None,
+def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[str, ...]] | None = None,
          title: str | None = None) -> None:
-    """Rows as a table for people, or JSON / CSV for scripts. `columns` maps keys to table headings."""
+    """Rows as a table for people (fitted to the terminal, cli_render), or JSON / CSV for scripts. `columns` maps
+    keys to table headings, and optionally to a kind (date, money, int...: never cut)."""
     if fmt == Format.json:
         typer.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
         return
-    keys = [k for k, _ in columns] if columns else (list(rows[0]) if rows else [])
+    keys = [spec[0] for spec in columns] if columns else (list(rows[0]) if rows else [])
     if fmt == Format.csv:
         from custody.export import neutralised
 
@@ -200,22 +199,19 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
                           for row in rows])
         typer.echo(buffer.getvalue(), nl=False)
         return
-    table = Table(title=title)
-    for key, heading in columns or [(k, k) for k in keys]:
-        if key in WHOLE_COLUMNS:  # an operator reads these out or copies them: never cut, whatever is squeezed
-            table.add_column(heading, no_wrap=True, min_width=max((len(_cell(r.get(key))) for r in rows), default=0))
-        else:
-            table.add_column(heading)
-    for row in rows:
-        table.add_row(*[_cell(row.get(k)) for k in keys])
-    console.print(table)
+    from cli_render import Col, print_table
 
-
-WHOLE_COLUMNS = {"application_number", "credit_code"}
+    cols = [Col(*spec) for spec in columns] if columns else [Col(k, k) for k in keys]
+    print_table(cols, [{c.key: _word(row.get(c.key)) for c in cols} for row in rows], title)
 
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _word(value: Any) -> str:
+    """A table cell for people: yes/no as words (是/否), never True/False."""
+    return label("flag", value) if isinstance(value, bool) else _cell(value)
 
 
 def option_date(value: str | None, name: str) -> date | None:
@@ -562,12 +558,30 @@ def calendar_list(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "
 
     Example: custody calendar list --format json
     """
-    from custody.store.calendar import stored_schedules
+    from custody.store.calendar import calendar_from, stored_schedules
+    from custody.workdays import provisional_years
 
     with db_session(ctx) as session:
         rows = [{"year": s.year, "source": s.source, "rest_days": len(s.rest_days), "workdays": len(s.workdays)}
                 for s in stored_schedules(session)]
-    emit(rows, fmt, [("year", "year"), ("source", "source"), ("rest_days", "rest days"), ("workdays", "workdays")])
+        provisional = provisional_years(calendar_from(session), clock.today().year)
+    emit(rows, fmt, [("year", tr("year"), "int"), ("source", tr("source")), ("rest_days", tr("rest days"), "int"),
+                     ("workdays", tr("workdays"), "int")])
+    if fmt == Format.table:  # the years whose deadlines are still marked provisional, and what ends that
+        typer.echo(tr("provisional (no State Council holiday schedule yet; their deadlines are marked *): {years}; "
+                      "`custody calendar load` a year's schedule once it is published",
+                      years=_year_ranges(provisional)))
+
+
+def _year_ranges(years: list[int]) -> str:
+    """[2027, 2028, …, 2046] as "2027–2046"; runs apart joined by commas."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or tr("none")
 
 
 def stored_schedule(ctx: typer.Context, session, patent):
@@ -582,7 +596,15 @@ def stored_schedule(ctx: typer.Context, session, patent):
 def application_number(text: str):
     """The parsed number; one given without its check character is taken, with a warning line naming the check
     character computed for it, since a digit lost in an export would otherwise go unnoticed."""
-    number = parse_application_number(text)
+    try:
+        number = parse_application_number(text)
+    except InvalidApplicationNumber as exc:  # say whose check digit it is, and what to do
+        from custody.i18n import current_language
+        from importers.messages import detail_zh
+
+        problem = detail_zh(str(exc)) if current_language() == "zh" else str(exc)
+        raise UserError(tr("application number {text}: {problem} (a digit mistyped? check the number against the "
+                           "certificate)", text=text.strip(), problem=problem)) from None
     if not number.check_supplied:
         typer.echo(f"Warning: {text.strip()} has no check character: taken as {number} (check it against the "
                    "certificate)", err=True)
@@ -641,8 +663,8 @@ def pay(
                             f"yuan, not {paid} (use --force to record it anyway)")
         record_payment(session, patent, fee_year, paid, day, source="cli", note=note)
         through = patent.paid_through
-    typer.echo(f"recorded {paid} yuan for year {fee_year} of {patent.application_number} on {day}; "
-               f"paid through year {through}")
+    typer.echo(tr("recorded {paid} yuan for year {year} of {number} on {day}; paid through year {through}",
+                  paid=paid, year=fee_year, number=patent.application_number, day=day, through=through))
 
 
 def _expected_or_refuse(schedule, year: int, day: date, already: Decimal) -> Decimal:
@@ -1124,7 +1146,8 @@ def health(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--forma
 
                 checks.append(ops_check(session, ops.settings, clock.now()))
     emit([{"check": c.name, "ok": c.ok, "status": "ok" if c.ok else "FAIL", "detail": c.detail} for c in checks],
-         fmt, [("check", "check"), ("status", "status"), ("detail", "detail")])
+         fmt, [("check", tr("check"), "text", "health_check"), ("status", tr("status"), "text", "check"),
+               ("detail", tr("detail"))])
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
@@ -1172,21 +1195,38 @@ def remind_plan(
         session.rollback() if dry_run else session.commit()
     rows = [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,
-             "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "", "outcome": line.outcome}
+             "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "",
+             "outcome": line.outcome if fmt != Format.table else _outcome_words(line.outcome)}
             for line in result.lines]
-    emit(rows, fmt, [("enterprise", "企业"), ("patent", "申请号"), ("year", "年度"), ("tier", "tier"),
-                     ("channel", "channel"), ("recipient", "recipient"), ("send_at", "send at"),
-                     ("outcome", "outcome")], title="dry run: nothing saved" if dry_run else None)
+    emit(rows, fmt, [("enterprise", tr("enterprise")), ("patent", tr("application number")), ("year", tr("year"),
+                                                                                                   "int"),
+                     ("tier", tr("tier")), ("channel", tr("channel"), "text", "channel"),
+                     ("recipient", tr("recipient")), ("send_at", tr("send at"), "date"),
+                     ("outcome", tr("outcome"), "main")], title=tr("dry run: nothing saved") if dry_run else None)
     if fmt == Format.table:
-        typer.echo(("would plan" if dry_run else "planned") + f" {result.items} items in {result.messages} "
-                   f"messages; {result.skipped} skipped; {result.cancelled} cancelled"
-                   + (f"; {result.screened} patents left out (fee facts refused)" if result.screened else "")
-                   + (f"; {result.rerouted} rerouted to the fallback channel" if result.rerouted else ""), err=True)
+        typer.echo(tr("would plan {items} items in {messages} messages; {skipped} skipped; {cancelled} cancelled"
+                      if dry_run else "planned {items} items in {messages} messages; {skipped} skipped; {cancelled} "
+                      "cancelled", items=result.items, messages=result.messages, skipped=result.skipped,
+                      cancelled=result.cancelled)
+                   + (tr("; {n} patents left out (fee facts refused)", n=result.screened) if result.screened else "")
+                   + (tr("; {n} rerouted to the fallback channel", n=result.rerouted) if result.rerouted else ""),
+                   err=True)
 
 
-REMINDER_COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("channel", "channel"),
-                    ("recipient", "recipient"), ("enterprise", "企业"), ("patents", "patents"), ("day", "day"),
-                    ("not_before", "not before"), ("attempts", "attempts"), ("last", "last code / reason")]
+def _outcome_words(outcome: str) -> str:
+    """A planning line's outcome for people: planned / already planned, or why it was skipped, in the language."""
+    if outcome.startswith("skipped: "):
+        return tr("skipped: {why}", why=outcome.removeprefix("skipped: "))
+    return label("plan_outcome", outcome)
+
+
+def reminder_columns() -> list[tuple[str, ...]]:
+    """The outbox table's columns (key, heading, kind, domain), headings in the configured language."""
+    return [("id", "id", "int"), ("state", tr("state"), "text", "reminder_state"),
+            ("kind", tr("kind"), "text", "reminder_kind"), ("channel", tr("channel"), "text", "channel"),
+            ("recipient", tr("recipient")), ("enterprise", tr("enterprise")), ("patents", tr("patents")),
+            ("day", tr("day"), "date"), ("not_before", tr("not before"), "date"), ("attempts", tr("attempts"), "int"),
+            ("last", tr("last code / reason"))]
 
 
 @remind_app.command("list")
@@ -1211,7 +1251,7 @@ def remind_list(
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)
-    emit(rows, fmt, REMINDER_COLUMNS)
+    emit(rows, fmt, reminder_columns())
 
 
 @remind_app.command("send")
@@ -1232,12 +1272,12 @@ def remind_send(
         if dry_run:
             with session_for(ticks.engine) as session:
                 rows = reminder_rows(session, "planned", None, 10_000, due_by=clock.now())
-            emit(rows, fmt, REMINDER_COLUMNS, title="dry run: nothing sent")
+            emit(rows, fmt, reminder_columns(), title=tr("dry run: nothing sent"))
             return
         summary = dispatch_tick(ticks)
         held = _held_rows(ticks)
     emit([{"outcome": k, "count": v} for k, v in summary.items()] + held, fmt,
-         [("outcome", "outcome"), ("count", "count")])
+         [("outcome", tr("outcome"), "text", "reminder_state"), ("count", tr("count"), "int")])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
 
@@ -1328,7 +1368,9 @@ def enterprise_set(
                                else not sms, via_agency=agency, skip_abandoned=skip_abandoned)
         name = enterprise.name
     emit([{"enterprise": name, "sms": not now.no_sms, "remind_only": now.remind_only, "agency": now.via_agency,
-           "skip_abandoned": now.skip_abandoned}], fmt)
+           "skip_abandoned": now.skip_abandoned}], fmt,
+         [("enterprise", tr("enterprise")), ("sms", tr("SMS allowed")), ("remind_only", tr("reminders only")),
+          ("agency", tr("pays through an agency")), ("skip_abandoned", tr("no reminders for abandoned patents"))])
 
 
 ENTERPRISE_COLUMNS = [("credit_code", "信用代码"), ("name", "企业"), ("contacts", "联系人"),
@@ -1396,7 +1438,9 @@ def contact_set(
         rows = [{"enterprise": enterprise_name(session, c.enterprise_id), "name": c.name, "role": c.role,
                  "mobile": c.mobile, "email": c.email, "consent_sms": c.consent_sms,
                  "consent_email": c.consent_email} for c in contacts]
-    emit(rows, fmt)
+    emit(rows, fmt, [("enterprise", tr("enterprise")), ("name", tr("name")), ("role", tr("role"), "text", "role"),
+                     ("mobile", tr("mobile")), ("email", tr("email")), ("consent_sms", tr("SMS consent")),
+                     ("consent_email", tr("email consent"))])
 
 
 def _contact_address(address: str) -> str:
@@ -1443,7 +1487,8 @@ def ops_wiring(config: Config):
     status = config.section("status")
     settings = ops_settings(status.get("ops", {}), config.origin)
     key, secret_value = secret(KEY_ENV), secret(SECRET_ENV)
-    missing = None if key and secret_value else f"{KEY_ENV} and {SECRET_ENV} are not both set in the environment"
+    missing = None if key and secret_value else tr("{key} and {secret} are not both set in the environment",
+                                                   key=KEY_ENV, secret=SECRET_ENV)
     gateway = (lambda: OpsGateway(key, secret_value, settings.base_url, settings.timeout_seconds)) if not missing \
         else None
     return OpsWiring(settings, gateway, OpsStatusSource, missing,
@@ -1468,27 +1513,29 @@ def _show_sync(shown: dict[str, Any], fmt: Format) -> None:
         where = f"{item['file']}: " if "file" in item else ""
         moved = f" -> {item['moved_to']}" if item.get("moved_to") else ""
         if "error" in item:
-            typer.echo(f"{where}refused, nothing applied: {redacted(item['error'])}{moved}", err=True)
+            typer.echo(where + tr("refused, nothing applied: {error}", error=redacted(item['error'])) + moved, err=True)
             continue
         typer.echo(f"{where}{item['summary']}{moved}")
         if item.get("effects"):
-            emit(item["effects"], Format.table, [("application_number", "申请号"), ("code", "effect"),
-                                                 ("message", "why")])
+            emit(item["effects"], Format.table, [("application_number", tr("application number")),
+                                                 ("code", tr("effect"), "text", "effect"), ("message", tr("why"))])
     if "files" in shown and not items and fmt == Format.table:
-        typer.echo(f"{shown['folder']}: no legal-status exports to apply")
+        typer.echo(tr("{folder}: no legal-status exports to apply", folder=shown['folder']))
     # Unrecognised statuses are kept, and always told to the operator (on stderr, so JSON stays clean).
     for item in items:
         for u in item.get("unknown", ()):
-            typer.echo(f"review: unrecognised status kept: {u['application_number']} {u['announced_on']} "
-                       f"{u['status']} ({u['location']})", err=True)
+            typer.echo(tr("review: unrecognised status kept: {number} {day} {status} ({location})",
+                          number=u['application_number'], day=u['announced_on'], status=u['status'],
+                          location=u['location']), err=True)
         for u in item.get("unmatched", ()):
-            typer.echo(f"note: {u['application_number']} is not in the portfolio ({u['location']}): skipped",
-                       err=True)
+            typer.echo(tr("note: {number} is not in the portfolio ({location}): skipped",
+                          number=u['application_number'], location=u['location']), err=True)
     if shown.get("waiting"):
-        typer.echo(f"note: still being copied in (younger than [status] settle_seconds), left for the next "
-                   f"sync: {', '.join(shown['waiting'])}", err=True)
+        typer.echo(tr("note: still being copied in (younger than [status] settle_seconds), left for the next "
+                      "sync: {files}", files=', '.join(shown['waiting'])), err=True)
     if shown.get("left_alone"):
-        typer.echo(f"note: left alone (not legal-status exports): {', '.join(shown['left_alone'])}", err=True)
+        typer.echo(tr("note: left alone (not legal-status exports): {files}", files=', '.join(shown['left_alone'])),
+                   err=True)
 
 
 @status_app.command("sync")
@@ -1533,7 +1580,7 @@ def status_sync(
         engine.dispose()
     _show_sync(shown, fmt)
     if dry_run:
-        typer.echo("dry run: nothing was changed", err=True)
+        typer.echo(tr("dry run: nothing was changed"), err=True)
     if failures:
         raise UserError("; ".join(failures))
 
@@ -1653,7 +1700,7 @@ def _sync_ops(ctx: typer.Context, patent: str | None, dry_run: bool, fmt: Format
     st = state(ctx)
     wiring, rules = ops_wiring(st.config), load_rules(settings=st.config.rule_settings)
     if wiring.gateway is None:
-        raise ConfigError(f"OPS watch: {wiring.missing}")
+        raise ConfigError(tr("OPS watch: {why}", why=wiring.missing))
     engine = _status_engine(ctx)
     try:
         with _alerts_off_stderr():
@@ -1663,19 +1710,22 @@ def _sync_ops(ctx: typer.Context, patent: str | None, dry_run: bool, fmt: Format
     finally:
         engine.dispose()
     result = run.result
-    _show_sync({"source": "ops", "summary": f"{result.summary()}; {run.checked} patent(s) checked, "
-                f"{len(run.failed)} failed, {run.bytes} bytes", "new_events": result.new_events,
+    _show_sync({"source": "ops", "summary": tr("{summary}; {checked} patent(s) checked, {failed} failed, {bytes} "
+                                               "bytes", summary=result.summary(), checked=run.checked,
+                                               failed=len(run.failed), bytes=run.bytes),
+                "new_events": result.new_events,
                 "unknown": result.unknown, "unmatched": result.unmatched, "effects": result.effects,
                 "failed": run.failed, "stopped": run.stopped}, fmt)
     for failure in run.failed:
-        typer.echo(f"failed: {failure['application_number']}: {failure['message']}", err=True)
+        typer.echo(tr("failed: {number}: {message}", number=failure['application_number'],
+                      message=failure['message']), err=True)
     if run.stopped:
-        typer.echo(f"stopped: {run.stopped}", err=True)
+        typer.echo(tr("stopped: {why}", why=run.stopped), err=True)
     if dry_run:
-        typer.echo("dry run: nothing was changed", err=True)
+        typer.echo(tr("dry run: nothing was changed"), err=True)
     if run.failed or run.is_error:
-        raise UserError(f"OPS: {len(run.failed)} check(s) failed{'; ' + run.stopped if run.is_error else ''} "
-                        f"(see `custody status review`)")
+        raise UserError(tr("OPS: {n} check(s) failed{stopped} (see `custody status review`)", n=len(run.failed),
+                           stopped='; ' + run.stopped if run.is_error else ''))
 
 
 @status_app.command("ops-usage")
@@ -1689,7 +1739,11 @@ def status_ops_usage(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     settings = ops_wiring(state(ctx).config).settings
     with db_session(ctx) as session:
         summary = usage_summary(session, settings, clock.now())
-    emit([{"item": k, "value": v} for k, v in summary.items()], fmt, [("item", "item"), ("value", "value")])
+    rows = [{"item": k, "value": v} for k, v in summary.items()]
+    if fmt == Format.table:  # words for people; JSON and CSV keep the keys and values scripts read
+        rows = [{"item": label("ops_usage", r["item"]), "value": label("ops_value", r["value"])
+                 if r["value"] is None or isinstance(r["value"], bool) else r["value"]} for r in rows]
+    emit(rows, fmt, [("item", tr("item")), ("value", tr("value"))])
 
 
 @status_app.command("confirm")
@@ -1742,7 +1796,8 @@ def status_review(
     start = _report_date(since, "--since") or clock.today() - timedelta(days=90)
     with db_session(ctx) as session:
         rows = review_rows(session, start)
-    emit(rows, fmt, [("date", "date"), ("application_number", "申请号"), ("what", "what"), ("message", "detail")])
+    emit(rows, fmt, [("date", tr("date"), "date"), ("application_number", tr("application number")),
+                     ("what", tr("what"), "text", "effect"), ("message", tr("detail"))])
 
 
 def _login() -> str:
@@ -1813,7 +1868,8 @@ def patent_history(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rows = [{**r, "date": r["date"].isoformat()} for r in full_history(session, patent)]
-    emit(rows, fmt, [("date", "date"), ("what", "what"), ("detail", "detail"), ("source", "source")],
+    emit(rows, fmt, [("date", tr("date"), "date"), ("what", tr("what"), "text", "history"),
+                     ("detail", tr("detail")), ("source", tr("source"))],
          title=f"{patent.application_number} {patent.title}")
 
 
@@ -1865,9 +1921,9 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
             raise UserError(f"{patent.application_number} is with no enterprise: name it with --enterprise CODE")
         effects = set_mode(session, patent, mode, target, by or _login(), clock.now(), clock.today())
     if not effects:
-        what = "watch-only for" if mode == "watch" else "in custody of"
-        typer.echo(f"{patent.application_number}: already {what} {target.name} ({target.credit_code}): "
-                   f"nothing changed")
+        typer.echo(tr("{number}: already watch-only for {name} ({code}): nothing changed" if mode == "watch" else
+                      "{number}: already in custody of {name} ({code}): nothing changed",
+                      number=patent.application_number, name=target.name, code=target.credit_code))
     for effect in effects:
         typer.echo(f"{patent.application_number}: {effect.message}")
 
@@ -2095,6 +2151,25 @@ ENTERPRISE_HELP = "Only this enterprise (credit code): nothing of another enterp
 AS_OF_HELP = "Evaluate on this date (default: today, Asia/Shanghai)."
 
 
+def _full_year(text: str | None, name: str) -> int | None:
+    """A year written in full (2026) from FIRST_YEAR to LAST_YEAR; `26` is refused with the year it may mean, never
+    taken as the year 26."""
+    if text is None:
+        return None
+    given = text.strip()
+    if not given.isdigit():
+        raise UsageError(tr("{name}: {given!r} is not a year (write it in full, e.g. {year})", name=name,
+                            given=given, year=clock.today().year))
+    if len(given) <= 2:
+        raise UsageError(tr("{name} {given}: write the year in full ({year}?)", name=name, given=given,
+                            year=2000 + int(given)))
+    if not FIRST_YEAR <= int(given) <= LAST_YEAR:
+        raise UsageError(tr("{name} {given}: a year from {first} to {last}", name=name, given=given,
+                            first=FIRST_YEAR, last=LAST_YEAR))
+    return int(given)
+
+
+MAX_WITHIN_DAYS = 3660  # ten years ahead: any fee due further out is years beyond every reminder
 
 
 def _period_days(text: str, start: date | None = None, name: str = "--within") -> int:
@@ -2167,14 +2242,14 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     if fmt == ReportFormat.table and len(report.rows) <= TABLE_ROWS:
-        emit(table_rows(report), Format.table, [(c.key, c.heading(language)) for c in report.columns],
-             title=report.title)
+        emit(table_rows(report), Format.table, [(c.key, c.heading(language), c.kind) for c in report.columns
+                                                if c.kind != "key"], title=report.title)
     elif fmt == ReportFormat.table:
         write_plain_table(report, sys.stdout, language)
     for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(tr("note: {note}", note=note), err=True)
     if out is not None:
-        typer.echo(f"{report.name}: {len(report.rows)} row(s) written to {out}", err=True)
+        typer.echo(tr("{name}: {n} row(s) written to {out}", name=report.name, n=len(report.rows), out=out), err=True)
 
 
 @contextmanager
@@ -2335,8 +2410,8 @@ def report_deliveries(
 @report_app.command("kpi")
 def report_kpi(
     ctx: typer.Context,
-    year: int | None = typer.Option(None, "--year", min=FIRST_YEAR, max=LAST_YEAR,
-                                    help="Assessment year (default: this year)."),
+    year: str | None = typer.Option(None, "--year", metavar="YYYY", help="Assessment year, in full (default: this "
+                                    "year)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     enterprise: str | None = typer.Option(None, "--enterprise", help=ENTERPRISE_HELP),
@@ -2353,7 +2428,7 @@ def report_kpi(
     from custody.store.reports import reminder_figures
 
     _check_output(fmt, out)
-    chosen = year or (_report_date(as_of, "--as-of") or clock.today()).year
+    chosen = _full_year(year, "--year") or (_report_date(as_of, "--as-of") or clock.today()).year
     with _portfolio(ctx, enterprise, as_of, kpi_year=chosen) as (session, chunks, rules, calendar, day):
         report = kpi_report(chunks, rules, calendar, day, chosen, reminder_figures(session, chosen, enterprise),
                             _restoration_window(ctx, rules))

@@ -32,8 +32,11 @@ class Decision:
 
     @property
     def text(self) -> str:
-        note = f": {self.note}" if self.note else ""
-        return f"{self.choice} year {self.year} (decided {self.decided_on.isoformat()} by {self.decided_by}{note})"
+        from custody.i18n import label, tr
+
+        note = tr(": {note}", note=self.note) if self.note else ""
+        return tr("{choice} year {year} (decided {day} by {by}{note})", choice=label("decision", self.choice),
+                  year=self.year, day=self.decided_on.isoformat(), by=self.decided_by, note=note)
 
 
 def decision_year(schedule: Schedule, year: int | None) -> int:

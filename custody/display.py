@@ -15,6 +15,7 @@ from decimal import Decimal
 from custody.decisions import Decision, abandon_in_effect
 from custody.domain import PatentFacts, PatentState, Reduction, marked
 from custody.fees import Calendar, FeeInputError, Schedule, YearFee, fee_schedule, first_unpaid, patent_state, quote
+from custody.i18n import tr
 from custody.ruleset import RuleError, RuleSet
 from custody.status_effects import WatchState, pledgees_of, status_block_reason
 
@@ -56,7 +57,7 @@ def evaluate(portfolio: Iterable[PortfolioPatent], rules: RuleSet, calendar: Cal
         try:
             schedule = fee_schedule(p.facts, rules, calendar)
         except (FeeInputError, RuleError) as exc:
-            notes.append(f"{p.application_number}: left out, fee facts incomplete: {exc}")
+            notes.append(tr("{number}: left out, fee facts incomplete: {why}", number=p.application_number, why=exc))
             continue
         found.append(Evaluated(p, schedule, patent_state(schedule, today),
                                status_block_reason(p.watch, p.decision, p.mode, today)))
@@ -83,7 +84,9 @@ def decision_text(decision: Decision | None, year: int | None) -> str | None:
 def abandon_text(decision: Decision) -> str:
     """An abandonment as the reports show it: who and when, the first fee year it gives up, and the day reminders
     stop (after that fee's grace end, or the day of the decision with --now)."""
-    return f"{decision.text}; year {decision.year} and later, reminders stop from {decision.effective_on}"
+
+    return tr("{text}; year {year} and later, reminders stop from {day}", text=decision.text, year=decision.year,
+              day=decision.effective_on)
 
 
 @dataclass(frozen=True)

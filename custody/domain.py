@@ -17,7 +17,9 @@ class PatentType(StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return {"invention": "发明", "utility_model": "实用新型", "design": "外观设计"}[self.value]
+        from custody.i18n import label
+
+        return label("type", self.value, "zh")
 
 
 class Reduction(StrEnum):
@@ -29,7 +31,9 @@ class Reduction(StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return {"none": "无费减", "85": "费减85%", "70": "费减70%"}[self.value]
+        from custody.i18n import label
+
+        return label("reduction", self.value, "zh")
 
 
 class PatentState(StrEnum):

@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from custody.decisions import Decision, abandon_in_effect, undone_by_restoration
+from custody.i18n import tr
 from custody.status_effects import (
     WatchState,
+    ended_word,
     restoration_closed_reason,
     restoration_reminder_due,
     status_block_reason,
@@ -46,12 +48,12 @@ def _restoration_reason(standing: Standing, on: date) -> str | None:
     if restoration_reminder_due(watch, standing.decision, standing.mode, on):
         return None
     if watch is None or watch.lapsed_on is None:
-        return "no termination notice on record: nothing to restore"
+        return tr("no termination notice on record: nothing to restore")
     if watch.ended is not None:
-        return f"ended ({watch.ended}, {watch.ended_on}): nothing to restore"
+        return tr("ended ({how}, {day}): nothing to restore", how=ended_word(watch.ended), day=watch.ended_on)
     if abandon_in_effect(standing.decision, on):
-        return f"abandoned by the enterprise: {standing.decision.text}"
-    return restoration_closed_reason(watch, on) or "restoration cannot be quoted: check the patent's fee records"
+        return tr("abandoned by the enterprise: {text}", text=standing.decision.text)
+    return restoration_closed_reason(watch, on) or tr("restoration cannot be quoted: check the patent's fee records")
 
 
 def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
@@ -77,7 +79,8 @@ def _instruction_reason(standing: Standing) -> str | None:
     restored_on = standing.watch.restored_on if standing.watch is not None else None
     if (standing.skip_abandoned and decision is not None and decision.choice == "abandon"
             and not undone_by_restoration(decision, restored_on)):
-        return f"marked to abandon ({decision.text}); the enterprise asked for no reminders on such patents"
+        return tr("marked to abandon ({text}); the enterprise asked for no reminders on such patents",
+                  text=decision.text)
     return None
 
 
@@ -85,9 +88,9 @@ def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None
     """Why a reminder of `kind` ("fee", "lapse" or "restore") about this patent must not go out on `on`; None if
     it may."""
     if standing.mode == "watch":
-        return "watch-only patent: no fee reminders"
+        return tr("watch-only patent: no fee reminders")
     if standing.mode == "ended":
-        return "custody ended: no reminders"
+        return tr("custody ended: no reminders")
     if not standing.has_enterprise:
-        return "the patent belongs to no enterprise: nobody to remind"
+        return tr("the patent belongs to no enterprise: nobody to remind")
     return _watch_reason(standing, kind, on) or _instruction_reason(standing)

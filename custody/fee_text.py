@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from custody.domain import PROVISIONAL_LEGEND_ZH, PROVISIONAL_MARK, date_text
+from custody.i18n import label
 
-TYPE_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "外观设计"}
-STATE_ZH = {"in_force": "有效", "in_grace": "滞纳期（宽限期）内", "lapsed": "未缴年费终止", "expired": "期满终止"}
-REDUCTION_ZH = {None: "", "85": "费减85%", "70": "费减70%", "open_licence": "开放许可减15%"}
+# The words of enumerated values are the catalogue's (custody/locale/labels.toml): this table speaks Chinese.
+TYPE_ZH = {v: label("type", v, "zh") for v in ("invention", "utility_model", "design")}
+STATE_ZH = {v: label("state", v, "zh") for v in ("in_force", "in_grace", "lapsed", "expired")}
+REDUCTION_ZH: dict[str | None, str] = {None: "", **{v: label("reduction", v, "zh")
+                                                    for v in ("85", "70", "open_licence")}}
 PROVISIONAL = PROVISIONAL_LEGEND_ZH
-REDUCTION_TOO_LATE = "费减备案过晚，全额"
+REDUCTION_TOO_LATE = label("reduction", "recorded too late: full fee", "zh")
 REFILE_PREFIX = "to re-file since "  # custody.display.reduction_refile_text
 RESTORATION_CHECK = ("恢复后补缴（待核实）：该年费在专利权终止期间到期，恢复时国知局一并要求缴纳；"
                      "规则未规定其期限与滞纳金，按恢复公告日后 rules.restoration_back_fee_months 个月计"
@@ -135,14 +138,14 @@ def schedule_lines_after(view: dict[str, Any]) -> list[str]:
     return lines
 
 
-MODE_ZH = {"custody": "托管", "watch": "仅监控"}
+MODE_ZH = {v: label("mode", v, "zh") for v in ("custody", "watch")}
 
 
 def custody_line(shown: dict[str, Any]) -> str:
     """The patent's displayed facts (`display_dict`, as in the reports): mode, state, what to pay, the reduction
     with its recording date, the decision, the pledge and why reminders are stopped."""
     parts = [f"托管方式：{MODE_ZH.get(shown['mode'], shown['mode'])}",
-             f"状态：{STATE_ZH.get(shown['state'], shown['state'])}"]
+             f"状态：{label('state', shown['state'], 'zh')}"]
     if shown["total"] is not None:
         late = f" + 滞纳金 {yuan_text(shown['late_fee'])}" if shown["late_fee"] else ""
         parts.append(f"第{shown['year']}年应缴 {yuan_text(shown['fee'])}{late}，宽限期至 "
@@ -154,9 +157,9 @@ def custody_line(shown: dict[str, Any]) -> str:
             reduction = refile_zh(shown["reduction"][len(REFILE_PREFIX):len(REFILE_PREFIX) + 10])
         recorded = f"（备案日 {shown['reduction_recorded_on']}）" if shown["reduction_recorded_on"] else ""
         parts.append(f"{reduction or '无费减'}{recorded}")
-    for key, label in (("decision", "企业决定"), ("pledgee", "质权人"), ("note", "提醒暂停")):
+    for key, heading in (("decision", "企业决定"), ("pledgee", "质权人"), ("note", "提醒暂停")):
         if shown[key]:
-            parts.append(f"{label}：{shown[key]}")
+            parts.append(f"{heading}：{shown[key]}")
     return "    ".join(parts)
 
 

@@ -7,10 +7,18 @@ are never printed raw: `label(domain, value)` reads custody/locale/labels.toml. 
 never reach output: `label` renders them as the field's own words (无/是/否).
 
 The language is process-wide (`set_language`), set once by the CLI from `[general] language`; the core's
-pure functions take no language argument for text they do not print.
+pure functions take no language argument for text they do not print. Tests run the core in English (the msgids:
+tests/conftest.py); a CLI test speaks its configuration's language, Chinese by default.
+
+Words that are data elsewhere are not repeated here: a contact role's words are the role table's
+(custody/rules/contact_roles.toml) and a legal-status event kind's the vocabulary's (custody/rules/
+legal_status.toml); `label` reads them. `cell_label` labels a table cell: several values ("a; b"), a history
+row's "reminder: sent", or a bilingual text ("中文 English", the KPI labels) shown in its language's half.
+Reports label a column at a time (custody.report_output: once per distinct value), so a million rows stream.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -76,5 +84,57 @@ def label(domain: str, value: Any, language: str | None = None) -> str:
         return zh if language == "zh" else en
     words = labels().get(domain, {}).get(str(value))
     if not words:
-        return str(value)
+        return _event_label(domain, str(value), language)
     return words.get(language) or words.get("en") or str(value)
+
+
+# Domains whose values may also be a legal-status event kind (a state ended by an event, an event in a history):
+# their words are the vocabulary's (custody/rules/legal_status.toml), not repeated here.
+_EVENT_DOMAINS = ("state", "event", "effect")
+
+
+def _event_label(domain: str, value: str, language: str) -> str:
+    if domain == "role":  # the role table is where roles and their words are data (one place)
+        from custody.contact_roles import role_table
+
+        return role_table().label(value, language)
+    if domain not in _EVENT_DOMAINS:
+        return value
+    from custody.status_vocab import default_vocabulary
+
+    vocabulary = default_vocabulary()
+    return vocabulary.label_of(value, language) if value in vocabulary.kinds else value
+
+
+# Cells that hold several values of a domain ("paid-through inferred; unknown — check") or a domain and a value
+# ("reminder: sent", as `patent history` lists them).
+_LIST_SEPARATORS = {"zh": "；", "en": "; "}
+_PAIR_DOMAINS = {"reminder": "reminder_state", "effect": "effect", "decision": "decision", "event": "event"}
+_PAIR_WORDS = {"reminder": ("reminder", "提醒"), "effect": ("effect", "影响"), "decision": ("decision", "企业决定"),
+               "event": ("event", "法律事件")}
+
+
+_BILINGUAL = re.compile(r"^(?P<zh>.*[^\x00-\x7f].*?)\s+(?P<en>[A-Z][\x00-\x7f]*)$")
+
+
+def _half(text: str, language: str) -> str:
+    found = _BILINGUAL.match(text)
+    return found.group(language if language in ("zh", "en") else "en") if found else text
+
+
+def cell_label(domain: str, text: str | None, language: str | None = None) -> str:
+    """A table cell of `domain` in the language: its values separated by "; " each labelled; for the domain
+    "history", "kind: value" as the kind's word and the value's label. Empty stays empty."""
+    language = language or current_language()
+    if not text:
+        return "" if text is None or text == "" else label(domain, text, language)
+    if domain == "bilingual":  # "中文说明 English words" (the KPI labels): the language's half
+        return _half(text, language)
+    if domain == "history" and ": " in text:
+        kind, value = text.split(": ", 1)
+        if kind in _PAIR_DOMAINS:
+            en, zh = _PAIR_WORDS[kind]
+            return f"{zh if language == 'zh' else en}{'：' if language == 'zh' else ': '}" \
+                   f"{label(_PAIR_DOMAINS[kind], value, language)}"
+        return text
+    return _LIST_SEPARATORS.get(language, "; ").join(label(domain, part, language) for part in text.split("; "))

@@ -32,6 +32,9 @@ SMS_TEMPLATES = {
     # At least one in its grace period, with the late fee: `deadline` is the earliest pay-by day (the day before a
     # rise of the late fee, or a grace end), `last_day` the earliest grace end (after it the patent terminates).
     "overdue": ("name", "number", "amount", "deadline", "last_day"),
+    # Every overdue fee in the last band of its grace period (the late fee is at its highest and rises no more):
+    # "pay before it rises" would be false; what is left is the earliest grace end.
+    "overdue_final": ("name", "number", "amount", "last_day"),
     "lapsed": ("name", "number"),  # past the grace end only (lapse notices or restoration reminders)
     # Past the grace end and fees still payable in one digest: the payable ones' total and earliest pay-by day.
     "lapsed_due": ("name", "number", "amount", "deadline"),
@@ -223,7 +226,9 @@ class Digest:
         for the whole digest (config.toml)."""
         if self.lapsed:
             return "lapsed_due" if self.payable else "lapsed"
-        return "overdue" if self.overdue else "due_soon"
+        if not self.overdue:
+            return "due_soon"
+        return "overdue_final" if all(line.next_rate is None for line in self.overdue) else "overdue"
 
 
 def sms_params(digest: Digest, enterprise: str) -> dict[str, str]:
@@ -255,6 +260,22 @@ def _earliest(lines: Sequence[FeeLine], field: str) -> date | None:
     return min((getattr(line, field) for line in lines), default=None)
 
 
+DATE_FIELDS = ("due_date", "grace_end", "pay_by", "next_rise", "payable_until")
+
+
+def provisional_years(lines: Sequence[FeeLine]) -> list[int]:
+    """The years of the provisional dates a message shows (marked （暂定））, in order."""
+    return sorted({value.year for line in lines for name in DATE_FIELDS
+                   for value in [getattr(line, name, None)] if value and is_provisional_date(value)})
+
+
+def provisional_note(years: Sequence[int]) -> str:
+    if not years:
+        return ""
+    return (f"注：标有（暂定）的日期，其所在年份（{'、'.join(f'{y}年' for y in years)}）的国务院节假日安排尚未公布，"
+            "是按现行规则推算的；安排公布后，如期限落在节假日，将顺延至其后第一个工作日，届时以更新后的日期为准。")
+
+
 def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on: date,
                        restoration: RestorationRule | None = None) -> Rendered:
     """The digest listing `lines` (fee reminders, lapse notices, restoration reminders), for `channel`, as of `on`.
@@ -269,7 +290,7 @@ def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on
         params = sms_params(digest, to.enterprise)
         text = _render("sms.txt.j2", {"template": digest.template, "params": params})
         return Rendered(text=text, template=digest.template, params=params)
-    context = {
+    context: dict[str, Any] = {
         "enterprise": to.enterprise, "recipient": to.recipient, "remind_only": to.remind_only,
         "via_agency": to.via_agency, "for_operator": to.for_operator,
         "restoration_fee": restoration.fee, "restoration_rate": restoration.late_fee_rate,
@@ -281,6 +302,9 @@ def render_fee_message(channel: str, lines: Sequence[FeeLine], to: Addressee, on
         "last_day": min((line.payable_until for line in digest.overdue), default=None),
         "upcoming_by": _earliest(digest.upcoming, "due_date"),
     }
+    # A date marked （暂定） says why once, below the lists: its year's holiday schedule is not published.
+    years = provisional_years(digest.lines)
+    context["provisional_years"], context["provisional_note"] = years, provisional_note(years)
     subject = _render("email_subject.j2", context)
     context["subject"] = subject
     return Rendered(text=_render("email_body.txt.j2", context), subject=subject,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from custody.contact_roles import role_table
+from custody.i18n import label
 from custody.reminder_settings import EVERY_CONTACT, ReminderSettings
 
 CONTACT_CHANNELS = ("email", "sms")  # the channels a contact has an address on
-CHANNEL_ZH = {"email": "邮件", "sms": "短信"}
+CHANNEL_ZH = {c: label("channel", c, "zh") for c in ("sms", "email")}  # the catalogue's words
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from custody.domain import PROVISIONAL_LEGEND_EN
+from custody.i18n import label, tr
 from custody.portfolio import (
     NAT_DAYS,
     TableCalendar,
@@ -102,7 +103,8 @@ class _Run:
             frame = chunk.patents
             verdict = screen(frame, self.rules, self.calendar)
             numbers = frame["application_number"].to_numpy(object)
-            self.refused += [(numbers[i], f"{numbers[i]}: left out, fee facts incomplete: {text}")
+            self.refused += [(numbers[i], tr("{number}: left out, fee facts incomplete: {why}", number=numbers[i],
+                                             why=text))
                              for i, text in verdict.problems.items()]
             accepted = frame.iloc[np.flatnonzero(verdict.accepted)].copy()
             accepted["grant_year"] = verdict.grant_year[verdict.accepted]
@@ -134,7 +136,7 @@ def _sorted(rows: Rows, *keys: np.ndarray) -> Rows:
 
 def _legend(notes: list[str], rows: Rows) -> tuple[str, ...]:
     shown_mark = any(column.provisional().any() for column in rows.columns.values())
-    return (*notes, PROVISIONAL_LEGEND_EN) if shown_mark else tuple(notes)
+    return (*notes, tr(PROVISIONAL_LEGEND_EN)) if shown_mark else tuple(notes)
 
 
 def _texts(rows: Rows, key: str) -> np.ndarray:
@@ -168,7 +170,8 @@ def due_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar,
         run.parts.append(_picked(f, rows, DUE_COLUMNS, extra))
     table = concat(run.parts, keys)
     table = _sorted(table, _days_of(table, "due_date"), _numbers(table))
-    return TableReport("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, table,
+    return TableReport("due", tr("Fees due within {days} days of {today}", days=within_days, today=today),
+                       DUE_COLUMNS, table,
                        _legend(run.notes(), table))
 
 
@@ -183,7 +186,7 @@ def grace_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalenda
         run.parts.append(_picked(f, rows, GRACE_COLUMNS, extra))
     table = concat(run.parts, keys)
     table = _sorted(table, _days_of(table, "grace_end"), _numbers(table))
-    return TableReport("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, table,
+    return TableReport("grace", tr("Fees in the grace period on {today}", today=today), GRACE_COLUMNS, table,
                        _legend(run.notes(), table))
 
 
@@ -206,7 +209,9 @@ def enterprise_statement(chunks: Iterable[Chunk], rules: RuleSet, calendar: Tabl
         run.parts.append(_picked(f, rows, STATEMENT_COLUMNS, extra))
     table = concat(run.parts, keys)
     table = _sorted(table, _texts(table, "mode"), _numbers(table))
-    return TableReport("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, table,
+    return TableReport("enterprise", tr("{name} ({code}): patent statement as of {today}", name=name, code=code,
+                                        today=today),
+                       STATEMENT_COLUMNS, table,
                        _legend(run.notes(), table))
 
 
@@ -232,12 +237,13 @@ def lapsed_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalend
     rows = _sorted(rows, _days_of(rows, "restore_by", np.iinfo(np.int64).max), _numbers(rows))
     restorable = cast(Objects, rows.columns["restorable"]).objects  # cast: a column of words
     unknown = [] if not (restorable == RESTORABLE_UNKNOWN).any() else [
-        f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
-        f"until {window.request_months} months after it, and the notice is assumed to come within "
-        f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
-        f"(custody status sync) or check with CNIPA"]
+        tr("restorable '{word}': CNIPA's termination notice is not on record; restoration stays possible until "
+           "{request} months after it, and the notice is assumed to come within {notice} months of the grace end "
+           "([status] assumed_notice_months): record the notice (custody status sync) or check with CNIPA",
+           word=label("restorable", RESTORABLE_UNKNOWN), request=window.request_months, notice=window.notice_months)]
     notes = [*run.notes(), *(text for _, text in sorted(review)), *unknown]
-    return TableReport("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, rows,
+    return TableReport("lapsed", tr("Patents terminated for non-payment, as of {today}", today=today),
+                       LAPSED_COLUMNS, rows,
                        _legend(notes, rows))
 
 

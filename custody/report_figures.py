@@ -16,6 +16,7 @@ from custody.display import abandon_text
 from custody.domain import PatentState
 from custody.fees import YearFee, first_unpaid, quote
 from custody.forecast_periods import forecast_span, span_notes
+from custody.i18n import tr
 from custody.reports import BASE_COLUMNS, Chart, Column, Evaluated, Report, is_tracked
 from custody.status_effects import RESTORABLE_UNKNOWN, RestorationWindow, is_restorable, restorability
 
@@ -72,15 +73,15 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
     # cast: _is_abandoned let only patents with an abandonment on record into `abandoned`.
     left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
                      f"abandons it: {abandon_text(cast(Decision, e.patent.decision))}" for e in abandoned.values())
-    return Report("forecast", f"Annual fees forecast {span.title_span} (CNY, with reductions)", columns,
-                  tuple(rows), (*span_notes(span), *notes, *left_out), chart)
+    return Report("forecast", tr("Annual fees forecast {span} (CNY, with reductions)", span=span.title_span),
+                  columns, tuple(rows), (*span_notes(span), *notes, *left_out), chart)
 
 
 # ---------------------------------------------------------------------------------------------- deliveries
 
 
 DELIVERY_COLUMNS = (
-    Column("channel", "Channel", "渠道"), Column("pending", "Pending", "待发送", "int"),
+    Column("channel", "Channel", "渠道", domain="channel"), Column("pending", "Pending", "待发送", "int"),
     Column("sent", "Sent", "已发送", "int"), Column("delivered", "Delivered", "已送达", "int"),
     Column("undelivered", "Sent, no receipt", "已发送未确认送达", "int"),
     Column("no_receipt", "of which no receipt in time", "其中超时无回执", "int"),
@@ -99,7 +100,7 @@ def deliveries_report(counts: Mapping[tuple[str, str], int], period: str, notes:
     channels = sorted({channel for channel, _ in counts})
     rows = [_delivery_row(channel, counts) for channel in channels]
     total = {"channel": "合计 Total", **{c.key: sum(r[c.key] for r in rows) for c in DELIVERY_COLUMNS[1:]}}
-    return Report("deliveries", f"Reminder deliveries by channel, {period}", DELIVERY_COLUMNS,
+    return Report("deliveries", tr("Reminder deliveries by channel, {period}", period=period), DELIVERY_COLUMNS,
                   (*rows, total), tuple(notes))
 
 
@@ -116,7 +117,7 @@ def _delivery_row(channel: str, counts: Mapping[tuple[str, str], int]) -> dict[s
 # ---------------------------------------------------------------------------------------------- KPI
 
 
-KPI_COLUMNS = (Column("metric", "Metric", "指标"), Column("label", "Description", "说明"),
+KPI_COLUMNS = (Column("metric", "Metric", "指标", "key"), Column("label", "Description", "说明", domain="bilingual"),
                Column("value", "Value", "数值", "number"), Column("unit", "Unit", "单位"))
 
 
@@ -257,5 +258,6 @@ def kpi_table(counts: Mapping[str, Any], year: int, today: date, reminders: Remi
     rows += [(key, label, counts[key], unit) for key, label, unit in events]
     table = tuple({"metric": key, "label": label, "value": value, "unit": unit} for key, label, value, unit in rows)
     more = () if reminders else ("reminders: the reminders outbox is not available in this database",)
-    return Report("kpi", f"Custody KPIs {year} (stock figures as of {today})", KPI_COLUMNS, table,
+    return Report("kpi", tr("Custody KPIs {year} (stock figures as of {today})", year=year, today=today),
+                  KPI_COLUMNS, table,
                   (*notes, *more))

@@ -29,6 +29,7 @@ from custody.export import (
     neutralised,
     text_value,
 )
+from custody.i18n import cell_label
 from custody.report_columns import Column, Days, Fen, Ints, Objects, Rows, Steps
 from custody.report_engine import TableReport
 from custody.reports import Column as Heading
@@ -51,7 +52,21 @@ def _fen_text(fen: np.ndarray) -> np.ndarray:
 
 
 def texts(column: Column, heading: Heading) -> np.ndarray:
-    """The column's cells as text_value gives them (object array of str)."""
+    """The column's cells as text_value gives them (object array of str); an enumerated value (a heading with a
+    domain) in the language's words (custody.i18n), worked out once per distinct value."""
+    text = _texts(column, heading)
+    return _labelled(text, heading.domain) if heading.domain else text
+
+
+def _labelled(text: np.ndarray, domain: str) -> np.ndarray:
+    cells = text.tolist()
+    words = {value: cell_label(domain, value) for value in set(cells)}
+    out = np.empty(len(cells), object)
+    out[:] = [words[value] for value in cells]
+    return out
+
+
+def _texts(column: Column, heading: Heading) -> np.ndarray:
     if isinstance(column, Days):
         text = column.iso()
         text[column.provisional()] += PROVISIONAL_MARK
@@ -254,6 +269,8 @@ def _styled(sheet: Any, value: Any, number_format: str) -> Any:
 def _xlsx_cells(sheet: Any, column: Column, heading: Heading) -> list[Any]:
     """Cells as custody.export._write_cell writes them: text quoted when formula-like, numbers and dates typed."""
     values = column.values()
+    if heading.domain:  # an enumerated value: its word, as in every other format
+        values = [None if v is None else cell_label(heading.domain, str(v)) for v in values]
     out: list[Any] = []
     for value in values:
         if value is None:

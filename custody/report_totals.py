@@ -16,6 +16,7 @@ import pandas as pd
 
 from custody.display import abandon_text
 from custody.forecast_periods import forecast_span, span_notes
+from custody.i18n import tr
 from custody.portfolio import NAT_DAYS, YEAR_SPAN, TableCalendar, _Arrays, year_fees
 from custody.portfolio_figures import EXPIRED, IN_GRACE, LAPSED, Figures, decision_of, has_decision
 from custody.report_columns import Fen, Objects, Rows, objects
@@ -124,7 +125,8 @@ def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCale
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, n - 1)
     notes = (*span_notes(span), *run.notes(),
              *(text for _, text in sorted(totals.abandoned, key=lambda pair: pair[0])))
-    return TableReport("forecast", f"Annual fees forecast {span.title_span} (CNY, with reductions)", headings,
+    return TableReport("forecast", tr("Annual fees forecast {span} (CNY, with reductions)", span=span.title_span),
+                       headings,
                        Rows(columns, n), notes, chart)
 
 

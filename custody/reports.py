@@ -26,6 +26,7 @@ from custody.display import (  # re-exported: the reports' callers take the port
 )
 from custody.domain import PROVISIONAL_LEGEND_EN, PatentState, is_provisional_date, marked
 from custody.fees import Calendar, YearFee, first_unpaid, restoration_quote
+from custody.i18n import label, tr
 from custody.ruleset import RuleSet
 from custody.status_effects import (
     ASSUMED_NOTICE_MONTHS,
@@ -36,7 +37,9 @@ from custody.status_effects import (
 
 __all__ = ["Evaluated", "PortfolioPatent", "evaluate", "is_tracked"]
 
-KINDS = ("text", "date", "money", "int", "rate", "number")
+# "key": a stable identifier for scripts (a KPI's metric name): in CSV, JSON and XLSX, left out of the terminal
+# table, where the column beside it says the same in words.
+KINDS = ("text", "date", "money", "int", "rate", "number", "key")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Column:
     en: str
     zh: str
     kind: str = "text"  # one of KINDS: how exports type the cell
+    domain: str | None = None  # an enumerated value: shown as custody.i18n.cell_label(domain, value), never raw
 
     def heading(self, language: str) -> str:
         return self.zh if language == "zh" else self.en
@@ -79,7 +83,7 @@ def _base(e: Evaluated) -> dict[str, Any]:
 def with_provisional_legend(notes: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """`notes`, plus the legend of the provisional mark when a row shows a provisional date."""
     shown = any(is_provisional_date(v) for row in rows for v in row.values())
-    return (*notes, PROVISIONAL_LEGEND_EN) if shown else tuple(notes)
+    return (*notes, tr(PROVISIONAL_LEGEND_EN)) if shown else tuple(notes)
 
 
 BASE_COLUMNS = (
@@ -91,7 +95,7 @@ BASE_COLUMNS = (
 
 
 # Issue 3: what an import could not know. Rows carry "flag" only when one applies (exports show every column).
-FLAG_COLUMN = Column("flag", "Import flag", "导入标记")
+FLAG_COLUMN = Column("flag", "Import flag", "导入标记", domain="flag")
 PAID_THROUGH_INFERRED, UNKNOWN_CHECK = "paid-through inferred", "unknown — check"
 
 
@@ -109,7 +113,7 @@ def _import_flag(p: PortfolioPatent, fee: YearFee) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- due
 
 
-REDUCTION_COLUMNS = (Column("reduction", "Reduction", "费减"),
+REDUCTION_COLUMNS = (Column("reduction", "Reduction", "费减", domain="reduction"),
                      Column("reduction_recorded_on", "Reduction recorded on", "费减备案日", "date"))
 DUE_COLUMNS = (*BASE_COLUMNS,
                Column("year", "Patent year", "年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
@@ -134,7 +138,8 @@ def due_report(evaluated: Sequence[Evaluated], today: date, within_days: int, no
         rows.append({**_base(e), **_shown(e, today, DUE_COLUMNS), "days_left": (fee.due_date - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["due_date"], r["application_number"]))
-    return Report("due", f"Fees due within {within_days} days of {today}", DUE_COLUMNS, tuple(rows),
+    return Report("due", tr("Fees due within {days} days of {today}", days=within_days, today=today),
+                  DUE_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))
 
 
@@ -166,7 +171,7 @@ def grace_report(evaluated: Sequence[Evaluated], today: date, notes: Sequence[st
         rows.append({**_base(e), **_shown(e, today, GRACE_COLUMNS), "days_left": (fee.grace_end - today).days,
                      **_import_flag(e.patent, fee)})
     rows.sort(key=lambda r: (r["grace_end"], r["application_number"]))
-    return Report("grace", f"Fees in the grace period on {today}", GRACE_COLUMNS, tuple(rows),
+    return Report("grace", tr("Fees in the grace period on {today}", today=today), GRACE_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))
 
 
@@ -179,7 +184,7 @@ LAPSED_COLUMNS = (*BASE_COLUMNS,
                   Column("grace_end", "Grace end", "滞纳期届满日", "date"),
                   Column("notice_on", "Termination notice", "终止通知日", "date"),
                   Column("restore_by", "Restore by", "恢复请求期限", "date"),
-                  Column("restorable", "Restorable", "可否恢复"),
+                  Column("restorable", "Restorable", "可否恢复", domain="restorable"),
                   Column("fee", "Fee (CNY)", "年费(元)", "money"), *REDUCTION_COLUMNS,
                   Column("late_fee", "Late fee 25% (CNY)", "滞纳金25%(元)", "money"),
                   Column("restoration_fee", "Restoration fee (CNY)", "恢复费(元)", "money"),
@@ -229,11 +234,12 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
                      "decision": decision_text(e.patent.decision, fee.year)})
     rows.sort(key=lambda r: (r["restore_by"] or date.max, r["application_number"]))
     unknown = () if all(r["restorable"] != RESTORABLE_UNKNOWN for r in rows) else (
-        f"restorable '{RESTORABLE_UNKNOWN}': CNIPA's termination notice is not on record; restoration stays possible "
-        f"until {window.request_months} months after it, and the notice is assumed to come within "
-        f"{window.notice_months} months of the grace end ([status] assumed_notice_months): record the notice "
-        f"(custody status sync) or check with CNIPA",)
-    return Report("lapsed", f"Patents terminated for non-payment, as of {today}", LAPSED_COLUMNS, tuple(rows),
+        tr("restorable '{word}': CNIPA's termination notice is not on record; restoration stays possible until "
+           "{request} months after it, and the notice is assumed to come within {notice} months of the grace end "
+           "([status] assumed_notice_months): record the notice (custody status sync) or check with CNIPA",
+           word=label("restorable", RESTORABLE_UNKNOWN), request=window.request_months, notice=window.notice_months),)
+    return Report("lapsed", tr("Patents terminated for non-payment, as of {today}", today=today),
+                  LAPSED_COLUMNS, tuple(rows),
                   with_provisional_legend((*notes, *review, *unknown), rows))
 
 
@@ -242,7 +248,8 @@ def lapsed_report(evaluated: Sequence[Evaluated], rules: RuleSet, calendar: Cale
 
 STATEMENT_COLUMNS = (
     Column("application_number", "Application number", "申请号"), Column("title", "Title", "专利名称"),
-    Column("type", "Type", "类型"), Column("mode", "Mode", "托管方式"), Column("state", "State", "状态"),
+    Column("type", "Type", "类型", domain="type"), Column("mode", "Mode", "托管方式", domain="mode"),
+    Column("state", "State", "状态", domain="state"),
     Column("legal_status", "Legal status", "法律状态"),
     Column("legal_status_date", "Status date", "法律状态日", "date"),
     Column("year", "Next fee year", "待缴年度", "int"), Column("due_date", "Due date", "缴费截止日", "date"),
@@ -265,5 +272,7 @@ def enterprise_statement(evaluated: Sequence[Evaluated], code: str, name: str, t
     """The statement an enterprise receives: its own patents only (custody and watched), as of `today`."""
     mine = [e for e in evaluated if e.patent.enterprise_code == code]
     rows = sorted((_statement_row(e, today) for e in mine), key=lambda r: (r["mode"], r["application_number"]))
-    return Report("enterprise", f"{name} ({code}): patent statement as of {today}", STATEMENT_COLUMNS, tuple(rows),
+    return Report("enterprise", tr("{name} ({code}): patent statement as of {today}", name=name, code=code,
+                                   today=today),
+                  STATEMENT_COLUMNS, tuple(rows),
                   with_provisional_legend(notes, rows))

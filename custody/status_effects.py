@@ -23,6 +23,7 @@ from custody.fees import (
     patent_state,
     restoration_quote,
 )
+from custody.i18n import current_language, label, tr
 from custody.ruleset import RuleSet
 from custody.status_vocab import Classified, compact
 
@@ -81,8 +82,11 @@ class EventFacts:
 
 def event_facts(meaning: Classified, status: str, announced_on: date, where: str) -> EventFacts:
     """One record as the effects see it; `where` is its file:row (or the source when it has none)."""
-    return EventFacts(meaning.kind, meaning.effect, f"{meaning.label_zh} ({meaning.label})", announced_on,
-                      f"{status} announced {announced_on}, {where}", meaning.fields)
+    # The Chinese wording is CNIPA's own: shown alone in zh, with the English meaning beside it otherwise.
+    label = meaning.label_zh if current_language() == "zh" else f"{meaning.label_zh} ({meaning.label})"
+    return EventFacts(meaning.kind, meaning.effect, label, announced_on,
+                      tr("{status} announced {day}, {where}", status=status, day=announced_on, where=where),
+                      meaning.fields)
 
 
 def watch_summary(state: WatchState) -> str:
@@ -117,8 +121,9 @@ class Outcome:
 
 def restoration_text(q: RestorationQuote) -> str:
     """A restoration quote as the status effects state it: the parts, the total, the deadline and the rule row."""
-    return (f"year {q.year} fee {q.fee} + late fee {q.late_fee} + restoration fee {q.restoration_fee} = "
-            f"{q.total} CNY, request by {q.request_by} ({q.citation.rule_id})")
+    return tr("year {year} fee {fee} + late fee {late} + restoration fee {restoration} = {total} CNY, request by "
+              "{by} ({rule})", year=q.year, fee=q.fee, late=q.late_fee, restoration=q.restoration_fee, total=q.total,
+              by=q.request_by, rule=q.citation.rule_id)
 
 
 def is_restorable(state: WatchState, on: date) -> bool:
@@ -201,66 +206,76 @@ def apply_event(event: EventFacts, state: WatchState, patent: PatentContext, rul
     outcome = handler(event, state, patent, rules, calendar, today)
     if patent.mode == "watch":
         kept = tuple(e for e in outcome.effects if e.code not in REMINDER_EFFECTS)
-        digest = Effect("watch_digest", f"watch-only patent: {event.label} goes into {patent.enterprise_name}'s "
-                                        f"status digest (cause: {event.cause})")
+        digest = Effect("watch_digest", tr("watch-only patent: {label} goes into {name}'s status digest "
+                                           "(cause: {cause})",
+                                           label=event.label, name=patent.enterprise_name, cause=event.cause))
         outcome = replace(outcome, effects=(*kept, digest))
     return outcome
 
 
 def _lapse(event, state, patent, rules, calendar, today, reason: str = "") -> Outcome:
-    stopped = Effect("fee_reminders_stopped", f"fee reminders stopped: {event.label}{reason} (cause: {event.cause})")
+    stopped = Effect("fee_reminders_stopped", tr("fee reminders stopped: {label}{reason} "
+                                                 "(cause: {cause})", label=event.label,
+                                                 reason=reason, cause=event.cause))
     # A lapse after a restoration: the patent is terminated again, the restoration no longer the latest word.
     new = replace(state, lapsed_on=event.announced_on, restored_on=None)
     schedule = _unrestored(patent.schedule, calendar)
     why = _unquotable_reason(schedule)
     if why is not None or schedule is None:  # (None has its reason: the second test is for the type checker)
-        review = Effect("operator_review", f"cannot quote restoration ({why}): check the patent's fee records "
-                                           f"(cause: {event.cause})")
+        review = Effect("operator_review", tr("cannot quote restoration ({why}): check the patent's fee records "
+                                              "(cause: {cause})",
+                                              why=why, cause=event.cause))
         return Outcome(replace(new, restore_by=None, restoration_year=None), (stopped, review))
     # The figures come from the schedule's own rule set (custody.fees.restoration_cost), as everywhere else.
     q = restoration_quote(schedule, notice_on=event.announced_on, calendar=calendar)
     new = replace(new, restore_by=q.request_by, restoration_year=q.year)
     if today > q.request_by:
-        closed = Effect("restoration_window_closed", f"restoration window closed on {q.request_by} "
-                                                     f"(Rule 6 ¶2; cause: {event.cause})")
+        closed = Effect("restoration_window_closed", tr("restoration window closed on {day} (Rule 6 ¶2; cause: "
+                                                        "{cause})", day=q.request_by, cause=event.cause))
         return Outcome(new, (stopped, closed))
-    started = Effect("restoration_reminders_started", f"restoration reminders to the enterprise and the operator: "
-                                                      f"{restoration_text(q)} (cause: {event.cause})")
+    started = Effect("restoration_reminders_started", tr("restoration reminders to the enterprise and the operator: "
+                                                         "{quote} "
+                                                         "(cause: {cause})",
+                                                         quote=restoration_text(q), cause=event.cause))
     return Outcome(new, (stopped, started))
 
 
 def _unquotable_reason(schedule: Schedule | None) -> str | None:
     """Why no restoration can be quoted from our records, or None when one can."""
     if schedule is None:
-        return "fee facts incomplete"
+        return tr("fee facts incomplete")
     unpaid = first_unpaid(schedule)
     if unpaid is None:
-        return "our records show every fee paid"
+        return tr("our records show every fee paid")
     # Rule 114: the grant-year fee is paid with registration; a notice of non-payment contradicts our records.
-    return f"our records show the grant-year fee of year {unpaid.year} unpaid" if unpaid.is_grant_year else None
+    return tr("our records show the grant-year fee of year {year} unpaid", year=unpaid.year) if unpaid.is_grant_year \
+        else None
 
 
 def _restore(event, state, patent, rules, calendar, today) -> Outcome:
     if state.ended is not None:
-        kept = Effect("history_only", f"restoration recorded; reminders stay stopped: the patent ended "
-                                      f"({state.ended}, {state.ended_on}) (cause: {event.cause})")
+        kept = Effect("history_only", tr("restoration recorded; reminders stay stopped: the patent ended ({how}, "
+                                         "{day}) (cause: {cause})", how=ended_word(state.ended), day=state.ended_on,
+                                         cause=event.cause))
         return Outcome(state, (kept,))
     # From the restoration the patent is in force again: the fees that fell due while it was terminated are due
     # (custody.fees.back_fee_dates) and no lapse notice goes out while it is the latest word.
     new = replace(state, lapsed_on=None, restore_by=None, restoration_year=None, restored_on=event.announced_on)
-    effects = [Effect("fee_reminders_resumed", f"fee reminders resumed: {event.label} (cause: {event.cause})")]
+    effects = [Effect("fee_reminders_resumed", tr("fee reminders resumed: {label} (cause: {cause})", label=event.label,
+                                                  cause=event.cause))]
     if state.lapsed_on is None:
-        effects[0] = Effect("fee_reminders_resumed", f"restoration recorded; fee reminders were not stopped "
-                                                     f"(cause: {event.cause})")
+        effects[0] = Effect("fee_reminders_resumed", tr("restoration recorded; fee reminders were not stopped "
+                                                        "(cause: {cause})",
+                                                        cause=event.cause))
     year = _restored_year(state, _unrestored(patent.schedule, calendar), event.announced_on)
     if year is None:
         return Outcome(new, tuple(effects))
     # Rule 6 ¶2: CNIPA restores a patent only once the unpaid fee, its 25 % late fee and the restoration fee are
     # paid, so the restoration itself is the evidence that the lapsed year is paid.
-    effects.append(Effect("fee_paid_by_restoration", f"year {year} fee paid with the restoration (fee, 25 % late "
-                                                     f"fee and restoration fee, Rule 6 ¶2): paid through year "
-                                                     f"{year}; fee reminders go on from year {year + 1} "
-                                                     f"(cause: {event.cause})"))
+    effects.append(Effect("fee_paid_by_restoration", tr("year {year} fee paid with the restoration (fee, 25 % late "
+                                                        "fee and restoration fee, Rule 6 ¶2): paid through year "
+                                                        "{year}; fee reminders go on from year {next} (cause: {cause})",
+                                                        year=year, next=year + 1, cause=event.cause)))
     return Outcome(new, tuple(effects), paid_through=year)
 
 
@@ -291,8 +306,8 @@ def _restored_year(state: WatchState, schedule: Schedule | None, on: date) -> in
 
 def _end(event, state, patent, rules, calendar, today) -> Outcome:
     new = replace(state, ended=event.kind, ended_on=event.announced_on, restore_by=None)
-    return Outcome(new, (Effect("fee_reminders_stopped", f"reminders stopped, history kept: {event.label} "
-                                                         f"(cause: {event.cause})"),))
+    return Outcome(new, (Effect("fee_reminders_stopped", tr("reminders stopped, history kept: {label} (cause: {cause})",
+                                                            label=event.label, cause=event.cause)),))
 
 
 def _terminate(event, state, patent, rules, calendar, today) -> Outcome:
@@ -302,56 +317,67 @@ def _terminate(event, state, patent, rules, calendar, today) -> Outcome:
     if schedule is not None and patent_state(schedule, on) == PatentState.LAPSED:
         year = first_unpaid(schedule)
         assert year is not None  # a lapsed schedule has an unpaid year (fees.patent_state)
-        reason = f"; reason not given, taken as non-payment: the year {year.year} fee was unpaid at its grace end"
+        reason = tr("; reason not given, taken as non-payment: the year {year} fee was unpaid at its grace end",
+                    year=year.year)
         return _lapse(event, state, patent, rules, calendar, today, reason)
     if schedule is not None and patent_state(schedule, on) == PatentState.EXPIRED:
         return _end(replace(event, kind="expired"), state, patent, rules, calendar, today)
     outcome = _end(event, state, patent, rules, calendar, today)
-    review = Effect("operator_review", f"termination without a reason: check whether it was for non-payment "
-                                       f"(restorable within 2 months of the notice) (cause: {event.cause})")
+    review = Effect("operator_review", tr("termination without a reason: check whether it was for non-payment "
+                                          "(restorable within 2 months of the notice) "
+                                          "(cause: {cause})", cause=event.cause))
     return replace(outcome, effects=(*outcome.effects, review))
 
 
 def _transfer(event, state, patent, rules, calendar, today) -> Outcome:
     new_owner = event.fields.get("new_owner")
     if new_owner and new_owner == patent.enterprise_name:
-        return Outcome(state, (Effect("history_only", f"transfer to {new_owner}, the custody enterprise itself: "
-                                                      f"reminders unchanged (cause: {event.cause})"),))
+        return Outcome(state, (Effect("history_only", tr("transfer to {owner}, the custody enterprise itself: "
+                                                         "reminders unchanged (cause: {cause})", owner=new_owner,
+                                                         cause=event.cause)),))
     new = replace(state, transfer_to=new_owner or NOT_GIVEN, transfer_on=event.announced_on)
-    held = Effect("fee_reminders_held", f"reminders held: transferred to {new_owner or NOT_GIVEN}; the patent may "
-                                        f"have left {patent.enterprise_name}; confirm the new owner and contacts "
-                                        f"with `custody status confirm` (cause: {event.cause})")
+    held = Effect("fee_reminders_held", tr("reminders held: transferred to {owner}; the patent may have left "
+                                           "{name}; confirm the new owner and contacts with `custody status confirm` "
+                                           "(cause: {cause})",
+                                           owner=new_owner or NOT_GIVEN, name=patent.enterprise_name,
+                                           cause=event.cause))
     return Outcome(new, (held,))
 
 
 def _rename(event, state, patent, rules, calendar, today) -> Outcome:
     old, new = event.fields.get("old_owner"), event.fields.get("new_owner")
     if not new:
-        return Outcome(state, (Effect("operator_review", f"owner name change without the new name: update the "
-                                                         f"owner by hand (cause: {event.cause})"),))
+        return Outcome(state, (Effect("operator_review", tr("owner name change without the new name: update the "
+                                                            "owner by hand (cause: {cause})", cause=event.cause)),))
     if old and old in patent.owners:
         owners = patent.owners.replace(old, new)
     elif not patent.owners.strip() or not old:
         owners = new
     else:
-        return Outcome(state, (Effect("operator_review", f"owner renamed {old} → {new}, but the owners on record "
-                                                         f"are {patent.owners}: check (cause: {event.cause})"),))
-    effects = [Effect("owner_updated", f"owner: {patent.owners or '(none)'} → {owners} (cause: {event.cause})")]
+        return Outcome(state, (Effect("operator_review", tr("owner renamed {old} → {new}, but the owners on record "
+                                                            "are {owners}: check (cause: {cause})", old=old, new=new,
+                                                            owners=patent.owners, cause=event.cause)),))
+    effects = [Effect("owner_updated", tr("owner: {old} → {new} "
+                                          "(cause: {cause})", old=patent.owners or tr("(none)"), new=owners,
+                                          cause=event.cause))]
     if old and old == patent.enterprise_name:
-        effects.append(Effect("operator_review", f"the enterprise record still says {old}: update its name to "
-                                                 f"{new} (cause: {event.cause})"))
+        effects.append(Effect("operator_review", tr("the enterprise record still says {old}: update its name to "
+                                                    "{new} (cause: {cause})", old=old, new=new, cause=event.cause)))
     return Outcome(state, tuple(effects), owners)
 
 
 def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
     pledgee = event.fields.get("pledgee") or NOT_GIVEN
-    contact = ("the pledgee contact will be alerted if the patent enters the grace period" if patent.has_pledgee_contact
-               else f"no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
-                    f"to alert it if a fee goes late; until then the operator is alerted instead")
+    contact = (tr("the pledgee contact will be alerted if the patent enters the grace period")
+               if patent.has_pledgee_contact
+               else tr("no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
+                       "to alert it if a fee goes late; until then the operator is alerted instead", pledgee=pledgee))
     names = pledgees_of(state)
     kept = names if any(is_same_pledgee(n, pledgee) for n in names) else (*names, pledgee)
     new = replace(state, pledgee=_joined(kept), pledged_on=event.announced_on)
-    return Outcome(new, (Effect("pledgee_recorded", f"pledgee {pledgee} recorded; {contact} (cause: {event.cause})"),))
+    return Outcome(new, (Effect("pledgee_recorded", tr("pledgee {pledgee} recorded; {contact} "
+                                                       "(cause: {cause})", pledgee=pledgee,
+                                                       contact=contact, cause=event.cause)),))
 
 
 def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
@@ -360,26 +386,29 @@ def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
     cancelled = [n for n in names if is_same_pledgee(n, named)] if named else list(names[:1] if len(names) == 1
                                                                                     else ())
     if names and not cancelled:
-        return Outcome(state, (Effect("operator_review", f"pledge cancellation for {named or NOT_GIVEN} matches none "
-                                                         f"of the pledges on record ({', '.join(names)}): their "
-                                                         f"pledgees are still alerted; check (cause: {event.cause})"),))
+        return Outcome(state, (Effect("operator_review", tr("pledge cancellation for {named} matches none of the "
+                                                            "pledges on record ({names}): their pledgees are still "
+                                                            "alerted; check (cause: {cause})", named=named or NOT_GIVEN,
+                                                            names=", ".join(names), cause=event.cause)),))
     kept = tuple(n for n in names if n not in cancelled)
     new = replace(state, pledgee=_joined(kept), pledged_on=state.pledged_on if kept else None)
-    still = f"; still pledged to {', '.join(kept)}" if kept else ""
-    return Outcome(new, (Effect("pledgee_cleared", f"pledge cancelled: no more pledgee alerts (was "
-                                                   f"{', '.join(cancelled) or named or NOT_GIVEN}){still} "
-                                                   f"(cause: {event.cause})"),))
+    still = tr("; still pledged to {names}", names=", ".join(kept)) if kept else ""
+    return Outcome(new, (Effect("pledgee_cleared", tr("pledge cancelled: no more pledgee alerts (was {was}){still} "
+                                                      "(cause: {cause})",
+                                                      was=", ".join(cancelled) or named or NOT_GIVEN,
+                                                      still=still, cause=event.cause)),))
 
 
 def _note(event, state, patent, rules, calendar, today) -> Outcome:
     if event.kind == "unknown":
-        return Outcome(state, (Effect("operator_review", f"unrecognised status kept for the operator; reminders "
-                                                         f"unchanged (cause: {event.cause})"),))
+        return Outcome(state, (Effect("operator_review", tr("unrecognised status kept for the operator; reminders "
+                                                            "unchanged (cause: {cause})", cause=event.cause)),))
     if event.kind == "invalidation":
-        return Outcome(state, (Effect("operator_review", f"invalidation decision of unstated extent: reminders go "
-                                                         f"on; check whether it was in full (cause: {event.cause})"),))
-    return Outcome(state, (Effect("history_only", f"{event.label}: recorded, reminders unchanged "
-                                                  f"(cause: {event.cause})"),))
+        return Outcome(state, (Effect("operator_review", tr("invalidation decision of unstated extent: reminders go "
+                                                            "on; check whether it was in full (cause: {cause})",
+                                                            cause=event.cause)),))
+    return Outcome(state, (Effect("history_only", tr("{label}: recorded, reminders unchanged (cause: {cause})",
+                                                     label=event.label, cause=event.cause)),))
 
 
 _HANDLERS: dict[str, Callable[..., Outcome]] = {
@@ -401,21 +430,29 @@ def confirm_transfer(state: WatchState, owner: str, holder: str, by: str) -> Out
 # ---------------------------------------------------------------------------------------------- reminders gate
 
 
+def ended_word(kind: str) -> str:
+    """How an ended patent's event kind is named: the word in Chinese; the kind itself in English, the wording
+    the English messages (and the records written in them) have always had."""
+    return kind if current_language() == "en" else label("state", kind)
+
+
 def status_block_reason(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> str | None:
     """Why fee reminders for this patent must not go out on `on`, or None when the watch has no objection."""
     if mode == "watch":
-        return "watch-only patent: no fee reminders"
+        return tr("watch-only patent: no fee reminders")
     if mode == "ended":
-        return "custody ended: no reminders"
+        return tr("custody ended: no reminders")
     state = state or WatchState()
     if state.ended is not None:
-        return f"ended ({state.ended}, {state.ended_on}): reminders stopped, history kept"
+        return tr("ended ({how}, {day}): reminders stopped, history kept", how=ended_word(state.ended),
+                  day=state.ended_on)
     if state.lapsed_on is not None:
-        return f"terminated for non-payment (notice {state.lapsed_on}): restoration reminders instead"
+        return tr("terminated for non-payment (notice {day}): restoration reminders instead", day=state.lapsed_on)
     if state.transfer_to is not None:
-        return f"held: transfer to {state.transfer_to} ({state.transfer_on}) awaits the operator's confirmation"
+        return tr("held: transfer to {owner} ({day}) awaits the operator's confirmation", owner=state.transfer_to,
+                  day=state.transfer_on)
     if abandon_in_effect(decision, on, state.restored_on):
-        return f"abandoned by the enterprise: {decision.text}"
+        return tr("abandoned by the enterprise: {text}", text=decision.text)
     return None
 
 
@@ -443,4 +480,5 @@ def restoration_closed_reason(state: WatchState | None, on: date) -> str | None:
     """Why a restoration reminder must not go out on `on`: the Rule 6 ¶2 window from the notice has closed."""
     if state is None or state.lapsed_on is None or state.restore_by is None or on <= state.restore_by:
         return None
-    return f"the restoration window closed on {state.restore_by} (2 months from the notice of {state.lapsed_on})"
+    return tr("the restoration window closed on {day} (2 months from the notice of {notice})", day=state.restore_by,
+              notice=state.lapsed_on)

@@ -324,6 +324,15 @@ def work_calendar(loaded: Iterable[YearSchedule] = (), directory: Path | None = 
     return WorkCalendar(by_year.values())
 
 
+PROVISIONAL_HORIZON_YEARS = 21  # a patent's longest term (20 years, invention) and the year it is read in
+
+
+def provisional_years(calendar: WorkCalendar, this_year: int) -> list[int]:
+    """The years from `this_year` over a patent's term whose deadlines are provisional (no schedule known)."""
+    return [y for y in range(this_year, this_year + PROVISIONAL_HORIZON_YEARS)
+            if calendar.is_provisional(date(y, 1, 1))]
+
+
 @cache
 def default_calendar() -> WorkCalendar:
     """The shared calendar with no operator-loaded schedules (the packaged data only)."""

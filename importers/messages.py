@@ -12,7 +12,11 @@ from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # code: (English, Chinese)
-    "file_missing": ("file not found", "文件不存在"),
+    "file_missing": ("file not found: check its name and folder", "文件不存在：请检查文件名和所在文件夹"),
+    "not_a_workbook": ("the file is named {suffix} but is not an Excel workbook (another kind of file renamed, or "
+                       "damaged): open it in Excel or WPS and save it as .xlsx, or export it as CSV",
+                       "文件扩展名为 {suffix}，但不是 Excel 工作簿（可能是其他文件改名而来，或已损坏）："
+                       "请用 Excel 或 WPS 打开后另存为 .xlsx，或导出为 CSV"),
     "file_unreadable": ("cannot read the file: {detail}", "无法读取文件：{detail}"),
     "file_type": ("cannot read {suffix} files: use .xlsx, .xls or .csv",
                   "不支持 {suffix} 文件：请用 .xlsx、.xls 或 .csv"),
@@ -76,6 +80,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "year_invalid": ("{value} is not a patent year (write 6, 第6年 or 6年)",
                      "{value} 不是专利年度（请写作 6、第6年 或 6年）"),
     "int_invalid": ("{value} is not a whole number", "{value} 不是整数"),
+    "paid_through_invalid": ("{value} is neither a patent year (write 7, 第7年 or 第七年) nor the date fees are paid "
+                             "until (write 2025-03-14)",
+                             "{value} 既不是专利年度（请写作 7、第7年 或 第七年），"
+                             "也不是年费缴至日期（请写作 2025-03-14）"),
     "reduction_invalid": ("unknown fee reduction {value}: use 85%, 70% or 无 (none)",
                           "无法识别的费减比例 {value}：应为 85%、70% 或 无"),
     "reduction_ambiguous": ("fee reduction {value} is ambiguous: is it the share paid or the share waived? "

@@ -66,7 +66,11 @@ def paid_through_cell(cell: Cell) -> int | date:
     try:
         return values.patent_year(cell)
     except values.CellProblem:
+        pass
+    try:
         return values.day(cell)
+    except values.CellProblem:  # neither: say what the column takes, not only "not a date"
+        raise values.CellProblem("paid_through_invalid", value=values.shown(cell)) from None
 
 
 class PatentRows:

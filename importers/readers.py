@@ -147,8 +147,9 @@ def _workbook(path: Path):
 
     try:
         return load_workbook(str(path))
-    except Exception as exc:  # calamine raises its own error types for zip, xml and format problems
-        raise ReadError("file_unreadable", detail=f"{type(exc).__name__}: {exc}") from None
+    except Exception:  # calamine raises its own error types for zip, xml and format problems: none tells an
+        # operator what to do, so the message says it (the file is another kind renamed, or damaged)
+        raise ReadError("not_a_workbook", suffix=path.suffix) from None
 
 
 def sheet_names(path: Path) -> list[str]:

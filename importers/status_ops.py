@@ -23,6 +23,7 @@ from epo_ops.middlewares.throttle.storages import Storage
 from epo_ops.models import Docdb, Original
 
 from custody.appno import ApplicationNumber
+from custody.i18n import tr
 from custody.ops_legal import (
     DocdbNumber,
     OpsAuthError,
@@ -63,7 +64,7 @@ class Pacing(Storage):
         with self._lock:
             self.requests += 1
             if self.requests > self.limit:
-                raise OpsUnavailable(f"OPS: more than {self.limit} requests for one call: stopped")
+                raise OpsUnavailable(tr("OPS: more than {n} requests for one call: stopped", n=self.limit))
             light, allowance = self.throttle.services.get(service, ("", 0))
             if light == "black" or not allowance:
                 return 0.0  # black: the watch pauses on this answer; no allowance known: nothing to space by
@@ -116,15 +117,17 @@ class OpsGateway:
             raise self._costed(exc, 0, token_before) from None
         except (IndividualQuotaPerHourExceeded, RegisteredQuotaPerWeekExceeded) as exc:
             scope = "hour" if isinstance(exc, IndividualQuotaPerHourExceeded) else "week"
-            raise self._costed(OpsQuotaExceeded(f"OPS: {what}: the {scope}ly quota is used up (403)", scope),
+            used_up = tr("OPS: {what}: the hourly quota is used up (403)" if scope == "hour" else
+                         "OPS: {what}: the weekly quota is used up (403)", what=what)
+            raise self._costed(OpsQuotaExceeded(used_up, scope),
                                _size(exc.response), token_before) from None
         except requests.HTTPError as exc:
             raise self._costed(_http_error(exc, what), _size(exc.response), token_before) from None
         except requests.RequestException as exc:
-            raise self._costed(OpsUnavailable(f"OPS: {what}: cannot reach OPS ({type(exc).__name__})"), 0,
-                               token_before) from None
+            unreachable = tr("OPS: {what}: cannot reach OPS ({error})", what=what, error=type(exc).__name__)
+            raise self._costed(OpsUnavailable(unreachable), 0, token_before) from None
         except ParseError:
-            raise self._costed(OpsFormatError(f"OPS: {what}: an error answer that is not XML"), 0,
+            raise self._costed(OpsFormatError(tr("OPS: {what}: an error answer that is not XML", what=what)), 0,
                                token_before) from None
         return OpsReply(response.content, len(response.content) + self._token_cost(token_before),
                         self.pacing.requests, self.pacing.throttle, self.pacing.reported_week)
@@ -148,16 +151,18 @@ def _http_error(exc: requests.HTTPError, what: str) -> OpsError:
     response = exc.response
     status = response.status_code if response is not None else 0
     if response is not None and response.url.endswith("/auth/accesstoken"):
-        return OpsAuthError(f"OPS: no access token (HTTP {status}): check CUSTODY_OPS_KEY and CUSTODY_OPS_SECRET")
+        return OpsAuthError(tr("OPS: no access token (HTTP {status}): check CUSTODY_OPS_KEY and CUSTODY_OPS_SECRET",
+                               status=status))
     if status == 404:
-        return OpsNotFound(f"OPS: {what}: OPS does not know this document (404)")
+        return OpsNotFound(tr("OPS: {what}: OPS does not know this document (404)", what=what))
     if status in (401, 400) and b"access_token" in (response.content or b""):
-        return OpsAuthError(f"OPS: {what}: the access token was refused and could not be renewed (HTTP {status})")
+        return OpsAuthError(tr("OPS: {what}: the access token was refused and could not be renewed (HTTP {status})",
+                               what=what, status=status))
     if status == 403:
-        return OpsRefused(f"OPS: {what}: refused (403{_reason(response)})")
+        return OpsRefused(tr("OPS: {what}: refused (403{reason})", what=what, reason=_reason(response)))
     if status == 400:
-        return OpsNotFound(f"OPS: {what}: OPS cannot read this number (400)")
-    return OpsUnavailable(f"OPS: {what}: HTTP {status} from OPS")
+        return OpsNotFound(tr("OPS: {what}: OPS cannot read this number (400)", what=what))
+    return OpsUnavailable(tr("OPS: {what}: HTTP {status} from OPS", what=what, status=status))
 
 
 def _reason(response: requests.Response) -> str:

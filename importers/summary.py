@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from custody.i18n import label
 from custody.store.imports import HeldBack, Outcome, PreviousImport
 from importers.files import ImportFile
 from importers.problems import NOTE, PREFIX, WARNING
@@ -35,6 +36,7 @@ WORDS = {
            "more_problems": "……另有 {n} 个问题，全部问题见 {path}",
            "more_problems_json": "……另有 {n} 个问题（--format json 列出全部）",
            "failed": "文件有 {n} 个错误，未导入任何内容（--partial 可只导入正确的行）",
+           "failed_file": "文件无法读取，未导入任何内容：请按上面的提示改正后重新导入",
            "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
            "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
            "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
@@ -46,6 +48,8 @@ WORDS = {
            "more_problems": "... and {n} more problems: all of them are in {path}",
            "more_problems_json": "... and {n} more problems (--format json lists them all)",
            "failed": "{n} error(s) in the file: nothing imported (--partial imports the good rows)",
+           "failed_file": "the file could not be read: nothing imported; fix what the line above says and import "
+                          "it again",
            "failed_dry_run": "{n} error(s) in the file: an import would write nothing (--partial imports the good "
                              "rows)",
            "rejects": "rejected rows written to {path} (fix them and import that file)",
@@ -165,6 +169,8 @@ def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
 
 def failure_line(summary: dict[str, Any], language: str) -> str:
     words = WORDS.get(language, WORDS["en"])
+    if summary["problems"] and all(p.get("row") is None for p in summary["problems"]):
+        return words["failed_file"]  # no row was read: --partial could not help
     return words["failed_dry_run" if summary["dry_run"] else "failed"].format(n=summary["errors"])
 
 
@@ -187,6 +193,20 @@ def _table_name(table: str, language: str) -> str:
     return TABLE_ZH.get(table, table) if language == "zh" else table
 
 
+# Fields whose stored values are enumerated (custody/locale/labels.toml domains).
+FIELD_DOMAINS = {"type": "type", "mode": "mode", "role": "role", "reduction": "reduction"}
+
+
+def _change_value(field: str, value: Any, language: str) -> str:
+    """A changed field's value as a person reads it: yes/no and none as words (是/否/无), never True/False/None;
+    an enumerated value as its word."""
+    if value is None or isinstance(value, bool):
+        return label(field, value, language)
+    if field in FIELD_DOMAINS:
+        return label(FIELD_DOMAINS[field], value, language)
+    return str(value)
+
+
 def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
     lines = []
     # A dry run lists what would be new; a real import only counts it (the audit trail lists it).
@@ -195,8 +215,8 @@ def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str)
             lines.append(f"  + {_table_name(table, language)} {key}")
     for change in summary["changes"][:SHOWN_CHANGES]:
         field = FIELD_ZH.get(change["field"], change["field"]) if language == "zh" else change["field"]
-        lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: "
-                     f"{change['old']} -> {change['new']}")
+        old, new = (_change_value(change["field"], change[k], language) for k in ("old", "new"))
+        lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: {old} -> {new}")
     if summary["changes_total"] > SHOWN_CHANGES:
         lines.append("  " + words["more"].format(n=summary["changes_total"] - SHOWN_CHANGES))
     return lines

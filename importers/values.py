@@ -123,11 +123,24 @@ def day(cell: Cell) -> date:
         return parse_date(cell)
 
 
-_YEAR = re.compile(r"第?\s*(\d{1,2})\s*(年度|年)?")
+_YEAR = re.compile(r"第?\s*(\d{1,2}|[一二三四五六七八九十两]{1,3})\s*(年度|年)?")
+_DIGITS_ZH = {c: n for n, c in enumerate("一二三四五六七八九", start=1)} | {"两": 2}
+
+
+def _zh_number(text: str) -> int | None:
+    """七 -> 7, 十二 -> 12, 二十 -> 20, 二十一 -> 21: the patent years as ledgers write them in words."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.partition("十") if "十" in text else ("", "", text)
+    if "十" in text:
+        high = _DIGITS_ZH.get(tens, 0) if tens else 1
+        low = _DIGITS_ZH.get(ones, 0) if ones else 0
+        return None if (tens and tens not in _DIGITS_ZH) or (ones and ones not in _DIGITS_ZH) else high * 10 + low
+    return _DIGITS_ZH.get(ones) if len(ones) == 1 else None
 
 
 def patent_year(cell: Cell) -> int:
-    """6, 6.0, '6', '第6年', '6年' -> 6."""
+    """6, 6.0, '6', '第6年', '6年', '第六年' -> 6."""
     if isinstance(cell, (int, float)) and float(cell).is_integer():
         return int(cell)
     return _patent_year(str(cell))
@@ -136,9 +149,10 @@ def patent_year(cell: Cell) -> int:
 @lru_cache(maxsize=1024)
 def _patent_year(cell: str) -> int:
     match = _YEAR.fullmatch(unicodedata.normalize("NFKC", str(cell)).strip())
-    if not match:
+    year = _zh_number(match.group(1)) if match else None
+    if year is None:
         raise CellProblem("year_invalid", value=shown(cell))
-    return int(match.group(1))
+    return year
 
 
 def whole_number(cell: Cell) -> int:

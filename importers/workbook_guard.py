@@ -80,7 +80,9 @@ def check_workbook(path: Path, limits: SheetLimits) -> None:
         return
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    except zipfile.BadZipFile:  # an .xlsx is a zip: this one is another file renamed, or damaged
+        raise ReadError("not_a_workbook", suffix=path.suffix) from None
+    except OSError:
         return  # the reader says it cannot read it
     with archive:
         _check_members(archive.infolist(), limits)

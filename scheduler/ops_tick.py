@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from custody.appno import parse_application_number
 from custody.clock import SHANGHAI
+from custody.i18n import tr
 from custody.ops_legal import (
     DocdbNumber,
     OpsAuthError,
@@ -102,7 +103,7 @@ def run_ops(engine: Engine, wiring: OpsWiring, rules: RuleSet, now: datetime, se
     """Check the due patents (or only the patent `only`), in the order the schedule gives."""
     run = OpsRun()
     if wiring.gateway is None:
-        run.stopped, run.is_error = wiring.missing or "OPS credentials are not set", True
+        run.stopped, run.is_error = wiring.missing or tr("OPS credentials are not set"), True
         return run
     blocked, due = _prepare(engine, wiring.settings, now, only)
     if blocked:
@@ -204,7 +205,7 @@ def _looked_up(gateway: OpsPort, number, costs: list) -> DocdbNumber:
         costs.append(exc)
         raise
     costs.append(reply)
-    return docdb_from_number_service(reply.body, f"OPS number service for CN {number}")
+    return docdb_from_number_service(reply.body, tr("OPS number service for CN {number}", number=number))
 
 
 def _fetched(source: StatusSource, costs: list):
@@ -301,9 +302,10 @@ def _throttle_stop(engine: Engine, settings: OpsSettings, throttle: Throttle | N
     header = f"{throttle.system} ({', '.join(f'{k}={v[0]}:{v[1]}' for k, v in sorted(throttle.services.items()))})"
     reason, until = None, None
     if throttle.is_black_listed:
-        reason, until = f"OPS black-listed a service: {header}", now + PAUSES["black"]
+        reason, until = tr("OPS black-listed a service: {header}", header=header), now + PAUSES["black"]
     elif throttle.system == "overloaded":
-        reason, until = f"OPS is overloaded: {header}", now + timedelta(minutes=settings.overloaded_pause_minutes)
+        reason, until = (tr("OPS is overloaded: {header}", header=header),
+                         now + timedelta(minutes=settings.overloaded_pause_minutes))
     with session_for(engine) as session:
         take_turn(session, "ops")
         ops_state(session, now).last_throttle = header
@@ -332,7 +334,7 @@ def _finish(engine, wiring, rules, now, run: OpsRun, settings, only, dry_run) ->
 def _failures_text(run: OpsRun) -> str | None:
     """The run's error for status_sync (listed by `custody status review`): only a refusal that stopped it; each
     patent's own failure is listed on the patent."""
-    return f"run stopped: {run.stopped}" if run.is_error and run.stopped else None
+    return tr("run stopped: {why}", why=run.stopped) if run.is_error and run.stopped else None
 
 
 def _alerts(session: Session, settings: ReminderSettings, run: OpsRun, now: datetime) -> None:

@@ -37,14 +37,14 @@ def _log_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     monkeypatch.setattr("custody.config.DEFAULT_LOG_FILE", str(tmp_path_factory.getbasetemp() / "custody.log"))
 
 @pytest.fixture(autouse=True)
-def _default_language() -> Iterator[None]:
-    """Each test starts in the default language: a command run with `language = "en"` sets it for the process
-    (custody.i18n.set_language), and a later test must not inherit it."""
-    from custody.i18n import DEFAULT_LANGUAGE, set_language
+def _english_core() -> Iterator[None]:
+    """The core's own functions speak English in tests (their messages are the catalogue's msgids); a CLI command
+    sets the language of its configuration ([general] language, "zh" by default), as in production."""
+    from custody.i18n import set_language
 
-    set_language(DEFAULT_LANGUAGE)
+    set_language("en")
     yield
-    set_language(DEFAULT_LANGUAGE)
+    set_language("en")
 
 
 PG_URL_ENV = "CUSTODY_TEST_PG_URL"

@@ -11,8 +11,8 @@ from cli import run
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["report", "kpi", "--year", "99999"], "Invalid value for '--year'"),
-    (["report", "kpi", "--year", "-3"], "Invalid value for '--year'"),
+    (["report", "kpi", "--year", "99999"], "--year 99999：年份应在 1985 至 2199 之间"),
+    (["report", "kpi", "--year", "-3"], "--year：'-3' 不是年份"),
     (["report", "forecast", "--years", "0"], "Invalid value for '--years'"),
     (["report", "forecast", "--years", "31"], "Invalid value for '--years'"),
     (["remind", "list", "--limit", "99999999999999999999"], "Invalid value for '--limit'"),

@@ -178,7 +178,9 @@ FEES = ["fees", "--type", "invention", "--filed", "2017-04-25"]
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["fees", "201710601862.4", "--filed", "2017-04-25", "--grant-year", "3"], "check digit should be 3, got 4"),
+        # The application number's own check digit, said so (issue 11), in the configured language (zh).
+        (["fees", "201710601862.4", "--filed", "2017-04-25", "--grant-year", "3"],
+         "申请号 201710601862.4：校验位应为 3"),
         (["fees", "201710601862.3", "--type", "design", "--filed", "2017-04-25", "--grant-year", "3"],
          "contradicts application number"),
         ([*FEES, "--granted", "2016-01-01"], "before the filing date"),

@@ -69,7 +69,7 @@ def test_commands_refuse_an_uninitialised_database(monkeypatch, tmp_path, capsys
 def test_pay_defaults_to_the_amount_due_and_advances_paid_through(invention, capsys):
     # Year 9 due 2025-04-25: 2000 full, 85 % reduction -> 300, paid on time.
     assert run(["pay", "ZL201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
-    assert "paid through year 9" in capsys.readouterr().out
+    assert "已缴至第9年" in capsys.readouterr().out
     assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
 
 
@@ -273,7 +273,7 @@ def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkey
     (["pay", "201710601862.3", "--year", "9", "--amount", "300.005", "--force"], "more than 2 decimals"),
     (["pay", "201710601862.3", "--year", "9", "--amount", "99999999999999999999", "--force"],
      "not a plausible amount"),
-    (["pay", "201810601862.3", "--year", "9"], "check digit"),
+    (["pay", "201810601862.3", "--year", "9"], "申请号 201810601862.3：校验位应为 8"),
     (["pay", "201710601863.8", "--year", "9"], "no patent 201710601863.8"),
     (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "outside this patent's fee years"),
     (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "outside this patent's fee years"),
@@ -433,7 +433,7 @@ def test_a_provisional_due_date_is_marked_in_every_report_format(invention, caps
     assert (row["due_date"], row["provisional_dates"]) == ("2027-04-26", ["due_date", "grace_end"])
     assert run([*report, "--format", "csv"]) == 0
     out = capsys.readouterr()
-    assert "2027-04-26*" in out.out and "provisional" in out.err
+    assert "2027-04-26*" in out.out and "暂定" in out.err
     monkeypatch.setenv("COLUMNS", "400")  # the table unsqueezed
     assert run([*report]) == 0
     assert "2027-04-26*" in capsys.readouterr().out

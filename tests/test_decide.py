@@ -138,8 +138,7 @@ def test_decide_from_the_command_line_shows_the_effect(cli_db: str, capsys: pyte
     code = cli.run(["decide", P6, "--abandon", "--now", "--note", "产品线停产", "--by", "张三"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.strip() == (f"{P6}: decision: abandon year 8 (decided 2025-06-16 by 张三: 产品线停产); "
-                           f"reminders stop at once (--now)")
+    assert out.strip() == f"{P6}: 企业决定：第8年放弃（张三 于 2025-06-16 决定：产品线停产）；提醒立即（--now）停止"
 
 
 @pytest.mark.parametrize(("args", "message", "code"), [

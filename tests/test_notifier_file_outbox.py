@@ -124,14 +124,15 @@ def test_channel_problems_name_missing_secrets_without_values(monkeypatch):
     problems = channel_problems(config)
 
     assert len(problems) == 3 and "ALIBABA_CLOUD_ACCESS_KEY_ID" in problems[0]
-    assert problems[1].startswith("[sms.templates] has no due_soon, overdue, lapsed, lapsed_due:")
+    assert problems[1].startswith("[sms.templates] has no due_soon, overdue, overdue_final, lapsed, lapsed_due:")
 
 
 def test_a_missing_sms_template_key_is_named_at_start(monkeypatch):
-    templates = {"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3"}  # before lapsed_due existed
+    templates = {"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3"}  # before lapsed_due and overdue_final
     config = Config(data={"sms": {"enabled": True, "sign_name": "x", "templates": templates}})
     assert [p for p in channel_problems(config) if "templates" in p] == [
-        "[sms.templates] has no lapsed_due: such SMS fail (the email fallback goes) and the channel rests"]
+        "[sms.templates] has no overdue_final, lapsed_due: such SMS fail (the email fallback goes) and the channel "
+        "rests"]
 
 
 @pytest.mark.parametrize("section", ["sms", "email", "outbox", "alerts"])

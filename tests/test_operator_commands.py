@@ -120,6 +120,9 @@ def test_the_patent_list_filters(session: Session, wanted: PatentFilter, numbers
 
 
 def test_the_patent_list_states_what_report_due_states(session: Session) -> None:
+    from custody.i18n import set_language
+
+    set_language("zh")  # the operator's language (tests start in English: conftest)
     build_portfolio(session)
     row = next(r for r in _listed(session) if r["application_number"] == P1)
     assert (row["state"], row["year"], row["due_date"], row["mode"], row["type"]) == (
@@ -170,7 +173,7 @@ def test_a_flagged_patent_is_listed_with_its_import_flag(cli_db: Path, session: 
     session.commit()
     session.close()
     assert cli.run(["patent", "list", "--flag", "--format", "csv"]) == 0
-    assert [(r["application_number"], r["flag"]) for r in _csv(capsys.readouterr().out)] == [(P3, "已缴年度系推断")]
+    assert [(r["application_number"], r["flag"]) for r in _csv(capsys.readouterr().out)] == [(P3, "已缴年度为推定")]
 
 
 def _planned_item(session: Session, number: str, fee_year: int, due: date) -> ReminderItem:
@@ -263,7 +266,7 @@ def test_enterprise_show_and_contact_list_mask_addresses(cli_db: Path, capsys: p
     assert cli.run(["contact", "list", "--enterprise", A, "--format", "csv"]) == 0
     rows = _csv(capsys.readouterr().out)
     assert [(r["name"], r["role"], r["mobile"], r["email"]) for r in rows] == [
-        ("张三", "知识产权负责人", "138****0001", "z***@a.example"),
+        ("张三", "专利联系人", "138****0001", "z***@a.example"),
         ("招商银行 李经理", "质权人", "139****0009", "l***@bank.example")]
     assert cli.run(["contact", "list", "--format", "json"]) == 0
     assert {r["credit_code"] for r in json.loads(capsys.readouterr().out)} == {A, B, C}

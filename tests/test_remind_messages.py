@@ -230,8 +230,10 @@ def _shown(channel: str, lines: list[FeeLine], to: Addressee, on: date) -> str:
                  ["现缴合计400.00元，请于2025-06-25前缴纳以免费用增加；最早的宽限期于2025-10-27届满，届满未缴的专利权终止"],
                  ["直至专利权终止"], id="sms-overdue-rise-then-grace-end"),
     pytest.param("sms", [line(**LAST_BAND)], TO, date(2025, 10, 1),
-                 ["请于2025-10-27前缴纳以免费用增加；最早的宽限期于2025-10-27届满，届满未缴的专利权终止"],
-                 ["滞纳金上涨"], id="sms-overdue-last-band"),
+                 # The late fee rises no more: never "pay before the fee rises", only the grace end (issue 11).
+                 ["overdue_final", "其中已过应缴日的滞纳金已达最高、不再增加，现缴合计",
+                  "最早的宽限期于2025-10-27届满，届满未缴的专利权终止"],
+                 ["滞纳金上涨", "以免费用增加"], id="sms-overdue-last-band"),
     pytest.param("sms", [line(kind="lapse"), line("202020123456.7", **UPCOMING)], TO, ON,
                  ["lapsed_due", "201710601862.3等2件中有年费未在宽限期内缴纳的，专利权终止",
                   "其余待缴年费现缴合计300.00元，请于2025-06-20前缴纳"], [], id="sms-lapse-with-payable-fees"),

@@ -101,7 +101,7 @@ def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
     out = cli_db / "grace.xlsx"
     code, _, err = _run(capsys, "report", "grace", "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(out))
-    assert code == 0 and f"grace: 1 row(s) written to {out}" in err
+    assert code == 0 and f"grace：1 行已写入 {out}" in err
     book = load_workbook(out)
     sheet = book["grace"]
     assert book.sheetnames == ["grace", "说明"] and sheet.freeze_panes == "A2"
@@ -118,7 +118,7 @@ def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: 
                                                                              "#,##0.00"]
     assert sheet.column_dimensions["D"].width == display_width(EVIL) + 2
     assert sheet.column_dimensions["B"].width == display_width(ENTERPRISES[A]) + 2
-    assert book["说明"]["A1"].value == "Fees in the grace period on 2025-06-16"
+    assert book["说明"]["A1"].value == "2025-06-16 处于滞纳期（宽限期）的年费"
 
 
 def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db: Path,
@@ -157,7 +157,7 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
     code, out, _ = _run(capsys, "report", "lapsed", "--as-of", "2025-06-16", "--format", "csv")
     assert code == 0
     assert out.splitlines()[2] == (f"{B},{ENTERPRISES[B]},{P3},'+一种基站天线,11,2024-02-20,2024-08-20,2025-05-06,"
-                                   "2025-07-07,yes,4000.00,,,1000.00,1000.00,6000.00,")
+                                   "2025-07-07,可恢复,4000.00,,,1000.00,1000.00,6000.00,")
     code, out, _ = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--within", "90d", "--format", "json")
     first = json.loads(out)["rows"][0]
     assert (first["application_number"], first["due_date"], first["fee"], first["days_left"]) == (
@@ -241,14 +241,14 @@ def test_status_sync_applies_a_file_and_history_explains(status_db: Path, capsys
     code, out, err = _run(capsys, "status", "sync", str(DATA / "status-all.csv"), "--format", "json")
     result = json.loads(out)
     assert code == 0 and (len(result["new_events"]), result["duplicates"]) == (19, 2)
-    assert "review: unrecognised status kept: 201710000001.X 2025-06-02 专利权人请求更正" in err
+    assert "待核实：未识别的法律状态已保留：201710000001.X 2025-06-02 专利权人请求更正" in err
     code, out, _ = _run(capsys, "patent", "history", P3, "--format", "json")
     rows = json.loads(out)
     assert code == 0 and [r["what"] for r in rows] == [
         "event: lapse_nonpayment", "effect: status_changed", "effect: fee_reminders_stopped",
         "effect: restoration_reminders_started"]
-    assert rows[3]["detail"].startswith("restoration reminders to the enterprise and the operator: year 11 fee "
-                                        "4000.00 + late fee 1000.00 + restoration fee 1000.00 = 6000.00 CNY")
+    assert rows[3]["detail"].startswith("向企业和运营发送恢复提醒：第11年年费 4000.00 + 滞纳金 1000.00 + "
+                                        "恢复费 1000.00 = 6000.00 元")
 
 
 @freeze_time("2025-06-16 01:30:00")
@@ -268,7 +268,7 @@ def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(statu
 @freeze_time("2025-06-16 01:30:00")
 def test_status_sync_dry_run_changes_nothing(status_db: Path, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-gbk.csv"), "--dry-run")
-    assert code == 0 and "dry run: nothing was changed" in err
+    assert code == 0 and "试运行：未作任何更改" in err
     # Only the payment on record (build_portfolio's): no event, effect or reminder.
     assert [r["what"] for r in json.loads(_run(capsys, "patent", "history", P7, "--format", "json")[1])] == ["缴费"]
 
@@ -279,7 +279,7 @@ def test_status_sync_of_a_folder_files_each_file(status_db: Path, capsys: pytest
     inbox.mkdir()
     (inbox / "a.csv").write_bytes((DATA / "status-gbk.csv").read_bytes())
     code, out, _ = _run(capsys, "status", "sync", str(inbox))
-    assert code == 0 and "a.csv: file:a.csv: 2 record(s), 2 new event(s)" in out
+    assert code == 0 and "a.csv: file:a.csv：2 条记录，新事件 2 个" in out
     assert [p.name for p in (inbox / "done").iterdir()] == ["20250616-093000-a.csv"]
 
 
@@ -377,7 +377,7 @@ def test_reports_show_a_reduction_with_the_day_it_was_recorded(late_reduction_db
     lines = out.splitlines()
     assert "费减,费减备案日" in lines[0]
     assert [line for line in lines if P1 in line][0].split(",")[7:11] == [
-        "2000.00", "recorded too late: full fee", "2025-06-01", "2026-02-02"]
+        "2000.00", "费减备案过晚，全额", "2025-06-01", "2026-02-02"]  # the CSV for people: the catalogue's words
 
 
 @pytest.fixture

@@ -159,7 +159,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     world(engine, lambda s: add_patent(s, add_enterprise(s)))
     with freeze_time("2025-04-18 10:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
-        assert code == 1 and "FAIL" in out  # no tick has ever run
+        assert code == 1 and "异常" in out  # no tick has ever run (FAIL, in the configured language)
         code, out, _ = _run(capsys, "--config", config, "remind", "send", "--dry-run", "--format", "json")
         assert code == 0 and json.loads(out) == []  # nothing planned yet
         code, out, err = _run(capsys, "--config", config, "run-once", "--format", "json")
@@ -177,7 +177,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     assert code == 2 and "--state must be one of" in err
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
-    assert code == 1 and "tick dispatch" in out  # the dispatch tick is now an hour old
+    assert code == 1 and "发送任务" in out  # the dispatch tick (发送任务 in zh) is now an hour old
 
 
 def test_remind_list_and_send_dry_run_leave_out_fees_cancelled_from_a_message(db_url: str, engine: Engine,
@@ -273,6 +273,7 @@ due_soon = "SMS_1"
 overdue = "SMS_2"
 lapsed = "SMS_3"
 lapsed_due = "SMS_4"
+overdue_final = "SMS_5"
 [reminders.send_hours]
 sms = ["00:00", "23:59"]
 [[reminders.tiers]]
@@ -353,7 +354,7 @@ def test_remind_plan_dry_run_says_which_channels_cannot_send(db_url: str, engine
     assert code == 0, err
     assert [(r["tier"], r["channel"], r["outcome"]) for r in json.loads(out)] == [
         ("before_due:due-7", "email", "planned"),
-        ("before_due_sms:due-7", "sms", "skipped: sms cannot send (not enabled)")]
+        ("before_due_sms:due-7", "sms", "skipped: 短信无法发送（未启用）")]  # the reason in the language (zh)
     assert "would alert the operator (dry run, not saved): 提醒层级 before_due_sms 的渠道（sms）均未启用" in err
     assert outbox(engine) == []
 
@@ -381,7 +382,7 @@ def test_remind_plan_says_what_it_rerouted_and_left_out(db_url: str, engine: Eng
     with freeze_time("2025-04-18 10:05:00+08:00"):
         code, _out, err = _run(capsys, "--config", str(config), "remind", "plan", "--dry-run")
     assert code == 0, err
-    assert "1 patents left out (fee facts refused)" in err and "1 rerouted to the fallback channel" in err
+    assert "1 件专利未纳入（费用信息不完整）" in err and "1 条改走备用渠道" in err
     assert [(m.id, m.state) for m in outbox(engine)] == before  # a dry run: nothing saved
     with session_for(engine) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar() == 2

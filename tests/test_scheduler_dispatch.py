@@ -164,7 +164,7 @@ from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
 url, endpoint, now = sys.argv[1:4]
 sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
                             templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
-                                       "lapsed_due": "SMS_4"},
+                                       "lapsed_due": "SMS_4", "overdue_final": "SMS_5"},
                             read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
 settings = ReminderSettings(send_windows={}, batch_size=3)
 dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))

@@ -254,6 +254,9 @@ def test_the_statement_is_emailed_once_per_period_with_its_pdf(engine: Engine, c
 def test_a_refused_statement_alerts_the_operator_and_sends_no_sms(engine: Engine, code: str, sms_transport,
                                                                   email_transport, robot, smtp_server,
                                                                   aliyun_gateway) -> None:
+    from custody.i18n import set_language
+
+    set_language("zh")  # the daemon's language, from [general] language (tests start in English: conftest)
     smtp_server.refuse(MAILBOX, 550)
     ticks = _ticks(engine, sms_transport, email_transport, robot, "2025-10-12")
     plan_statements(ticks, [code])

@@ -63,13 +63,13 @@ def test_a_folder_sync_moves_only_the_status_export(home: Path, capsys: pytest.C
     folder = _folder(home, "status-gbk.csv", others=OTHERS)
     code, out, err = _run(capsys, "status", "sync", str(folder))
     assert code == 0, err
-    assert out.startswith("status-gbk.csv: file:status-gbk.csv: 2 record(s), 2 new event(s)")
+    assert out.startswith("status-gbk.csv: file:status-gbk.csv：2 条记录，新事件 2 个")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
     assert [p.name for p in (folder / "done").iterdir()] == ["20250616-093000-status-gbk.csv"]
-    assert "note: left alone (not legal-status exports): config.toml, custody.sqlite3, notes.txt" in err
+    assert "提示：未处理（不是法律状态导出文件）：config.toml, custody.sqlite3, notes.txt" in err
     # Run again (from cron): nothing new, the other files still left alone; not refused, the folder is an inbox.
     code, out, err = _run(capsys, "status", "sync", str(folder))
-    assert (code, out.strip()) == (0, f"{folder}: no legal-status exports to apply")
+    assert (code, out.strip()) == (0, f"{folder}：没有待应用的法律状态导出文件")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
 
 
@@ -107,7 +107,7 @@ def test_a_folder_sync_lists_unknown_statuses_and_alerts_the_operator(home: Path
     assert entry["file"] == "status-all.csv" and entry["moved_to"].endswith("done/20250616-093000-status-all.csv")
     assert entry["unknown"] == [{"application_number": P1, "announced_on": "2025-06-02", "kind": "unknown",
                                  "status": "专利权人请求更正", "location": "status-all.csv:20"}]
-    assert "review: unrecognised status kept: 201710000001.X 2025-06-02 专利权人请求更正 (status-all.csv:20)" in err
+    assert "待核实：未识别的法律状态已保留：201710000001.X 2025-06-02 专利权人请求更正（status-all.csv:20）" in err
     [alert] = _alerts(db_url, "alert:status-unknown:file:status-all.csv")
     assert "1条未识别的法律状态" in alert.subject and "专利权人请求更正" in alert.body
 
@@ -177,7 +177,7 @@ def test_csv_listings_neutralise_formula_text(home: Path, capsys: pytest.Capture
     first = out.splitlines()[1]
     assert first.startswith("2025-06-10,event: unknown,") and f"'{EVIL}" in first.replace('""', '"')
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "csv")
-    assert code == 0 and "unrecognised status kept" in out
+    assert code == 0 and "未识别的法律状态已保留" in out
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in out.splitlines() for cell in line.split(","))
 
 
@@ -245,8 +245,7 @@ def test_status_sync_drop_leaves_a_file_still_being_copied_in(home: Path, capsys
     half.write_bytes((DATA / "status-export.xlsx").read_bytes()[:1000])  # the copy has just begun
     code, _, err = _run(capsys, "status", "sync", "drop")
     assert code == 0 and half.exists() and not (inbox / "failed").exists()
-    assert "note: still being copied in (younger than [status] settle_seconds), left for the next sync: " \
-           "status-export.xlsx" in err
+    assert "提示：文件仍在复制中（未满 [status] settle_seconds），留待下次同步：status-export.xlsx" in err
     shutil.copy(DATA / "status-export.xlsx", half)  # the copy is complete, and a minute old
     os.utime(half, (time.time() - 120, time.time() - 120))
     code, out, _ = _run(capsys, "status", "sync", "drop")

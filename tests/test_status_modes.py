@@ -121,11 +121,11 @@ def cli_db(db_url: str, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_p
 @freeze_time("2025-06-16 01:30:00")
 def test_patent_watch_and_custody_from_the_command_line(cli_db: str, capsys: pytest.CaptureFixture) -> None:
     assert cli.run(["patent", "watch", P1, "--enterprise", C, "--by", "张三"]) == 0
-    assert capsys.readouterr().out.startswith(f"{P1}: watch-only, watched by {ENTERPRISES[C]} ({C}), set by 张三")
+    assert capsys.readouterr().out.startswith(f"{P1}: 仅监控，由 {ENTERPRISES[C]} ({C}) 监控（张三 设置")
     assert cli.run(["patent", "watch", P1, "--enterprise", C]) == 0
-    assert capsys.readouterr().out.strip() == f"{P1}: already watch-only for {ENTERPRISES[C]} ({C}): nothing changed"
+    assert capsys.readouterr().out.strip() == f"{P1}：已是 {ENTERPRISES[C]}（{C}）仅监控的专利，未作更改"
     assert cli.run(["patent", "custody", P1, "--enterprise", A, "--by", "李四"]) == 0
-    assert capsys.readouterr().out.startswith(f"{P1}: in custody of {ENTERPRISES[A]} ({A}), set by 李四")
+    assert capsys.readouterr().out.startswith(f"{P1}: 由 {ENTERPRISES[A]} ({A}) 托管（李四 设置")
     assert cli.run(["patent", "history", P1, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[1] for line in lines[1:]] == ["effect: mode_watch", "effect: mode_custody"]

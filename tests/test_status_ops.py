@@ -413,9 +413,9 @@ def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 
 def test_the_operator_syncs_one_patent_and_reads_the_usage(home: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, err = _run(capsys, "status", "sync", "ops", "--patent", P3)
-    assert code == 0 and "4 new event(s)" in out and "1 patent(s) checked" in out
+    assert code == 0 and "新事件 4 个" in out and "查询专利 1 件" in out
     code, out, err = _run(capsys, "status", "sync", "ops", "--patent", P6)
-    assert code == 0 and "review: unrecognised status kept" in err and "ZX99" in err
+    assert code == 0 and "待核实：未识别的法律状态已保留" in err and "ZX99" in err
     code, out, _ = _run(capsys, "status", "ops-usage", "--format", "json")
     usage = {row["item"]: row["value"] for row in json.loads(out)}
     assert code == 0 and usage["used_bytes"] > 0 and usage["quota_mb"] == 2500
@@ -425,7 +425,7 @@ def test_the_operator_syncs_one_patent_and_reads_the_usage(home: Path, capsys: p
 
 def test_a_failed_check_exits_1_and_an_unknown_patent_is_refused(home: Path, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", "ops", "--patent", P2)
-    assert code == 1 and "failed: " + P2 in err and "status review" in err
+    assert code == 1 and "失败：" + P2 in err and "status review" in err
     code, _, err = _run(capsys, "status", "sync", "ops", "--patent", "201710099999.4")
     assert code == 1 and "not in the portfolio" in err
 

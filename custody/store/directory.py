@@ -73,7 +73,7 @@ def enterprise_lines(detail: dict[str, Any]) -> list[str]:
                 remind=label("bool", i["remind_only"]), agency=label("bool", i["agency"]),
                 skip=label("bool", i["skip_abandoned"]))]
     if i["note"]:
-        lines.append(tr("note: {note}", note=i["note"]))
+        lines.append(tr("remark: {note}", note=i["note"]))
     if detail["reminders"]:
         counts = ", ".join(f"{label('reminder_state', s)} {n}" for s, n in sorted(detail["reminders"].items()))
         lines.append(tr("reminders: {counts}", counts=counts))

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from custody.clock import SHANGHAI
 from custody.contact_roles import role_table
+from custody.i18n import label
 from custody.masking import mask_text
 from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
@@ -35,7 +36,7 @@ from custody.store.bulk import insert_ignore
 REMINDER = Reminder.__table__
 ITEM = ReminderItem.__table__
 FALLBACK_MARK = ">fallback"
-CHANNEL_ZH = {"sms": "短信", "email": "邮件"}
+CHANNEL_ZH = {c: label("channel", c, "zh") for c in ("sms", "email")}  # the catalogue's words
 SHOWN_FEES = 20
 DELIVERED = ("sent", "delivered")
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from custody.clock import SHANGHAI
+from custody.i18n import label, tr
 from custody.models.reminders import ChannelPause, Reminder
 from custody.reminder_settings import ReminderSettings
 from custody.store.outbox import NO_RECEIPT
@@ -28,16 +29,16 @@ class Check:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "never"
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else tr("never")
 
 
 def _tick_check(runs, name: str, max_age_minutes: int, now: datetime) -> Check:
     row = runs.get(name)
     last = row.last_success_at if row else None
     ok = last is not None and now - last <= timedelta(minutes=max_age_minutes)
-    detail = f"last success {_when(last)} (limit {max_age_minutes} min)"
+    detail = tr("last success {when} (limit {n} min)", when=_when(last), n=max_age_minutes)
     if row is not None and row.last_failure_at and (last is None or row.last_failure_at > last):
-        detail += f"; last failure {_when(row.last_failure_at)}: {row.last_error}"
+        detail += tr("; last failure {when}: {error}", when=_when(row.last_failure_at), error=row.last_error)
     return Check(f"tick {name}", ok, detail)
 
 
@@ -61,11 +62,13 @@ def _recipients_check(session: Session, settings: ReminderSettings, shown: int =
     fee only once it is overdue."""
     unreached = [e for e in enterprise_reach(session, settings, unreached_only=True) if e.custody_patents]
     if not unreached:
-        return Check("before-due recipients", True, "every enterprise with patents in custody has one")
-    names = ", ".join(f"{e.name} ({e.credit_code}, {e.custody_patents} in custody)" for e in unreached[:shown])
-    more = f" and {len(unreached) - shown} more" if len(unreached) > shown else ""
-    return Check("before-due recipients", False, f"{len(unreached)} enterprise(s) with patents in custody have nobody "
-                 f"who receives before-due reminders: {names}{more} (custody enterprise list --no-recipient)")
+        return Check("before-due recipients", True, tr("every enterprise with patents in custody has one"))
+    names = ", ".join(tr("{name} ({code}, {n} in custody)", name=e.name, code=e.credit_code, n=e.custody_patents)
+                      for e in unreached[:shown])
+    more = tr(" and {n} more", n=len(unreached) - shown) if len(unreached) > shown else ""
+    return Check("before-due recipients", False, tr("{n} enterprise(s) with patents in custody have nobody who "
+                                                    "receives before-due reminders: {names}{more} (custody enterprise "
+                                                    "list --no-recipient)", n=len(unreached), names=names, more=more))
 
 
 def health_checks(session: Session, settings: ReminderSettings, now: datetime,
@@ -77,21 +80,27 @@ def health_checks(session: Session, settings: ReminderSettings, now: datetime,
         checks.append(_tick_check(runs, "receipts", limits.receipts_max_age_minutes, now))
     late, oldest = _late_by_channel(session, now - timedelta(minutes=limits.overdue_minutes))
     per_channel = ", ".join(f"{channel} {count}" for channel, count in sorted(late.items()))
-    checks.append(Check("overdue messages", not late, f"{sum(late.values())} planned messages more than "
-                        f"{limits.overdue_minutes} min late ({per_channel}; oldest due {_when(oldest)})"
-                        if late else "none"))
+    checks.append(Check("overdue messages", not late, tr("{n} planned messages more than {limit} min late "
+                                                         "({channels}; oldest due {when})", n=sum(late.values()),
+                                                         limit=limits.overdue_minutes, channels=per_channel,
+                                                         when=_when(oldest)) if late else tr("none")))
     stuck, _ = _count(session, Reminder.state.in_(["sending", "unknown"]),
                       Reminder.claimed_at < now - timedelta(seconds=2 * settings.claim_timeout_seconds))
-    checks.append(Check("stuck claims", stuck == 0, f"{stuck} messages claimed and not settled" if stuck else "none"))
+    checks.append(Check("stuck claims", stuck == 0, tr("{n} messages claimed and not settled", n=stuck) if stuck
+                        else tr("none")))
     paused = list(session.execute(sa.select(ChannelPause).where(ChannelPause.until > now)).scalars())
-    checks.append(Check("channels", not paused, "; ".join(f"{p.channel} paused until {_when(p.until)}: {p.reason}"
-                                                           for p in paused) or "none paused"))
+    checks.append(Check("channels", not paused, "; ".join(tr("{channel} paused until {when}: {why}",
+                                                              channel=label("channel", p.channel),
+                                                              when=_when(p.until), why=p.reason)
+                                                           for p in paused) or tr("none paused")))
     checks.append(_recipients_check(session, settings))
     failed, _ = _count(session, Reminder.state == "failed", Reminder.updated_at > now - timedelta(days=1))
-    checks.append(Check("failed in 24 h", True, f"{failed} (each alerted; see `custody remind list --state failed`)"))
+    checks.append(Check("failed in 24 h", True, tr("{n} (each alerted; see `custody remind list --state failed`)",
+                                                   n=failed)))
     unconfirmed, _ = _count(session, Reminder.state == "sent", Reminder.last_code == NO_RECEIPT,
                             Reminder.updated_at > now - timedelta(days=7))
-    checks.append(Check("no receipt in 7 days", True, f"{unconfirmed} SMS without a delivery receipt after "
-                        f"{settings.receipts_hours} h (each alerted; `custody remind list --state sent`: "
-                        f"{NO_RECEIPT})"))
+    checks.append(Check("no receipt in 7 days", True, tr("{n} SMS without a delivery receipt after {hours} h (each "
+                                                         "alerted; `custody remind list --state sent`: {code})",
+                                                         n=unconfirmed, hours=settings.receipts_hours,
+                                                         code=NO_RECEIPT)))
     return checks

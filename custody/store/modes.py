@@ -24,12 +24,15 @@ def _who(enterprise: Enterprise) -> str:
 
 
 def _mode_effect(patent: Patent, mode: str, enterprise: Enterprise, before: Enterprise | None, by: str) -> Effect:
-    moved = f"; was with {_who(before)}" if before is not None and before.id != enterprise.id else ""
+    from custody.i18n import tr
+
+    moved = tr("; was with {who}", who=_who(before)) if before is not None and before.id != enterprise.id else ""
     if mode == "watch":
-        return Effect("mode_watch", f"watch-only, watched by {_who(enterprise)}, set by {by}{moved}: no fee "
-                                    f"reminders; its status changes go into {enterprise.name}'s digest")
-    return Effect("mode_custody", f"in custody of {_who(enterprise)}, set by {by}{moved}: fee reminders and the "
-                                  f"legal-status effects on them apply again")
+        return Effect("mode_watch", tr("watch-only, watched by {who}, set by {by}{moved}: no fee reminders; its "
+                                       "status changes go into {name}'s digest", who=_who(enterprise), by=by,
+                                       moved=moved, name=enterprise.name))
+    return Effect("mode_custody", tr("in custody of {who}, set by {by}{moved}: fee reminders and the legal-status "
+                                     "effects on them apply again", who=_who(enterprise), by=by, moved=moved))
 
 
 def _mark_known_events_digested(session: Session, patent_id: int, now: datetime) -> None:

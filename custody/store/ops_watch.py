@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from custody.clock import SHANGHAI
+from custody.i18n import tr
 from custody.models import Patent
 from custody.models.ops import OpsPatent, OpsState, OpsUsage
 from custody.models.reminders import PatentDue
@@ -219,8 +220,9 @@ def failure_rows(session: Session, since: datetime) -> list[dict]:
                  .where(OpsPatent.failures > 0, OpsPatent.last_checked_at >= since)
                  .order_by(OpsPatent.failed_at, Patent.application_number))
     return [{"date": _when(row.last_checked_at)[:10], "application_number": number, "what": "ops_check_failed",
-             "message": f"OPS check failed {row.failures} time(s) since {_when(row.failed_at)} ({row.error_code}): "
-                        f"{row.error}; next try {_when(row.next_check_at)}"}
+             "message": tr("OPS check failed {n} time(s) since {since} ({code}): {error}; next try {next}",
+                           n=row.failures, since=_when(row.failed_at), code=row.error_code, error=row.error,
+                           next=_when(row.next_check_at))}
             for row, number in session.exec(statement)]
 
 

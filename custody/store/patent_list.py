@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from custody.domain import PatentType
-from custody.i18n import label, tr
+from custody.i18n import cell_label, label, tr
 from custody.portfolio_figures import figures, import_flags, shown
 from custody.portfolio_screen import screen
 from custody.report_engine import Chunk
@@ -145,4 +145,4 @@ def _labelled(frame, rows: np.ndarray, cells: dict[str, list[Any]]) -> list[tupl
         column("title"), [c or None for c in column("enterprise_code")],
         [n or None for n in column("enterprise_name")], words(column("mode"), lambda v: label("mode", v)),
         words(picked("state"), _state_word), picked("year"), words(picked("due_date"), str),
-        words(picked("fee"), str), words(picked("flag"), lambda v: label("import_flag", v)), strict=True))
+        words(picked("fee"), str), words(picked("flag"), lambda v: cell_label("flag", v)), strict=True))

@@ -31,6 +31,7 @@ from custody.clock import SHANGHAI
 from custody.domain import yuan
 from custody.eligibility import reminder_block_reason
 from custody.fees import restoration_cost
+from custody.i18n import label, tr
 from custody.masking import mask_text
 from custody.messages import KIND_STAGE, money
 from custody.models import Enterprise, Patent
@@ -297,7 +298,8 @@ class _Chunk:
         if self.context.keep_lines:
             self.result.lines.append(PlanLine(self.names.get(row.enterprise_id, ""), row.application_number,
                                               row.fee_year, event.event.label, event.channel, "", None,
-                                              f"skipped: {event.channel} cannot send (not enabled)"))
+                                              "skipped: " + tr("{channel} cannot send (not enabled)",
+                                                               channel=label("channel", event.channel))))
         tier, channels = event.event.tier, event.event.channels
         if tier in self._silent_tiers or any(self.settings.can_send(c) for c in channels):
             return
@@ -313,11 +315,14 @@ class _Chunk:
 
     def no_recipient(self, row: sa.Row, event: DueEvent) -> None:
         # A fee with nobody to tell is how patents are lost: the operator hears of it, once per tier.
-        audience = "、".join(event.audience)
-        self.line(row, event, "", f"skipped: no contact of {audience} reachable by {event.channel}")
+        self.line(row, event, "", "skipped: " + tr("no contact of {roles} reachable by {channel}", roles="、".join(
+            label("role", role) for role in event.audience), channel=label("channel", event.channel)))
+        # The alert is read by an operator: roles and channel as words (专利联系人、财务), not stored values.
+        audience = "、".join(label("role", role, "zh") for role in event.audience)
+        channel = label("channel", event.channel, "zh")
         self.alert(f"norecipient:{row.patent_id}:{row.fee_year}:{event.event.label}:{event.channel}",
                    f"无人可提醒：{self.names.get(row.enterprise_id, '（无企业）')} 专利{row.application_number} "
-                   f"第{row.fee_year}年度年费（{event.event.label}，{event.channel}）",
+                   f"第{row.fee_year}年度年费（{event.event.label}，{channel}）",
                    [f"应缴日 {row.due_date}，宽限期届满 {row.grace_end}；请补充联系人（{audience}）或其同意"])
 
     def restoration_alert(self, row: sa.Row) -> None:
@@ -398,7 +403,7 @@ def _screen_out(session: Session, screened: Sequence[Screened], context: _Contex
         context.result.screened += 1
         if context.keep_lines:
             context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
-                                                 f"skipped: fee facts refused: {s.problem}"))
+                                                 "skipped: " + tr("fee facts refused: {why}", why=s.problem)))
         digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
         plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
                    f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",

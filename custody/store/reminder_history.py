@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from custody.clock import SHANGHAI
+from custody.i18n import label, tr
 from custody.masking import mask_text
 from custody.models.status import StatusEvent
 from custody.store.pledge_alerts import pledgee_alert_keys
@@ -32,12 +33,14 @@ def reminder_rows(session: Session, patent_id: int) -> list[dict]:
                  .where(ReminderItem.patent_id == patent_id))
     rows = [_row(reminder, item.state if item.state == "cancelled" else reminder.state,
                  item.cancel_reason or reminder.cancel_reason,
-                 f"year {item.fee_year} {item.kind} reminder ({item.tier}) by {item.channel} to "
-                 f"{mask_text(item.recipient)}", _item_cause(item, events, reminder.day))
+                 tr("year {year} {kind} reminder ({tier}) by {channel} to {to}", year=item.fee_year,
+                    kind=label("reminder_kind", item.kind), tier=item.tier, channel=label("channel", item.channel),
+                    to=mask_text(item.recipient)), _item_cause(item, events, reminder.day))
             for item, reminder in session.exec(statement)]
     alerts = select(Reminder).where(sa.or_(*(Reminder.key.startswith(p, autoescape=True)
                                              for p in pledgee_alert_keys(patent_id))))
-    rows += [_row(r, r.state, r.cancel_reason, f"pledge alert by {r.channel} to {mask_text(r.recipient_name)}",
+    rows += [_row(r, r.state, r.cancel_reason, tr("pledge alert by {channel} to {to}",
+                                                  channel=label("channel", r.channel), to=mask_text(r.recipient_name)),
                   _event_cause(events, CAUSE_KINDS["pledge"], r.day)) for r in session.exec(alerts)]
     return rows
 
@@ -45,7 +48,8 @@ def reminder_rows(session: Session, patent_id: int) -> list[dict]:
 def _row(reminder, state: str, reason: str | None, what: str, cause: str) -> dict:
     why = reason if state == "cancelled" else mask_text(reminder.last_error or "") if state == "failed" else ""
     return {"date": _state_day(reminder, state), "what": f"reminder: {state}",
-            "detail": f"{what}: {state}" + (f" ({why})" if why else ""), "source": f"cause: {cause}",
+            "detail": tr("{what}: {state}", what=what, state=label("reminder_state", state))
+            + (tr(" ({why})", why=why) if why else ""), "source": tr("cause: {cause}", cause=cause),
             "_at": reminder.created_at, "_order": 3}
 
 
@@ -61,14 +65,14 @@ def _item_cause(item, events, day: date) -> str:
     if item.kind == "restore":
         return _event_cause(events, CAUSE_KINDS["restore"], day)
     if item.kind == "lapse":
-        return f"year {item.fee_year} fee unpaid at its grace end {item.grace_end}"
-    return f"year {item.fee_year} fee due {item.due_date}"
+        return tr("year {year} fee unpaid at its grace end {day}", year=item.fee_year, day=item.grace_end)
+    return tr("year {year} fee due {day}", year=item.fee_year, day=item.due_date)
 
 
 def _event_cause(events, kinds: tuple[str, ...], day: date) -> str:
     """The latest event of these kinds announced by `day`: the one the reminder follows from."""
     found = [e for e in events if e.kind in kinds and e.announced_on <= day]
     if not found:
-        return "no status event on record"
+        return tr("no status event on record")
     e = found[-1]
-    return f"{e.status} announced {e.announced_on} ({e.location or e.source})"
+    return tr("{status} announced {day} ({where})", status=e.status, day=e.announced_on, where=e.location or e.source)

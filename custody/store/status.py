@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
+from custody.i18n import tr
 from custody.masking import redacted
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
@@ -70,9 +71,10 @@ class SyncResult:
     effects: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.source}: {self.records} record(s), {len(self.new_events)} new event(s), {self.duplicates} "
-                f"already known, {len(self.unknown)} unrecognised status(es), {len(self.unmatched)} not in the "
-                f"portfolio, {len(self.effects)} effect(s)")
+        return tr("{source}: {records} record(s), {new} new event(s), {known} already known, {unknown} unrecognised "
+                  "status(es), {unmatched} not in the portfolio, {effects} effect(s)", source=self.source,
+                  records=self.records, new=len(self.new_events), known=self.duplicates, unknown=len(self.unknown),
+                  unmatched=len(self.unmatched), effects=len(self.effects))
 
 
 # ---------------------------------------------------------------------------------------------- state
@@ -240,10 +242,17 @@ def _status_change(patent: Patent, record: StatusRecord) -> list[Effect]:
         return []
     if patent.legal_status == record.status and patent.legal_status_date == record.announced_on:
         return []
-    before = f"{patent.legal_status} ({patent.legal_status_date})" if patent.legal_status else "(none)"
-    message = f"legal status: {before} → {record.status} ({record.announced_on})"
+    message = tr("legal status: {before} → {after}", before=_status_text(patent.legal_status, patent.legal_status_date),
+                 after=_status_text(record.status, record.announced_on))
     patent.legal_status, patent.legal_status_date = record.status, record.announced_on
     return [Effect("status_changed", message)]
+
+
+def _status_text(status: str | None, day: date | None) -> str:
+    """A legal status with its date when one is known: never "(None)"."""
+    if not status:
+        return tr("(none)")
+    return tr("{status} ({day})", status=status, day=day) if day else status
 
 
 def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: str) -> None:
@@ -327,11 +336,12 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
 
 def _decision_message(decision: Decision, immediately: bool) -> str:
     if decision.choice == "abandon":
-        when = "at once (--now)" if immediately else f"from {decision.effective_on}, after the grace period"
-        return f"decision: {decision.text}; reminders stop {when}"
+        when = tr("at once (--now)") if immediately else tr("from {day}, after the grace period",
+                                                              day=decision.effective_on)
+        return tr("decision: {text}; reminders stop {when}", text=decision.text, when=when)
     if decision.choice == "pay":
-        return f"decision: {decision.text}; reminders go on until the payment is recorded"
-    return f"decision: {decision.text}; any earlier decision is withdrawn"
+        return tr("decision: {text}; reminders go on until the payment is recorded", text=decision.text)
+    return tr("decision: {text}; any earlier decision is withdrawn", text=decision.text)
 
 
 # ---------------------------------------------------------------------------------------------- history

@@ -20,7 +20,7 @@ from tests.support.smtp_server import PASSWORD, USERNAME, SmtpServer
 
 SIGN_NAME = "专利托管"
 TEMPLATES = {"due_soon": "SMS_465100001", "overdue": "SMS_465100002", "lapsed": "SMS_465100003",
-             "lapsed_due": "SMS_465100004"}
+             "lapsed_due": "SMS_465100004", "overdue_final": "SMS_465100005"}
 SMS_READ_TIMEOUT = 1.0
 
 
