@@ -1960,10 +1960,13 @@ def patent_set(
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         changes = set_reduction(session, patent, chosen, day, f"cli:{_login()}")
+    number = patent.application_number
     if not changes:
-        typer.echo(f"{patent.application_number}: reduction already {chosen.value}: nothing changed")
+        typer.echo(tr("{number}: reduction already {reduction}: nothing changed", number=number,
+                      reduction=label("reduction", chosen.value)))
     for name, old, new in changes:
-        typer.echo(f"{patent.application_number}: {name}: {old or '—'} → {new or '—'}")
+        shown = [label("reduction", v) if name == "reduction" and v else (v or "—") for v in (old, new)]
+        typer.echo(f"{number}: {label('field', name)}: {shown[0]} → {shown[1]}")
 
 
 # -------------------------------------------------------------------------------------- operator commands (issue 11)
@@ -2503,8 +2506,8 @@ def statement_write(
         out.write_bytes(document_bytes(layout(statement, settings.language), fmt))
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    typer.echo(f"statement: {statement.name}, {len(statement.patents.rows)} patent(s) as of {day}, written to {out}",
-               err=True)
+    typer.echo(tr("statement: {name}, {n} patent(s) as of {day}, written to {out}", name=statement.name,
+                  n=len(statement.patents.rows), day=day, out=out), err=True)
 
 
 @statement_app.command("send")

@@ -51,6 +51,13 @@ COMMANDS: list[tuple[list[str], list[str] | None]] = [
     (["enterprise", "set", A], None),  # no flag: changes nothing, shows the standing instructions
     (["remind", "plan", "--dry-run"], None),
     (["health"], None),
+    (["patent", "list", *AS_OF], ["patent", "list", *AS_OF, "--format", "json"]),
+    (["patent", "list", "--type", "发明", "--due-within", "3个月", *AS_OF], None),
+    (["enterprise", "show", A], None),
+    (["contact", "list"], None),
+    (["import", "log"], None),
+    (["fees", P1, *AS_OF], None),  # the stored patent's facts
+    (["remind", "preview", "--enterprise", A], None),
 ]
 
 # Stored values that must never be shown as they are stored (a whole cell, or a word with an underscore).
@@ -301,3 +308,14 @@ def test_tr_fills_the_chinese_text_and_falls_back_to_the_msgid():
     shown = tr("Fees in the grace period on {today}", "zh", today="2025-06-16")
     assert shown == "2025-06-16 处于滞纳期（宽限期）的年费"
     assert tr("no such message {x}", "zh", x=1) == "no such message 1"
+
+
+def test_the_statement_command_and_patent_set_report_in_chinese(zh_cli, capsys, tmp_path):
+    code, _, err = zh_cli(["statement", A, *AS_OF, "--out", str(tmp_path / "s.pdf")], capsys)
+    assert code == 0 and err.startswith("对账单：") and "件专利" in err, err
+    code, out, err = zh_cli(["patent", "set", P6, "--reduction", "70", "--recorded", "2025-01-02"], capsys)
+    assert code == 0, err
+    assert "费减比例" in out and "费减70%" in out and "费减备案日" in out, out
+    assert not re.search(r"\b(reduction|recorded_on|None)\b", out), out
+    code, out, _ = zh_cli(["patent", "set", P6, "--reduction", "70", "--recorded", "2025-01-02"], capsys)
+    assert code == 0 and "未作更改" in out and "费减70%" in out, out
