@@ -232,7 +232,7 @@ def calendar_for(st: State) -> WorkCalendar:
     The calculator needs no database: one that cannot be reached only costs the loaded years (said in a warning);
     a malformed URL is a configuration error.
     """
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    import sqlite3
 
     from custody.store.calendar import loaded_schedules
     from custody.workdays import work_calendar
@@ -240,9 +240,17 @@ def calendar_for(st: State) -> WorkCalendar:
     url = st.config.database_url
     try:
         return work_calendar(loaded_schedules(url))
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigError(f"database URL: {_first_line(exc)}") from None
-    except OperationalError as exc:
+    except sqlite3.Error as exc:  # a SQLite file read with the plain driver (no SQLAlchemy for a calculator)
+        log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
+                    _first_line(exc))
+        return work_calendar()
+    except Exception as exc:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+        if isinstance(exc, ArgumentError | NoSuchModuleError):
+            raise ConfigError(f"database URL: {_first_line(exc)}") from None
+        if not isinstance(exc, OperationalError):
+            raise
         log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
                     _first_line(exc.orig or exc))
         return work_calendar()
