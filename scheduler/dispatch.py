@@ -205,6 +205,16 @@ def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: s
 
 
 def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
+    try:
+        _send_prepared(ticks, ids, worker, throttle, counts)
+    finally:  # a transport that keeps its connection through a batch (SMTP) closes it when the batch ends
+        for transport in ticks.transports.values():
+            close = getattr(transport, "close", None)
+            if callable(close):
+                close()
+
+
+def _send_prepared(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
     with session_for(ticks.engine) as session:
         batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
                               _limits(ticks))
