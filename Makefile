@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/remind_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/startup_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
