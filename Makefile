@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/remind_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/startup_bench.py
 
 # mypy checks the pure core (custody/ without store, models, migrations): [tool.mypy] in pyproject.toml.
 lint: $(STAMP)

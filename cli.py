@@ -34,12 +34,9 @@ from custody.config import Config, ConfigError, load_config
 from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
-from custody.fees import FeeInputError, LapsedError, fee_schedule, implausible_payment
 from custody.i18n import label, set_language, tr
 from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
-from custody.views import number, schedule_dict
-from custody.workdays import ScheduleError, WorkCalendar
 
 log = logging.getLogger("custody")
 console = Console(highlight=False, soft_wrap=True)
@@ -54,11 +51,16 @@ class UsageError(Exception):
     file to write in a folder that does not exist): one `Error:` line, exit 2."""
 
 
-# Errors whose message is written for the operator: shown as one line, exit 1.
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    UserError, FeeInputError, LapsedError, InvalidApplicationNumber, InvalidCreditCode, DateParseError,
-    ScheduleError, AmountParseError,
-)
+def known_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message is written for the operator: shown as one line, exit 1. Imported when one is raised:
+    `custody --help` need not load the fee engine and the calendar."""
+    from custody.fees import FeeInputError, LapsedError
+    from custody.workdays import ScheduleError
+
+    return (UserError, FeeInputError, LapsedError, InvalidApplicationNumber, InvalidCreditCode, DateParseError,
+            ScheduleError, AmountParseError)
+
+
 # Errors in the set-up or in how the command was called, not in the input: exit 2.
 CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigError, RuleError, UsageError)
 
@@ -226,13 +228,13 @@ def option_date(value: str | None, name: str) -> date | None:
 # ---------------------------------------------------------------------------------------------- fees
 
 
-def calendar_for(st: State) -> WorkCalendar:
+def calendar_for(st: State):
     """The one calendar builder (packaged schedules, then those the operator loaded, when the database exists).
 
     The calculator needs no database: one that cannot be reached only costs the loaded years (said in a warning);
     a malformed URL is a configuration error.
     """
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    import sqlite3
 
     from custody.store.calendar import loaded_schedules
     from custody.workdays import work_calendar
@@ -240,9 +242,17 @@ def calendar_for(st: State) -> WorkCalendar:
     url = st.config.database_url
     try:
         return work_calendar(loaded_schedules(url))
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigError(f"database URL: {_first_line(exc)}") from None
-    except OperationalError as exc:
+    except sqlite3.Error as exc:  # a SQLite file read with the plain driver (no SQLAlchemy for a calculator)
+        log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
+                    _first_line(exc))
+        return work_calendar()
+    except Exception as exc:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+        if isinstance(exc, ArgumentError | NoSuchModuleError):
+            raise ConfigError(f"database URL: {_first_line(exc)}") from None
+        if not isinstance(exc, OperationalError):
+            raise
         log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
                     _first_line(exc.orig or exc))
         return work_calendar()
@@ -338,6 +348,9 @@ def fees(
 
     Example: custody fees ZL201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85 --pay-on 2026-06-01
     """
+    from custody.fees import fee_schedule
+    from custody.views import schedule_dict
+
     number, patent_type = _patent_type(appno, type_)
     if grant_year is not None and granted is not None:
         raise UserError("give --grant-year or --granted, not both")
@@ -586,6 +599,7 @@ def _year_ranges(years: list[int]) -> str:
 
 def stored_schedule(ctx: typer.Context, session, patent):
     """The fee schedule of a stored patent, under the configured rule settings and the loaded holiday schedules."""
+    from custody.fees import fee_schedule
     from custody.store.calendar import calendar_from
     from custody.store.patents import facts_of
 
@@ -644,6 +658,7 @@ def pay(
 
     Example: custody pay 201710601862.3 --year 9 --paid-on 2025-04-20
     """
+    from custody.fees import implausible_payment
     from custody.store.patents import payments_total, record_payment
 
     fee_year = _whole_number(year, "--year")
@@ -670,7 +685,7 @@ def pay(
 def _expected_or_refuse(schedule, year: int, day: date, already: Decimal) -> Decimal:
     """What a payment for `year` on `day` should be; refuses (whatever --force says) a year that is not a fee year
     of this patent, one already paid, and a payment after the grace end."""
-    from custody.fees import expected_payment, restoration_quote
+    from custody.fees import LapsedError, expected_payment, restoration_quote
 
     fee = schedule.year(year)  # FeeInputError: outside this patent's fee years
     if fee.paid and already == 0:
@@ -710,7 +725,7 @@ def patent_show(
     from custody.fee_text import custody_line, patent_lines
     from custody.models import Enterprise
     from custody.store.patents import open_licences_of, payments_of
-    from custody.views import mark_amounts_owed, mark_import_flags
+    from custody.views import mark_amounts_owed, mark_import_flags, number, schedule_dict
 
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
@@ -2611,7 +2626,7 @@ def run(argv: Iterable[str] | None = None) -> int:
     except CONFIG_ERRORS as exc:
         typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 2
-    except KNOWN_ERRORS as exc:
+    except known_errors() as exc:
         typer.echo(f"Error: {redacted(str(exc))}", err=True)
         return 1
     except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback

@@ -36,11 +36,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import chinese_calendar
-import holidays
-import numpy as np
+if TYPE_CHECKING:  # numpy, holidays and chinesecalendar load when a table or a schedule is first asked for
+    import numpy as np
 
 CALENDAR_DIR = Path(__file__).parent / "rules" / "calendar"
 SCHEDULE_KEYS = frozenset({"year", "source", "holidays", "workdays"})
@@ -192,6 +191,8 @@ def _workdays_field(values: object, year: int, at: _Origin) -> frozenset[date]:
 @cache
 def official_schedule(year: int) -> YearSchedule | None:
     """The State Council schedule as transcribed by chinesecalendar, or None outside its years."""
+    import chinese_calendar
+
     try:
         chinese_calendar.is_workday(date(year, 1, 1))  # the public API decides which years are covered
     except NotImplementedError:
@@ -200,26 +201,54 @@ def official_schedule(year: int) -> YearSchedule | None:
     # for 76 years of portfolio tables. `holidays` holds the declared rest days, `workdays` the make-up days.
     rest = {d for d in chinese_calendar.constants.holidays if d.year == year}
     make_up = {d for d in chinese_calendar.constants.workdays if d.year == year}
-    source = f"State Council 部分节假日安排 notice for {year}, via chinesecalendar {version('chinesecalendar')}"
+    source = f"State Council 部分节假日安排 notice for {year}, via chinesecalendar {_version('chinesecalendar')}"
     return YearSchedule(year, source, frozenset(rest), frozenset(make_up))
 
 
 @cache
 def first_official_year() -> int:
     """The first year chinesecalendar transcribes (2004 in 1.11.0)."""
+    import chinese_calendar
+
     return min(day.year for day in chinese_calendar.constants.holidays)
 
 
 @cache
 def provisional_schedule(year: int) -> YearSchedule:
     """Weekends plus the statutory holidays only (see the module docstring for what is left out)."""
-    statutory = holidays.China(years=year, language="en_US")
+    statutory = _china_holidays()(years=year, language="en_US")
     rest = {d for d, name in statutory.items() if not any(m in name for m in GUESSED_NAME_MARKERS)}
     source = (
         f"PROVISIONAL: State Council schedule for {year} not loaded; weekends and statutory holidays "
-        f"from python-holidays {version('holidays')}, without make-up days"
+        f"from python-holidays {_version('holidays')}, without make-up days"
     )
     return YearSchedule(year, source, frozenset(rest), frozenset())
+
+
+@cache
+def _version(package: str) -> str:
+    """An installed package's version, read once (importlib.metadata parses the METADATA file on every call)."""
+    return version(package)
+
+
+@cache
+def _china_holidays() -> type:
+    """python-holidays' China, without the package's every country: `holidays.China` imports all of
+    holidays.countries (about 0.2 s, most of a `custody fees` run), so the one module is loaded from its file."""
+    import importlib.util
+    import sys
+
+    import holidays
+
+    name = "holidays.countries.china"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(holidays.__file__).parent / "countries" / "china.py")
+        assert spec is not None and spec.loader is not None  # a file path always has a spec and a loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = sys.modules[name]
+    return module.China
 
 
 def _days_in_year(year: int) -> int:
@@ -273,6 +302,8 @@ class WorkCalendar:
 
         For vectorised portfolio code: `table[d.toordinal() - start.toordinal()]`. Empty when end < start.
         """
+        import numpy as np
+
         if end < start:
             return np.empty(0, dtype=np.int64)
         years = np.concatenate([self._year_next_ordinals(y) for y in range(start.year, end.year + 1)])
@@ -303,6 +334,8 @@ class WorkCalendar:
         cached = self._next_ordinals.get(year)
         if cached is not None:
             return cached
+        import numpy as np
+
         first = date(year, 1, 1).toordinal()
         table = np.arange(first, first + _days_in_year(year), dtype=np.int64)
         moves = self._moves.get(year)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -69,6 +70,11 @@ class SmtpEmail:
         self.settings = settings
         self._password = password or secret(PASSWORD_ENV)
         self.limits = ChannelLimits(max_chars=None, per_recipient_per_day=None, per_second=settings.per_second)
+        # One connection per dispatching thread, kept while it works (a TLS handshake and a login per message held
+        # dispatch far below the rate the server takes) and closed at the end of a batch (close()); one SSL context
+        # for all of them (loading the CA store is most of setting one up).
+        self._local = threading.local()
+        self._context: ssl.SSLContext | None = None
 
     @property
     def missing_secret(self) -> str | None:
@@ -93,17 +99,38 @@ class SmtpEmail:
             email = self.email_message(message)
         except (ValueError, TypeError) as exc:  # a header or body that cannot be encoded: retrying won't help
             return SendResult(Outcome.PERMANENT, code="local.BAD_MESSAGE", detail=mask_text(str(exc)))
-        smtp: smtplib.SMTP | None = None
         try:
-            smtp = self._connection()
+            self._session().send_message(email)
+        except Exception as exc:  # every SMTP, TLS and socket failure becomes an outcome
+            self.close()  # a connection that failed is never reused: the next message opens a new one
+            return _failure(exc)
+        return SendResult(Outcome.SENT, provider_id=email["Message-ID"], code="250")
+
+    def _session(self) -> smtplib.SMTP:
+        """This thread's open connection if the server still answers on it (NOOP, before anything of the message is
+        sent, so a connection the server dropped while idle costs no message), else a new one, logged in."""
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is not None:
+            try:
+                if smtp.noop()[0] == 250:
+                    return smtp
+            except Exception:  # noqa: BLE001 - dropped by the server, timed out: open a new one
+                pass
+            self.close()
+        smtp = self._connection()
+        try:
             if self.settings.username:
                 smtp.login(self.settings.username, self._password or "")
-            smtp.send_message(email)
-        except Exception as exc:  # every SMTP, TLS and socket failure becomes an outcome
-            return _failure(exc)
-        finally:
-            _quit(smtp)  # after a successful send, a failing QUIT must not turn it into a failure
-        return SendResult(Outcome.SENT, provider_id=email["Message-ID"], code="250")
+        except Exception:
+            _quit(smtp)
+            raise
+        self._local.smtp = smtp
+        return smtp
+
+    def close(self) -> None:
+        """Close this thread's connection (the dispatcher calls it when a batch ends)."""
+        smtp, self._local.smtp = getattr(self._local, "smtp", None), None
+        _quit(smtp)  # after a successful send, a failing QUIT must not turn it into a failure
 
     def email_message(self, message: Message) -> EmailMessage:
         """The MIME message: UTF-8, base64 bodies (safe through relays without 8BITMIME)."""
@@ -120,7 +147,9 @@ class SmtpEmail:
         return email
 
     def _connection(self) -> smtplib.SMTP:
-        settings, context = self.settings, ssl.create_default_context()
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        settings, context = self.settings, self._context
         if settings.security == "ssl":
             return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)

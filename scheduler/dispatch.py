@@ -3,7 +3,8 @@
 Per message: (1) in one transaction, the last checks, the rendered text and the attempt row are committed
 before the network call; (2) just before sending, the claim is renewed, only if this worker still holds it, so
 a batch that outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the
-transport sends; (4) in a second transaction the outcome is recorded, only if this worker still holds the claim.
+transport sends; (4) the outcome is recorded, only if this worker still holds the claim, in the transaction that
+also renews the next message's claim (2): both are committed before the next network call, as if each had its own.
 A worker killed between (1) and (4) leaves a 'sending' row that `reconcile` finds after the claim timeout and
 takes over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before any
 resend.
@@ -171,35 +172,6 @@ def send_limits(ticks: Ticks) -> tuple[dict[str, int | None], dict[str, object]]
     return _caps(ticks), _limits(ticks)
 
 
-def _still_mine(ticks: Ticks, prepared: Prepared, worker: str) -> bool:
-    """Renew the claim just before the send, only if this worker still holds it. A batch can outlive the claim
-    timeout (a slow channel): another dispatcher then reconciles its last messages as dead claims and sends them;
-    this worker must not send them too."""
-    now = ticks.clock()
-    with session_for(ticks.engine) as session:
-        if transition(session, prepared.reminder.id, ["sending"], worker, claimed_at=now, updated_at=now):
-            return True
-        finish_attempt(session, prepared.attempt_id, None, now, outcome="not_tried")
-    log.warning("reminder %s: another dispatcher took it over before it was sent; left to it", prepared.reminder.id)
-    return False
-
-
-def send_one(ticks: Ticks, prepared: Prepared, worker: str, throttle: _Throttle) -> tuple[str, str]:
-    """Send one prepared message and record the outcome: (its new state, the transport's outcome)."""
-    transport = transport_for(ticks, prepared.envelope.channel)
-    throttle.wait(prepared.envelope.channel, transport.limits.per_second)
-    if not _still_mine(ticks, prepared, worker):
-        return "lost", "not_tried"
-    result = _send(transport, prepared.envelope)
-    now = ticks.clock()
-    with session_for(ticks.engine) as session:
-        finish_attempt(session, prepared.attempt_id, result, now)
-        state = record_outcome(session, prepared.reminder, result, now, ticks.settings, worker)
-    if state == "lost":
-        log.warning("reminder %s: the claim was reconciled by another worker while sending", prepared.reminder.id)
-    return state, str(result.outcome)
-
-
 def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: str) -> int:
     """Hand back messages prepared but not tried (channel paused meanwhile, or SIGTERM): due again at once."""
     now = ticks.clock()
@@ -212,26 +184,75 @@ def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: s
 
 
 def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
+    try:
+        _send_prepared(ticks, ids, worker, throttle, counts)
+    finally:  # a transport that keeps its connection through a batch (SMTP) closes it when the batch ends
+        for transport in ticks.transports.values():
+            close = getattr(transport, "close", None)
+            if callable(close):
+                close()
+
+
+def _send_prepared(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
     with session_for(ticks.engine) as session:
         batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
                               _limits(ticks), partial(statement_mail, rules=ticks.rules, settings=ticks.statements))
     counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
     resting: set[str] = set()
+    sent: tuple[Prepared, Result] | None = None  # the last message sent, its outcome not recorded yet
     for index, prepared in enumerate(batch):
         if ticks.stop.is_set():
+            _record_and_claim(ticks, sent, None, worker, counts)
             counts["released"] = release_prepared(ticks, batch[index:], worker, "stopping")
             return
         if prepared.envelope.channel in resting:
+            _record_and_claim(ticks, sent, None, worker, counts)
+            sent = None
             counts["released"] = counts.get("released", 0) + release_prepared(
                 ticks, [prepared], worker, "channel paused")
             continue
-        state, outcome = send_one(ticks, prepared, worker, throttle)
-        if outcome in ("pause_channel", "misconfigured"):
+        mine = _record_and_claim(ticks, sent, prepared, worker, counts)
+        sent = None
+        if not mine:
+            counts["lost"] = counts.get("lost", 0) + 1
+            continue
+        transport = transport_for(ticks, prepared.envelope.channel)
+        throttle.wait(prepared.envelope.channel, transport.limits.per_second)
+        result = _send(transport, prepared.envelope)
+        if str(result.outcome) in ("pause_channel", "misconfigured"):
             # An account or configuration error: every other message of the channel would meet it too. The rest
             # of the batch goes back unclaimed (the channel now rests); only the message that met it failed
             # (misconfigured: fallback and alert) or waits (pause).
             resting.add(prepared.envelope.channel)
-        counts[state] = counts.get(state, 0) + 1
+        sent = (prepared, result)
+    _record_and_claim(ticks, sent, None, worker, counts)
+
+
+def _record_and_claim(ticks: Ticks, sent: tuple[Prepared, Result] | None, following: Prepared | None, worker: str,
+                      counts: dict[str, int]) -> bool:
+    """One transaction: the outcome of the message just sent (steps 4 of the module docstring) and the claim
+    renewal of the next one (step 2), both before the next network call, so a crash at any point leaves what it
+    left when each had a transaction of its own, with one commit (one fsync) a message instead of two. True when
+    `following` is still this worker's to send."""
+    if sent is None and following is None:
+        return False
+    now = ticks.clock()
+    with session_for(ticks.engine) as session:
+        if sent is not None:
+            prepared, result = sent
+            finish_attempt(session, prepared.attempt_id, result, now)
+            state = record_outcome(session, prepared.reminder, result, now, ticks.settings, worker)
+            if state == "lost":
+                log.warning("reminder %s: the claim was reconciled by another worker while sending",
+                            prepared.reminder.id)
+            counts[state] = counts.get(state, 0) + 1
+        if following is None:
+            return False
+        if transition(session, following.reminder.id, ["sending"], worker, claimed_at=now, updated_at=now):
+            return True
+        finish_attempt(session, following.attempt_id, None, now, outcome="not_tried")
+    log.warning("reminder %s: another dispatcher took it over before it was sent; left to it", following.reminder.id)
+    return False
 
 
 def _channels(ticks: Ticks) -> list[str]:

@@ -3,24 +3,18 @@
 Import the submodules you need (`custody.store.db`, `custody.store.patents`, …); the most used names are
 re-exported here.
 """
-from custody.store.db import (
-    current_revision,
-    downgrade,
-    engine_for,
-    head_revision,
-    session_for,
-    upgrade,
-)
-from custody.store.patents import add_payment, facts_of, patent_by_number
+# Loaded on first use (PEP 562): `import custody.store.calendar` must not pay for alembic and the models.
+_EXPORTS = {"current_revision": "db", "downgrade": "db", "engine_for": "db", "head_revision": "db",
+            "session_for": "db", "upgrade": "db", "add_payment": "patents", "facts_of": "patents",
+            "patent_by_number": "patents"}
 
-__all__ = [
-    "add_payment",
-    "current_revision",
-    "downgrade",
-    "engine_for",
-    "facts_of",
-    "head_revision",
-    "patent_by_number",
-    "session_for",
-    "upgrade",
-]
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
+
+__all__ = sorted(_EXPORTS)

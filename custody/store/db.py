@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlmodel import Session
 
 from custody.config import ConfigError
+
+if TYPE_CHECKING:  # alembic and sqlmodel load when a migration or a session is asked for, not with every command
+    from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -104,6 +103,8 @@ def session_for(engine: Engine) -> Iterator[Session]:
 
     Objects stay readable after the block (no expiry on commit), so callers can render what they saved.
     """
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -115,6 +116,8 @@ def session_for(engine: Engine) -> Iterator[Session]:
 
 def alembic_config(url: str | URL) -> Config:
     """An Alembic configuration built in code: our migrations folder and `url`; no alembic.ini needed."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     rendered = database_url(url).render_as_string(hide_password=False)
@@ -125,6 +128,8 @@ def alembic_config(url: str | URL) -> Config:
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
     """Migrate the database at `url` up to `revision`; running it again is a no-op."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
     if is_sqlite(url):
         _check_sqlite_foreign_keys(url)
@@ -132,6 +137,8 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
 
 def downgrade(url: str | URL, revision: str = "base") -> None:
     """Migrate the database at `url` down to `revision` ("base" drops every table)."""
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
@@ -149,6 +156,8 @@ def _check_sqlite_foreign_keys(url: str | URL) -> None:
 
 def current_revision(url: str | URL) -> str | None:
     """The revision the database at `url` is at, or None for an empty (unmigrated) database."""
+    from alembic.runtime.migration import MigrationContext
+
     engine = engine_for(url)
     try:
         with engine.connect() as connection:
@@ -159,6 +168,7 @@ def current_revision(url: str | URL) -> str | None:
 
 def is_known_revision(revision: str) -> bool:
     """Whether `revision` is one of this version's migrations; an unknown one was written by a newer version."""
+    from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
     try:
@@ -169,4 +179,6 @@ def is_known_revision(revision: str) -> bool:
 
 def head_revision() -> str | None:
     """The newest revision shipped with this version of the engine."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

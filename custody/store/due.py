@@ -195,69 +195,123 @@ def due_records(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet,
                 on: date, now: datetime, chunk: Chunk | None = None) -> list[dict]:
     """patent_due rows for the patents of `frame` (next_due_frame's input, plus enterprise_id), as of `on`; the
     chunk's open licences and years paid after a gap count as the scalar engine counts them."""
+    columns = _due_columns(frame, settings, rules, calendar, on, chunk)
+    if columns is None:
+        return []
+    for name in DATE_COLUMNS:
+        days = columns[name]
+        columns[name] = np.where(np.isnat(days), None, days.astype(object))
+    names = list(columns)
+    return [dict(zip(names, values, strict=True), refreshed_at=now)
+            for values in zip(*(columns[n].tolist() for n in names), strict=True)]
+
+
+DATE_COLUMNS = ("due_date", "grace_end", "next_fire_on")
+
+
+def _due_columns(frame: pd.DataFrame, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,
+                 on: date, chunk: Chunk | None) -> dict[str, np.ndarray] | None:
+    """due_records' values a column each, dates as datetime64 (NaT for none); None when no row is left."""
     chunk = chunk or Chunk(frame)
     result = next_due_frame(frame.drop(columns=["enterprise_id"]), on, rules, calendar, chunk.licences,
                             chunk.paid_years)
     keep = result["year"].notna() & (result["state"] != "expired")
     frame, result = frame.loc[keep], result.loc[keep].copy()
     if result.empty:
-        return []
+        return None
     _fees_for_lapsed(frame.drop(columns=["enterprise_id"]), result, rules, calendar, chunk)
     due, grace = _day_column(result["due_date"]), _day_column(result["grace_end"])
     rises = rise_days(_day_column(result["anniversary"]), due, rules, calendar)
     has_grace = ~np.isnat(grace)
     fire = next_fire_days(due, grace, rises, settings.tiers, on, settings.lapse_notice_days)
-    columns = {
+    return {
         "patent_id": frame.index.to_numpy(),
         "enterprise_id": frame["enterprise_id"].astype("Int64").to_numpy(dtype=object, na_value=None),
         "fee_year": result["year"].to_numpy(dtype=np.int64),
-        "due_date": due.astype(object),
-        "grace_end": np.where(has_grace, grace.astype(object), None),
+        "due_date": due,
+        "grace_end": grace,
         "fee": result["fee"].to_numpy(dtype=float).round(2),
         "full_fee": result["full_fee"].to_numpy(dtype=float).round(2),
         "rises": _rises_column(rises, _rates(rules), has_grace),
-        "next_fire_on": np.where(np.isnat(fire), None, fire.astype(object)),
+        "next_fire_on": fire,
     }
-    names = list(columns)
-    return [dict(zip(names, values, strict=True), refreshed_at=now)
-            for values in zip(*(columns[n].tolist() for n in names), strict=True)]
+
+
+def _sqlite_rows(session: Session, columns: dict[str, np.ndarray], now: datetime) -> list[tuple]:
+    """The driver's tuples for SQLite straight from the columns (what each column type's bind processor gives: ISO
+    dates, floats, the timestamp's text), without a dict per row converted back a column at a time."""
+    table = PatentDue.__table__
+    dialect = session.get_bind().dialect
+    values = []
+    for name, column in columns.items():
+        if name in DATE_COLUMNS:
+            text = np.datetime_as_string(column, unit="D").astype(object)
+            text[np.isnat(column)] = None
+            values.append(text.tolist())
+        else:
+            values.append(column.tolist())
+    stamp = table.c.refreshed_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+    return [(*row, stamp) for row in zip(*values, strict=True)]
 
 
 def refresh_chunk(session: Session, chunk: Chunk, settings: ReminderSettings, rules: RuleSet,
-                  calendar: WorkCalendar, on: date, now: datetime, keep_fire: bool) -> tuple[int, list[Screened]]:
-    """Recompute patent_due for the patents of a chunk and write it in bulk; rows of watch-only, paid-up, expired or
-    refused patents go away (the caller deletes what this run did not write). `keep_fire`: the tiers are the ones
-    the stored rows were planned with."""
+                  calendar: WorkCalendar, on: date, now: datetime,
+                  keep_fire: bool) -> tuple[np.ndarray, list[Screened]]:
+    """Recompute patent_due for the patents of a chunk and write it in bulk; returns the ids written and the
+    refused patents. Rows of watch-only, paid-up, expired or refused patents are the caller's to delete (the ids
+    of the chunk not written). `keep_fire`: the tiers are the ones the stored rows were planned with."""
     frame, screened = _screened(chunk, rules, calendar)
-    records = due_records(frame, settings, rules, calendar, on, now, chunk) if len(frame) else []
-    upsert_due(session, records, keep_fire)
-    return len(records), screened
+    columns = _due_columns(frame, settings, rules, calendar, on, chunk) if len(frame) else None
+    if columns is None:
+        return np.empty(0, np.int64), screened
+    if session.get_bind().dialect.name == "postgresql":
+        for name in DATE_COLUMNS:  # Python dates for COPY
+            days = columns[name]
+            columns[name] = np.where(np.isnat(days), None, days.astype(object))
+        names = list(columns)
+        upsert_due(session, [dict(zip(names, values, strict=True), refreshed_at=now)
+                             for values in zip(*(columns[n].tolist() for n in names), strict=True)], keep_fire)
+    else:
+        _upsert_sqlite(session, [*columns, "refreshed_at"], _sqlite_rows(session, columns, now), keep_fire)
+    return np.asarray(columns["patent_id"], np.int64), screened
 
 
 UPDATED = ("enterprise_id", "fee_year", "due_date", "grace_end", "fee", "full_fee", "rises", "refreshed_at")
 SAME_FEE = ("fee_year", "due_date", "grace_end", "rises")
 
 
-def upsert_due(session: Session, records: list[dict], keep_fire: bool) -> None:
-    """Insert or update patent_due rows in one statement per batch. A row whose fee year and dates are the ones on
-    record keeps its next firing day when `keep_fire` (the planner has planned what was live for it)."""
-    if not records:
-        return
-    table = PatentDue.__table__
-    names = list(records[0])
-    postgres = session.get_bind().dialect.name == "postgresql"
+def _conflict(postgres: bool, keep_fire: bool) -> str:
+    """The upsert's ON CONFLICT clause. A row is rewritten only when something in it changed (a full refresh
+    of a million patents otherwise rewrote every row and its index entries, for the same values): refreshed_at
+    is then when its values last changed. A row whose fee year and dates are the ones on record keeps its next
+    firing day when `keep_fire` (the planner has planned what was live for it)."""
+    differs = "IS DISTINCT FROM" if postgres else "IS NOT"
     same = " AND ".join(f'patent_due."{c}" IS NOT DISTINCT FROM excluded."{c}"' if postgres
                         else f'patent_due."{c}" IS excluded."{c}"' for c in SAME_FEE)
     fire = (f'CASE WHEN {same} THEN patent_due.next_fire_on ELSE excluded.next_fire_on END' if keep_fire
             else "excluded.next_fire_on")
     updates = ", ".join([*(f'"{c}" = excluded."{c}"' for c in UPDATED), f"next_fire_on = {fire}"])
-    conflict = f"ON CONFLICT (patent_id) DO UPDATE SET {updates}"
-    if postgres:
-        copy_then(session, table, records, f'SELECT {", ".join(names)} FROM {{scratch}} {conflict}')
+    compared = [c for c in UPDATED if c != "refreshed_at"] + ([] if keep_fire else ["next_fire_on"])
+    changed = " OR ".join(f'patent_due."{c}" {differs} excluded."{c}"' for c in compared)
+    return f"ON CONFLICT (patent_id) DO UPDATE SET {updates} WHERE {changed}"
+
+
+def upsert_due(session: Session, records: list[dict], keep_fire: bool) -> None:
+    """Insert or update patent_due rows in one statement per batch (see _conflict)."""
+    if not records:
         return
+    table = PatentDue.__table__
+    names = list(records[0])
+    if session.get_bind().dialect.name == "postgresql":
+        copy_then(session, table, records, f'SELECT {", ".join(names)} FROM {{scratch}} {_conflict(True, keep_fire)}')
+        return
+    _upsert_sqlite(session, names, converted_rows(session, table, records), keep_fire)
+
+
+def _upsert_sqlite(session: Session, names: list[str], rows: list[tuple], keep_fire: bool) -> None:
     session.connection().exec_driver_sql(
-        f'INSERT INTO patent_due ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)}) {conflict}',
-        converted_rows(session, table, records))
+        f'INSERT INTO patent_due ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)}) '
+        f'{_conflict(False, keep_fire)}', rows)
 
 
 def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar,
@@ -277,22 +331,40 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
         ids = changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
         # Lists of at most 20,000 ids: within SQLite's parameter limit.
         found, count = chunks_of(session, ids, Scope(facts_only=True)), len(ids)
-    rows, problems = 0, []
+    rows, problems, previous = 0, [], 0
     for chunk in found:
         written, refused = refresh_chunk(session, chunk, settings, rules, calendar, on, now, keep_fire)
-        rows, problems = rows + written, problems + refused
-        if not full:
-            _drop_unwritten(session, chunk.patents.index, now)
+        rows, problems = rows + len(written), problems + refused
+        if full:  # the chunks are id ranges: what is stored in this one and was not written goes
+            high = int(chunk.patents.index.max())
+            _drop_unwritten_between(session, previous, high, written)
+            previous = high
+        else:
+            _drop_unwritten(session, chunk.patents.index, written)
     if full:  # also drops rows of patents gone to watch-only, paid up, expired or refused
-        table = PatentDue.__table__
-        session.execute(sa.delete(table).where(table.c.refreshed_at < now))
+        _drop_unwritten_between(session, previous, None, np.empty(0, np.int64))
     write_cursor(session, CURSOR, json.dumps({"since": (now - OVERLAP).isoformat(), "fingerprint": fingerprint,
                                               "tiers": tiers, "day": on.isoformat()}))
     return RefreshSummary(count, rows, full, tuple(problems))
 
 
-def _drop_unwritten(session: Session, ids: pd.Index, now: datetime) -> None:
-    """Rows of these patents that this refresh did not write (watch-only, paid up, expired, refused now)."""
+def _drop_unwritten(session: Session, ids: pd.Index, written: np.ndarray) -> None:
+    """Rows of these patents that this refresh did not write (watch-only, paid up, expired, refused now). Unchanged
+    rows are not rewritten (upsert_due), so what counts is the ids written, not the rows' refreshed_at."""
+    _delete_due(session, np.setdiff1d(ids.to_numpy(np.int64), written))
+
+
+def _drop_unwritten_between(session: Session, low: int, high: int | None, written: np.ndarray) -> None:
+    """Rows with low < patent_id <= high (no upper bound when None) this refresh did not write."""
     table = PatentDue.__table__
-    session.execute(sa.delete(table).where(among(session, table.c.patent_id, ids.tolist()),
-                                           table.c.refreshed_at < now))
+    query = sa.select(table.c.patent_id).where(table.c.patent_id > low)
+    if high is not None:
+        query = query.where(table.c.patent_id <= high)
+    stored = np.fromiter(session.execute(query).scalars(), dtype=np.int64)
+    _delete_due(session, np.setdiff1d(stored, written))
+
+
+def _delete_due(session: Session, ids: np.ndarray, batch: int = 20_000) -> None:
+    table = PatentDue.__table__
+    for start in range(0, len(ids), batch):  # within SQLite's parameter limit
+        session.execute(sa.delete(table).where(among(session, table.c.patent_id, ids[start:start + batch].tolist())))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,10 @@ DATES = ("filing_date", "granted_on", "reduction_recorded_on", "legal_status_dat
          "restore_by", "pledged_on", "transfer_on", "d_effective_on", "restored_on", "reduction_refile_on")
 INTEGERS = ("grant_year", "paid_through", "unknown_through", "restoration_year", "d_year")
 KPI_EVENTS = ("lapse_nonpayment", "restoration")
+# What the database returns for a NULL date or whole number in the chunk queries (COALESCE), so each such column
+# comes back as plain ints and becomes an int64 array in one call; within PostgreSQL's bigint and far from any day
+# number or year.
+MISSING = -(2 ** 31)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,14 @@ def _day(column) -> sa.ColumnElement:
     return _Days(column)
 
 
+def _day_or_missing(column) -> sa.ColumnElement:
+    return sa.func.coalesce(_Days(column), MISSING)
+
+
+def _int_or_missing(column) -> sa.ColumnElement:
+    return sa.func.coalesce(column, MISSING)
+
+
 def _latest_decisions(low: int, high: int) -> sa.Subquery:
     d = FeeDecision.__table__.c
     ranked = (sa.select(d.patent_id, d.choice, d.year, _day(d.effective_on).label("effective_on"), d.decided_by,
@@ -80,39 +93,107 @@ def _latest_decisions(low: int, high: int) -> sa.Subquery:
 
 
 def _patents_query(low: int, high: int) -> sa.Select:
-    p, e, w = Patent.__table__.c, Enterprise.__table__.c, PatentWatch.__table__.c
-    latest = _latest_decisions(low, high)
-    d = latest.c
-    query = (sa.select(
-        p.id, p.enterprise_id, p.application_number, p.title, p.type,
-        _day(p.filing_date).label("filing_date"), p.grant_year, _day(p.granted_on).label("granted_on"),
-        p.paid_through, p.reduction,
-        _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
-        p.legal_status, _day(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
-        p.unknown_through, _day(p.restored_on).label("restored_on"),
-        _day(p.reduction_refile_on).label("reduction_refile_on"),
-        sa.func.coalesce(e.credit_code, "").label("enterprise_code"),
-        sa.func.coalesce(e.name, "").label("enterprise_name"), w.patent_id.is_not(None).label("has_watch"),
-        w.ended, _day(w.ended_on).label("ended_on"), _day(w.lapsed_on).label("lapsed_on"),
-        _day(w.restore_by).label("restore_by"), w.restoration_year, w.pledgee,
-        _day(w.pledged_on).label("pledged_on"), w.transfer_to, _day(w.transfer_on).label("transfer_on"),
-        d.choice.label("d_choice"), d.year.label("d_year"), d.effective_on.label("d_effective_on"),
-        d.decided_by.label("d_decided_by"), d.decided_at.label("d_decided_at"), d.note.label("d_note"))
-        .select_from(Patent.__table__)
-        .outerjoin(Enterprise.__table__, e.id == p.enterprise_id)
-        .outerjoin(PatentWatch.__table__, w.patent_id == p.id)
-        .outerjoin(latest, d.patent_id == p.id)
-        .where(p.id > low, p.id <= high))
-    return query
+    """The patents' own columns; enterprise, watch and latest decision are read beside them (_with_sides): joined
+    here they doubled the reading, for columns most patents leave empty."""
+    p = Patent.__table__.c
+    return sa.select(
+        p.id, p.enterprise_id, sa.func.coalesce(p.enterprise_id, 0).label("enterprise_key"), p.application_number,
+        p.title, p.type, _day_or_missing(p.filing_date).label("filing_date"),
+        _int_or_missing(p.grant_year).label("grant_year"), _day_or_missing(p.granted_on).label("granted_on"),
+        _int_or_missing(p.paid_through).label("paid_through"), p.reduction,
+        _day_or_missing(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days, p.mode,
+        p.legal_status, _day_or_missing(p.legal_status_date).label("legal_status_date"), p.paid_through_inferred,
+        _int_or_missing(p.unknown_through).label("unknown_through"),
+        _day_or_missing(p.restored_on).label("restored_on"),
+        _day_or_missing(p.reduction_refile_on).label("reduction_refile_on")).where(p.id > low, p.id <= high)
+
+
+def _watch_query(low: int, high: int) -> sa.Select:
+    w = PatentWatch.__table__.c
+    return sa.select(
+        w.patent_id.label("patent"), w.ended, _day_or_missing(w.ended_on).label("ended_on"),
+        _day_or_missing(w.lapsed_on).label("lapsed_on"), _day_or_missing(w.restore_by).label("restore_by"),
+        _int_or_missing(w.restoration_year).label("restoration_year"), w.pledgee,
+        _day_or_missing(w.pledged_on).label("pledged_on"), w.transfer_to,
+        _day_or_missing(w.transfer_on).label("transfer_on")).where(w.patent_id > low, w.patent_id <= high)
+
+
+def _decisions_query(low: int, high: int) -> sa.Select:
+    d = _latest_decisions(low, high).c
+    return sa.select(d.patent_id.label("patent"), d.choice.label("d_choice"), _int_or_missing(d.year).label("d_year"),
+                     _int_or_missing(d.effective_on).label("d_effective_on"), d.decided_by.label("d_decided_by"),
+                     d.decided_at.label("d_decided_at"), d.note.label("d_note"))
+
+
+def _enterprises_query(low: int, high: int) -> sa.Select:
+    p, e = Patent.__table__.c, Enterprise.__table__.c
+    return sa.select(e.id, e.credit_code, e.name).where(
+        e.id.in_(sa.select(p.enterprise_id).where(p.id > low, p.id <= high).scalar_subquery()))
+
+
+def _with_sides(session: Session, patents: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
+    """The patents with their enterprise's code and name ("" without one), their watch state (has_watch False and
+    the rest missing without a watch row) and their latest decision (missing without one)."""
+    count = len(patents)
+    companies = _side(session, _enterprises_query(low, high), ["enterprise", "code", "name"])
+    keys = patents.pop("enterprise_key").to_numpy(object).astype(np.int64)
+    size = int(keys.max(initial=0)) + 1
+    codes, names = np.full(size, "", object), np.full(size, "", object)
+    known = companies["enterprise"].to_numpy(object).astype(np.int64)
+    codes[known], names[known] = companies["code"].to_numpy(object), companies["name"].to_numpy(object)
+    patents["enterprise_code"], patents["enterprise_name"] = codes[keys], names[keys]
+    watch = _side(session, _watch_query(low, high), _names(_watch_query), DATES)
+    at, found = _positions(patents, watch)
+    has_watch = np.zeros(count, bool)
+    has_watch[at] = True
+    patents["has_watch"] = has_watch
+    _place(patents, watch, at, found)
+    decisions = _side(session, _decisions_query(low, high), _names(_decisions_query), DATES)
+    _place(patents, decisions, *_positions(patents, decisions))
+    return patents
+
+
+def _names(query) -> list[str]:
+    return [c.name for c in query(0, 0).selected_columns]
+
+
+def _positions(patents: pd.DataFrame, side: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Where each side row's patent is in `patents` (-1 outside the chunk's scope), as (positions, side rows)."""
+    at = patents.index.get_indexer(side["patent"].to_numpy(object).astype(np.int64)) if len(side) else np.empty(0, int)
+    found = np.flatnonzero(at >= 0)
+    return at[found], found
+
+
+def _place(patents: pd.DataFrame, side: pd.DataFrame, at: np.ndarray, found: np.ndarray) -> None:
+    """Each column of `side` (but `patent`) as a column of `patents`: the side's values at `at`, missing elsewhere."""
+    count = len(patents)
+    for name in side.columns.drop("patent"):
+        column = side[name]
+        if name in DATES:
+            full = np.full(count, np.iinfo(np.int64).min).view("datetime64[D]")
+            full[at] = column.to_numpy()[found]
+        elif name in INTEGERS:
+            values, missing = np.zeros(count, np.int64), np.ones(count, bool)
+            values[at] = column.to_numpy(np.int64, na_value=0)[found]
+            missing[at] = column.isna().to_numpy()[found]
+            full = pd.arrays.IntegerArray(values, missing)
+        else:
+            full = np.full(count, None, object)
+            full[at] = column.to_numpy(object)[found]
+        patents[name] = full
 
 
 def _facts_query(low: int, high: int) -> sa.Select:
     p = Patent.__table__.c
-    return sa.select(p.id, p.enterprise_id, p.application_number, p.type, _day(p.filing_date).label("filing_date"),
-                     p.grant_year, _day(p.granted_on).label("granted_on"), p.paid_through, p.reduction,
-                     _day(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days,
-                     p.mode, _day(p.restored_on).label("restored_on"),
-                     _day(p.reduction_refile_on).label("reduction_refile_on")).where(p.id > low, p.id <= high)
+    return sa.select(p.id, p.enterprise_id, p.application_number, p.type,
+                     _day_or_missing(p.filing_date).label("filing_date"),
+                     _int_or_missing(p.grant_year).label("grant_year"),
+                     _day_or_missing(p.granted_on).label("granted_on"),
+                     _int_or_missing(p.paid_through).label("paid_through"), p.reduction,
+                     _day_or_missing(p.reduction_recorded_on).label("reduction_recorded_on"), p.term_extension_days,
+                     p.mode, _day_or_missing(p.restored_on).label("restored_on"),
+                     _day_or_missing(p.reduction_refile_on).label("reduction_refile_on")).where(p.id > low,
+                                                                                                p.id <= high)
 
 
 def _scoped(query: sa.Select, scope: Scope, session: Session | None = None) -> sa.Select:
@@ -138,25 +219,36 @@ def _fetch(session: Session, query: sa.Select) -> tuple[list[tuple], list[str]]:
         cursor.close()
 
 
-def _day_column(values: np.ndarray) -> np.ndarray:
-    numbers = values.astype(float)  # None becomes NaN
-    days = np.where(np.isnan(numbers), np.iinfo(np.int64).min, np.nan_to_num(numbers)).astype(np.int64)
-    return days.view("datetime64[D]")
-
-
 def _frame(rows: list, names: list[str], dates: tuple[str, ...] = DATES) -> pd.DataFrame:
-    table = np.array(rows, dtype=object) if rows else np.empty((0, len(names)), object)
-    data = {}
+    """The rows as a frame, a column at a time straight from the row tuples (no 2-D object array): a date or whole
+    number that came back as MISSING (the chunk queries) or None (the side queries) becomes NaT or <NA>."""
+    count, data = len(rows), {}
     for i, name in enumerate(names):
-        array = table[:, i]
         if name in dates:
-            data[name] = _day_column(array)
+            data[name] = _days_of(rows, i, count)
         elif name in INTEGERS:
-            data[name] = pd.array(array, dtype="Int64") if len(array) else pd.array([], dtype="Int64")
+            values, missing = _ints_of(rows, i, count)
+            data[name] = pd.arrays.IntegerArray(np.where(missing, 0, values), missing)
         else:  # kept as objects: None stays None (pandas would read text columns as str with NaN)
-            data[name] = pd.Series(array, dtype=object)
+            data[name] = pd.Series(np.fromiter(map(itemgetter(i), rows), dtype=object, count=count), dtype=object)
     frame = pd.DataFrame(data)
     return frame.set_index("id") if "id" in frame else frame
+
+
+def _ints_of(rows: list, i: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column i as int64 and where it is missing."""
+    try:
+        values = np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=count)
+    except TypeError:  # a None (a side query, not coalesced): the slower way
+        column = np.fromiter(map(itemgetter(i), rows), dtype=object, count=count)
+        missing = np.equal(column, None)
+        return np.where(missing, 0, column).astype(np.int64), missing
+    return values, values == MISSING
+
+
+def _days_of(rows: list, i: int, count: int) -> np.ndarray:
+    values, missing = _ints_of(rows, i, count)
+    return np.where(missing, np.iinfo(np.int64).min, values).view("datetime64[D]")
 
 
 def _side(session: Session, query: sa.Select, names: list[str], dates: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -174,6 +266,8 @@ def chunks(session: Session, scope: Scope = Scope(), size: int = CHUNK) -> Itera
             return
         query = _facts_query(after, high) if scope.facts_only else _patents_query(after, high)
         patents = _frame(*_fetch(session, _scoped(query, scope, session)))
+        if not scope.facts_only:
+            patents = _with_sides(session, patents, after, high)
         yield Chunk(patents, _licences(session, after, high), _paid_years(session, after, high),
                     _payments(session, after, high, scope), _events(session, after, high, scope))
         after = high

@@ -1,0 +1,43 @@
+"""A full refresh of patent_due writes only the rows whose values changed, and still drops the rows of patents that
+no longer have a fee to remind of (issue 9: a full refresh of a million patents rewrote every row)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from freezegun import freeze_time
+from sqlalchemy import Engine
+
+from custody.models import Patent
+from custody.models.reminders import PatentDue
+from custody.store.db import session_for
+from scheduler.ticks import plan_now
+from tests.test_remind_world import add_enterprise, add_patent, ticks_for, world
+
+
+def _plan(engine: Engine, moment: str, **kw):
+    with freeze_time(moment):
+        return plan_now(ticks_for(engine, {}), **kw)
+
+
+def _stamps(engine: Engine) -> dict[int, object]:
+    with engine.connect() as connection:
+        return dict(connection.execute(sa.select(PatentDue.patent_id, PatentDue.refreshed_at)).all())
+
+
+def test_a_full_refresh_rewrites_only_the_rows_that_changed_and_drops_those_left_without_a_fee(engine: Engine) -> None:
+    patents = world(engine, lambda s: [add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"1380000000{n}"))
+                                       for n in range(3)])
+    _plan(engine, "2025-03-26 10:00:00+08:00", full_refresh=True)
+    before = _stamps(engine)
+    assert set(before) == {p.id for p in patents}
+    with freeze_time("2025-03-26 10:30:00+08:00"), session_for(engine) as session:
+        session.get(Patent, patents[1].id).paid_through = 9  # its next fee is another year's
+        session.get(Patent, patents[2].id).mode = "watch"  # watch only: no fee row any more
+    again = _plan(engine, "2025-03-26 11:00:00+08:00", full_refresh=True)
+    after = _stamps(engine)
+    assert (again.refresh.full, again.refresh.rows) == (True, 2)
+    assert set(after) == {patents[0].id, patents[1].id}
+    assert after[patents[0].id] == before[patents[0].id]  # same values: not rewritten
+    assert after[patents[1].id] != before[patents[1].id]
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(PatentDue.fee_year).where(
+            PatentDue.patent_id == patents[1].id)).scalar() == 10
