@@ -242,7 +242,7 @@ def test_patent_set_records_the_new_owners_reduction_and_audits_it(run, engine: 
         set_reduction(session, session.get(Patent, patent.id), Reduction.R70, None, "test")
     _transferred(engine, patent, "厦门新主人有限公司")
     code, out, _ = run("patent", "set", patent.application_number, "--reduction", "85", "--recorded", "2024-02-10")
-    assert code == 0 and "reduction_refile_on: 2024-02-05 → —" in out
+    assert code == 0 and "reduction to re-file since: 2024-02-05 → —" in out
     with engine.connect() as conn:
         audited = set(conn.execute(sa.text("SELECT field, old_value, new_value FROM patent_change "
                                            "WHERE patent_id = :p AND source LIKE 'cli:%'"), {"p": patent.id}))
