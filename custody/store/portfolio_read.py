@@ -137,9 +137,10 @@ def _with_sides(session: Session, patents: pd.DataFrame, low: int, high: int) ->
     count = len(patents)
     companies = _side(session, _enterprises_query(low, high), ["enterprise", "code", "name"])
     keys = patents.pop("enterprise_key").to_numpy(object).astype(np.int64)
-    size = int(keys.max(initial=0)) + 1
-    codes, names = np.full(size, "", object), np.full(size, "", object)
     known = companies["enterprise"].to_numpy(object).astype(np.int64)
+    # The id range's enterprises, not only the chunk's: a chunk read for one enterprise has fewer patents.
+    size = int(max(keys.max(initial=0), known.max(initial=0))) + 1
+    codes, names = np.full(size, "", object), np.full(size, "", object)
     codes[known], names[known] = companies["code"].to_numpy(object), companies["name"].to_numpy(object)
     patents["enterprise_code"], patents["enterprise_name"] = codes[keys], names[keys]
     watch = _side(session, _watch_query(low, high), _names(_watch_query), DATES)
