@@ -116,6 +116,50 @@ def test_the_checker_knows_a_wrong_command() -> None:
     assert _missing(("statement", "send")) is None
 
 
+# `custody statement CODE --out FILE` is `custody statement write CODE --out FILE` (`custody statement --help`).
+SHORTHAND = {("statement",): ("statement", "write")}
+SHOWN = re.compile(r"(?:^|(?<=[\s/(]))custody ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)(?![\w@])(.*)", re.MULTILINE)
+
+
+def _command_and_options(shown: str):
+    """The command a shown line runs (as many words as name subcommands) and every option name it takes."""
+    command, path = _command_tree(), ()
+    for word in shown.split():
+        sub = getattr(command, "commands", None)
+        if not sub or word not in sub:
+            break
+        command, path = sub[word], (*path, word)
+    if path in SHORTHAND:
+        command = _command_tree()
+        for word in SHORTHAND[path]:
+            command = command.commands[word]
+    return command, {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+
+
+def _unknown_options(text: str) -> list[str]:
+    code = [re.sub(r"(?:^|\s)#.*", "", body.replace("\\\n", " ")) for _, body in FENCE.findall(text)]
+    code += re.findall(r"`([^`\n]+)`", FENCE.sub("", text))
+    unknown = []
+    for piece in code:
+        for shown, rest in SHOWN.findall(piece):
+            command, options = _command_and_options(shown)
+            if getattr(command, "commands", None):
+                continue  # a group named in passing: `custody report` and its --format
+            used = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest))
+            unknown += [f"custody {shown} {option}" for option in sorted(used - options)]
+    return unknown
+
+
+@pytest.mark.parametrize("doc", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+def test_every_option_a_shown_command_carries_exists(doc) -> None:
+    assert _unknown_options(doc.read_text(encoding="utf-8")) == []
+
+
+def test_the_option_checker_knows_a_wrong_option() -> None:
+    assert _unknown_options("```sh\ncustody report due --within 90d --soon\n```\n") == ["custody report due --soon"]
+    assert _unknown_options("`custody statement 9135 --as-of 2026-12-01 --out s.pdf`") == []
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_docs_file_is_linked_from_readme(doc) -> None:
     assert f"(docs/{doc.name}" in README
