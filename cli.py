@@ -1132,13 +1132,29 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
             before["statements"] = statement_plan_tick
         before.update(ops_once(ops_wiring(state(ctx).config)))  # the OPS watch, as the daemon runs it
         results = run_once(ticks, before)
-    rows = [{"tick": name, "result": json.dumps(summary, ensure_ascii=False)} for name, summary in results.items()]
-    emit(rows, fmt, [("tick", "tick"), ("result", "result")])
+    rows = [{"tick": name, "result": _tick_words(summary) if fmt == Format.table else json.dumps(summary,
+                                                                                                 ensure_ascii=False)}
+            for name, summary in results.items()]
+    emit(rows, fmt, [("tick", tr("tick"), "text", "tick"), ("result", tr("result"))])
     refused = status_failures(results.get("status", {}))
     for line in refused:
         typer.echo(f"Error: {redacted(line)}", err=True)
     if refused or any(summary.get("error") for summary in results.values()):  # the OPS run says "error": false
         raise typer.Exit(1)
+
+
+def _tick_words(summary: dict) -> str:
+    """A tick's counts as the operator reads them (the JSON and CSV keep the keys, for scripts)."""
+    from custody.i18n import current_language
+
+    sep = "、" if current_language() == "zh" else ", "
+    return sep.join(f"{label('tick_count', key)} {_tick_value(value)}" for key, value in summary.items())
+
+
+def _tick_value(value) -> str:
+    if isinstance(value, list):
+        return str(len(value))
+    return label("tick_count", value) if value is None or isinstance(value, bool) else str(value)
 
 
 @app.command()
@@ -2559,7 +2575,7 @@ def statement_send(
             raise UserError(f"statements go by email: {planned['not_planned']}")
         summary = dispatch_tick(ticks)
     rows = [{"outcome": k, "count": v} for k, v in {**planned, **summary}.items()]
-    emit(rows, fmt, [("outcome", "outcome"), ("count", "count")])
+    emit(rows, fmt, [("outcome", tr("outcome"), "text", "tick_count"), ("count", tr("count"))])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
 

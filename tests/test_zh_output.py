@@ -319,3 +319,11 @@ def test_the_statement_command_and_patent_set_report_in_chinese(zh_cli, capsys, 
     assert not re.search(r"\b(reduction|recorded_on|None)\b", out), out
     code, out, _ = zh_cli(["patent", "set", P6, "--reduction", "70", "--recorded", "2025-01-02"], capsys)
     assert code == 0 and "未作更改" in out and "费减70%" in out, out
+
+
+def test_run_once_reports_each_tick_in_words(zh_cli, capsys):
+    code, out, err = zh_cli(["run-once"], capsys)
+    assert code in (0, 1), err
+    assert "任务" in out and "计划提醒" in out and "发送" in out, out
+    assert not re.search(r"\b(plan|dispatch|receipts|patents_refreshed|held_or_cancelled|None|True|False)\b", out), out
+    assert "{" not in out, out  # no raw JSON in the table (--format json keeps it, for scripts)
