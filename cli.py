@@ -2036,8 +2036,16 @@ def patent_list(
 
     Example: custody patent list --enterprise 91350100M000100Y43 --type 发明 --due-within 3个月 --format csv
     """
+    from cli_render import terminal_width
     from custody.store.calendar import calendar_from
-    from custody.store.patent_list import COLUMNS, TEXT_FROM_DATA, PatentFilter, patent_rows, state_option
+    from custody.store.patent_list import (
+        COLUMNS,
+        DROPPABLE,
+        TEXT_FROM_DATA,
+        PatentFilter,
+        patent_rows,
+        state_option,
+    )
     from custody.store.portfolio_read import report_chunks
     from custody.stream_output import write_stream
 
@@ -2048,7 +2056,8 @@ def patent_list(
         chunks = report_chunks(session, _enterprise(session, enterprise).credit_code if enterprise else None)
         rows = patent_rows(chunks, load_rules(settings=state(ctx).config.rule_settings), calendar_from(session),
                            day, wanted)
-        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout, free_text=TEXT_FROM_DATA)
+        write_stream(rows, _columns(COLUMNS), fmt.value, sys.stdout, free_text=TEXT_FROM_DATA,
+                     width=terminal_width(), droppable=DROPPABLE)
 
 
 def _state(text: str | None, parse: Callable[[str], str]) -> str | None:

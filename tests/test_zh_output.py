@@ -327,3 +327,16 @@ def test_run_once_reports_each_tick_in_words(zh_cli, capsys):
     assert "任务" in out and "计划提醒" in out and "发送" in out, out
     assert not re.search(r"\b(plan|dispatch|receipts|patents_refreshed|held_or_cancelled|None|True|False)\b", out), out
     assert "{" not in out, out  # no raw JSON in the table (--format json keeps it, for scripts)
+
+
+@pytest.mark.parametrize("width", [80, 120, 40])
+def test_the_patent_list_fits_the_terminal_and_keeps_every_number_date_and_amount(zh_cli, capsys, width):
+    code, out, _ = zh_cli(["patent", "list", *AS_OF], capsys, width)
+    assert code == 0
+    assert all(display_width(line) <= width for line in out.splitlines()), max(out.splitlines(), key=display_width)
+    rows = json.loads(zh_cli(["patent", "list", *AS_OF, "--format", "json"], capsys, width)[1])
+    for row in rows:
+        for key in ("application_number", "due_date", "fee"):
+            if row.get(key) is not None:
+                value = f"{Decimal(row[key]):.2f}" if key == "fee" else str(row[key])
+                assert value in out, (key, value)

@@ -34,6 +34,8 @@ COLUMNS = (("application_number", "Application no."), ("type", "Patent type"), (
            ("credit_code", "Credit code (USCC)"), ("enterprise", "Enterprise name"), ("mode", "Custody mode"),
            ("state", "Patent state"), ("year", "Next fee year"), ("due_date", "Next fee due"),
            ("fee", "Next fee (CNY)"), ("flag", "Import flag"))
+# What a narrow terminal leaves out first: long text, then words; the number, dates and amounts stay.
+DROPPABLE = ("title", "credit_code", "enterprise", "flag", "mode", "type")
 
 
 def state_option(text: str) -> str:
