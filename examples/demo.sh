@@ -56,5 +56,4 @@ custody report due --within 90d
 custody report grace --format csv      # eighteen columns: as CSV, as a spreadsheet would take them
 custody report kpi
 custody report forecast --years 5 --format xlsx --out demo-data/forecast.xlsx
-echo "forecast written to demo-data/forecast.xlsx"
 custody health || true
