@@ -1,7 +1,9 @@
 """`python -m custody`: the same command line as the `custody` script.
 
-The one module of the package that is not core: an entry point, handing over to cli.py, the composition root.
+The command line is the composition root outside the core (cli.py); the core does not import it by name but runs
+the `custody` console script that the package's own metadata declares (pyproject.toml [project.scripts]).
 """
-from cli import main
+from importlib.metadata import entry_points
 
-main()
+(script,) = entry_points(group="console_scripts", name="custody")
+script.load()()

@@ -30,13 +30,8 @@ def python_files(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
-# `python -m custody` runs the command line: an entry point that only hands over to cli.py, not core code.
-ENTRY_POINTS = {"custody/__main__.py"}
-
-
 def test_the_core_imports_no_outer_package():
     offenders = {f"{p.relative_to(ROOT)}: {name}" for p in python_files("custody")
-                 if str(p.relative_to(ROOT)) not in ENTRY_POINTS
                  for name in imported_top_names(p) if name.split(".")[0] in OUTER}
     assert not offenders
 
@@ -59,7 +54,6 @@ def test_only_models_and_store_touch_the_database_layer():
 def test_the_core_draws_no_terminal_output():
     """Rich and Typer are the command line's: the core returns text and plain tables (custody.fee_text.TextTable)."""
     offenders = {f"{p.relative_to(ROOT)}: {name}" for p in python_files("custody")
-                 if str(p.relative_to(ROOT)) not in ENTRY_POINTS
                  for name in imported_top_names(p) if name.split(".")[0] in ("rich", "typer", "click")}
     assert not offenders
 

@@ -80,19 +80,10 @@ def _copy_ignore(session: Session, table: sa.Table, rows: Sequence[Mapping[str, 
                  conflict: Sequence[str] | None) -> None:
     """PostgreSQL, many rows: COPY them into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO
     NOTHING. Row by row, a day's plan for a million patents would spend seconds in round trips."""
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
-    scratch = f"copy_{uuid.uuid4().hex[:12]}"
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:
-        cursor.execute(f'CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
-        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        keys = ", ".join(f'"{c}"' for c in conflict or ())
-        ignore = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
-        cursor.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch}{ignore}')
-        cursor.execute(f"DROP TABLE {scratch}")
+    names = ", ".join(f'"{c}"' for c in rows[0])
+    keys = ", ".join(f'"{c}"' for c in conflict or ())
+    ignore = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
+    copy_then(session, table, rows, f"SELECT {names} FROM {{scratch}}{ignore}")
 
 
 def insert_all(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
