@@ -34,7 +34,7 @@ from custody.config import Config, ConfigError, load_config
 from custody.creditcode import InvalidCreditCode
 from custody.dates import DateParseError, parse_date
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
-from custody.i18n import label, set_language, tr
+from custody.i18n import current_language, label, set_language, tr
 from custody.masking import redacted
 from custody.ruleset import RuleError, load_rules
 
@@ -392,7 +392,6 @@ def _stored_facts(st: State, number: str) -> PatentFacts | None:
 def _fee_facts(st: State, number: str | None, patent_type: PatentType, given: dict[str, Any]) -> PatentFacts:
     """The facts `fees` quotes with (custody.fee_facts): the stored patent's, overridden by the options given."""
     from custody.fee_facts import MissingFacts, quoted_facts
-    from custody.i18n import tr
 
     stored = _stored_facts(st, number) if number else None
     try:
@@ -613,7 +612,6 @@ def application_number(text: str):
     try:
         number = parse_application_number(text)
     except InvalidApplicationNumber as exc:  # say whose check digit it is, and what to do
-        from custody.i18n import current_language
         from importers.messages import detail_zh
 
         problem = detail_zh(str(exc)) if current_language() == "zh" else str(exc)
@@ -1145,8 +1143,6 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
 
 def _tick_words(summary: dict) -> str:
     """A tick's counts as the operator reads them (the JSON and CSV keep the keys, for scripts)."""
-    from custody.i18n import current_language
-
     sep = "、" if current_language() == "zh" else ", "
     return sep.join(f"{label('tick_count', key)} {_tick_value(value)}" for key, value in summary.items())
 
@@ -1316,7 +1312,6 @@ def remind_send(
 def _held_rows(ticks) -> list[dict[str, Any]]:
     """What waits for a channel's sending hours, and until when (custody.store.preview.held_for_quiet_hours)."""
     from custody.clock import SHANGHAI
-    from custody.i18n import label, tr
     from custody.store.db import session_for
     from custody.store.preview import held_for_quiet_hours
 
@@ -1361,8 +1356,6 @@ def remind_preview(
         return
     for p in found:
         typer.echo("\n".join(preview_lines(p)))
-    from custody.i18n import tr
-
     typer.echo(tr("{n} message(s) would go out on {day}; nothing saved, nothing sent", n=len(found), day=day),
                err=True)
 
@@ -2006,8 +1999,6 @@ def patent_set(
 
 
 def _columns(keys_and_headings: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    from custody.i18n import tr
-
     return [(key, tr(heading)) for key, heading in keys_and_headings]
 
 
@@ -2078,7 +2069,6 @@ def patent_remove(
 
     Example: custody patent remove 201710601862.3
     """
-    from custody.i18n import tr
     from custody.store.custody_end import end_patent
 
     with db_session(ctx) as session:
@@ -2103,7 +2093,6 @@ def enterprise_end(
 
     Example: custody enterprise end 91350100M000100Y43
     """
-    from custody.i18n import tr
     from custody.store.custody_end import end_enterprise
 
     with db_session(ctx) as session:
