@@ -15,11 +15,14 @@ What they share (errors, formats, option parsing, the database session) is cli_b
 configured parts cli_wiring's; logging cli_logging's; tables cli_render's and schedules cli_rich's. A command's
 logic lives where its subject does: custody/ (and custody/store/), importers/, scheduler/.
 
+Start-up (issue 9): `custody --help` imports every command module, so they import only what their signatures
+need and the rest inside the function; they do without `from __future__ import annotations`, since Typer reads
+each command's annotations and a string annotation costs a compile (about 10 ms over the 55 commands).
+
 Exit codes: 0 ok; 1 bad input or a failed delivery; 2 usage or configuration error.
 Known errors print one `Error: …` line. Anything unexpected is logged with its traceback to the log file and the
 operator sees a one-line pointer to it: never a traceback (it can hold secrets and phone numbers).
 """
-from __future__ import annotations
 
 import sys
 import traceback

@@ -1,7 +1,6 @@
 """The ticks run by hand or on a timer: `custody daemon`, `custody run-once` (for cron) and `custody health`.
 What each tick does is scheduler/'s; the wiring of the configured parts is cli_wiring's.
 """
-from __future__ import annotations
 
 import json
 import logging

@@ -3,7 +3,6 @@
 The schedule is custody.fees'; which facts count (stored, overridden by options) is custody.fee_facts'. Imports
 are inside the functions: `custody fees` is the command an operator runs most, and it should start fast.
 """
-from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
@@ -95,7 +94,7 @@ def fees(
         print_schedule(console(), view)
 
 
-def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, PatentType]:
+def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, "PatentType"]:
     given = type_option(type_) if type_ is not None else None
     if appno is None:
         if given is None:
@@ -109,7 +108,7 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, Pate
 
 
 
-def _stored_facts(st: State, number: str) -> PatentFacts | None:
+def _stored_facts(st: State, number: str) -> "PatentFacts | None":
     """The stored patent's facts; a database that cannot be reached only costs them (said in a warning)."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -124,7 +123,7 @@ def _stored_facts(st: State, number: str) -> PatentFacts | None:
         return None
 
 
-def _fee_facts(st: State, number: str | None, patent_type: PatentType, given: dict[str, Any]) -> PatentFacts:
+def _fee_facts(st: State, number: str | None, patent_type: "PatentType", given: dict[str, Any]) -> "PatentFacts":
     """The facts `fees` quotes with (custody.fee_facts): the stored patent's, overridden by the options given."""
     from custody.fee_facts import MissingFacts, quoted_facts
 

@@ -1,7 +1,6 @@
 """`custody import enterprises|patents|payments`: parse the options, run the import (importers.run), show its
 summary; `custody import log` lists earlier imports.
 """
-from __future__ import annotations
 
 import json
 from collections.abc import Callable
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _import_progress(enabled: bool, console: Terminal | None = None):
+def _import_progress(enabled: bool, console: "Terminal | None" = None):
     """A rich progress bar on stderr, with the file's row count as its total when that is known, only when stderr
     is a terminal; else a no-op. Yields `start(label, total) -> advance(n)`."""
     from rich.console import Console

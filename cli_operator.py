@@ -2,7 +2,6 @@
 page), contacts (consent per channel), the patent list, and ending custody. The logic is custody.store's
 (directory, reach, standing, patent_list, custody_end); text goes through custody.i18n.
 """
-from __future__ import annotations
 
 import json
 import sys

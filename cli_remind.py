@@ -1,7 +1,6 @@
 """Reminders by hand: `custody remind plan|list|send|preview`. Planning is custody.store.planner's, sending the
 dispatch tick's (scheduler.ticks), the texts custody.store.preview's; the ticks' context is cli_wiring's.
 """
-from __future__ import annotations
 
 import json
 from datetime import date

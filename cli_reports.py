@@ -2,7 +2,6 @@
 report engine's (custody.report_engine, custody.report_totals, custody.report_figures), the writing
 custody.report_output's; every report takes the same --format, --out, --enterprise and --as-of, defined once here.
 """
-from __future__ import annotations
 
 import sys
 from contextlib import contextmanager

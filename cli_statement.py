@@ -2,7 +2,6 @@
 report engine's (custody/statement.py), the document custody/statement_render.py's; the emails go through the
 outbox (custody/store/statements.py) and the daemon plans them (scheduler/statements.py).
 """
-from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path

@@ -2,7 +2,6 @@
 enterprise's decision about a fee (`custody decide`), and a patent's history and custody mode (`custody patent
 history|watch|custody`). The effects are custody.store's (status, status_transfer, status_review, modes).
 """
-from __future__ import annotations
 
 import typer
 

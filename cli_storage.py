@@ -2,7 +2,6 @@
 stored patent. Readiness checks and migration are custody.store.readiness'; what a payment may be,
 custody.payment_acceptance's; a patent's page, custody.store.patent_page's.
 """
-from __future__ import annotations
 
 import json
 from decimal import Decimal

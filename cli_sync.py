@@ -2,7 +2,6 @@
 the EPO's Open Patent Services, as the daemon's status ticks do (scheduler.status_tick, scheduler.ops_tick), and
 show what changed. Unrecognised statuses and failures are also alerted to the operator through the outbox.
 """
-from __future__ import annotations
 
 import json
 import logging
@@ -134,7 +133,7 @@ def _alerts_off_stderr():
             handler.removeFilter(quiet)
 
 
-def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: Config,
+def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Config",
           settings) -> tuple[dict[str, Any], list[str]]:
     """(what to show, failures) of syncing SOURCE: a file, a folder, `http` or `drop`."""
     from dataclasses import replace

@@ -62,6 +62,13 @@ def test_no_command_function_grows_long(name, function):
         f"{name} has {lines} lines after its options and help: move the work to the package of its subject")
 
 
+@pytest.mark.parametrize(("name", "function"), REGISTERED, ids=[name for name, _ in REGISTERED])
+def test_no_command_annotation_is_a_string(name, function):
+    """Typer evaluates each command's annotations; strings (`from __future__ import annotations`) cost a compile
+    each on every start (issue 9)."""
+    assert not [k for k, v in inspect.get_annotations(function).items() if isinstance(v, str)], name
+
+
 def test_every_cli_module_is_installed():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
                  ["py-modules"])
