@@ -139,6 +139,7 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Confi
     from dataclasses import replace
 
     from importers.status_file import StatusFile
+    from scheduler.status_tick import WrongFolder, folder_exports
 
     if source == "http":
         feeds = wiring.feeds()
@@ -150,7 +151,10 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Confi
         folder = wiring.drop_folder if source == "drop" else Path(source)
         if folder is None:
             raise ConfigError(f"{config.origin}: [status] drop_folder is not set")
-        exports, others = _folder_files(folder, refuse_without_exports=source != "drop")
+        try:
+            exports, others = folder_exports(folder, refuse_without_exports=source != "drop")
+        except WrongFolder as exc:
+            raise UserError(str(exc)) from None
         if dry_run:
             files = [{"file": p.name, **_synced(engine, StatusFile(p).fetch, f"file:{p.name}", rules, now, True,
                                                 settings)} for p in exports]
@@ -167,23 +171,6 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Confi
     if not path.is_file():
         raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
     return _synced(engine, StatusFile(path).fetch, f"file:{path.name}", rules, now, dry_run, settings), []
-
-
-def _folder_files(folder: Path, refuse_without_exports: bool) -> tuple[list[Path], list[str]]:
-    """(the folder's legal-status exports, the names of its other files). A folder that holds files but no export,
-    and was never synced before (no done/ or failed/), is refused: most likely the wrong folder, such as the
-    installation's own."""
-    from custody.status_vocab import STATUS_FILE_SUFFIXES, is_status_export
-
-    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    exports = [p for p in files if is_status_export(p.name)]
-    others = [p.name for p in files if not is_status_export(p.name)]
-    synced_before = (folder / "done").is_dir() or (folder / "failed").is_dir()
-    if refuse_without_exports and others and not exports and not synced_before:
-        raise UserError(f"{folder} holds no legal-status export ({', '.join(STATUS_FILE_SUFFIXES)}), only other "
-                        f"files ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}): nothing was touched; "
-                        f"is it the right folder?")
-    return exports, others
 
 
 def _synced(engine, fetch, name: str, rules, now, dry_run: bool, settings=None) -> dict[str, Any]:
