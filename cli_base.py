@@ -162,7 +162,7 @@ def option_date(value: str | None, name: str) -> date | None:
     try:
         return parse_date(value)
     except DateParseError as exc:
-        raise UserError(f"{name}: {exc}") from None
+        raise UserError(tr("{name}: {exc}", name=name, exc=exc)) from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -177,7 +177,7 @@ def type_option(text: str) -> PatentType:
     try:
         return patent_type(text)
     except OptionError as exc:
-        raise UserError(f"--type {exc}") from None
+        raise UserError(tr("--type {exc}", exc=exc)) from None
 
 
 ENTERPRISE_HELP_LIST = "Only this enterprise (credit code)."
@@ -188,7 +188,9 @@ def choice(enum: type[StrEnum], value: str, name: str, what: str):
     try:
         return enum(value.strip())
     except ValueError:
-        raise UserError(f"{name} {value!r} is not {what}: use {', '.join(m.value for m in enum)}") from None
+        raise UserError(tr(
+            "{name} {value!r} is not {what}: use {items}",
+            name=name, value=value, what=what, items=', '.join(m.value for m in enum))) from None
 
 
 def whole_number(value: str | None, name: str) -> int | None:
@@ -197,7 +199,7 @@ def whole_number(value: str | None, name: str) -> int | None:
     try:
         return int(value.strip())
     except ValueError:
-        raise UserError(f"{name} {value!r} is not a whole number") from None
+        raise UserError(tr("{name} {value!r} is not a whole number", name=name, value=value)) from None
 
 
 # ---------------------------------------------------------------------------------------------- dates and periods
@@ -236,7 +238,7 @@ def period_days(text: str, start: date | None = None, name: str = "--within") ->
     try:
         return days_in(text, start or clock.today())
     except OptionError as exc:
-        raise UsageError(f"{name}: {exc}") from None
+        raise UsageError(tr("{name}: {exc}", name=name, exc=exc)) from None
 
 
 def report_date(value: str | None, name: str) -> date | None:
@@ -247,7 +249,9 @@ def report_date(value: str | None, name: str) -> date | None:
     except UserError as exc:
         raise UsageError(str(exc)) from None
     if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise UsageError(f"{name}: {day} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+        raise UsageError(tr(
+            "{name}: {day} is outside the years {FIRST_YEAR}-{LAST_YEAR}",
+            name=name, day=day, FIRST_YEAR=FIRST_YEAR, LAST_YEAR=LAST_YEAR))
     return day
 
 
@@ -329,7 +333,7 @@ def stored_patent(session, appno: str):
     number = str(application_number(appno))  # a typo gets its own message, not "no such patent"
     patent = patent_by_number(session, number)
     if patent is None:
-        raise UserError(f"no patent {number} in custody (import it first)")
+        raise UserError(tr("no patent {number} in custody (import it first)", number=number))
     return patent
 
 

@@ -39,7 +39,7 @@ def daemon(
         try:
             times[name] = time.fromisoformat(text)
         except ValueError:
-            raise UserError(f"{name}: {text!r} is not a time like 08:00") from None
+            raise UserError(tr("{name}: {text!r} is not a time like 08:00", name=name, text=text)) from None
     log_to_stderr()
     with reminder_ticks(ctx) as ticks:
         code = run_daemon(ticks, times["--plan-at"], status_jobs(state(ctx).config, times["--status-at"])

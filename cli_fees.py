@@ -26,7 +26,7 @@ from cli_base import (
 )
 from custody import clock
 from custody.config_error import ConfigError
-from custody.i18n import tr
+from custody.i18n import label, tr
 
 if TYPE_CHECKING:
     from custody.domain import PatentFacts, PatentType
@@ -73,12 +73,12 @@ def fees(
 
     number, patent_type = _patent_type(appno, type_)
     if grant_year is not None and granted is not None:
-        raise UserError("give --grant-year or --granted, not both")
+        raise UserError(tr("give --grant-year or --granted, not both"))
     licence = option_date(open_licence_from, "--open-licence-from")
     given = dict(
         filing_date=option_date(filed, "--filed"), grant_year=whole_number(grant_year, "--grant-year"),
         granted_on=option_date(granted, "--granted"), paid_through=whole_number(paid_through, "--paid-through"),
-        reduction=choice(Reduction, reduction, "--reduction", "a reduction") if reduction is not None else None,
+        reduction=choice(Reduction, reduction, "--reduction", tr("a reduction")) if reduction is not None else None,
         open_licences=(DatePeriod(licence),) if licence else (),
         term_extension_days=whole_number(term_extension_days, "--term-extension-days"),
         reduction_recorded_on=option_date(reduction_recorded, "--reduction-recorded"))
@@ -98,12 +98,14 @@ def _patent_type(appno: str | None, type_: str | None) -> tuple[str | None, "Pat
     given = type_option(type_) if type_ is not None else None
     if appno is None:
         if given is None:
-            raise UserError("give an application number or --type")
+            raise UserError(tr("give an application number or --type"))
         return None, given
     number = application_number(appno)
     if given is not None and given != number.type:
-        raise UserError(f"--type {given.value} contradicts application number {number} "
-                        f"(type digit says {number.type.value})")
+        raise UserError(tr(
+            "--type {value} contradicts application number {number} (type digit says {value2})",
+            value=label("type", given.value), number=number,
+            value2=label("type", number.type.value)))
     return str(number), number.type
 
 

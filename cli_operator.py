@@ -59,7 +59,7 @@ def enterprise_set(
         enterprise = session.exec(select(Enterprise).where(Enterprise.credit_code == str(parse_credit_code(code))))
         enterprise = enterprise.first()
         if enterprise is None:
-            raise UserError(f"no enterprise with credit code {code}")
+            raise UserError(tr("no enterprise with credit code {code}", code=code))
         now = set_instructions(session, enterprise, note, remind_only=remind_only, no_sms=None if sms is None
                                else not sms, via_agency=agency, skip_abandoned=skip_abandoned)
         name = enterprise.name
@@ -114,7 +114,7 @@ def contact_set(
     from custody.store.standing import set_consent
 
     if sms is None and email is None:
-        raise UsageError("give --sms/--no-sms, --email/--no-email or both")
+        raise UsageError(tr("give --sms/--no-sms, --email/--no-email or both"))
     key = _contact_address(address)
     with db_session(ctx) as session:
         try:
@@ -140,7 +140,9 @@ def _contact_address(address: str) -> str:
     try:
         return reader(address)
     except CellProblem:
-        raise UserError(f"{address!r} is neither a mainland mobile number nor an email address") from None
+        raise UserError(tr(
+            "{address!r} is neither a mainland mobile number nor an email address",
+            address=address)) from None
 
 
 def patent_list(
@@ -185,7 +187,7 @@ def _state(text: str | None, parse: Callable[[str], str]) -> str | None:
     try:
         return parse(text) if text is not None else None
     except ValueError as exc:
-        raise UserError(f"--state {exc}") from None
+        raise UserError(tr("--state {exc}", exc=exc)) from None
 
 
 def patent_remove(

@@ -183,7 +183,7 @@ def remind_preview(
 
     day = option_date(day_, "--date") or clock.today()
     if day < clock.today():
-        raise UserError(f"--date {day} is past: what went out then is in `custody remind list`")
+        raise UserError(tr("--date {day} is past: what went out then is in `custody remind list`", day=day))
     with reminder_ticks(ctx) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
         owner = enterprise_of(session, enterprise).id if enterprise else None
         at, until = day_span(day, _plan_moment(day))

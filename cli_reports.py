@@ -51,11 +51,11 @@ def _check_output(fmt: ReportFormat, out: Path | None) -> None:
     """Refuse, before any work, an output that cannot be written: xlsx to the terminal, a table to a file, a
     file in a folder that does not exist."""
     if fmt == ReportFormat.xlsx and out is None:
-        raise UsageError("--format xlsx needs --out FILE")
+        raise UsageError(tr("--format xlsx needs --out FILE"))
     if fmt == ReportFormat.table and out is not None:
-        raise UsageError("--out needs --format csv, json or xlsx")
+        raise UsageError(tr("--out needs --format csv, json or xlsx"))
     if out is not None and not out.resolve().parent.is_dir():
-        raise UsageError(f"--out: folder {out.parent} does not exist")
+        raise UsageError(tr("--out: folder {parent} does not exist", parent=out.parent))
 
 
 @contextmanager
@@ -92,7 +92,7 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
             with (open(out, "w", encoding=encoding, newline="") if out else _stdout()) as stream:
                 write_csv(report, stream, language) if fmt == ReportFormat.csv else write_json(report, stream)
     except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise UserError(tr("cannot write {out}: {strerror}", out=out, strerror=exc.strerror or exc)) from None
     if fmt == ReportFormat.table and len(report.rows) <= TABLE_ROWS:
         emit(table_rows(report), Format.table, [(c.key, c.heading(language), c.kind) for c in report.columns
                                                 if c.kind != "key"], title=report.title)
@@ -238,7 +238,7 @@ def report_deliveries(
         except UnknownEnterprise as exc:
             raise UserError(str(exc)) from None
     if counts is None:
-        raise UserError("the reminders outbox is not in this database: run `custody db upgrade`")
+        raise UserError(tr("the reminders outbox is not in this database: run `custody db upgrade`"))
     _emit_report(ctx, deliveries_report(counts, f"{start} to {end}"), fmt, out)
 
 

@@ -47,9 +47,9 @@ def statement_write(
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("pdf", "xlsx"):
-        raise UsageError(f"--out: {out.name} should end in .pdf or .xlsx")
+        raise UsageError(tr("--out: {name} should end in .pdf or .xlsx", name=out.name))
     if not out.resolve().parent.is_dir():
-        raise UsageError(f"--out: folder {out.parent} does not exist")
+        raise UsageError(tr("--out: folder {parent} does not exist", parent=out.parent))
     day = report_date(as_of, "--as-of") or clock.today()
     rules = rules_of(ctx)
     settings = statement_settings(ctx, rules)
@@ -61,7 +61,7 @@ def statement_write(
     try:
         out.write_bytes(document_bytes(layout(statement, settings.language), fmt))
     except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise UserError(tr("cannot write {out}: {strerror}", out=out, strerror=exc.strerror or exc)) from None
     typer.echo(tr("statement: {name}, {n} patent(s) as of {day}, written to {out}", name=statement.name,
                   n=len(statement.patents.rows), day=day, out=out), err=True)
 
@@ -86,7 +86,7 @@ def statement_send(
     from scheduler.ticks import dispatch_tick
 
     if (code is None) == (not every):
-        raise UsageError("give an enterprise's credit code or --all, not both")
+        raise UsageError(tr("give an enterprise's credit code or --all, not both"))
     with reminder_ticks(ctx) as ticks:
         if code is not None:
             with session_for(ticks.engine) as session:
@@ -96,7 +96,7 @@ def statement_send(
                     raise UserError(str(exc)) from None
         planned = plan_statements(ticks, None if every else [code], period.value if period else None)
         if "not_planned" in planned:
-            raise UserError(f"statements go by email: {planned['not_planned']}")
+            raise UserError(tr("statements go by email: {not_planned}", not_planned=planned['not_planned']))
         summary = dispatch_tick(ticks)
     rows = [{"outcome": k, "count": v} for k, v in {**planned, **summary}.items()]
     emit(rows, fmt, [("outcome", tr("outcome"), "text", "tick_count"), ("count", tr("count"))])

@@ -117,9 +117,9 @@ def decide(
 
     chosen = [name for name, flag in (("pay", pay_), ("abandon", abandon), ("undecided", undecided)) if flag]
     if len(chosen) != 1:
-        raise UsageError("give exactly one of --pay, --abandon, --undecided")
+        raise UsageError(tr("give exactly one of --pay, --abandon, --undecided"))
     if now_ and chosen[0] != "abandon":
-        raise UsageError("--now goes with --abandon")
+        raise UsageError(tr("--now goes with --abandon"))
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         rules = rules_of(ctx)
@@ -196,7 +196,9 @@ def _set_mode(ctx: typer.Context, appno: str, mode: str, code: str | None, by: s
         except UnknownEnterprise as exc:
             raise UserError(str(exc)) from None
         if target is None:
-            raise UserError(f"{patent.application_number} is with no enterprise: name it with --enterprise CODE")
+            raise UserError(tr(
+                "{application_number} is with no enterprise: name it with --enterprise CODE",
+                application_number=patent.application_number))
         effects = set_mode(session, patent, mode, target, by or login(), clock.now(), clock.today())
     if not effects:
         typer.echo(tr("{number}: already watch-only for {name} ({code}): nothing changed" if mode == "watch" else

@@ -76,7 +76,7 @@ def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Yea
     try:
         text = read_schedule_text(file)
     except OSError as exc:
-        raise UserError(f"cannot read {file}: {exc.strerror}") from None
+        raise UserError(tr("cannot read {file}: {strerror}", file=file, strerror=exc.strerror)) from None
     with db_session(ctx) as session:
         schedule, replaced = save_schedule(session, text, str(file))
     typer.echo(f"{schedule.year}: {len(schedule.rest_days)} rest days, {len(schedule.workdays)} make-up working days"
@@ -162,7 +162,7 @@ def _amount(text: str) -> Decimal:
     try:
         return parse_amount(text)
     except AmountParseError as exc:
-        raise UserError(f"--amount: {exc}") from None
+        raise UserError(tr("--amount: {exc}", exc=exc)) from None
 
 
 def patent_show(
@@ -212,10 +212,10 @@ def patent_set(
     try:
         chosen = Reduction(reduction.strip().rstrip("%"))
     except ValueError:
-        raise UsageError(f"--reduction must be 85, 70 or none, not {reduction!r}") from None
+        raise UsageError(tr("--reduction must be 85, 70 or none, not {reduction!r}", reduction=reduction)) from None
     day = option_date(recorded, "--recorded")
     if chosen == Reduction.NONE and day is not None:
-        raise UsageError("--recorded is the day a reduction was recorded: not with --reduction none")
+        raise UsageError(tr("--recorded is the day a reduction was recorded: not with --reduction none"))
     with db_session(ctx) as session:
         patent = stored_patent(session, appno)
         changes = set_reduction(session, patent, chosen, day, f"cli:{login()}")

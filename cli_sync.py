@@ -90,7 +90,7 @@ def status_sync(
     from scheduler.status_tick import plan_status_notices
 
     if fmt == Format.csv:
-        raise UsageError("status sync prints table or json")
+        raise UsageError(tr("status sync prints table or json"))
     if source == "ops" or patent is not None:
         return _sync_ops(ctx, patent, dry_run, fmt)
     st = state(ctx)
@@ -169,7 +169,7 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Confi
                                                                                if v}}, failures
     path = Path(source)
     if not path.is_file():
-        raise UserError(f"{source}: no such file or folder (or say `http` or `drop`)")
+        raise UserError(tr("{source}: no such file or folder (or say `http` or `drop`)", source=source))
     return _synced(engine, StatusFile(path).fetch, f"file:{path.name}", rules, now, dry_run, settings), []
 
 
@@ -184,7 +184,9 @@ def _synced(engine, fetch, name: str, rules, now, dry_run: bool, settings=None) 
     except SyncRefused as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
-        raise UserError(f"{name}: {len(exc.problems)} unreadable record(s): nothing applied") from None
+        raise UserError(tr(
+            "{name}: {problems_count} unreadable record(s): nothing applied",
+            name=name, problems_count=len(exc.problems))) from None
     except StatusSourceError as exc:
         raise UserError(str(exc)) from None
     return {"source": result.source, "summary": result.summary(), "records": result.records,

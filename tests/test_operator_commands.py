@@ -162,7 +162,7 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert cli.run(["patent", "list", "--state", "gone"]) == 1
     assert "Error: --state 'gone' is not a state" in capsys.readouterr().err
     assert cli.run(["patent", "list", "--due-within", "soon"]) == 2
-    assert "Error: --due-within: 'soon' is not a period (write 90d, 12w, 3m, 3个月 or 90)" in capsys.readouterr().err
+    assert "Error: --due-within：'soon' is not a period (write 90d, 12w, 3m, 3个月 or 90)" in capsys.readouterr().err
 
 
 @freeze_time(FROZEN)
@@ -400,7 +400,7 @@ def test_remind_preview_of_another_day(outbox_cli: Path, capsys: pytest.CaptureF
     assert "2025-07-02 将发出" in captured.err
     with freeze_time(FROZEN):
         assert cli.run(["remind", "preview", "--date", "2025-06-15"]) == 1
-    assert "Error: --date 2025-06-15 is past" in capsys.readouterr().err
+    assert "Error: --date 2025-06-15 已过去" in capsys.readouterr().err
 
 
 def test_remind_send_says_what_waits_for_the_sending_hours(outbox_cli: Path, session: Session,

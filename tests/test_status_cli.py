@@ -115,7 +115,7 @@ def test_a_folder_sync_lists_unknown_statuses_and_alerts_the_operator(home: Path
 @freeze_time("2025-06-16 01:30:00")
 def test_a_refused_file_alerts_the_operator(home: Path, db_url: str, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))
-    assert code == 1 and err.splitlines()[-1] == "Error: file:status-bad.csv: 3 unreadable record(s): nothing applied"
+    assert code == 1 and err.splitlines()[-1] == "Error: file:status-bad.csv：3 条记录无法读取：未应用任何记录"
     [alert] = _alerts(db_url, "alert:status-failed:file:status-bad.csv")
     assert "法律状态同步失败，未做任何更改" in alert.subject and "2025-13-45" in alert.body
 
