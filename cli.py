@@ -45,7 +45,7 @@ import cli_storage
 import cli_sync
 from cli_base import State, config_errors, known_errors
 from cli_logging import configure_logging
-from custody.i18n import set_language
+from custody.i18n import set_language, tr
 
 # ---------------------------------------------------------------------------------------------- the app and its groups
 
@@ -205,7 +205,7 @@ def run(argv: Iterable[str] | None = None) -> int:
             typer.echo(f"Error: {redacted(_click_message(exc))}", err=True)
         return exc.exit_code
     except typer.Abort:
-        typer.echo("Error: aborted", err=True)
+        typer.echo("Error: " + tr("aborted"), err=True)
         return 1
     except config_errors() as exc:
         from custody.masking import redacted
@@ -219,7 +219,8 @@ def run(argv: Iterable[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback
         log_file = _log_unexpected(exc, _config_arg(args))
-        typer.echo(f"Error: unexpected failure ({type(exc).__name__}); details in {log_file}", err=True)
+        typer.echo("Error: " + tr("unexpected failure ({kind}); details in {log_file}", kind=type(exc).__name__,
+                                   log_file=log_file), err=True)
         return 1
 
 

@@ -12,6 +12,7 @@ import typer
 
 from cli_base import Format, calendar_for, db_session, emit, option_date, rules_of, state, translated_columns
 from cli_wiring import configured_reminders
+from custody.i18n import tr
 
 if TYPE_CHECKING:
     from rich.console import Console as Terminal
@@ -56,7 +57,7 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
     from importers.summary import default_problems_path, failure_line, write_problems_file
 
     if fmt == Format.csv:
-        typer.echo("Error: import prints table or json (--format csv is for reports)", err=True)
+        typer.echo("Error: " + tr("import prints table or json (--format csv is for reports)"), err=True)
         raise typer.Exit(2)
     st = state(ctx)
     language = st.config.language

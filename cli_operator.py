@@ -123,7 +123,9 @@ def contact_set(
             raise UserError(str(exc)) from None
         contacts = set_consent(session, key, enterprise_id, sms=sms, email=email)
         if not contacts:
-            raise UserError(f"no contact with {address}" + (f" at enterprise {enterprise}" if enterprise else ""))
+            raise UserError(tr("no contact with {address} at enterprise {enterprise}", address=address,
+                               enterprise=enterprise) if enterprise
+                            else tr("no contact with {address}", address=address))
         rows = [{"enterprise": enterprise_name(session, c.enterprise_id), "name": c.name, "role": c.role,
                  "mobile": c.mobile, "email": c.email, "consent_sms": c.consent_sms,
                  "consent_email": c.consent_email} for c in contacts]

@@ -46,7 +46,7 @@ def remind_plan(
     if day is not None and not dry_run:
         # Planning as of another day would save that day's state (the patents' next firing days, the refresh
         # cursor) as if it were today's, and the daemon would then skip real reminders.
-        typer.echo("Error: --as-of only goes with --dry-run (real planning is always as of now)", err=True)
+        typer.echo("Error: " + tr("--as-of only goes with --dry-run (real planning is always as of now)"), err=True)
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
         # Another day: every patent's next fee is recomputed for it (inside the transaction rolled back below),
@@ -116,7 +116,7 @@ def remind_list(
     from custody.store.listing import reminder_rows
 
     if state_ is not None and state_ not in REMINDER_STATES:  # a usage error, like a bad --format: exit 2
-        typer.echo(f"Error: --state must be one of {', '.join(REMINDER_STATES)}", err=True)
+        typer.echo("Error: " + tr("--state must be one of {states}", states=", ".join(REMINDER_STATES)), err=True)
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)

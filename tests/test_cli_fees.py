@@ -221,7 +221,7 @@ def test_bad_input_is_exactly_one_error_line_exit_1(capsys, args, message):
     assert captured.out == ""
     assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
     assert message in captured.err
-    assert "unexpected failure" not in captured.err and "╭" not in captured.err
+    assert "unexpected failure" not in captured.err and "意外故障" not in captured.err and "╭" not in captured.err
 
 
 def test_a_divisional_filed_before_the_numbers_year_is_accepted(capsys):

@@ -334,7 +334,7 @@ def test_chinese_is_the_default_language_of_messages(db_url, monkeypatch, capsys
 
 def test_csv_format_is_refused_for_imports_as_a_usage_error(custody):
     code, _, err = custody("import", "enterprises", str(DATA / "enterprises.csv"), "--format", "csv")
-    assert code == 2 and err.startswith("Error: import prints table or json")
+    assert code == 2 and err.startswith("Error: import prints table or json")  # the fixture speaks English
 
 
 def test_an_uninitialised_database_is_one_error_line(empty_db_url, monkeypatch, capsys):

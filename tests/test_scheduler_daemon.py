@@ -126,7 +126,7 @@ def test_as_of_without_dry_run_is_refused_and_changes_nothing(db_url: str, engin
         code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-10-27")
     # Planning "as of" a later day would have saved that day's next firing days and refresh cursor, and the
     # daemon would then have skipped the last warnings before the grace end.
-    assert code == 2 and err.strip() == "Error: --as-of only goes with --dry-run (real planning is always as of now)"
+    assert code == 2 and err.strip() == "Error: --as-of 只能与 --dry-run 一起用（正式安排总是以当前时间为准）"
     assert _plan_state(engine) == before and len(outbox(engine)) == 2
 
 
@@ -177,7 +177,7 @@ def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, ca
     listed = json.loads(out)
     assert {r["state"] for r in listed} == {"sent"} and "13800000001" not in out
     code, _, err = _run(capsys, "--config", config, "remind", "list", "--state", "lost")
-    assert code == 2 and "--state must be one of" in err
+    assert code == 2 and "--state 须为以下之一" in err
     with freeze_time("2025-04-18 11:00:00+08:00"):
         code, out, _ = _run(capsys, "--config", config, "health")
     assert code == 1 and "发送任务" in out  # the dispatch tick (发送任务 in zh) is now an hour old
@@ -236,9 +236,9 @@ def test_contact_set_records_an_opt_out_per_channel(db_url: str, engine: Engine,
 
 
 @pytest.mark.parametrize(("args", "exit_code", "says"), [
-    pytest.param(("13900000009", "--no-sms"), 1, "no contact with 13900000009", id="unknown-address"),
-    pytest.param(("not-a-number", "--no-sms"), 1, "neither a mainland mobile", id="not-an-address"),
-    pytest.param(("13800000001",), 2, "give --sms/--no-sms", id="no-channel-given"),
+    pytest.param(("13900000009", "--no-sms"), 1, "没有联系人 13900000009", id="unknown-address"),
+    pytest.param(("not-a-number", "--no-sms"), 1, "既不是大陆手机号", id="not-an-address"),
+    pytest.param(("13800000001",), 2, "请给出 --sms/--no-sms", id="no-channel-given"),
     pytest.param(("13800000001", "--no-sms", "--enterprise", "91110000600037341L"), 1, "no enterprise",
                  id="unknown-enterprise"),
 ])
