@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from custody.domain import marked
@@ -148,8 +149,14 @@ def _store_text(session: Session, reminder: Reminder, rendered: Rendered) -> Non
     values = dict(body=rendered.text, subject=rendered.subject, html=rendered.html, template=rendered.template,
                   params=json.dumps(dict(rendered.params), ensure_ascii=False) if rendered.params else None)
     transition(session, reminder.id, ["sending"], **values)
+    _written(reminder, values)
+
+
+def _written(reminder: Reminder, values: Mapping[str, Any]) -> None:
+    """Show on the loaded row what an UPDATE has just written, as its database state: set as plain attributes, the
+    session would write each row a second time at its next flush (and, autoflushing, before every statement)."""
     for name, value in values.items():
-        setattr(reminder, name, value)
+        set_committed_value(reminder, name, value)
 
 
 def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, cap: int | None) -> bool:
@@ -184,8 +191,7 @@ def _fits(session: Session, batch: _Batch, reminder: Reminder, worker: str, limi
     if text != (reminder.body or "") or params != json.loads(reminder.params or "{}"):
         values = dict(body=text, params=json.dumps(params, ensure_ascii=False) if params else None)
         transition(session, reminder.id, ["sending"], **values)
-        for name, value in values.items():
-            setattr(reminder, name, value)
+        _written(reminder, values)
     return True
 
 
@@ -214,7 +220,24 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
     fee_ids = [r.id for r in reminders if r.kind not in UNFOLDED]
     cancel_items(session, stale_item_reasons(session, local_day(now), settings, fee_ids))
     lines = _lines(session, fee_ids)
-    ready, attached = [], {}
+    with session.no_autoflush:  # the attempts are inserted together below, not one flush per statement
+        ready, attached = _ready(session, batch, reminders, lines, worker, caps, restoration, limits, statement_mail)
+    session.flush()
+    ids = [r.id for r, _ in ready]
+    if ids:
+        session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
+    return [Prepared(reminder, replace(envelope_of(reminder), attachments=attached.get(reminder.id, ())), attempt.id)
+            for reminder, attempt in ready]
+
+
+def _ready(session: Session, batch: _Batch, reminders: Sequence[Reminder], lines: Mapping[int, list[FeeLine]],
+           worker: str, caps: Mapping[str, int | None], restoration: RestorationRule | None,
+           limits: Mapping[str, Any] | None, statement_mail: StatementMail | None,
+           ) -> tuple[list[tuple[Reminder, ReminderAttempt]], dict[int, tuple[Attachment, ...]]]:
+    """The messages of the batch that may go now, each with its (pending) attempt; and the statements' documents."""
+    now = batch.now
+    ready: list[tuple[Reminder, ReminderAttempt]] = []
+    attached: dict[int, tuple[Attachment, ...]] = {}
     for reminder in reminders:
         if not _checked(session, batch, reminder, worker, caps.get(reminder.channel)):
             continue
@@ -234,12 +257,7 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
         attempt = ReminderAttempt(reminder_id=reminder.id, number=reminder.attempts, worker=worker, started_at=now)
         session.add(attempt)
         ready.append((reminder, attempt))
-    session.flush()
-    ids = [r.id for r, _ in ready]
-    if ids:
-        session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
-    return [Prepared(reminder, replace(envelope_of(reminder), attachments=attached.get(reminder.id, ())), attempt.id)
-            for reminder, attempt in ready]
+    return ready, attached
 
 
 StatementMail = Callable[[Session, Reminder], tuple[Rendered, Attachment]]
