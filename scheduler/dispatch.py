@@ -1,13 +1,15 @@
 """The dispatch tick: reconcile dead claims, then claim, send and record, batch after batch.
 
-Per message: (1) in one transaction, the last checks, the rendered text and the attempt row are committed
-before the network call; (2) just before sending, the claim is renewed, only if this worker still holds it, so
-a batch that outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the
-transport sends; (4) the outcome is recorded, only if this worker still holds the claim, in the transaction that
-also renews the next message's claim (2): both are committed before the next network call, as if each had its own.
-A worker killed between (1) and (4) leaves a 'sending' row that `reconcile` finds after the claim timeout and
-takes over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before any
-resend.
+Per batch: (1) in one transaction, up to `batch_size` due messages are claimed ('sending', this worker, now), given
+their last checks and rendered text, and their attempt rows written: all of it committed before the first network
+call; (2) before each send, a claim older than a quarter of `claim_timeout_seconds` (a slow batch) is renewed, only
+if this worker still holds it, in a transaction that also records the outcomes received so far, so a batch that
+outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the transport sends;
+(4) the outcomes, kept in memory, are recorded together in one transaction when the batch ends (also when it is
+interrupted), each only if this worker still holds the claim, with the messages handed back unsent.
+A worker killed between (1) and (4) leaves its batch 'sending': `reconcile` finds each row after the claim timeout
+and takes it over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before
+any resend; email cannot be asked, and is sent again (a duplicate is tolerable where a lost reminder is not).
 
 A channel whose secrets this process lacks (`missing_secret`: a cron run started without them) is not claimed,
 reconciled or asked for receipts here: its messages are left for a process that has them, and the tick result
