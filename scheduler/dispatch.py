@@ -1,13 +1,15 @@
 """The dispatch tick: reconcile dead claims, then claim, send and record, batch after batch.
 
-Per message: (1) in one transaction, the last checks, the rendered text and the attempt row are committed
-before the network call; (2) just before sending, the claim is renewed, only if this worker still holds it, so
-a batch that outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the
-transport sends; (4) the outcome is recorded, only if this worker still holds the claim, in the transaction that
-also renews the next message's claim (2): both are committed before the next network call, as if each had its own.
-A worker killed between (1) and (4) leaves a 'sending' row that `reconcile` finds after the claim timeout and
-takes over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before any
-resend.
+Per batch: (1) in one transaction, up to `batch_size` due messages are claimed ('sending', this worker, now), given
+their last checks and rendered text, and their attempt rows written: all of it committed before the first network
+call; (2) before each send, a claim older than a quarter of `claim_timeout_seconds` (a slow batch) is renewed, only
+if this worker still holds it, in a transaction that also records the outcomes received so far, so a batch that
+outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the transport sends;
+(4) the outcomes, kept in memory, are recorded together in one transaction when the batch ends (also when it is
+interrupted), each only if this worker still holds the claim, with the messages handed back unsent.
+A worker killed between (1) and (4) leaves its batch 'sending': `reconcile` finds each row after the claim timeout
+and takes it over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before
+any resend; email cannot be asked, and is sent again (a duplicate is tolerable where a lost reminder is not).
 
 A channel whose secrets this process lacks (`missing_secret`: a cron run started without them) is not claimed,
 reconciled or asked for receipts here: its messages are left for a process that has them, and the tick result
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -31,9 +33,11 @@ from custody.store.outbox import (
     close_open_attempts,
     due_counts,
     finish_attempt,
+    finish_attempts,
     local_day,
     paused_channels,
     record_outcome,
+    record_sent,
     reroute_stranded,
     stale_claims,
     take_over,
@@ -45,6 +49,8 @@ from scheduler.ports import Reconciling, Result, Transport
 
 log = logging.getLogger(__name__)
 TICK_BUDGET_SECONDS = 50.0  # the tick runs every minute: leave room, the next one carries on
+# A claim older than claim_timeout_seconds / RENEW_AFTER_PART is renewed before its message goes (a slow batch).
+RENEW_AFTER_PART = 4
 
 
 @dataclass(frozen=True)
@@ -172,20 +178,74 @@ def send_limits(ticks: Ticks) -> tuple[dict[str, int | None], dict[str, object]]
     return _caps(ticks), _limits(ticks)
 
 
-def release_prepared(ticks: Ticks, prepared: list[Prepared], worker: str, why: str) -> int:
-    """Hand back messages prepared but not tried (channel paused meanwhile, or SIGTERM): due again at once."""
-    now = ticks.clock()
-    with session_for(ticks.engine) as session:
-        for p in prepared:
-            finish_attempt(session, p.attempt_id, None, now, outcome="not_tried")
-        return sum(transition(session, p.reminder.id, ["sending"], worker, state="planned", not_before=now,
-                              attempts=Reminder.__table__.c.attempts - 1, last_error=why, updated_at=now)
-                   for p in prepared)
+class _Book:
+    """The bookkeeping of one batch: outcomes wait here, in memory, and are recorded together in one transaction
+    when the batch ends (with the messages handed back unsent), or earlier when a claim has to be renewed."""
+
+    def __init__(self, ticks: Ticks, worker: str, counts: dict[str, int], claimed_at: datetime) -> None:
+        self.ticks, self.worker, self.counts, self.claimed_at = ticks, worker, counts, claimed_at
+        self.renew_after = timedelta(seconds=ticks.settings.claim_timeout_seconds / RENEW_AFTER_PART)
+        self.sent: list[tuple[Prepared, Result]] = []
+
+    def is_mine(self, prepared: Prepared) -> bool:
+        """True when `prepared` may be sent: its claim is young (no dispatcher takes over a claim younger than
+        claim_timeout_seconds), or, past a quarter of that, this worker still holds it and has just renewed it, in
+        the transaction that records the outcomes sent so far (they were claimed earlier still)."""
+        now = self.ticks.clock()
+        if now - self.claimed_at <= self.renew_after:
+            return True
+        with session_for(self.ticks.engine) as session:
+            self._record(session, now)
+            if transition(session, prepared.reminder.id, ["sending"], self.worker, claimed_at=now, updated_at=now):
+                return True
+            finish_attempt(session, prepared.attempt_id, None, now, outcome="not_tried")
+        log.warning("reminder %s: another dispatcher took it over before it was sent; left to it",
+                    prepared.reminder.id)
+        self._count("lost", 1)
+        return False
+
+    def close(self, unsent: list[tuple[Prepared, str]]) -> None:
+        """One transaction: every outcome not recorded yet, and the messages handed back unsent (with why)."""
+        if not self.sent and not unsent:
+            return
+        now = self.ticks.clock()
+        with session_for(self.ticks.engine) as session:
+            self._record(session, now)
+            for prepared, why in unsent:
+                finish_attempt(session, prepared.attempt_id, None, now, outcome="not_tried")
+                self._count("released", transition(
+                    session, prepared.reminder.id, ["sending"], self.worker, state="planned", not_before=now,
+                    attempts=Reminder.__table__.c.attempts - 1, last_error=why, updated_at=now))
+
+    def _record(self, session, now: datetime) -> None:
+        """The outcomes waiting (step 4 of the module docstring): accepted ones in a few statements for all of
+        them, the others (retries, failures with their fallbacks, pauses) one by one as before."""
+        sent, self.sent = self.sent, []
+        finish_attempts(session, [(prepared.attempt_id, result) for prepared, result in sent], now)
+        accepted = [(prepared.reminder, result) for prepared, result in sent if str(result.outcome) == "sent"]
+        mine = record_sent(session, accepted, now, self.worker)
+        self._count("sent", len(mine))
+        self._lost([reminder.id for reminder, _ in accepted if reminder.id not in mine])
+        for prepared, result in sent:
+            if str(result.outcome) != "sent":
+                state = record_outcome(session, prepared.reminder, result, now, self.ticks.settings, self.worker)
+                self._lost([prepared.reminder.id] if state == "lost" else [])
+                self._count(state, state != "lost")
+
+    def _lost(self, ids: list[int]) -> None:
+        for reminder_id in ids:
+            log.warning("reminder %s: the claim was reconciled by another worker while sending", reminder_id)
+        self._count("lost", len(ids))
+
+    def _count(self, what: str, how_many: int) -> None:
+        if how_many:
+            self.counts[what] = self.counts.get(what, 0) + how_many
 
 
-def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
+def _send_batch(ticks: Ticks, batch: list[Prepared], claimed_at: datetime, worker: str, throttle: _Throttle,
+                counts: dict[str, int]) -> None:
     try:
-        _send_prepared(ticks, ids, worker, throttle, counts)
+        _send_prepared(ticks, batch, claimed_at, worker, throttle, counts)
     finally:  # a transport that keeps its connection through a batch (SMTP) closes it when the batch ends
         for transport in ticks.transports.values():
             close = getattr(transport, "close", None)
@@ -193,66 +253,49 @@ def _send_batch(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, 
                 close()
 
 
-def _send_prepared(ticks: Ticks, ids: list[int], worker: str, throttle: _Throttle, counts: dict[str, int]) -> None:
-    with session_for(ticks.engine) as session:
-        batch = prepare_batch(session, ids, worker, ticks.clock(), ticks.settings, _caps(ticks), ticks.restoration,
-                              _limits(ticks), partial(statement_mail, rules=ticks.rules, settings=ticks.statements))
-    counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
+def _send_prepared(ticks: Ticks, batch: list[Prepared], claimed_at: datetime, worker: str, throttle: _Throttle,
+                   counts: dict[str, int]) -> None:
+    """Steps 2 to 4 of the module docstring for a prepared batch; its outcomes are recorded together at the end."""
+    book = _Book(ticks, worker, counts, claimed_at)
     resting: set[str] = set()
-    sent: tuple[Prepared, Result] | None = None  # the last message sent, its outcome not recorded yet
-    for index, prepared in enumerate(batch):
-        if ticks.stop.is_set():
-            _record_and_claim(ticks, sent, None, worker, counts)
-            counts["released"] = release_prepared(ticks, batch[index:], worker, "stopping")
-            return
-        if prepared.envelope.channel in resting:
-            _record_and_claim(ticks, sent, None, worker, counts)
-            sent = None
-            counts["released"] = counts.get("released", 0) + release_prepared(
-                ticks, [prepared], worker, "channel paused")
-            continue
-        mine = _record_and_claim(ticks, sent, prepared, worker, counts)
-        sent = None
-        if not mine:
-            counts["lost"] = counts.get("lost", 0) + 1
-            continue
-        transport = transport_for(ticks, prepared.envelope.channel)
-        throttle.wait(prepared.envelope.channel, transport.limits.per_second)
-        result = _send(transport, prepared.envelope)
-        if str(result.outcome) in ("pause_channel", "misconfigured"):
-            # An account or configuration error: every other message of the channel would meet it too. The rest
-            # of the batch goes back unclaimed (the channel now rests); only the message that met it failed
-            # (misconfigured: fallback and alert) or waits (pause).
-            resting.add(prepared.envelope.channel)
-        sent = (prepared, result)
-    _record_and_claim(ticks, sent, None, worker, counts)
+    unsent: list[tuple[Prepared, str]] = []
+    try:
+        for index, prepared in enumerate(batch):
+            if ticks.stop.is_set():
+                unsent += [(p, "stopping") for p in batch[index:]]
+                break
+            if prepared.envelope.channel in resting:
+                unsent.append((prepared, "channel paused"))
+                continue
+            if not book.is_mine(prepared):
+                continue
+            transport = transport_for(ticks, prepared.envelope.channel)
+            throttle.wait(prepared.envelope.channel, transport.limits.per_second)
+            result = _send(transport, prepared.envelope)
+            if str(result.outcome) in ("pause_channel", "misconfigured"):
+                # An account or configuration error: every other message of the channel would meet it too. The rest
+                # of the batch goes back unclaimed (the channel now rests); only the message that met it failed
+                # (misconfigured: fallback and alert) or waits (pause).
+                resting.add(prepared.envelope.channel)
+            book.sent.append((prepared, result))
+    finally:  # also when this thread is interrupted: what was sent is recorded, what was not stays 'sending'
+        book.close(unsent)
 
 
-def _record_and_claim(ticks: Ticks, sent: tuple[Prepared, Result] | None, following: Prepared | None, worker: str,
-                      counts: dict[str, int]) -> bool:
-    """One transaction: the outcome of the message just sent (steps 4 of the module docstring) and the claim
-    renewal of the next one (step 2), both before the next network call, so a crash at any point leaves what it
-    left when each had a transaction of its own, with one commit (one fsync) a message instead of two. True when
-    `following` is still this worker's to send."""
-    if sent is None and following is None:
-        return False
+def _claimed_batch(ticks: Ticks, worker: str, channels: list[str], counts: dict[str, int]
+                   ) -> tuple[list[Prepared], datetime] | None:
+    """Step 1 of the module docstring for a whole batch, in one transaction: claim up to `batch_size` due messages,
+    make the last checks, render them and write their attempts. None when nothing was due."""
     now = ticks.clock()
     with session_for(ticks.engine) as session:
-        if sent is not None:
-            prepared, result = sent
-            finish_attempt(session, prepared.attempt_id, result, now)
-            state = record_outcome(session, prepared.reminder, result, now, ticks.settings, worker)
-            if state == "lost":
-                log.warning("reminder %s: the claim was reconciled by another worker while sending",
-                            prepared.reminder.id)
-            counts[state] = counts.get(state, 0) + 1
-        if following is None:
-            return False
-        if transition(session, following.reminder.id, ["sending"], worker, claimed_at=now, updated_at=now):
-            return True
-        finish_attempt(session, following.attempt_id, None, now, outcome="not_tried")
-    log.warning("reminder %s: another dispatcher took it over before it was sent; left to it", following.reminder.id)
-    return False
+        ids = claim(session, worker, now, channels, ticks.settings.batch_size)
+        if not ids:
+            return None
+        batch = prepare_batch(session, ids, worker, now, ticks.settings, _caps(ticks), ticks.restoration,
+                              _limits(ticks), partial(statement_mail, rules=ticks.rules, settings=ticks.statements))
+    if len(ids) > len(batch):
+        counts["held_or_cancelled"] = counts.get("held_or_cancelled", 0) + len(ids) - len(batch)
+    return batch, now
 
 
 def _channels(ticks: Ticks) -> list[str]:
@@ -296,11 +339,10 @@ def dispatch(ticks: Ticks, budget_seconds: float = TICK_BUDGET_SECONDS) -> dict[
         counts["rerouted"] = rerouted
     while not ticks.stop.is_set() and time.monotonic() - started < budget_seconds:
         channels = _channels(ticks)
-        with session_for(ticks.engine) as session:
-            ids = claim(session, worker, ticks.clock(), channels, ticks.settings.batch_size) if channels else []
-        if not ids:
+        claimed = _claimed_batch(ticks, worker, channels, counts) if channels else None
+        if claimed is None:
             break
-        _send_batch(ticks, ids, worker, throttle, counts)
+        _send_batch(ticks, *claimed, worker, throttle, counts)
     left = left_for_others(ticks)
     if left:
         counts["left_unclaimed"] = left

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from custody.domain import marked
@@ -42,6 +43,8 @@ from custody.store.standing import ContactRow, Instructions, instructions_for
 
 log = logging.getLogger(__name__)
 SENT_STATES = ("sent", "delivered", "failed")
+TEXT_COLUMNS = ("body", "subject", "html", "template", "params")  # what rendering writes on a row
+ATTEMPT = ReminderAttempt.__table__
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class _Batch:
                          for c in session.execute(sa.select(Contact).where(Contact.id.in_(contact_ids))).scalars()}
         self.listed = {a for e in settings.call_list for a in (e.mobile, (e.email or "").lower()) if a}
         self.recent = self._recent_sends(reminders)
+        self.texts: dict[int, dict[str, Any]] = {}  # rendered texts waiting to be written, by reminder id
 
     def _recent_sends(self, reminders: Sequence[Reminder]) -> dict[tuple[str, str], list[datetime]]:
         """Send times of the last 24 hours per (channel, recipient), for the daily caps."""
@@ -144,12 +148,31 @@ def _lines(session: Session, reminder_ids: list[int]) -> dict[int, list[FeeLine]
     return {rid: list(lines.values()) for rid, lines in found.items()}
 
 
-def _store_text(session: Session, reminder: Reminder, rendered: Rendered) -> None:
+def _store_text(batch: _Batch, reminder: Reminder, rendered: Rendered) -> None:
+    """Keep the rendered text on the row: written with the batch's other texts (`_write_texts`)."""
     values = dict(body=rendered.text, subject=rendered.subject, html=rendered.html, template=rendered.template,
                   params=json.dumps(dict(rendered.params), ensure_ascii=False) if rendered.params else None)
-    transition(session, reminder.id, ["sending"], **values)
+    batch.texts[reminder.id] = values
+    _written(reminder, values)
+
+
+def _write_texts(session: Session, texts: Mapping[int, Mapping[str, Any]], worker: str) -> None:
+    """The texts rendered for a batch, in one statement (the rows are this worker's claims, taken in this same
+    transaction, so no other writer can have moved them meanwhile)."""
+    if not texts:
+        return
+    table = Reminder.__table__
+    query = (sa.update(table).where(table.c.id == sa.bindparam("reminder"), table.c.claimed_by == worker)
+             .values({name: sa.bindparam(f"new_{name}") for name in TEXT_COLUMNS}))
+    session.execute(query, [{"reminder": reminder_id, **{f"new_{name}": values[name] for name in TEXT_COLUMNS}}
+                            for reminder_id, values in texts.items()])
+
+
+def _written(reminder: Reminder, values: Mapping[str, Any]) -> None:
+    """Show on the loaded row what an UPDATE has just written, as its database state: set as plain attributes, the
+    session would write each row a second time at its next flush (and, autoflushing, before every statement)."""
     for name, value in values.items():
-        setattr(reminder, name, value)
+        set_committed_value(reminder, name, value)
 
 
 def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, cap: int | None) -> bool:
@@ -183,9 +206,11 @@ def _fits(session: Session, batch: _Batch, reminder: Reminder, worker: str, limi
         return False
     if text != (reminder.body or "") or params != json.loads(reminder.params or "{}"):
         values = dict(body=text, params=json.dumps(params, ensure_ascii=False) if params else None)
-        transition(session, reminder.id, ["sending"], **values)
-        for name, value in values.items():
-            setattr(reminder, name, value)
+        if reminder.id in batch.texts:  # rendered in this batch: written with the others
+            batch.texts[reminder.id].update(values)
+        else:
+            transition(session, reminder.id, ["sending"], **values)
+        _written(reminder, values)
     return True
 
 
@@ -214,7 +239,27 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
     fee_ids = [r.id for r in reminders if r.kind not in UNFOLDED]
     cancel_items(session, stale_item_reasons(session, local_day(now), settings, fee_ids))
     lines = _lines(session, fee_ids)
-    ready, attached = [], {}
+    ready, attached = _ready(session, batch, reminders, lines, worker, caps, restoration, limits, statement_mail)
+    _write_texts(session, batch.texts, worker)
+    ids = [r.id for r in ready]
+    if not ids:
+        return []
+    session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
+    attempts = sa.insert(ATTEMPT).returning(ATTEMPT.c.id, sort_by_parameter_order=True)
+    attempt_ids = session.execute(attempts, [dict(reminder_id=r.id, number=r.attempts, worker=worker, started_at=now)
+                                             for r in ready]).scalars().all()
+    return [Prepared(reminder, replace(envelope_of(reminder), attachments=attached.get(reminder.id, ())), attempt)
+            for reminder, attempt in zip(ready, attempt_ids, strict=True)]
+
+
+def _ready(session: Session, batch: _Batch, reminders: Sequence[Reminder], lines: Mapping[int, list[FeeLine]],
+           worker: str, caps: Mapping[str, int | None], restoration: RestorationRule | None,
+           limits: Mapping[str, Any] | None, statement_mail: StatementMail | None,
+           ) -> tuple[list[Reminder], dict[int, tuple[Attachment, ...]]]:
+    """The messages of the batch that may go now, and the statements' documents."""
+    now = batch.now
+    ready: list[Reminder] = []
+    attached: dict[int, tuple[Attachment, ...]] = {}
     for reminder in reminders:
         if not _checked(session, batch, reminder, worker, caps.get(reminder.channel)):
             continue
@@ -228,18 +273,11 @@ def prepare_batch(session: Session, reminder_ids: Sequence[int], worker: str, no
                 _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled or told since",
                         now)
                 continue
-            _store_text(session, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
+            _store_text(batch, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
         if not _fits(session, batch, reminder, worker, (limits or {}).get(reminder.channel)):
             continue
-        attempt = ReminderAttempt(reminder_id=reminder.id, number=reminder.attempts, worker=worker, started_at=now)
-        session.add(attempt)
-        ready.append((reminder, attempt))
-    session.flush()
-    ids = [r.id for r, _ in ready]
-    if ids:
-        session.execute(sa.update(Reminder.__table__).where(Reminder.id.in_(ids)).values(claimed_at=now))
-    return [Prepared(reminder, replace(envelope_of(reminder), attachments=attached.get(reminder.id, ())), attempt.id)
-            for reminder, attempt in ready]
+        ready.append(reminder)
+    return ready, attached
 
 
 StatementMail = Callable[[Session, Reminder], tuple[Rendered, Attachment]]
@@ -261,5 +299,5 @@ def _statement(session: Session, batch: _Batch, reminder: Reminder, worker: str,
         fail(session, reminder, batch.now, batch.settings, "local.STATEMENT", f"{type(exc).__name__}: {exc}", worker,
              from_states=("sending",))
         return None
-    _store_text(session, reminder, rendered)
+    _store_text(batch, reminder, rendered)
     return document

@@ -177,6 +177,50 @@ def finish_attempt(session: Session, attempt_id: int, result: SendOutcome | None
     session.execute(sa.update(table).where(table.c.id == attempt_id).values(**values))
 
 
+def finish_attempts(session: Session, finished: Sequence[tuple[int, SendOutcome]], now: datetime) -> None:
+    """`finish_attempt` for a batch's sends, in one statement: [(attempt id, what the transport answered)]."""
+    if not finished:
+        return
+    table = ReminderAttempt.__table__
+    query = (sa.update(table).where(table.c.id == sa.bindparam("attempt"))
+             .values(finished_at=now, outcome=sa.bindparam("said"), code=sa.bindparam("said_code"),
+                     detail=sa.bindparam("said_detail"), provider_id=sa.bindparam("said_id")))
+    session.execute(query, [dict(attempt=attempt, said=str(result.outcome), said_code=result.code,
+                                 said_detail=mask_text(result.detail or "")[:2000], said_id=result.provider_id)
+                            for attempt, result in finished])
+
+
+def held_by(session: Session, reminder_ids: Iterable[int], worker: str) -> set[int]:
+    """Of `reminder_ids`, those still being sent under `worker`'s claim; on PostgreSQL locked until the transaction
+    ends (SQLite's transaction already holds the write lock), so what is recorded for them next cannot be lost."""
+    query = (sa.select(REMINDER.c.id)
+             .where(REMINDER.c.id.in_(list(reminder_ids)), REMINDER.c.state.in_(["sending", "unknown"]),
+                    REMINDER.c.claimed_by == worker)
+             .with_for_update())
+    return set(session.execute(query).scalars())
+
+
+def record_sent(session: Session, sent: Sequence[tuple[Reminder, SendOutcome]], now: datetime, worker: str
+                ) -> set[int]:
+    """`record_outcome` for a batch's accepted messages in three statements, whatever their number: each becomes
+    'sent' with its provider id, and its planned items too, only if `worker` still holds its claim. Returns the ids
+    recorded (the others were reconciled by another worker meanwhile: "lost")."""
+    mine = held_by(session, [reminder.id for reminder, _ in sent], worker) if sent else set()
+    if not mine:
+        return mine
+    query = (sa.update(REMINDER)
+             .where(REMINDER.c.id == sa.bindparam("reminder"), REMINDER.c.claimed_by == worker,
+                    # not IN (...): an executemany takes no expanding parameters
+                    sa.or_(REMINDER.c.state == "sending", REMINDER.c.state == "unknown"))
+             .values(state="sent", sent_at=now, updated_at=now, provider_id=sa.bindparam("said_id"),
+                     last_code=sa.bindparam("said_code"), last_error=None))
+    session.execute(query, [dict(reminder=reminder.id, said_id=result.provider_id, said_code=result.code)
+                            for reminder, result in sent if reminder.id in mine])
+    session.execute(sa.update(ITEM).where(ITEM.c.reminder_id.in_(sorted(mine)), ITEM.c.state == "planned")
+                    .values(state="sent"))
+    return mine
+
+
 # ---------------------------------------------------------------------------------------------- outcomes
 
 

@@ -1,0 +1,127 @@
+"""A batch's bookkeeping is one transaction at its end: what a crash or an interruption in the middle of a batch
+leaves, and that recovery neither loses a message nor sends one blind again (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from custody.models.reminders import ReminderAttempt
+from scheduler.dispatch import dispatch
+from tests.test_remind_world import Clock, fast_settings, ticks_for
+from tests.test_scheduler_dispatch import _many_today, out_ids, states
+
+pytest_plugins = ["tests.support.fixtures"]
+
+CHILD = """
+import sys
+from datetime import datetime
+from custody.reminder_settings import ReminderSettings
+from custody.ruleset import default_rules
+from custody.store.db import engine_for
+from notifiers.aliyun_sms import AliyunSms, SmsSettings
+from scheduler.dispatch import dispatch
+from scheduler.ticks import Ticks
+from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
+url, endpoint, now = sys.argv[1:4]
+sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
+                            templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
+                                       "lapsed_due": "SMS_4", "overdue_final": "SMS_5"},
+                            read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
+settings = ReminderSettings(send_windows={}, batch_size=10)
+dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))
+"""
+
+
+@pytest.mark.parametrize("killed_at", [1, 3, 5], ids=["first-message", "mid-batch", "last-message"])
+def test_a_dispatcher_killed_mid_batch_is_recovered_by_look_up_without_loss_or_blind_resend(
+        engine: Engine, db_url: str, sms_transport, aliyun_gateway, killed_at: int) -> None:
+    """Five SMS in one batch. The gateway takes the first `killed_at` messages (answering all but the last of
+    them) and then holds its answer: the dispatcher is killed there, with the outcomes it has received still in
+    memory (they are recorded when the batch ends). Every message is left 'sending'; after the claim timeout each
+    is looked up by OutId: those the gateway took are marked sent, never resent; the others go once."""
+    now = _many_today(engine, 5).now
+    held, seen = threading.Event(), []
+
+    def hold_the_last(params) -> None:
+        seen.append(params.get("OutId"))
+        if len(seen) == killed_at:
+            held.wait(60)  # answered only after the kill (when the test ends)
+
+    aliyun_gateway.while_sending = hold_the_last
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat()],
+                             cwd=os.getcwd())
+    try:
+        deadline = time.monotonic() + 60
+        while len(seen) < killed_at and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    finally:
+        held.set()
+    aliyun_gateway.while_sending = None
+    assert len(aliyun_gateway.accepted()) == killed_at
+    assert states(engine) == {"sending": 5}  # written before the first send; no outcome recorded yet
+    clock = Clock(now + timedelta(minutes=11))
+    summary = dispatch(ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock))
+    assert summary["reconciled"] == 5
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 5 and max(sent.values()) == 1  # the ones the gateway took were looked up, not resent
+    assert states(engine) == {"sent": 5}
+    with engine.connect() as connection:
+        attempts = connection.execute(sa.select(ReminderAttempt.worker, ReminderAttempt.outcome,
+                                                ReminderAttempt.finished_at)).all()
+    assert all(finished is not None for _, _, finished in attempts)
+    dead = sorted(outcome for worker, outcome, _ in attempts if f":{child.pid}:" in worker)
+    assert dead == sorted(["sent"] * killed_at + ["not_sent"] * (5 - killed_at))
+
+
+class Interrupted(BaseException):
+    """What SIGINT raises in the dispatching thread (KeyboardInterrupt), without stopping pytest itself."""
+
+
+class InterruptedAfter:
+    """The real SMS transport, interrupted (as by Ctrl-C) when it is asked to send message number `count` + 1."""
+
+    def __init__(self, transport, count: int) -> None:
+        self.transport, self.count = transport, count
+        self.name, self.limits, self.missing_secret = transport.name, transport.limits, None
+
+    def send(self, message):
+        if self.count == 0:
+            raise Interrupted
+        self.count -= 1
+        return self.transport.send(message)
+
+    def lookup(self, message, sent_on):
+        return self.transport.lookup(message, sent_on)
+
+    def delivery_reports(self, mobile, sent_on, provider_id):
+        return self.transport.delivery_reports(mobile, sent_on, provider_id)
+
+
+def test_an_interrupted_batch_records_what_it_sent_and_leaves_the_rest_to_reconciliation(
+        engine: Engine, sms_transport, aliyun_gateway) -> None:
+    """Interrupted at its third message, a batch still records the two outcomes it holds (its bookkeeping runs on
+    the way out); the three not sent stay 'sending' and go once after the claim timeout."""
+    clock = _many_today(engine, 5)
+    now = clock.now
+    ticks = ticks_for(engine, {"sms": InterruptedAfter(sms_transport, 2)}, fast_settings(), clock)
+    with pytest.raises(Interrupted):
+        dispatch(ticks)
+    assert len(aliyun_gateway.accepted()) == 2
+    assert states(engine) == {"sent": 2, "sending": 3}
+    clock.now = now + timedelta(minutes=11)
+    summary = dispatch(ticks_for(engine, {"sms": sms_transport}, fast_settings(), clock))
+    assert summary["reconciled"] == 3
+    sent = out_ids(aliyun_gateway)
+    assert len(sent) == 5 and max(sent.values()) == 1
+    assert states(engine) == {"sent": 5}
