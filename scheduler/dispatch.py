@@ -6,10 +6,12 @@ call; (2) before each send, a claim older than a quarter of `claim_timeout_secon
 if this worker still holds it, in a transaction that also records the outcomes received so far, so a batch that
 outlives the claim timeout never sends what another dispatcher has taken over meanwhile; (3) the transport sends;
 (4) the outcomes, kept in memory, are recorded together in one transaction when the batch ends (also when it is
-interrupted), each only if this worker still holds the claim, with the messages handed back unsent.
+interrupted), each only if this worker still holds the claim, with the messages handed back unsent; an email's
+outcome (it cannot be looked up) is recorded, with those waiting, before the next message goes.
 A worker killed between (1) and (4) leaves its batch 'sending': `reconcile` finds each row after the claim timeout
 and takes it over (only if its claim was not renewed since): SMS is looked up by OutId (QuerySendDetails) before
-any resend; email cannot be asked, and is sent again (a duplicate is tolerable where a lost reminder is not).
+any resend; email cannot be asked, and the one email whose acceptance was not yet recorded is sent again (a
+duplicate is tolerable where a lost reminder is not).
 
 A channel whose secrets this process lacks (`missing_secret`: a cron run started without them) is not claimed,
 reconciled or asked for receipts here: its messages are left for a process that has them, and the tick result
@@ -204,6 +206,11 @@ class _Book:
         self._count("lost", 1)
         return False
 
+    def flush(self) -> None:
+        """Record the outcomes waiting now, in one transaction."""
+        with session_for(self.ticks.engine) as session:
+            self._record(session, self.ticks.clock())
+
     def close(self, unsent: list[tuple[Prepared, str]]) -> None:
         """One transaction: every outcome not recorded yet, and the messages handed back unsent (with why)."""
         if not self.sent and not unsent:
@@ -278,6 +285,10 @@ def _send_prepared(ticks: Ticks, batch: list[Prepared], claimed_at: datetime, wo
                 # (misconfigured: fallback and alert) or waits (pause).
                 resting.add(prepared.envelope.channel)
             book.sent.append((prepared, result))
+            if not isinstance(transport, Reconciling):
+                # An email cannot be looked up after a crash: its outcome is recorded before the next message
+                # goes, so a crash resends at most the one email whose acceptance was not yet written.
+                book.flush()
     finally:  # also when this thread is interrupted: what was sent is recorded, what was not stays 'sending'
         book.close(unsent)
 

@@ -125,3 +125,49 @@ def test_an_interrupted_batch_records_what_it_sent_and_leaves_the_rest_to_reconc
     sent = out_ids(aliyun_gateway)
     assert len(sent) == 5 and max(sent.values()) == 1
     assert states(engine) == {"sent": 5}
+
+
+def _emails_today(engine: Engine, count: int):
+    """`count` email reminders due now (one enterprise each, an email contact and no mobile)."""
+    from custody.clock import now as real_now
+    from custody.reminder_policy import Tier
+    from scheduler.ticks import plan_now
+    from tests.test_remind_world import Clock, add_enterprise, add_patent, world
+
+    start = real_now()
+    filed = start.date() + timedelta(days=10)
+    filed = filed.replace(year=filed.year - 8) if (filed.month, filed.day) != (2, 29) else filed - timedelta(days=1)
+
+    def build(s):
+        for n in range(count):
+            add_patent(s, add_enterprise(s, f"公司{n}", mobile=None, email=f"ip{n}@example.com"), filed=filed)
+    world(engine, build)
+    settings = fast_settings(tiers=(Tier("mail", "due_date", tuple(range(-30, 0)), ("email",), ("ip_manager",)),))
+    plan_now(ticks_for(engine, {}, settings, Clock(start)))
+    return Clock(start)
+
+
+class WatchingEmail:
+    """The real email transport; before each send it notes how many messages the database already has as sent."""
+
+    def __init__(self, transport, engine: Engine) -> None:
+        self.transport, self.engine, self.sent_before = transport, engine, []
+        self.name, self.limits, self.missing_secret = transport.name, transport.limits, None
+
+    def send(self, message):
+        self.sent_before.append(states(self.engine).get("sent", 0))
+        return self.transport.send(message)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def test_each_email_outcome_is_recorded_before_the_next_email_goes(engine: Engine, email_transport,
+                                                                   smtp_server) -> None:
+    """Email cannot be looked up after a crash, so batching its bookkeeping would let a crash resend a whole batch:
+    each accepted email is recorded before the next goes (at most one resent, as before batches)."""
+    clock = _emails_today(engine, 4)
+    watching = WatchingEmail(email_transport, engine)
+    dispatch(ticks_for(engine, {"email": watching}, fast_settings(), clock))
+    assert watching.sent_before == [0, 1, 2, 3]
+    assert states(engine) == {"sent": 4}
