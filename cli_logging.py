@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 
 
 
+class _WordedLevel(logging.Formatter):
+    """`WARNING: …` on an operator's terminal in the operator's language (警告：…); the log file keeps the
+    level names that tools filter on."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from custody.i18n import current_language, tr
+
+        if current_language() == "en":
+            return super().format(record)
+        return f"{tr(record.levelname)}：{record.getMessage()}"
+
+
 class _ShanghaiTimes(logging.Formatter):
     """Log times in Asia/Shanghai with the offset, like every other time the engine shows (not the machine's zone,
     which is UTC on most servers)."""
@@ -46,7 +58,7 @@ def configure_logging(config: Config) -> None:
     file_handler.setFormatter(_ShanghaiTimes("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)
-    stderr_handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    stderr_handler.setFormatter(_WordedLevel("%(levelname)s: %(message)s"))
     for handler in (file_handler, stderr_handler):
         handler.addFilter(MaskingFilter())
         handler._custody = True  # type: ignore[attr-defined]

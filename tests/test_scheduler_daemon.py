@@ -152,7 +152,7 @@ def test_a_dry_run_only_says_it_would_alert_the_operator(db_url: str, engine: En
     config = str(_config(tmp_path, db_url))
     world(engine, lambda s: add_patent(s, add_enterprise(s, mobile=None, email=None)))  # nobody to remind
     code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--dry-run")
-    assert code == 0 and "would alert the operator (dry run, not saved): 无人可提醒" in err
+    assert code == 0 and "警告：将提醒运营人员（试运行，未保存）：无人可提醒" in err
     assert "operator alert:" not in err and outbox(engine) == []
 
 
@@ -358,7 +358,7 @@ def test_remind_plan_dry_run_says_which_channels_cannot_send(db_url: str, engine
     assert [(r["tier"], r["channel"], r["outcome"]) for r in json.loads(out)] == [
         ("before_due:due-7", "email", "planned"),
         ("before_due_sms:due-7", "sms", "skipped: 短信无法发送（未启用）")]  # the reason in the language (zh)
-    assert "would alert the operator (dry run, not saved): 提醒层级 before_due_sms 的渠道（sms）均未启用" in err
+    assert "将提醒运营人员（试运行，未保存）：提醒层级 before_due_sms 的渠道（sms）均未启用" in err
     assert outbox(engine) == []
 
 

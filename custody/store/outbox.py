@@ -304,8 +304,8 @@ def plan_alert(session: Session, settings: ReminderSettings, key: str, now: date
     if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
         return  # planned (or sent) before: logging it again at every tick would have cron mail it every run
     rendered = render_alert(headline, details)
-    log.warning("%s: %s", "would alert the operator (dry run, not saved)" if dry_run else "operator alert",
-                rendered.text)
+    log.warning("%s", tr("{what}: {alert}", alert=rendered.text, what=tr(
+        "would alert the operator (dry run, not saved)") if dry_run else tr("operator alert")))
     insert_ignore(session, REMINDER, [dict(
         key=key, kind="alert", channel=settings.alert_channel, recipient="operator",
         recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,
