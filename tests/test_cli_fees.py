@@ -249,7 +249,8 @@ def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkey
     monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
     assert run(BASE) == 2
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith(("Error: database URL:", "Error: 数据库地址 "))
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(("Error: database URL:", "Error: 数据库地址 "))
 
 
 def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(capsys, monkeypatch):
