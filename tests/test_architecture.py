@@ -11,7 +11,7 @@ import pytest
 from custody.ruleset import RuleSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = ("cli", "cli_render", "cli_rich", "scheduler", "notifiers", "importers")
+OUTER = ("cli", "cli_messages", "cli_render", "cli_rich", "scheduler", "notifiers", "importers")
 # Only these custody modules may touch the database layer; the rest of the core is pure.
 DB_MODULES = ("custody/models", "custody/store", "custody/migrations")
 
