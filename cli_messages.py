@@ -40,6 +40,10 @@ CLICK_MESSAGES = (
     "Input should be a valid number, unable to parse string as a number",
     "Input should be a valid integer",
     "Input should be a valid number",
+    "Input should be greater than or equal to {bound}",
+    "Input should be less than or equal to {bound}",
+    "Input should be greater than {bound}",
+    "Input should be less than {bound}",
 )
 # Parts that are messages themselves: translated in turn.
 _NESTED = frozenset({"reason"})
