@@ -147,3 +147,40 @@ def test_the_dates_of_a_chinese_error_are_the_operators():
         facts = PatentFacts(PatentType.INVENTION, date(2017, 4, 25), grant_year=3, paid_through=8)
         decision_year(fee_schedule(facts, default_rules(), default_calendar()), 7)
     assert str(caught.value) == "第 7 年年费已缴纳"
+
+
+# ---------------------------------------------------------------------------------------------- reminder tiers
+
+
+@pytest.mark.parametrize(("stored", "zh", "en"), [
+    ("before_due:due-60", "到期前60天", "60 days before the due date"),
+    ("before_due_sms:due+0", "到期日当天", "on the due date"),
+    ("late_fee_rise:rise10-3", "宽限期第2个月前3天（滞纳金10%）", "3 days before grace month 2 (late fee 10%)"),
+    ("late_fee_rise:rise5+0", "宽限期第1个月首日（滞纳金5%）", "grace month 1 begins (late fee 5%)"),
+    ("grace_end:grace_end-15", "宽限期届满前15天", "15 days before the grace period ends"),
+    ("lapsed:grace_end+1", "宽限期届满后1天", "1 days after the grace period ended"),
+    ("restoration_notice:notice+0", "终止通知当天", "the day of the termination notice"),
+    ("restoration:restore_by-10", "恢复期限前10天", "10 days before the restoration deadline"),
+    ("grace_end:grace_end-15>fallback", "宽限期届满前15天（备用渠道）",
+     "15 days before the grace period ends (fallback channel)"),
+    ("not a tier", "not a tier", "not a tier"),
+])
+def test_a_reminder_tier_is_shown_as_when_it_fires(stored, zh, en):
+    from custody.i18n import cell_label
+    from custody.tier_words import _WORDS, tier_words
+
+    assert (tier_words(stored, "zh"), tier_words(stored, "en")) == (zh, en)
+    assert cell_label("tier", stored, "zh") == zh  # a table column of the domain "tier"
+    assert all(msgid in catalogue("zh") for words in _WORDS.values() for msgid in words)
+
+
+def test_patent_history_names_the_tier_in_words(session):
+    from custody.store.reminder_history import reminder_rows
+    from tests.test_operator_commands import _planned_item
+    from tests.test_status_portfolio import P1, build_portfolio
+
+    build_portfolio(session)
+    item = _planned_item(session, P1, 9, date(2025, 8, 1))  # stored tier "before_due:due-60"
+    set_language("zh")
+    [row] = reminder_rows(session, item.patent_id)
+    assert "（到期前60天）" in row["detail"] and "before_due" not in row["detail"], row
