@@ -184,3 +184,30 @@ def test_patent_history_names_the_tier_in_words(session):
     set_language("zh")
     [row] = reminder_rows(session, item.patent_id)
     assert "（到期前60天）" in row["detail"] and "before_due" not in row["detail"], row
+
+
+# ---------------------------------------------------------------------------------------------- long tables
+
+
+@pytest.mark.parametrize(("width", "lines"), [
+    (80, ["Small", "名称      金额     日期         比例", "--------  -------  -----------  ------",
+          "=1+1      -5.00    2027-03-01*  15.00%", "一种方法  1234.56  2025-06-16   0%", ""]),
+    (30, ["Small", "（为适应终端宽度未显示：名称；--format csv 可导出全部列）", "金额     日期         比例",
+          "-------  -----------  ------", "-5.00    2027-03-01*  15.00%", "1234.56  2025-06-16   0%", ""]),
+    (10, ["Small", "（为适应终端宽度未显示：名称；--format csv 可导出全部列）", "金额     日期         比例",
+          "-------  -----------  ------", "-5.00    2027-03-01*  15.00%", "1234.56  2025-06-16   0%", ""]),
+], ids=["fits", "text-column-left-out", "amounts-and-dates-whole-even-when-wider"])
+def test_a_long_plain_table_fits_the_terminal_without_cutting_an_amount_or_a_date(width, lines, monkeypatch):
+    import io
+
+    from custody import report_totals as totals
+    from custody.report_output import write_plain_table
+    from tests.test_report_engine import _small_report
+
+    out = io.StringIO()
+    write_plain_table(totals.as_table_report(_small_report()), out, "zh", width)
+    assert out.getvalue().splitlines() == lines
+    monkeypatch.setenv("COLUMNS", str(width))  # the terminal's width when none is given, as cli_render reads it
+    again = io.StringIO()
+    write_plain_table(totals.as_table_report(_small_report()), again, "zh")
+    assert again.getvalue() == out.getvalue()
