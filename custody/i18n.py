@@ -99,9 +99,10 @@ def _event_label(domain: str, value: str, language: str) -> str:
 
         return role_table().label(value, language)
     if domain == "tier":  # a reminder's tier event label ("before_due:due-60"): when it fires, in words
-        from custody.tier_words import tier_words
+        from custody.tier_words import tier_message
 
-        return tier_words(value, language)
+        said = tier_message(value)
+        return "".join(tr(msgid, language, **fields) for msgid, fields in said) if said else value
     if domain not in _EVENT_DOMAINS:
         return value
     from custody.status_vocab import default_vocabulary

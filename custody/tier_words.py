@@ -1,4 +1,5 @@
-"""A reminder tier as a person reads it: "before_due:due-60" is 到期前60天 (60 days before the due date).
+"""A reminder tier as a person reads it (`custody.i18n.label("tier", stored)`): "before_due:due-60" is
+到期前60天 (60 days before the due date).
 
 A reminder item stores its TierEvent label (custody.reminder_policy: `{tier name}:{anchor tag}{offset:+d}`, with
 custody.store.fallback's ">fallback" when it was rerouted): it is part of the item's unique key, so it stays as it
@@ -10,8 +11,7 @@ A label that is not a tier event's is shown as it is stored.
 from __future__ import annotations
 
 import re
-
-from custody.i18n import tr
+from typing import Any
 
 _LABEL = re.compile(r"^[^:]+:(?P<tag>due|rise\d+|grace_end|notice|restore_by)(?P<offset>[+-]\d+)"
                     r"(?P<fallback>>fallback)?$")
@@ -31,14 +31,16 @@ _WORDS = {
 }
 
 
-def tier_words(label: str, language: str | None = None) -> str:
-    """When the reminder of `label` fires, in words; an unknown label as it is."""
+def tier_message(label: str) -> tuple[tuple[str, dict[str, Any]], ...] | None:
+    """When the reminder of `label` fires, as messages (msgid, fields) to say one after the other; None for a
+    label that is not a tier event's. custody.i18n words them (label domain "tier"): this module imports no catalogue,
+    so the catalogue can ask it."""
     found = _LABEL.match(label)
     if found is None:
-        return label
+        return None
     tag, offset = found["tag"], int(found["offset"])
     before, on, after = _WORDS["rise" if tag.startswith("rise") else tag]
     rate = int(tag[4:]) if tag.startswith("rise") else 0
     msgid = before if offset < 0 else on if offset == 0 else after
-    shown = tr(msgid, language, n=abs(offset), rate=rate, month=max(rate // _RISE_STEP, 1))
-    return shown + (tr(" (fallback channel)", language) if found["fallback"] else "")
+    said = ((msgid, {"n": abs(offset), "rate": rate, "month": max(rate // _RISE_STEP, 1)}),)
+    return said + (((" (fallback channel)", {}),) if found["fallback"] else ())

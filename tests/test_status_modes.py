@@ -70,9 +70,9 @@ def test_making_a_patent_watch_only_cancels_its_planned_reminders_and_says_why(s
                                   f"{ENTERPRISES[C]}'s digest")
     assert history(session, patents[P1])[-2:] == [
         {"date": TODAY, "what": "effect: mode_watch", "detail": effects[0].message},
-        {"date": TODAY, "what": "reminder: cancelled", "detail": "year 9 fee reminder (before_due:due-30) by email "
-                                                                  "to z***@a.example: cancelled (watch-only patent: "
-                                                                  "no fee reminders)",
+        {"date": TODAY, "what": "reminder: cancelled", "detail": "year 9 fee reminder (30 days before the due date) by "
+                                                                  "email to z***@a.example: cancelled (watch-only "
+                                                                  "patent: no fee reminders)",
          "source": "cause: year 9 fee due 2025-08-01"}]
 
 

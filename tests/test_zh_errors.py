@@ -166,10 +166,10 @@ def test_the_dates_of_a_chinese_error_are_the_operators():
     ("not a tier", "not a tier", "not a tier"),
 ])
 def test_a_reminder_tier_is_shown_as_when_it_fires(stored, zh, en):
-    from custody.i18n import cell_label
-    from custody.tier_words import _WORDS, tier_words
+    from custody.i18n import cell_label, label
+    from custody.tier_words import _WORDS
 
-    assert (tier_words(stored, "zh"), tier_words(stored, "en")) == (zh, en)
+    assert (label("tier", stored, "zh"), label("tier", stored, "en")) == (zh, en)
     assert cell_label("tier", stored, "zh") == zh  # a table column of the domain "tier"
     assert all(msgid in catalogue("zh") for words in _WORDS.values() for msgid in words)
 

@@ -14,7 +14,6 @@ from custody.i18n import label, tr
 from custody.masking import mask_text
 from custody.models.status import StatusEvent
 from custody.store.pledge_alerts import pledgee_alert_keys
-from custody.tier_words import tier_words
 
 # The event kinds a reminder can follow from: restoration reminders from a termination notice, pledgee alerts
 # from a pledge.
@@ -35,7 +34,7 @@ def reminder_rows(session: Session, patent_id: int) -> list[dict]:
     rows = [_row(reminder, item.state if item.state == "cancelled" else reminder.state,
                  item.cancel_reason or reminder.cancel_reason,
                  tr("year {year} {kind} reminder ({tier}) by {channel} to {to}", year=item.fee_year,
-                    kind=label("reminder_kind", item.kind), tier=tier_words(item.tier),
+                    kind=label("reminder_kind", item.kind), tier=label("tier", item.tier),
                     channel=label("channel", item.channel), to=mask_text(item.recipient)),
                  _item_cause(item, events, reminder.day))
             for item, reminder in session.exec(statement)]
