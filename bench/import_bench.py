@@ -8,8 +8,8 @@ migrated database that already holds the enterprises. The floor is measured in t
 already typed, inserted into the same empty table with one raw executemany (SQLite, with the page cache an
 import's connection gets) or one COPY (PostgreSQL). Everything the run writes (databases, the children's log)
 goes to a temporary folder; the PostgreSQL schema it creates (bench_<timestamp>) is dropped at the end.
-Targets (issue 3, on a 2-core machine): 1M-row CSV into SQLite <= 60 s and <= 3x its floor; 100k-row xlsx
-<= 10 s, with its paid-through years given and without them (inferred from the legal status); peak memory
+Targets (issue 3, on a 2-core machine): 1M-row CSV into SQLite <= 60 s and <= 3x its floor (issue 9: <= 2x);
+100k-row xlsx <= 10 s, with its paid-through years given and without them (inferred from the legal status); peak memory
 <= 1.5 GB; PostgreSQL within 2x of SQLite. Prints one JSON object. A target is judged only at the size it is set
 for: in a reduced run (fewer rows) its figure is null, neither met nor missed.
 """
@@ -323,6 +323,8 @@ def targets(cases: list[dict]) -> dict[str, bool | None]:
     if "csv-sqlite" in by_name:
         found["csv_sqlite_under_60_s"] = judged("csv-sqlite", by_name["csv-sqlite"]["seconds"] <= 60)
         found["csv_sqlite_within_3x_floor"] = judged("csv-sqlite", by_name["csv-sqlite"]["ratio_to_floor"] <= 3)
+        # Issue 9 tightened it: a million CSV rows within twice the floor.
+        found["csv_sqlite_within_2x_floor"] = judged("csv-sqlite", by_name["csv-sqlite"]["ratio_to_floor"] <= 2)
     if "xlsx-sqlite" in by_name:
         found["xlsx_sqlite_under_10_s"] = judged("xlsx-sqlite", by_name["xlsx-sqlite"]["seconds"] <= 10)
     inferred = "xlsx-sqlite-paid-through-inferred"

@@ -10,9 +10,11 @@ period) is loaded; the first plan after that import fills `patent_due` for every
 reminders (`first_plan_seconds`); the day's messages are marked sent (as the dispatcher would), and the daily
 planning tick is timed on the next day: it refreshes what changed, sweeps what is planned, and plans what is due,
 reading only `patent_due` rows whose next tier has fired (an index range). Then a full refresh on the same day
-(`refresh_seconds`: every row recomputed and rewritten, nothing new to plan). Targets at 1,000,000 patents (the
-`targets` map; null below that size): first plan ≤ 60 s, full refresh ≤ 30 s, daily tick ≤ 10 s, peak RSS of the
-process ≤ 1.5 GB; `target_seconds` (5) is the daily tick's older, stricter aim.
+(`refresh_seconds`: every row recomputed and rewritten, nothing new to plan). Last, the heavy day
+(`heavy_tick_seconds`): the first tick after five days without one, about 130,000 items at a million patents.
+Targets at 1,000,000 patents (the `targets` map; null below that size): first plan ≤ 60 s, full refresh ≤ 30 s,
+daily and heavy tick ≤ 10 s, peak RSS of the process ≤ 1.5 GB;
+`target_seconds` (5) is the daily tick's older, stricter aim.
 
 Dispatch: reminders for `--messages` / 2 enterprises (one SMS and one email each) go
 through the real Aliyun SDK to the local gateway and through SMTP to the local aiosmtpd server, with `--workers`
@@ -110,6 +112,23 @@ def _a_day_passes(engine) -> None:
         connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
 
 
+# The issue's heavy day: ~140 k items at a million patents. An ordinary day here plans ~36 k; the first tick after
+# the server was down five days (a holiday week) plans five days' tiers at once, the issue's heavy day (~140 k).
+HEAVY_DAYS = 5
+
+
+def _heavy_tick(engine, ticks: Ticks):
+    """The tick after HEAVY_DAYS days without one (what was planned has been sent)."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("update reminder set state = 'sent', sent_at = created_at where state = 'planned'"))
+        connection.execute(sa.text("update reminder_item set state = 'sent' where state = 'planned'"))
+    _a_day_passes(engine)
+    ticks.clock = lambda: PLAN_DAY + timedelta(days=HEAVY_DAYS)
+    started = time.perf_counter()
+    heavy = plan_now(ticks)
+    return heavy, time.perf_counter() - started
+
+
 def bench_planning(url: str, patents: int) -> dict:
     engine = engine_for(url)
     started = time.perf_counter()
@@ -133,6 +152,7 @@ def bench_planning(url: str, patents: int) -> dict:
     started = time.perf_counter()
     again = plan_now(ticks, full_refresh=True)
     refresh = time.perf_counter() - started
+    heavy, heavy_took = _heavy_tick(engine, ticks)
     with engine.connect() as connection:
         due_rows = connection.execute(sa.text("select count(*) from patent_due")).scalar()
     engine.dispose()
@@ -141,11 +161,14 @@ def bench_planning(url: str, patents: int) -> dict:
     return {"patents": patents, "load_seconds": round(loaded, 1), "full_refresh_seconds": round(full, 2),
             "first_plan_seconds": round(full, 2), "full_refresh_summary": first.summary(), "patent_due_rows": due_rows,
             "daily_plan_seconds": round(took, 2), "daily_plan_summary": daily.summary(),
-            "refresh_seconds": round(refresh, 2), "refresh_summary": again.summary(), "peak_rss_mb": round(peak),
+            "refresh_seconds": round(refresh, 2), "refresh_summary": again.summary(),
+            "heavy_tick_days": HEAVY_DAYS, "heavy_tick_seconds": round(heavy_took, 2),
+            "heavy_tick_summary": heavy.summary(), "peak_rss_mb": round(peak),
             "target_seconds": 5.0,
             "targets": {"first_plan_60s": full <= 60 if full_size else None,
                         "full_refresh_30s": refresh <= 30 if full_size else None,
                         "daily_tick_10s": took <= 10 if full_size else None,
+                        "heavy_tick_10s": heavy_took <= 10 if full_size else None,
                         "rss_1_5gb": peak <= 1500 if full_size else None}}
 
 

@@ -37,6 +37,9 @@ def _once(args: list[str], folder: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CUSTODY_CONFIG", None)
     env.pop("CUSTODY_DATABASE_URL", None)
+    # An installed custody has its bytecode compiled (pip does it); the warm-up run writes it here, unless the
+    # shell forbids writing it, when every run would compile the modules again and time that instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -10,6 +10,7 @@ The rest of the code reads each section as the plain dict it always did, now wit
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tomllib
@@ -36,6 +37,10 @@ class Config:
 
     @cached_property
     def _sections(self) -> dict[str, dict[str, Any]]:
+        if not self.data:  # nothing to check: the schema's defaults, kept without loading pydantic (issue 9)
+            from custody.config_defaults import DEFAULT_SECTIONS
+
+            return copy.deepcopy(DEFAULT_SECTIONS)
         return validated_sections(self.data, self.origin)
 
     def section(self, name: str) -> Mapping[str, Any]:

@@ -177,6 +177,8 @@ def add_months(day: date, months: int) -> date:
     """
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if day.day <= 28:  # every month has the day: no month length to look up (the common case, by far)
+        return date(year, month, day.day)
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 

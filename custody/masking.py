@@ -17,29 +17,45 @@ import os
 import re
 import traceback
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class _Pattern:
+    """A regular expression compiled when first used: every command imports this module (its log handlers mask),
+    few have anything to mask, and compiling these nine took about 8 ms of each start (issue 9)."""
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:  # fullmatch, sub, ...: the compiled pattern's
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)
+        return getattr(self._compiled, name)
+
 
 # Mainland mobile numbers: 1[3-9] + 9 digits, optionally +86/0086/86 and spaced or dashed as 3-4-4.
-_PHONE = re.compile(r"(?<!\d)((?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_PHONE = _Pattern(r"(?<!\d)((?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # The local part is ASCII only, so Chinese text running into an address stays readable.
-_EMAIL = re.compile(r"([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-\u0080-\uffff]+(?:\.[A-Za-z0-9\-\u0080-\uffff]+)+)")
+_EMAIL = _Pattern(r"([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-\u0080-\uffff]+(?:\.[A-Za-z0-9\-\u0080-\uffff]+)+)")
 # Tokens carried in URLs: WeCom robots use ?key=, DingTalk ?access_token= and &sign=.
-_URL_TOKEN = re.compile(r"(?i)([?&](?:[a-z_]*key|access_token|[a-z_]*token|secret|sign|signature|password|auth|"
+_URL_TOKEN = _Pattern(r"(?i)([?&](?:[a-z_]*key|access_token|[a-z_]*token|secret|sign|signature|password|auth|"
                         r"credential|code)=)[^&\s\"'<>]+")
 # The userinfo of a URL: its password (scheme://user:password@host), or the whole of it when it is a token
 # (scheme://<token>@host); a plain user name (postgresql://custody@db) says who, not how, and stays.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>:]*)(:[^/\s@\"'<>]*)?@")
+_USERINFO = _Pattern(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>:]*)(:[^/\s@\"'<>]*)?@")
 # A token as a path segment (Feishu …/hook/<uuid>, Slack-like …/T0/B0/<token>): 16+ characters of a token's
 # alphabet with both letters and digits. Application numbers (digits and a dot) and words never qualify.
-_PATH_TOKEN = re.compile(r"(?i)(?<=/)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}(?=[/?#\s\"'<>]|$)")
-_TOKEN_LIKE = re.compile(r"(?i)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}")
-_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+")
+_PATH_TOKEN = _Pattern(r"(?i)(?<=/)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}(?=[/?#\s\"'<>]|$)")
+_TOKEN_LIKE = _Pattern(r"(?i)(?=[a-z0-9_\-]*\d)(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{16,}")
+_URL = _Pattern(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+")
 # An Authorization (or token) header, as sent or echoed back: `Authorization: Bearer x`, `"authorization": "x"`.
-_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-auth-token|auth[-_]?token|"
+_AUTH_HEADER = _Pattern(r"(?i)\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-auth-token|auth[-_]?token|"
                           r"access[-_]?token|token|cookie|set-cookie)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
                           r"(?:(bearer|basic|token|digest)\s+)?[^\s\"',;&<>\\]+")
 # A credential after its scheme word, anywhere: "Bearer x" or "Basic x" always; "Token x" only when x has a digit
 # ("token expired" is English).
-_SCHEME_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|(?:token|digest)(?=\s+[^\s\d]*\d))\s+[a-z0-9._~+/=\-]{6,}")
+_SCHEME_CREDENTIAL = _Pattern(r"(?i)\b(bearer|basic|(?:token|digest)(?=\s+[^\s\d]*\d))\s+[a-z0-9._~+/=\-]{6,}")
 _registered: set[str] = set()
 
 SECRET_NAME_PARTS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "WEBHOOK")

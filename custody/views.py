@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from custody.display import PatentDisplay
 from custody.domain import Citation, is_provisional_date
 from custody.fees import (
     FeeInputError,
@@ -25,6 +24,9 @@ from custody.fees import (
     remaining_total,
     restoration_quote,
 )
+
+if TYPE_CHECKING:  # `custody fees` prints a schedule: it need not load the report's display (issue 9)
+    from custody.display import PatentDisplay
 
 
 def number(amount: Decimal) -> int | float:

@@ -12,7 +12,6 @@ written in a title or note above the header (导出日期 / 截至…); the file
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from custody.collector import collector_paused
 from custody.store.import_batch import Batch
 from importers.columns import Profile, profile_from_config
 from importers.context import Lookup, Options
@@ -80,15 +80,9 @@ class ImportFile:
         is False (the file already failed) the rest is only checked: empty chunks, every problem still found."""
         if self.data is not None:
             data, self.data = self.data, None
-            # A batch job that allocates millions of short-lived, acyclic tuples: the cyclic collector would
-            # spend a third of the time walking them. Paused while the file streams (chunks and their writes).
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            # Paused while the file streams (chunks and their writes): see custody.collector.
+            with collector_paused():
                 yield from _read(self, data, keep_writing, progress or (lambda n: None))
-            finally:
-                if collecting:
-                    gc.enable()
         self.batch.rows_read = self.rows_read
         self.batch.rows_rejected = len(self.error_rows)
         if self.header is not None and self.rows_read == 0 and not self.sink.has_file_error:

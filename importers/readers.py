@@ -128,7 +128,11 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[Cell]]]:
     try:
         with open(source.path, encoding=source.encoding, newline="") as fh:
             for number, record in enumerate(csv.reader(fh, delimiter=source.delimiter), start=1):
-                yield number, [_csv_cell(value) for value in record]
+                # The apostrophe rule looked at only where one may apply: a million rows have ten million cells.
+                if "'" in "".join(record):
+                    yield number, [_csv_cell(value) for value in record]
+                else:
+                    yield number, [value.strip() or None for value in record]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ReadError("file_unreadable", detail=str(exc)) from None
 

@@ -98,6 +98,27 @@ def _record_failure(engine: Engine, name: str, error: str, settings: ReminderSet
 # ---------------------------------------------------------------------------------------------- drop folder
 
 
+class WrongFolder(ValueError):
+    """A folder named to `custody status sync` that is most likely not a legal-status folder: nothing is touched."""
+
+
+def folder_exports(folder: Path, refuse_without_exports: bool) -> tuple[list[Path], list[str]]:
+    """(the folder's legal-status exports, the names of its other files). A folder that holds files but no export,
+    and was never synced before (no done/ or failed/), is refused: most likely the wrong folder, such as the
+    installation's own."""
+    from custody.status_vocab import STATUS_FILE_SUFFIXES, is_status_export
+
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    exports = [p for p in files if is_status_export(p.name)]
+    others = [p.name for p in files if not is_status_export(p.name)]
+    synced_before = (folder / "done").is_dir() or (folder / "failed").is_dir()
+    if refuse_without_exports and others and not exports and not synced_before:
+        raise WrongFolder(f"{folder} holds no legal-status export ({', '.join(STATUS_FILE_SUFFIXES)}), only other "
+                          f"files ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}): nothing was "
+                          f"touched; is it the right folder?")
+    return exports, others
+
+
 def _candidates(folder: Path, settle_seconds: float) -> list[Path]:
     """The settled legal-status exports in the folder: only CSV/Excel files are ever claimed and filed away, so a
     database, a config file or anything else that shares the folder is never moved."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 import cli
+import cli_import
 from importers import files
 
 DATA = Path(__file__).parent / "data" / "import"
@@ -371,12 +372,12 @@ def test_the_progress_bar_has_a_total_on_a_terminal():
     from rich.console import Console
 
     screen = io.StringIO()
-    with cli._import_progress(True, Console(file=screen, force_terminal=True, width=100)) as start:
+    with cli_import._import_progress(True, Console(file=screen, force_terminal=True, width=100)) as start:
         advance = start("importing", 1000)
         advance(400)
         advance(600)
     assert "1000/1000" in screen.getvalue() or "400/1000" in screen.getvalue()
     quiet = io.StringIO()
-    with cli._import_progress(True, Console(file=quiet, force_terminal=False)) as start:
+    with cli_import._import_progress(True, Console(file=quiet, force_terminal=False)) as start:
         start("importing", 1000)(10)
     assert quiet.getvalue() == ""

@@ -63,7 +63,7 @@ def test_make_installs_from_the_constraints_and_ci_runs_make() -> None:
 
 def _imported_top_names() -> set[str]:
     names: set[str] = set()
-    files = [ROOT / "cli.py", *[p for d in ("custody", "scheduler", "notifiers", "importers", "tests", "bench")
+    files = [*ROOT.glob("cli*.py"), *[p for d in ("custody", "scheduler", "notifiers", "importers", "tests", "bench")
                                 for p in (ROOT / d).rglob("*.py")]]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

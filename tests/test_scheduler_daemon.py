@@ -21,6 +21,8 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 import cli
+import cli_logging
+import cli_wiring
 from custody.clock import now as real_now
 from custody.config import load_config
 from custody.models import Enterprise
@@ -60,7 +62,8 @@ def test_daemon_jobs_run_in_shanghai_time_and_catch_up_after_downtime() -> None:
 def test_the_daemon_runs_the_status_tick_daily_and_at_start_and_the_drop_folder_every_minute(tmp_path) -> None:
     config = _config(tmp_path, "sqlite://", f'[status]\ndrop_folder = "{tmp_path / "inbox"}"\n')
     ticks = ticks_for(None, {}, clock=Clock(at("2025-04-18", "07:15")))
-    extra = cli._status_jobs(load_config(str(config)), day_time(7, 30))  # what `custody daemon` hands the scheduler
+    # what `custody daemon` hands the scheduler
+    extra = cli_wiring.status_jobs(load_config(str(config)), day_time(7, 30))
     jobs = {job.id: job for job in build_scheduler(ticks, ThreadPoolExecutor(1), extra=extra).get_jobs()}
     assert set(jobs) == {"plan", "dispatch", "receipts", "status", "status_drop"}
     daily = jobs["status"].trigger
@@ -332,8 +335,8 @@ def test_sigterm_lets_the_running_tick_finish_and_exits_0(tmp_path, aliyun_gatew
 
 def test_log_lines_carry_shanghai_time_with_its_offset(tmp_path, capsys) -> None:
     config = load_config(str(_config(tmp_path, "sqlite://")))
-    cli.configure_logging(config)
-    cli._log_to_stderr()  # what `custody daemon` does: journald and cron mail read these lines
+    cli_logging.configure_logging(config)
+    cli_logging.log_to_stderr()  # what `custody daemon` does: journald and cron mail read these lines
     with freeze_time("2025-04-18 02:00:00+00:00"):  # the machine's clock in UTC
         logging.getLogger("scheduler.ticks").warning("tick dispatch: late")
     line = "2025-04-18 10:00:00.000+08:00 WARNING scheduler.ticks: tick dispatch: late"

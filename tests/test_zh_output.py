@@ -160,7 +160,7 @@ def test_the_catalogue_has_every_message_the_code_uses_in_chinese():
 
     root = Path(cli.__file__).parent
     used = set()
-    for path in [root / "cli.py", root / "cli_render.py",
+    for path in [*sorted(root.glob("cli*.py")),
                  *(p for folder in ("custody", "importers", "scheduler") for p in (root / folder).rglob("*.py"))]:
         for call in re.finditer(r"\btr\(((?:\s*\"[^\"]*\"\s*)+)[,)]", path.read_text(encoding="utf-8")):
             # literal_eval: a msgid written with escapes (\\n) is looked up as the string it denotes

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from custody.clock import SHANGHAI
+from custody.collector import collector_paused
 from custody.domain import yuan
 from custody.eligibility import reminder_block_reason
 from custody.fees import restoration_cost
@@ -420,6 +421,12 @@ def plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar:
 
     `dry_run`: the caller rolls the transaction back; operator alerts are then only announced in the log.
     `unready`: {channel: the secret this process lacks} (see outbox.stranded_reasons)."""
+    with collector_paused():  # a batch job: see custody.collector
+        return _plan(session, settings, rules, calendar, now, keep_lines, full_refresh, dry_run, unready)
+
+
+def _plan(session: Session, settings: ReminderSettings, rules: RuleSet, calendar: WorkCalendar, now: datetime,
+          keep_lines: bool, full_refresh: bool, dry_run: bool, unready: Mapping[str, str]) -> PlanResult:
     take_turn(session, "plan")
     on = local_day(now)
     first_item = next_item_id(session)
