@@ -226,6 +226,7 @@ def run(argv: Iterable[str] | None = None) -> int:
 def _click_message(exc: typer.TyperException) -> str:
     """click's message on one line, with where to read the usage when it is a usage error."""
     from cli_messages import click_message  # click's words in the configured language
+    from custody.i18n import tr
 
     message = click_message(" ".join(exc.format_message().split()))
     ctx = getattr(exc, "ctx", None)
