@@ -6,6 +6,7 @@ letters left are what the operator typed (option names, values) and the command 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.explained import in_every_language, tx
 from custody.fees import FeeInputError
 from custody.i18n import catalogue, set_language
+from tests.test_zh_output import portfolio_url, zh_cli  # noqa: F401, F811  (fixtures)
 
 ROOT = Path(cli.__file__).parent
 FEES = ["fees", "--type", "invention", "--filed", "2017-04-25"]
@@ -211,3 +213,12 @@ def test_a_long_plain_table_fits_the_terminal_without_cutting_an_amount_or_a_dat
     again = io.StringIO()
     write_plain_table(totals.as_table_report(_small_report()), again, "zh")
     assert again.getvalue() == out.getvalue()
+
+
+def test_a_dry_run_names_each_tier_in_words(zh_cli, capsys):  # noqa: F811
+    code, out, err = zh_cli(["remind", "plan", "--dry-run", "--as-of", "2025-06-16", "--full"], capsys, 160)
+    assert code == 0, err
+    assert "到期前" in out and not re.search(r"\w+:(due|rise\d+|grace_end|notice|restore_by)[+-]\d+", out), out
+    code, out, _ = zh_cli(["remind", "plan", "--dry-run", "--as-of", "2025-06-16", "--full", "--format", "json"],
+                          capsys)
+    assert any(re.fullmatch(r"\w+:due-\d+", row["tier"]) for row in json.loads(out))  # scripts: as stored
