@@ -226,9 +226,13 @@ def run(argv: Iterable[str] | None = None) -> int:
 
 def _click_message(exc: typer.TyperException) -> str:
     """click's message on one line, with where to read the usage when it is a usage error."""
-    message = " ".join(exc.format_message().split())
+    from cli_messages import click_message  # click's words in the configured language
+    from custody.i18n import tr
+
+    message = click_message(" ".join(exc.format_message().split()))
     ctx = getattr(exc, "ctx", None)
-    return f"{message} (see `{ctx.command_path} --help`)" if ctx is not None else message
+    return tr("{message} (see `{command} --help`)", message=message, command=ctx.command_path) if ctx is not None \
+        else message
 
 
 def _config_arg(args: list[str]) -> str | None:

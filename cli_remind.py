@@ -69,8 +69,8 @@ def _plan_rows(result, fmt: Format) -> list[dict[str, Any]]:
 
 def _plan_columns() -> list[tuple[str, ...]]:
     return [("enterprise", tr("enterprise")), ("patent", tr("application number")), ("year", tr("year"), "int"),
-            ("tier", tr("tier")), ("channel", tr("channel"), "text", "channel"), ("recipient", tr("recipient")),
-            ("send_at", tr("send at"), "date"), ("outcome", tr("outcome"), "main")]
+            ("tier", tr("tier"), "text", "tier"), ("channel", tr("channel"), "text", "channel"),
+            ("recipient", tr("recipient")), ("send_at", tr("send at"), "date"), ("outcome", tr("outcome"), "main")]
 
 
 def _plan_totals(result, dry_run: bool) -> str:

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 from custody.domain import CENT, yuan
+from custody.explained import Explained, tx
 
 _NOISE = re.compile(r"[¥￥\s]|元|人民币|CNY|RMB", re.IGNORECASE)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
@@ -24,14 +25,14 @@ MAX_AMOUNT = Decimal("10000000")
 _FLOAT_DIGITS = 6
 
 
-class AmountParseError(ValueError):
+class AmountParseError(Explained, ValueError):
     """Not an amount of money; the message quotes the text."""
 
 
 def parse_amount(value: object) -> Decimal:
     """An amount in yuan from a number or text with currency signs, units and thousands separators."""
     if isinstance(value, bool):
-        raise AmountParseError(f"{value!r} is not an amount")
+        raise AmountParseError(tx("{value!r} is not an amount", value=value))
     if isinstance(value, float):
         return _checked(value, Decimal(str(round(value, _FLOAT_DIGITS))) if abs(value) < 1e15 else Decimal(value))
     if isinstance(value, (int, Decimal)):
@@ -39,23 +40,25 @@ def parse_amount(value: object) -> Decimal:
     text = _NOISE.sub("", str(value).translate(_FULL_WIDTH))
     if "," in text:
         if not _THOUSANDS.fullmatch(text):
-            raise AmountParseError(f"{value!r} is not an amount in yuan: a comma only separates thousands "
-                                   "(1,200.00)")
+            raise AmountParseError(tx("{value!r} is not an amount in yuan: a comma only separates thousands "
+                                      "(1,200.00)", value=value))
         text = text.replace(",", "")
     if _PLAIN.fullmatch(text.lower().partition("e")[0]) and "e" in text.lower():
-        raise AmountParseError(f"{value!r} is not an amount in yuan: write it out without an exponent")
+        raise AmountParseError(tx("{value!r} is not an amount in yuan: write it out without an exponent", value=value))
     if not _PLAIN.fullmatch(text):
-        raise AmountParseError(f"{value!r} is not an amount in yuan (e.g. 1200, ¥1,200.00 or 1200元)")
+        raise AmountParseError(tx("{value!r} is not an amount in yuan (e.g. 1200, ¥1,200.00 or 1200元)", value=value))
     return _checked(value, Decimal(text))
 
 
 def _checked(value: object, amount: Decimal) -> Decimal:
     if not amount.is_finite():
-        raise AmountParseError(f"{value!r} is not an amount in yuan")
+        raise AmountParseError(tx("{value!r} is not an amount in yuan", value=value))
     if amount < 0:
-        raise AmountParseError(f"{value!r} is not an amount in yuan: it is negative")
+        raise AmountParseError(tx("{value!r} is not an amount in yuan: it is negative", value=value))
     if amount > MAX_AMOUNT:
-        raise AmountParseError(f"{value!r} is not a plausible amount in yuan: more than {MAX_AMOUNT:,}")
+        raise AmountParseError(tx("{value!r} is not a plausible amount in yuan: more than {limit:,}", value=value,
+                                  limit=MAX_AMOUNT))
     if amount != amount.quantize(CENT):
-        raise AmountParseError(f"{value!r} is not an amount in yuan: more than 2 decimals (fractions of a fen)")
+        raise AmountParseError(tx("{value!r} is not an amount in yuan: more than 2 decimals (fractions of a fen)",
+                                  value=value))
     return yuan(amount)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from custody.domain import PatentType
+from custody.explained import Explained, Text, tx
 
 # ZC 0006-2003: 12-digit form since 2003-10-01 (weights 2..9,2..5); old 8-digit form before it (weights 2..9).
 WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
@@ -29,7 +30,7 @@ PUBLICATION_KIND_CODES = frozenset("ABCUYS")
 EXAMPLES = "e.g. 201710601862.3"
 
 
-class InvalidApplicationNumber(ValueError):
+class InvalidApplicationNumber(Explained, ValueError):
     """The text cannot be read as a patent application number; the message says why."""
 
 
@@ -85,7 +86,7 @@ def parse_application_number(text: str) -> ApplicationNumber:
     normalised = _normalised(text)
     compact = _without_prefix(normalised)
     if not compact:
-        raise InvalidApplicationNumber("empty application number")
+        raise InvalidApplicationNumber(tx("empty application number"))
     _reject_publication_number(compact, shown=normalised)
     digits, check = _split_check(compact)
     problem = _digits_problem(digits)
@@ -105,11 +106,12 @@ def application_number_problem(text: str) -> str | None:
     return None
 
 
-def filing_date_problem(number: ApplicationNumber, filing_date: date) -> str | None:
+def filing_date_problem(number: ApplicationNumber, filing_date: date) -> Text | None:
     """A filing date in a later year than the number's year is impossible (divisionals and PCT entries
     keep an earlier date, Rules 49 and 119, so an earlier year is fine)."""
     if filing_date.year > number.year:
-        return f"filing date {filing_date.isoformat()} is after the year of application number {number}"
+        return tx("filing date {filed} is after the year of application number {number}",
+                  filed=filing_date.isoformat(), number=str(number))
     return None
 
 
@@ -128,48 +130,47 @@ def _reject_publication_number(compact: str, shown: str) -> None:
     # Publication numbers never carry a dot; with one, a letter is a bad check character instead.
     if kind in PUBLICATION_KIND_CODES and compact[:-1].isdigit():
         raise InvalidApplicationNumber(
-            f"'{shown}' ends with publication kind code {kind}: that is a publication number, "
-            f"not an application number ({EXAMPLES})"
+            tx("'{shown}' ends with publication kind code {kind}: that is a publication number, not an application "
+               "number (e.g. 201710601862.3)", shown=shown, kind=kind)
         )
 
 
 def _split_check(compact: str) -> tuple[str, str | None]:
     """Digits and check character (None when the input had none)."""
     if compact.count(".") > 1:
-        raise InvalidApplicationNumber(f"more than one dot in '{compact}'")
+        raise InvalidApplicationNumber(tx("more than one dot in '{text}'", text=compact))
     if "." in compact:
         digits, check = compact.split(".")
         if not check:
-            raise InvalidApplicationNumber(f"missing check character after the dot in '{compact}'")
+            raise InvalidApplicationNumber(tx("missing check character after the dot in '{text}'", text=compact))
         if len(check) != 1:
-            raise InvalidApplicationNumber(f"expected one check character after the dot, got '{check}'")
+            raise InvalidApplicationNumber(tx("expected one check character after the dot, got '{check}'",
+                                                  check=check))
         return digits, check
     if compact.endswith("X") or len(compact) in (9, 13):
         return compact[:-1], compact[-1]
     return compact, None
 
 
-def _digits_problem(digits: str) -> str | None:
+def _digits_problem(digits: str) -> Text | None:
     for position, char in enumerate(digits, start=1):
         if not char.isdecimal() or not char.isascii():
-            return f"character '{char}' at position {position} is not a digit"
+            return tx("character '{char}' at position {position} is not a digit", char=char, position=position)
     if len(digits) not in (8, 12):
-        return (
-            f"expected 12 digits and a check character ({EXAMPLES}), got {len(digits)} digits"
-            f"; numbers from before 2003-10-01 have 8 (e.g. 97101765.4)"
-        )
+        return tx("expected 12 digits and a check character (e.g. 201710601862.3), got {count} digits; numbers from "
+                  "before 2003-10-01 have 8 (e.g. 97101765.4)", count=len(digits))
     type_digit = digits[2] if len(digits) == 8 else digits[4]
     if type_digit not in TYPE_BY_DIGIT:
-        return f"type digit {type_digit} is not a patent type (1, 2, 3, 8 or 9)"
+        return tx("type digit {digit} is not a patent type (1, 2, 3, 8 or 9)", digit=type_digit)
     return _year_problem(digits)
 
 
-def _year_problem(digits: str) -> str | None:
+def _year_problem(digits: str) -> Text | None:
     year = _year_of(digits)
     if len(digits) == 12 and not FIRST_NEW_FORM_YEAR <= year <= LAST_NEW_FORM_YEAR:
-        return f"year {year} is impossible: the 12-digit form began in {FIRST_NEW_FORM_YEAR}"
+        return tx("year {year} is impossible: the 12-digit form began in {first}", year=year, first=FIRST_NEW_FORM_YEAR)
     if len(digits) == 8 and year not in OLD_FORM_YEARS:
-        return f"year digits {digits[:2]} are impossible: the 8-digit form was used from 1985 to 2003"
+        return tx("year digits {digits} are impossible: the 8-digit form was used from 1985 to 2003", digits=digits[:2])
     return None
 
 
@@ -180,10 +181,10 @@ def _year_of(digits: str) -> int:
     return 1900 + two_digits if two_digits >= 85 else 2000 + two_digits
 
 
-def _check_problem(digits: str, check: str) -> str | None:
+def _check_problem(digits: str, check: str) -> Text | None:
     if len(check) != 1 or check not in "0123456789X":
-        return f"check character must be a digit or X, got '{check}'"
+        return tx("check character must be a digit or X, got '{check}'", check=check)
     expected = check_character(digits)
     if check != expected:
-        return f"check digit should be {expected}, got {check}"
+        return tx("check digit should be {expected}, got {check}", expected=expected, check=check)
     return None

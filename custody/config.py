@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.config_error import ConfigError  # raised here; callers take it from custody.config
+from custody.explained import Text, joined, tx
 from custody.masking import register_secret
 from custody.ruleset import RuleError, RuleSettings
 
@@ -68,7 +69,7 @@ class Config:
         try:
             return RuleSettings(**self.section("rules"))
         except RuleError as exc:
-            raise ConfigError(f"{self.origin}: {exc}") from None
+            raise ConfigError(tx("{where}: {problem}", where=self.origin, problem=exc)) from None
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -94,13 +95,15 @@ def _toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
+        raise ConfigError(tx("configuration file {path} does not exist", path=path)) from None
     except OSError as exc:  # a folder, no permission
-        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+        raise ConfigError(tx("{path}: cannot read the configuration file ({reason})", path=path,
+                             reason=exc.strerror)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a configuration file: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(tx("{path}: not a configuration file: not UTF-8 text (byte {byte})", path=path,
+                             byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(tx("{path}: not valid TOML: {error}", path=path, error=str(exc))) from None
 
 
 def validated_sections(data: Mapping[str, Any], origin: str) -> dict[str, dict[str, Any]]:
@@ -114,16 +117,17 @@ def validated_sections(data: Mapping[str, Any], origin: str) -> dict[str, dict[s
         found = sections(dict(data))
     except ValidationError as exc:
         problems = [_problem(error, data) for error in exc.errors()]
-        more = f" (and {len(problems) - MAX_SHOWN_ERRORS} more)" if len(problems) > MAX_SHOWN_ERRORS else ""
-        raise ConfigError(f"{origin}: " + "; ".join(problems[:MAX_SHOWN_ERRORS]) + more) from None
+        more = tx(" (and {n} more)", n=len(problems) - MAX_SHOWN_ERRORS) if len(problems) > MAX_SHOWN_ERRORS else None
+        raise ConfigError(tx("{where}: {problem}", where=origin,
+                             problem=joined(problems[:MAX_SHOWN_ERRORS], more=more))) from None
     try:  # how the keys of a tier go together: custody.reminder_settings says
         reminder_settings(found["reminders"])
     except ConfigError as exc:
-        raise ConfigError(f"{origin}: {exc}") from None
+        raise ConfigError(tx("{where}: {problem}", where=origin, problem=exc)) from None
     return found
 
 
-def _problem(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+def _problem(error: Mapping[str, Any], data: Mapping[str, Any]) -> Text:
     """One pydantic error as `[section] key: expected …, got …`."""
     loc = list(error["loc"])
     context = error.get("ctx") or {}
@@ -133,12 +137,13 @@ def _problem(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     where = _where(loc, data)
     if error["type"] == "extra_forbidden":
         if len(loc) == 1 and not isinstance(error.get("input"), Mapping):
-            return f"{where}: unknown key outside any [section]"
-        return f"{where}: unknown {'section' if len(loc) == 1 else 'key'}"
+            return tx("{where}: unknown key outside any [section]", where=where)
+        return tx("{where}: unknown section", where=where) if len(loc) == 1 else tx("{where}: unknown key", where=where)
     expected = _expected(error["type"], context, blamed)
     value = error.get("input")
-    shown = "" if error["type"] == "missing" or isinstance(value, Mapping) else f", got {_shown(value)}"
-    return f"{where}: {expected}{shown}"
+    if error["type"] == "missing" or isinstance(value, Mapping):
+        return tx("{where}: {expected}", where=where, expected=expected)
+    return tx("{where}: {expected}, got {value}", where=where, expected=expected, value=_shown(value))
 
 
 def _where(loc: Sequence[Any], data: Mapping[str, Any]) -> str:
@@ -173,22 +178,22 @@ _EXPECTED = {
 }
 
 
-def _expected(kind: str, context: Mapping[str, Any], blamed: object) -> str:
+def _expected(kind: str, context: Mapping[str, Any], blamed: object) -> Any:
     if kind in _EXPECTED:
-        return _EXPECTED[kind]
+        return tx(_EXPECTED[kind])
     if kind == "literal_error":
-        return f"expected one of {context['expected']}".replace("'", '"')
+        return tx("expected one of {allowed}", allowed=str(context["expected"]).replace("'", '"'))
     bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
               "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
     if kind in bounds:
         words, name = bounds[kind]
-        return f"expected a value {words} {context[name]}"
+        return tx(f"expected a value {words} {{bound}}", bound=context[name])
     if kind in ("too_short", "string_too_short"):
-        return f"expected at least {context.get('min_length', 1)} item(s)" if kind == "too_short" else \
-            "expected a non-empty text"
+        return tx("expected at least {n} item(s)", n=context.get("min_length", 1)) if kind == "too_short" else \
+            tx("expected a non-empty text")
     if kind == "too_long":
-        return f"expected at most {context.get('max_length')} item(s)"
-    return str(blamed) if blamed is not None else kind.replace("_", " ")
+        return tx("expected at most {n} item(s)", n=context.get("max_length"))
+    return blamed if blamed is not None else kind.replace("_", " ")
 
 
 def _shown(value: Any) -> str:

@@ -3,6 +3,8 @@ reads (custody.reminder_settings, custody.ops_schedule) can raise it without imp
 """
 from __future__ import annotations
 
+from custody.explained import Explained
 
-class ConfigError(ValueError):
+
+class ConfigError(Explained, ValueError):
     """The configuration cannot be used; the message names the file and key."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from custody.explained import Explained, tx
+
 # Excel's day 0 is 1899-12-30 once its fictitious 1900-02-29 is accounted for.
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serials outside this window are far more likely a wrong column than a date this engine cares about.
@@ -22,14 +24,14 @@ _SERIAL = re.compile(r"^\d{5}(\.0+)?$")
 _TIME_PART = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
-class DateParseError(ValueError):
+class DateParseError(Explained, ValueError):
     """The text is not a date in any accepted form; the message quotes it."""
 
 
 def excel_serial_date(serial: float) -> date:
     low, high = EXCEL_SERIAL_RANGE
     if not low <= serial < high:
-        raise DateParseError(f"{_shown(serial)} is not a plausible Excel date serial")
+        raise DateParseError(tx("{value} is not a plausible Excel date serial", value=_shown(serial)))
     return EXCEL_EPOCH + timedelta(days=int(serial))
 
 
@@ -49,7 +51,7 @@ def _compact_date(digits: str, shown: object) -> date:
     try:
         return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError as exc:
-        raise DateParseError(f"{shown} is not a real date ({exc})") from None
+        raise DateParseError(tx("{value} is not a real date ({reason})", value=shown, reason=str(exc))) from None
 
 
 def parse_date(value: object) -> date:
@@ -62,17 +64,18 @@ def parse_date(value: object) -> date:
         return _number_date(value)
     text = _TIME_PART.sub("", str(value).strip().translate(_FULL_WIDTH))
     if not text:
-        raise DateParseError("empty date")
+        raise DateParseError(tx("empty date"))
     match = _SEPARATED.match(text) or _COMPACT.match(text)
     if match:
         year, month, day = (int(g) for g in match.groups())
         try:
             return date(year, month, day)
         except ValueError as exc:
-            raise DateParseError(f"{value!r} is not a real date ({exc})") from None
+            raise DateParseError(tx("{value!r} is not a real date ({reason})", value=value, reason=str(exc))) from None
     if _SERIAL.match(text):
         return excel_serial_date(float(text))
-    raise DateParseError(f"{value!r} is not a date (write it as 2023-03-15, 2023/3/15 or 2023年3月15日)")
+    raise DateParseError(tx("{value!r} is not a date (write it as 2023-03-15, 2023/3/15 or 2023年3月15日)",
+                               value=value))
 
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９／－．：　", "0123456789/-.: ")

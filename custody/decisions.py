@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TypeGuard
 
 from custody.clock import SHANGHAI
+from custody.explained import tx
 from custody.fees import FeeInputError, Schedule, first_unpaid
 
 CHOICES = ("pay", "abandon", "undecided")
@@ -44,11 +45,11 @@ def decision_year(schedule: Schedule, year: int | None) -> int:
     if year is None:
         unpaid = first_unpaid(schedule)
         if unpaid is None:
-            raise FeeInputError("every annual fee up to expiry is already paid: nothing to decide")
+            raise FeeInputError(tx("every annual fee up to expiry is already paid: nothing to decide"))
         return unpaid.year
     fee = schedule.year(year)
     if fee.paid:
-        raise FeeInputError(f"the year {year} fee is already paid")
+        raise FeeInputError(tx("the year {year} fee is already paid", year=year))
     return year
 
 

@@ -11,6 +11,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from custody.domain import PatentFacts, PatentType, Reduction
+from custody.explained import Explained, tx
 
 # What an option leaves unsaid when no patent is stored.
 DEFAULTS: dict[str, Any] = {"reduction": Reduction.NONE, "term_extension_days": 0}
@@ -18,7 +19,7 @@ DEFAULTS: dict[str, Any] = {"reduction": Reduction.NONE, "term_extension_days": 
 LINKED = {"grant_year": ("granted_on",), "granted_on": ("grant_year",)}
 
 
-class MissingFacts(ValueError):
+class MissingFacts(Explained, ValueError):
     """Neither a stored patent nor --filed: nothing to compute with."""
 
 
@@ -28,7 +29,7 @@ def quoted_facts(stored: PatentFacts | None, given: dict[str, Any], patent_type:
     given = {k: v for k, v in given.items() if v is not None and v != ()}
     if stored is None:
         if "filing_date" not in given:
-            raise MissingFacts("give --filed (and the other facts): no such patent is stored")
+            raise MissingFacts(tx("give --filed (and the other facts): no such patent is stored"))
         return PatentFacts(type=patent_type, application_number=number, **{**DEFAULTS, **given}), []
     cleared: dict[str, Any] = {linked: None for name in given for linked in LINKED.get(name, ())}
     names = [f.name for f in fields(PatentFacts)]

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 
 from custody.appno import InvalidApplicationNumber, filing_date_problem, parse_application_number
 from custody.domain import Citation, PatentFacts, PatentState, PatentType, Reduction, yuan
+from custody.explained import Explained, Text, tx, word
 from custody.ruleset import RestorationRule, RuleSet
 
 ZERO = Decimal("0")
@@ -24,8 +25,10 @@ LAST_FILING_DATE = date(2100, 12, 31)
 # PL Art. 42 ¶2-3: compensation makes up for delays in granting (or approval, capped at 5 years); ten years is
 # far beyond any granted so far, so anything longer is a wrong figure, not a patent.
 MAX_TERM_EXTENSION_DAYS = 3653
-REQUIRED_GRANT_YEAR = ('the grant year is required (rules.grant_year_inference = "require"): it is not inferred '
-                       "from the grant announcement date")
+REQUIRED_GRANT_YEAR_MSGID = ('the grant year is required (rules.grant_year_inference = "require"): it is not '
+                             "inferred from the grant announcement date")
+REQUIRED_GRANT_YEAR = REQUIRED_GRANT_YEAR_MSGID  # as the English reader sees it
+UNKNOWN_GRANT_YEAR = "the grant year is unknown: give the grant year or the grant announcement date"
 
 
 class Calendar(Protocol):
@@ -34,11 +37,11 @@ class Calendar(Protocol):
     def is_provisional(self, day: date) -> bool: ...
 
 
-class FeeInputError(ValueError):
+class FeeInputError(Explained, ValueError):
     """The patent's facts cannot be right (grant before filing, paid past expiry, ...)."""
 
 
-class LapsedError(ValueError):
+class LapsedError(Explained, ValueError):
     """A payment asked for after the grace period: the patent has terminated for non-payment."""
 
 
@@ -121,8 +124,8 @@ class Schedule:
     def year(self, n: int) -> YearFee:
         found = next((y for y in self.years if y.year == n), None)
         if found is None:
-            raise FeeInputError(f"year {n} is outside this patent's fee years "
-                                f"{self.years[0].year}-{self.years[-1].year}")
+            raise FeeInputError(tx("year {n} is outside this patent's fee years {first}-{last}", n=n,
+                                   first=self.years[0].year, last=self.years[-1].year))
         return found
 
 
@@ -208,14 +211,20 @@ def grant_year_of(facts: PatentFacts, rules: RuleSet) -> tuple[int, bool]:
     if facts.grant_year is not None:
         return facts.grant_year, False
     if facts.granted_on is None:
-        raise FeeInputError("the grant year is unknown: give the grant year or the grant announcement date")
+        raise FeeInputError(tx(UNKNOWN_GRANT_YEAR))
     if rules.settings.grant_year_inference == "require":
-        raise FeeInputError(REQUIRED_GRANT_YEAR)
+        raise FeeInputError(tx(REQUIRED_GRANT_YEAR_MSGID))
     return patent_year_on(facts.filing_date, facts.granted_on), True
 
 
 def fact_problems(facts: PatentFacts, rules: RuleSet) -> list[str]:
-    """Everything that makes the facts impossible, as messages; empty when the engine can run."""
+    """Everything that makes the facts impossible, as messages (in the process language); empty when the engine
+    can run."""
+    return [str(text) for text in fact_texts(facts, rules)]
+
+
+def fact_texts(facts: PatentFacts, rules: RuleSet) -> list[Text]:
+    """`fact_problems` as messages not yet rendered (their msgid says which fact; an import shows both languages)."""
     outside = _filing_date_problem(facts, rules)
     if outside:
         return [outside]
@@ -225,17 +234,21 @@ def fact_problems(facts: PatentFacts, rules: RuleSet) -> list[str]:
             *_paid_through_problems(facts, rules, last), *_extension_problems(facts)]
 
 
-def _filing_date_problem(facts: PatentFacts, rules: RuleSet) -> str | None:
+def _filing_date_problem(facts: PatentFacts, rules: RuleSet) -> Text | None:
     first = rules.earliest_filing_date(facts.type)
     if first is None or facts.filing_date < first:
-        return (f"filing date {facts.filing_date} is before {first or 'any date'}, the earliest filing date the "
-                f"rule tables cover for type {facts.type}")
+        if first is None:
+            return tx("filing date {filed}: the rule tables cover no filing date for type {type}",
+                      filed=facts.filing_date, type=word("type", facts.type))
+        return tx("filing date {filed} is before {first}, the earliest filing date the rule tables cover for type "
+                  "{type}", filed=facts.filing_date, first=first, type=word("type", facts.type))
     if facts.filing_date > LAST_FILING_DATE:
-        return f"filing date {facts.filing_date} is after {LAST_FILING_DATE}, the last filing date this engine computes"
+        return tx("filing date {filed} is after {last}, the last filing date this engine computes",
+                  filed=facts.filing_date, last=LAST_FILING_DATE)
     return None
 
 
-def _number_problems(facts: PatentFacts) -> list[str]:
+def _number_problems(facts: PatentFacts) -> list[Text]:
     # ZC 0006-2003: a filing date in a later year than the number's is impossible; an earlier one is normal for
     # divisional (Rule 49) and PCT national-phase (Rule 119) applications. A number that does not parse is the
     # number parser's business, not the fee engine's.
@@ -249,20 +262,22 @@ def _number_problems(facts: PatentFacts) -> list[str]:
     return [problem] if problem else []
 
 
-def _grant_problems(facts: PatentFacts, rules: RuleSet, last: int, expiry: date) -> list[str]:
+def _grant_problems(facts: PatentFacts, rules: RuleSet, last: int, expiry: date) -> list[Text]:
     granted, year = facts.granted_on, facts.grant_year
     problems = []
     if granted is not None and granted < facts.filing_date:
-        problems.append(f"grant date {granted} is before the filing date {facts.filing_date}")
+        problems.append(tx("grant date {granted} is before the filing date {filed}", granted=granted,
+                           filed=facts.filing_date))
     if year is not None and not 1 <= year <= last:
-        problems.append(f"grant year {year} is outside patent years 1-{last}")
+        problems.append(tx("grant year {year} is outside patent years 1-{last}", year=year, last=last))
     if year is None and granted is None:
-        problems.append("the grant year is unknown: give the grant year or the grant announcement date")
+        problems.append(tx(UNKNOWN_GRANT_YEAR))
     if year is None and granted is not None and rules.settings.grant_year_inference == "require":
-        problems.append(REQUIRED_GRANT_YEAR)
+        problems.append(tx(REQUIRED_GRANT_YEAR_MSGID))
     if year is None and granted is not None and granted >= expiry:
         # The inferred grant year would lie past the last patent year: no fee year would be left.
-        problems.append(f"grant date {granted} is on or after the expiry date {expiry}")
+        problems.append(tx("grant date {granted} is on or after the expiry date {expiry}", granted=granted,
+                           expiry=expiry))
     return problems
 
 
@@ -273,32 +288,34 @@ def _known_grant_year(facts: PatentFacts, rules: RuleSet) -> int | None:
         return None
 
 
-def _paid_through_problems(facts: PatentFacts, rules: RuleSet, last: int) -> list[str]:
+def _paid_through_problems(facts: PatentFacts, rules: RuleSet, last: int) -> list[Text]:
     paid = facts.paid_through
     if paid is None:
         return []
     if paid < 0:
-        return [f"paid-through year {paid} cannot be negative"]
+        return [tx("paid-through year {paid} cannot be negative", paid=paid)]
     if paid > last:
-        return [f"paid-through year {paid} is past expiry (the last patent year is {last})"]
+        return [tx("paid-through year {paid} is past expiry (the last patent year is {last})", paid=paid, last=last)]
     grant = _known_grant_year(facts, rules)
     # Annual fees start with the grant year, paid at registration (Rule 114): one year below it means the
     # registration is still open; anything lower cannot be.
     if grant is not None and 1 <= grant <= last and paid < grant - 1:
-        return [f"paid-through year {paid} is before the grant year {grant}: annual fees start with the grant "
-                f"year (give {grant}, or {grant - 1} while registration is still open)"]
+        return [tx("paid-through year {paid} is before the grant year {grant}: annual fees start with the grant "
+                   "year (give {grant}, or {open} while registration is still open)", paid=paid, grant=grant,
+                   open=grant - 1)]
     return []
 
 
-def _extension_problems(facts: PatentFacts) -> list[str]:
+def _extension_problems(facts: PatentFacts) -> list[Text]:
     days = facts.term_extension_days
     if days < 0:
-        return ["term extension days cannot be negative"]
+        return [tx("term extension days cannot be negative")]
     if days > MAX_TERM_EXTENSION_DAYS:
-        return [f"term extension of {days} days is more than {MAX_TERM_EXTENSION_DAYS} (ten years): check the figure"]
+        return [tx("term extension of {days} days is more than {limit} (ten years): check the figure", days=days,
+                   limit=MAX_TERM_EXTENSION_DAYS)]
     if days > 0 and facts.type != PatentType.INVENTION:
         # PL Art. 42 ¶2: term compensation extends inventions only.
-        return [f"term compensation applies to inventions only, not to a {facts.type}"]
+        return [tx("term compensation applies to inventions only, not to a {type}", type=word("type", facts.type))]
     return []
 
 
@@ -452,7 +469,7 @@ def _whole_compensated_years(days: int, normal_expiry: date, reading: str) -> in
 
 def fee_schedule(facts: PatentFacts, rules: RuleSet, calendar: Calendar) -> Schedule:
     """Every annual fee from the grant year to the last patent year, with due dates, bands and grace ends."""
-    problems = fact_problems(facts, rules)
+    problems = fact_texts(facts, rules)
     if problems:
         raise FeeInputError(problems[0])
     grant_year, inferred = grant_year_of(facts, rules)
@@ -495,10 +512,11 @@ def quote(schedule: Schedule, pay_on: date, year: int | None = None) -> Quote:
     """What paying the fee of `year` (the first unpaid by default) costs on `pay_on`."""
     target = schedule.year(year) if year is not None else first_unpaid(schedule)
     if target is None:
-        raise FeeInputError("every annual fee up to expiry is already paid")
+        raise FeeInputError(tx("every annual fee up to expiry is already paid"))
     if target.grace_end is not None and pay_on > target.grace_end:
-        raise LapsedError(f"year {target.year} fee was due {target.due_date}; the grace period ended "
-                          f"{target.grace_end}, so the patent has lapsed (restoration may still be possible)")
+        raise LapsedError(tx("year {year} fee was due {due}; the grace period ended {grace_end}, so the patent has "
+                             "lapsed (restoration may still be possible)", year=target.year, due=target.due_date,
+                             grace_end=target.grace_end))
     band = target.band_on(pay_on) if pay_on > target.due_date else None
     rate = band.rate if band else ZERO
     return Quote(pay_on, target.year, target.fee, band.late_fee if band else ZERO, rate)
@@ -536,10 +554,10 @@ def restoration_quote(schedule: Schedule, year: int | None = None, notice_on: da
     rule = schedule.rules.restoration
     target = schedule.year(year) if year is not None else first_unpaid(schedule)
     if target is None:
-        raise FeeInputError("every annual fee up to expiry is already paid: there is nothing to restore")
+        raise FeeInputError(tx("every annual fee up to expiry is already paid: there is nothing to restore"))
     if target.is_grant_year:
-        raise FeeInputError(f"year {target.year} is the grant year: its fee is paid with registration (Rule 114), "
-                            "there is no lapse to restore")
+        raise FeeInputError(tx("year {year} is the grant year: its fee is paid with registration (Rule 114), there "
+                               "is no lapse to restore", year=target.year))
     request_by = None
     if notice_on is not None and calendar is not None:
         request_by = calendar.next_working_day(add_months(notice_on, rule.request_months))

@@ -98,6 +98,11 @@ def _event_label(domain: str, value: str, language: str) -> str:
         from custody.contact_roles import role_table
 
         return role_table().label(value, language)
+    if domain == "tier":  # a reminder's tier event label ("before_due:due-60"): when it fires, in words
+        from custody.tier_words import tier_message
+
+        said = tier_message(value)
+        return "".join(tr(msgid, language, **fields) for msgid, fields in said) if said else value
     if domain not in _EVENT_DOMAINS:
         return value
     from custody.status_vocab import default_vocabulary

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from custody.config_error import ConfigError
+from custody.explained import tx
 
 DEFAULT_BASE_URL = "https://ops.epo.org/3.2"
 KEY_ENV, SECRET_ENV = "CUSTODY_OPS_KEY", "CUSTODY_OPS_SECRET"
@@ -67,28 +68,32 @@ def ops_settings(section: Mapping[str, Any], origin: str = "config") -> OpsSetti
     """Settings from [status.ops]; a wrong type, an unknown key or a value out of bounds is a ConfigError."""
     unknown = sorted(set(section) - set(_BOUNDS) - {"enabled", "base_url"})
     if unknown:
-        raise ConfigError(f"{origin}: [status.ops] has unknown key(s): {', '.join(unknown)}")
+        raise ConfigError(tx("{where}: [status.ops] has unknown key(s): {keys}", where=origin, keys=", ".join(unknown)))
     values: dict[str, Any] = {}
     for key, (kind, low, high) in _BOUNDS.items():
         if key in section:
             values[key] = _bounded(section[key], key, kind, low, high, origin)
     if "enabled" in section and not isinstance(section["enabled"], bool):
-        raise ConfigError(f"{origin}: [status.ops] enabled must be true or false")
+        raise ConfigError(tx("{where}: [status.ops] enabled must be true or false", where=origin))
     base_url = section.get("base_url", DEFAULT_BASE_URL)
     if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
-        raise ConfigError(f"{origin}: [status.ops] base_url must be an http(s) URL, got {base_url!r}")
+        raise ConfigError(tx("{where}: [status.ops] base_url must be an http(s) URL, got {value!r}", where=origin,
+                             value=base_url))
     settings = OpsSettings(section.get("enabled", True), base_url.rstrip("/"), **values)
     if settings.urgent_interval_days > settings.interval_days:
-        raise ConfigError(f"{origin}: [status.ops] urgent_interval_days ({settings.urgent_interval_days}) is longer "
-                          f"than interval_days ({settings.interval_days})")
+        raise ConfigError(tx("{where}: [status.ops] urgent_interval_days ({urgent}) is longer than interval_days "
+                             "({interval})", where=origin, urgent=settings.urgent_interval_days,
+                             interval=settings.interval_days))
     return settings
 
 
 def _bounded(value: Any, key: str, kind: type, low: float, high: float, origin: str) -> Any:
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not is_number or (kind is int and not isinstance(value, int)) or not low <= value <= high:
-        what = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{origin}: [status.ops] {key} must be {what} from {low:g} to {high:g}, got {value!r}")
+        message = ("{where}: [status.ops] {key} must be a whole number from {low:g} to {high:g}, got {value!r}"
+                   if kind is int else "{where}: [status.ops] {key} must be a number from {low:g} to {high:g}, got "
+                   "{value!r}")
+        raise ConfigError(tx(message, where=origin, key=key, low=low, high=high, value=value))
     return kind(value)
 
 

@@ -11,6 +11,7 @@ import re
 from datetime import date
 
 from custody.domain import PatentType
+from custody.explained import Explained, tx
 from custody.fees import add_months
 from custody.i18n import labels
 
@@ -20,7 +21,7 @@ _UNITS = {None: "d", "d": "d", "天": "d", "日": "d", "w": "w", "周": "w", "�
           "月": "m"}
 
 
-class OptionError(ValueError):
+class OptionError(Explained, ValueError):
     """A type or period that does not parse; the message names what would."""
 
 
@@ -39,7 +40,7 @@ def patent_type(text: str) -> PatentType:
     found = _type_names().get(text.strip().lower())
     if found is None:
         shown = ", ".join(f"{k.value}/{labels()['type'][k.value]['zh']}" for k in PatentType)
-        raise OptionError(f"{text!r} is not a patent type: use {shown}")
+        raise OptionError(tx("{value!r} is not a patent type: use {allowed}", value=text, allowed=shown))
     return found
 
 
@@ -47,7 +48,7 @@ def period_days(text: str, start: date) -> int:
     """How many days `text` reaches from `start`: 90d, 90, 12w, 3m or 3个月 (calendar months), at most ten years."""
     found = _PERIOD.fullmatch(text)
     if found is None:
-        raise OptionError(f"{text!r} is not a period (write 90d, 12w, 3m, 3个月 or 90)")
+        raise OptionError(tx("{value!r} is not a period (write 90d, 12w, 3m, 3个月 or 90)", value=text))
     digits, unit = found[1].lstrip("0") or "0", _UNITS[found[2].lower() if found[2] else None]
     count = int(digits) if len(digits) <= 6 else MAX_PERIOD_DAYS + 1  # no need to read a 5000-digit number
     if unit == "m":
@@ -55,5 +56,5 @@ def period_days(text: str, start: date) -> int:
     else:
         days = count * (7 if unit == "w" else 1)
     if days > MAX_PERIOD_DAYS:
-        raise OptionError(f"{text} is more than {MAX_PERIOD_DAYS} days (ten years)")
+        raise OptionError(tx("{value} is more than {limit} days (ten years)", value=text, limit=MAX_PERIOD_DAYS))
     return days

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from custody.domain import PatentState, PatentType, Reduction
+from custody.explained import Text, joined, tx, word
 from custody.fees import LAST_FILING_DATE, MAX_TERM_EXTENSION_DAYS, Calendar, FeeInputError
 from custody.ruleset import RuleError, RuleSet
 
@@ -127,14 +128,14 @@ def _day(value: date) -> int:
 def _scaled(share: Decimal, what: str) -> int:
     scaled = share * SCALE
     if scaled != scaled.to_integral_value():
-        raise RuleError(f"{what} {share} has more than 6 decimals")
+        raise RuleError(tx("{what} {share} has more than 6 decimals", what=what, share=share))
     return int(scaled)
 
 
 def _fen(amount: Decimal, what: str) -> int:
     fen = amount * 100
     if fen != fen.to_integral_value():
-        raise RuleError(f"{what} {amount} is not a whole number of fen")
+        raise RuleError(tx("{what} {amount} is not a whole number of fen", what=what, amount=amount))
     return int(fen)
 
 
@@ -220,7 +221,7 @@ def _paid_keys(patents: pd.DataFrame, paid_years: pd.DataFrame | None) -> np.nda
 
 
 def _portfolio(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame | None = None,
-               paid_years: pd.DataFrame | None = None) -> tuple[_Arrays, list[str]]:
+               paid_years: pd.DataFrame | None = None) -> tuple[_Arrays, list[Text]]:
     """The arrays, and one message per impossible row (as `fees.fact_problems` would say it)."""
     types, filed = _codes(patents["type"], TYPES), _days(patents, "filing_date")
     grant = _integers(patents, "grant_year", 0)
@@ -236,39 +237,48 @@ def _portfolio(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame | N
                     _days(patents, "reduction_recorded_on"), _paid_keys(patents, paid_years),
                     _days(patents, "restored_on"), _days(patents, "reduction_refile_on"))
     checks = (
-        (types < 0, lambda i: f"type {patents['type'].iloc[i]!r} is not one of {', '.join(TYPES)}"),
-        (filed == NAT_DAYS, lambda i: "the filing date is missing"),
-        (ok & (last == 0), lambda i: f"no term of protection known for a {TYPES[types[i]]} filed on "
-                                     f"{date.fromordinal(int(filed[i]) + EPOCH_ORDINAL)}"),
-        (grant == 0, lambda i: "the grant year is unknown: give the grant year"),
+        (types < 0, lambda i: tx("type {value!r} is not one of {allowed}", value=patents["type"].iloc[i],
+                                 allowed=", ".join(TYPES))),
+        (filed == NAT_DAYS, lambda i: tx("the filing date is missing")),
+        (ok & (last == 0), lambda i: tx("no term of protection known for a {type} filed on {filed}",
+                                        type=word("type", TYPES[types[i]]), filed=_date_of(filed[i]))),
+        (grant == 0, lambda i: tx("the grant year is unknown: give the grant year")),
         ((last > 0) & (grant != 0) & ((grant < 1) | (grant > last)),
-         lambda i: f"grant year {grant[i]} is outside patent years 1-{last[i]}"),
+         lambda i: tx("grant year {year} is outside patent years 1-{last}", year=grant[i], last=last[i])),
         ((last > 0) & (paid > last),
-         lambda i: f"paid-through year {paid[i]} is past expiry (the last patent year is {last[i]})"),
-        (paid < 0, lambda i: f"paid-through year {paid[i]} cannot be negative"),
+         lambda i: tx("paid-through year {paid} is past expiry (the last patent year is {last})", paid=paid[i],
+                      last=last[i])),
+        (paid < 0, lambda i: tx("paid-through year {paid} cannot be negative", paid=paid[i])),
         ((paid >= 0) & (paid <= last) & (grant > 0) & (grant <= last) & (paid < grant - 1),
-         lambda i: f"paid-through year {paid[i]} is before the grant year {grant[i]}: annual fees start with the "
-                   f"grant year (give {grant[i]}, or {grant[i] - 1} while registration is still open)"),
+         lambda i: tx("paid-through year {paid} is before the grant year {grant}: annual fees start with the grant "
+                      "year (give {grant}, or {open} while registration is still open)", paid=paid[i],
+                      grant=grant[i], open=grant[i] - 1)),
         (ok & (filed > _day(LAST_FILING_DATE)),
-         lambda i: f"filing date {date.fromordinal(int(filed[i]) + EPOCH_ORDINAL)} is after {LAST_FILING_DATE}, "
-                   "the last filing date this engine computes"),
-        (extension < 0, lambda i: "term extension days cannot be negative"),
+         lambda i: tx("filing date {filed} is after {last}, the last filing date this engine computes",
+                      filed=_date_of(filed[i]), last=LAST_FILING_DATE)),
+        (extension < 0, lambda i: tx("term extension days cannot be negative")),
         (extension > MAX_TERM_EXTENSION_DAYS,
-         lambda i: f"term extension of {extension[i]} days is more than {MAX_TERM_EXTENSION_DAYS} (ten years): "
-                   "check the figure"),
+         lambda i: tx("term extension of {days} days is more than {limit} (ten years): check the figure",
+                      days=extension[i], limit=MAX_TERM_EXTENSION_DAYS)),
         # PL Art. 42 ¶2: term compensation extends inventions only.
         ((extension > 0) & (types >= 0) & (types != TYPES.index(PatentType.INVENTION)),
-         lambda i: f"term compensation applies to inventions only, not to a {TYPES[types[i]]}"),
-        (reduction < 0, lambda i: f"reduction {patents['reduction'].iloc[i]!r} is not one of "
-                                  f"{', '.join(REDUCTIONS)}"),
+         lambda i: tx("term compensation applies to inventions only, not to a {type}",
+                      type=word("type", TYPES[types[i]]))),
+        (reduction < 0, lambda i: tx("reduction {value!r} is not one of {allowed}", value=patents["reduction"].iloc[i],
+                                     allowed=", ".join(REDUCTIONS))),
     )
     problems = [(i, message(i)) for mask, message in checks for i in np.flatnonzero(mask)]
-    return found, [f"row {patents.index[i]}: {text}" for i, text in sorted(problems, key=lambda p: p[0])]
+    return found, [tx("row {row}: {problem}", row=patents.index[i], problem=text)
+                   for i, text in sorted(problems, key=lambda p: p[0])]
+
+
+def _date_of(day: Any) -> date:
+    return date.fromordinal(int(day) + EPOCH_ORDINAL)
 
 
 def portfolio_problems(patents: pd.DataFrame, rules: RuleSet) -> list[str]:
     """Every impossible row as `row <index label>: message`; empty when `next_due_frame` can run."""
-    return _portfolio(patents, rules)[1]
+    return [str(problem) for problem in _portfolio(patents, rules)[1]]
 
 
 # --- The computation ------------------------------------------------------------------------------------
@@ -431,8 +441,8 @@ def checked_arrays(patents: pd.DataFrame, rules: RuleSet, licences: pd.DataFrame
     """The input as arrays; raises FeeInputError listing impossible rows (see `portfolio_problems`)."""
     p, problems = _portfolio(patents, rules, licences, paid_years)
     if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise FeeInputError("; ".join(problems[:5]) + more)
+        more = tx(" (and {n} more)", n=len(problems) - 5) if len(problems) > 5 else None
+        raise FeeInputError(joined(problems[:5], more=more))
     return p
 
 
@@ -442,8 +452,9 @@ def missing_fee_error(labels: pd.Index, p: _Arrays, fees: YearFees, wanted: np.n
     if not len(missing):
         return None
     i = missing[0]
-    return RuleError(f"row {labels[i]}: no annual fee known for year {fees.year[i]} of a "
-                     f"{TYPES[p.type[i]]} due on {date.fromordinal(int(fees.due[i]) + EPOCH_ORDINAL)}")
+    return RuleError(tx("row {row}: {problem}", row=labels[i], problem=tx(
+        "no annual fee known for year {year} of a {type} due on {due}", year=fees.year[i],
+        type=word("type", TYPES[p.type[i]]), due=_date_of(fees.due[i]))))
 
 
 def states_on(p: _Arrays, fees: YearFees, has_unpaid: np.ndarray, today: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 
 from custody.clock import SHANGHAI
 from custody.config_error import ConfigError
+from custody.explained import tx
 from custody.reminder_policy import ANCHORS, KINDS, RESTORATION_ANCHORS, Tier
 
 # The contact roles of custody.models.core.CONTACT_ROLES (kept equal by a test), plus two audience words: "all"
@@ -130,23 +131,23 @@ class ReminderSettings:
         return repr((self.tiers, self.lapse_notice_days, channels))
 
 
-def _fail(key: str, problem: str) -> ConfigError:
-    return ConfigError(f"[reminders] {key}: {problem}")
+def _fail(key: str, problem: Any) -> ConfigError:
+    return ConfigError(tx("[reminders] {key}: {problem}", key=key, problem=problem))
 
 
 def _clock_time(value: Any, key: str) -> time:
     try:
         return time.fromisoformat(str(value))
     except ValueError:
-        raise _fail(key, f"{value!r} is not a time like \"09:00\"") from None
+        raise _fail(key, tx("{value!r} is not a time like 09:00", value=value)) from None
 
 
 def _strings(value: Any, key: str, allowed: Sequence[str] | None = None) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(key, "must be a list of strings")
+        raise _fail(key, tx("must be a list of strings"))
     bad = [v for v in value if allowed is not None and v not in allowed]
     if bad:
-        raise _fail(key, f"{', '.join(bad)} not one of {', '.join(allowed or ())}")
+        raise _fail(key, tx("{bad} not one of {allowed}", bad=", ".join(bad), allowed=", ".join(allowed or ())))
     return tuple(value)
 
 
@@ -154,10 +155,10 @@ def _offsets(raw: Mapping[str, Any], key: str) -> tuple[int, ...]:
     before = raw.get("days_before", [])
     after = raw.get("days_after", [])
     if not all(isinstance(d, int) and d >= 0 for d in [*before, *after]):
-        raise _fail(key, "days_before / days_after must be lists of whole days (0 or more)")
+        raise _fail(key, tx("days_before / days_after must be lists of whole days (0 or more)"))
     offsets = tuple(sorted({-d for d in before} | set(after)))
     if not offsets:
-        raise _fail(key, "give days_before and/or days_after")
+        raise _fail(key, tx("give days_before and/or days_after"))
     return offsets
 
 
@@ -167,7 +168,7 @@ def _rate(value: Any, key: str) -> Decimal | None:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise _fail(key, f"{value!r} is not a rate like 0.15") from None
+        raise _fail(key, tx("{value!r} is not a rate like 0.15", value=value)) from None
 
 
 def parse_tier(raw: Mapping[str, Any], index: int) -> Tier:
@@ -175,14 +176,14 @@ def parse_tier(raw: Mapping[str, Any], index: int) -> Tier:
     name = raw.get("name") or f"tier{index}"
     anchor = raw.get("anchor")
     if anchor not in ANCHORS:
-        raise _fail(f"{key}.anchor", f"{anchor!r} not one of {', '.join(ANCHORS)}")
+        raise _fail(f"{key}.anchor", tx("{value!r} not one of {allowed}", value=anchor, allowed=", ".join(ANCHORS)))
     kind = raw.get("kind", "restore" if anchor in RESTORATION_ANCHORS else "fee")
     if kind not in KINDS:
-        raise _fail(f"{key}.kind", f"{kind!r} not one of {', '.join(KINDS)}")
+        raise _fail(f"{key}.kind", tx("{value!r} not one of {allowed}", value=kind, allowed=", ".join(KINDS)))
     if (kind == "restore") != (anchor in RESTORATION_ANCHORS):
         # Restoration tiers hang on the termination notice, which only the legal-status watch knows.
-        raise _fail(f"{key}.kind", f"kind \"restore\" goes with anchor {' or '.join(RESTORATION_ANCHORS)}, "
-                                   f"and only it")
+        raise _fail(f"{key}.kind", tx("kind restore goes with anchor {anchors}, and only it",
+                                      anchors=" or ".join(RESTORATION_ANCHORS)))
     audience_words = CONTACT_ROLES + AUDIENCE_WORDS
     return Tier(
         name=str(name), anchor=anchor, offsets=_offsets(raw, key), kind=kind,
@@ -197,17 +198,17 @@ def _windows(raw: Mapping[str, Any]) -> dict[str, SendWindow]:
     windows = {}
     for channel, pair in raw.items():
         if not isinstance(pair, list) or len(pair) != 2:
-            raise _fail(f"send_hours.{channel}", "must be [\"HH:MM\", \"HH:MM\"]")
+            raise _fail(f"send_hours.{channel}", tx("must be a pair of times [HH:MM, HH:MM]"))
         start, end = (_clock_time(v, f"send_hours.{channel}") for v in pair)
         if not start < end:
-            raise _fail(f"send_hours.{channel}", "the start must come before the end")
+            raise _fail(f"send_hours.{channel}", tx("the start must come before the end"))
         windows[channel] = SendWindow(start, end)
     return windows
 
 
 def _call_list(raw: Any) -> tuple[CallListEntry, ...]:
     if not isinstance(raw, list):
-        raise _fail("call_list", "must be a list of {name, mobile, email} tables")
+        raise _fail("call_list", tx("must be a list of tables with name, mobile and email"))
     return tuple(CallListEntry(str(e.get("name", "")), e.get("mobile"), e.get("email")) for e in raw)
 
 
@@ -235,5 +236,5 @@ def reminder_settings(section: Mapping[str, Any]) -> ReminderSettings:
             found[name] = section[name]
     unknown = set(section) - set(found) - {"send_hours"}
     if unknown:
-        raise _fail(", ".join(sorted(unknown)), "unknown key")
+        raise _fail(", ".join(sorted(unknown)), tx("unknown key"))
     return ReminderSettings(**found)

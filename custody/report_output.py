@@ -29,7 +29,7 @@ from custody.export import (
     neutralised,
     text_value,
 )
-from custody.i18n import cell_label
+from custody.i18n import cell_label, tr
 from custody.report_columns import Column, Days, Fen, Ints, Objects, Rows, Steps
 from custody.report_engine import TableReport
 from custody.reports import Column as Heading
@@ -176,17 +176,51 @@ def table_rows(report: TableReport) -> list[dict[str, str]]:
     return [{c.key: cells[c.key][i] for c in report.columns} for i in range(len(report.rows))]
 
 
-def write_plain_table(report: TableReport, out: IO[str], language: str) -> None:
-    """Aligned columns, one line a row, for a report too long for rich: widths from every row, never cut."""
+def write_plain_table(report: TableReport, out: IO[str], language: str, width: int | None = None) -> None:
+    """Aligned columns, one line a row, for a report too long for rich: widths from every row, never cut. Fitted to
+    `width` (the terminal's by default) as rich tables are: text columns are left out, empty ones first, then from
+    the right, and said so below the title; amounts, dates and numbers are always shown whole."""
     headings = [c.heading(language) for c in report.columns]
-    widths = [max(display_width(h), _widest(texts(report.rows.columns[c.key], c), MAX_WIDTH * 4))
-              for h, c in zip(headings, report.columns, strict=True)]
+    cell_widths = [_widest(texts(report.rows.columns[c.key], c), MAX_WIDTH * 4) for c in report.columns]
+    widths = [max(display_width(h), w) for h, w in zip(headings, cell_widths, strict=True)]
+    shown = _fitting(report.columns, widths, cell_widths, _terminal_width() if width is None else width)
     out.write(report.title + "\n")
+    left_out = [h for i, h in enumerate(headings) if i not in shown]
+    if left_out:
+        out.write(tr("(left out to fit the terminal: {columns}; --format csv has every column)", language,
+                     columns=_LIST_SEPARATOR.get(language, ", ").join(left_out)) + "\n")
+    columns = [report.columns[i] for i in shown]
+    headings, widths = [headings[i] for i in shown], [widths[i] for i in shown]
     out.write(_line(headings, widths) + "\n")
     out.write(_line(["-" * w for w in widths], widths) + "\n")
     for block in _blocks(report.rows):
-        cells = [texts(block.columns[c.key], c) for c in report.columns]
+        cells = [texts(block.columns[c.key], c) for c in columns]
         out.write("".join(_line(row, widths) + "\n" for row in zip(*cells, strict=True)))
+
+
+_LIST_SEPARATOR = {"zh": "、"}
+_DEFAULT_WIDTH = 80  # as cli_render.terminal_width: $COLUMNS, else the terminal's width, else 80
+
+
+def _terminal_width() -> int:
+    import os
+    import shutil
+
+    given = os.environ.get("COLUMNS", "").strip()
+    return int(given) if given.isdigit() and int(given) > 0 else shutil.get_terminal_size((_DEFAULT_WIDTH, 24)).columns
+
+
+def _fitting(columns: tuple[Heading, ...], widths: list[int], cell_widths: list[int], width: int) -> list[int]:
+    """The indexes of the columns shown in `width` characters: text columns leave (empty ones first, then from the
+    right, the first one last); a column of amounts, dates or numbers never does, even when the line stays wider."""
+    shown = list(range(len(columns)))
+    text_columns = [i for i, c in enumerate(columns) if c.kind == "text"]
+    empty = [i for i in reversed(text_columns) if not cell_widths[i]]
+    order = empty + [i for i in reversed(text_columns[1:]) if i not in empty] + \
+        [i for i in text_columns[:1] if i not in empty]
+    while order and sum(widths[i] for i in shown) + 2 * (len(shown) - 1) > width:
+        shown.remove(order.pop(0))
+    return shown
 
 
 def _line(cells, widths) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from custody.domain import Citation, PatentType
+from custody.explained import Explained, tx, word
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "cnipa.toml"
 
@@ -32,7 +33,7 @@ BACK_FEE_MONTHS = range(0, 7)
 R = TypeVar("R", bound="Row")
 
 
-class RuleError(ValueError):
+class RuleError(Explained, ValueError):
     """The rule tables or settings are inconsistent, or a question falls outside them."""
 
 
@@ -68,15 +69,17 @@ class RuleSettings:
             ("compensation_whole_year", COMPENSATION_WHOLE_YEARS),
         ):
             if getattr(self, name) not in allowed:
-                raise RuleError(f"rules.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+                raise RuleError(tx("rules.{name} must be one of {allowed}, got {value!r}", name=name,
+                                   allowed=", ".join(allowed), value=getattr(self, name)))
         for name, allowed_months in (("reduction_lead_months", REDUCTION_LEAD_MONTHS),
                                      ("advance_payment_months", ADVANCE_PAYMENT_MONTHS),
                                      ("restoration_back_fee_months", BACK_FEE_MONTHS)):
             months = getattr(self, name)
             # bool is an int in Python: `true` in the TOML must not read as 1 month.
             if isinstance(months, bool) or not isinstance(months, int) or months not in allowed_months:
-                raise RuleError(f"rules.{name} must be a whole number of months from "
-                                f"{allowed_months.start} to {allowed_months.stop - 1}, got {months!r}")
+                raise RuleError(tx("rules.{name} must be a whole number of months from {low} to {high}, got "
+                                   "{value!r}", name=name, low=allowed_months.start, high=allowed_months.stop - 1,
+                                   value=months))
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ class RuleSet:
     def cite(self, rule_id: str) -> Citation:
         row = next((r for r in self.references if r.id == rule_id), None)
         if row is None:
-            raise RuleError(f"no rule {rule_id!r} in the rule tables")
+            raise RuleError(tx("no rule {rule!r} in the rule tables", rule=rule_id))
         return row.citation
 
     def earliest_filing_date(self, patent_type: PatentType) -> date | None:
@@ -186,14 +189,17 @@ class RuleSet:
     def term(self, patent_type: PatentType, filing_date: date) -> TermRow:
         rows = tuple(r for r in self.terms if r.type == patent_type and r.filed_from <= filing_date)
         if not rows:
-            raise RuleError(f"no term of protection known for a {patent_type} filed on {filing_date}")
+            raise RuleError(tx("no term of protection known for a {type} filed on {filed}",
+                               type=word("type", patent_type),
+                                  filed=filing_date))
         return max(rows, key=lambda r: r.filed_from)
 
     def annual_fee(self, patent_type: PatentType, year: int, due_date: date) -> FeeRow:
         rows = tuple(r for r in self.fees if r.type == patent_type and r.first_year <= year <= r.last_year)
         row = _in_force(rows, due_date)
         if row is None:
-            raise RuleError(f"no annual fee known for year {year} of a {patent_type} due on {due_date}")
+            raise RuleError(tx("no annual fee known for year {year} of a {type} due on {due}", year=year,
+                                  type=word("type", patent_type), due=due_date))
         return row
 
     def reduction_share(self, key: str, due_date: date) -> ShareRow | None:
@@ -215,9 +221,11 @@ def _common(raw: dict) -> dict:
     # Every row names its source, the date it applies from and whether it is confirmed: no silent defaults.
     missing = [key for key in ("id", "source", "effective_from", "confirmed") if key not in raw]
     if missing:
-        raise RuleError(f"rule row {raw.get('id', '(no id)')!r} lacks {', '.join(missing)}")
+        raise RuleError(tx("rule row {row!r} lacks {missing}", row=raw.get("id", "(no id)"),
+                           missing=", ".join(missing)))
     if not isinstance(raw["effective_from"], date) or not isinstance(raw["confirmed"], bool):
-        raise RuleError(f"rule row {raw['id']!r}: effective_from must be a date and confirmed true or false")
+        raise RuleError(tx("rule row {row!r}: effective_from must be a date and confirmed true or false",
+                           row=raw["id"]))
     return {key: raw[key] for key in ("id", "source", "effective_from", "confirmed")}
 
 

@@ -38,6 +38,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from custody.explained import Explained, tx
+
 if TYPE_CHECKING:  # numpy, holidays and chinesecalendar load when a table or a schedule is first asked for
     import numpy as np
 
@@ -47,7 +49,7 @@ SCHEDULE_KEYS = frozenset({"year", "source", "holidays", "workdays"})
 GUESSED_NAME_MARKERS = ("(observed)", "Day off")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Explained, ValueError):
     """A year schedule is malformed; the message starts with `origin: field:`."""
 
 
@@ -98,21 +100,24 @@ def parse_year_schedule(text: str, origin: str) -> YearSchedule:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
-        raise ScheduleError(f"{origin}{':' + line.group(1) if line else ''}: invalid TOML: {exc}") from exc
+        raise ScheduleError(tx("{where}: invalid TOML: {error}", where=f"{origin}{':' + line.group(1) if line else ''}",
+                                error=str(exc))) from exc
     at = _Origin(origin, text)
     unknown = sorted(set(data) - SCHEDULE_KEYS)
     if unknown:
-        raise ScheduleError(f"{at.key(unknown[0])}: {unknown[0]}: unknown field "
-                            f"(expected {', '.join(sorted(SCHEDULE_KEYS))})")
+        raise ScheduleError(tx("{where}: {key}: unknown field (expected {expected})", where=at.key(unknown[0]),
+                               key=unknown[0], expected=", ".join(sorted(SCHEDULE_KEYS))))
     year = _year_field(data, at)
     source = data.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise ScheduleError(f"{at.key('source')}: source: required, the notice this schedule transcribes")
+        raise ScheduleError(tx("{where}: source: required, the notice this schedule transcribes",
+                               where=at.key("source")))
     rest_days = _rest_days_field(data.get("holidays"), year, at)
     workdays = _workdays_field(data.get("workdays", []), year, at)
     for i, day in enumerate(sorted(workdays)):
         if day in rest_days:
-            raise ScheduleError(f"{at.at(day)}: workdays[{i}]: {day} is also inside a holidays range")
+            raise ScheduleError(tx("{where}: workdays[{i}]: {day} is also inside a holidays range", where=at.at(day),
+                                   i=i, day=day))
     return YearSchedule(year, source.strip(), rest_days, workdays)
 
 
@@ -124,7 +129,8 @@ def read_schedule_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ScheduleError(f"{path}:{line}: not UTF-8 text (GBK?): save the file as UTF-8") from None
+        raise ScheduleError(tx("{where}: not UTF-8 text (GBK?): save the file as UTF-8",
+                               where=f"{path}:{line}")) from None
 
 
 def load_year_schedule(path: Path) -> YearSchedule:
@@ -140,7 +146,8 @@ def bundled_schedules(directory: Path = CALENDAR_DIR) -> tuple[YearSchedule, ...
 def _year_field(data: dict[str, Any], at: _Origin) -> int:
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
-        raise ScheduleError(f"{at.key('year')}: year: required, a four-digit year, got {year!r}")
+        raise ScheduleError(tx("{where}: year: required, a four-digit year, got {year!r}", where=at.key("year"),
+                               year=year))
     return year
 
 
@@ -150,37 +157,42 @@ def _date_in_year(value: object, year: int, where: str) -> date:
         try:
             value = date.fromisoformat(value)
         except ValueError:
-            raise ScheduleError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+            raise ScheduleError(tx("{where}: {value!r} is not a date (YYYY-MM-DD)", where=where, value=value)) from None
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise ScheduleError(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
+        raise ScheduleError(tx("{where}: {value!r} is not a date (YYYY-MM-DD)", where=where, value=value))
     if value.year != year:
-        raise ScheduleError(f"{where}: {value} is outside year {year}")
+        raise ScheduleError(tx("{where}: {value} is outside year {year}", where=where, value=value, year=year))
     return value
 
 
 def _rest_days_field(ranges: object, year: int, at: _Origin) -> frozenset[date]:
     if not isinstance(ranges, list) or not ranges:
-        raise ScheduleError(f"{at.key('holidays')}: holidays: required, a non-empty list of [first, last] date pairs")
+        raise ScheduleError(tx("{where}: holidays: required, a non-empty list of [first, last] date pairs",
+                               where=at.key("holidays")))
     days: set[date] = set()
     for i, pair in enumerate(ranges):
         if not isinstance(pair, list) or len(pair) != 2:
-            raise ScheduleError(f"{at.at(pair)}: holidays[{i}]: expected a [first, last] pair, got {pair!r}")
+            raise ScheduleError(tx("{where}: holidays[{i}]: expected a [first, last] pair, got {pair!r}",
+                                   where=at.at(pair), i=i, pair=pair))
         first, last = (_date_in_year(v, year, f"{at.at(v)}: holidays[{i}][{j}]") for j, v in enumerate(pair))
         if last < first:
-            raise ScheduleError(f"{at.at(first)}: holidays[{i}]: range ends ({last}) before it starts ({first})")
+            raise ScheduleError(tx("{where}: holidays[{i}]: range ends ({last}) before it starts ({first})",
+                                   where=at.at(first), i=i, last=last, first=first))
         days.update(first + timedelta(n) for n in range((last - first).days + 1))
     return frozenset(days)
 
 
 def _workdays_field(values: object, year: int, at: _Origin) -> frozenset[date]:
     if not isinstance(values, list):
-        raise ScheduleError(f"{at.key('workdays')}: workdays: expected a list of dates, got {values!r}")
+        raise ScheduleError(tx("{where}: workdays: expected a list of dates, got {values!r}", where=at.key("workdays"),
+                               values=values))
     days = set()
     for i, value in enumerate(values):
         day = _date_in_year(value, year, f"{at.at(value)}: workdays[{i}]")
         # A make-up working day only means something on a weekend; a weekday is a working day anyway.
         if day.weekday() < 5:
-            raise ScheduleError(f"{at.at(day)}: workdays[{i}]: {day} is a {day:%A}, not a Saturday or Sunday")
+            raise ScheduleError(tx("{where}: workdays[{i}]: {day} is a {day:%A}, not a Saturday or Sunday",
+                                   where=at.at(day), i=i, day=day))
         days.add(day)
     return frozenset(days)
 
@@ -265,10 +277,8 @@ class WorkCalendar:
         self._loaded: dict[int, YearSchedule] = {}
         for schedule in schedules:
             if schedule.year in self._loaded:
-                raise ScheduleError(
-                    f"two schedules for {schedule.year}: {self._loaded[schedule.year].source!r} "
-                    f"and {schedule.source!r}"
-                )
+                raise ScheduleError(tx("two schedules for {year}: {first!r} and {second!r}", year=schedule.year,
+                                       first=self._loaded[schedule.year].source, second=schedule.source))
             self._loaded[schedule.year] = schedule
         # Rest day -> next working day, per year; a working day is absent (it maps to itself).
         self._moves: dict[int, dict[date, date]] = {}

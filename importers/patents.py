@@ -20,7 +20,8 @@ from datetime import date
 
 from custody.appno import TYPE_BY_DIGIT, filing_date_problem, parse_application_number
 from custody.domain import PatentFacts, PatentType, Reduction
-from custody.fees import fact_problems, grant_year_of, patent_year_on
+from custody.explained import in_every_language
+from custody.fees import fact_texts, grant_year_of, patent_year_on
 from custody.store.import_batch import PATENT_FIELDS
 from custody.store.imports import StoredEnterprise
 from importers import legal_status, values
@@ -196,17 +197,17 @@ class PatentRows:
         if filing.year > (int(digits[:4]) if len(digits) == 12 else 1900 + int(digits[:2])):
             problem = filing_date_problem(parse_application_number(number), filing)
             if problem:
-                r.problem("filing_date", "fact", detail=problem)
+                r.problem("filing_date", "fact", detail=in_every_language(problem))
         return number_type
 
     def check_facts(self, r: RowCells, facts: PatentFacts, pending: bool) -> None:
-        for message in fact_problems(facts, self.options.rules):
-            if pending and message.startswith("the grant year is unknown"):
+        for text in fact_texts(facts, self.options.rules):
+            if pending and text.msgid.startswith("the grant year is unknown"):
                 continue
-            field_name = next((f for prefix, f in FACT_FIELDS if message.startswith(prefix)), None)
+            field_name = next((f for prefix, f in FACT_FIELDS if text.msgid.startswith(prefix)), None)
             if field_name == "grant_year" and "grant_year" not in self.header.index:
                 field_name = "granted_on" if "granted_on" in self.header.index else "grant_year"
-            r.problem(field_name, "fact", detail=message)
+            r.problem(field_name, "fact", detail=in_every_language(text))
         if pending:
             r.problem(None, "grant_year_unknown_pending", WARNING)
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from custody.appno import TYPE_BY_DIGIT
 from custody.domain import PatentType
+from custody.explained import in_every_language
 from custody.fees import FeeInputError, LapsedError, Schedule, amounts_owed, fee_schedule, quote
 from custody.store.imports import PATENT_FIELDS, StoredPatent
 from custody.store.patents import paid_run_end
@@ -171,7 +172,7 @@ class PaymentRows:
         except (LapsedError, FeeInputError) as exc:
             code = "paid_after_grace" if isinstance(exc, LapsedError) else "year_outside"
             self.sink.add(line.row, self.labels["paid_on"] if code == "paid_after_grace" else self.labels["year"],
-                          code, detail=str(exc))
+                          code, detail=in_every_language(exc))
             return False
         full_fee = schedule.year(line.year).full_fee
         full = full_fee + due.late_fee

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from custody.i18n import tr
 from importers.messages import render_message
 
 ERROR = "error"
 WARNING = "warning"
 NOTE = "note"
-PREFIX = {ERROR: {"zh": "", "en": ""}, WARNING: {"zh": "警告：", "en": "warning: "},
-          NOTE: {"zh": "说明：", "en": "note: "}}
+# Said before a problem's message (Chinese in custody/locale/zh/import.toml).
+PREFIX = {ERROR: "", WARNING: "warning: ", NOTE: "note: "}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Problem:
         return render_message(self.code, self.params, language)
 
     def render(self, language: str) -> str:
-        prefix = PREFIX[self.severity]["zh" if language == "zh" else "en"]
+        prefix = tr(PREFIX[self.severity], language) if PREFIX[self.severity] else ""
         return f"{self.location()}: {prefix}{self.message(language)}"
 
     def as_dict(self, language: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.config import ConfigError, secret
 from custody.dates import DateParseError, parse_date
+from custody.explained import tx
 from custody.masking import redacted
 from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError
 from importers.bounded_http import FeedLimits, FetchRefused, fetch, json_depth
@@ -148,11 +149,12 @@ def http_source_from_config(section: Mapping[str, Any], origin: str = "config") 
     [fields]."""
     url = section.get("url")
     if not url:
-        raise ConfigError(f"{origin}: [status.http] url is not set: no HTTP status source configured")
+        raise ConfigError(tx("{where}: [status.http] url is not set: no HTTP status source configured", where=origin))
     fields = {**DEFAULT_FIELDS, **dict(section.get("fields", {}))}
     auth_header, auth_env = section.get("auth_header"), section.get("auth_env")
     value = secret(auth_env) if auth_env else None
     if auth_header and auth_env and value is None:
-        raise ConfigError(f"{origin}: [status.http] auth_env names {auth_env}, which is not set in the environment")
+        raise ConfigError(tx("{where}: [status.http] auth_env names {name}, which is not set in the environment",
+                             where=origin, name=auth_env))
     return HttpStatusSource(url, section.get("records_path", "records"), fields, auth_header, value,
                             float(section.get("timeout_seconds", 30)), FeedLimits.from_section(section))

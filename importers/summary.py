@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from custody.i18n import label
+from custody.i18n import label, tr
 from custody.store.imports import HeldBack, Outcome, PreviousImport
 from importers.files import ImportFile
 from importers.problems import NOTE, PREFIX, WARNING
@@ -20,44 +20,34 @@ from importers.rows import labels_for
 SHOWN_PROBLEMS = 200  # problems printed in table mode; JSON and the problems file have them all
 SHOWN_CHANGES = 200
 
-TABLE_ZH = {"enterprise": "企业", "contact": "联系人", "patent": "专利", "payment": "缴费记录"}
-FIELD_ZH = {
-    "name": "名称", "role": "角色", "mobile": "手机", "email": "邮箱", "consent_sms": "接收短信",
-    "consent_email": "接收邮件", "type": "专利类型", "title": "专利名称", "owners": "专利权人", "filing_date": "申请日",
-    "granted_on": "授权公告日", "grant_year": "授权年度", "grant_year_inferred": "授权年度为推定",
-    "paid_through": "已缴至年度", "paid_through_inferred": "已缴年度为推定", "unknown_through": "待核实至年度",
-    "reduction": "费减比例", "term_extension_days": "期限补偿天数", "legal_status": "法律状态",
-    "legal_status_date": "法律状态日", "mode": "托管方式", "enterprise_id": "企业",
-}
+# The words of an import's summary: English msgids, Chinese in custody/locale/zh/import.toml; the tables' and
+# fields' names are labels (custody/locale/labels.toml, domains import_table and import_field).
 WORDS = {
-    "zh": {"new": "新增", "updated": "更新", "unchanged": "不变", "rejected": "拒绝", "skipped": "跳过",
-           "rows": "行", "dry_run": "试运行（未写入数据库）", "nothing": "数据库没有任何变化",
-           "again": "（同一文件已于 {when} 导入过，导入记录 #{id}）", "more": "……另有 {n} 条",
-           "more_problems": "……另有 {n} 个问题，全部问题见 {path}",
-           "more_problems_json": "……另有 {n} 个问题（--format json 列出全部）",
-           "failed": "文件有 {n} 个错误，未导入任何内容（--partial 可只导入正确的行）",
-           "failed_file": "文件无法读取，未导入任何内容：请按上面的提示改正后重新导入",
-           "failed_dry_run": "文件有 {n} 个错误，导入时不会写入任何内容（--partial 可只导入正确的行）",
-           "rejects": "被拒绝的行已写入 {path}（改正后可直接重新导入）",
-           "inferred": "推定已缴年度的专利：{n} 件（截至 {as_of}）",
-           "check": "宽限期内、是否已缴未知的年费：{n} 笔（按未缴处理，请核实）",
-           "owed": "  少缴：专利 {application_number} 第 {year} 年尚欠 {owed}（按 {as_of} 的滞纳金档次，需补缴）"},
-    "en": {"new": "new", "updated": "updated", "unchanged": "unchanged", "rejected": "rejected", "skipped": "skipped",
-           "rows": "rows", "dry_run": "dry run (nothing written)", "nothing": "nothing changed in the database",
-           "again": " (the same file was imported on {when}, import #{id})", "more": "... and {n} more",
-           "more_problems": "... and {n} more problems: all of them are in {path}",
-           "more_problems_json": "... and {n} more problems (--format json lists them all)",
-           "failed": "{n} error(s) in the file: nothing imported (--partial imports the good rows)",
-           "failed_file": "the file could not be read: nothing imported; fix what the line above says and import "
-                          "it again",
-           "failed_dry_run": "{n} error(s) in the file: an import would write nothing (--partial imports the good "
-                             "rows)",
-           "rejects": "rejected rows written to {path} (fix them and import that file)",
-           "inferred": "patents with paid-through inferred: {n} (as of {as_of})",
-           "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)",
-           "owed": "  paid short: patent {application_number} year {year} still owes {owed} (late fee band of {as_of}; "
-                   "to be topped up)"},
+    "new": "new",
+    "updated": "updated",
+    "unchanged": "unchanged",
+    "rejected": "rejected",
+    "skipped": "skipped",
+    "rows": "rows",
+    "dry_run": "dry run (nothing written)",
+    "nothing": "nothing changed in the database",
+    "again": " (the same file was imported on {when}, import #{id})",
+    "more": "... and {n} more",
+    "more_problems": "... and {n} more problems: all of them are in {path}",
+    "more_problems_json": "... and {n} more problems (--format json lists them all)",
+    "failed": "{n} error(s) in the file: nothing imported (--partial imports the good rows)",
+    "failed_file": "the file could not be read: nothing imported; fix what the line above says and import it again",
+    "failed_dry_run": "{n} error(s) in the file: an import would write nothing (--partial imports the good rows)",
+    "rejects": "rejected rows written to {path} (fix them and import that file)",
+    "inferred": "patents with paid-through inferred: {n} (as of {as_of})",
+    "check": "fees in their grace period, paid or not unknown: {n} (treated as unpaid: check them)",
+    "owed": "  paid short: patent {application_number} year {year} still owes {owed} (late fee band of {as_of}; "
+            "to be topped up)",
 }
+
+
+def _words(language: str) -> dict[str, str]:
+    return {key: tr(msgid, language) for key, msgid in WORDS.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -144,7 +134,7 @@ def default_problems_path(path: Path) -> Path:
 
 
 def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
-    words = WORDS.get(language, WORDS["en"])
+    words = _words(language)
     lines = _problem_lines(summary, words, language)
     if summary["import_id"] is None:
         return lines
@@ -168,7 +158,7 @@ def summary_lines(summary: dict[str, Any], language: str) -> list[str]:
 
 
 def failure_line(summary: dict[str, Any], language: str) -> str:
-    words = WORDS.get(language, WORDS["en"])
+    words = _words(language)
     if summary["problems"] and all(p.get("row") is None for p in summary["problems"]):
         return words["failed_file"]  # no row was read: --partial could not help
     return words["failed_dry_run" if summary["dry_run"] else "failed"].format(n=summary["errors"])
@@ -176,7 +166,8 @@ def failure_line(summary: dict[str, Any], language: str) -> str:
 
 def _problem_line(problem: dict[str, Any], language: str) -> str:
     where = ":".join(str(p) for p in (problem["file"], problem["row"], problem["column"]) if p is not None)
-    return f"{where}: {PREFIX[problem['severity']]['zh' if language == 'zh' else 'en']}{problem['message']}"
+    prefix = PREFIX[problem["severity"]]
+    return f"{where}: {tr(prefix, language) if prefix else ''}{problem['message']}"
 
 
 def _problem_lines(summary: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
@@ -190,7 +181,7 @@ def _problem_lines(summary: dict[str, Any], words: dict[str, str], language: str
 
 
 def _table_name(table: str, language: str) -> str:
-    return TABLE_ZH.get(table, table) if language == "zh" else table
+    return label("import_table", table, language)
 
 
 # Fields whose stored values are enumerated (custody/locale/labels.toml domains).
@@ -214,7 +205,7 @@ def _change_lines(summary: dict[str, Any], words: dict[str, str], language: str)
         for key in keys[:SHOWN_CHANGES]:
             lines.append(f"  + {_table_name(table, language)} {key}")
     for change in summary["changes"][:SHOWN_CHANGES]:
-        field = FIELD_ZH.get(change["field"], change["field"]) if language == "zh" else change["field"]
+        field = label("import_field", change["field"], language)
         old, new = (_change_value(change["field"], change[k], language) for k in ("old", "new"))
         lines.append(f"  ~ {_table_name(change['table'], language)} {change['key']} {field}: {old} -> {new}")
     if summary["changes_total"] > SHOWN_CHANGES:

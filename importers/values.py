@@ -23,6 +23,7 @@ from custody.appno import (
 from custody.creditcode import InvalidCreditCode, parse_credit_code
 from custody.dates import DateParseError, parse_date
 from custody.domain import PatentType, Reduction, email_key
+from custody.explained import in_every_language
 from importers.readers import Cell
 
 
@@ -99,7 +100,7 @@ def application_number_read(cell: Cell) -> tuple[str, bool]:
     try:
         parsed = parse_application_number(raw)
     except InvalidApplicationNumber as exc:
-        raise CellProblem("appno_invalid", value=raw, detail=str(exc)) from None
+        raise CellProblem("appno_invalid", value=raw, detail=in_every_language(exc)) from None
     return str(parsed), parsed.check_supplied
 
 
@@ -118,7 +119,7 @@ def day(cell: Cell) -> date:
     try:
         return _date(cell)
     except DateParseError as exc:
-        raise CellProblem("date_invalid", detail=str(exc)) from None
+        raise CellProblem("date_invalid", detail=in_every_language(exc)) from None
     except TypeError:  # unhashable: never from our readers, but do not fail on it
         return parse_date(cell)
 
@@ -234,7 +235,7 @@ def _credit_code(text: str) -> str:
     try:
         return parse_credit_code(text)
     except InvalidCreditCode as exc:
-        raise CellProblem("credit_code_invalid", value=text, detail=str(exc)) from None
+        raise CellProblem("credit_code_invalid", value=text, detail=in_every_language(exc)) from None
 
 
 def mobile(cell: Cell) -> str:

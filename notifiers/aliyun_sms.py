@@ -22,6 +22,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 
 from custody.config import ConfigError, secret
+from custody.explained import tx
 from custody.masking import mask_loggers, mask_phone, mask_text
 from notifiers.aliyun_codes import NETWORK_WAIT, result_for_code
 from notifiers.base import ChannelLimits, DeliveryReport, Message, Outcome, QueryFailed, SendResult
@@ -67,11 +68,12 @@ class SmsSettings:
         try:
             settings = cls(**section)
         except TypeError as exc:
-            raise ConfigError(f"{origin}: [sms]: {exc}") from None
+            raise ConfigError(tx("{where}: [sms]: {problem}", where=origin, problem=str(exc))) from None
         if settings.protocol not in ("http", "https"):
-            raise ConfigError(f'{origin}: [sms].protocol must be "http" or "https", not {settings.protocol!r}')
+            raise ConfigError(tx("{where}: [sms].protocol must be http or https, not {value!r}", where=origin,
+                                     value=settings.protocol))
         if settings.enabled and not settings.sign_name:
-            raise ConfigError(f"{origin}: [sms].sign_name is required when SMS is enabled")
+            raise ConfigError(tx("{where}: [sms].sign_name is required when SMS is enabled", where=origin))
         return settings
 
 

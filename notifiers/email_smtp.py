@@ -30,6 +30,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from custody import clock
 from custody.config import ConfigError, secret
+from custody.explained import tx
 from custody.masking import mask_email, mask_text
 from notifiers.base import ChannelLimits, Message, Outcome, SendResult, add_attachments
 
@@ -59,11 +60,13 @@ class EmailSettings:
         try:
             settings = cls(**section)
         except TypeError as exc:
-            raise ConfigError(f"{origin}: [email]: {exc}") from None
+            raise ConfigError(tx("{where}: [email]: {problem}", where=origin, problem=str(exc))) from None
         if settings.security not in SECURITY:
-            raise ConfigError(f"{origin}: [email].security must be one of {', '.join(SECURITY)}")
+            raise ConfigError(tx("{where}: [email].security must be one of {allowed}", where=origin,
+                                     allowed=", ".join(SECURITY)))
         if settings.enabled and not (settings.host and settings.from_address):
-            raise ConfigError(f"{origin}: [email].host and [email].from_address are required when email is enabled")
+            raise ConfigError(tx("{where}: [email].host and [email].from_address are required when email is enabled",
+                                     where=origin))
         return settings
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from custody.config import ConfigError, secret
+from custody.explained import tx
 from custody.masking import mask_loggers, mask_text
 from notifiers.base import ChannelLimits, Message, Outcome, SendResult
 
@@ -54,11 +55,13 @@ class AlertSettings:
         try:
             settings = cls(**section)
         except TypeError as exc:
-            raise ConfigError(f"{origin}: [alerts]: {exc}") from None
+            raise ConfigError(tx("{where}: [alerts]: {problem}", where=origin, problem=str(exc))) from None
         if settings.kind not in KINDS:
-            raise ConfigError(f'{origin}: [alerts].kind must be "wecom" or "dingtalk", not {settings.kind!r}')
+            raise ConfigError(tx("{where}: [alerts].kind must be wecom or dingtalk, not {value!r}", where=origin,
+                                     value=settings.kind))
         if settings.format not in FORMATS:
-            raise ConfigError(f'{origin}: [alerts].format must be "text" or "markdown", not {settings.format!r}')
+            raise ConfigError(tx("{where}: [alerts].format must be text or markdown, not {value!r}", where=origin,
+                                     value=settings.format))
         return settings
 
 

@@ -64,7 +64,7 @@ def test_quote_in_the_ten_percent_band_charges_on_the_full_fee(capsys):
 
 def test_quote_after_grace_end_is_an_error_value_with_the_restoration_figure_and_exit_zero(capsys):
     view = fees_json(capsys, "--as-of", "2025-01-10", "--paid-through", "8", "--pay-on", "2025-11-01")
-    assert "lapsed" in view["quote"]["error"]
+    assert "专利权已终止" in view["quote"]["error"]  # the CLI speaks its configuration's language (zh)
     assert view["quote"]["pay_on"] == "2025-11-01"
     # Rule 6 ¶2: the year-9 fee (300 after the 85 % reduction) + 25 % of the full 2000 + 1000.
     restoring = view["quote"]["restoration"]
@@ -83,7 +83,7 @@ def test_the_table_shows_what_restoring_a_lapsed_patent_costs(capsys):
 
 def test_quote_when_everything_is_paid_is_an_error_value_and_exit_zero(capsys):
     view = fees_json(capsys, "--as-of", "2030-01-10", "--paid-through", "20", "--pay-on", "2030-02-01")
-    assert view["quote"] == {"pay_on": "2030-02-01", "error": "every annual fee up to expiry is already paid",
+    assert view["quote"] == {"pay_on": "2030-02-01", "error": "至期满的年费均已缴纳",
                              "paid_up": True}
 
 
@@ -183,28 +183,28 @@ FEES = ["fees", "--type", "invention", "--filed", "2017-04-25"]
          "申请号 201710601862.4：校验位应为 3"),
         (["fees", "201710601862.3", "--type", "design", "--filed", "2017-04-25", "--grant-year", "3"],
          "与申请号 201710601862.3 不符（申请号的类型位表示 发明）"),
-        ([*FEES, "--granted", "2016-01-01"], "before the filing date"),
+        ([*FEES, "--granted", "2016-01-01"], "早于申请日"),
         (["fees", "--type", "utility_model", "--filed", "2017-04-25", "--grant-year", "2", "--paid-through", "11"],
-         "past expiry"),
-        (["fees", "--type", "invention", "--filed", "2017-04-31", "--grant-year", "2"], "not a real date"),
-        (FEES, "grant year is unknown"),
+         "超过保护期"),
+        (["fees", "--type", "invention", "--filed", "2017-04-31", "--grant-year", "2"], "不是真实存在的日期"),
+        (FEES, "授权年度未知"),
         (["fees", "--filed", "2017-04-25", "--grant-year", "2"], "请给出申请号或 --type"),
-        (["fees", "--type", "gadget", "--filed", "2017-04-25"], "--type 'gadget' is not a patent type"),
-        (["fees", "--type", "foo", "--filed", "2017-04-25", "--grant-year", "3"], "--type 'foo' is not a patent type"),
+        (["fees", "--type", "gadget", "--filed", "2017-04-25"], "--type 'gadget' 不是专利类型"),
+        (["fees", "--type", "foo", "--filed", "2017-04-25", "--grant-year", "3"], "--type 'foo' 不是专利类型"),
         ([*FEES, "--grant-year", "3", "--reduction", "50"], "--reduction '50' 不是有效的费减比例"),
         ([*FEES, "--grant-year", "abc"], "--grant-year 'abc' 不是整数"),
         ([*FEES, "--grant-year", "3", "--paid-through", "x"], "--paid-through 'x' 不是整数"),
         ([*FEES, "--grant-year", "3", "--term-extension-days", "lots"], "--term-extension-days 'lots' 不是整数"),
         (["fees", "--type", "invention", "--filed", "1970-04-25", "--grant-year", "3"],
-         "filing date 1970-04-25 is before 1985-04-01"),
+         "申请日 1970-04-25 早于 1985-04-01"),
         (["fees", "--type", "invention", "--filed", "9999-01-01", "--grant-year", "3"],
-         "filing date 9999-01-01 is after 2100-12-31"),
-        ([*FEES, "--grant-year", "3", "--term-extension-days", "99999999"], "term extension of 99999999 days"),
-        ([*FEES, "--grant-year", "3", "--term-extension-days", "-5"], "term extension days cannot be negative"),
-        ([*FEES, "--grant-year", "5", "--paid-through", "3"], "paid-through year 3 is before the grant year 5"),
-        ([*FEES, "--grant-year", "3", "--paid-through", "-1"], "paid-through year -1 cannot be negative"),
+         "申请日 9999-01-01 晚于 2100-12-31"),
+        ([*FEES, "--grant-year", "3", "--term-extension-days", "99999999"], "期限补偿 99999999 天"),
+        ([*FEES, "--grant-year", "3", "--term-extension-days", "-5"], "期限补偿天数不能为负"),
+        ([*FEES, "--grant-year", "5", "--paid-through", "3"], "已缴至第 3 年早于授权年度第 5 年"),
+        ([*FEES, "--grant-year", "3", "--paid-through", "-1"], "已缴年度 -1 不能为负"),
         (["fees", "201710601862.3", "--filed", "2019-04-25", "--grant-year", "3"],
-         "filing date 2019-04-25 is after the year of application number 201710601862.3"),
+         "申请日 2019-04-25 晚于申请号 201710601862.3 所示的年份"),
         ([*FEES, "--grant-year", "3", "--granted", "2019-06-01"], "--grant-year 与 --granted 只能给一个"),
         ([*FEES, "--grant-year", "3", "--reduction-recorded", "someday"], "--reduction-recorded"),
     ],
@@ -234,7 +234,7 @@ def test_grant_year_required_setting_names_itself_when_only_the_grant_date_is_gi
     config = tmp_path / "config.toml"
     config.write_text('[rules]\ngrant_year_inference = "require"\n', encoding="utf-8")
     assert run(["--config", str(config), *FEES, "--granted", "2019-06-01"]) == 1
-    assert 'the grant year is required (rules.grant_year_inference = "require")' in capsys.readouterr().err
+    assert '必须给出授权年度（rules.grant_year_inference = "require"）' in capsys.readouterr().err
 
 
 def test_csv_is_a_usage_error_for_the_calculator(capsys):
@@ -249,7 +249,8 @@ def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkey
     monkeypatch.setenv("CUSTODY_DATABASE_URL", url)
     assert run(BASE) == 2
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: database URL:")
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(("Error: database URL:", "Error: 数据库地址 "))
 
 
 def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(capsys, monkeypatch):
@@ -321,5 +322,5 @@ def test_a_paid_up_patent_is_said_in_chinese_in_the_table(capsys):
     assert "下一笔：无（至期满的年费均已缴清）" in out
     assert "若于 2025-02-01 缴纳：无需缴纳（至期满的年费均已缴清）" in out and "already paid" not in out
     view = fees_json(capsys, "--paid-through", "20", "--as-of", "2025-01-01", "--pay-on", "2025-02-01")
-    assert view["quote"] == {"pay_on": "2025-02-01", "error": "every annual fee up to expiry is already paid",
+    assert view["quote"] == {"pay_on": "2025-02-01", "error": "至期满的年费均已缴纳",
                              "paid_up": True}

@@ -99,7 +99,7 @@ def test_pay_after_the_grace_end_is_refused_even_with_force(invention, capsys, f
     # 300 + 25 % of 2000 + 1000 = 1800.
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-11-03", "--amount", "300", *force]) == 1
     err = capsys.readouterr().err
-    assert "lapsed" in err and "restoring (Rule 6) costs 1800.00 yuan" in err
+    assert "专利权已终止" in err and "restoring (Rule 6) costs 1800.00 yuan" in err
     assert payments(invention) == []
 
 
@@ -108,9 +108,9 @@ def test_pay_after_the_grace_end_is_refused_even_with_force(invention, capsys, f
     [
         ("8", "year 8 is already paid (paid through year 8 on record)"),
         ("3", "year 3 is already paid"),
-        ("2", "year 2 is outside this patent's fee years 3-20"),
-        ("0", "year 0 is outside this patent's fee years 3-20"),
-        ("21", "year 21 is outside this patent's fee years 3-20"),
+        ("2", "第 2 年不在该专利的年费年度 3-20 内"),
+        ("0", "第 0 年不在该专利的年费年度 3-20 内"),
+        ("21", "第 21 年不在该专利的年费年度 3-20 内"),
         ("nine", "--year 'nine' 不是整数"),
     ],
     ids=["already-paid", "grant-year-already-paid", "before-the-grant-year", "year-0", "after-expiry",
@@ -241,8 +241,8 @@ SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.
     [
         ("bogus://nowhere", "Error: database URL: "),
         ("not a url", "Error: database URL: "),
-        ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "Error: database URL: postgresql+psycopg2://custody:"),
-        ("mysql://custody@127.0.0.1/custody", "Error: database URL: mysql://custody@127.0.0.1/custody: its driver"),
+        ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "Error: 数据库地址 postgresql+psycopg2://custody:"),
+        ("mysql://custody@127.0.0.1/custody", "Error: 数据库地址 mysql://custody@127.0.0.1/custody：其驱动"),
         ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
         ("sqlite:///{tmp}/a-file/custody.sqlite3", "Error: cannot create the SQLite database in "),
         ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "Error: cannot create the SQLite database in "),
@@ -264,19 +264,19 @@ def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkey
 
 
 @pytest.mark.parametrize("args, message", [
-    (["pay", "201710601862.3", "--year", "9", "--amount", "lots"], "is not an amount"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "1e30", "--force"], "without an exponent"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "3e2", "--force"], "without an exponent"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "NaN", "--force"], "is not an amount"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "inf", "--force"], "is not an amount"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "-300", "--force"], "negative"),
-    (["pay", "201710601862.3", "--year", "9", "--amount", "300.005", "--force"], "more than 2 decimals"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "lots"], "不是金额"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "1e30", "--force"], "请不要用科学计数法"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "3e2", "--force"], "请不要用科学计数法"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "NaN", "--force"], "不是金额"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "inf", "--force"], "不是金额"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "-300", "--force"], "金额为负"),
+    (["pay", "201710601862.3", "--year", "9", "--amount", "300.005", "--force"], "小数超过 2 位"),
     (["pay", "201710601862.3", "--year", "9", "--amount", "99999999999999999999", "--force"],
-     "not a plausible amount"),
+     "不是合理的金额"),
     (["pay", "201810601862.3", "--year", "9"], "申请号 201810601862.3：校验位应为 8"),
     (["pay", "201710601863.8", "--year", "9"], "托管中没有专利 201710601863.8"),
-    (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "outside this patent's fee years"),
-    (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "outside this patent's fee years"),
+    (["pay", "201710601862.3", "--year", "25", "--paid-on", "2025-01-01"], "不在该专利的年费年度"),
+    (["pay", "201710601862.3", "--year", "0", "--force", "--amount", "1"], "不在该专利的年费年度"),
 ], ids=["amount-not-a-number", "amount-exponent", "amount-small-exponent", "amount-nan", "amount-inf",
         "amount-negative", "amount-fractions-of-a-fen", "amount-absurd", "bad-check-digit", "unknown-patent",
         "year-past-expiry", "year-0-forced"])
@@ -327,13 +327,13 @@ SAMPLE_LINES = SAMPLE_2027.read_text(encoding="utf-8").splitlines()
 
 
 @pytest.mark.parametrize("lines, encoding, message", [
-    (SAMPLE_LINES, "gbk", ":4: not UTF-8 text (GBK?): save the file as UTF-8"),
+    (SAMPLE_LINES, "gbk", ":4：不是 UTF-8 文本（GBK？）：请将文件另存为 UTF-8"),
     ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01" "2027-01-03"]]', *SAMPLE_LINES[5:]], "utf-8",
-     ":5: invalid TOML"),
+     ":5：TOML 格式有误"),
     ([*SAMPLE_LINES[:5], 'workdays = ["2028-01-08"]'], "utf-8",
-     ":6: workdays[0]: 2028-01-08 is outside year 2027"),
+     ":6: workdays[0]：2028-01-08 不在 2027 年内"),
     ([*SAMPLE_LINES[:4], 'holidays = [["2027-01-01", "2027-01-03"], ["2026-12-31", "2027-01-01"]]',
-      *SAMPLE_LINES[5:]], "utf-8", ":5: holidays[1][0]: 2026-12-31 is outside year 2027"),
+      *SAMPLE_LINES[5:]], "utf-8", ":5: holidays[1][0]：2026-12-31 不在 2027 年内"),
 ], ids=["gbk", "malformed-line", "workday-outside-the-year", "holiday-outside-the-year"])
 def test_a_bad_schedule_file_names_its_line_and_loads_nothing(cli_db, tmp_path, capsys, lines, encoding, message):
     bad = tmp_path / "schedule-2027.toml"

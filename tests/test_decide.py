@@ -145,7 +145,7 @@ def test_decide_from_the_command_line_shows_the_effect(cli_db: str, capsys: pyte
     pytest.param([], "give exactly one of --pay, --abandon, --undecided", 2, id="no-choice"),
     pytest.param(["--pay", "--abandon"], "give exactly one of --pay, --abandon, --undecided", 2, id="two-choices"),
     pytest.param(["--pay", "--now"], "--now goes with --abandon", 2, id="now-without-abandon"),
-    pytest.param(["--pay", "--year", "7"], "the year 7 fee is already paid", 1, id="paid-year"),
+    pytest.param(["--pay", "--year", "7"], "第 7 年年费已缴纳", 1, id="paid-year"),
 ])
 def test_a_wrong_decision_is_one_error_line_exit_2_for_usage_1_for_input(cli_db: str, capsys: pytest.CaptureFixture,
                                                                         args: list, message: str, code: int) -> None:

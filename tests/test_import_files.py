@@ -92,10 +92,14 @@ def test_sample_file_gives_the_expected_rows_and_problems(
 
 
 def test_problems_are_located_file_row_column():
+    from custody.appno import InvalidApplicationNumber, parse_application_number
+    from custody.explained import in_every_language
     from importers.problems import Problem
 
+    with pytest.raises(InvalidApplicationNumber) as caught:
+        parse_application_number("201710601862.4")
     problem = Problem("portfolio.csv", 12, "申请号", "appno_invalid",
-                      {"value": "201710601862.4", "detail": "check digit should be 3, got 4"})
+                      {"value": "201710601862.4", "detail": in_every_language(caught.value)})
     assert problem.render("en") == ("portfolio.csv:12:申请号: invalid application number 201710601862.4: "
                                     "check digit should be 3, got 4")
     assert problem.render("zh") == "portfolio.csv:12:申请号: 申请号 201710601862.4 无效：校验位应为 3，实为 4"

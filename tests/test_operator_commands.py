@@ -162,7 +162,7 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert cli.run(["patent", "list", "--state", "gone"]) == 1
     assert "Error: --state 'gone' is not a state" in capsys.readouterr().err
     assert cli.run(["patent", "list", "--due-within", "soon"]) == 2
-    assert "Error: --due-within：'soon' is not a period (write 90d, 12w, 3m, 3个月 or 90)" in capsys.readouterr().err
+    assert "Error: --due-within：'soon' 不是期间（请写作 90d、12w、3m、3个月 或 90）" in capsys.readouterr().err
 
 
 @freeze_time(FROZEN)
@@ -223,7 +223,7 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
     assert cli.run(["patent", "remove", P1]) == 0
     assert "托管早已终止" in capsys.readouterr().out
     assert cli.run(["decide", P1, "--pay", "--by", "张三"]) == 1
-    assert f"{P1}: its custody has ended, so there is nothing to decide" in capsys.readouterr().err
+    assert f"{P1}：托管已结束，无需决定" in capsys.readouterr().err
     with freeze_time("2025-06-16 02:30:00"):  # an hour later
         assert cli.run(["import", "patents", str(_write_patents_file(cli_db, (P1, "2017-08-01")))]) == 0
     capsys.readouterr()

@@ -169,21 +169,21 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
     pytest.param(["report", "due", "--format", "xlsx"], 2, "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
     pytest.param(["report", "due", "--out", "x.txt"], 2, "--out needs --format csv, json or xlsx",
                  id="table-to-file"),
-    pytest.param(["report", "due", "--within", "soon"], 2, "--within: 'soon' is not a period", id="bad-period"),
-    pytest.param(["report", "due", "--within", "90x"], 2, "--within: '90x' is not a period", id="bad-unit"),
-    pytest.param(["report", "due", "--within", "-5d"], 2, "--within: '-5d' is not a period", id="negative-period"),
-    pytest.param(["report", "grace", "--format", "pdf"], 2, "Invalid value for '--format'", id="unknown-format"),
-    pytest.param(["report", "forecast", "--years", "abc"], 2, "Invalid value for '--years'", id="years-not-a-number"),
-    pytest.param(["report", "kpi", "--bogus"], 2, "No such option: --bogus", id="unknown-option"),
-    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of: '2025-13-01' is not a real date",
+    pytest.param(["report", "due", "--within", "soon"], 2, "--within: 'soon' 不是期间", id="bad-period"),
+    pytest.param(["report", "due", "--within", "90x"], 2, "--within: '90x' 不是期间", id="bad-unit"),
+    pytest.param(["report", "due", "--within", "-5d"], 2, "--within: '-5d' 不是期间", id="negative-period"),
+    pytest.param(["report", "grace", "--format", "pdf"], 2, "'--format' 的值无效：'pdf' 不是 ", id="unknown-format"),
+    pytest.param(["report", "forecast", "--years", "abc"], 2, "'--years' 的值无效：应为整数", id="years-not-a-number"),
+    pytest.param(["report", "kpi", "--bogus"], 2, "没有选项 --bogus", id="unknown-option"),
+    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of: '2025-13-01' 不是真实存在的日期",
                  id="bad-as-of"),
-    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from: 'soon' is not a date", id="bad-from"),
+    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from: 'soon' 不是日期", id="bad-from"),
     pytest.param(["report", "grace", "--format", "csv", "--out", "no-such-folder/g.csv"], 2,
                  "--out: folder no-such-folder does not exist", id="missing-folder"),
     # Bad input (exit 1): well formed, but nothing in the data answers it.
-    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], 1, "no enterprise with code",
+    pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], 1, "没有统一社会信用代码为",
                  id="unknown-enterprise"),
-    pytest.param(["report", "enterprise", "914403001922038217"], 1, "no enterprise with code", id="unknown-code"),
+    pytest.param(["report", "enterprise", "914403001922038217"], 1, "没有统一社会信用代码为", id="unknown-code"),
 ])
 def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list, code: int,
                                             message: str) -> None:
@@ -257,8 +257,8 @@ def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(statu
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))
     assert code == 1
     assert err.splitlines() == [
-        "status-bad.csv:3:announced_on: '2025-13-45' is not a real date (month must be in 1..12)",
-        "status-bad.csv:4:application_number: character 'A' at position 1 is not a digit",
+        "status-bad.csv:3:announced_on: '2025-13-45' 不是真实存在的日期",
+        "status-bad.csv:4:application_number: 第 1 位字符“A”不是数字",
         "status-bad.csv:5:status: the legal status is empty",
         "Error: file:status-bad.csv: 3 unreadable record(s): nothing applied"]
     code, out, _ = _run(capsys, "patent", "history", P1, "--format", "json")
@@ -414,4 +414,4 @@ def test_an_unknown_enterprise_code_is_one_error_line_in_every_report(cli_db: Pa
     unknown = "914403001922038217"
     args = [*report, unknown] if report == ["enterprise"] else [*report, "--enterprise", unknown]
     code, out, err = _run(capsys, "report", *args, "--format", "csv")
-    assert (code, out, err) == (1, "", f"Error: no enterprise with code {unknown}\n")
+    assert (code, out, err) == (1, "", f"Error: 没有统一社会信用代码为 {unknown} 的企业\n")

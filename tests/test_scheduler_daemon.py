@@ -239,7 +239,7 @@ def test_contact_set_records_an_opt_out_per_channel(db_url: str, engine: Engine,
     pytest.param(("13900000009", "--no-sms"), 1, "没有联系人 13900000009", id="unknown-address"),
     pytest.param(("not-a-number", "--no-sms"), 1, "既不是大陆手机号", id="not-an-address"),
     pytest.param(("13800000001",), 2, "请给出 --sms/--no-sms", id="no-channel-given"),
-    pytest.param(("13800000001", "--no-sms", "--enterprise", "91110000600037341L"), 1, "no enterprise",
+    pytest.param(("13800000001", "--no-sms", "--enterprise", "91110000600037341L"), 1, "没有统一社会信用代码为",
                  id="unknown-enterprise"),
 ])
 def test_contact_set_refuses_what_it_cannot_apply(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch,

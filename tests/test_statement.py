@@ -210,7 +210,7 @@ def test_an_unknown_enterprise_is_one_error_line(engine: Engine, db_url: str, tm
     hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
     assert run(["statement", "914403001922038217", "--out", "s.pdf"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: no enterprise with code") and len(err.splitlines()) == 1
+    assert err.startswith("Error: 没有统一社会信用代码为") and len(err.splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------- emails

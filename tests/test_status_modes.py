@@ -70,9 +70,9 @@ def test_making_a_patent_watch_only_cancels_its_planned_reminders_and_says_why(s
                                   f"{ENTERPRISES[C]}'s digest")
     assert history(session, patents[P1])[-2:] == [
         {"date": TODAY, "what": "effect: mode_watch", "detail": effects[0].message},
-        {"date": TODAY, "what": "reminder: cancelled", "detail": "year 9 fee reminder (before_due:due-30) by email "
-                                                                  "to z***@a.example: cancelled (watch-only patent: "
-                                                                  "no fee reminders)",
+        {"date": TODAY, "what": "reminder: cancelled", "detail": "year 9 fee reminder (30 days before the due date) by "
+                                                                  "email to z***@a.example: cancelled (watch-only "
+                                                                  "patent: no fee reminders)",
          "source": "cause: year 9 fee due 2025-08-01"}]
 
 
@@ -132,10 +132,10 @@ def test_patent_watch_and_custody_from_the_command_line(cli_db: str, capsys: pyt
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["patent", "watch", P1, "--enterprise", "91350100M000100Y44"], "no enterprise with code",
+    pytest.param(["patent", "watch", P1, "--enterprise", "91350100M000100Y44"], "没有统一社会信用代码为",
                  id="unknown-enterprise"),
     pytest.param(["patent", "custody", "201710000099.9"], "no patent 201710000099.9 in custody", id="unknown-patent"),
-    pytest.param(["decide", P5, "--abandon"], f"{P5} is watch-only: the platform pays no fees on it",
+    pytest.param(["decide", P5, "--abandon"], f"{P5} 仅监控：平台不为其缴费",
                  id="decide-on-a-watch-only-patent"),
 ])
 def test_mode_and_decision_mistakes_are_one_error_line(cli_db: str, capsys: pytest.CaptureFixture, args: list,

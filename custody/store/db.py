@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from custody.config import ConfigError
+from custody.explained import tx
 
 if TYPE_CHECKING:  # alembic and sqlmodel load when a migration or a session is asked for, not with every command
     from alembic.config import Config
@@ -61,9 +62,9 @@ def _require_driver(url: URL) -> None:
         url.get_dialect().import_dbapi()
     except ImportError as exc:
         shown = url.render_as_string(hide_password=True)
-        raise ConfigError(f"database URL: {shown}: its driver ({exc.name or url.drivername}) is not installed; "
-                          f"custody works with SQLite (sqlite:///FILE) and PostgreSQL through psycopg "
-                          f"({POSTGRES_DRIVER}://USER@HOST:5432/DB)") from None
+        raise ConfigError(tx("database URL: {url}: its driver ({driver}) is not installed; custody works with SQLite "
+                             "(sqlite:///FILE) and PostgreSQL through psycopg ({postgres}://USER@HOST:5432/DB)",
+                             url=shown, driver=exc.name or url.drivername, postgres=POSTGRES_DRIVER)) from None
 
 
 def _sqlite_engine(url: URL, foreign_keys: bool) -> Engine:

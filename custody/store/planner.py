@@ -308,7 +308,7 @@ class _Chunk:
         self.alert(f"nochannel:{tier}:{','.join(channels)}",
                    f"提醒层级 {tier} 的渠道（{'、'.join(channels)}）均未启用：该层级的提醒不会发出",
                    [f"今日应提醒：{self.names.get(row.enterprise_id, '（无企业）')} 专利{row.application_number} "
-                    f"第{row.fee_year}年度年费（{event.event.label}）等",
+                    f"第{row.fee_year}年度年费（{label('tier', event.event.label, 'zh')}）等",
                     "请在 config.toml 启用 [sms] / [email]（或 [outbox] replace = true），或修改该层级的 channels"])
 
     def alert(self, key: str, headline: str, details: list[str]) -> None:

@@ -34,8 +34,9 @@ def reminder_rows(session: Session, patent_id: int) -> list[dict]:
     rows = [_row(reminder, item.state if item.state == "cancelled" else reminder.state,
                  item.cancel_reason or reminder.cancel_reason,
                  tr("year {year} {kind} reminder ({tier}) by {channel} to {to}", year=item.fee_year,
-                    kind=label("reminder_kind", item.kind), tier=item.tier, channel=label("channel", item.channel),
-                    to=mask_text(item.recipient)), _item_cause(item, events, reminder.day))
+                    kind=label("reminder_kind", item.kind), tier=label("tier", item.tier),
+                    channel=label("channel", item.channel), to=mask_text(item.recipient)),
+                 _item_cause(item, events, reminder.day))
             for item, reminder in session.exec(statement)]
     alerts = select(Reminder).where(sa.or_(*(Reminder.key.startswith(p, autoescape=True)
                                              for p in pledgee_alert_keys(patent_id))))

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from custody.creditcode import InvalidCreditCode, parse_credit_code
 from custody.domain import DatePeriod
+from custody.explained import Explained, tx
 from custody.models import Enterprise, OpenLicence, Patent, Payment
 from custody.models.status import StatusEvent
 from custody.report_figures import ReminderFigures
@@ -26,7 +27,7 @@ from custody.store.status import latest_decisions, watch_states
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class UnknownEnterprise(LookupError):
+class UnknownEnterprise(Explained, LookupError):
     """No enterprise has the code asked for."""
 
 
@@ -37,7 +38,7 @@ def enterprise_by_code(session: Session, code: str) -> Enterprise:
         canonical = code.strip().upper()
     found = session.exec(select(Enterprise).where(Enterprise.credit_code == canonical)).first()
     if found is None:
-        raise UnknownEnterprise(f"no enterprise with code {code}")
+        raise UnknownEnterprise(tx("no enterprise with code {code}", code=code))
     return found
 
 

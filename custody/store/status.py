@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
+from custody.explained import Explained, tx
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
 from custody.i18n import tr
 from custody.masking import redacted
@@ -46,7 +47,7 @@ from custody.store.status_review import keep_unmatched
 WATCH_FIELDS = tuple(WatchState.__dataclass_fields__)
 
 
-class NotInCustody(ValueError):
+class NotInCustody(Explained, ValueError):
     """A fee decision about a patent the platform only watches: it has no fees to decide."""
 
 
@@ -306,12 +307,12 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
            immediately: bool = False) -> tuple[FeeDecision, list[Effect]]:
     """Record an enterprise's instruction about a fee year, and the effect it has on reminders."""
     if patent.mode == "ended":
-        raise NotInCustody(f"{patent.application_number}: its custody has ended, so there is nothing to decide "
-                           "(importing it again takes it back into custody)")
+        raise NotInCustody(tx("{number}: its custody has ended, so there is nothing to decide (importing it again "
+                              "takes it back into custody)", number=patent.application_number))
     if patent.mode != "custody":
-        raise NotInCustody(f"{patent.application_number} is watch-only: the platform pays no fees on it, so there "
-                           f"is nothing to decide (`custody patent custody {patent.application_number}` takes it "
-                           f"back into custody)")
+        raise NotInCustody(tx("{number} is watch-only: the platform pays no fees on it, so there is nothing to decide "
+                              "(`custody patent custody {number}` takes it back into custody)",
+                              number=patent.application_number))
     schedule = fee_schedule(facts_of(session, patent), rules, calendar)
     fee_year = decision_year(schedule, year)
     starts = effective_on(schedule, choice, fee_year, today, immediately)
