@@ -43,7 +43,7 @@ import cli_statement
 import cli_status
 import cli_storage
 import cli_sync
-from cli_base import State, config_errors, known_errors
+from cli_base import State, config_errors, known_errors, say_error
 from cli_logging import configure_logging
 from custody.i18n import set_language, tr
 
@@ -202,25 +202,25 @@ def run(argv: Iterable[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as before
             exc.show()
         else:
-            typer.echo(f"Error: {redacted(_click_message(exc))}", err=True)
+            say_error(redacted(_click_message(exc)))
         return exc.exit_code
     except typer.Abort:
-        typer.echo("Error: " + tr("aborted"), err=True)
+        say_error(tr("aborted"))
         return 1
     except config_errors() as exc:
         from custody.masking import redacted
 
-        typer.echo(f"Error: {redacted(str(exc))}", err=True)
+        say_error(redacted(str(exc)))
         return 2
     except known_errors() as exc:
         from custody.masking import redacted
 
-        typer.echo(f"Error: {redacted(str(exc))}", err=True)
+        say_error(redacted(str(exc)))
         return 1
     except Exception as exc:  # noqa: BLE001 - the operator must never see a traceback
         log_file = _log_unexpected(exc, _config_arg(args))
-        typer.echo("Error: " + tr("unexpected failure ({kind}); details in {log_file}", kind=type(exc).__name__,
-                                   log_file=log_file), err=True)
+        say_error(tr("unexpected failure ({kind}); details in {log_file}", kind=type(exc).__name__,
+                     log_file=log_file))
         return 1
 
 

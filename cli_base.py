@@ -42,6 +42,12 @@ class UsageError(Exception):
     file to write in a folder that does not exist): one `Error:` line, exit 2."""
 
 
+def say_error(message: str) -> None:
+    """The one line a refused command prints on stderr: `Error: …` (错误：… in Chinese); scripts read the exit
+    code, people read this."""
+    typer.echo(tr("Error: {message}", message=message), err=True)
+
+
 def known_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message is written for the operator: shown as one line, exit 1. Imported when one is raised:
     `custody --help` need not load the fee engine and the calendar."""

@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from cli_base import Format, UserError, emit, state
+from cli_base import Format, UserError, emit, say_error, state
 from cli_logging import log_to_stderr
 from cli_wiring import ops_wiring, reminder_ticks, status_jobs, status_wiring
 from custody import clock
@@ -78,7 +78,7 @@ def run_once_command(ctx: typer.Context, fmt: Format = typer.Option(Format.table
     emit(rows, fmt, [("tick", tr("tick"), "text", "tick"), ("result", tr("result"))])
     refused = status_failures(results.get("status", {}))
     for line in refused:
-        typer.echo(f"Error: {redacted(line)}", err=True)
+        say_error(redacted(line))
     if refused or any(summary.get("error") for summary in results.values()):  # the OPS run says "error": false
         raise typer.Exit(1)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli_base import Format, calendar_for, db_session, emit, option_date, rules_of, state, translated_columns
+from cli_base import Format, calendar_for, db_session, emit, option_date, rules_of, say_error, state, translated_columns
 from cli_wiring import configured_reminders
 from custody.i18n import tr
 
@@ -57,7 +57,7 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
     from importers.summary import default_problems_path, failure_line, write_problems_file
 
     if fmt == Format.csv:
-        typer.echo("Error: " + tr("import prints table or json (--format csv is for reports)"), err=True)
+        say_error(tr("import prints table or json (--format csv is for reports)"))
         raise typer.Exit(2)
     st = state(ctx)
     language = st.config.language
@@ -71,14 +71,14 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
                              allow_lower_paid_through=allow_lower_paid_through, strict=strict,
                              reach=configured_reminders(st) if kind == "enterprises" else None)
         except ProfileError as exc:  # a usage error: exit 2
-            typer.echo(f"Error: {exc}", err=True)
+            say_error(str(exc))
             raise typer.Exit(2) from None
     summary = run.summary(file, rejects_out, language, dry_run)
     if fmt == Format.table:
         write_problems_file(summary, default_problems_path(file), language)
     _show_import(summary, fmt, language)
     if run.failed:
-        typer.echo(f"Error: {failure_line(summary, language)}", err=True)
+        say_error(failure_line(summary, language))
     if run.opened.has_errors:
         raise typer.Exit(1)
 

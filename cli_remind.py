@@ -8,7 +8,16 @@ from typing import Any
 
 import typer
 
-from cli_base import ENTERPRISE_HELP_LIST, Format, ScheduleFormat, UserError, emit, enterprise_of, option_date
+from cli_base import (
+    ENTERPRISE_HELP_LIST,
+    Format,
+    ScheduleFormat,
+    UserError,
+    emit,
+    enterprise_of,
+    option_date,
+    say_error,
+)
 from cli_wiring import reminder_ticks
 from custody import clock
 from custody.i18n import label, tr
@@ -46,7 +55,7 @@ def remind_plan(
     if day is not None and not dry_run:
         # Planning as of another day would save that day's state (the patents' next firing days, the refresh
         # cursor) as if it were today's, and the daemon would then skip real reminders.
-        typer.echo("Error: " + tr("--as-of only goes with --dry-run (real planning is always as of now)"), err=True)
+        say_error(tr("--as-of only goes with --dry-run (real planning is always as of now)"))
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, Session(ticks.engine, expire_on_commit=False) as session:
         # Another day: every patent's next fee is recomputed for it (inside the transaction rolled back below),
@@ -116,7 +125,7 @@ def remind_list(
     from custody.store.listing import reminder_rows
 
     if state_ is not None and state_ not in REMINDER_STATES:  # a usage error, like a bad --format: exit 2
-        typer.echo("Error: " + tr("--state must be one of {states}", states=", ".join(REMINDER_STATES)), err=True)
+        say_error(tr("--state must be one of {states}", states=", ".join(REMINDER_STATES)))
         raise typer.Exit(2)
     with reminder_ticks(ctx, transports=False) as ticks, session_for(ticks.engine) as session:
         rows = reminder_rows(session, state_, channel, limit)

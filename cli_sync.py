@@ -113,7 +113,7 @@ def status_sync(
 
 class _NotOperatorAlerts(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "custody.store.outbox" and str(record.msg).startswith("operator alert"))
+        return not getattr(record, "operator_alert", False)
 
 
 @contextmanager

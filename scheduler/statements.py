@@ -11,6 +11,7 @@ from datetime import time
 from typing import Any
 
 from custody.clock import SHANGHAI
+from custody.i18n import tr
 from custody.statement import period_of, period_start
 from custody.store.db import session_for
 from custody.store.outbox import local_day
@@ -27,7 +28,7 @@ def plan_statements(ticks: Ticks, codes: list[str] | None = None, period: str | 
     settings, now = ticks.statements, ticks.clock()
     today, chosen = local_day(now), period or settings.period
     if not ticks.settings.can_send("email"):  # planned, they would only be cancelled as stranded
-        return {"not_planned": "email is not enabled ([email] enabled = true, or [outbox] replace = true)"}
+        return {"not_planned": tr("email is not enabled ([email] enabled = true, or [outbox] replace = true)")}
     if scheduled and today < period_start(today, chosen, settings.day):
         return {"waiting_until": period_start(today, chosen, settings.day).isoformat()}
     with session_for(ticks.engine) as session:

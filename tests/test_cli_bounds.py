@@ -31,5 +31,5 @@ def test_an_option_out_of_range_is_a_usage_error(args: list[str], message: str, 
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
     assert run(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: ") and message in err and err.count("\n") == 1, err
+    assert err.startswith("错误：") and message in err and err.count("\n") == 1, err
     assert "unexpected failure" not in err and "意外故障" not in err

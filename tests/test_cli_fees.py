@@ -131,7 +131,7 @@ def test_a_bad_lead_time_setting_is_a_configuration_error(capsys, tmp_path, valu
     config.write_text(f"[rules]\nreduction_lead_months = {value}\n", encoding="utf-8")
     assert run(["--config", str(config), *BASE]) == 2
     captured = capsys.readouterr()
-    assert captured.err.count("Error:") == 1 and "reduction_lead_months" in captured.err
+    assert captured.err.count("Error: ") == 1 and "reduction_lead_months" in captured.err
 
 
 def test_paid_through_defaults_to_the_grant_year(capsys):
@@ -219,7 +219,7 @@ def test_bad_input_is_exactly_one_error_line_exit_1(capsys, args, message):
     assert run(args) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("错误：")
     assert message in captured.err
     assert "unexpected failure" not in captured.err and "意外故障" not in captured.err and "╭" not in captured.err
 
@@ -250,7 +250,7 @@ def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkey
     assert run(BASE) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()]
-    assert captured.err.startswith(("Error: database URL:", "Error: 数据库地址 "))
+    assert captured.err.startswith(("错误：database URL:", "错误：数据库地址 "))
 
 
 def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(capsys, monkeypatch):

@@ -120,7 +120,7 @@ def test_pay_refuses_years_that_cannot_be_paid_even_with_force(invention, capsys
     assert run(["pay", "201710601862.3", "--year", year, "--paid-on", "2025-04-20", "--amount", "300",
                 "--force"]) == 1
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("错误：")
     assert message in captured.err and "unexpected failure" not in captured.err and "意外故障" not in captured.err
     assert payments(invention) == []
 
@@ -239,13 +239,13 @@ SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("bogus://nowhere", "Error: database URL: "),
-        ("not a url", "Error: database URL: "),
-        ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "Error: 数据库地址 postgresql+psycopg2://custody:"),
-        ("mysql://custody@127.0.0.1/custody", "Error: 数据库地址 mysql://custody@127.0.0.1/custody：其驱动"),
-        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "Error: cannot open the database: "),
-        ("sqlite:///{tmp}/a-file/custody.sqlite3", "Error: cannot create the SQLite database in "),
-        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "Error: cannot create the SQLite database in "),
+        ("bogus://nowhere", "错误：database URL: "),
+        ("not a url", "错误：database URL: "),
+        ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "错误：数据库地址 postgresql+psycopg2://custody:"),
+        ("mysql://custody@127.0.0.1/custody", "错误：数据库地址 mysql://custody@127.0.0.1/custody：其驱动"),
+        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "错误：cannot open the database: "),
+        ("sqlite:///{tmp}/a-file/custody.sqlite3", "错误：cannot create the SQLite database in "),
+        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "错误：cannot create the SQLite database in "),
     ],
     ids=["unknown-dialect", "unparsable", "psycopg2-not-installed", "mysql-not-installed",
          "unreachable-postgresql", "sqlite-under-a-file",
@@ -283,7 +283,7 @@ def test_a_database_that_cannot_be_opened_is_one_configuration_error_line(monkey
 def test_pay_bad_input_is_one_error_line(invention, capsys, args, message):
     assert run(args) == 1
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("Error: ")
+    assert captured.err.splitlines() == [captured.err.strip()] and captured.err.startswith("错误：")
     assert message in captured.err and "unexpected failure" not in captured.err and "意外故障" not in captured.err
 
 
@@ -341,7 +341,7 @@ def test_a_bad_schedule_file_names_its_line_and_loads_nothing(cli_db, tmp_path, 
     assert run(["calendar", "load", str(bad)]) == 1
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()]
-    assert captured.err.startswith(f"Error: {bad}{message}")
+    assert captured.err.startswith(f"错误：{bad}{message}")
     assert run(["calendar", "list", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
@@ -400,7 +400,7 @@ def test_a_database_migrated_by_a_newer_version_is_a_configuration_error(cli_db,
     assert run(command) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()]
-    assert captured.err.startswith("Error: the database is at revision 0099_from_the_future, newer than this "
+    assert captured.err.startswith("错误：the database is at revision 0099_from_the_future, newer than this "
                                    "version of custody knows")
 
 
@@ -411,7 +411,7 @@ def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, caps
 
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///file:{make_url(cli_db).database}?mode=ro&uri=true")
     assert run(["calendar", "load", str(SAMPLE_2027)]) == 2
-    assert capsys.readouterr().err.strip() == "Error: the database failed: attempt to write a readonly database"
+    assert capsys.readouterr().err.strip() == "错误：the database failed: attempt to write a readonly database"
 
 
 def _paid_through_10(url: str) -> None:

@@ -142,12 +142,12 @@ def test_decide_from_the_command_line_shows_the_effect(cli_db: str, capsys: pyte
 
 
 @pytest.mark.parametrize(("args", "message", "code"), [
-    pytest.param([], "give exactly one of --pay, --abandon, --undecided", 2, id="no-choice"),
-    pytest.param(["--pay", "--abandon"], "give exactly one of --pay, --abandon, --undecided", 2, id="two-choices"),
-    pytest.param(["--pay", "--now"], "--now goes with --abandon", 2, id="now-without-abandon"),
+    pytest.param([], "--pay、--abandon、--undecided 须且只能给一个", 2, id="no-choice"),
+    pytest.param(["--pay", "--abandon"], "--pay、--abandon、--undecided 须且只能给一个", 2, id="two-choices"),
+    pytest.param(["--pay", "--now"], "--now 只能与 --abandon 一起用", 2, id="now-without-abandon"),
     pytest.param(["--pay", "--year", "7"], "第 7 年年费已缴纳", 1, id="paid-year"),
 ])
 def test_a_wrong_decision_is_one_error_line_exit_2_for_usage_1_for_input(cli_db: str, capsys: pytest.CaptureFixture,
                                                                         args: list, message: str, code: int) -> None:
     assert cli.run(["decide", P6, *args]) == code
-    assert capsys.readouterr().err.strip() == f"Error: {message}"
+    assert capsys.readouterr().err.strip() == f"错误：{message}"

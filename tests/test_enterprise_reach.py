@@ -149,7 +149,7 @@ def test_a_corrected_sheet_clears_the_warning(custody, tmp_path: Path) -> None:
 
 def test_strict_makes_nobody_to_remind_an_error_and_changes_nothing(custody, tmp_path: Path, engine: Engine) -> None:
     code, out, err = custody("import", "enterprises", str(contact_sheet(tmp_path / "联系人表.xlsx")), "--strict")
-    assert code == 1 and "Error:" in err
+    assert code == 1 and "错误：" in err
     assert "7:职务: 企业 厦门鹭岛新材料科技有限公司" in out  # each of its rows: --partial rejects it whole
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Contact)).scalar() == 0

@@ -160,9 +160,9 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert header.split()[0] == "申请号" and "下笔年费缴费期限" in header, out
     assert all(n in out for n in (P1, P2, P3, P4, P5, P6, P7))
     assert cli.run(["patent", "list", "--state", "gone"]) == 1
-    assert "Error: --state 'gone' is not a state" in capsys.readouterr().err
+    assert "错误：--state 'gone' is not a state" in capsys.readouterr().err
     assert cli.run(["patent", "list", "--due-within", "soon"]) == 2
-    assert "Error: --due-within：'soon' 不是期间（请写作 90d、12w、3m、3个月 或 90）" in capsys.readouterr().err
+    assert "错误：--due-within：'soon' 不是期间（请写作 90d、12w、3m、3个月 或 90）" in capsys.readouterr().err
 
 
 @freeze_time(FROZEN)
@@ -400,7 +400,7 @@ def test_remind_preview_of_another_day(outbox_cli: Path, capsys: pytest.CaptureF
     assert "2025-07-02 将发出" in captured.err
     with freeze_time(FROZEN):
         assert cli.run(["remind", "preview", "--date", "2025-06-15"]) == 1
-    assert "Error: --date 2025-06-15 已过去" in capsys.readouterr().err
+    assert "错误：--date 2025-06-15 已过去" in capsys.readouterr().err
 
 
 def test_remind_send_says_what_waits_for_the_sending_hours(outbox_cli: Path, session: Session,

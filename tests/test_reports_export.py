@@ -166,20 +166,20 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     # Usage (exit 2): the command was called the wrong way, whatever the data.
-    pytest.param(["report", "due", "--format", "xlsx"], 2, "--format xlsx needs --out FILE", id="xlsx-needs-a-file"),
-    pytest.param(["report", "due", "--out", "x.txt"], 2, "--out needs --format csv, json or xlsx",
+    pytest.param(["report", "due", "--format", "xlsx"], 2, "--format xlsx 需要 --out 文件", id="xlsx-needs-a-file"),
+    pytest.param(["report", "due", "--out", "x.txt"], 2, "--out 需要 --format csv、json 或 xlsx",
                  id="table-to-file"),
-    pytest.param(["report", "due", "--within", "soon"], 2, "--within: 'soon' 不是期间", id="bad-period"),
-    pytest.param(["report", "due", "--within", "90x"], 2, "--within: '90x' 不是期间", id="bad-unit"),
-    pytest.param(["report", "due", "--within", "-5d"], 2, "--within: '-5d' 不是期间", id="negative-period"),
+    pytest.param(["report", "due", "--within", "soon"], 2, "--within：'soon' 不是期间", id="bad-period"),
+    pytest.param(["report", "due", "--within", "90x"], 2, "--within：'90x' 不是期间", id="bad-unit"),
+    pytest.param(["report", "due", "--within", "-5d"], 2, "--within：'-5d' 不是期间", id="negative-period"),
     pytest.param(["report", "grace", "--format", "pdf"], 2, "'--format' 的值无效：'pdf' 不是 ", id="unknown-format"),
     pytest.param(["report", "forecast", "--years", "abc"], 2, "'--years' 的值无效：应为整数", id="years-not-a-number"),
     pytest.param(["report", "kpi", "--bogus"], 2, "没有选项 --bogus", id="unknown-option"),
-    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of: '2025-13-01' 不是真实存在的日期",
+    pytest.param(["report", "lapsed", "--as-of", "2025-13-01"], 2, "--as-of：'2025-13-01' 不是真实存在的日期",
                  id="bad-as-of"),
-    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from: 'soon' 不是日期", id="bad-from"),
+    pytest.param(["report", "deliveries", "--from", "soon"], 2, "--from：'soon' 不是日期", id="bad-from"),
     pytest.param(["report", "grace", "--format", "csv", "--out", "no-such-folder/g.csv"], 2,
-                 "--out: folder no-such-folder does not exist", id="missing-folder"),
+                 "--out：文件夹 no-such-folder 不存在", id="missing-folder"),
     # Bad input (exit 1): well formed, but nothing in the data answers it.
     pytest.param(["report", "due", "--enterprise", "91350100M000100Y43X"], 1, "没有统一社会信用代码为",
                  id="unknown-enterprise"),
@@ -188,7 +188,7 @@ def test_csv_to_the_terminal_and_json_with_numbers(cli_db: Path, capsys: pytest.
 def test_report_mistakes_are_one_error_line(cli_db: Path, capsys: pytest.CaptureFixture, args: list, code: int,
                                             message: str) -> None:
     got, out, err = _run(capsys, *args)
-    assert (got, out, len(err.splitlines())) == (code, "", 1) and err.startswith(f"Error: {message}")
+    assert (got, out, len(err.splitlines())) == (code, "", 1) and err.startswith(f"错误：{message}")
 
 
 REPORTS = [["due", "--within", "400d"], ["grace"], ["lapsed"], ["forecast"], ["deliveries", "--from", "2024-01-01"],
@@ -260,7 +260,7 @@ def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(statu
         "status-bad.csv:3:announced_on: '2025-13-45' 不是真实存在的日期",
         "status-bad.csv:4:application_number: 第 1 位字符“A”不是数字",
         "status-bad.csv:5:status: the legal status is empty",
-        "Error: file:status-bad.csv: 3 unreadable record(s): nothing applied"]
+        "错误：file:status-bad.csv：3 条记录无法读取：未应用任何记录"]
     code, out, _ = _run(capsys, "patent", "history", P1, "--format", "json")
     assert json.loads(out) == []
 
@@ -302,7 +302,7 @@ def test_writing_into_a_missing_folder_is_a_usage_error_before_any_work(cli_db: 
                                                                         fmt: str) -> None:
     out = cli_db / "no-such-folder" / f"due.{fmt}"
     code, _, err = _run(capsys, "report", "due", "--as-of", "2025-06-16", "--format", fmt, "--out", str(out))
-    assert (code, err.strip()) == (2, f"Error: --out: folder {out.parent} does not exist")
+    assert (code, err.strip()) == (2, f"错误：--out：文件夹 {out.parent} 不存在")
 
 
 @pytest.mark.parametrize(("as_of", "p3", "says"), [
@@ -414,4 +414,4 @@ def test_an_unknown_enterprise_code_is_one_error_line_in_every_report(cli_db: Pa
     unknown = "914403001922038217"
     args = [*report, unknown] if report == ["enterprise"] else [*report, "--enterprise", unknown]
     code, out, err = _run(capsys, "report", *args, "--format", "csv")
-    assert (code, out, err) == (1, "", f"Error: 没有统一社会信用代码为 {unknown} 的企业\n")
+    assert (code, out, err) == (1, "", f"错误：没有统一社会信用代码为 {unknown} 的企业\n")

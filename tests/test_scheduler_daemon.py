@@ -126,7 +126,7 @@ def test_as_of_without_dry_run_is_refused_and_changes_nothing(db_url: str, engin
         code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-10-27")
     # Planning "as of" a later day would have saved that day's next firing days and refresh cursor, and the
     # daemon would then have skipped the last warnings before the grace end.
-    assert code == 2 and err.strip() == "Error: --as-of 只能与 --dry-run 一起用（正式安排总是以当前时间为准）"
+    assert code == 2 and err.strip() == "错误：--as-of 只能与 --dry-run 一起用（正式安排总是以当前时间为准）"
     assert _plan_state(engine) == before and len(outbox(engine)) == 2
 
 
@@ -214,7 +214,7 @@ def test_enterprise_set_changes_standing_instructions(db_url: str, engine: Engin
         _run(capsys, "--config", config, "remind", "plan")
     assert {i.channel for i in items(engine)} == {"email"}
     code, _, err = _run(capsys, "--config", config, "enterprise", "set", "91110000600037341L", "--sms")
-    assert code == 1 and "Error:" in err
+    assert code == 1 and "错误：" in err
 
 
 def test_contact_set_records_an_opt_out_per_channel(db_url: str, engine: Engine, tmp_path, capsys,

@@ -200,7 +200,7 @@ def test_the_command_writes_the_document(engine: Engine, db_url: str, code: str,
     err = capsys.readouterr().err
     assert got == expected, err
     if expected:
-        assert err.startswith("Error: --out") and len(err.splitlines()) == 1
+        assert err.startswith("错误：--out") and len(err.splitlines()) == 1
     else:
         assert (tmp_path / name).stat().st_size > 1000
 
@@ -210,7 +210,7 @@ def test_an_unknown_enterprise_is_one_error_line(engine: Engine, db_url: str, tm
     hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
     assert run(["statement", "914403001922038217", "--out", "s.pdf"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: 没有统一社会信用代码为") and len(err.splitlines()) == 1
+    assert err.startswith("错误：没有统一社会信用代码为") and len(err.splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------- emails
@@ -312,7 +312,7 @@ def test_send_needs_a_code_or_all(engine: Engine, db_url: str, tmp_path: Path, m
                                   capsys) -> None:
     hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
     assert run(["statement", "send"]) == 2
-    assert capsys.readouterr().err.startswith("Error: give an enterprise's credit code or --all")
+    assert capsys.readouterr().err.startswith("错误：企业信用代码与 --all 只能给一个")
 
 
 # ---------------------------------------------------------------------------------------------- configuration
@@ -331,7 +331,7 @@ def test_bad_statement_settings_are_refused(tmp_path: Path, capsys, text: str) -
     config = tmp_path / "config.toml"
     config.write_text(text, encoding="utf-8")
     assert run(["--config", str(config), "statement", "send", "--all"]) == 2
-    assert capsys.readouterr().err.startswith("Error:")
+    assert capsys.readouterr().err.startswith("Error: ")
 
 
 def test_dates_a_day_apart_do_not_share_a_period() -> None:
@@ -383,7 +383,7 @@ def test_send_without_email_is_refused(engine: Engine, db_url: str, code: str, t
     hand_to_cli(Session(engine), db_url, monkeypatch, tmp_path)
     assert run(["statement", "send", code]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: statements go by email") and len(err.splitlines()) == 1
+    assert err.startswith("错误：对账单通过电子邮件发送：未启用电子邮件") and len(err.splitlines()) == 1
     assert not [m for m in outbox(engine) if m.kind == "statement"]
 
 

@@ -80,7 +80,7 @@ def test_a_folder_without_any_export_is_refused_and_left_alone(home: Path, capsy
     folder = _folder(home, others=OTHERS)
     code, out, err = _run(capsys, "status", "sync", str(folder), *dry_run)
     assert (code, out) == (1, "")
-    assert err.startswith(f"Error: {folder} holds no legal-status export (.csv, .xlsx, .xlsm, .xls), only other "
+    assert err.startswith(f"错误：{folder} holds no legal-status export (.csv, .xlsx, .xlsm, .xls), only other "
                           f"files (config.toml, custody.sqlite3, notes.txt): nothing was touched")
     assert sorted(p.name for p in folder.iterdir()) == sorted(OTHERS)
 
@@ -115,7 +115,7 @@ def test_a_folder_sync_lists_unknown_statuses_and_alerts_the_operator(home: Path
 @freeze_time("2025-06-16 01:30:00")
 def test_a_refused_file_alerts_the_operator(home: Path, db_url: str, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))
-    assert code == 1 and err.splitlines()[-1] == "Error: file:status-bad.csv：3 条记录无法读取：未应用任何记录"
+    assert code == 1 and err.splitlines()[-1] == "错误：file:status-bad.csv：3 条记录无法读取：未应用任何记录"
     [alert] = _alerts(db_url, "alert:status-failed:file:status-bad.csv")
     assert "法律状态同步失败，未做任何更改" in alert.subject and "2025-13-45" in alert.body
 
@@ -141,7 +141,7 @@ def test_the_drop_folder_answers_in_json(home: Path, capsys: pytest.CaptureFixtu
     shutil.copy(DATA / "status-bad.csv", inbox / "b.csv")
     code, out, err = _run(capsys, "status", "sync", "drop", "--format", "json")
     shown = json.loads(out)
-    assert code == 1 and err.strip().splitlines()[-1].startswith("Error: b.csv refused")
+    assert code == 1 and err.strip().splitlines()[-1].startswith("错误：b.csv refused")
     assert [(f["file"], "summary" in f, "error" in f) for f in shown["files"]] == [("a.csv", True, False),
                                                                                    ("b.csv", False, True)]
     code, out, _ = _run(capsys, "status", "sync", "drop", "--format", "json")
@@ -221,7 +221,7 @@ def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path
         f"深圳乙电子有限公司 ({B}), contacts 王五 (ip_manager)",
     ]
     code, out, err = _run(capsys, "status", "confirm", "202010000017.2")
-    assert (code, err.strip()) == (1, "Error: 202010000017.2: no transfer is awaiting confirmation")
+    assert (code, err.strip()) == (1, "错误：202010000017.2: no transfer is awaiting confirmation")
 
 
 @pytest.mark.parametrize("args", [

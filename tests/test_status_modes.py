@@ -134,7 +134,7 @@ def test_patent_watch_and_custody_from_the_command_line(cli_db: str, capsys: pyt
 @pytest.mark.parametrize(("args", "message"), [
     pytest.param(["patent", "watch", P1, "--enterprise", "91350100M000100Y44"], "没有统一社会信用代码为",
                  id="unknown-enterprise"),
-    pytest.param(["patent", "custody", "201710000099.9"], "no patent 201710000099.9 in custody", id="unknown-patent"),
+    pytest.param(["patent", "custody", "201710000099.9"], "托管中没有专利 201710000099.9", id="unknown-patent"),
     pytest.param(["decide", P5, "--abandon"], f"{P5} 仅监控：平台不为其缴费",
                  id="decide-on-a-watch-only-patent"),
 ])
@@ -142,4 +142,4 @@ def test_mode_and_decision_mistakes_are_one_error_line(cli_db: str, capsys: pyte
                                                        message: str) -> None:
     assert cli.run(args) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"Error: {message}") and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"错误：{message}") and len(err.strip().splitlines()) == 1

@@ -136,7 +136,7 @@ def test_status_sync_http_reads_the_configured_feed(db_url: str, session: Sessio
                       encoding="utf-8")
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
     assert cli.run(["--config", str(config), "status", "sync", "http"]) == 1
-    assert capsys.readouterr().err.startswith(f"Error: {failing_feed}: HTTP 500 from the status feed, nothing applied")
+    assert capsys.readouterr().err.startswith(f"错误：{failing_feed}: HTTP 500 from the status feed, nothing applied")
 
 
 def test_status_sync_http_without_a_feed_is_a_configuration_error(db_url: str, tmp_path: Path,
@@ -192,7 +192,7 @@ def test_run_once_exits_1_when_a_file_in_the_drop_folder_is_refused(
     assert code == 1
     assert [p.name for p in moved] == ["20250616-093500-status-bad.csv",
                                              "20250616-093500-status-bad.csv.problems.txt"]
-    assert f"Error: drop folder: status-bad.csv refused, moved to {inbox / 'failed' / moved[0].name}: " in err
+    assert f"错误：drop folder: status-bad.csv refused, moved to {inbox / 'failed' / moved[0].name}: " in err
 
 
 def test_an_unmatched_pledge_alerts_the_operator_on_the_configured_alert_channel(engine: Engine, session: Session,

@@ -30,7 +30,7 @@ _TYPED = re.compile(r"--[\w-]+|'[^']*'|“[^”]*”|`[^`]*`|[\w./-]*\d[\w./-]*|
 
 def english_words(line: str) -> list[str]:
     """The Latin words of an error line that are not what the operator typed."""
-    return re.findall(r"[A-Za-z]{2,}", _TYPED.sub(" ", line.removeprefix("Error: ")))
+    return re.findall(r"[A-Za-z]{2,}", _TYPED.sub(" ", line.removeprefix("错误：")))
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -61,7 +61,7 @@ def test_a_refused_command_says_why_in_chinese(args, says, tmp_path, monkeypatch
     code = cli.run(args)  # configuration is read (an unknown command, a missing file) is Chinese too
     err = capsys.readouterr().err
     assert code in (1, 2) and len(err.splitlines()) == 1, err
-    assert err.startswith("Error: ") and says in err, err
+    assert err.startswith("错误：") and says in err, err
     assert not english_words(err), (english_words(err), err)
 
 

@@ -275,7 +275,7 @@ def test_a_file_named_xlsx_that_is_no_workbook_says_what_to_do(zh_cli, capsys, t
 
 def test_a_wrong_check_digit_on_pay_names_the_application_number(zh_cli, capsys):
     code, _, err = zh_cli(["pay", "201710000001.3", "--year", "9"], capsys)
-    assert code == 1 and err.startswith("Error: 申请号 201710000001.3：校验位应为 X，实为 3") and "证书" in err
+    assert code == 1 and err.startswith("错误：申请号 201710000001.3：校验位应为 X，实为 3") and "证书" in err
 
 
 @pytest.mark.parametrize(("year", "said"), [("26", "请写完整的四位年份（是否指 2026？）"), ("1900", "1985 至 2199"),

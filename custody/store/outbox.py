@@ -304,8 +304,11 @@ def plan_alert(session: Session, settings: ReminderSettings, key: str, now: date
     if session.execute(sa.select(REMINDER.c.id).where(REMINDER.c.key == key)).first() is not None:
         return  # planned (or sent) before: logging it again at every tick would have cron mail it every run
     rendered = render_alert(headline, details)
+    # Marked, not recognised by its words (they are the operator's language): a command that says the same on
+    # its own lines keeps this copy off the terminal.
     log.warning("%s", tr("{what}: {alert}", alert=rendered.text, what=tr(
-        "would alert the operator (dry run, not saved)") if dry_run else tr("operator alert")))
+        "would alert the operator (dry run, not saved)") if dry_run else tr("operator alert")),
+        extra={"operator_alert": not dry_run})
     insert_ignore(session, REMINDER, [dict(
         key=key, kind="alert", channel=settings.alert_channel, recipient="operator",
         recipient_name="operator", day=local_day(now), state="planned", not_before=now, attempts=0,
