@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import IO, Any
 
 import numpy as np
@@ -62,7 +64,7 @@ def _labelled(text: np.ndarray, domain: str) -> np.ndarray:
     cells = text.tolist()
     words = {value: cell_label(domain, value) for value in set(cells)}
     out = np.empty(len(cells), object)
-    out[:] = [words[value] for value in cells]
+    out[:] = list(map(words.__getitem__, cells))
     return out
 
 
@@ -78,7 +80,15 @@ def _texts(column: Column, heading: Heading) -> np.ndarray:
         return np.where(column.present, column.ints.astype(str), "").astype(object)
     if isinstance(column, Steps):
         return _by_value(column, lambda v: text_value(v, heading))
-    return np.array([v if type(v) is str else text_value(v, heading) for v in column.values()], object)
+    values = column.values()
+    kinds, out = set(map(type, values)), np.empty(len(values), object)
+    if kinds <= {str}:
+        out[:] = values
+    elif kinds <= {str, type(None)}:  # text and empty cells (text_value(None) is "")
+        out[:] = [v if v is not None else "" for v in values]
+    else:
+        out[:] = [v if type(v) is str else text_value(v, heading) for v in values]
+    return out
 
 
 def _by_value(column: Column, convert: Callable[[Any], Any]) -> np.ndarray:
@@ -98,11 +108,17 @@ def csv_texts(column: Column, heading: Heading) -> np.ndarray:
     """texts(), with text from data neutralised (only text can carry a formula; our numbers are left alone)."""
     text = texts(column, heading)
     if isinstance(column, Objects):
-        values = column.objects
-        # Only a text whose first character is a blank, a control or a formula start can be formula-like.
-        for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
-            text[i] = neutralised(text[i])
+        # Only a text whose first character is a blank, a control or a formula start can be formula-like: the
+        # first characters of a column are a handful, so most columns need no look at each cell.
+        firsts = set(map(_first, text.tolist()))
+        if any(f in STARTS or f.isspace() for f in firsts):
+            values = column.objects
+            for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
+                text[i] = neutralised(text[i])
     return text
+
+
+_first = itemgetter(slice(0, 1))
 
 
 def json_texts(column: Column) -> np.ndarray:
@@ -115,8 +131,26 @@ def json_texts(column: Column) -> np.ndarray:
         return np.where(column.present, text, "null").astype(object)
     if isinstance(column, Ints):
         return np.where(column.present, column.ints.astype(str), "null").astype(object)
-    return _by_value(column, lambda v: json.dumps(json_value(v), ensure_ascii=False)) if isinstance(column, Steps) \
-        else np.array([json.dumps(json_value(v), ensure_ascii=False) for v in column.values()], object)
+    if isinstance(column, Steps):
+        return _by_value(column, _json_text)
+    values = column.values()
+    out = np.empty(len(values), object)
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        out[:] = list(map(encode_basestring, values))
+    elif kinds <= {str, type(None)}:  # text and empty cells: what json.dumps gives a str, without an encoder each
+        out[:] = [encode_basestring(v) if v is not None else "null" for v in values]
+    else:
+        out[:] = list(map(_json_text, values))
+    return out
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value.__class__ is str:
+        return encode_basestring(value)  # json.dumps(value, ensure_ascii=False), minus building an encoder
+    return json.dumps(json_value(value), ensure_ascii=False)
 
 
 def _blocks(rows: Rows) -> Iterator[Rows]:
@@ -148,12 +182,13 @@ def write_json(report: TableReport, out: IO[str]) -> None:
     keys = [f'      {json.dumps(c.key, ensure_ascii=False)}: ' for c in report.columns]
     first = True
     for block in _blocks(report.rows):
-        cells = [json_texts(block.columns[c.key]) for c in report.columns]
+        # Each column's cells with their key in front, then one text per row and one write per block.
+        cells = [key + json_texts(block.columns[c.key]) for key, c in zip(keys, report.columns, strict=True)]
         marks = _provisional_lists(block, report.columns)
-        for values, mark in zip(zip(*cells, strict=True), marks, strict=True):
-            body = ",\n".join(k + v for k, v in zip(keys, values, strict=True))
-            out.write(("" if first else ",\n") + "    {\n" + body + ',\n      "provisional_dates": ' + mark + "\n    }")
-            first = False
+        items = ["    {\n" + ",\n".join(values) + ',\n      "provisional_dates": ' + mark + "\n    }"
+                 for *values, mark in zip(*cells, marks, strict=True)]
+        out.write(("" if first else ",\n") + ",\n".join(items))
+        first = False
     out.write("\n" + tail + "\n")
 
 
