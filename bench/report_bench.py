@@ -1,6 +1,7 @@
 """Reports benchmark: every `custody report` at 1,000,000 patents, next to a floor measured in the same run.
 
     .venv/bin/python bench/report_bench.py [--patents 1000000] [--formats table,csv,json,xlsx] [--pg URL]
+    .venv/bin/python bench/report_bench.py --build FILE [--patents N]    # then --reuse FILE (same --patents)
 
 Prints one JSON object, by database: SQLite always (a file in a temporary folder), and PostgreSQL too with
 `--pg postgresql+psycopg://user@host:5432/db` (in a scratch schema, dropped afterwards). The portfolio is the
@@ -163,7 +164,14 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--reuse", metavar="SQLITE_FILE", help="a database this script loaded before (--patents must "
                         "match): its reports only, without loading it again")
+    parser.add_argument("--build", metavar="SQLITE_FILE", help="load a database of --patents patents into this new "
+                        "file and stop (for --reuse later)")
     args = parser.parse_args()
+    if args.build:
+        url = f"sqlite:///{Path(args.build).resolve()}"
+        upgrade(url)
+        print(json.dumps({"patents": args.patents, "load_seconds": round(_load(url, args.patents), 1)}))
+        return
     formats = args.formats.split(",")
     results = {}
     with tempfile.TemporaryDirectory() as folder:

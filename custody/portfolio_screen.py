@@ -139,8 +139,15 @@ def _fee_gaps(rules: RuleSet, types, filed, grant, last, ok) -> np.ndarray:
     found = np.zeros(len(types), bool)
     if not len(types) or (first_cover[:, 1:int(last.max()) + 1] <= int(filed.min())).all():
         return found  # every year of every term is covered from before the earliest filing: no gap
-    # A year's due date is at least its anniversary, which is at least (year - 1) * 365 days after filing.
-    for year in range(1, 100):
+    # A year's due date is at least its anniversary, which is at least (year - 1) * 365 days after filing. Only
+    # the years some accepted row reaches, and of those only the ones some rule row starts covering after the
+    # earliest filing could allow (the others flag no row).
+    if not ok.any():
+        return found
+    earliest, present = int(filed[ok].min()), np.unique(types[ok])
+    for year in range(1, min(int(last.max()), 99) + 1):
+        if (first_cover[present, year] <= earliest + (year - 1) * 365 - 1).all():
+            continue
         covered = first_cover[np.maximum(types, 0), year]
         wanted = ok & (grant <= year) & (year <= last)
         found |= wanted & (filed + (year - 1) * 365 - 1 < covered)

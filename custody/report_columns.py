@@ -130,7 +130,10 @@ class Objects(Column):
         return self.objects.tolist()
 
     def provisional(self) -> np.ndarray:
-        return np.array([v.__class__ is ProvisionalDate for v in self.objects.tolist()], bool)
+        values = self.objects.tolist()
+        if ProvisionalDate not in set(map(type, values)):  # text columns: one pass in C, no list of flags
+            return np.zeros(len(values), bool)
+        return np.array([v.__class__ is ProvisionalDate for v in values], bool)
 
 
 def objects(values: Sequence[Any]) -> Objects:

@@ -106,8 +106,9 @@ class _Run:
             self.refused += [(numbers[i], tr("{number}: left out, fee facts incomplete: {why}", number=numbers[i],
                                              why=text))
                              for i, text in verdict.problems.items()]
-            accepted = frame.iloc[np.flatnonzero(verdict.accepted)].copy()
-            accepted["grant_year"] = verdict.grant_year[verdict.accepted]
+            # A view (copy on write): the chunk's own frame is left as it was, and nothing is copied for it.
+            accepted = frame if verdict.accepted.all() else frame.iloc[np.flatnonzero(verdict.accepted)]
+            accepted = accepted.assign(grant_year=verdict.grant_year[verdict.accepted])
             if len(accepted):
                 yield figures(accepted, self.rules, self.calendar, self.today, chunk.licences, chunk.paid_years,
                               self.provisional), chunk

@@ -13,11 +13,13 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import IO, Any
 
 import numpy as np
 
-from custody.domain import PROVISIONAL_MARK
+from custody.domain import PROVISIONAL_MARK, ProvisionalDate
 from custody.export import (
     MAX_WIDTH,
     MIN_WIDTH,
@@ -62,7 +64,7 @@ def _labelled(text: np.ndarray, domain: str) -> np.ndarray:
     cells = text.tolist()
     words = {value: cell_label(domain, value) for value in set(cells)}
     out = np.empty(len(cells), object)
-    out[:] = [words[value] for value in cells]
+    out[:] = list(map(words.__getitem__, cells))
     return out
 
 
@@ -78,7 +80,15 @@ def _texts(column: Column, heading: Heading) -> np.ndarray:
         return np.where(column.present, column.ints.astype(str), "").astype(object)
     if isinstance(column, Steps):
         return _by_value(column, lambda v: text_value(v, heading))
-    return np.array([v if type(v) is str else text_value(v, heading) for v in column.values()], object)
+    values = column.values()
+    kinds, out = set(map(type, values)), np.empty(len(values), object)
+    if kinds <= {str}:
+        out[:] = values
+    elif kinds <= {str, type(None)}:  # text and empty cells (text_value(None) is "")
+        out[:] = [v if v is not None else "" for v in values]
+    else:
+        out[:] = [v if type(v) is str else text_value(v, heading) for v in values]
+    return out
 
 
 def _by_value(column: Column, convert: Callable[[Any], Any]) -> np.ndarray:
@@ -98,11 +108,17 @@ def csv_texts(column: Column, heading: Heading) -> np.ndarray:
     """texts(), with text from data neutralised (only text can carry a formula; our numbers are left alone)."""
     text = texts(column, heading)
     if isinstance(column, Objects):
-        values = column.objects
-        # Only a text whose first character is a blank, a control or a formula start can be formula-like.
-        for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
-            text[i] = neutralised(text[i])
+        # Only a text whose first character is a blank, a control or a formula start can be formula-like: the
+        # first characters of a column are a handful, so most columns need no look at each cell.
+        firsts = set(map(_first, text.tolist()))
+        if any(f in STARTS or f.isspace() for f in firsts):
+            values = column.objects
+            for i in np.flatnonzero([type(v) is str and (v[:1] in STARTS or v[:1].isspace()) for v in values]):
+                text[i] = neutralised(text[i])
     return text
+
+
+_first = itemgetter(slice(0, 1))
 
 
 def json_texts(column: Column) -> np.ndarray:
@@ -115,8 +131,26 @@ def json_texts(column: Column) -> np.ndarray:
         return np.where(column.present, text, "null").astype(object)
     if isinstance(column, Ints):
         return np.where(column.present, column.ints.astype(str), "null").astype(object)
-    return _by_value(column, lambda v: json.dumps(json_value(v), ensure_ascii=False)) if isinstance(column, Steps) \
-        else np.array([json.dumps(json_value(v), ensure_ascii=False) for v in column.values()], object)
+    if isinstance(column, Steps):
+        return _by_value(column, _json_text)
+    values = column.values()
+    out = np.empty(len(values), object)
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        out[:] = list(map(encode_basestring, values))
+    elif kinds <= {str, type(None)}:  # text and empty cells: what json.dumps gives a str, without an encoder each
+        out[:] = [encode_basestring(v) if v is not None else "null" for v in values]
+    else:
+        out[:] = list(map(_json_text, values))
+    return out
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value.__class__ is str:
+        return encode_basestring(value)  # json.dumps(value, ensure_ascii=False), minus building an encoder
+    return json.dumps(json_value(value), ensure_ascii=False)
 
 
 def _blocks(rows: Rows) -> Iterator[Rows]:
@@ -148,12 +182,13 @@ def write_json(report: TableReport, out: IO[str]) -> None:
     keys = [f'      {json.dumps(c.key, ensure_ascii=False)}: ' for c in report.columns]
     first = True
     for block in _blocks(report.rows):
-        cells = [json_texts(block.columns[c.key]) for c in report.columns]
+        # Each column's cells with their key in front, then one text per row and one write per block.
+        cells = [key + json_texts(block.columns[c.key]) for key, c in zip(keys, report.columns, strict=True)]
         marks = _provisional_lists(block, report.columns)
-        for values, mark in zip(zip(*cells, strict=True), marks, strict=True):
-            body = ",\n".join(k + v for k, v in zip(keys, values, strict=True))
-            out.write(("" if first else ",\n") + "    {\n" + body + ',\n      "provisional_dates": ' + mark + "\n    }")
-            first = False
+        items = ["    {\n" + ",\n".join(values) + ',\n      "provisional_dates": ' + mark + "\n    }"
+                 for *values, mark in zip(*cells, marks, strict=True)]
+        out.write(("" if first else ",\n") + ",\n".join(items))
+        first = False
     out.write("\n" + tail + "\n")
 
 
@@ -266,10 +301,16 @@ def write_xlsx(report: TableReport, path, language: str) -> None:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(report.rows) + 1}"
     bold = Font(bold=True)
     sheet.append([_text_cell(sheet, c.heading(language), bold) for c in columns])
-    for block in _blocks(report.rows):
-        cells = [_xlsx_cells(sheet, block.columns[c.key], c) for c in columns]
-        for row in zip(*cells, strict=True):
-            sheet.append(row)
+    fast = _xml_ready(report)
+    if not fast:
+        for block in _blocks(report.rows):
+            cells = [_xlsx_cells(sheet, block.columns[c.key], c) for c in columns]
+            for row in zip(*cells, strict=True):
+                sheet.append(row)
+    styles = _Styles(sheet)
+    if fast:  # every style the rows use, registered before the workbook is written
+        for heading in columns:
+            styles.prepare(heading)
     if report.chart is not None and len(report.rows):
         _add_chart(sheet, report)
     about = book.create_sheet("说明" if language == "zh" else "About")
@@ -278,6 +319,137 @@ def write_xlsx(report: TableReport, path, language: str) -> None:
     for line in lines:
         about.append([_text_cell(about, line)])
     book.save(path)
+    if fast and len(report.rows):
+        _insert_rows(path, report, styles)
+
+
+# The data rows of a large sheet are written as the sheet's XML text directly: openpyxl builds an object and an XML
+# element per cell (about 20 µs each, minutes for a million-row report). The cells are those openpyxl writes for
+# _xlsx_cells' values: inline strings (quote-prefixed when formula-like), booleans, error codes, and numbers and
+# dates (Excel serials) with their number format's style; the workbook around them (widths, panes, filter, chart,
+# styles, the About sheet) is still openpyxl's. tests/test_reports_export.py reads them back cell by cell.
+XML_TYPES = frozenset({str, type(None), bool, int, float, Decimal, date, ProvisionalDate})
+EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+DATA_SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _xml_ready(report: TableReport) -> bool:
+    """Whether every cell is of a kind the XML writer forms itself (else openpyxl writes them all)."""
+    for heading in report.columns:
+        column = report.rows.columns[heading.key]
+        if isinstance(column, Objects) and not heading.domain and not set(map(type, column.objects.tolist())) \
+                <= XML_TYPES:
+            return False
+    return True
+
+
+class _Styles:
+    """The workbook's style id of each number format the rows use, and of quote-prefixed text."""
+
+    def __init__(self, sheet: Any) -> None:
+        self.sheet = sheet
+        self.ids: dict[str, int] = {}
+
+    def prepare(self, heading: Heading) -> None:
+        for fmt in (NUMBER_FORMATS["date"], PROVISIONAL_DATE_FORMAT, NUMBER_FORMATS.get(heading.kind, "General")):
+            self.number(fmt)
+        self.quoted()
+
+    def number(self, fmt: str) -> int:
+        if fmt not in self.ids:
+            self.ids[fmt] = _styled(self.sheet, 0, fmt).style_id
+        return self.ids[fmt]
+
+    def quoted(self) -> int:
+        if "'" not in self.ids:
+            self.ids["'"] = _text_cell(self.sheet, "=").style_id
+        return self.ids["'"]
+
+
+def _insert_rows(path: Any, report: TableReport, styles: _Styles) -> None:
+    """Put the data rows into the saved workbook's first sheet (after its heading row)."""
+    import os
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(n) for n in range(1, len(report.columns) + 1)]
+    temporary = f"{path}.partial"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            if item.filename != DATA_SHEET:
+                target.writestr(item, source.read(item.filename))
+                continue
+            text = source.read(item.filename).decode("utf-8")
+            head, tail = text.split("</sheetData>", 1)
+            with target.open(DATA_SHEET, "w", force_zip64=True) as out:
+                out.write(head.encode("utf-8"))
+                row = 2
+                for block in _blocks(report.rows):
+                    cells = [_xml_cells(block.columns[c.key], c, letter, row, styles)
+                             for c, letter in zip(report.columns, letters, strict=True)]
+                    out.write("".join(f'<row r="{row + n}">{"".join(line)}</row>'
+                                      for n, line in enumerate(zip(*cells, strict=True))).encode("utf-8"))
+                    row += len(block)
+                out.write(("</sheetData>" + tail).encode("utf-8"))
+    os.replace(temporary, path)
+
+
+def _xml_cells(column: Column, heading: Heading, letter: str, first_row: int, styles: _Styles) -> list[str]:
+    """Each cell's <c> element as openpyxl writes the value _xlsx_cells gives it ("" for an empty cell)."""
+    from openpyxl.cell.cell import (
+        ERROR_CODES,
+        ILLEGAL_CHARACTERS_RE,
+        IllegalCharacterError,
+    )
+    from openpyxl.compat.strings import safe_string
+
+    values = column.values()
+    if heading.domain:
+        values = [None if v is None else cell_label(heading.domain, str(v)) for v in values]
+    number_style = styles.number(NUMBER_FORMATS.get(heading.kind, "General"))
+    numbers: dict[Any, str] = {}
+    out = []
+    for n, value in enumerate(values):
+        if value is None:
+            out.append("")
+            continue
+        ref, kind = f"{letter}{first_row + n}", value.__class__
+        if kind is str:
+            text = value[:32767]
+            if ILLEGAL_CHARACTERS_RE.search(text):
+                raise IllegalCharacterError(f"{text} cannot be used in worksheets.")
+            if is_formula_like(text):
+                out.append(_string_xml(ref, text, styles.quoted()))
+            elif text in ERROR_CODES:
+                out.append(f'<c r="{ref}" t="e"><v>{text}</v></c>')
+            else:
+                out.append(_string_xml(ref, text, 0))
+        elif kind is bool:
+            out.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
+        elif kind is date or kind is ProvisionalDate:
+            fmt = PROVISIONAL_DATE_FORMAT if column.provisional is not None and _is_marked(value) \
+                else NUMBER_FORMATS["date"]
+            out.append(f'<c r="{ref}"{_style(styles.number(fmt))} t="n"><v>{value.toordinal() - EXCEL_EPOCH}</v></c>')
+        else:  # int, float, Decimal
+            key = (kind, value)
+            if key not in numbers:
+                numbers[key] = f'{_style(number_style)} t="n"><v>{safe_string(value)}</v></c>'
+            out.append(f'<c r="{ref}"' + numbers[key])
+    return out
+
+
+def _style(style_id: int) -> str:
+    return f' s="{style_id}"' if style_id else ""
+
+
+def _string_xml(ref: str, text: str, style_id: int) -> str:
+    if not text:
+        return f'<c r="{ref}"{_style(style_id)} t="inlineStr"/>'
+    stripped = text.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != text else ""
+    return f'<c r="{ref}"{_style(style_id)} t="inlineStr"><is><t{space}>{text.translate(ESCAPES)}</t></is></c>'
 
 
 def _text_cell(sheet: Any, text: str, font: Any = None) -> Any:
