@@ -61,12 +61,13 @@ def _check_output(fmt: ReportFormat, out: Path | None) -> None:
 @contextmanager
 def _portfolio(ctx: typer.Context, enterprise: str | None, as_of: str | None, kpi_year: int | None = None):
     """(session, the portfolio's chunks, rules, calendar, day) for a report, one enterprise's only if asked."""
+    from custody.collector import collector_paused
     from custody.store.calendar import calendar_from
     from custody.store.portfolio_read import report_chunks
     from custody.store.reports import UnknownEnterprise
 
     day = report_date(as_of, "--as-of") or clock.today()
-    with db_session(ctx) as session:
+    with db_session(ctx) as session, collector_paused():  # a batch job over the portfolio: see custody.collector
         rules, calendar = rules_of(ctx), calendar_from(session)
         try:
             chunks = report_chunks(session, enterprise, kpi_year=kpi_year)
