@@ -154,6 +154,7 @@ def test_a_dry_run_only_says_it_would_alert_the_operator(db_url: str, engine: En
     code, _, err = _run(capsys, "--config", config, "remind", "plan", "--as-of", "2025-04-18", "--dry-run")
     assert code == 0 and "警告：将提醒运营人员（试运行，未保存）：无人可提醒" in err
     assert "operator alert:" not in err and outbox(engine) == []
+    assert "before_due" not in err  # the tier in words (到期前…), not its stored label
 
 
 def test_run_once_health_list_and_send(db_url: str, engine: Engine, tmp_path, capsys, monkeypatch) -> None:

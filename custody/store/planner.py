@@ -323,7 +323,7 @@ class _Chunk:
         channel = label("channel", event.channel, "zh")
         self.alert(f"norecipient:{row.patent_id}:{row.fee_year}:{event.event.label}:{event.channel}",
                    f"无人可提醒：{self.names.get(row.enterprise_id, '（无企业）')} 专利{row.application_number} "
-                   f"第{row.fee_year}年度年费（{event.event.label}，{channel}）",
+                   f"第{row.fee_year}年度年费（{label('tier', event.event.label, 'zh')}，{channel}）",
                    [f"应缴日 {row.due_date}，宽限期届满 {row.grace_end}；请补充联系人（{audience}）或其同意"])
 
     def restoration_alert(self, row: sa.Row) -> None:
