@@ -23,6 +23,7 @@ import typer
 from custody import clock
 from custody.config_error import ConfigError
 from custody.i18n import current_language, label, tr
+from custody.store.readiness import first_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -171,11 +172,6 @@ def option_date(value: str | None, name: str) -> date | None:
         raise UserError(tr("{name}: {exc}", name=name, exc=exc)) from None
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's message without SQLAlchemy's multi-line background notes."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def type_option(text: str) -> PatentType:
     """--type in either language (invention or 发明; custody.options)."""
     from custody.options import OptionError, patent_type
@@ -286,7 +282,9 @@ def calendar_for(st: State):
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
         if isinstance(exc, ArgumentError | NoSuchModuleError):
-            raise ConfigError(f"database URL: {first_line(exc)}") from None
+            from custody.store.readiness import url_problem
+
+            raise url_problem(exc) from None
         if not isinstance(exc, OperationalError):
             raise
         log.warning("loaded holiday schedules not read (%s); years without a packaged schedule stay provisional",
@@ -309,7 +307,7 @@ def db_session(ctx: typer.Context):
         with session_for(engine) as session:
             yield session
     except OperationalError as exc:  # read-only file, full disk, lost connection: the set-up, not the input
-        raise ConfigError(f"the database failed: {first_line(exc.orig or exc)}") from None
+        raise ConfigError(tr("the database failed: {problem}", problem=first_line(exc.orig or exc))) from None
     finally:
         engine.dispose()
 

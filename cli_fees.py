@@ -25,7 +25,6 @@ from cli_base import (
     whole_number,
 )
 from custody import clock
-from custody.config_error import ConfigError
 from custody.i18n import label, tr
 
 if TYPE_CHECKING:
@@ -119,7 +118,9 @@ def _stored_facts(st: State, number: str) -> "PatentFacts | None":
     try:
         return stored_facts(st.config.database_url, number)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigError(f"database URL: {first_line(exc)}") from None
+        from custody.store.readiness import url_problem
+
+        raise url_problem(exc) from None
     except OperationalError as exc:
         log.warning("stored patent %s not read (%s): only the facts given count", number, first_line(exc.orig or exc))
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from custody.explained import tx
 from custody.fees import LapsedError, Schedule, expected_payment, implausible_payment, restoration_quote
 
 
@@ -23,12 +24,14 @@ def accepted_amount(schedule: Schedule, number: str, year: int, day: date, alrea
     PaymentRefused when it may not be recorded."""
     implausible = implausible_payment(schedule, year, day, today)
     if implausible and not force:
-        raise PaymentRefused(f"year {year} of {number}: {implausible} (use --force to record it anyway)")
+        raise PaymentRefused(tx("year {year} of {number}: {implausible} (use --force to record it anyway)",
+                                year=year, number=number, implausible=implausible))
     expected = expected_or_refused(schedule, year, day, already)
     paid = given if given is not None else expected
     if paid != expected and not force:
-        raise PaymentRefused(f"year {year} of {number} paid on {day} should be {expected} yuan, not {paid} (use "
-                             "--force to record it anyway)")
+        raise PaymentRefused(tx("year {year} of {number} paid on {day} should be {expected} yuan, not {paid} (use "
+                                "--force to record it anyway)", year=year, number=number, day=day, expected=expected,
+                                paid=paid))
     return paid
 
 
@@ -37,14 +40,15 @@ def expected_or_refused(schedule: Schedule, year: int, day: date, already: Decim
     of this patent, one already paid, and a payment after the grace end."""
     fee = schedule.year(year)  # FeeInputError: outside this patent's fee years
     if fee.paid and already == 0:
-        raise PaymentRefused(f"year {year} is already paid (paid through year {schedule.facts.paid_through} on "
-                             "record)")
+        raise PaymentRefused(tx("year {year} is already paid (paid through year {paid_through} on record)",
+                                year=year, paid_through=schedule.facts.paid_through))
     try:
         expected = expected_payment(schedule, year, day, already)
     except LapsedError as exc:
         restoring = restoration_quote(schedule, year)
-        raise PaymentRefused(f"{exc}; a payment cannot be recorded now: restoring (Rule 6) costs {restoring.total} "
-                             "yuan and is a separate request") from None
+        raise PaymentRefused(tx("{why}; a payment cannot be recorded now: restoring (Rule 6) costs {total} yuan and "
+                                "is a separate request", why=exc, total=restoring.total)) from None
     if expected <= 0:
-        raise PaymentRefused(f"year {year} is already paid in full ({already} yuan on record)")
+        raise PaymentRefused(tx("year {year} is already paid in full ({already} yuan on record)", year=year,
+                                already=already))
     return expected

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.dates import DateParseError, parse_date
+from custody.i18n import current_language
 from custody.status_vocab import (
     STATUS_FILE_SUFFIXES,
     SourceProblem,
@@ -128,6 +129,6 @@ def _one_line(cell: object, where: str, problems: list[SourceProblem]) -> str:
     try:
         return one_line(str(cell or "").strip())
     except CellProblem as exc:
-        problems.append(SourceProblem(where, render_message(exc.code, exc.params, "en")))
+        problems.append(SourceProblem(where, render_message(exc.code, exc.params, current_language())))
         return ""
 

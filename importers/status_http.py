@@ -19,6 +19,7 @@ from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.config import ConfigError, secret
 from custody.dates import DateParseError, parse_date
 from custody.explained import tx
+from custody.i18n import current_language
 from custody.masking import redacted
 from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError
 from importers.bounded_http import FeedLimits, FetchRefused, fetch, json_depth
@@ -128,7 +129,8 @@ def _record(item: Any, fields: Mapping[str, str], where: str) -> tuple[StatusRec
         try:  # line breaks folded to one space; another control character is a problem
             texts[key] = one_line(str(values.get(key) or "").strip())
         except CellProblem as exc:
-            problems.append(SourceProblem(f"{where}:{fields[key]}", render_message(exc.code, exc.params, "en")))
+            problems.append(SourceProblem(f"{where}:{fields[key]}",
+                                          render_message(exc.code, exc.params, current_language())))
     if problems:
         return None, problems
     return StatusRecord(number, announced, texts["status"], texts["detail"], where), []

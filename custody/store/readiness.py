@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from custody.config_error import ConfigError
+from custody.explained import tx
 
 
 class DatabaseNotReady(Exception):
@@ -21,6 +22,11 @@ class DatabaseNotReady(Exception):
 def first_line(exc: BaseException) -> str:
     """An exception's message without SQLAlchemy's multi-line background notes."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def url_problem(exc: BaseException) -> ConfigError:
+    """A database URL SQLAlchemy refuses (malformed, or its driver not installed): a configuration error."""
+    return ConfigError(tx("database URL: {problem}", problem=first_line(exc)))
 
 
 def require_current_database(url: str) -> None:
@@ -33,13 +39,13 @@ def require_current_database(url: str) -> None:
         folder_problem = _sqlite_folder_problem(url)
         if folder_problem:
             raise ConfigError(folder_problem)
-        raise DatabaseNotReady("the database is not initialised: run `custody init`")
+        raise DatabaseNotReady(tx("the database is not initialised: run `custody init`"))
     revision = revision_or_none(url, current_revision)
     if revision is None:
-        raise DatabaseNotReady("the database is not initialised: run `custody init`")
+        raise DatabaseNotReady(tx("the database is not initialised: run `custody init`"))
     if revision != head_revision():
-        raise DatabaseNotReady(f"the database is at revision {revision}, not {head_revision()}: run "
-                               "`custody db upgrade`")
+        raise DatabaseNotReady(tx("the database is at revision {revision}, not {head_revision}: run `custody db "
+                                  "upgrade`", revision=revision, head_revision=head_revision()))
 
 
 def _is_missing_sqlite_file(url: str) -> bool:
@@ -63,9 +69,11 @@ def _sqlite_folder_problem(url: str) -> str | None:
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
-        return f"cannot create the SQLite database in {folder}: it is a file, not a folder (check [database] url)"
+        return tx("cannot create the SQLite database in {folder}: it is a file, not a folder (check [database] url)",
+                  folder=folder)
     if not os.access(folder, os.W_OK):
-        return f"cannot create the SQLite database in {folder}: the folder is not writable (check [database] url)"
+        return tx("cannot create the SQLite database in {folder}: the folder is not writable (check [database] "
+                  "url)", folder=folder)
     return None
 
 
@@ -79,15 +87,17 @@ def revision_or_none(url: str, current_revision: Callable[[str], str | None]) ->
     try:
         revision = current_revision(url)
     except OperationalError as exc:
-        raise ConfigError(f"cannot open the database: {first_line(exc.orig or exc)}") from None
+        raise ConfigError(tx("cannot open the database: {problem}", problem=first_line(exc.orig or exc))) from None
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigError(f"database URL: {first_line(exc)}") from None
+        raise url_problem(exc) from None
     except OSError as exc:  # the SQLite file's folder cannot be made
         raise ConfigError(_sqlite_folder_problem(url)
-                          or f"cannot create the database's folder {exc.filename}: {exc.strerror}") from None
+                          or tx("cannot create the database's folder {folder}: {reason}", folder=exc.filename,
+                                reason=exc.strerror)) from None
     if revision is not None and not is_known_revision(revision):
-        raise ConfigError(f"the database is at revision {revision}, newer than this version of custody knows "
-                          f"(its newest is {head_revision()}): run the newer version, or check [database] url")
+        raise ConfigError(tx("the database is at revision {revision}, newer than this version of custody knows (its "
+                             "newest is {head_revision}): run the newer version, or check [database] url",
+                             revision=revision, head_revision=head_revision()))
     return revision
 
 
