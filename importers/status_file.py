@@ -12,7 +12,7 @@ from pathlib import Path
 
 from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.dates import DateParseError, parse_date
-from custody.i18n import current_language
+from custody.i18n import current_language, tr
 from custody.status_vocab import (
     STATUS_FILE_SUFFIXES,
     SourceProblem,
@@ -64,11 +64,12 @@ _ALIASES = {_key(alias): field for field, aliases in COLUMNS.items() for alias i
 def read_status_file(path: Path) -> StatusBatch:
     """Every record of the file, or the problems that keep it from being applied."""
     if path.suffix.lower() not in SUFFIXES:
-        raise StatusSourceError(f"{path.name}: not a legal-status export (a {', '.join(SUFFIXES)} file)")
+        raise StatusSourceError(tr("{name}: not a legal-status export (a {suffixes} file)", name=path.name,
+                                   suffixes=", ".join(SUFFIXES)))
     try:
         rows = list(read_rows(open_source(path)))
     except ReadError as exc:
-        raise StatusSourceError(f"{path.name}: {render_message(exc.code, exc.params, 'en')}") from None
+        raise StatusSourceError(f"{path.name}: {render_message(exc.code, exc.params, current_language())}") from None
     header_row, columns = _header(rows, path.name)
     records, problems = [], []
     for number, cells in rows[header_row + 1:]:
@@ -91,11 +92,13 @@ def _header(rows: Sequence[tuple[int, list[object]]], name: str) -> tuple[int, d
         if all(f in found for f in REQUIRED):
             doubled = [f for f, cols in found.items() if len(cols) > 1]
             if doubled:
-                raise StatusSourceError(f"{name}:{number}: column for {doubled[0]} is ambiguous "
-                                        f"({len(found[doubled[0]])} headers match it)")
+                raise StatusSourceError(tr("{name}:{number}: column for {field} is ambiguous ({count} headers match "
+                                           "it)", name=name, number=number, field=doubled[0],
+                                           count=len(found[doubled[0]])))
             return index, {f: cols[0] for f, cols in found.items()}
     wanted = "; ".join(f"{f} ({'/'.join(COLUMNS[f][:3])})" for f in REQUIRED)
-    raise StatusSourceError(f"{name}: no header row with the columns {wanted} in the first {HEADER_SEARCH_ROWS} rows")
+    raise StatusSourceError(tr("{name}: no header row with the columns {wanted} in the first {rows} rows", name=name,
+                               wanted=wanted, rows=HEADER_SEARCH_ROWS))
 
 
 def _cell(cells: list[object], columns: dict[str, int], field: str) -> object:

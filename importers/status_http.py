@@ -19,7 +19,7 @@ from custody.appno import InvalidApplicationNumber, parse_application_number
 from custody.config import ConfigError, secret
 from custody.dates import DateParseError, parse_date
 from custody.explained import tx
-from custody.i18n import current_language
+from custody.i18n import current_language, tr
 from custody.masking import redacted
 from custody.status_vocab import SourceProblem, StatusBatch, StatusRecord, StatusSourceError
 from importers.bounded_http import FeedLimits, FetchRefused, fetch, json_depth
@@ -60,8 +60,10 @@ class HttpStatusSource:
             problems.extend(found)
         if problems:
             shown = "; ".join(str(p) for p in problems[:MAX_SHOWN_PROBLEMS])
-            more = f" (and {len(problems) - MAX_SHOWN_PROBLEMS} more)" if len(problems) > MAX_SHOWN_PROBLEMS else ""
-            raise self.failure(f"{len(problems)} malformed record(s), nothing applied: {shown}{more}")
+            more = tr(" (and {n} more)", n=len(problems) - MAX_SHOWN_PROBLEMS) if len(problems) > MAX_SHOWN_PROBLEMS \
+                else ""
+            raise self.failure(tr("{count} malformed record(s), nothing applied: {shown}{more}", count=len(problems),
+                                  shown=shown, more=more))
         return StatusBatch(self.name, tuple(records))
 
     def failure(self, message: str) -> StatusSourceError:
@@ -76,17 +78,19 @@ def _body(source: HttpStatusSource) -> Any:
     try:
         status, body = fetch(source.url, headers, source.timeout_seconds, source.limits)
     except FetchRefused as exc:
-        raise source.failure(f"{exc}, nothing applied") from None
+        raise source.failure(tr("{why}, nothing applied", why=exc)) from None
     if status != 200:
-        raise source.failure(f"HTTP {status} from the status feed, nothing applied: {_snippet(body)}")
+        raise source.failure(tr("HTTP {status} from the status feed, nothing applied: {body}", status=status,
+                                body=_snippet(body)))
     depth = json_depth(body)
     if depth > source.limits.max_depth:
-        raise source.failure(f"the body nests {depth} levels deep, more than max_depth = {source.limits.max_depth} "
-                             f"([status.http]), nothing applied")
+        raise source.failure(tr("the body nests {depth} levels deep, more than max_depth = {limit} ([status.http]), "
+                                "nothing applied", depth=depth, limit=source.limits.max_depth))
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise source.failure(f"the body is not JSON ({exc}), nothing applied: {_snippet(body)}") from None
+        raise source.failure(tr("the body is not JSON ({why}), nothing applied: {body}", why=exc,
+                                body=_snippet(body))) from None
 
 
 def _snippet(body: bytes) -> str:
@@ -98,14 +102,15 @@ def _records_in(body: Any, path: str, url: str, max_records: int) -> list[Any]:
     node = body
     for part in [p for p in path.split(".") if p]:
         if not isinstance(node, Mapping) or part not in node:
-            raise StatusSourceError(f"{url}: the body has no {path!r} (records_path), nothing applied")
+            raise StatusSourceError(tr("{url}: the body has no {path!r} (records_path), nothing applied", url=url,
+                                       path=path))
         node = node[part]
     if not isinstance(node, list):
-        raise StatusSourceError(f"{url}: expected a list of records at {path or 'the top level'!r}, "
-                                f"got {type(node).__name__}, nothing applied")
+        raise StatusSourceError(tr("{url}: expected a list of records at {path!r}, got {kind}, nothing applied",
+                                   url=url, path=path or "the top level", kind=type(node).__name__))
     if len(node) > max_records:
-        raise StatusSourceError(f"{url}: {len(node)} records, more than max_records = {max_records} "
-                                f"([status.http]), nothing applied")
+        raise StatusSourceError(tr("{url}: {count} records, more than max_records = {limit} ([status.http]), nothing "
+                                   "applied", url=url, count=len(node), limit=max_records))
     return node
 
 

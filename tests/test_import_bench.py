@@ -35,8 +35,8 @@ def test_import_bench_prints_figures_next_to_its_floor():
     assert (inferred_case["rows"], inferred_case["exit_code"]) == (100, 0)
     # A reduced run judges no target: its figures are null, not pass or fail.
     assert figures["targets"] == dict.fromkeys({"peak_rss_under_1_5_gb", "csv_sqlite_under_60_s",
-                                                "csv_sqlite_within_3x_floor", "xlsx_sqlite_under_10_s",
-                                                "xlsx_inferred_sqlite_under_10_s"})
+                                                "csv_sqlite_within_3x_floor", "csv_sqlite_within_2x_floor",
+                                                "xlsx_sqlite_under_10_s", "xlsx_inferred_sqlite_under_10_s"})
 
 
 def _case(name: str, rows: int, seconds: float, **more: float) -> dict:
@@ -52,11 +52,13 @@ def test_targets_are_judged_at_full_size_only():
             _case("xlsx-sqlite-paid-through-inferred", 100_000, 12),
             _case("csv-postgresql", 1_000_000, 90, ratio_to_sqlite=2.25)]
     assert bench.targets(full) == {"peak_rss_under_1_5_gb": True, "csv_sqlite_under_60_s": True,
-                                   "csv_sqlite_within_3x_floor": True, "xlsx_sqlite_under_10_s": True,
+                                   "csv_sqlite_within_3x_floor": True, "csv_sqlite_within_2x_floor": False,
+                                   "xlsx_sqlite_under_10_s": True,
                                    "xlsx_inferred_sqlite_under_10_s": False, "postgresql_within_2x_sqlite": False}
     reduced = [_case("csv-sqlite", 1_000_000, 40, ratio_to_floor=2.5), _case("xlsx-sqlite", 5000, 1)]
     assert bench.targets(reduced) == {"peak_rss_under_1_5_gb": None, "csv_sqlite_under_60_s": True,
-                                      "csv_sqlite_within_3x_floor": True, "xlsx_sqlite_under_10_s": None}
+                                      "csv_sqlite_within_3x_floor": True, "csv_sqlite_within_2x_floor": False,
+                                      "xlsx_sqlite_under_10_s": None}
 
 
 @pytest.mark.postgres
