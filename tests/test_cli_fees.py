@@ -250,7 +250,7 @@ def test_a_malformed_database_url_is_one_configuration_error_line(capsys, monkey
     assert run(BASE) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()]
-    assert captured.err.startswith(("错误：database URL:", "错误：数据库地址 "))
+    assert captured.err.startswith(("错误：数据库地址：", "错误：数据库地址 "))
 
 
 def test_an_unreachable_database_only_costs_the_calculator_its_loaded_schedules(capsys, monkeypatch):

@@ -76,7 +76,7 @@ def test_pay_defaults_to_the_amount_due_and_advances_paid_through(invention, cap
 def test_pay_refuses_a_wrong_amount_and_shows_the_expected_one(invention, capsys):
     # Paid 2025-07-01, in the 10 % band: 300 + 10 % of the full 2000 = 500.
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-07-01", "--amount", "300"]) == 1
-    assert "should be 500.00 yuan, not 300.00" in capsys.readouterr().err
+    assert "应为 500.00 元，而不是 300.00 元" in capsys.readouterr().err
     assert payments(invention) == []
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-07-01", "--amount", "¥300",
                 "--force"]) == 0
@@ -90,7 +90,7 @@ def test_a_top_up_is_charged_at_the_band_of_its_own_date(invention, capsys):
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-07-01"]) == 0
     assert payments(invention)[-1] == (9, "200.00", date(2025, 7, 1))
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-07-01"]) == 1
-    assert "already paid in full" in capsys.readouterr().err
+    assert "已全额缴纳" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "forced"])
@@ -99,15 +99,15 @@ def test_pay_after_the_grace_end_is_refused_even_with_force(invention, capsys, f
     # 300 + 25 % of 2000 + 1000 = 1800.
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-11-03", "--amount", "300", *force]) == 1
     err = capsys.readouterr().err
-    assert "专利权已终止" in err and "restoring (Rule 6) costs 1800.00 yuan" in err
+    assert "专利权已终止" in err and "恢复权利（细则第六条）需缴 1800.00 元" in err
     assert payments(invention) == []
 
 
 @pytest.mark.parametrize(
     "year, message",
     [
-        ("8", "year 8 is already paid (paid through year 8 on record)"),
-        ("3", "year 3 is already paid"),
+        ("8", "第8年度已缴（记录为已缴至第8年度）"),
+        ("3", "第3年度已缴"),
         ("2", "第 2 年不在该专利的年费年度 3-20 内"),
         ("0", "第 0 年不在该专利的年费年度 3-20 内"),
         ("21", "第 21 年不在该专利的年费年度 3-20 内"),
@@ -239,13 +239,13 @@ SETUP_COMMANDS = [["init"], ["db", "upgrade"], ["patent", "show", "201710601862.
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("bogus://nowhere", "错误：database URL: "),
-        ("not a url", "错误：database URL: "),
+        ("bogus://nowhere", "错误：数据库地址："),
+        ("not a url", "错误：数据库地址："),
         ("postgresql+psycopg2://custody:pw@127.0.0.1/custody", "错误：数据库地址 postgresql+psycopg2://custody:"),
         ("mysql://custody@127.0.0.1/custody", "错误：数据库地址 mysql://custody@127.0.0.1/custody：其驱动"),
-        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "错误：cannot open the database: "),
-        ("sqlite:///{tmp}/a-file/custody.sqlite3", "错误：cannot create the SQLite database in "),
-        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "错误：cannot create the SQLite database in "),
+        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "错误：无法打开数据库："),
+        ("sqlite:///{tmp}/a-file/custody.sqlite3", "错误：无法在 "),
+        ("sqlite:///{tmp}/a-file/sub/custody.sqlite3", "错误：无法在 "),
     ],
     ids=["unknown-dialect", "unparsable", "psycopg2-not-installed", "mysql-not-installed",
          "unreachable-postgresql", "sqlite-under-a-file",
@@ -400,8 +400,7 @@ def test_a_database_migrated_by_a_newer_version_is_a_configuration_error(cli_db,
     assert run(command) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [captured.err.strip()]
-    assert captured.err.startswith("错误：the database is at revision 0099_from_the_future, newer than this "
-                                   "version of custody knows")
+    assert captured.err.startswith("错误：数据库版本为 0099_from_the_future，比本版 custody 所知的更新")
 
 
 def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, capsys, monkeypatch):
@@ -411,7 +410,7 @@ def test_a_read_only_database_is_a_configuration_error_when_written(cli_db, caps
 
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///file:{make_url(cli_db).database}?mode=ro&uri=true")
     assert run(["calendar", "load", str(SAMPLE_2027)]) == 2
-    assert capsys.readouterr().err.strip() == "错误：the database failed: attempt to write a readonly database"
+    assert capsys.readouterr().err.strip() == "错误：数据库出错：attempt to write a readonly database"
 
 
 def _paid_through_10(url: str) -> None:

@@ -89,8 +89,8 @@ def test_a_folder_without_any_export_is_refused_and_left_alone(home: Path, capsy
 def test_a_file_that_is_not_an_export_is_refused(home: Path, capsys: pytest.CaptureFixture) -> None:
     (home / "config.toml").write_text("[general]\n", encoding="utf-8")
     code, _, err = _run(capsys, "status", "sync", str(home / "config.toml"))
-    assert code == 1 and err.strip().endswith("config.toml: not a legal-status export (a .csv, .xlsx, .xlsm, "
-                                              ".xls file)")
+    assert code == 1 and err.strip().endswith("config.toml：不是法律状态导出文件（应为 .csv, .xlsx, .xlsm, "
+                                              ".xls 文件）")
 
 
 # ---------------------------------------------------------------------------------------------- unknown and failures

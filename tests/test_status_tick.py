@@ -136,7 +136,7 @@ def test_status_sync_http_reads_the_configured_feed(db_url: str, session: Sessio
                       encoding="utf-8")
     monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
     assert cli.run(["--config", str(config), "status", "sync", "http"]) == 1
-    assert capsys.readouterr().err.startswith(f"错误：{failing_feed}: HTTP 500 from the status feed, nothing applied")
+    assert capsys.readouterr().err.startswith(f"错误：{failing_feed}: 状态接口返回 HTTP 500，未应用任何记录")
 
 
 def test_status_sync_http_without_a_feed_is_a_configuration_error(db_url: str, tmp_path: Path,
