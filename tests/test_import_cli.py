@@ -340,4 +340,4 @@ def test_csv_format_is_refused_for_imports_as_a_usage_error(custody):
 def test_an_uninitialised_database_is_one_error_line(empty_db_url, monkeypatch, capsys):
     monkeypatch.setenv("CUSTODY_DATABASE_URL", empty_db_url)
     assert cli.run(["import", "patents", str(DATA / "portfolio_gbk.csv")]) == 1
-    assert capsys.readouterr().err.startswith("错误：the database is not initialised")
+    assert capsys.readouterr().err.startswith("错误：数据库尚未初始化")

@@ -103,7 +103,7 @@ def test_a_hostile_run_shows_stores_alerts_and_logs_no_secret(db_url: str, tmp_p
                   "database": _every_stored_text(db_url),
                   "alerts": json.dumps([body for _, body in robot.posts], ensure_ascii=False)}
 
-    assert "HTTP 401 from the status feed" in everything["output"]  # the run did meet the hostile feed
+    assert "状态接口返回 HTTP 401" in everything["output"]  # the run did meet the hostile feed
     assert robot.posts and "法律状态同步失败" in everything["alerts"]  # and the operator was alerted
     assert "HTTP 401" in everything["database"]  # the failure is on record
     leaks = {(where, secret) for where, text in everything.items() for secret in _secrets(webhook_url)
