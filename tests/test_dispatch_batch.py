@@ -17,28 +17,9 @@ from sqlalchemy import Engine
 from custody.models.reminders import ReminderAttempt
 from scheduler.dispatch import dispatch
 from tests.test_remind_world import Clock, fast_settings, ticks_for
-from tests.test_scheduler_dispatch import _many_today, out_ids, states
+from tests.test_scheduler_dispatch import CHILD, _many_today, out_ids, states
 
 pytest_plugins = ["tests.support.fixtures"]
-
-CHILD = """
-import sys
-from datetime import datetime
-from custody.reminder_settings import ReminderSettings
-from custody.ruleset import default_rules
-from custody.store.db import engine_for
-from notifiers.aliyun_sms import AliyunSms, SmsSettings
-from scheduler.dispatch import dispatch
-from scheduler.ticks import Ticks
-from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
-url, endpoint, now = sys.argv[1:4]
-sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
-                            templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
-                                       "lapsed_due": "SMS_4", "overdue_final": "SMS_5"},
-                            read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
-settings = ReminderSettings(send_windows={}, batch_size=10)
-dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))
-"""
 
 
 @pytest.mark.parametrize("killed_at", [1, 3, 5], ids=["first-message", "mid-batch", "last-message"])
@@ -57,7 +38,7 @@ def test_a_dispatcher_killed_mid_batch_is_recovered_by_look_up_without_loss_or_b
             held.wait(60)  # answered only after the kill (when the test ends)
 
     aliyun_gateway.while_sending = hold_the_last
-    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat()],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat(), "10"],
                              cwd=os.getcwd())
     try:
         deadline = time.monotonic() + 60

@@ -158,6 +158,7 @@ def test_a_gateway_failing_30_percent_delivers_everything_in_the_end_nothing_twi
     assert any(r.status == 504 for r in refused)  # including answers lost after acceptance
 
 
+# A dispatcher in a process of its own (to be killed): argv is the database URL, the gateway, now, the batch size.
 CHILD = """
 import sys
 from datetime import datetime
@@ -168,12 +169,12 @@ from notifiers.aliyun_sms import AliyunSms, SmsSettings
 from scheduler.dispatch import dispatch
 from scheduler.ticks import Ticks
 from tests.support.aliyun_gateway import KEY_ID, KEY_SECRET
-url, endpoint, now = sys.argv[1:4]
+url, endpoint, now, batch_size = sys.argv[1:5]
 sms = AliyunSms(SmsSettings(enabled=True, endpoint=endpoint, protocol="http", sign_name="专利托管",
                             templates={"due_soon": "SMS_1", "overdue": "SMS_2", "lapsed": "SMS_3",
                                        "lapsed_due": "SMS_4", "overdue_final": "SMS_5"},
                             read_timeout=120), key_id=KEY_ID, key_secret=KEY_SECRET)
-settings = ReminderSettings(send_windows={}, batch_size=3)
+settings = ReminderSettings(send_windows={}, batch_size=int(batch_size))
 dispatch(Ticks(engine_for(url), settings, default_rules(), {"sms": sms}, clock=lambda: datetime.fromisoformat(now)))
 """
 
@@ -191,7 +192,7 @@ def test_a_dispatcher_killed_between_claim_and_send_is_recovered_without_loss(
     # The first message reaches the gateway, which records it and never answers: the worker hangs after the
     # provider took it; the two others are claimed and never tried. Then the worker is killed.
     aliyun_gateway.fail_next(timeout(record=True, delay=120))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat()],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, aliyun_gateway.endpoint, now.isoformat(), "3"],
                              cwd=os.getcwd())
     deadline = time.monotonic() + 60
     while len(aliyun_gateway.accepted()) < 1 and time.monotonic() < deadline and child.poll() is None:
