@@ -66,10 +66,12 @@ def known_errors() -> tuple[type[BaseException], ...]:
 
 
 def config_errors() -> tuple[type[BaseException], ...]:
-    """Errors in the set-up or in how the command was called, not in the input: exit 2."""
+    """Errors in the set-up or in how the command was called, not in the input: exit 2. A broken data table
+    (custody/rules/*.toml: contact roles, legal-status vocabulary, OPS codes) is set-up too."""
     from custody.ruleset import RuleError
+    from custody.table_errors import TableError
 
-    return (ConfigError, RuleError, UsageError)
+    return (ConfigError, RuleError, TableError, UsageError)
 
 
 class Format(StrEnum):

@@ -24,6 +24,7 @@ from custody.config_error import ConfigError  # raised here; callers take it fro
 from custody.explained import Text, joined, tx
 from custody.masking import register_secret
 from custody.ruleset import RuleError, RuleSettings
+from custody.table_errors import toml_problem
 
 DEFAULT_LOG_FILE = "custody.log"
 TIMEZONE = "Asia/Shanghai"
@@ -103,7 +104,7 @@ def _toml(path: Path) -> dict[str, Any]:
         raise ConfigError(tx("{path}: not a configuration file: not UTF-8 text (byte {byte})", path=path,
                              byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(tx("{path}: not valid TOML: {error}", path=path, error=str(exc))) from None
+        raise ConfigError(tx("{path}: not valid TOML: {error}", path=path, error=toml_problem(exc))) from None
 
 
 def validated_sections(data: Mapping[str, Any], origin: str) -> dict[str, dict[str, Any]]:

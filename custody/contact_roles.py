@@ -9,12 +9,13 @@ that receives the most reminders. No word maps to the platform operator: the ope
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from custody.table_errors import TableError, TableFile, Text, as_written, entries_of, one_of, read_table, tx
 
 DEFAULT_TABLE = Path(__file__).parent / "rules" / "contact_roles.toml"
 # The enterprise's own roles (custody.models.core.CONTACT_ROLES, kept equal by a test).
@@ -23,8 +24,8 @@ _REMARK = re.compile(r"\([^()]*\)$")  # after NFKC, （主） is (主)
 _SEPARATORS = re.compile(r"[/、,;&+|]|兼")
 
 
-class RoleTableError(ValueError):
-    """The role table is malformed; the message names the entry."""
+class RoleTableError(TableError):
+    """The role table is malformed; the message names the file, the entry and the field, and what to do."""
 
 
 @dataclass(frozen=True)
@@ -51,41 +52,68 @@ def normalised(text: str) -> str:
     return _REMARK.sub("", key) or key
 
 
-def _roles(raw: list) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
-    order, zh, en = [], {}, {}
+def _refused(source: TableFile, table: str, index: int, entry: dict, problem: Text) -> TableError:
+    return source.entry_error(table, index, entry, "role", problem, RoleTableError)
+
+
+def _roles(source: TableFile, raw: list[dict]) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
+    order: list[str] = []
+    zh, en = {}, {}
     for index, entry in enumerate(raw):
         role = entry.get("role")
-        if role not in ENTERPRISE_ROLES or role in order:
-            raise RoleTableError(f"role[{index}]: {role!r} is not one of {', '.join(ENTERPRISE_ROLES)} (or repeated)")
+        if role not in ENTERPRISE_ROLES:
+            raise _refused(source, "role", index, entry, tx(
+                "field role: {value} is not one of the enterprise's roles: write one of {allowed}",
+                value=as_written(role) if role is not None else tx("(missing)"), allowed=one_of(ENTERPRISE_ROLES)))
+        if role in order:
+            raise _refused(source, "role", index, entry, tx(
+                "role {value} is listed twice: list each role once, the one receiving the most reminders first",
+                value=as_written(role)))
+        for key in ("label_zh", "label"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise _refused(source, "role", index, entry, tx(
+                    "field {field} is missing or empty: write the role's words ({in_language}) that messages show",
+                    field=key, in_language=tx("Chinese") if key == "label_zh" else tx("English")))
         order.append(role)
-        zh[role], en[role] = str(entry.get("label_zh", role)), str(entry.get("label", role))
-    if set(order) != set(ENTERPRISE_ROLES):
-        raise RoleTableError(f"[[role]] must list each of {', '.join(ENTERPRISE_ROLES)} once")
+        zh[role], en[role] = entry["label_zh"], entry["label"]
+    missing = [role for role in ENTERPRISE_ROLES if role not in order]
+    if missing:
+        raise source.error(tx("[[role]] lacks {missing}: list each of {allowed} once, the one receiving the most "
+                              "reminders first", missing=one_of(missing), allowed=one_of(ENTERPRISE_ROLES)),
+                           RoleTableError)
     return tuple(order), zh, en
 
 
-def _words(raw: list) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _words(source: TableFile, raw: list[dict]) -> dict[str, str]:
+    found: dict[str, tuple[str, int]] = {}  # normalised word -> (role, entry index)
     for index, entry in enumerate(raw):
         role, words = entry.get("role"), entry.get("words")
         if role not in ENTERPRISE_ROLES:
-            raise RoleTableError(f"alias[{index}]: role {role!r} is not one of {', '.join(ENTERPRISE_ROLES)}")
-        if not entry.get("source") or not isinstance(words, list) or not words:
-            raise RoleTableError(f"alias[{index}]: needs words and a source")
+            raise _refused(source, "alias", index, entry, tx(
+                "field role: {value} is not one of the enterprise's roles: write one of {allowed}",
+                value=as_written(role) if role is not None else tx("(missing)"), allowed=one_of(ENTERPRISE_ROLES)))
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise _refused(source, "alias", index, entry, tx(
+                "field words: missing, empty or not a list of texts: write the words a sheet uses for this role "
+                "(words = ['联系人', '专利专员'])"))
+        if not isinstance(entry.get("source"), str) or not entry["source"].strip():
+            raise _refused(source, "alias", index, entry, tx(
+                "field source is missing or empty: say where these words come from"))
         for word in words:
-            key = normalised(str(word))
-            if found.setdefault(key, role) != role:
-                raise RoleTableError(f"alias[{index}]: {word!r} is also a word for {found[key]}")
-    return found
+            key = normalised(word)
+            other, at = found.setdefault(key, (role, index))
+            if other != role:
+                raise _refused(source, "alias", index, entry, tx(
+                    "the word {word} is also a word for {other} (entry {number} of [[alias]]): keep it in one "
+                    "entry only", word=as_written(word), other=as_written(other), number=at + 1))
+    return {key: role for key, (role, _) in found.items()}
 
 
-def load_role_table(path: Path = DEFAULT_TABLE) -> RoleTable:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RoleTableError(f"{path}: {exc}") from None
-    order, zh, en = _roles(data.get("role", []))
-    return RoleTable(order, _words(data.get("alias", [])), zh, en)
+def load_role_table(path: Path | None = None) -> RoleTable:
+    """The role table in `path` (custody/rules/contact_roles.toml when none); RoleTableError when malformed."""
+    source, data = read_table(path or DEFAULT_TABLE, RoleTableError)
+    order, zh, en = _roles(source, entries_of(source, data, "role", RoleTableError))
+    return RoleTable(order, _words(source, entries_of(source, data, "alias", RoleTableError)), zh, en)
 
 
 @cache

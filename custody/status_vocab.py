@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Protocol
+
+from custody.table_errors import TableError, TableFile, Text, as_written, entries_of, one_of, read_table, tx
 
 DEFAULT_VOCABULARY = Path(__file__).parent / "rules" / "legal_status.toml"
 EFFECTS = ("lapse", "restore", "end", "terminate", "transfer", "rename", "pledge", "pledge_cancel", "note")
@@ -27,8 +28,9 @@ STATUS_FILE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
 NOT_EXPORT_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
 
 
-class VocabularyError(ValueError):
-    """The vocabulary file is malformed; the message names the entry."""
+class VocabularyError(TableError):
+    """The vocabulary (or the OPS code table) is malformed; the message names the file, the entry and the field,
+    and what to do."""
 
 
 @dataclass(frozen=True)
@@ -154,37 +156,71 @@ class Vocabulary:
         return tuple(dict.fromkeys(e.kind for e in self.entries))
 
 
-def _entry(raw: dict, index: int) -> VocabEntry:
-    where = f"legal_status vocabulary entry {index + 1} ({raw.get('kind', '?')})"
-    try:
-        effect = raw["effect"]
-        if effect not in EFFECTS:
-            raise VocabularyError(f"{where}: effect {effect!r} is not one of {', '.join(EFFECTS)}")
-        fields = tuple((name, re.compile(pattern)) for name, pattern in raw.get("fields", {}).items())
-        return VocabEntry(raw["kind"], effect, raw["label"], raw["label_zh"],
-                          frozenset(compact(w) for w in raw["wordings"]),
-                          tuple(compact(p) for p in raw.get("detail_any", ())), fields, raw.get("source", ""))
-    except KeyError as exc:
-        raise VocabularyError(f"{where}: missing {exc.args[0]}") from None
-    except re.error as exc:
-        raise VocabularyError(f"{where}: bad field pattern: {exc}") from None
+_REQUIRED = ("kind", "effect", "label", "label_zh", "wordings")
 
 
-def vocabulary_from_mapping(data: dict) -> Vocabulary:
-    return Vocabulary(tuple(_entry(raw, i) for i, raw in enumerate(data.get("event", ()))))
+def _texts(value: object) -> bool:
+    """Whether `value` is a non-empty list of non-empty texts (a lone text would be read letter by letter)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _entry_problem(raw: dict) -> Text | None:
+    """What is wrong with one [[event]] entry (the first thing), or None."""
+    missing = [key for key in _REQUIRED if key not in raw]
+    if missing:
+        return tx("field {field} is missing: every [[event]] entry needs {required}", field=missing[0],
+                  required=", ".join(_REQUIRED))
+    for key in ("kind", "label", "label_zh"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            return tx("field {field} must be a text in quotes, not empty", field=key)
+    if raw["effect"] not in EFFECTS:
+        return tx("field effect: {value} is not an effect: write one of {allowed}", value=as_written(raw["effect"]),
+                  allowed=one_of(EFFECTS))
+    if not _texts(raw["wordings"]):
+        return tx("field wordings must be a list of texts (wordings = ['未缴年费专利权终止']), not empty")
+    if "detail_any" in raw and not _texts(raw["detail_any"]):
+        return tx("field detail_any must be a list of texts (detail_any = ['未缴年费']), not empty")
+    fields = raw.get("fields", {})
+    if not isinstance(fields, dict) or not all(isinstance(p, str) for p in fields.values()):
+        return tx("field fields must be a table of patterns in quotes, one per value read from the detail")
+    for name, pattern in fields.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return tx("field fields.{name}: {pattern} is not a regular expression (it breaks at character "
+                      "{position}): correct the pattern", name=name, pattern=as_written(pattern),
+                      position=(exc.pos or 0) + 1)
+    return None
+
+
+def _entry(source: TableFile, raw: dict, index: int) -> VocabEntry:
+    problem = _entry_problem(raw)
+    if problem is not None:
+        raise source.entry_error("event", index, raw, "kind", problem, VocabularyError)
+    fields = tuple((name, re.compile(pattern)) for name, pattern in raw.get("fields", {}).items())
+    return VocabEntry(raw["kind"], raw["effect"], raw["label"], raw["label_zh"],
+                      frozenset(compact(w) for w in raw["wordings"]),
+                      tuple(compact(p) for p in raw.get("detail_any", ())), fields, raw.get("source", ""))
+
+
+def vocabulary_from_mapping(data: dict, origin: TableFile | None = None) -> Vocabulary:
+    """The vocabulary in `data` (a parsed legal_status.toml); `origin` names the file in its errors."""
+    source = origin or TableFile(DEFAULT_VOCABULARY.name)
+    entries = entries_of(source, data, "event", VocabularyError)
+    return Vocabulary(tuple(_entry(source, raw, i) for i, raw in enumerate(entries)))
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
     if path is None:
         return default_vocabulary()
-    with open(path, "rb") as fh:
-        return vocabulary_from_mapping(tomllib.load(fh))
+    source, data = read_table(path, VocabularyError)
+    return vocabulary_from_mapping(data, source)
 
 
 @cache
 def default_vocabulary() -> Vocabulary:
-    with open(DEFAULT_VOCABULARY, "rb") as fh:
-        return vocabulary_from_mapping(tomllib.load(fh))
+    source, data = read_table(DEFAULT_VOCABULARY, VocabularyError)
+    return vocabulary_from_mapping(data, source)
 
 
 def event_key(application_number: str, announced_on: date, kind: str, status: str) -> str:

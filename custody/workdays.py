@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custody.explained import Explained, tx
+from custody.table_errors import toml_problem
 
 if TYPE_CHECKING:  # numpy, holidays and chinesecalendar load when a table or a schedule is first asked for
     import numpy as np
@@ -101,7 +102,7 @@ def parse_year_schedule(text: str, origin: str) -> YearSchedule:
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         raise ScheduleError(tx("{where}: invalid TOML: {error}", where=f"{origin}{':' + line.group(1) if line else ''}",
-                                error=str(exc))) from exc
+                                error=toml_problem(exc))) from exc
     at = _Origin(origin, text)
     unknown = sorted(set(data) - SCHEDULE_KEYS)
     if unknown:

@@ -101,7 +101,8 @@ def test_two_different_unknown_statuses_stay_two_events() -> None:
 
 def test_a_vocabulary_entry_with_an_unknown_effect_is_refused_with_its_name() -> None:
     data = {"event": [{"kind": "odd", "effect": "explode", "label": "x", "label_zh": "x", "wordings": ["x"]}]}
-    with pytest.raises(VocabularyError, match=r"entry 1 \(odd\): effect 'explode'"):
+    with pytest.raises(VocabularyError,
+                       match=r'entry 1 of \[\[event\]\] \(kind = "odd"\): field effect: "explode" is not an effect'):
         vocabulary_from_mapping(data)
 
 
