@@ -109,8 +109,8 @@ def _root(
                                  help="Print the version and exit (no configuration is read)."),
 ) -> None:
     ctx.obj = State(config)
-    configure_logging(ctx.obj.config)
-    set_language(ctx.obj.config.language)  # once: everything this command prints is in it
+    set_language(ctx.obj.config.language)  # once: everything this command prints is in it (a log file it cannot
+    configure_logging(ctx.obj.config)      # write to included)
 
 
 # ---------------------------------------------------------------------------------------------- the commands

@@ -144,8 +144,8 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
         writer = csv.writer(buffer)
         writer.writerow(keys)
         # Text from data (a title, a status, a note) may start like a formula: neutralised as in the reports.
-        writer.writerows([[neutralised(v) if isinstance(v, str) else _cell(v) for v in map(row.get, keys)]
-                          for row in rows])
+        writer.writerows([[neutralised(v) if isinstance(v, str) else _word(v) for v in map(row.get, keys)]
+                          for row in rows])  # yes/no as words (是/否), as in the table: never True/False
         typer.echo(buffer.getvalue(), nl=False)
         return
     from cli_render import Col, print_table
@@ -328,8 +328,8 @@ def application_number(text: str):
         raise UserError(tr("application number {text}: {problem} (a digit mistyped? check the number against the "
                            "certificate)", text=text.strip(), problem=problem)) from None
     if not number.check_supplied:
-        typer.echo(f"Warning: {text.strip()} has no check character: taken as {number} (check it against the "
-                   "certificate)", err=True)
+        typer.echo(tr("Warning: {text} has no check character: taken as {number} (check it against the "
+                      "certificate)", text=text.strip(), number=number), err=True)
     return number
 
 

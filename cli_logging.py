@@ -50,8 +50,11 @@ def configure_logging(config: Config) -> None:
     try:  # before the old handlers go: a bad setting must not leave the process without a log
         file_handler = logging.FileHandler(log_file, encoding="utf-8")
     except OSError as exc:  # a missing folder, a folder named as the file, no permission: nothing would be logged
-        raise ConfigError(f"{config.origin}: [general] log_file {log_file}: cannot write to it "
-                          f"({exc.strerror})") from None
+        from custody.i18n import tr
+        from custody.table_errors import os_problem
+
+        raise ConfigError(tr("{origin}: [general] log_file {log_file}: cannot write to it ({reason})",
+                             origin=config.origin, log_file=log_file, reason=os_problem(exc))) from None
     for handler in list(root.handlers):
         if getattr(handler, "_custody", False):
             root.removeHandler(handler)

@@ -240,7 +240,7 @@ def report_deliveries(
             raise UserError(str(exc)) from None
     if counts is None:
         raise UserError(tr("the reminders outbox is not in this database: run `custody db upgrade`"))
-    _emit_report(ctx, deliveries_report(counts, f"{start} to {end}"), fmt, out)
+    _emit_report(ctx, deliveries_report(counts, tr("{start} to {end}", start=start, end=end)), fmt, out)
 
 
 def report_kpi(

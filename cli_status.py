@@ -149,7 +149,7 @@ def patent_history(
         patent = stored_patent(session, appno)
         rows = [{**r, "date": r["date"].isoformat()} for r in full_history(session, patent)]
     emit(rows, fmt, [("date", tr("date"), "date"), ("what", tr("what"), "text", "history"),
-                     ("detail", tr("detail")), ("source", tr("source"))],
+                     ("detail", tr("detail")), ("source", tr("source"), "text", "source")],
          title=f"{patent.application_number} {patent.title}")
 
 

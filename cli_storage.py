@@ -39,7 +39,8 @@ def db_upgrade(ctx: typer.Context) -> None:
     url = state(ctx).config.database_url
     before = revision_or_none(url, current_revision)
     after = upgraded(url)
-    typer.echo(f"database at {after}" + (" (unchanged)" if before == after else f" (was {before or 'empty'})"))
+    typer.echo(tr("database at {revision} (unchanged)", revision=after) if before == after else
+               tr("database at {revision} (was {before})", revision=after, before=before or tr("empty")))
 
 
 def init(ctx: typer.Context) -> None:
@@ -55,10 +56,10 @@ def init(ctx: typer.Context) -> None:
     config = state(ctx).config
     before = revision_or_none(config.database_url, current_revision)
     after = upgraded(config.database_url)
-    typer.echo(f"configuration: {config.origin}")
+    typer.echo(tr("configuration: {origin}", origin=config.origin))
     shown = make_url(config.database_url).render_as_string(hide_password=True)
-    typer.echo(f"database: {shown} at {after}"
-               + (" (already initialised)" if before else " (created)"))
+    typer.echo(tr("database: {url} at {revision} (already initialised)", url=shown, revision=after) if before else
+               tr("database: {url} at {revision} (created)", url=shown, revision=after))
 
 
 def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Year schedule (TOML).")) -> None:
@@ -79,8 +80,9 @@ def calendar_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Yea
         raise UserError(tr("cannot read {file}: {strerror}", file=file, strerror=exc.strerror)) from None
     with db_session(ctx) as session:
         schedule, replaced = save_schedule(session, text, str(file))
-    typer.echo(f"{schedule.year}: {len(schedule.rest_days)} rest days, {len(schedule.workdays)} make-up working days"
-               f" from {schedule.source}" + (" (replaced the earlier schedule)" if replaced else ""))
+    typer.echo(tr("{year}: {rest} rest days, {workdays} make-up working days from {source}", year=schedule.year,
+                  rest=len(schedule.rest_days), workdays=len(schedule.workdays), source=schedule.source)
+               + (tr(" (replaced the earlier schedule)") if replaced else ""))
 
 
 def calendar_list(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:

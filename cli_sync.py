@@ -144,13 +144,15 @@ def _sync(source: str, engine, wiring, rules, now, dry_run: bool, config: "Confi
     if source == "http":
         feeds = wiring.feeds()
         if not feeds:
-            raise ConfigError(f"{config.origin}: [status.http] url is not set")
+            raise ConfigError(tr("{origin}: [status.http] url is not set: give the feed's address there",
+                                 origin=config.origin))
         shown = [_synced(engine, f.fetch, f.name, rules, now, dry_run, settings) for f in feeds]
         return (shown[0] if len(shown) == 1 else {"feeds": shown}), []
     if source == "drop" or Path(source).is_dir():
         folder = wiring.drop_folder if source == "drop" else Path(source)
         if folder is None:
-            raise ConfigError(f"{config.origin}: [status] drop_folder is not set")
+            raise ConfigError(tr("{origin}: [status] drop_folder is not set: give the folder there",
+                                 origin=config.origin))
         try:
             exports, others = folder_exports(folder, refuse_without_exports=source != "drop")
         except WrongFolder as exc:

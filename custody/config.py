@@ -22,6 +22,7 @@ from typing import Any
 
 from custody.config_error import ConfigError  # raised here; callers take it from custody.config
 from custody.explained import Text, joined, tx
+from custody.i18n import tr
 from custody.masking import register_secret
 from custody.ruleset import RuleError, RuleSettings
 from custody.table_errors import toml_problem
@@ -50,7 +51,7 @@ class Config:
 
     @property
     def origin(self) -> str:
-        return str(self.path) if self.path else "built-in defaults"
+        return str(self.path) if self.path else tr("built-in defaults")
 
     @property
     def database_url(self) -> str:

@@ -102,6 +102,22 @@ def _half(text: str, language: str) -> str:
     return found.group(language if language in ("zh", "en") else "en") if found else text
 
 
+# The kinds of source a record is stored with ("import:x.csv", "cli:张三", "status:file:x.csv", "http:…", "ops:…"):
+# shown in Chinese as the kind's word and what follows it; in English as stored.
+_SOURCE_WORDS = {"cli": "命令行", "import": "导入", "status": "法律状态", "file": "文件", "http": "数据源",
+                 "ops": "OPS", "drop": "投放文件夹"}
+
+
+def source_label(text: str, language: str | None = None) -> str:
+    """A stored source as a person reads it: "file:x.csv" → 文件 x.csv (unchanged in English or when unknown)."""
+    kind, colon, rest = text.partition(":")
+    if (language or current_language()) != "zh" or kind not in _SOURCE_WORDS:
+        return text
+    if not colon:
+        return _SOURCE_WORDS[kind]
+    return f"{_SOURCE_WORDS[kind]} {source_label(rest, language) if kind == 'status' else rest}"
+
+
 def cell_label(domain: str, text: str | None, language: str | None = None) -> str:
     """A table cell of `domain` in the language: its values separated by "; " each labelled; for the domain
     "history", "kind: value" as the kind's word and the value's label. Empty stays empty."""
@@ -110,6 +126,8 @@ def cell_label(domain: str, text: str | None, language: str | None = None) -> st
         return "" if text is None or text == "" else label(domain, text, language)
     if domain == "bilingual":  # "中文说明 English words" (the KPI labels): the language's half
         return _half(text, language)
+    if domain == "source":  # where a record came from, stored as "kind:detail" ("cli:张三", "file:x.csv")
+        return source_label(text, language)
     if domain == "history" and ": " in text:
         kind, value = text.split(": ", 1)
         if kind in _PAIR_DOMAINS:

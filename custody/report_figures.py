@@ -6,7 +6,7 @@ twins in custody/report_totals.py (tests/test_report_engine.py compares them); `
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -22,6 +22,9 @@ from custody.status_effects import RESTORABLE_UNKNOWN, RestorationWindow, is_res
 
 ZERO = Decimal("0")
 PLATFORM_TOTAL = ("", "平台合计 Platform total")
+# The forecast's enterprise column: the platform's row says so in the reader's language (labels.toml [enterprise]);
+# the enterprises' names are shown as they are.
+FORECAST_ENTERPRISE = replace(BASE_COLUMNS[1], domain="enterprise")
 
 
 # ---------------------------------------------------------------------------------------------- forecast
@@ -67,12 +70,14 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
             for (code, name), amounts in sorted(totals.items())]
     platform = {k: sum((r[k] for r in rows), ZERO) for k in (*keys, "total")}
     rows.append({"enterprise_code": PLATFORM_TOTAL[0], "enterprise": PLATFORM_TOTAL[1], **platform})
-    columns = (*BASE_COLUMNS[:2], *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
+    columns = (BASE_COLUMNS[0], FORECAST_ENTERPRISE,
+               *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
     # cast: _is_abandoned let only patents with an abandonment on record into `abandoned`.
-    left_out = tuple(f"{e.patent.application_number} ({e.patent.enterprise_name}): fees left out, the enterprise "
-                     f"abandons it: {abandon_text(cast(Decision, e.patent.decision))}" for e in abandoned.values())
+    left_out = tuple(tr("{number} ({name}): fees left out, the enterprise abandons it: {decision}",
+                        number=e.patent.application_number, name=e.patent.enterprise_name,
+                        decision=abandon_text(cast(Decision, e.patent.decision))) for e in abandoned.values())
     return Report("forecast", tr("Annual fees forecast {span} (CNY, with reductions)", span=span.title_span),
                   columns, tuple(rows), (*span_notes(span), *notes, *left_out), chart)
 

@@ -21,7 +21,7 @@ from custody.portfolio import NAT_DAYS, YEAR_SPAN, TableCalendar, _Arrays, year_
 from custody.portfolio_figures import EXPIRED, IN_GRACE, LAPSED, Figures, decision_of, has_decision
 from custody.report_columns import Fen, Objects, Rows, objects
 from custody.report_engine import Chunk, TableReport, _day_array, _Run
-from custody.report_figures import PLATFORM_TOTAL, ReminderFigures, kpi_table
+from custody.report_figures import FORECAST_ENTERPRISE, PLATFORM_TOTAL, ReminderFigures, kpi_table
 from custody.reports import BASE_COLUMNS, Chart, Column
 from custody.ruleset import RuleSet
 from custody.status_effects import RestorationWindow
@@ -99,8 +99,9 @@ class _Forecast:
             number, name = frame["application_number"].iloc[i], frame["enterprise_name"].iloc[i]
             decision = decision_of(frame, i)
             assert decision is not None  # only rows whose abandonment dropped a fee come here
-            self.abandoned.append((number, f"{number} ({name}): fees left out, the enterprise abandons it: "
-                                           f"{abandon_text(decision)}"))
+            self.abandoned.append((number, tr("{number} ({name}): fees left out, the enterprise abandons it: "
+                                              "{decision}", number=number, name=name,
+                                              decision=abandon_text(decision))))
 
 
 def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCalendar, today: date,
@@ -120,7 +121,8 @@ def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCale
     columns = {"enterprise_code": objects([code for (code, _), _ in order] + [PLATFORM_TOTAL[0]]),
                "enterprise": objects([name for (_, name), _ in order] + [PLATFORM_TOTAL[1]]),
                **{k: Fen(fen[:, j], ones) for j, k in enumerate(keys)}, "total": Fen(fen.sum(axis=1), ones)}
-    headings = (*BASE_COLUMNS[:2], *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
+    headings = (BASE_COLUMNS[0], FORECAST_ENTERPRISE,
+                *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                 Column("total", "Total (CNY)", "合计(元)", "money"))
     chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, n - 1)
     notes = (*span_notes(span), *run.notes(),

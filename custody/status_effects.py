@@ -32,7 +32,12 @@ REMINDER_EFFECTS = frozenset({
     "fee_reminders_stopped", "fee_reminders_resumed", "fee_reminders_held", "restoration_reminders_started",
     "restoration_window_closed", "pledgee_recorded", "pledgee_cleared",
 })
-NOT_GIVEN = "(not named in the record)"
+NOT_GIVEN = "(not named in the record)"  # stored as the transferee or pledgee a record leaves unnamed
+
+
+def transfer_name(name: str | None) -> str:
+    """A transferee or pledgee as a person reads it: NOT_GIVEN (stored) in the operator's words."""
+    return tr(NOT_GIVEN) if not name or name == NOT_GIVEN else name
 TRANSFER_CONFIRMED = "transfer_confirmed"  # the operator's confirmation; a replay of the events keeps it
 # Without CNIPA's termination notice on record, the notice is assumed to come within this many months of the grace
 # end (it usually comes within a few); restoration can then be asked for within 2 months of it (Rule 6 ¶2). An
@@ -91,12 +96,14 @@ def event_facts(meaning: Classified, status: str, announced_on: date, where: str
 
 def watch_summary(state: WatchState) -> str:
     """The watch state in a few words, for the record of a replay (what it was, what it is now)."""
-    parts = [f"ended ({state.ended}, {state.ended_on})" if state.ended else None,
-             f"lapsed (notice {state.lapsed_on})" if state.lapsed_on else None,
-             f"restored ({state.restored_on})" if state.restored_on else None,
-             f"transfer to {state.transfer_to} held" if state.transfer_to else None,
-             f"pledged to {', '.join(pledgees_of(state))}" if state.pledgee else None]
-    return ", ".join(p for p in parts if p) or "in force"
+    parts = [tr("ended ({kind}, {day})", kind=ended_word(state.ended), day=state.ended_on) if state.ended else None,
+             tr("lapsed (notice {day})", day=state.lapsed_on) if state.lapsed_on else None,
+             tr("restored ({day})", day=state.restored_on) if state.restored_on else None,
+             tr("transfer to {transferee} held", transferee=transfer_name(state.transfer_to))
+             if state.transfer_to else None,
+             tr("pledged to {pledgees}", pledgees=tr(", ").join(transfer_name(p) for p in pledgees_of(state)))
+             if state.pledgee else None]
+    return tr(", ").join(p for p in parts if p) or tr("in force")
 
 
 @dataclass(frozen=True)
@@ -339,7 +346,7 @@ def _transfer(event, state, patent, rules, calendar, today) -> Outcome:
     held = Effect("fee_reminders_held", tr("reminders held: transferred to {owner}; the patent may have left "
                                            "{name}; confirm the new owner and contacts with `custody status confirm` "
                                            "(cause: {cause})",
-                                           owner=new_owner or NOT_GIVEN, name=patent.enterprise_name,
+                                           owner=transfer_name(new_owner), name=patent.enterprise_name,
                                            cause=event.cause))
     return Outcome(new, (held,))
 
@@ -371,12 +378,13 @@ def _pledge(event, state, patent, rules, calendar, today) -> Outcome:
     contact = (tr("the pledgee contact will be alerted if the patent enters the grace period")
                if patent.has_pledgee_contact
                else tr("no pledgee contact configured for {pledgee}: add one (role pledgee, named after the pledgee) "
-                       "to alert it if a fee goes late; until then the operator is alerted instead", pledgee=pledgee))
+                       "to alert it if a fee goes late; until then the operator is alerted instead",
+                       pledgee=transfer_name(pledgee)))
     names = pledgees_of(state)
     kept = names if any(is_same_pledgee(n, pledgee) for n in names) else (*names, pledgee)
     new = replace(state, pledgee=_joined(kept), pledged_on=event.announced_on)
     return Outcome(new, (Effect("pledgee_recorded", tr("pledgee {pledgee} recorded; {contact} "
-                                                       "(cause: {cause})", pledgee=pledgee,
+                                                       "(cause: {cause})", pledgee=transfer_name(pledgee),
                                                        contact=contact, cause=event.cause)),))
 
 
@@ -388,14 +396,15 @@ def _pledge_cancel(event, state, patent, rules, calendar, today) -> Outcome:
     if names and not cancelled:
         return Outcome(state, (Effect("operator_review", tr("pledge cancellation for {named} matches none of the "
                                                             "pledges on record ({names}): their pledgees are still "
-                                                            "alerted; check (cause: {cause})", named=named or NOT_GIVEN,
-                                                            names=", ".join(names), cause=event.cause)),))
+                                                            "alerted; check (cause: {cause})",
+                                                            named=transfer_name(named), names=", ".join(names),
+                                                            cause=event.cause)),))
     kept = tuple(n for n in names if n not in cancelled)
     new = replace(state, pledgee=_joined(kept), pledged_on=state.pledged_on if kept else None)
     still = tr("; still pledged to {names}", names=", ".join(kept)) if kept else ""
     return Outcome(new, (Effect("pledgee_cleared", tr("pledge cancelled: no more pledgee alerts (was {was}){still} "
                                                       "(cause: {cause})",
-                                                      was=", ".join(cancelled) or named or NOT_GIVEN,
+                                                      was=", ".join(cancelled) or transfer_name(named),
                                                       still=still, cause=event.cause)),))
 
 
@@ -422,8 +431,9 @@ def confirm_transfer(state: WatchState, owner: str, holder: str, by: str) -> Out
     and its contacts): release the hold and make `owner` the owner on record."""
     if state.transfer_to is None:
         return Outcome(state, ())
-    effect = Effect(TRANSFER_CONFIRMED, f"transfer to {state.transfer_to} confirmed by {by}: owner {owner}; "
-                                        f"reminders released to {holder}")
+    effect = Effect(TRANSFER_CONFIRMED, tr("transfer to {transferee} confirmed by {by}: owner {owner}; reminders "
+                                           "released to {holder}", transferee=transfer_name(state.transfer_to),
+                                           by=by, owner=owner, holder=holder))
     return Outcome(replace(state, transfer_to=None, transfer_on=None), (effect,), owners=owner)
 
 

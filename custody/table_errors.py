@@ -95,14 +95,13 @@ def toml_problem(exc: tomllib.TOMLDecodeError) -> Text:
 
 
 def os_problem(exc: OSError) -> Text:
-    """Why a file could not be read, in words (not the system's English)."""
-    if exc.errno == errno.ENOENT:
-        return tx("the file does not exist")
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return tx("no permission to read it")
-    if exc.errno == errno.EISDIR:
-        return tx("it is a folder, not a file")
-    return tx("the system refused to read it (error {code})", code=errno.errorcode.get(exc.errno or 0, exc.errno))
+    """Why a file could not be read or written, in words (not the system's English)."""
+    words = {errno.ENOENT: tx("the file or its folder does not exist"), errno.EACCES: tx("no permission"),
+             errno.EPERM: tx("no permission"), errno.EISDIR: tx("it is a folder, not a file"),
+             errno.ENOTDIR: tx("a part of the path is a file, not a folder"), errno.ENOSPC: tx("the disk is full"),
+             errno.EROFS: tx("the file system is read-only")}
+    return words.get(exc.errno or 0) or tx("the system refused (error {code})",
+                                           code=errno.errorcode.get(exc.errno or 0, exc.errno))
 
 
 @dataclass(frozen=True)

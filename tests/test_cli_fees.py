@@ -282,19 +282,23 @@ def test_the_docs_document_every_option_of_the_fee_commands(command):
         assert option in reference, f"{' '.join(command)} {option}"
 
 
-@pytest.mark.parametrize("log_file, reason", [
-    ("{tmp}/no-such-folder/custody.log", "No such file or directory"),
-    ("{tmp}", "Is a directory"),
-    ("{tmp}/a-file/custody.log", "Not a directory"),
-], ids=["missing-folder", "a-folder", "under-a-file"])
-def test_a_log_file_that_cannot_be_written_is_a_configuration_error(capsys, tmp_path, log_file, reason):
+@pytest.mark.parametrize("log_file, language, said", [
+    ("{tmp}/no-such-folder/custody.log", "zh",
+     "错误：{config}：[general] log_file {path}：无法写入（文件或其所在文件夹不存在）"),
+    ("{tmp}", "zh", "错误：{config}：[general] log_file {path}：无法写入（这是一个文件夹，不是文件）"),
+    ("{tmp}/a-file/custody.log", "zh",
+     "错误：{config}：[general] log_file {path}：无法写入（路径中有一段是文件，不是文件夹）"),
+    ("{tmp}/a-file/custody.log", "en",
+     "Error: {config}: [general] log_file {path}: cannot write to it (a part of the path is a file, not a folder)"),
+], ids=["missing-folder", "a-folder", "under-a-file", "english"])
+def test_a_log_file_that_cannot_be_written_is_a_configuration_error(capsys, tmp_path, log_file, language, said):
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     path = log_file.format(tmp=tmp_path)
     config = tmp_path / "config.toml"
-    config.write_text(f'[general]\nlog_file = "{path}"\n', encoding="utf-8")
+    config.write_text(f'[general]\nlanguage = "{language}"\nlog_file = "{path}"\n', encoding="utf-8")
     assert run(["--config", str(config), *BASE]) == 2
     captured = capsys.readouterr()
-    assert captured.err.strip() == f"Error: {config}: [general] log_file {path}: cannot write to it ({reason})"
+    assert captured.err.strip() == said.format(config=config, path=path)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("5", "expected a text in quotes, got 5"),

@@ -52,11 +52,12 @@ def test_init_creates_the_database_once_then_says_it_exists(monkeypatch, tmp_pat
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'custody.sqlite3'}")
     assert run(["init"]) == 0
-    assert "(created)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("配置：内置默认配置\n数据库：sqlite:///") and out.endswith("（已新建）\n"), out
     assert run(["init"]) == 0
-    assert "already initialised" in capsys.readouterr().out
+    assert "（此前已初始化）" in capsys.readouterr().out
     assert run(["db", "upgrade"]) == 0
-    assert "unchanged" in capsys.readouterr().out
+    assert "（未变）" in capsys.readouterr().out
 
 
 def test_commands_refuse_an_uninitialised_database(monkeypatch, tmp_path, capsys):
@@ -387,7 +388,7 @@ def test_the_advance_window_is_a_setting(invention, capsys, tmp_path):
 def test_pay_takes_a_number_without_its_check_character_with_a_warning(invention, capsys):
     assert run(["pay", "201710601862", "--year", "9", "--paid-on", "2025-04-20"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith("Warning: 201710601862 has no check character: taken as 201710601862.3")
+    assert captured.err.startswith("警告：201710601862 没有校验位：按 201710601862.3 处理（请与证书核对）")
     assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]
 
 

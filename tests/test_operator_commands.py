@@ -230,11 +230,11 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
     assert cli.run(["patent", "history", P1, "--format", "csv"]) == 0
     rows = _csv(capsys.readouterr().out)
     assert [(r["what"], r["detail"]) for r in rows if r["what"].startswith(("变更", "effect"))] == [
-        ("变更：mode", "托管 → 托管已终止"),
+        ("变更：托管方式", "托管 → 托管已终止"),
         ("effect: custody_ended", "custody ended by 张三 (custody patent remove): reminders cancelled, history "
                                   "kept; importing the patent again takes it back into custody"),
-        ("变更：mode", "托管已终止 → 托管")]
-    assert [r["source"] for r in rows if r["what"] == "变更：mode"] == ["cli:张三", "导入 again.csv（#1）"]
+        ("变更：托管方式", "托管已终止 → 托管")]
+    assert [r["source"] for r in rows if r["what"] == "变更：托管方式"] == ["cli:张三", "导入 again.csv（#1）"]
 
 
 @freeze_time(FROZEN)
@@ -298,7 +298,7 @@ def test_patent_history_shows_payments(cli_db: Path, capsys: pytest.CaptureFixtu
     assert cli.run(["patent", "history", P1, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["date"], r["what"], r["source"]) for r in rows] == [
-        ("2025-06-10", "缴费", "cli"), ("2025-06-16", "变更：paid_through", "cli")]
+        ("2025-06-10", "缴费", "cli"), ("2025-06-16", "变更：已缴至年度", "cli")]
     assert rows[0]["detail"] == "第9年度：2025-06-10 缴纳 300.00 元"
     assert rows[1]["detail"] == "8 → 9"
 

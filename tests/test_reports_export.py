@@ -130,13 +130,13 @@ def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db:
         ["统一社会信用代码", "企业", "2025", "2026", "2027", "2028", "2029", "合计(元)"],
         [A, ENTERPRISES[A], 1680, 1800, 1800, 2600, 8000, 15880],
         [B, ENTERPRISES[B], 2000, 2000, 2000, 4000, 4000, 14000],
-        [None, "平台合计 Platform total", 3680, 3800, 3800, 6600, 12000, 29880]]
+        [None, "平台合计", 3680, 3800, 3800, 6600, 12000, 29880]]  # stored "平台合计 Platform total": its Chinese
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H4"
     amounts = [sheet.cell(r, c) for r in (2, 3, 4) for c in range(3, 9)]
     assert {(c.data_type, c.number_format) for c in amounts} == {("n", "#,##0.00")}
     assert (sheet["A2"].data_type, sheet["B2"].data_type) == ("s", "s")  # the credit code stays text
     assert sheet.column_dimensions["A"].width == len(A) + 2  # 18 characters of credit code
-    assert sheet.column_dimensions["B"].width == display_width("平台合计 Platform total") + 2
+    assert sheet.column_dimensions["B"].width == max(display_width(ENTERPRISES[A]), display_width(ENTERPRISES[B])) + 2
     assert sheet.column_dimensions["H"].width == display_width("29880.00") + 2
     chart = sheet._charts[0]
     assert (type(chart).__name__, len(chart.series)) == ("BarChart", 2)
@@ -224,7 +224,7 @@ def test_kpi_and_deliveries_commands(cli_db: Path, capsys: pytest.CaptureFixture
     assert code == 0 and (figures["patents_under_custody"], figures["reminders_sent"]) == (5, 4)
     code, out, _ = _run(capsys, "report", "deliveries", "--from", "2025-01-01", "--to", "2025-06-16", "--format",
                         "csv")
-    assert out.splitlines()[-1] == "合计 Total,1,4,3,1,0,1,1,7"
+    assert out.splitlines()[-1] == "合计,1,4,3,1,0,1,1,7"  # stored "合计 Total": the reader's half
 
 
 # ---------------------------------------------------------------------------------------------- status commands
@@ -279,7 +279,7 @@ def test_status_sync_of_a_folder_files_each_file(status_db: Path, capsys: pytest
     inbox.mkdir()
     (inbox / "a.csv").write_bytes((DATA / "status-gbk.csv").read_bytes())
     code, out, _ = _run(capsys, "status", "sync", str(inbox))
-    assert code == 0 and "a.csv: file:a.csv：2 条记录，新事件 2 个" in out
+    assert code == 0 and "a.csv: 文件 a.csv：2 条记录，新事件 2 个" in out
     assert [p.name for p in (inbox / "done").iterdir()] == ["20250616-093000-a.csv"]
 
 
@@ -288,10 +288,10 @@ def test_status_confirm_releases_a_held_transfer(status_db: Path, capsys: pytest
     _run(capsys, "status", "sync", str(DATA / "status-all.csv"))
     code, out, _ = _run(capsys, "status", "confirm", "202010000017.2", "--enterprise", B, "--by", "张三")
     assert code == 0 and out.splitlines() == [
-        f"moved to {ENTERPRISES[B]} ({B}) by 张三",
-        f"owner: {ENTERPRISES[A]} → 上海丁有限公司 (confirmed by 张三)",
-        f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁有限公司; reminders released to {ENTERPRISES[B]} "
-        f"({B}), contacts 王五 (ip_manager)"]
+        f"已转至 {ENTERPRISES[B]}（{B}）（张三 操作）",
+        f"权利人：{ENTERPRISES[A]} → 上海丁有限公司（张三 确认）",
+        f"转让给 上海丁有限公司 已由 张三 确认：权利人 上海丁有限公司；提醒恢复，发给 {ENTERPRISES[B]}（{B}），"
+        "联系人 王五（专利联系人）"]
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "json")
     # status-all.csv also names patents this portfolio lacks: kept and listed for the operator.
     assert {r["what"] for r in json.loads(out)} == {"operator_review", "fee_reminders_held", "not_in_portfolio"}

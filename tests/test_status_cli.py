@@ -63,7 +63,7 @@ def test_a_folder_sync_moves_only_the_status_export(home: Path, capsys: pytest.C
     folder = _folder(home, "status-gbk.csv", others=OTHERS)
     code, out, err = _run(capsys, "status", "sync", str(folder))
     assert code == 0, err
-    assert out.startswith("status-gbk.csv: file:status-gbk.csv：2 条记录，新事件 2 个")
+    assert out.startswith("status-gbk.csv: 文件 status-gbk.csv：2 条记录，新事件 2 个")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == OTHERS
     assert [p.name for p in (folder / "done").iterdir()] == ["20250616-093000-status-gbk.csv"]
     assert "提示：未处理（不是法律状态导出文件）：config.toml, custody.sqlite3, notes.txt" in err
@@ -215,13 +215,13 @@ def test_confirm_records_the_new_owner_and_the_contacts_then_releases(home: Path
                           "上海丁科技有限公司", "--by", "张三")
     assert code == 0, err
     assert out.splitlines() == [
-        f"moved to 深圳乙电子有限公司 ({B}) by 张三",
-        "owner: 福州甲科技有限公司 → 上海丁科技有限公司 (confirmed by 张三)",
-        f"transfer to 上海丁有限公司 confirmed by 张三: owner 上海丁科技有限公司; reminders released to "
-        f"深圳乙电子有限公司 ({B}), contacts 王五 (ip_manager)",
+        f"已转至 深圳乙电子有限公司（{B}）（张三 操作）",
+        "权利人：福州甲科技有限公司 → 上海丁科技有限公司（张三 确认）",
+        f"转让给 上海丁有限公司 已由 张三 确认：权利人 上海丁科技有限公司；提醒恢复，发给 深圳乙电子有限公司（{B}），"
+        "联系人 王五（专利联系人）",
     ]
     code, out, err = _run(capsys, "status", "confirm", "202010000017.2")
-    assert (code, err.strip()) == (1, "错误：202010000017.2: no transfer is awaiting confirmation")
+    assert (code, err.strip()) == (1, "错误：202010000017.2：没有待确认的转让")
 
 
 @pytest.mark.parametrize("args", [

@@ -283,7 +283,7 @@ def test_confirming_a_transfer_records_the_new_owner_and_contacts_then_releases_
     assert [e.code for e in effects] == ["enterprise_changed", "owner_updated", "transfer_confirmed"]
     assert effects[1].message == "owner: 福州甲科技有限公司 → 上海丁有限公司 (confirmed by 张三)"
     assert effects[2].message.endswith(f"owner 上海丁有限公司; reminders released to 深圳乙电子有限公司 ({B}), "
-                                       f"contacts 王五 (ip_manager)")
+                                       f"contacts 王五 (patent contact)")
     session.refresh(moved)
     assert (moved.owners, moved.enterprise_id) == ("上海丁有限公司", enterprise_by_code(session, B).id)
     assert _gate(session, moved) is None

@@ -156,8 +156,10 @@ def test_an_entry_is_named_by_the_line_of_its_header(tmp_path, table, index, hea
 
 
 @pytest.mark.parametrize(("table", "zh", "en"), [
-    ("roles", "无法读取该数据表：文件不存在：请检查安装或文件路径", "cannot read the table: the file does not exist"),
-    ("codes", "无法读取该数据表：文件不存在", "cannot read the table: the file does not exist"),
+    ("roles", "无法读取该数据表：文件或其所在文件夹不存在：请检查安装或文件路径",
+     "cannot read the table: the file or its folder does not exist"),
+    ("codes", "无法读取该数据表：文件或其所在文件夹不存在",
+     "cannot read the table: the file or its folder does not exist"),
 ])
 def test_a_missing_table_says_so(tmp_path, table, zh, en):
     with pytest.raises(TableError) as caught:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from custody.clock import SHANGHAI
-from custody.i18n import label, tr
+from custody.i18n import label, labels, tr
 from custody.masking import mask_text
 from custody.models import Contact, Enterprise, Patent, Payment
 from custody.models.imports import CREATED, ImportRecord, PatentChange
@@ -149,10 +149,15 @@ def record_history(session: Session, patent_id: int) -> list[dict[str, Any]]:
             rows.append({"date": day, "what": tr("import: created"), "detail": tr("created from {file}",
                          file=c.file_name or c.source), "source": source, "_at": c.changed_at, "_order": -1})
         else:
-            rows.append({"date": day, "what": tr("change: {field}", field=c.field),
+            rows.append({"date": day, "what": tr("change: {field}", field=field_word(c.field)),
                          "detail": f"{_shown(c.field, c.old_value)} → {_shown(c.field, c.new_value)}",
                          "source": source, "_at": c.changed_at, "_order": 1})
     return rows
+
+
+def field_word(field: str) -> str:
+    """A patent field as an audit line names it: the set command's word, else the import's (labels.toml)."""
+    return label("field" if field in labels().get("field", {}) else "import_field", field)
 
 
 def _shown(field: str, value: str | None) -> str:

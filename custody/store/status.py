@@ -19,7 +19,7 @@ from custody.clock import SHANGHAI
 from custody.decisions import Decision, decision_year, effective_on, latest_decision
 from custody.explained import Explained, tx
 from custody.fees import Calendar, FeeInputError, Schedule, fee_schedule
-from custody.i18n import tr
+from custody.i18n import cell_label, tr
 from custody.masking import redacted
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
@@ -73,7 +73,8 @@ class SyncResult:
 
     def summary(self) -> str:
         return tr("{source}: {records} record(s), {new} new event(s), {known} already known, {unknown} unrecognised "
-                  "status(es), {unmatched} not in the portfolio, {effects} effect(s)", source=self.source,
+                  "status(es), {unmatched} not in the portfolio, {effects} effect(s)",
+                  source=cell_label("source", self.source),
                   records=self.records, new=len(self.new_events), known=self.duplicates, unknown=len(self.unknown),
                   unmatched=len(self.unmatched), effects=len(self.effects))
 
@@ -220,12 +221,13 @@ def _replay(session, patent: Patent, facts: EventFacts, latest: date | None, bef
     the one the latest event leaves (a restoration dated after a termination wins, whichever came in first)."""
     outcome = replayed(session, patent.id, context, vocabulary, rules, calendar, today)
     if outcome.state == before and outcome.owners is None and outcome.paid_through is None:
-        note = Effect("history_only", f"older than the latest known event ({latest}): replayed in announcement "
-                                      f"order, changes nothing (cause: {facts.cause})")
+        note = Effect("history_only", tr("older than the latest known event ({latest}): replayed in announcement "
+                                         "order, changes nothing (cause: {cause})", latest=latest, cause=facts.cause))
     else:
-        note = Effect("events_replayed", f"older than the latest known event ({latest}): every event replayed in "
-                                         f"announcement order: {watch_summary(before)} → "
-                                         f"{watch_summary(outcome.state)} (cause: {facts.cause})")
+        note = Effect("events_replayed", tr("older than the latest known event ({latest}): every event replayed in "
+                                            "announcement order: {before} → {after} (cause: {cause})", latest=latest,
+                                            before=watch_summary(before), after=watch_summary(outcome.state),
+                                            cause=facts.cause))
     return replace(outcome, effects=(note,))
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from custody.domain import Reduction
+from custody.i18n import label, tr
 from custody.models import Contact, Enterprise, Patent, PatentChange
 from custody.status_effects import NOT_GIVEN, Effect
 from custody.status_effects import confirm_transfer as confirm
@@ -19,25 +20,31 @@ def confirm_transfer(session: Session, patent: Patent, by: str, today: date, ent
     names) and the enterprise whose contacts now get the reminders (`enterprise`, default: the one it is with)."""
     state = watch_state(session, patent.id)
     if state.transfer_to is None:
-        raise ValueError(f"{patent.application_number}: no transfer is awaiting confirmation")
+        raise ValueError(tr("{number}: no transfer is awaiting confirmation", number=patent.application_number))
     owner = (owner or "").strip() or (state.transfer_to if state.transfer_to != NOT_GIVEN else "")
     if not owner:
-        raise ValueError(f"{patent.application_number}: the record does not name the new owner: give it (--owner)")
+        raise ValueError(tr("{number}: the record does not name the new owner: give it (--owner)",
+                            number=patent.application_number))
     target = enterprise or (session.get(Enterprise, patent.enterprise_id) if patent.enterprise_id else None)
     if target is None:
-        raise ValueError(f"{patent.application_number}: name the enterprise that now holds it (--enterprise CODE)")
+        raise ValueError(tr("{number}: name the enterprise that now holds it (--enterprise CODE)",
+                            number=patent.application_number))
     contacts = session.exec(select(Contact).where(Contact.enterprise_id == target.id).order_by(Contact.id)).all()
     if not contacts:
-        raise ValueError(f"{target.name} ({target.credit_code}) has no contacts: add them before releasing the hold")
+        raise ValueError(tr("{name} ({code}) has no contacts: add them before releasing the hold", name=target.name,
+                            code=target.credit_code))
     effects = []
     if target.id != patent.enterprise_id:
-        effects.append(Effect("enterprise_changed", f"moved to {target.name} ({target.credit_code}) by {by}"))
+        effects.append(Effect("enterprise_changed", tr("moved to {name} ({code}) by {by}", name=target.name,
+                                                       code=target.credit_code, by=by)))
         patent.enterprise_id = target.id
-    holder = f"{target.name} ({target.credit_code}), contacts " + ", ".join(f"{c.name} ({c.role})" for c in contacts)
+    holder = tr("{name} ({code}), contacts {contacts}", name=target.name, code=target.credit_code,
+                contacts=tr(", ").join(tr("{name} ({role})", name=c.name, role=label("role", c.role))
+                                       for c in contacts))
     outcome = confirm(state, owner, holder, by)
     if outcome.owners != (patent.owners or ""):
-        effects.append(Effect("owner_updated", f"owner: {patent.owners or '(none)'} → {outcome.owners} "
-                                               f"(confirmed by {by})"))
+        effects.append(Effect("owner_updated", tr("owner: {old} → {new} (confirmed by {by})",
+                                                  old=patent.owners or tr("(none)"), new=outcome.owners, by=by)))
         session.add(PatentChange(patent_id=patent.id, field="owners", old_value=patent.owners,
                                  new_value=outcome.owners, source="cli"))
         patent.owners = outcome.owners
@@ -58,6 +65,7 @@ def _reduction_to_refile(session: Session, patent: Patent, today: date, by: str)
     patent.reduction_refile_on = today
     session.add(PatentChange(patent_id=patent.id, field="reduction_refile_on", old_value=None,
                              new_value=today.isoformat(), source="cli"))
-    return [Effect("reduction_to_refile", f"fee reduction {Reduction(patent.reduction).value} % was the previous "
-                                          f"owner's: to re-file by the new owner, full fee quoted from {today} until "
-                                          f"it is recorded (custody patent set --reduction; confirmed by {by})")]
+    return [Effect("reduction_to_refile", tr("fee reduction {reduction} was the previous owner's: to re-file by the "
+                                             "new owner, full fee quoted from {today} until it is recorded (custody "
+                                             "patent set --reduction; confirmed by {by})",
+                                             reduction=label("reduction", patent.reduction), today=today, by=by))]
