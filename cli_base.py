@@ -138,20 +138,29 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, columns: Sequence[tuple[st
         return
     keys = [spec[0] for spec in columns] if columns else (list(rows[0]) if rows else [])
     if fmt == Format.csv:
-        from custody.export import neutralised
-
+        # A spreadsheet's cells read as the table's: an enumerated value as its word (the column's domain, as the
+        # reports' CSV does), yes/no as 是/否, never True/False. The header keeps the keys scripts read.
+        domains = {spec[0]: spec[3] for spec in columns or () if len(spec) > 3 and spec[3]}
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(keys)
         # Text from data (a title, a status, a note) may start like a formula: neutralised as in the reports.
-        writer.writerows([[neutralised(v) if isinstance(v, str) else _word(v) for v in map(row.get, keys)]
-                          for row in rows])  # yes/no as words (是/否), as in the table: never True/False
+        writer.writerows([[_csv_cell(row.get(k), domains.get(k)) for k in keys] for row in rows])
         typer.echo(buffer.getvalue(), nl=False)
         return
     from cli_render import Col, print_table
 
     cols = [Col(*spec) for spec in columns] if columns else [Col(k, k) for k in keys]
     print_table(cols, [{c.key: _word(row.get(c.key)) for c in cols} for row in rows], title)
+
+
+def _csv_cell(value: Any, domain: str | None) -> str:
+    from custody.export import neutralised
+    from custody.i18n import cell_label
+
+    if domain and isinstance(value, str) and value:
+        value = cell_label(domain, value)
+    return neutralised(value) if isinstance(value, str) else _word(value)
 
 
 def _cell(value: Any) -> str:

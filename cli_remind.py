@@ -72,7 +72,7 @@ def _plan_rows(result, fmt: Format) -> list[dict[str, Any]]:
     return [{"enterprise": line.enterprise, "patent": line.application_number, "year": line.fee_year,
              "tier": line.tier, "channel": line.channel, "recipient": line.recipient,
              "send_at": line.send_at.strftime("%Y-%m-%d %H:%M") if line.send_at else "",
-             "outcome": line.outcome if fmt != Format.table else _outcome_words(line.outcome)}
+             "outcome": line.outcome if fmt == Format.json else _outcome_words(line.outcome)}
             for line in result.lines]
 
 

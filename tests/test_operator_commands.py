@@ -229,12 +229,12 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
     capsys.readouterr()
     assert cli.run(["patent", "history", P1, "--format", "csv"]) == 0
     rows = _csv(capsys.readouterr().out)
-    assert [(r["what"], r["detail"]) for r in rows if r["what"].startswith(("变更", "effect"))] == [
+    assert [(r["what"], r["detail"]) for r in rows if r["what"].startswith(("变更", "影响"))] == [
         ("变更：托管方式", "托管 → 托管已终止"),
-        ("effect: custody_ended", "custody ended by 张三 (custody patent remove): reminders cancelled, history "
+        ("影响：托管终止", "custody ended by 张三 (custody patent remove): reminders cancelled, history "
                                   "kept; importing the patent again takes it back into custody"),
         ("变更：托管方式", "托管已终止 → 托管")]
-    assert [r["source"] for r in rows if r["what"] == "变更：托管方式"] == ["cli:张三", "导入 again.csv（#1）"]
+    assert [r["source"] for r in rows if r["what"] == "变更：托管方式"] == ["命令行 张三", "导入 again.csv（#1）"]
 
 
 @freeze_time(FROZEN)

@@ -175,7 +175,7 @@ def test_csv_listings_neutralise_formula_text(home: Path, capsys: pytest.Capture
     code, out, _ = _run(capsys, "patent", "history", P3, "--format", "csv")
     assert code == 0
     first = out.splitlines()[1]
-    assert first.startswith("2025-06-10,event: unknown,") and f"'{EVIL}" in first.replace('""', '"')
+    assert first.startswith("2025-06-10,法律事件：未识别的法律状态,") and f"'{EVIL}" in first.replace('""', '"')
     code, out, _ = _run(capsys, "status", "review", "--since", "2025-01-01", "--format", "csv")
     assert code == 0 and "未识别的法律状态已保留" in out
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in out.splitlines() for cell in line.split(","))

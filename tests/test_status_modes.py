@@ -128,7 +128,7 @@ def test_patent_watch_and_custody_from_the_command_line(cli_db: str, capsys: pyt
     assert capsys.readouterr().out.startswith(f"{P1}: 由 {ENTERPRISES[A]} ({A}) 托管（李四 设置")
     assert cli.run(["patent", "history", P1, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(",")[1] for line in lines[1:]] == ["effect: mode_watch", "effect: mode_custody"]
+    assert [line.split(",")[1] for line in lines[1:]] == ["影响：转为仅监控", "影响：转为托管"]  # as the table says
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -112,3 +112,16 @@ def test_the_watch_state_of_a_replayed_announcement_is_said_in_words(state, zh):
 def test_a_statement_send_counts_the_ones_already_planned_in_words():
     assert (label("tick_count", "already", "zh"), label("tick_count", "already", "en")) == ("此前已计划",
                                                                                           "already planned")
+
+
+@pytest.mark.parametrize(("args", "raw"), [
+    (["remind", "plan", "--dry-run", "--as-of", "2025-06-16", "--full", "--format", "csv"],
+     r",(planned|already planned|skipped: [^,]*|email|sms|before_due\w*:\w+[+-]\d+)(,|$)"),
+    (["remind", "list", "--format", "csv"], r",(planned|sent|delivered|fee|alert|statement|email|sms)(,|$)"),
+    (["patent", "history", P6, "--format", "csv"], r"(effect|event|reminder|decision): \w+|,cli(:|,|$)"),
+], ids=["remind-plan", "remind-list", "patent-history"])
+def test_a_csv_for_a_spreadsheet_has_the_table_s_words_not_stored_values(zh_cli, capsys, args, raw):  # noqa: F811
+    code, out, _ = zh_cli(args, capsys)
+    assert code == 0 and len(out.splitlines()) > 1, out
+    body = "\n".join(out.splitlines()[1:])  # the header keeps the keys scripts read
+    assert not re.search(raw, body, re.M), re.search(raw, body, re.M)
