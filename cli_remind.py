@@ -103,7 +103,8 @@ def reminder_columns() -> list[tuple[str, ...]]:
     """The outbox table's columns (key, heading, kind, domain), headings in the configured language."""
     return [("id", tr("id"), "int"), ("state", tr("state"), "text", "reminder_state"),
             ("kind", tr("kind"), "text", "reminder_kind"), ("channel", tr("channel"), "text", "channel"),
-            ("recipient", tr("recipient")), ("enterprise", tr("enterprise")), ("patents", tr("patents")),
+            ("recipient", tr("recipient"), "text", "recipient"), ("enterprise", tr("enterprise")),
+            ("patents", tr("patents")),
             ("day", tr("day"), "date"), ("not_before", tr("not before"), "date"), ("attempts", tr("attempts"), "int"),
             ("last", tr("last code / reason"))]
 

@@ -601,18 +601,21 @@ def amounts_owed(schedule: Schedule, payments: Iterable[tuple[int, Decimal, date
     return owed
 
 
-def implausible_payment(schedule: Schedule, year: int, paid_on: date, today: date) -> str | None:
+def implausible_payment(schedule: Schedule, year: int, paid_on: date, today: date) -> Text | None:
     """Why a payment for `year` dated `paid_on` is more likely a typo than money paid, or None: a date after today,
     before the filing date, or earlier than rules.advance_payment_months before the year's anniversary (not for
     the grant-year fee, paid with registration whenever that is done)."""
     fee = schedule.year(year)
     earliest = add_months(fee.anniversary, -schedule.rules.settings.advance_payment_months)
     if paid_on > today:
-        return f"paid on {paid_on} is in the future (today is {today}, Asia/Shanghai)"
+        return tx("paid on {paid_on} is in the future (today is {today}, Asia/Shanghai)", paid_on=paid_on,
+                  today=today)
     if paid_on < schedule.facts.filing_date:
-        return f"paid on {paid_on} is before the filing date {schedule.facts.filing_date}"
+        return tx("paid on {paid_on} is before the filing date {filed}", paid_on=paid_on,
+                  filed=schedule.facts.filing_date)
     if not fee.is_grant_year and paid_on < earliest:
-        return (f"paid on {paid_on} is too early: the year {year} fee can be paid from {earliest}, "
-                f"{schedule.rules.settings.advance_payment_months} months before its anniversary {fee.anniversary} "
-                "(rules.advance_payment_months)")
+        return tx("paid on {paid_on} is too early: the year {year} fee can be paid from {earliest}, {months} months "
+                  "before its anniversary {anniversary} (rules.advance_payment_months)", paid_on=paid_on, year=year,
+                  earliest=earliest, months=schedule.rules.settings.advance_payment_months,
+                  anniversary=fee.anniversary)
     return None

@@ -348,8 +348,8 @@ def test_a_bad_schedule_file_names_its_line_and_loads_nothing(cli_db, tmp_path, 
 
 
 @pytest.mark.parametrize("paid_on, message", [
-    ("2017-04-24", "paid on 2017-04-24 is before the filing date 2017-04-25"),
-    ("2025-01-24", "the year 9 fee can be paid from 2025-01-25, 3 months before its anniversary 2025-04-25"),
+    ("2017-04-24", "201710601862.3 第9年度：缴费日 2017-04-24 早于申请日 2017-04-25"),
+    ("2025-01-24", "缴费日 2025-01-24 过早：第 9 年年费最早可于 2025-01-25 缴纳，即周年日 2025-04-25 前 3 个月"),
 ], ids=["before-filing", "too-early-in-advance"])
 def test_pay_refuses_an_implausible_date_unless_forced(invention, capsys, paid_on, message):
     assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", paid_on]) == 1
@@ -365,7 +365,7 @@ def test_pay_refuses_a_date_after_today_in_shanghai_unless_forced(invention, cap
 
     with freeze_time("2025-04-19 15:59:00"):  # 23:59 on 19 April in Shanghai
         assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 1
-        assert "paid on 2025-04-20 is in the future (today is 2025-04-19, Asia/Shanghai)" in capsys.readouterr().err
+        assert "缴费日 2025-04-20 晚于今天（北京时间 2025-04-19）" in capsys.readouterr().err
     with freeze_time("2025-04-19 16:00:00"):  # midnight in Shanghai, still the 19th in UTC
         assert run(["pay", "201710601862.3", "--year", "9", "--paid-on", "2025-04-20"]) == 0
     assert payments(invention) == [(9, "300.00", date(2025, 4, 20))]

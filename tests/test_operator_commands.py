@@ -160,7 +160,7 @@ def test_patent_list_from_the_command_line_in_either_language(cli_db: Path, caps
     assert header.split()[0] == "申请号" and "下笔年费缴费期限" in header, out
     assert all(n in out for n in (P1, P2, P3, P4, P5, P6, P7))
     assert cli.run(["patent", "list", "--state", "gone"]) == 1
-    assert "错误：--state 'gone' is not a state" in capsys.readouterr().err
+    assert "错误：--state 'gone' 不是专利状态" in capsys.readouterr().err
     assert cli.run(["patent", "list", "--due-within", "soon"]) == 2
     assert "错误：--due-within：'soon' 不是期间（请写作 90d、12w、3m、3个月 或 90）" in capsys.readouterr().err
 

@@ -125,3 +125,8 @@ def test_a_csv_for_a_spreadsheet_has_the_table_s_words_not_stored_values(zh_cli,
     assert code == 0 and len(out.splitlines()) > 1, out
     body = "\n".join(out.splitlines()[1:])  # the header keeps the keys scripts read
     assert not re.search(raw, body, re.M), re.search(raw, body, re.M)
+
+
+def test_a_state_the_patent_list_does_not_know_is_said_in_chinese(zh_cli, capsys):  # noqa: F811
+    code, _, err = zh_cli(["patent", "list", "--state", "nonsense"], capsys)
+    assert code == 1 and err.startswith("错误：--state 'nonsense' 不是专利状态：请用 in_force/有效"), err

@@ -45,7 +45,7 @@ def state_option(text: str) -> str:
         if wanted in (value, label("state", value, "en").lower(), label("state", value, "zh")):
             return value
     shown = ", ".join(f"{value}/{label('state', value, 'zh')}" for value in STATES)
-    raise ValueError(f"{text!r} is not a state: use {shown}")
+    raise ValueError(tr("{text!r} is not a state: use {shown}", text=text, shown=shown))
 
 
 @dataclass(frozen=True)
