@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from custody.explained import Explained, tx, word
+
 
 @dataclass(frozen=True)
 class Column:
@@ -114,24 +116,27 @@ class Profile:
     header_row: int | None = None
 
 
-class ProfileError(ValueError):
-    """An [import.profiles.NAME] table names an unknown kind or field; the message says which."""
+class ProfileError(Explained, ValueError):
+    """An [import.profiles.NAME] table names an unknown kind or field; the message says which (in the operator's
+    language when shown)."""
 
 
 def profile_from_config(name: str, import_section: Mapping[str, Any], kind: str) -> Profile:
     profiles = import_section.get("profiles", {})
     if name not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise ProfileError(f"no import profile {name!r} in the configuration (profiles: {known})")
+        raise ProfileError(tx("no import profile {name!r} in the configuration (profiles: {known})", name=name,
+                              known=", ".join(sorted(profiles)) or tx("none")))
     raw = profiles[name]
     if raw.get("kind") not in (None, kind):
-        raise ProfileError(f"profile {name!r} is for {raw['kind']}, not {kind}")
+        raise ProfileError(tx("profile {name!r} is for {kind}, not {wanted}", name=name,
+                              kind=word("import_kind", raw["kind"]), wanted=word("import_kind", kind)))
     fields = {c.field for c in KINDS[kind]}
     columns = dict(raw.get("columns", {}))
     unknown = sorted(set(columns.values()) - fields - {IGNORE})
     if unknown:
-        raise ProfileError(f"profile {name!r} maps to unknown field(s) {', '.join(unknown)}; "
-                           f"{kind} fields: {', '.join(sorted(fields))}, or {IGNORE!r} to leave a column out")
+        raise ProfileError(tx("profile {name!r} maps to unknown field(s) {unknown}; fields of {kind}: {fields}, or "
+                              "{ignore!r} to leave a column out", name=name, unknown=", ".join(unknown),
+                              kind=word("import_kind", kind), fields=", ".join(sorted(fields)), ignore=IGNORE))
     return Profile(name, raw.get("kind"), columns, raw.get("sheet"), raw.get("header_row"))
 
 

@@ -130,3 +130,17 @@ def test_a_csv_for_a_spreadsheet_has_the_table_s_words_not_stored_values(zh_cli,
 def test_a_state_the_patent_list_does_not_know_is_said_in_chinese(zh_cli, capsys):  # noqa: F811
     code, _, err = zh_cli(["patent", "list", "--state", "nonsense"], capsys)
     assert code == 1 and err.startswith("错误：--state 'nonsense' 不是专利状态：请用 in_force/有效"), err
+
+
+@pytest.mark.parametrize(("profiles", "says"), [
+    ("", "错误：配置中没有导入模板 'agency'（已有模板：无）"),
+    ('[import.profiles.agency]\nkind = "payments"\n', "错误：导入模板 'agency' 用于缴费，不能用于专利"),
+    ('[import.profiles.agency]\ncolumns = { "案号" = "case_no" }\n',
+     "错误：导入模板 'agency' 对应了未知字段 case_no；专利的字段为："),
+], ids=["none", "other-kind", "unknown-field"])
+def test_an_import_profile_the_configuration_does_not_define_is_said_in_chinese(zh_cli, capsys,  # noqa: F811
+                                                                                 profiles, says):
+    Path("config.toml").write_text(profiles, encoding="utf-8")
+    Path("p.csv").write_text("申请号\n201710601862.3\n", encoding="utf-8")
+    code, _, err = zh_cli(["import", "patents", "p.csv", "--profile", "agency"], capsys)
+    assert code == 2 and err.startswith(says), err

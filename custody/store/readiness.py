@@ -110,5 +110,5 @@ def upgraded(url: str) -> str | None:
     try:
         upgrade(url)
     except OperationalError as exc:
-        raise ConfigError(f"cannot write the database: {first_line(exc.orig or exc)}") from None
+        raise ConfigError(tx("cannot write the database: {reason}", reason=first_line(exc.orig or exc))) from None
     return current_revision(url)
