@@ -155,7 +155,7 @@ def remind_send(
         summary = dispatch_tick(ticks)
         held = _held_rows(ticks)
     emit([{"outcome": k, "count": v} for k, v in summary.items()] + held, fmt,
-         [("outcome", tr("outcome"), "text", "reminder_state"), ("count", tr("count"), "int")])
+         [("outcome", tr("outcome"), "text", "tick_count"), ("count", tr("count"), "int")])
     if "error" in summary or summary.get("failed"):
         raise typer.Exit(1)
 

@@ -144,3 +144,8 @@ def test_an_import_profile_the_configuration_does_not_define_is_said_in_chinese(
     Path("p.csv").write_text("申请号\n201710601862.3\n", encoding="utf-8")
     code, _, err = zh_cli(["import", "patents", "p.csv", "--profile", "agency"], capsys)
     assert code == 2 and err.startswith(says), err
+
+
+def test_remind_send_counts_in_words(zh_cli, capsys):  # noqa: F811
+    code, out, _ = zh_cli(["remind", "send"], capsys)
+    assert code in (0, 1) and "核对" in out and not re.search(r"\b(reconciled|sent|failed|released)\b", out), out
