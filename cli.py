@@ -162,7 +162,10 @@ def _log_unexpected(exc: BaseException, config_path: str | None) -> str:
         with open(log_file, "a", encoding="utf-8") as fh:
             fh.write(mask_text("".join(traceback.format_exception(exc))) + "\n")
     except OSError as error:
-        return f"nowhere: the log file {log_file} cannot be written ({error.strerror})"
+        from custody.table_errors import os_problem
+
+        return tr("nowhere: the log file {log_file} cannot be written ({reason})", log_file=log_file,
+                  reason=os_problem(error))
     return log_file
 
 

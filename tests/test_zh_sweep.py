@@ -149,3 +149,12 @@ def test_an_import_profile_the_configuration_does_not_define_is_said_in_chinese(
 def test_remind_send_counts_in_words(zh_cli, capsys):  # noqa: F811
     code, out, _ = zh_cli(["remind", "send"], capsys)
     assert code in (0, 1) and "核对" in out and not re.search(r"\b(reconciled|sent|failed|released)\b", out), out
+
+
+def test_an_unexpected_failure_that_cannot_be_logged_says_why_in_chinese(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\nlog_file = "{tmp_path / "gone" / "custody.log"}"\n', encoding="utf-8")
+    set_language("zh")
+    shown = cli._log_unexpected(RuntimeError("boom"), str(config))
+    log_file = tmp_path / "gone" / "custody.log"
+    assert shown == f"无处可写：日志文件 {log_file} 无法写入（文件或其所在文件夹不存在）", shown
