@@ -15,7 +15,7 @@ from cli_base import Format, UsageError, UserError, db_session, emit, rules_of, 
 from cli_wiring import ops_wiring, reminder_settings, status_wiring
 from custody import clock
 from custody.config_error import ConfigError
-from custody.i18n import tr
+from custody.i18n import cell_label, tr
 
 if TYPE_CHECKING:
     from custody.config import Config
@@ -188,7 +188,7 @@ def _synced(engine, fetch, name: str, rules, now, dry_run: bool, settings=None) 
             typer.echo(problem, err=True)
         raise UserError(tr(
             "{name}: {problems_count} unreadable record(s): nothing applied",
-            name=name, problems_count=len(exc.problems))) from None
+            name=cell_label("source", name), problems_count=len(exc.problems))) from None
     except StatusSourceError as exc:
         raise UserError(str(exc)) from None
     return {"source": result.source, "summary": result.summary(), "records": result.records,

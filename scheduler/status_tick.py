@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from custody.clock import SHANGHAI
+from custody.i18n import source_label
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RuleSet
 from custody.status_vocab import StatusBatch, StatusSource, StatusSourceError
@@ -82,8 +83,9 @@ def sync_source(engine: Engine, fetch: Callable[[], StatusBatch], name: str, rul
 def _alert_unknown(session: Session, settings: ReminderSettings, result: SyncResult, now: datetime) -> None:
     details = [f"{u['application_number']} {u['announced_on']} {u['status']} ({u['location']})"
                for u in result.unknown[:10]]
+    source = source_label(result.source, "zh")  # the alert is in Chinese: "file:x.csv" as 文件 x.csv
     plan_alert(session, settings, f"status-unknown:{result.source}:{now:%Y%m%d%H%M}", now,
-               f"法律状态同步：{len(result.unknown)}条未识别的法律状态，已保留待核对（{result.source}）", details)
+               f"法律状态同步：{len(result.unknown)}条未识别的法律状态，已保留待核对（{source}）", details)
 
 
 def _record_failure(engine: Engine, name: str, error: str, settings: ReminderSettings | None,
@@ -92,7 +94,7 @@ def _record_failure(engine: Engine, name: str, error: str, settings: ReminderSet
         record_sync(session, None, name, error=error)
         if settings is not None:
             plan_alert(session, settings, f"status-failed:{name}:{now:%Y%m%d%H}", now,
-                       f"法律状态同步失败，未做任何更改：{name}", [error[:500]])
+                       f"法律状态同步失败，未做任何更改：{source_label(name, 'zh')}", [error[:500]])
 
 
 # ---------------------------------------------------------------------------------------------- drop folder

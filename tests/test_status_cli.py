@@ -110,14 +110,15 @@ def test_a_folder_sync_lists_unknown_statuses_and_alerts_the_operator(home: Path
     assert "待核实：未识别的法律状态已保留：201710000001.X 2025-06-02 专利权人请求更正（status-all.csv:20）" in err
     [alert] = _alerts(db_url, "alert:status-unknown:file:status-all.csv")
     assert "1条未识别的法律状态" in alert.subject and "专利权人请求更正" in alert.body
+    assert alert.subject.endswith("（文件 status-all.csv）"), alert.subject  # where it came from, in words
 
 
 @freeze_time("2025-06-16 01:30:00")
 def test_a_refused_file_alerts_the_operator(home: Path, db_url: str, capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "status", "sync", str(DATA / "status-bad.csv"))
-    assert code == 1 and err.splitlines()[-1] == "错误：file:status-bad.csv：3 条记录无法读取：未应用任何记录"
+    assert code == 1 and err.splitlines()[-1] == "错误：文件 status-bad.csv：3 条记录无法读取：未应用任何记录"
     [alert] = _alerts(db_url, "alert:status-failed:file:status-bad.csv")
-    assert "法律状态同步失败，未做任何更改" in alert.subject and "2025-13-45" in alert.body
+    assert "法律状态同步失败，未做任何更改：文件 status-bad.csv" in alert.subject and "2025-13-45" in alert.body
 
 
 @freeze_time("2025-06-16 01:30:00")

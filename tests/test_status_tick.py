@@ -145,7 +145,7 @@ def test_status_sync_http_without_a_feed_is_a_configuration_error(db_url: str, t
     monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)
     monkeypatch.chdir(tmp_path)
     assert cli.run(["status", "sync", "http"]) == 2
-    assert "[status.http] url is not set" in capsys.readouterr().err
+    assert "未设置 [status.http] url" in capsys.readouterr().err
 
 
 def test_run_once_applies_a_file_landed_in_the_drop_folder_and_reads_the_feeds_once_a_day(
