@@ -68,7 +68,14 @@ def label(domain: str, value: Any, language: str | None = None) -> str:
 _EVENT_DOMAINS = ("state", "event", "effect")
 
 
+# A reduction waiting to be re-filed by a new owner, as stored in a report's cell (custody.display
+# reduction_refile_text): "to re-file since 2026-12-07: full fee".
+_REFILE = re.compile(r"^to re-file since (?P<day>\d{4}-\d{2}-\d{2}): full fee$")
+
+
 def _event_label(domain: str, value: str, language: str) -> str:
+    if domain == "reduction" and (refile := _REFILE.match(value)):
+        return tr("to re-file since {day}: full fee", language, day=refile.group("day"))
     if domain == "role":  # the role table is where roles and their words are data (one place)
         from custody.contact_roles import role_table
 

@@ -71,11 +71,13 @@ def read_status_file(path: Path) -> StatusBatch:
     except ReadError as exc:
         raise StatusSourceError(f"{path.name}: {render_message(exc.code, exc.params, current_language())}") from None
     header_row, columns = _header(rows, path.name)
+    # A problem is located file:row:column, the column named as the file's header names it (as an import does).
+    names = {f: str(rows[header_row][1][col]).strip() for f, col in columns.items()}
     records, problems = [], []
     for number, cells in rows[header_row + 1:]:
         if not any(str(c).strip() for c in cells if c is not None):
             continue
-        record, found = _record(cells, columns, f"{path.name}:{number}")
+        record, found = _record(cells, columns, f"{path.name}:{number}", names)
         records.extend([record] if record else [])
         problems.extend(found)
     return StatusBatch(f"file:{path.name}", tuple(records), tuple(problems))
@@ -93,10 +95,10 @@ def _header(rows: Sequence[tuple[int, list[object]]], name: str) -> tuple[int, d
             doubled = [f for f, cols in found.items() if len(cols) > 1]
             if doubled:
                 raise StatusSourceError(tr("{name}:{number}: column for {field} is ambiguous ({count} headers match "
-                                           "it)", name=name, number=number, field=doubled[0],
+                                           "it)", name=name, number=number, field=COLUMNS[doubled[0]][0],
                                            count=len(found[doubled[0]])))
             return index, {f: cols[0] for f, cols in found.items()}
-    wanted = "; ".join(f"{f} ({'/'.join(COLUMNS[f][:3])})" for f in REQUIRED)
+    wanted = "、".join("/".join(COLUMNS[f][:2]) for f in REQUIRED)  # 申请号/专利号、…: the headers files have
     raise StatusSourceError(tr("{name}: no header row with the columns {wanted} in the first {rows} rows", name=name,
                                wanted=wanted, rows=HEADER_SEARCH_ROWS))
 
@@ -106,22 +108,23 @@ def _cell(cells: list[object], columns: dict[str, int], field: str) -> object:
     return cells[col] if col is not None and col < len(cells) else None
 
 
-def _record(cells: list[object], columns: dict[str, int], where: str) -> tuple[StatusRecord | None,
-                                                                                list[SourceProblem]]:
+def _record(cells: list[object], columns: dict[str, int], where: str,
+            names: dict[str, str]) -> tuple[StatusRecord | None, list[SourceProblem]]:
     problems = []
+    at = {f: f"{where}:{names.get(f) or f}" for f in COLUMNS}
     raw_number = str(_cell(cells, columns, "application_number") or "").strip()
     try:
         number = str(parse_application_number(raw_number))
     except InvalidApplicationNumber as exc:
-        problems.append(SourceProblem(f"{where}:application_number", str(exc)))
+        problems.append(SourceProblem(at["application_number"], str(exc)))
     raw_date = _cell(cells, columns, "announced_on")
     try:
         announced = parse_date(raw_date)
     except DateParseError as exc:
-        problems.append(SourceProblem(f"{where}:announced_on", str(exc)))
-    status, detail = (_one_line(_cell(cells, columns, f), f"{where}:{f}", problems) for f in ("status", "detail"))
-    if not status and not any(p.location == f"{where}:status" for p in problems):
-        problems.append(SourceProblem(f"{where}:status", "the legal status is empty"))
+        problems.append(SourceProblem(at["announced_on"], str(exc)))
+    status, detail = (_one_line(_cell(cells, columns, f), at[f], problems) for f in ("status", "detail"))
+    if not status and not any(p.location == at["status"] for p in problems):
+        problems.append(SourceProblem(at["status"], tr("the legal status is empty")))
     if problems:
         return None, problems
     return StatusRecord(number, announced, status, detail, where), []

@@ -492,7 +492,7 @@ def test_files_landing_in_the_drop_folder_are_applied_once_and_filed(engine: Eng
     failed = sorted(p.name.split("-", 2)[2] for p in (inbox / "failed").iterdir())
     assert failed == ["status-bad.csv", "status-bad.csv.problems.txt"]
     problems = next((inbox / "failed").glob("*.problems.txt")).read_text(encoding="utf-8").splitlines()
-    assert problems[0] == "status-bad.csv:3:announced_on: '2025-13-45' is not a real date (month must be in 1..12)"
+    assert problems[0] == "status-bad.csv:3:公告日: '2025-13-45' is not a real date (month must be in 1..12)"
     assert len(problems) == 3
     with Session(engine) as check:
         assert check.exec(select(func.count()).select_from(StatusEvent)).one() == 2

@@ -113,21 +113,21 @@ def test_a_gbk_csv_with_other_header_wordings() -> None:
 def test_every_unreadable_row_is_a_problem_with_its_location() -> None:
     batch = read_status_file(DATA / "status-bad.csv")
     assert [str(p) for p in batch.problems] == [
-        "status-bad.csv:3:announced_on: '2025-13-45' is not a real date (month must be in 1..12)",
-        "status-bad.csv:4:application_number: character 'A' at position 1 is not a digit",
-        "status-bad.csv:5:status: the legal status is empty",
+        "status-bad.csv:3:公告日: '2025-13-45' is not a real date (month must be in 1..12)",
+        "status-bad.csv:4:申请号: character 'A' at position 1 is not a digit",
+        "status-bad.csv:5:法律状态: the legal status is empty",
     ]
 
 
 def test_a_file_whose_status_column_is_ambiguous_is_refused_whole() -> None:
-    with pytest.raises(StatusSourceError, match=r"status-ambiguous.csv:1: column for status is ambiguous"):
+    with pytest.raises(StatusSourceError, match=r"status-ambiguous.csv:1: column for 法律状态 is ambiguous"):
         read_status_file(DATA / "status-ambiguous.csv")
 
 
 def test_a_file_without_the_needed_columns_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "names.csv"
     path.write_text("申请号,名称\n201710000001.X,一种方法\n", encoding="utf-8")
-    with pytest.raises(StatusSourceError, match=r"no header row with the columns application_number"):
+    with pytest.raises(StatusSourceError, match=r"no header row with the columns 申请号/专利号、法律状态公告日"):
         read_status_file(path)
 
 

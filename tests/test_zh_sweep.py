@@ -158,3 +158,28 @@ def test_an_unexpected_failure_that_cannot_be_logged_says_why_in_chinese(tmp_pat
     shown = cli._log_unexpected(RuntimeError("boom"), str(config))
     log_file = tmp_path / "gone" / "custody.log"
     assert shown == f"无处可写：日志文件 {log_file} 无法写入（文件或其所在文件夹不存在）", shown
+
+
+def test_a_reduction_waiting_to_be_re_filed_is_said_in_words():
+    stored = "to re-file since 2026-12-07: full fee"  # custody.display.reduction_refile_text
+    assert cell_label("reduction", stored, "zh") == "费减待新权利人重新备案（2026-12-07 起），全额"
+    assert cell_label("reduction", stored, "en") == stored
+
+
+def test_a_legal_status_of_a_patent_not_in_the_portfolio_is_reviewed_in_chinese(zh_cli, capsys):  # noqa: F811
+    Path("other.csv").write_text("申请号,法律状态公告日,法律状态\n201910999999.8,2025-06-10,专利权的终止\n",
+                                 encoding="utf-8")
+    code, out, err = zh_cli(["status", "sync", "other.csv"], capsys)
+    assert code == 0, (out, err)
+    code, out, _ = zh_cli(["status", "review", "--since", "2020-01-01", "--format", "csv"], capsys)
+    [line] = [line for line in out.splitlines() if "201910999999.8" in line]
+    assert code == 0 and "（2025-06-10 公告，other.csv:2）：该专利不在组合中" in line, line
+    assert not re.search(r"\b(announced|portfolio|import)\b", line), line
+
+
+def test_a_legal_status_export_s_problems_name_the_file_s_own_columns_in_chinese(zh_cli, capsys):  # noqa: F811
+    bad = Path(__file__).parent / "data" / "status" / "status-bad.csv"
+    code, _, err = zh_cli(["status", "sync", str(bad)], capsys)
+    assert code == 1 and err.splitlines() == [
+        "status-bad.csv:3:公告日: '2025-13-45' 不是真实存在的日期", "status-bad.csv:4:申请号: 第 1 位字符“A”不是数字",
+        "status-bad.csv:5:法律状态: 法律状态为空", "错误：文件 status-bad.csv：3 条记录无法读取：未应用任何记录"], err

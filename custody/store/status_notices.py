@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from custody.fees import Calendar, first_unpaid, quote
+from custody.i18n import label, tr
 from custody.models import Enterprise, Patent
 from custody.models.reminders import Reminder
 from custody.models.status import PatentWatch, StatusEvent
@@ -104,8 +105,9 @@ def _alert_contacts(session: Session, patent: Patent, enterprise: Enterprise, sp
                 planned.append({"application_number": patent.application_number, "year": year,
                                 "channel": channel, "contact": contact.name})
                 record_effects(session, patent.id, [Effect(
-                    "pledgee_alerted", f"pledgee contact {contact.name} alerted by {channel}: year {year} fee "
-                                       f"in its grace period (the patent is pledged)")], today)
+                    "pledgee_alerted", tr("pledgee contact {name} alerted by {channel}: year {year} fee in its "
+                                          "grace period (the patent is pledged)", name=contact.name,
+                                          channel=label("channel", channel), year=year))], today)
     return planned
 
 
@@ -122,8 +124,9 @@ def _alert_operator(session: Session, settings: ReminderSettings, patent: Patent
                 f"{fee.due_date}到期未缴，须于{fee.grace_end}前缴纳",
                 "在该企业下添加角色为 pledgee、名称含质权人名称的联系人后，今后的提醒将直接发给质权人"])
     record_effects(session, patent.id, [Effect(
-        "operator_review", f"pledged to {pledgee}, year {year} fee in its grace period, but no pledgee contact "
-                           f"matches {pledgee}: the operator was alerted to tell the pledgee")], today)
+        "operator_review", tr("pledged to {pledgee}, year {year} fee in its grace period, but no pledgee contact "
+                              "matches {pledgee}: the operator was alerted to tell the pledgee", pledgee=pledgee,
+                              year=year))], today)
     return [{"application_number": patent.application_number, "year": year, "channel": settings.alert_channel,
              "contact": "operator"}]
 
@@ -161,13 +164,14 @@ def plan_watch_digests(session: Session, today: date, now: datetime, channels: S
             for channel in channels:
                 if _plan(session, f"{key}:{contact.id}:{channel}", contact, channel, enterprise_id, subject, body,
                          today, now):
-                    sent_to.append(f"{contact.name} ({channel})")
-        shown = ", ".join(sent_to) or _digest_to_operator(session, settings or ReminderSettings(), key, enterprise,
+                    sent_to.append(tr("{name} ({role})", name=contact.name, role=label("channel", channel)))
+        shown = tr(", ").join(sent_to) or _digest_to_operator(session, settings or ReminderSettings(), key, enterprise,
                                                           lines, roles, channels, now)
         for event, patent in events:
             event.digested_at = now
             session.add(event)
-            effect = Effect("watch_digest_sent", f"in {enterprise.name}'s status digest of {today} to {shown}")
+            effect = Effect("watch_digest_sent", tr("in {name}'s status digest of {today} to {shown}",
+                                                    name=enterprise.name, today=today, shown=shown))
             record_effects(session, patent.id, [effect], today, event_id=event.id)
         planned.append({"enterprise": enterprise.name, "events": len(events), "recipients": len(sent_to)})
     return planned
@@ -178,5 +182,6 @@ def _digest_to_operator(session: Session, settings: ReminderSettings, key: str, 
     """A digest no contact can receive goes to the operator (once per digest); says so for the history."""
     plan_alert(session, settings, f"digest-unreachable:{key.removeprefix('digest:')}", now,
                f"监控专利法律状态变更摘要无法送达：{enterprise.name}没有可接收的联系人（{len(lines)}条）",
-               [*lines, f"请为该企业添加角色为 {'/'.join(roles)}、有 {'/'.join(channels)} 地址并同意接收的联系人"])
-    return "nobody (no contact with that role, channel and consent): the operator was alerted instead"
+               [*lines, f"请为该企业添加角色为 {'/'.join(label('role', r, 'zh') for r in roles)}、有 "
+                        f"{'/'.join(label('channel', c, 'zh') for c in channels)} 地址并同意接收的联系人"])
+    return tr("nobody (no contact with that role, channel and consent): the operator was alerted instead")

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from sqlmodel import Session, select
 
 from custody.clock import SHANGHAI
+from custody.i18n import cell_label, tr
 from custody.masking import redacted
 from custody.models import Patent
 from custody.models.status import StatusEffect, StatusSync, StatusUnmatched
@@ -56,8 +57,9 @@ def _unmatched_rows(session: Session, since: date) -> list[dict]:
     statement = (select(StatusUnmatched).where(StatusUnmatched.ingested_at >= _start(since), ~in_portfolio.exists())
                  .order_by(StatusUnmatched.ingested_at, StatusUnmatched.id))
     return [{"date": _day(u.ingested_at), "application_number": u.application_number, "what": "not_in_portfolio",
-             "message": f"{u.status} announced {u.announced_on} ({u.location or u.source}): not in the portfolio; "
-                        f"import the patent (or watch it) and sync the source again to apply it"}
+             "message": tr("{status} announced {day} ({where}): not in the portfolio; import the patent (or watch "
+                           "it) and sync the source again to apply it", status=u.status, day=u.announced_on,
+                           where=u.location or cell_label("source", u.source))}
             for u in session.exec(statement)]
 
 
