@@ -260,7 +260,7 @@ def test_status_sync_of_a_bad_file_lists_every_problem_and_applies_nothing(statu
         "status-bad.csv:3:公告日: '2025-13-45' 不是真实存在的日期",
         "status-bad.csv:4:申请号: 第 1 位字符“A”不是数字",
         "status-bad.csv:5:法律状态: 法律状态为空",
-        "错误：file:status-bad.csv：3 条记录无法读取：未应用任何记录"]
+        "错误：文件 status-bad.csv：3 条记录无法读取：未应用任何记录"]
     code, out, _ = _run(capsys, "patent", "history", P1, "--format", "json")
     assert json.loads(out) == []
 

@@ -194,18 +194,18 @@ def test_review_lists_records_not_in_the_portfolio_once_and_failed_syncs(home: P
     code, out, err = _run(capsys, "status", "review", "--format", "json")
     assert code == 0, err
     rows = json.loads(out)
-    unmatched = [(r["application_number"], r["message"].split(" (")[0]) for r in rows
+    unmatched = [(r["application_number"], r["message"].split("，")[0]) for r in rows
                  if r["what"] == "not_in_portfolio"]
     # status-all.csv names three application numbers the portfolio (without its lifecycle patents) lacks.
     assert sorted(unmatched) == [
-        ("201910000019.9", "专利权质押合同登记的注销 announced 2025-04-15"),
-        ("201910000019.9", "专利权质押合同登记的生效 announced 2024-05-06"),
-        ("202010000018.7", "专利权的恢复 announced 2025-01-10"),
-        ("202010000018.7", "未缴年费专利权终止 announced 2024-11-15"),
-        ("202210000099.X", "授权 announced 2025-06-03"),
+        ("201910000019.9", "专利权质押合同登记的注销（2025-04-15 公告"),
+        ("201910000019.9", "专利权质押合同登记的生效（2024-05-06 公告"),
+        ("202010000018.7", "专利权的恢复（2025-01-10 公告"),
+        ("202010000018.7", "未缴年费专利权终止（2024-11-15 公告"),
+        ("202210000099.X", "授权（2025-06-03 公告"),
     ]
     failed = [r["message"] for r in rows if r["what"] == "sync_failed"]
-    assert len(failed) == 1 and failed[0].startswith("file:status-bad.csv: ")
+    assert len(failed) == 1 and failed[0].startswith("文件 status-bad.csv：3 条记录无法读取，未应用任何记录："), failed
 
 
 @freeze_time("2025-06-16 01:30:00")

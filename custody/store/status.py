@@ -56,9 +56,10 @@ class SyncRefused(ValueError):
 
     def __init__(self, source: str, problems: Iterable[object]) -> None:
         self.problems = [str(p) for p in problems]
-        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
-        shown = "; ".join(self.problems[:5]) + more
-        super().__init__(f"{source}: {len(self.problems)} unreadable record(s), nothing applied: {shown}")
+        more = tr(" (and {n} more)", n=len(self.problems) - 5) if len(self.problems) > 5 else ""
+        shown = tr("; ").join(self.problems[:5]) + more
+        super().__init__(tr("{source}: {count} unreadable record(s), nothing applied: {shown}",
+                            source=cell_label("source", source), count=len(self.problems), shown=shown))
 
 
 @dataclass

@@ -67,7 +67,13 @@ def _failed_sync_rows(session: Session, since: date) -> list[dict]:
     statement = (select(StatusSync).where(StatusSync.error.is_not(None), StatusSync.started_at >= _start(since))
                  .order_by(StatusSync.started_at, StatusSync.id))
     return [{"date": _day(s.started_at), "application_number": "", "what": "sync_failed",
-             "message": redacted(f"{s.source}: {s.error}")} for s in session.exec(statement)]
+             "message": redacted(_failure(s.source, s.error or ""))} for s in session.exec(statement)]
+
+
+def _failure(source: str, error: str) -> str:
+    """A failed sync's error with where it came from, in words, said once (a refusal already names it)."""
+    shown = cell_label("source", source)
+    return error if error.startswith((shown, source)) else tr("{source}: {error}", source=shown, error=error)
 
 
 def _start(day: date) -> datetime:
