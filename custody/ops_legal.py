@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from custody.appno import ApplicationNumber
+from custody.i18n import tr
 from custody.ops_codes import UNKNOWN_ORDER, OpsCode, code_entry, normalised_code
 from custody.status_vocab import StatusRecord
 
@@ -155,15 +156,18 @@ def throttle_of(header: str | None) -> Throttle:
 
 def _root(body: bytes, what: str) -> ET.Element:
     if len(body) > MAX_BODY_BYTES:
-        raise OpsFormatError(f"{what}: the answer is {len(body)} bytes, more than {MAX_BODY_BYTES}: refused")
+        raise OpsFormatError(tr("{what}: the answer is {size} bytes, more than {limit}: refused", what=what,
+                                size=len(body), limit=MAX_BODY_BYTES))
     if b"<!DOCTYPE" in body[:2048].upper() or b"<!ENTITY" in body.upper():
-        raise OpsFormatError(f"{what}: the answer declares a DTD or entities, which OPS never sends: refused")
+        raise OpsFormatError(tr("{what}: the answer declares a DTD or entities, which OPS never sends: refused",
+                                what=what))
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise OpsFormatError(f"{what}: the answer is not well-formed XML ({exc})") from None
+        raise OpsFormatError(tr("{what}: the answer is not well-formed XML (line {line}, column {column})", what=what,
+                                line=exc.position[0], column=exc.position[1])) from None
     if root.tag != f"{{{NS['ops']}}}world-patent-data":
-        raise OpsFormatError(f"{what}: expected ops:world-patent-data, got {root.tag}")
+        raise OpsFormatError(tr("{what}: expected ops:world-patent-data, got {tag}", what=what, tag=root.tag))
     return root
 
 
@@ -184,7 +188,7 @@ def docdb_from_number_service(body: bytes, what: str) -> DocdbNumber:
     output = root.find("ops:standardization/ops:output/ops:application-reference", NS)
     found = _docdb_of(output)
     if found is None or not found.kind:
-        raise OpsFormatError(f"{what}: the number service gave no DOCDB application number")
+        raise OpsFormatError(tr("{what}: the number service gave no DOCDB application number", what=what))
     return found
 
 
@@ -206,13 +210,14 @@ def _our_members(root: ET.Element, digits: str) -> list[ET.Element]:
 
 def legal_records(body: bytes, number: ApplicationNumber, docdb: DocdbNumber) -> tuple[StatusRecord, ...]:
     """Every legal event of our CN application in a legal-service answer, by day and same-day order."""
-    what = f"OPS legal {docdb.key}"
+    what = tr("OPS legal events of {key}", key=docdb.key)
     root = _root(body, what)
     if root.find("ops:patent-family", NS) is None:
-        raise OpsFormatError(f"{what}: the answer has no ops:patent-family")
+        raise OpsFormatError(tr("{what}: the answer has no ops:patent-family", what=what))
     members = _our_members(root, number.digits)
     if not members:
-        raise OpsNoMember(f"{what}: the answer has no family member for CN application {number}")
+        raise OpsNoMember(tr("{what}: the answer has no family member for CN application {number}", what=what,
+                             number=number))
     events = [_event(legal, number, docdb, index) for member in members
               for index, legal in enumerate(member.findall("ops:legal", NS), start=1)]
     ordered = sorted((e for e in events if e is not None), key=lambda e: (e[0].announced_on, e[1], e[0].status))
@@ -230,7 +235,7 @@ def _event_date(text: str, where: str) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise OpsFormatError(f"{where}: gazette date (L007EP) {text!r} is not a date")
+    raise OpsFormatError(tr("{where}: gazette date (L007EP) {text!r} is not a date", where=where, text=text))
 
 
 def _event(legal: ET.Element, number: ApplicationNumber, docdb: DocdbNumber,
@@ -241,7 +246,7 @@ def _event(legal: ET.Element, number: ApplicationNumber, docdb: DocdbNumber,
         return None  # an event another office reported on this member (rare, but not ours to apply)
     raw_code = _text(legal, "L008EP") or legal.get("code", "")
     if not normalised_code(raw_code):
-        raise OpsFormatError(f"{where}: a legal event without a code")
+        raise OpsFormatError(tr("{where}: a legal event without a code", where=where))
     announced = _event_date(_text(legal, "L007EP"), where)
     entry = code_entry(raw_code)
     status = entry.wording_zh if entry else f"{normalised_code(raw_code)} {legal.get('desc', '').strip()}".strip()

@@ -183,3 +183,19 @@ def test_a_legal_status_export_s_problems_name_the_file_s_own_columns_in_chinese
     assert code == 1 and err.splitlines() == [
         "status-bad.csv:3:公告日: '2025-13-45' 不是真实存在的日期", "status-bad.csv:4:申请号: 第 1 位字符“A”不是数字",
         "status-bad.csv:5:法律状态: 法律状态为空", "错误：文件 status-bad.csv：3 条记录无法读取：未应用任何记录"], err
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("malformed.xml", "返回内容不是格式正确的 XML（第 "),
+    ("no_family.xml", "返回内容中没有 ops:patent-family"),
+    ("cn_pledges.xml", "返回内容中没有中国申请 201410000003.5 的同族成员"),
+], ids=["cut-off", "no-patent-family", "answer-for-another-application"])
+def test_an_ops_answer_that_cannot_be_read_is_said_in_chinese(name, says):
+    from custody.appno import parse_application_number
+    from custody.ops_legal import docdb_guess, legal_records
+
+    set_language("zh")
+    appno = parse_application_number("201410000003.5")
+    with pytest.raises(Exception) as caught:  # noqa: B017 - OpsFormatError or OpsNoMember, as the case says
+        legal_records((Path(__file__).parent / "data" / "ops" / name).read_bytes(), appno, docdb_guess(appno))
+    assert str(caught.value).startswith("OPS 法律事件 CN.201410000003.A：") and says in str(caught.value), caught.value
