@@ -124,7 +124,7 @@ def test_a_person_refused_on_both_channels_in_one_batch_gets_the_waiting_fallbac
         ("email", "failed", False), ("sms", "failed", False), ("sms", "cancelled", True)]
     [fallback] = outbox(engine, fallback_of=outbox(engine, channel="email")[0].id)
     # it would only fail again
-    assert shown_reason(fallback.cancel_reason).startswith("sms refused this person for good")
+    assert shown_reason(fallback.cancel_reason).startswith("SMS refused this person for good")
     _assert_called_for(engine, robot.texts, "sms")
 
 

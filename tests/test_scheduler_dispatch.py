@@ -661,7 +661,7 @@ def test_messages_planned_on_a_channel_disabled_since_are_cancelled_and_sent_by_
         again = run_once(ticks)
     assert (first["plan"]["rerouted"], again["plan"]["rerouted"]) == (1, 0)
     [sms] = outbox(engine, channel="sms")
-    assert (sms.state, shown_reason(sms.cancel_reason)) == ("cancelled", "sms cannot send (not enabled)")
+    assert (sms.state, shown_reason(sms.cancel_reason)) == ("cancelled", "SMS cannot send (not enabled)")
     assert {(i.state, read_reason(i.cancel_reason)) for i in items(engine, reminder_id=sms.id)} == {
         ("cancelled", reason("not_enabled", channel="sms"))}
     [fallback] = outbox(engine, fallback_of=sms.id)
