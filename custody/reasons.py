@@ -27,7 +27,8 @@ from typing import Any
 from custody.i18n import catalogue, current_language, label, tr
 
 # code → English template (the msgid). Fields between braces; field names the wording below knows: tier,
-# channel, how (an ended patent's event kind), text (an enterprise's decision: a mapping, or an older text).
+# channel, how (an ended patent's event kind), text (an enterprise's decision: a mapping, or an older text). A
+# field may also hold a message in every language ({"en": …, "zh": …}: the fee engine's problem).
 REASONS: dict[str, str] = {
     # a fee's item, at planning or just before sending (custody.store.cancel)
     "paid": "the fee was paid",
@@ -172,6 +173,8 @@ def _field_words(name: str, value: Any, language: str) -> str:
         return label("channel", value, language)
     if name == "how":  # an ended patent's event kind: its word; in English the kind itself, as it always read
         return str(value) if language == "en" else label("state", value, language)
+    if isinstance(value, Mapping) and "en" in value:  # a message stored in every language (explained.in_every_language)
+        return str(value.get(language) or value["en"])
     if name == "text" and isinstance(value, Mapping):
         from custody.decisions import decision_text
 

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from custody.models import CalendarSchedule, Patent, Payment
 from custody.models.reminders import PatentDue
 from custody.portfolio import next_due_frame
-from custody.portfolio_screen import screen
+from custody.portfolio_screen import Problem, screen
 from custody.reminder_policy import Tier
 from custody.reminder_settings import ReminderSettings
 from custody.report_engine import Chunk
@@ -52,7 +52,7 @@ class Screened:
     patent_id: int
     application_number: str
     enterprise_id: int | None
-    problem: str
+    problem: Problem  # str(problem): in the current language
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from custody.clock import SHANGHAI
 from custody.collector import collector_paused
 from custody.domain import yuan
 from custody.eligibility import reminder_block
+from custody.explained import in_every_language
 from custody.fees import restoration_cost
 from custody.i18n import label, tr
 from custody.masking import mask_text
@@ -401,16 +402,16 @@ def _screen_out(session: Session, screened: Sequence[Screened], context: _Contex
     cancelled = 0
     for s in screened:
         name = names.get(s.enterprise_id, "（无企业）")
-        cancelled += cancel_planned_for(session, s.patent_id, reason("facts_refused", why=s.problem[:255]),
-                                        context.now)
+        why = reason("facts_refused", why=in_every_language(s.problem))  # {"en": …, "zh": …}: shown in either
+        cancelled += cancel_planned_for(session, s.patent_id, why, context.now)
         context.result.screened += 1
         if context.keep_lines:
             context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
                                                  "skipped: " + tr("fee facts refused: {why}", why=s.problem)))
-        digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
+        digest = hashlib.sha256(str(s.problem).encode()).hexdigest()[:12]
         plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
                    f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",
-                   [s.problem, "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
+                   [str(s.problem), "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
                    dry_run=context.dry_run)
     return cancelled
 
