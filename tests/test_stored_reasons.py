@@ -4,6 +4,9 @@ and `patent history` (custody.store.reminder_history) are read in Chinese and in
 versions, as free text, still read sensibly. SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -14,6 +17,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+import cli
 from custody.appno import check_character
 from custody.i18n import set_language
 from custody.models import Contact, Enterprise, Patent
@@ -48,10 +52,15 @@ def plan_at(engine: Engine, moment: str, settings=None):
 
 
 def planned_world(engine: Engine) -> int:
-    """One custody invention, year 9 due 2025-04-25, planned on 2025-04-18 (due-7: an SMS and an email)."""
-    patent = world(engine, lambda s: add_patent(s, add_enterprise(s)))
+    """One custody invention, 201710601862.3 filed 2017-04-25: year 9 due 2025-04-25, planned on 2025-04-18 (due-7:
+    an SMS and an email)."""
+    def build(s):
+        patent = add_patent(s, add_enterprise(s))
+        patent.application_number = f"201710601862.{check_character('201710601862')}"
+        return patent
+    patent_id = world(engine, build).id
     plan_at(engine, "2025-04-18 10:00:00+08:00")
-    return patent.id
+    return patent_id
 
 
 # ---------------------------------------------------------------------------------------------- the paths
@@ -102,12 +111,7 @@ def too_late(engine: Engine) -> int:
 
 
 def facts_refused(engine: Engine) -> int:
-    def build(s):
-        patent = add_patent(s, add_enterprise(s))
-        patent.application_number = f"201710601862.{check_character('201710601862')}"  # a 2017 number
-        return patent
-    patent_id = world(engine, build).id
-    plan_at(engine, "2025-04-18 10:00:00+08:00")
+    patent_id = planned_world(engine)
     with freeze_time("2025-04-18 12:00:00+08:00"), session_for(engine) as session:
         session.get(Patent, patent_id).filing_date = date(2018, 4, 25)  # after the application number's year
     plan_at(engine, "2025-04-18 13:00:00+08:00")
@@ -306,3 +310,39 @@ def test_a_reason_round_trips_through_its_column() -> None:
     assert read_reason(why.stored()) == why
     with pytest.raises(ValueError, match="unknown reason code"):
         reason("no such code")
+
+
+# ---------------------------------------------------------------------------------------------- the commands
+
+
+def _config(tmp_path, db_url: str, language: str) -> str:
+    path = tmp_path / f"config-{language}.toml"
+    path.write_text(f'[database]\nurl = "{db_url}"\n[general]\nlanguage = "{language}"\n'
+                    f'log_file = "{tmp_path / "custody.log"}"\n[outbox]\ndir = "{tmp_path / "outbox"}"\n',
+                    encoding="utf-8")
+    return str(path)
+
+
+def _cli(capsys, *args: str) -> str:
+    code = cli.run(list(args))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize(("language_", "said"), [("zh", "年费已缴纳"), ("en", "the fee was paid")])
+def test_remind_list_and_patent_history_word_a_payments_cancellation(db_url: str, engine: Engine, tmp_path, capsys,
+                                                                      monkeypatch, language, language_, said) -> None:
+    monkeypatch.delenv("CUSTODY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "240")  # the table's every column
+    patent_id = paid(engine)
+    with Session(engine) as session:
+        number = session.get(Patent, patent_id).application_number
+    config = _config(tmp_path, db_url, language_)
+    listed = json.loads(_cli(capsys, "--config", config, "remind", "list", "--format", "json"))
+    assert {(r["state"], r["last"], r["reason_code"]) for r in listed} == {("cancelled", said, "paid")}
+    rows = list(csv.DictReader(io.StringIO(_cli(capsys, "--config", config, "remind", "list", "--format", "csv"))))
+    assert {r["last"] for r in rows} == {said} and "reason_code" not in rows[0]  # the code is for scripts: JSON
+    assert said in _cli(capsys, "--config", config, "remind", "list", "--state", "cancelled")
+    history = _cli(capsys, "--config", config, "patent", "history", number, "--format", "json")
+    assert said in history and '"reason"' not in history
