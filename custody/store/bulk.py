@@ -5,10 +5,10 @@ in network round trips.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-JSON_ARROW_SQLITE = (3, 38, 0)  # the ->> operator
+ROWS_PER_INSERT = 2000  # rows per SQLite INSERT statement (fewer when the columns' values would exceed its limit)
 COPY_FROM = 500  # rows: from this many on, PostgreSQL inserts go through COPY
 
 
@@ -153,24 +153,28 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
     names = [*columns, *constants]
     if conn.dialect.name == "postgresql":
         _copy_columns(conn, table, names, converted)
-    elif sqlite3.sqlite_version_info >= JSON_ARROW_SQLITE:
-        _insert_json(conn, table, names, converted)
     else:
-        quoted = ", ".join(f'"{c}"' for c in names)
-        marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
-                             list(zip(*converted, strict=True)))
+        _insert_values(conn, table, names, list(zip(*converted, strict=True)))
 
 
-def _insert_json(conn: sa.Connection, table: sa.Table, names: Sequence[str], values: list[Sequence[Any]]) -> None:
-    """SQLite: the rows as one JSON array of arrays, spread by json_each in one INSERT … SELECT. One statement
-    runs without Python's interpreter lock, where executemany takes it back for every row: the import's reader
-    (custody.read_ahead) gets on with the next chunk meanwhile. Values are already what the driver would store
-    (text, integers, NULL), which JSON carries exactly."""
+def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple]) -> None:
+    """SQLite: INSERT … VALUES with hundreds of rows per statement. SQLite stores them without Python's interpreter
+    lock (executemany takes it back for every row), so the import's reader (custody.read_ahead) reads the next
+    chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row."""
+    driver = conn.connection.driver_connection
+    per = max(1, min(ROWS_PER_INSERT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
     quoted = ", ".join(f'"{c}"' for c in names)
-    picked = ", ".join(f"value ->> {i}" for i in range(len(names)))
-    rows = json.dumps(list(zip(*values, strict=True)), ensure_ascii=False, check_circular=False)
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) SELECT {picked} FROM json_each(?)', (rows,))
+    head = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    full = head + ", ".join([one] * per)
+    cursor = driver.cursor()
+    try:
+        for start in range(0, len(rows), per):
+            part = rows[start:start + per]
+            statement = full if len(part) == per else head + ", ".join([one] * len(part))
+            cursor.execute(statement, tuple(chain.from_iterable(part)))
+    finally:
+        cursor.close()
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
