@@ -46,8 +46,7 @@ def test_a_consumer_that_stops_early_stops_the_reader_and_closes_its_source():
 
     def items():
         try:
-            for i in range(10**9):
-                yield i
+            yield from range(10**9)
         finally:
             closed.set()
 

@@ -167,14 +167,10 @@ def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], r
     head = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
     one = "(" + ", ".join("?" * len(names)) + ")"
     full = head + ", ".join([one] * per)
-    cursor = driver.cursor()
-    try:
-        for start in range(0, len(rows), per):
-            part = rows[start:start + per]
-            statement = full if len(part) == per else head + ", ".join([one] * len(part))
-            cursor.execute(statement, tuple(chain.from_iterable(part)))
-    finally:
-        cursor.close()
+    for start in range(0, len(rows), per):
+        part = rows[start:start + per]
+        statement = full if len(part) == per else head + ", ".join([one] * len(part))
+        conn.exec_driver_sql(statement, tuple(chain.from_iterable(part)))
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
