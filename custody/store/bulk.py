@@ -5,8 +5,10 @@ in network round trips.
 """
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+ROWS_PER_INSERT = 2000  # rows per SQLite INSERT statement (fewer when the columns' values would exceed its limit)
 COPY_FROM = 500  # rows: from this many on, PostgreSQL inserts go through COPY
 
 
@@ -151,10 +154,23 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
     if conn.dialect.name == "postgresql":
         _copy_columns(conn, table, names, converted)
     else:
-        quoted = ", ".join(f'"{c}"' for c in names)
-        marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
-                             list(zip(*converted, strict=True)))
+        _insert_values(conn, table, names, list(zip(*converted, strict=True)))
+
+
+def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple]) -> None:
+    """SQLite: INSERT … VALUES with hundreds of rows per statement. SQLite stores them without Python's interpreter
+    lock (executemany takes it back for every row), so the import's reader (custody.read_ahead) reads the next
+    chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row."""
+    driver = conn.connection.driver_connection
+    per = max(1, min(ROWS_PER_INSERT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    quoted = ", ".join(f'"{c}"' for c in names)
+    head = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    full = head + ", ".join([one] * per)
+    for start in range(0, len(rows), per):
+        part = rows[start:start + per]
+        statement = full if len(part) == per else head + ", ".join([one] * len(part))
+        conn.exec_driver_sql(statement, tuple(chain.from_iterable(part)))
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
