@@ -226,6 +226,12 @@ def copy_then(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
     """PostgreSQL: COPY the rows into a temporary table, then `INSERT INTO table (columns) <select_tail>`, where
     the tail reads `{scratch}` (e.g. an INSERT ... SELECT ... ON CONFLICT DO UPDATE)."""
     columns = list(rows[0])
+    copy_tuples_then(session, table, columns, ([row[c] for c in columns] for row in rows), select_tail)
+
+
+def copy_tuples_then(session: Session, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                     select_tail: str) -> None:
+    """copy_then for rows already in `columns` order (tuples built from columns: no dict per row)."""
     names = ", ".join(f'"{c}"' for c in columns)
     scratch = f"copy_{uuid.uuid4().hex[:12]}"
     raw = session.connection().connection.driver_connection
@@ -233,6 +239,20 @@ def copy_then(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
         cursor.execute(f'CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
         with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(row)
         cursor.execute(f'INSERT INTO "{table.name}" ({names}) ' + select_tail.format(scratch=scratch))
         cursor.execute(f"DROP TABLE {scratch}")
+
+
+def analyze_if_grown(session: Session, table: sa.Table, rows: int) -> None:
+    """PostgreSQL: ANALYZE `table` (in this transaction) when it now holds `rows` rows and its statistics were
+    taken at a size off by more than a tenth (or never). Autovacuum would do it a minute or so after a bulk
+    change; until then the planner takes a freshly imported million patents for an empty table, and every
+    chunk of a full refresh read its id range by a sequential scan (2 s of the first plan at 1 M). ANALYZE samples
+    a fixed number of rows (a few hundred ms) and counts this transaction's own new rows."""
+    if not _is_postgresql(session):
+        return
+    known = session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+                            {"name": table.name}).scalar()
+    if known is None or known < 0 or abs(rows - known) > 0.1 * rows + 50:
+        session.execute(sa.text(f'ANALYZE "{table.name}"'))
