@@ -268,6 +268,24 @@ def _scratch_schema(server_url: str):
         admin.dispose()
 
 
+@contextmanager
+def _kept_schema(server_url: str, schema: str):
+    """A URL whose search_path is the PostgreSQL schema `schema`, created if absent and kept afterwards; with it,
+    whether it existed already (then it holds what an earlier run loaded)."""
+    from sqlalchemy.engine import make_url
+
+    from custody.store.db import database_url
+
+    admin = sa.create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(sa.text("select count(*) from pg_namespace where nspname = :s"),
+                                    {"s": schema}).scalar() == 1
+        connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    url = database_url(make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"}))
+    yield url.render_as_string(hide_password=False), exists
+
+
 def _run_parts(url_for, args) -> dict:
     results = {}
     for part in ("planning", "dispatch"):

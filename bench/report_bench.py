@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/report_bench.py [--patents 1000000] [--formats table,csv,json,xlsx] [--pg URL]
     .venv/bin/python bench/report_bench.py --build FILE [--patents N]    # then --reuse FILE (same --patents)
+    .venv/bin/python bench/report_bench.py --skip-sqlite --pg URL --pg-schema NAME    # PostgreSQL, kept for reuse
 
 Prints one JSON object, by database: SQLite always (a file in a temporary folder), and PostgreSQL too with
-`--pg postgresql+psycopg://user@host:5432/db` (in a scratch schema, dropped afterwards). The portfolio is the
+`--pg postgresql+psycopg://user@host:5432/db` (in a scratch schema, dropped afterwards; with `--pg-schema NAME`
+in that schema instead, loaded the first time and kept, its reports only on later runs). The portfolio is the
 reminders benchmark's (20 years of filings, 50 patents per enterprise, half the fees reduced, ~5 % in grace), with
 one enterprise holding 2 % of it (the largest statement) and a reminders outbox of one message per 5 patents.
 
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.remind_bench import _insert, _portfolio, _scratch_schema  # noqa: E402
+from bench.remind_bench import _insert, _kept_schema, _portfolio, _scratch_schema  # noqa: E402
 from custody.models.reminders import Reminder  # noqa: E402
 from custody.store.db import engine_for, upgrade  # noqa: E402
 
@@ -87,7 +89,10 @@ def _floor(url: str, folder: str) -> float:
 
         parsed = database_url(url)
         connection = psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
-        rows = connection.cursor()
+        # A server-side cursor, as the reports' chunks are: a client-side one holds the whole table in this process
+        # (seconds of buffering, and a peak RSS every report process started after it would inherit).
+        rows = connection.cursor(name="floor")
+        rows.itersize = 10_000
         rows.execute("select * from patent")
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -161,6 +166,8 @@ def main() -> None:
     parser.add_argument("--patents", type=int, default=FULL)
     parser.add_argument("--formats", default="table,csv,json,xlsx")
     parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL server (in a scratch schema)")
+    parser.add_argument("--pg-schema", metavar="NAME", help="with --pg: load into this schema the first time and "
+                        "keep it; when it exists already (--patents must match), its reports only")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--reuse", metavar="SQLITE_FILE", help="a database this script loaded before (--patents must "
                         "match): its reports only, without loading it again")
@@ -180,7 +187,10 @@ def main() -> None:
         elif not args.skip_sqlite:
             with nullcontext(f"sqlite:///{folder}/reports.sqlite3") as url:
                 results["sqlite"] = bench(url, args.patents, formats, folder)
-        if args.pg:
+        if args.pg and args.pg_schema:
+            with _kept_schema(args.pg, args.pg_schema) as (url, exists):
+                results["postgresql"] = bench(url, args.patents, formats, folder, exists)
+        elif args.pg:
             with _scratch_schema(args.pg) as url:
                 results["postgresql"] = bench(url, args.patents, formats, folder)
     if "sqlite" in results and "postgresql" in results:

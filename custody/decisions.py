@@ -33,11 +33,22 @@ class Decision:
 
     @property
     def text(self) -> str:
-        from custody.i18n import label, tr
+        return decision_text(self.choice, self.year, self.decided_on.isoformat(), self.decided_by, self.note)
 
-        note = tr(": {note}", note=self.note) if self.note else ""
-        return tr("{choice} year {year} (decided {day} by {by}{note})", choice=label("decision", self.choice),
-                  year=self.year, day=self.decided_on.isoformat(), by=self.decided_by, note=note)
+    def fields(self) -> dict[str, object]:
+        """What `text` says, as data: how a stored reason keeps the decision (custody.reasons)."""
+        return {"choice": self.choice, "year": self.year, "day": self.decided_on.isoformat(), "by": self.decided_by,
+                "note": self.note}
+
+
+def decision_text(choice: str, year: object, day: str, by: str, note: str | None, language: str | None = None
+                  ) -> str:
+    """A decision in words: 'abandon year 5 (decided 2025-03-01 by ops: no longer used)', in the language."""
+    from custody.i18n import label, tr
+
+    said = tr(": {note}", language, note=note) if note else ""
+    return tr("{choice} year {year} (decided {day} by {by}{note})", language,
+              choice=label("decision", choice, language), year=year, day=day, by=by, note=said)
 
 
 def decision_year(schedule: Schedule, year: int | None) -> int:

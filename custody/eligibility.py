@@ -2,7 +2,7 @@
 
 Planning asks before it plans, and dispatch asks again just before it sends, so a payment, an abandon decision,
 expiry or a status change made in between still stops the message. The answer is a reason (shown by
-`custody remind plan --dry-run` and stored on cancelled reminders) or None.
+`custody remind plan --dry-run` and stored on cancelled reminders, as data: custody.reasons) or None.
 
 The legal-status watch (issue 5) decides its part in `custody.status_effects.status_block_reason` (ended,
 terminated for non-payment, transfer held, abandon decision) and `restoration_reminder_due` (restoration
@@ -20,13 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from custody.decisions import Decision, abandon_in_effect, undone_by_restoration
-from custody.i18n import tr
+from custody.reasons import Reason, reason
 from custody.status_effects import (
     WatchState,
-    ended_word,
-    restoration_closed_reason,
+    restoration_closed,
     restoration_reminder_due,
-    status_block_reason,
+    status_block,
 )
 
 
@@ -41,22 +40,22 @@ class Standing:
     skip_abandoned: bool = False  # standing instruction: no reminders at all once a patent is marked to abandon
 
 
-def _restoration_reason(standing: Standing, on: date) -> str | None:
+def _restoration_reason(standing: Standing, on: date) -> Reason | None:
     """Restoration reminders (Rule 6 ¶2) go out only from a recorded non-payment termination notice to the
     request deadline, and not once the enterprise lets the patent go."""
     watch = standing.watch
     if restoration_reminder_due(watch, standing.decision, standing.mode, on):
         return None
     if watch is None or watch.lapsed_on is None:
-        return tr("no termination notice on record: nothing to restore")
+        return reason("no_termination")
     if watch.ended is not None:
-        return tr("ended ({how}, {day}): nothing to restore", how=ended_word(watch.ended), day=watch.ended_on)
+        return reason("ended_no_restore", how=watch.ended, day=watch.ended_on)
     if abandon_in_effect(standing.decision, on):
-        return tr("abandoned by the enterprise: {text}", text=standing.decision.text)
-    return restoration_closed_reason(watch, on) or tr("restoration cannot be quoted: check the patent's fee records")
+        return reason("abandoned", text=standing.decision.fields())
+    return restoration_closed(watch, on) or reason("restoration_unquotable")
 
 
-def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
+def _watch_reason(standing: Standing, kind: str, on: date) -> Reason | None:
     watch = standing.watch
     if kind == "restore":
         return _restoration_reason(standing, on)
@@ -64,33 +63,38 @@ def _watch_reason(standing: Standing, kind: str, on: date) -> str | None:
         return None  # nearly every patent, every day: nothing on record that could stop a reminder
     if kind == "lapse" and watch is not None and watch.restored_on is not None:
         # A restoration made the patent in force again: no lapse notice while it is the latest word.
-        return f"restored ({watch.restored_on}): in force again, no lapse notice"
+        return reason("restored", day=watch.restored_on)
     if kind == "lapse" and watch is not None:
-        closed = restoration_closed_reason(watch, on)
+        closed = restoration_closed(watch, on)
         if closed:
             return closed
         # A lapse notice is exactly what a patent terminated for non-payment still gets (Rule 6 ¶2 restoration).
         watch = replace(watch, lapsed_on=None, restore_by=None)
-    return status_block_reason(watch, standing.decision, standing.mode, on)
+    return status_block(watch, standing.decision, standing.mode, on)
 
 
-def _instruction_reason(standing: Standing) -> str | None:
+def _instruction_reason(standing: Standing) -> Reason | None:
     decision = standing.decision
     restored_on = standing.watch.restored_on if standing.watch is not None else None
     if (standing.skip_abandoned and decision is not None and decision.choice == "abandon"
             and not undone_by_restoration(decision, restored_on)):
-        return tr("marked to abandon ({text}); the enterprise asked for no reminders on such patents",
-                  text=decision.text)
+        return reason("skip_abandoned", text=decision.fields())
     return None
 
 
-def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None:
-    """Why a reminder of `kind` ("fee", "lapse" or "restore") about this patent must not go out on `on`; None if
-    it may."""
+def reminder_block(standing: Standing, kind: str, on: date) -> Reason | None:
+    """Why a reminder of `kind` ("fee", "lapse" or "restore") about this patent must not go out on `on`, as data
+    (custody.reasons: stored on what it cancels, worded when shown); None if it may."""
     if standing.mode == "watch":
-        return tr("watch-only patent: no fee reminders")
+        return reason("watch_only")
     if standing.mode == "ended":
-        return tr("custody ended: no reminders")
+        return reason("custody_ended")
     if not standing.has_enterprise:
-        return tr("the patent belongs to no enterprise: nobody to remind")
+        return reason("no_enterprise")
     return _watch_reason(standing, kind, on) or _instruction_reason(standing)
+
+
+def reminder_block_reason(standing: Standing, kind: str, on: date) -> str | None:
+    """`reminder_block` in words (the current language)."""
+    found = reminder_block(standing, kind, on)
+    return found.worded() if found is not None else None

@@ -22,6 +22,7 @@ import pandas as pd
 
 from custody.appno import TYPE_BY_DIGIT, WEIGHTS, InvalidApplicationNumber, parse_application_number
 from custody.domain import PatentFacts, PatentType, Reduction
+from custody.explained import Explained, Text, tx
 from custody.fees import (
     LAST_FILING_DATE,
     MAX_TERM_EXTENSION_DAYS,
@@ -33,6 +34,8 @@ from custody.fees import (
 from custody.portfolio import EPOCH_ORDINAL, NAT_DAYS, REDUCTIONS, TYPES, _codes, _days, _integers, _last_years
 from custody.ruleset import RuleError, RuleSet
 
+Problem = str | Text | Explained  # why the engine refuses a row; str() words it in the current language
+
 
 @dataclass(frozen=True)
 class Screen:
@@ -40,7 +43,7 @@ class Screen:
 
     accepted: np.ndarray
     grant_year: np.ndarray  # 0 where unknown
-    problems: dict[int, str]  # row position -> the scalar engine's message
+    problems: dict[int, Problem]  # row position -> the scalar engine's message (worded when shown)
 
 
 READABLE = re.compile(r"\s*(?:ZL|CN|zl|cn)?[0-9.\sXx]+")
@@ -162,12 +165,15 @@ def _facts(row) -> PatentFacts:
         reduction_recorded_on=row.reduction_recorded_on)
 
 
-def _verdict(row, rules: RuleSet, calendar: Calendar) -> tuple[str | None, int]:
-    """(the scalar engine's message or None, the grant year it uses)."""
+def _verdict(row, rules: RuleSet, calendar: Calendar) -> tuple[Problem | None, int]:
+    """(the scalar engine's message or None, the grant year it uses). An explained error is kept as it is, so
+    that it can be worded in any language (a cancelled reminder stores it in both: custody.reasons)."""
     try:
         facts = _facts(row)
         fee_schedule(facts, rules, calendar)  # payments and licences never make facts impossible: left out
-    except (FeeInputError, RuleError, ValueError) as exc:
+    except (FeeInputError, RuleError) as exc:
+        return exc, 0
+    except ValueError as exc:
         return str(exc), 0
     return None, grant_year_of(facts, rules)[0]
 
@@ -211,10 +217,10 @@ def screen(frame: pd.DataFrame, rules: RuleSet, calendar: Calendar) -> Screen:
     grant = _integers(frame, "grant_year", 0)
     suspects = np.flatnonzero(_suspects(frame, rules))
     accepted = np.ones(len(frame), bool)
-    problems: dict[int, str] = {}
+    problems: dict[int, Problem] = {}
     for position, row in zip(suspects, _rows(frame, suspects), strict=True):
         if row.filing_date is None:
-            problems[int(position)] = "the filing date is missing"
+            problems[int(position)] = tx("the filing date is missing")
             accepted[position] = False
             continue
         message, grant_year = _verdict(row, rules, calendar)

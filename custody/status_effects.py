@@ -24,6 +24,7 @@ from custody.fees import (
     restoration_quote,
 )
 from custody.i18n import current_language, label, tr
+from custody.reasons import Reason, reason
 from custody.ruleset import RuleSet
 from custody.status_vocab import Classified, compact
 
@@ -446,24 +447,29 @@ def ended_word(kind: str) -> str:
     return kind if current_language() == "en" else label("state", kind)
 
 
-def status_block_reason(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> str | None:
-    """Why fee reminders for this patent must not go out on `on`, or None when the watch has no objection."""
+def status_block(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> Reason | None:
+    """Why fee reminders for this patent must not go out on `on` (as data: custody.reasons), or None when the
+    watch has no objection."""
     if mode == "watch":
-        return tr("watch-only patent: no fee reminders")
+        return reason("watch_only")
     if mode == "ended":
-        return tr("custody ended: no reminders")
+        return reason("custody_ended")
     state = state or WatchState()
     if state.ended is not None:
-        return tr("ended ({how}, {day}): reminders stopped, history kept", how=ended_word(state.ended),
-                  day=state.ended_on)
+        return reason("ended", how=state.ended, day=state.ended_on)
     if state.lapsed_on is not None:
-        return tr("terminated for non-payment (notice {day}): restoration reminders instead", day=state.lapsed_on)
+        return reason("lapsed", day=state.lapsed_on)
     if state.transfer_to is not None:
-        return tr("held: transfer to {owner} ({day}) awaits the operator's confirmation", owner=state.transfer_to,
-                  day=state.transfer_on)
+        return reason("transfer_held", owner=state.transfer_to, day=state.transfer_on)
     if abandon_in_effect(decision, on, state.restored_on):
-        return tr("abandoned by the enterprise: {text}", text=decision.text)
+        return reason("abandoned", text=decision.fields())
     return None
+
+
+def status_block_reason(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> str | None:
+    """`status_block` in words (the current language), for what is shown at once."""
+    found = status_block(state, decision, mode, on)
+    return found.worded() if found is not None else None
 
 
 def restoration_reminder_due(state: WatchState | None, decision: Decision | None, mode: str, on: date) -> bool:
@@ -486,9 +492,14 @@ def pledgee_alert_year(state: WatchState | None, schedule: Schedule | None, mode
     return unpaid.year if unpaid else None
 
 
-def restoration_closed_reason(state: WatchState | None, on: date) -> str | None:
+def restoration_closed(state: WatchState | None, on: date) -> Reason | None:
     """Why a restoration reminder must not go out on `on`: the Rule 6 ¶2 window from the notice has closed."""
     if state is None or state.lapsed_on is None or state.restore_by is None or on <= state.restore_by:
         return None
-    return tr("the restoration window closed on {day} (2 months from the notice of {notice})", day=state.restore_by,
-              notice=state.lapsed_on)
+    return reason("restoration_closed", day=state.restore_by, notice=state.lapsed_on)
+
+
+def restoration_closed_reason(state: WatchState | None, on: date) -> str | None:
+    """`restoration_closed` in words (the current language)."""
+    found = restoration_closed(state, on)
+    return found.worded() if found is not None else None

@@ -28,6 +28,7 @@ from typing import Any
 
 from custody.masking import mask_text
 from custody.models.reminders import Reminder
+from custody.reasons import Reason, reason
 from custody.store.compose import Prepared, envelope_of, prepare_batch
 from custody.store.db import session_for
 from custody.store.outbox import (
@@ -118,15 +119,16 @@ def _reconciled(ticks: Ticks, reminder: Reminder, worker: str, now) -> bool:
             # The provider has no record (or the channel cannot be asked): sending again is safe.
             _close(session, reminder, now, "not_sent", "reconciled: the provider has no record; sent again")
             return transition(session, reminder.id, ["sending", "unknown"], worker, state="planned", not_before=now,
-                              last_error="reconciled: not sent, sending again", updated_at=now)
+                              last_error=reason("reconciled_resend").stored(), updated_at=now)
         if outcome in ("sent", "permanent"):
             _close(session, reminder, now, outcome, f"reconciled: found by our key ({found.code or ''})")
             return record_outcome(session, reminder, found, now, ticks.settings, worker) != "lost"
         # The look-up itself failed: ask again later.
         _close(session, reminder, now, "unknown", f"reconciled: look-up failed ({found.code}); asked later")
+        why = reason("lookup_failed", code=found.code or "", detail=mask_text(found.detail or ""))
         transition(session, reminder.id, ["sending", "unknown"], worker, state="unknown",
                    not_before=now + ticks.settings.retry.delay(1, found.retry_after_seconds),
-                   last_error=mask_text(f"look-up failed: {found.code} {found.detail}"), updated_at=now)
+                   last_error=why.stored(), updated_at=now)
         return False
 
 
@@ -211,7 +213,7 @@ class _Book:
         with session_for(self.ticks.engine) as session:
             self._record(session, self.ticks.clock())
 
-    def close(self, unsent: list[tuple[Prepared, str]]) -> None:
+    def close(self, unsent: list[tuple[Prepared, Reason]]) -> None:
         """One transaction: every outcome not recorded yet, and the messages handed back unsent (with why)."""
         if not self.sent and not unsent:
             return
@@ -222,7 +224,7 @@ class _Book:
                 finish_attempt(session, prepared.attempt_id, None, now, outcome="not_tried")
                 self._count("released", transition(
                     session, prepared.reminder.id, ["sending"], self.worker, state="planned", not_before=now,
-                    attempts=Reminder.__table__.c.attempts - 1, last_error=why, updated_at=now))
+                    attempts=Reminder.__table__.c.attempts - 1, last_error=why.stored(), updated_at=now))
 
     def _record(self, session, now: datetime) -> None:
         """The outcomes waiting (step 4 of the module docstring): accepted ones in a few statements for all of
@@ -265,14 +267,14 @@ def _send_prepared(ticks: Ticks, batch: list[Prepared], claimed_at: datetime, wo
     """Steps 2 to 4 of the module docstring for a prepared batch; its outcomes are recorded together at the end."""
     book = _Book(ticks, worker, counts, claimed_at)
     resting: set[str] = set()
-    unsent: list[tuple[Prepared, str]] = []
+    unsent: list[tuple[Prepared, Reason]] = []
     try:
         for index, prepared in enumerate(batch):
             if ticks.stop.is_set():
-                unsent += [(p, "stopping") for p in batch[index:]]
+                unsent += [(p, reason("stopping")) for p in batch[index:]]
                 break
             if prepared.envelope.channel in resting:
-                unsent.append((prepared, "channel paused"))
+                unsent.append((prepared, reason("channel_paused")))
                 continue
             if not book.is_mine(prepared):
                 continue

@@ -13,6 +13,7 @@ from cli import run
 from custody.domain import PROVISIONAL_MARK, PatentType, Reduction
 from custody.models import Patent, PatentChange, Payment
 from custody.models.reminders import Reminder, ReminderItem
+from custody.reasons import reason_code
 from custody.store.db import engine_for
 
 SAMPLE_2027 = Path(__file__).parent / "data" / "calendar-2027-sample.toml"
@@ -164,7 +165,7 @@ def reminder_states(url: str) -> tuple[str, dict[int, tuple[str, str | None]]]:
     engine = engine_for(url)
     with Session(engine) as session:
         message = session.exec(select(Reminder)).one().state
-        items = {i.fee_year: (i.state, i.cancel_reason) for i in session.exec(select(ReminderItem))}
+        items = {i.fee_year: (i.state, reason_code(i.cancel_reason)) for i in session.exec(select(ReminderItem))}
     engine.dispose()
     return message, items
 

@@ -2,12 +2,16 @@
 no longer have a fee to remind of (issue 9: a full refresh of a million patents rewrote every row)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
-from custody.models import Patent
+from custody.models import Enterprise, Patent
 from custody.models.reminders import PatentDue
+from custody.store.bulk import analyze_if_grown
 from custody.store.db import session_for
 from scheduler.ticks import plan_now
 from tests.test_remind_world import add_enterprise, add_patent, ticks_for, world
@@ -41,3 +45,40 @@ def test_a_full_refresh_rewrites_only_the_rows_that_changed_and_drops_those_left
     with engine.connect() as connection:
         assert connection.execute(sa.select(PatentDue.fee_year).where(
             PatentDue.patent_id == patents[1].id)).scalar() == 10
+
+
+def _reltuples(session, table: str) -> float:
+    return session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}).scalar()
+
+
+@pytest.mark.parametrize(("first", "more", "statistics_of"), [
+    pytest.param(100, 5, 100, id="grown-by-5-kept"),
+    pytest.param(100, 60, 100, id="grown-within-a-tenth-and-50-kept"),
+    pytest.param(100, 100, 200, id="doubled-analysed-again"),
+])
+def test_postgresql_statistics_are_taken_again_when_a_table_outgrew_them(engine: Engine, first: int, more: int,
+                                                                          statistics_of: int) -> None:
+    """Autovacuum analyses a table a minute or so after a bulk change; the first full refresh after an import of a
+    million patents must not be planned on statistics of an empty table (sequential scans per chunk). A table
+    never analysed is analysed at once; one analysed at a size off by more than a tenth (and 50 rows) again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    table, now = Enterprise.__table__, datetime.now(UTC)
+    rows = [dict(credit_code=f"S{n:017d}", name=f"公司{n}", created_at=now, updated_at=now)
+            for n in range(first + more)]
+    with session_for(engine) as session:
+        session.execute(sa.insert(table), rows[:first])
+        analyze_if_grown(session, table, first)
+        assert _reltuples(session, "enterprise") == first  # never analysed before
+        session.execute(sa.insert(table), rows[first:])
+        analyze_if_grown(session, table, first + more)
+        assert _reltuples(session, "enterprise") == statistics_of
+
+
+def test_a_full_refresh_leaves_postgresql_statistics_of_the_patents_and_their_fee_rows(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    world(engine, lambda s: [add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"1380000000{n}")) for n in range(3)])
+    _plan(engine, "2025-03-26 10:00:00+08:00", full_refresh=True)
+    with session_for(engine) as session:
+        assert (_reltuples(session, "patent"), _reltuples(session, "patent_due")) == (3, 3)

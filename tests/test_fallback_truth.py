@@ -15,6 +15,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from custody.models.reminders import Reminder, ReminderItem
+from custody.reasons import read_reason, reason, shown_reason
 from custody.reminder_policy import Tier
 from custody.reminder_settings import RetryPolicy
 from custody.store.db import session_for
@@ -106,7 +107,7 @@ def test_a_person_refused_on_both_channels_is_a_call_not_a_false_already_receive
         (first, "failed", False), (second, "cancelled", False), (second, "failed", True)])
     [own] = [m for m in rows if m.channel == second and m.fallback_of is None]
     [fallback] = [m for m in rows if m.fallback_of is not None]
-    assert own.cancel_reason == f"duplicate: carried by the fallback custody-{fallback.id}"
+    assert read_reason(own.cancel_reason) == reason("fallback_duplicate", message=fallback.id)
     _assert_called_for(engine, robot.texts, second)
 
 
@@ -122,7 +123,8 @@ def test_a_person_refused_on_both_channels_in_one_batch_gets_the_waiting_fallbac
     assert [(m.channel, m.state, m.fallback_of is not None) for m in outbox(engine) if m.kind != "alert"] == [
         ("email", "failed", False), ("sms", "failed", False), ("sms", "cancelled", True)]
     [fallback] = outbox(engine, fallback_of=outbox(engine, channel="email")[0].id)
-    assert fallback.cancel_reason.startswith("sms refused this person for good")  # it would only fail again
+    # it would only fail again
+    assert shown_reason(fallback.cancel_reason).startswith("SMS refused this person for good")
     _assert_called_for(engine, robot.texts, "sms")
 
 
@@ -170,7 +172,7 @@ def test_a_fee_only_planned_on_the_other_channel_gets_the_fallback_and_the_later
     dispatch(ticks)
     own = outbox(engine, id=own_email.id)[0]
     assert own.state == "cancelled"
-    assert {i.cancel_reason for i in items(engine, reminder_id=own.id)} == {
+    assert {shown_reason(i.cancel_reason) for i in items(engine, reminder_id=own.id)} == {
         f"duplicate: already sent in custody-{fallback.id}"}
     assert len(smtp_server.received) == 1  # the fee told once by email, not twice
     assert_alerts_are_true(engine)
@@ -212,7 +214,7 @@ def test_after_a_dispatch_outage_one_person_gets_one_digest_not_one_per_missed_d
     [kept] = [m for m in messages if m.state == "sent"]
     assert kept.day == date(2025, 4, 17)
     # Each day's digest took in the one before it (down: all at once at the recovery; failing: day by day).
-    merged = {m.cancel_reason.split(":")[0] for m in messages if m.id != kept.id}
+    merged = {shown_reason(m.cancel_reason).split(":")[0] for m in messages if m.id != kept.id}
     assert {m.state for m in messages if m.id != kept.id} == {"cancelled"}
     assert merged <= {f"merged into custody-{m.id}" for m in messages} and f"merged into custody-{kept.id}" in merged
     assert {(i.reminder_id, i.state) for i in items(engine)} == {(kept.id, "sent")}

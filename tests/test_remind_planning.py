@@ -17,6 +17,7 @@ from custody.domain import PatentFacts, PatentType
 from custody.fees import fact_problems
 from custody.models import FeeDecision, Patent
 from custody.models.reminders import PatentDue, Reminder
+from custody.reasons import read_reason, reason, shown_reason
 from custody.reminder_settings import CallListEntry, SendWindow
 from custody.ruleset import default_rules
 from custody.store.calendar import calendar_from
@@ -145,7 +146,7 @@ def test_a_payment_cancels_what_is_planned_and_not_sent(engine: Engine) -> None:
     result = plan_at(engine, "2025-04-18 12:00:00+08:00")
     assert result.cancelled == 2
     assert {m.state for m in outbox(engine)} == {"cancelled"}
-    assert {i.cancel_reason for i in items(engine)} == {"paid"}
+    assert {read_reason(i.cancel_reason) for i in items(engine)} == {reason("paid")}
     assert plan_at(engine, "2025-04-24 10:00:00+08:00").items == 0  # paid through year 9 now
 
 
@@ -156,14 +157,14 @@ def test_the_cancel_seam_cancels_a_paid_fee_at_once_and_leaves_the_rest(engine: 
     paid, other = world(engine, build)
     plan_at(engine, "2025-04-18 10:00:00+08:00")
     with session_for(engine) as session:  # what recording a payment for year 9 calls (custody pay)
-        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=8) == 0
-        assert cancel_planned_for(session, paid.id, "paid", at("2025-04-18", "10:30"), year=9) == 2
-    assert {(i.patent_id, i.state, i.cancel_reason) for i in items(engine)} == {
-        (paid.id, "cancelled", "paid"), (other.id, "planned", None)}
+        assert cancel_planned_for(session, paid.id, reason("paid"), at("2025-04-18", "10:30"), year=8) == 0
+        assert cancel_planned_for(session, paid.id, reason("paid"), at("2025-04-18", "10:30"), year=9) == 2
+    assert {(i.patent_id, i.state, read_reason(i.cancel_reason)) for i in items(engine)} == {
+        (paid.id, "cancelled", reason("paid")), (other.id, "planned", None)}
     assert {m.state for m in outbox(engine)} == {"planned"}  # the digests still carry the other patent
     with session_for(engine) as session:
-        cancel_planned_for(session, other.id, "paid", at("2025-04-18", "10:31"), year=9)
-    assert {(m.state, m.cancel_reason) for m in outbox(engine)} == {("cancelled", "paid")}
+        cancel_planned_for(session, other.id, reason("paid"), at("2025-04-18", "10:31"), year=9)
+    assert {(m.state, shown_reason(m.cancel_reason)) for m in outbox(engine)} == {("cancelled", "the fee was paid")}
 
 
 def test_the_cancel_seam_never_touches_a_message_being_sent(engine: Engine) -> None:
@@ -172,7 +173,7 @@ def test_the_cancel_seam_never_touches_a_message_being_sent(engine: Engine) -> N
     with engine.begin() as connection:  # a dispatcher has claimed the SMS: it may be on the wire
         connection.execute(sa.update(Reminder).where(Reminder.channel == "sms").values(state="sending"))
     with session_for(engine) as session:
-        assert cancel_planned_for(session, patent.id, "paid", at("2025-04-18", "10:30"), year=9) == 1
+        assert cancel_planned_for(session, patent.id, reason("paid"), at("2025-04-18", "10:30"), year=9) == 1
     assert {(m.channel, m.state) for m in outbox(engine)} == {("sms", "sending"), ("email", "cancelled")}
     assert {(i.channel, i.state) for i in items(engine)} == {("sms", "planned"), ("email", "cancelled")}
 
@@ -209,8 +210,8 @@ def test_an_abandon_decision_cancels_what_the_gate_now_stops_at_once(engine: Eng
         decide(session, session.get(Patent, patent.id), "abandon", None, "张三", at("2025-04-18", "11:00"),
                date(2025, 4, 18), default_rules(), calendar_from(session), immediately=immediately)
     assert {m.state for m in outbox(engine)} == ({"cancelled"} if cancelled else {"planned"})
-    reasons = {i.cancel_reason for i in items(engine)}
-    assert reasons == {None} if not cancelled else all(
+    reasons = {shown_reason(i.cancel_reason) for i in items(engine)}
+    assert reasons == {""} if not cancelled else all(
         r.startswith("abandoned by the enterprise" if immediately else "marked to abandon") for r in reasons)
 
 
@@ -353,7 +354,7 @@ def test_reminders_planned_before_the_facts_became_impossible_are_cancelled(engi
     with freeze_time("2025-04-18 12:00:00+08:00"), session_for(engine) as session:
         session.get(Patent, patent.id).filing_date = date(2018, 4, 25)  # a bad correction: after the number's year
     result = plan_at(engine, "2025-04-18 13:00:00+08:00")
-    assert {(i.state, i.cancel_reason) for i in items(engine)} == {
+    assert {(i.state, shown_reason(i.cancel_reason)) for i in items(engine)} == {
         ("cancelled", f"fee facts refused: filing date 2018-04-25 is after the year of application number "
                       f"{patent.application_number}")}
     assert {m.state for m in outbox(engine, kind="fee")} == {"cancelled"}
@@ -366,9 +367,9 @@ def test_after_dispatch_downtime_a_message_left_unsent_gives_way_to_the_latest_t
     result = plan_at(engine, "2025-04-24 10:00:00+08:00")  # due-1: the latest tier still meaningful
     live = [m for m in outbox(engine) if m.state == "planned"]
     assert sorted((m.channel, m.day) for m in live) == [("email", date(2025, 4, 24)), ("sms", date(2025, 4, 24))]
-    assert {(i.tier, i.state, i.cancel_reason) for i in items(engine) if i.state != "planned"} == {
-        ("before_due:due-7", "cancelled", "superseded by before_due:due-1"),
-        ("before_due_sms:due-7", "cancelled", "superseded by before_due_sms:due-1")}
+    assert {(i.tier, i.state, read_reason(i.cancel_reason)) for i in items(engine) if i.state != "planned"} == {
+        ("before_due:due-7", "cancelled", reason("superseded", tier="before_due:due-1")),
+        ("before_due_sms:due-7", "cancelled", reason("superseded", tier="before_due_sms:due-1"))}
     assert result.cancelled == 2
     assert {m.state for m in outbox(engine) if m.day == date(2025, 4, 18)} == {"cancelled"}
 

@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from custody.models import Patent
+from custody.reasons import reason_code
 from custody.reminder_settings import CallListEntry
 from custody.status_vocab import StatusBatch, StatusRecord
 from custody.store.db import session_for
@@ -115,4 +116,4 @@ def test_paying_the_restoration_stops_its_reminders(engine: Engine) -> None:
         add_payment(session, session.get(Patent, patent.id), 9, 3500, date(2026, 1, 5), "test")
     with freeze_time("2026-01-13 10:00:00+08:00"):
         result = plan_now(ticks)
-    assert result.items == 0 and {i.cancel_reason for i in items(engine, kind="restore")} == {"paid"}
+    assert result.items == 0 and {reason_code(i.cancel_reason) for i in items(engine, kind="restore")} == {"paid"}

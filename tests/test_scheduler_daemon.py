@@ -27,6 +27,7 @@ from custody.clock import now as real_now
 from custody.config import load_config
 from custody.models import Enterprise
 from custody.models.reminders import PatentDue, Reminder, ReminderAttempt, TickRun
+from custody.reasons import reason
 from custody.store.cancel import cancel_planned_for
 from custody.store.db import engine_for, session_for, upgrade
 from scheduler.daemon import ExtraJob, build_scheduler
@@ -192,7 +193,7 @@ def test_remind_list_and_send_dry_run_leave_out_fees_cancelled_from_a_message(db
     with freeze_time("2025-04-18 10:00:00+08:00"):
         _run(capsys, "--config", config, "remind", "plan")
         with session_for(engine) as session:  # the enterprise paid one of the two fees of the digest
-            cancel_planned_for(session, paid.id, "paid", real_now(), year=9)
+            cancel_planned_for(session, paid.id, reason("paid"), real_now(), year=9)
         for args in (("remind", "list"), ("remind", "send", "--dry-run")):
             code, out, _ = _run(capsys, "--config", config, *args, "--format", "json")
             assert code == 0 and {r["patents"] for r in json.loads(out)} == {f"{kept.application_number}/9"}

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from custody.models import Contact, Patent
 from custody.models.reminders import ChannelPause, ReminderAttempt
+from custody.reasons import read_reason, reason, reason_code, shown_reason
 from custody.reminder_policy import Tier
 from custody.reminder_settings import CallListEntry, SendWindow
 from custody.store.db import session_for
@@ -386,7 +387,7 @@ def test_a_payment_or_an_opt_out_after_planning_stops_the_message(engine: Engine
     with freeze_time("2025-04-18 09:00:00+08:00"):
         dispatch(ticks)
     assert len(smtp_server.received) == 0 and len(aliyun_gateway.accepted()) == 1
-    assert "withdrew consent" in outbox(engine, channel="email")[0].cancel_reason
+    assert read_reason(outbox(engine, channel="email")[0].cancel_reason) == reason("consent_withdrawn", channel="email")
     with freeze_time("2025-04-24 08:00:00+08:00"):
         plan_now(ticks)
     with freeze_time("2025-04-24 08:30:00+08:00"), session_for(engine) as session:
@@ -395,7 +396,7 @@ def test_a_payment_or_an_opt_out_after_planning_stops_the_message(engine: Engine
         dispatch(ticks)  # no planning in between: dispatch itself sees the payment
     assert len(aliyun_gateway.accepted()) == 1
     assert outbox(engine, channel="sms")[-1].state == "cancelled"
-    assert {i.cancel_reason for i in items(engine, channel="sms", tier="before_due_sms:due-1")} == {"paid"}
+    assert {reason_code(i.cancel_reason) for i in items(engine, channel="sms", tier="before_due_sms:due-1")} == {"paid"}
 
 
 def test_a_message_only_lists_its_own_enterprises_patents(engine: Engine, channels, aliyun_gateway,
@@ -598,7 +599,8 @@ def test_a_fee_only_planned_on_the_fallback_channel_does_not_count_as_told(engin
     [fallback] = outbox(engine, fallback_of=sms.id)  # the fee goes by email, whatever else is planned
     assert sms.state == "failed" and fallback.channel == "email"
     # The day's own email, waiting for its retry, would tell the same fee again: it gives way to the fallback.
-    assert (own.state, own.cancel_reason) == ("cancelled", f"duplicate: carried by the fallback custody-{fallback.id}")
+    assert (own.state, shown_reason(own.cancel_reason)) == (
+        "cancelled", f"duplicate: carried by the fallback custody-{fallback.id}")
     [alert] = robot.texts
     assert "已改用email发送" in alert and "已通过email收到" not in alert
 
@@ -659,9 +661,9 @@ def test_messages_planned_on_a_channel_disabled_since_are_cancelled_and_sent_by_
         again = run_once(ticks)
     assert (first["plan"]["rerouted"], again["plan"]["rerouted"]) == (1, 0)
     [sms] = outbox(engine, channel="sms")
-    assert (sms.state, sms.cancel_reason) == ("cancelled", "sms cannot send (not enabled)")
-    assert {(i.state, i.cancel_reason) for i in items(engine, reminder_id=sms.id)} == {
-        ("cancelled", "sms cannot send (not enabled)")}
+    assert (sms.state, shown_reason(sms.cancel_reason)) == ("cancelled", "SMS cannot send (not enabled)")
+    assert {(i.state, read_reason(i.cancel_reason)) for i in items(engine, reminder_id=sms.id)} == {
+        ("cancelled", reason("not_enabled", channel="sms"))}
     [fallback] = outbox(engine, fallback_of=sms.id)
     assert (fallback.channel, fallback.recipient, fallback.state) == ("email", "ip@example.com", "sent")
     assert len(smtp_server.messages) == 1 and not aliyun_gateway.requests
@@ -695,7 +697,7 @@ def test_messages_no_process_has_the_secret_for_are_rerouted_once_they_are_late(
     else:
         assert dispatch(cron)["rerouted"] == 1
     [sms] = outbox(engine, channel="sms")
-    assert sms.state == "cancelled" and "no process has" in sms.cancel_reason
+    assert sms.state == "cancelled" and "no process has" in shown_reason(sms.cancel_reason)
     assert [(m.channel, m.state) for m in outbox(engine, fallback_of=sms.id)] == [("email", "sent")]
     assert len(smtp_server.messages) == 1 and not aliyun_gateway.requests
     [alert] = outbox(engine, kind="alert")

@@ -19,6 +19,7 @@ from custody.fees import fee_schedule, first_unpaid
 from custody.models import Contact, Patent, PatentChange
 from custody.models.reminders import Reminder, ReminderItem
 from custody.models.status import StatusEffect, StatusEvent
+from custody.reasons import read_reason, reason, shown_reason
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
 from custody.status_vocab import StatusBatch, StatusRecord
@@ -268,9 +269,10 @@ def test_planned_reminders_are_cancelled_at_once_when_a_patent_ends_or_is_held(s
     _ingest(session, read_status_file(DATA / "status-all.csv"))
     for item in (ended, held, lapse):
         session.refresh(item)
-    assert (ended.state, ended.cancel_reason) == ("cancelled", "ended (invalidated_full, 2025-02-02): reminders "
-                                                               "stopped, history kept")
-    assert held.state == "cancelled" and held.cancel_reason.startswith("held: transfer to 上海丁有限公司")
+    assert (ended.state, read_reason(ended.cancel_reason)) == (
+        "cancelled", reason("ended", how="invalidated_full", day=date(2025, 2, 2)))
+    assert shown_reason(ended.cancel_reason) == "ended (invalidated_full, 2025-02-02): reminders stopped, history kept"
+    assert held.state == "cancelled" and shown_reason(held.cancel_reason).startswith("held: transfer to 上海丁有限公司")
     assert lapse.state == "planned"  # the restoration reminder a lapse calls for stays
 
 
@@ -402,7 +404,8 @@ def test_a_pledge_cancellation_cancels_the_pledgee_alert_not_sent_yet(session: S
     assert _codes_of(result, P2) == ["status_changed", "pledgee_cleared", "pledgee_alert_cancelled"]
     alert = session.exec(select(Reminder).where(Reminder.key.startswith("pledgee:"))).one()
     session.refresh(alert)
-    assert alert.state == "cancelled" and alert.cancel_reason.startswith("pledge cancelled (专利权质押合同登记的注销")
+    assert alert.state == "cancelled"
+    assert shown_reason(alert.cancel_reason).startswith("pledge cancelled (专利权质押合同登记的注销")
     assert plan_pledgee_alerts(session, RULES, calendar_from(session), TODAY, NOW) == []
 
 

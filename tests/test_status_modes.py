@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 import cli
 from custody.models.reminders import Reminder, ReminderItem
+from custody.reasons import shown_reason
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import default_rules
 from custody.status_vocab import StatusBatch, StatusRecord
@@ -63,7 +64,7 @@ def test_making_a_patent_watch_only_cancels_its_planned_reminders_and_says_why(s
     session.commit()
     effects = _watch(session, P1, C, patents)
     session.expire_all()
-    assert (item.state, item.cancel_reason) == ("cancelled", "watch-only patent: no fee reminders")
+    assert (item.state, shown_reason(item.cancel_reason)) == ("cancelled", "watch-only patent: no fee reminders")
     assert [e.code for e in effects] == ["mode_watch"]
     assert effects[0].message == (f"watch-only, watched by {ENTERPRISES[C]} ({C}), set by 张三; was with "
                                   f"{ENTERPRISES[A]} ({A}): no fee reminders; its status changes go into "

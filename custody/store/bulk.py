@@ -5,8 +5,10 @@ in network round trips.
 """
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+ROWS_PER_INSERT = 2000  # rows per SQLite INSERT statement (fewer when the columns' values would exceed its limit)
 COPY_FROM = 500  # rows: from this many on, PostgreSQL inserts go through COPY
 
 
@@ -151,10 +154,23 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
     if conn.dialect.name == "postgresql":
         _copy_columns(conn, table, names, converted)
     else:
-        quoted = ", ".join(f'"{c}"' for c in names)
-        marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
-                             list(zip(*converted, strict=True)))
+        _insert_values(conn, table, names, list(zip(*converted, strict=True)))
+
+
+def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple]) -> None:
+    """SQLite: INSERT … VALUES with hundreds of rows per statement. SQLite stores them without Python's interpreter
+    lock (executemany takes it back for every row), so the import's reader (custody.read_ahead) reads the next
+    chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row."""
+    driver = conn.connection.driver_connection
+    per = max(1, min(ROWS_PER_INSERT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    quoted = ", ".join(f'"{c}"' for c in names)
+    head = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    full = head + ", ".join([one] * per)
+    for start in range(0, len(rows), per):
+        part = rows[start:start + per]
+        statement = full if len(part) == per else head + ", ".join([one] * len(part))
+        conn.exec_driver_sql(statement, tuple(chain.from_iterable(part)))
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
@@ -210,6 +226,12 @@ def copy_then(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
     """PostgreSQL: COPY the rows into a temporary table, then `INSERT INTO table (columns) <select_tail>`, where
     the tail reads `{scratch}` (e.g. an INSERT ... SELECT ... ON CONFLICT DO UPDATE)."""
     columns = list(rows[0])
+    copy_tuples_then(session, table, columns, ([row[c] for c in columns] for row in rows), select_tail)
+
+
+def copy_tuples_then(session: Session, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                     select_tail: str) -> None:
+    """copy_then for rows already in `columns` order (tuples built from columns: no dict per row)."""
     names = ", ".join(f'"{c}"' for c in columns)
     scratch = f"copy_{uuid.uuid4().hex[:12]}"
     raw = session.connection().connection.driver_connection
@@ -217,6 +239,20 @@ def copy_then(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any
         cursor.execute(f'CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM "{table.name}" WITH NO DATA')
         with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(row)
         cursor.execute(f'INSERT INTO "{table.name}" ({names}) ' + select_tail.format(scratch=scratch))
         cursor.execute(f"DROP TABLE {scratch}")
+
+
+def analyze_if_grown(session: Session, table: sa.Table, rows: int) -> None:
+    """PostgreSQL: ANALYZE `table` (in this transaction) when it now holds `rows` rows and its statistics were
+    taken at a size off by more than a tenth (or never). Autovacuum would do it a minute or so after a bulk
+    change; until then the planner takes a freshly imported million patents for an empty table, and every
+    chunk of a full refresh read its id range by a sequential scan (2 s of the first plan at 1 M). ANALYZE samples
+    a fixed number of rows (a few hundred ms) and counts this transaction's own new rows."""
+    if not _is_postgresql(session):
+        return
+    known = session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+                            {"name": table.name}).scalar()
+    if known is None or known < 0 or abs(rows - known) > 0.1 * rows + 50:
+        session.execute(sa.text(f'ANALYZE "{table.name}"'))

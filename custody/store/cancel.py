@@ -7,6 +7,8 @@ not yet claimed, and a message left with nothing to say is cancelled with the sa
 claimed by a dispatcher is not touched here (it may be on the wire): dispatch checks each message's fees again just
 before sending, and planning sweeps everything planned as well, so a change that forgot to call the seam is still
 caught before anything goes out.
+
+Every reason is stored as data (custody.reasons: a code and its fields), worded when an operator reads it.
 """
 from __future__ import annotations
 
@@ -16,28 +18,37 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from custody.eligibility import reminder_block_reason
+from custody.eligibility import reminder_block
 from custody.models import Patent, Payment
 from custody.models.reminders import OPEN_STATES, Reminder, ReminderItem
+from custody.reasons import Reason, reason
 from custody.reminder_settings import ReminderSettings
 from custody.store.standing import instructions_for, standings
 
 ITEM = ReminderItem.__table__
 REMINDER = Reminder.__table__
 SUPERSEDE_KEY = ("patent_id", "fee_year", "kind", "channel", "recipient")
+_BATCH = 500  # item ids per UPDATE (SQLite binds each one)
+_PAID, _MOVED = reason("paid"), reason("other_enterprise")
 
 
-def cancel_items(session: Session, reasons: dict[int, str]) -> int:
-    """Cancel these planned items ({item id: reason}); returns how many were still planned."""
+def cancel_items(session: Session, reasons: dict[int, Reason]) -> int:
+    """Cancel these planned items ({item id: reason}); returns how many were still planned. One statement per
+    distinct reason and batch of ids: after downtime a sweep cancels many items for few reasons."""
+    by_reason: dict[str, list[int]] = {}
+    for item_id, why in reasons.items():
+        by_reason.setdefault(why.stored(), []).append(item_id)
     done = 0
-    for item_id, reason in reasons.items():
-        done += session.execute(sa.update(ITEM).where(ITEM.c.id == item_id, ITEM.c.state == "planned")
-                                .values(state="cancelled", cancel_reason=reason)).rowcount
+    for text, ids in by_reason.items():
+        for start in range(0, len(ids), _BATCH):
+            done += session.execute(sa.update(ITEM).where(ITEM.c.id.in_(ids[start:start + _BATCH]),
+                                                          ITEM.c.state == "planned")
+                                    .values(state="cancelled", cancel_reason=text)).rowcount
     return done
 
 
 def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterable[int] | None = None,
-                          reason: str = "nothing left to say") -> int:
+                          why: Reason | None = None) -> int:
     """Planned fee messages left without a planned item are cancelled (an alert or a statement has none)."""
     has_item = sa.exists().where(ITEM.c.reminder_id == REMINDER.c.id, ITEM.c.state == "planned")
     # Alerts and statements carry no items: never "empty".
@@ -45,10 +56,11 @@ def cancel_empty_messages(session: Session, now: datetime, reminder_ids: Iterabl
                                       ~has_item)
     if reminder_ids is not None:
         query = query.where(REMINDER.c.id.in_(list(reminder_ids)))
-    return session.execute(query.values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
+    text = (why or reason("nothing_left")).stored()
+    return session.execute(query.values(state="cancelled", cancel_reason=text, updated_at=now)).rowcount
 
 
-def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datetime,
+def cancel_planned_for(session: Session, patent_id: int, why: Reason, now: datetime,
                        year: int | None = None) -> int:
     """Cancel at once this patent's reminder items (of one fee year, if given: a payment) in messages not yet
     claimed for sending; returns how many. Fee reminders, lapse notices and restoration reminders alike."""
@@ -57,8 +69,8 @@ def cancel_planned_for(session: Session, patent_id: int, reason: str, now: datet
     if year is not None:
         query = query.where(ITEM.c.fee_year == year)
     rows = session.execute(query).all()
-    done = cancel_items(session, {row.id: reason for row in rows})
-    cancel_empty_messages(session, now, {row.reminder_id for row in rows}, reason)
+    done = cancel_items(session, {row.id: why for row in rows})
+    cancel_empty_messages(session, now, {row.reminder_id for row in rows}, why)
     return done
 
 
@@ -103,13 +115,13 @@ def _latest_items(session: Session, rows) -> dict[tuple, tuple[int, int, str]]:
     return latest
 
 
-def _superseded(row, latest: dict[tuple, tuple[int, int, str]]) -> str | None:
+def _superseded(row, latest: dict[tuple, tuple[int, int, str]]) -> Reason | None:
     """After downtime only the latest meaningful tier goes out (issue 4): an item left unsent gives way to a later
     tier planned since for the same fee, kind, channel and person in another message."""
     found = latest.get(tuple(getattr(row, c) for c in SUPERSEDE_KEY))
     if found is None or found[0] <= row.id or found[1] == row.reminder_id:
         return None
-    return f"superseded by {found[2]}"
+    return reason("superseded", tier=found[2])
 
 
 def _sent_since(session: Session, rows) -> dict[tuple, list[tuple[datetime, int]]]:
@@ -126,26 +138,27 @@ def _sent_since(session: Session, rows) -> dict[tuple, list[tuple[datetime, int]
     return found
 
 
-def _told_since(row, sent: dict[tuple, list[tuple[datetime, int]]]) -> str | None:
+def _told_since(row, sent: dict[tuple, list[tuple[datetime, int]]]) -> Reason | None:
     """The same fee went to the same person on the same channel after this item was planned, in another message
     (the fallback of a failed message, and the person's own message waiting meanwhile): the later one is not sent."""
     for sent_at, message_id in sent.get(tuple(getattr(row, c) for c in SUPERSEDE_KEY), ()):
         if message_id != row.reminder_id and sent_at >= row.created_at:
-            return f"duplicate: already sent in custody-{message_id}"
+            return reason("duplicate_sent", message=message_id)
     return None
 
 
-def _out_of_time(row, on: date, settings: ReminderSettings) -> str | None:
+def _out_of_time(row, on: date, settings: ReminderSettings) -> Reason | None:
     if row.kind == "restore":  # pay_by is the last day to request restoration (Rule 6 ¶2)
-        return "too late: restoration can no longer be requested" if on > row.pay_by else None
+        return reason("too_late_restore") if on > row.pay_by else None
     last = row.grace_end or row.due_date
     if row.kind == "lapse":
         last += timedelta(days=settings.lapse_notice_days)
-    return "too late: the fee can no longer be paid" if on > last else None
+    return reason("too_late_fee") if on > last else None
 
 
 def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
-                       reminder_ids: Iterable[int] | None = None, before_item: int | None = None) -> dict[int, str]:
+                       reminder_ids: Iterable[int] | None = None, before_item: int | None = None
+                       ) -> dict[int, Reason]:
     """{item id: why it must not go out} for planned items (of these messages, or all; with ids below
     `before_item` only, when given). Items planned later still count as what supersedes the ones checked."""
     rows = _planned_items(session, reminder_ids, before_item)
@@ -156,12 +169,12 @@ def stale_item_reasons(session: Session, on: date, settings: ReminderSettings,
     standing = standings(session, {r.patent_id: (r.mode, r.enterprise_id) for r in rows}, instructions)
     reasons = {}
     for row in rows:
-        reason = ("paid" if (row.patent_id, row.fee_year) in paid else
-                  "the patent now belongs to another enterprise" if row.enterprise_id != row.addressed_to else
-                  reminder_block_reason(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings)
-                  or _superseded(row, latest) or _told_since(row, sent))
-        if reason:
-            reasons[row.id] = reason
+        why = (_PAID if (row.patent_id, row.fee_year) in paid else
+               _MOVED if row.enterprise_id != row.addressed_to else
+               reminder_block(standing[row.patent_id], row.kind, on) or _out_of_time(row, on, settings)
+               or _superseded(row, latest) or _told_since(row, sent))
+        if why:
+            reasons[row.id] = why
     return reasons
 
 

@@ -34,6 +34,7 @@ from custody.messages import (
 )
 from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
+from custody.reasons import Reason, reason
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule
 from custody.store.calendar import calendar_from
@@ -60,18 +61,19 @@ def envelope_of(reminder: Reminder) -> Envelope:
                     template=reminder.template, params=json.loads(reminder.params or "{}"))
 
 
-def _release(session: Session, reminder: Reminder, worker: str, not_before: datetime, why: str,
+def _release(session: Session, reminder: Reminder, worker: str, not_before: datetime, why: Reason,
              now: datetime) -> None:
     """Back to planned without counting an attempt: it was never tried."""
     transition(session, reminder.id, ["sending"], worker, state="planned", not_before=not_before,
-               attempts=reminder.attempts - 1, last_error=why, updated_at=now)
+               attempts=reminder.attempts - 1, last_error=why.stored(), updated_at=now)
 
 
-def _cancel(session: Session, reminder: Reminder, worker: str, why: str, now: datetime) -> None:
-    transition(session, reminder.id, ["sending"], worker, state="cancelled", cancel_reason=why, updated_at=now)
+def _cancel(session: Session, reminder: Reminder, worker: str, why: Reason, now: datetime) -> None:
+    text = why.stored()
+    transition(session, reminder.id, ["sending"], worker, state="cancelled", cancel_reason=text, updated_at=now)
     session.execute(sa.update(ReminderItem.__table__)
                     .where(ReminderItem.reminder_id == reminder.id, ReminderItem.state == "planned")
-                    .values(state="cancelled", cancel_reason=why))
+                    .values(state="cancelled", cancel_reason=text))
 
 
 class _Batch:
@@ -115,14 +117,14 @@ class _Batch:
     def instructions_of(self, enterprise_id: int | None) -> Instructions:
         return self.instructions.get(enterprise_id, Instructions())
 
-    def opt_out_reason(self, reminder: Reminder) -> str | None:
+    def opt_out_reason(self, reminder: Reminder) -> Reason | None:
         if reminder.contact_id is None:
-            return None if reminder.recipient in self.listed else "the contact has been removed"
+            return None if reminder.recipient in self.listed else reason("contact_removed")
         contact = self.contacts.get(reminder.contact_id)
         if contact is None or contact.address(reminder.channel) != reminder.recipient:
-            return f"the contact withdrew consent for {reminder.channel} or changed the address"
+            return reason("consent_withdrawn", channel=reminder.channel)
         if reminder.channel == "sms" and self.instructions_of(contact.enterprise_id).no_sms:
-            return "the enterprise asked for no SMS"
+            return reason("no_sms")
         return None
 
 
@@ -179,7 +181,7 @@ def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, c
     """The checks that can hold a message back or cancel it; True if it may go out now."""
     now, window = batch.now, batch.settings.window_for(reminder.channel)
     if window is not None and not window.allows(now):
-        _release(session, reminder, worker, window.next_open(now), "outside the channel's sending hours", now)
+        _release(session, reminder, worker, window.next_open(now), reason("sending_hours"), now)
         return False
     if reminder.kind != "alert" or reminder.contact_id is not None:  # operator alerts have no contact
         why = batch.opt_out_reason(reminder)
@@ -188,7 +190,7 @@ def _checked(session: Session, batch: _Batch, reminder: Reminder, worker: str, c
             return False
     freed = batch.cap_frees_at(reminder, cap)
     if freed is not None:
-        _release(session, reminder, worker, freed, "the recipient's daily cap is reached", now)
+        _release(session, reminder, worker, freed, reason("daily_cap"), now)
         return False
     return True
 
@@ -270,8 +272,7 @@ def _ready(session: Session, batch: _Batch, reminders: Sequence[Reminder], lines
             attached[reminder.id] = (document,)
         elif reminder.kind != "alert":
             if not lines.get(reminder.id):
-                _cancel(session, reminder, worker, "nothing left to say: every fee in it was settled or told since",
-                        now)
+                _cancel(session, reminder, worker, reason("nothing_left_settled"), now)
                 continue
             _store_text(batch, reminder, _rendered(batch, reminder, lines[reminder.id], restoration))
         if not _fits(session, batch, reminder, worker, (limits or {}).get(reminder.channel)):
@@ -288,8 +289,8 @@ def _statement(session: Session, batch: _Batch, reminder: Reminder, worker: str,
     """Render a statement email (custody.store.statements.statement_mail): its text is stored, its document
     returned. One that cannot be rendered fails for good here, before any network call, and the operator is told."""
     if statement_mail is None:
-        why = "this dispatcher cannot render statements"
-        fail(session, reminder, batch.now, batch.settings, "local.STATEMENT", why, worker, from_states=("sending",))
+        fail(session, reminder, batch.now, batch.settings, "local.STATEMENT", reason("no_statements"), worker,
+             from_states=("sending",))
         return None
     try:
         with session.begin_nested():

@@ -21,6 +21,7 @@ from custody.models import Enterprise, Patent
 from custody.models.imports import PatentChange
 from custody.models.reminders import Reminder, ReminderItem
 from custody.models.status import StatusEffect
+from custody.reasons import reason
 from custody.store.cancel import cancel_empty_messages
 
 PATENT = Patent.__table__
@@ -29,6 +30,7 @@ EFFECT = StatusEffect.__table__
 ITEM = ReminderItem.__table__
 REMINDER = Reminder.__table__
 ENDED = "ended"
+_ENDED = reason("custody_ended")  # what the reminders of a patent whose custody ended are cancelled with
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _cancel_planned(session: Session, scope: sa.ColumnElement, now: datetime) ->
         ITEM.c.patent_id.in_(patents), ITEM.c.state == "planned", ITEM.c.reminder_id.in_(open_messages)))]
     done = session.execute(sa.update(ITEM).where(
         ITEM.c.patent_id.in_(patents), ITEM.c.state == "planned", ITEM.c.reminder_id.in_(open_messages))
-        .values(state="cancelled", cancel_reason="custody ended: no reminders")).rowcount
+        .values(state="cancelled", cancel_reason=_ENDED.stored())).rowcount
     if touched:
-        cancel_empty_messages(session, now, touched, "custody ended: no reminders")
+        cancel_empty_messages(session, now, touched, _ENDED)
     return done

@@ -13,11 +13,13 @@ at fees whose tier state changed (a full refresh of a million patents would othe
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -27,12 +29,12 @@ from sqlmodel import Session
 from custody.models import CalendarSchedule, Patent, Payment
 from custody.models.reminders import PatentDue
 from custody.portfolio import next_due_frame
-from custody.portfolio_screen import screen
+from custody.portfolio_screen import Problem, screen
 from custody.reminder_policy import Tier
 from custody.reminder_settings import ReminderSettings
 from custody.report_engine import Chunk
 from custody.ruleset import RuleSet
-from custody.store.bulk import among, converted_rows, copy_then
+from custody.store.bulk import among, analyze_if_grown, converted_rows, copy_tuples_then
 from custody.store.portfolio_read import Scope, chunks, chunks_of
 from custody.store.ticks import read_cursor, write_cursor
 from custody.workdays import WorkCalendar
@@ -52,7 +54,7 @@ class Screened:
     patent_id: int
     application_number: str
     enterprise_id: int | None
-    problem: str
+    problem: Problem  # str(problem): in the current language
 
 
 @dataclass(frozen=True)
@@ -268,9 +270,9 @@ def refresh_chunk(session: Session, chunk: Chunk, settings: ReminderSettings, ru
         for name in DATE_COLUMNS:  # Python dates for COPY
             days = columns[name]
             columns[name] = np.where(np.isnat(days), None, days.astype(object))
-        names = list(columns)
-        upsert_due(session, [dict(zip(names, values, strict=True), refreshed_at=now)
-                             for values in zip(*(columns[n].tolist() for n in names), strict=True)], keep_fire)
+        names = [*columns, "refreshed_at"]
+        rows = zip(*(columns[n].tolist() for n in columns), repeat(now, len(columns["patent_id"])), strict=True)
+        _upsert_postgresql(session, names, rows, keep_fire)
     else:
         _upsert_sqlite(session, [*columns, "refreshed_at"], _sqlite_rows(session, columns, now), keep_fire)
     return np.asarray(columns["patent_id"], np.int64), screened
@@ -303,9 +305,14 @@ def upsert_due(session: Session, records: list[dict], keep_fire: bool) -> None:
     table = PatentDue.__table__
     names = list(records[0])
     if session.get_bind().dialect.name == "postgresql":
-        copy_then(session, table, records, f'SELECT {", ".join(names)} FROM {{scratch}} {_conflict(True, keep_fire)}')
+        _upsert_postgresql(session, names, (itemgetter(*names)(r) for r in records), keep_fire)
         return
     _upsert_sqlite(session, names, converted_rows(session, table, records), keep_fire)
+
+
+def _upsert_postgresql(session: Session, names: list[str], rows: Iterable[Sequence], keep_fire: bool) -> None:
+    copy_tuples_then(session, PatentDue.__table__, names, rows,
+                     f'SELECT {", ".join(names)} FROM {{scratch}} {_conflict(True, keep_fire)}')
 
 
 def _upsert_sqlite(session: Session, names: list[str], rows: list[tuple], keep_fire: bool) -> None:
@@ -325,8 +332,9 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
     # --as-of) must recompute them.
     keep_fire = cursor.get("tiers") == tiers and on >= date.fromisoformat(cursor.get("day", "9999-12-31"))
     if full:
-        found = chunks(session, Scope(custody_only=True, facts_only=True), size=CHUNK)
         count = session.execute(sa.select(sa.func.count()).select_from(Patent)).scalar()
+        analyze_if_grown(session, Patent.__table__, count)  # the first refresh after a bulk import
+        found = chunks(session, Scope(custody_only=True, facts_only=True), size=CHUNK)
     else:
         ids = changed_patent_ids(session, datetime.fromisoformat(cursor["since"]))
         # Lists of at most 20,000 ids: within SQLite's parameter limit.
@@ -343,6 +351,8 @@ def refresh_due(session: Session, settings: ReminderSettings, rules: RuleSet, ca
             _drop_unwritten(session, chunk.patents.index, written)
     if full:  # also drops rows of patents gone to watch-only, paid up, expired or refused
         _drop_unwritten_between(session, previous, None, np.empty(0, np.int64))
+        # What it holds now: the planner's reads and updates of these rows follow in this transaction.
+        analyze_if_grown(session, PatentDue.__table__, rows)
     write_cursor(session, CURSOR, json.dumps({"since": (now - OVERLAP).isoformat(), "fingerprint": fingerprint,
                                               "tiers": tiers, "day": on.isoformat()}))
     return RefreshSummary(count, rows, full, tuple(problems))
@@ -360,7 +370,7 @@ def _drop_unwritten_between(session: Session, low: int, high: int | None, writte
     query = sa.select(table.c.patent_id).where(table.c.patent_id > low)
     if high is not None:
         query = query.where(table.c.patent_id <= high)
-    stored = np.fromiter(session.execute(query).scalars(), dtype=np.int64)
+    stored = np.array(session.execute(query).scalars().all(), dtype=np.int64)  # all at once, not row by row
     _delete_due(session, np.setdiff1d(stored, written))
 
 

@@ -30,6 +30,7 @@ from custody.i18n import label
 from custody.masking import mask_text
 from custody.models import Contact, Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderAttempt, ReminderItem
+from custody.reasons import Reason, reason, shown_reason
 from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
 
@@ -180,21 +181,23 @@ def cancel_duplicates(session: Session, fees: Sequence[Fee], channel: str, addre
                     REMINDER.c.state == "planned", REMINDER.c.id != fallback_id,
                     ITEM.c.patent_id.in_({p for p, _, _ in pairs})))
     rows = [r for r in session.execute(query) if (r.patent_id, r.fee_year, r.kind) in pairs]
-    why = f"duplicate: carried by the fallback custody-{fallback_id}"
+    why = reason("fallback_duplicate", message=fallback_id)
     if rows:
         session.execute(sa.update(ITEM).where(ITEM.c.id.in_([r.id for r in rows]), ITEM.c.state == "planned")
-                        .values(state="cancelled", cancel_reason=why))
+                        .values(state="cancelled", cancel_reason=why.stored()))
         _cancel_if_empty(session, {r.reminder_id for r in rows}, why, now)
     return len(rows)
 
 
-def _cancel_if_empty(session: Session, message_ids: Iterable[int], why: str, now: datetime) -> None:
+def _cancel_if_empty(session: Session, message_ids: Iterable[int], why: Reason, now: datetime) -> None:
     has_item = sa.exists().where(ITEM.c.reminder_id == REMINDER.c.id, ITEM.c.state == "planned")
     session.execute(sa.update(REMINDER).where(REMINDER.c.id.in_(list(message_ids)), REMINDER.c.state == "planned",
-                                              ~has_item).values(state="cancelled", cancel_reason=why, updated_at=now))
+                                              ~has_item).values(state="cancelled", cancel_reason=why.stored(),
+                                                                updated_at=now))
 
 
-def cancel_waiting_fallbacks(session: Session, channel: str, address: str, why: str, now: datetime) -> list[Fee]:
+def cancel_waiting_fallbacks(session: Session, channel: str, address: str, why: Reason, now: datetime
+                             ) -> list[Fee]:
     """Fallbacks still waiting on a channel that has just refused this address for good: cancelled (they would
     only fail again). Returns the fees they carried."""
     ids = list(session.execute(sa.select(REMINDER.c.id).where(
@@ -204,9 +207,10 @@ def cancel_waiting_fallbacks(session: Session, channel: str, address: str, why: 
         return []
     item_ids = list(session.execute(sa.select(ITEM.c.id).where(ITEM.c.reminder_id.in_(ids),
                                                                ITEM.c.state == "planned")).scalars())
-    session.execute(sa.update(ITEM).where(ITEM.c.id.in_(item_ids)).values(state="cancelled", cancel_reason=why))
+    text = why.stored()
+    session.execute(sa.update(ITEM).where(ITEM.c.id.in_(item_ids)).values(state="cancelled", cancel_reason=text))
     session.execute(sa.update(REMINDER).where(REMINDER.c.id.in_(ids), REMINDER.c.state == "planned")
-                    .values(state="cancelled", cancel_reason=why, updated_at=now))
+                    .values(state="cancelled", cancel_reason=text, updated_at=now))
     return carried_fees(session, item_ids)
 
 
@@ -307,7 +311,7 @@ def _unreachable(session: Session, failed: Reminder, fees: Sequence[Fee], now: d
                  detail: str, other: Reminder | None) -> Fallback:
     """Neither channel reaches this person: the fallbacks still waiting on the channel that has just refused them
     are cancelled, and the operator is asked to call, with every fee they were not told of."""
-    why = f"{failed.channel} refused this person for good (custody-{failed.id}): the operator was asked to call"
+    why = reason("unreachable", channel=failed.channel, message=failed.id)
     waiting = cancel_waiting_fallbacks(session, failed.channel, failed.recipient, why, now)
     keys = {f.key for f in fees}
     missed = [*fees, *(f for f in waiting if f.key not in keys)]
@@ -318,11 +322,11 @@ def _unreachable(session: Session, failed: Reminder, fees: Sequence[Fee], now: d
     details = [f"{channel_name(failed.channel)} {mask_text(failed.recipient)}：{said}（custody-{failed.id}，已失败）"]
     if other is not None:
         failed_too = other.state == "failed"
-        state = "已失败" if failed_too else f"已取消：{other.cancel_reason or ''}"
-        known = other.last_error or ""
-        reason = (known if known.startswith(other.last_code or "-") else f"{other.last_code or ''} {known}").strip() \
+        state = "已失败" if failed_too else f"已取消：{shown_reason(other.cancel_reason)}"
+        known = shown_reason(other.last_error)
+        said_too = (known if known.startswith(other.last_code or "-") else f"{other.last_code or ''} {known}").strip() \
             if failed_too else ""
-        details.append(f"{channel_name(other.channel)} {mask_text(other.recipient)}：{reason}"
+        details.append(f"{channel_name(other.channel)} {mask_text(other.recipient)}：{said_too}"
                        f"（custody-{other.id}，{state}）")
     if failed.fallback_of is not None:
         details.append("备用渠道也发送失败，请人工联系")

@@ -13,6 +13,7 @@ import_payments.py.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.models import Enterprise, OpenLicence, Patent, Payment
 from custody.models.imports import ImportRecord
+from custody.read_ahead import read_ahead
 from custody.store.import_batch import (  # noqa: F401 - the import API, re-exported for importers and the CLI
     CONTACT_FIELDS,
     ENTERPRISE_FIELDS,
@@ -86,12 +88,16 @@ class StoreLookup:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection | None = None
+        # The reader asks from its own thread (custody.read_ahead) while the import writes on the same connection:
+        # one at a time.
+        self.conn_lock = threading.Lock()
         self._enterprises: dict[str, StoredEnterprise] | None = None
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         if self.conn is not None:
-            yield self.conn
+            with self.conn_lock:
+                yield self.conn
             return
         with self.engine.connect() as conn:
             yield conn
@@ -185,7 +191,7 @@ def apply_chunks(engine: Engine, record: Batch, chunks: Iterable[Batch], *, dry_
             import_id = _insert_import(conn, record, dry_run, started_at, now)
             with _answering(lookup, conn):
                 _write(conn, chunks, outcome, import_id, now, f"import:{record.file_name}"[:200],
-                       allow_lower_paid_through)
+                       allow_lower_paid_through, lookup.conn_lock if lookup is not None else threading.Lock())
             if inspect is not None:
                 inspect(conn)
             kept = keep()
@@ -213,18 +219,25 @@ def _answering(lookup: StoreLookup | None, conn: Connection) -> Iterator[None]:
 
 
 def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_id: int, now: datetime, source: str,
-           allow_lower_paid_through: bool) -> None:
+           allow_lower_paid_through: bool, conn_lock: threading.Lock) -> None:
+    """Each chunk written as the reader, a chunk or two ahead in its own thread, reads the next ones."""
     patents = PatentWriter(conn, outcome, import_id, now, source, allow_lower_paid_through)
-    for chunk in chunks:
-        if chunk.enterprises or chunk.contacts:
-            ids = write_enterprises(conn, outcome, now, chunk.enterprises)
-            if chunk.contacts:
-                write_contacts(conn, outcome, now, chunk.contacts, ids)
-        for start in range(0, len(chunk.patents), WRITE_CHUNK):
-            patents.write(chunk.patents[start:start + WRITE_CHUNK], chunk.patent_rows[start:start + WRITE_CHUNK])
-        for start in range(0, len(chunk.payments), CHUNK):
-            write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK], import_id)
+    for chunk in read_ahead(chunks):
+        with conn_lock:
+            _write_chunk(conn, chunk, outcome, source, now, import_id, patents)
     patents.finish()
+
+
+def _write_chunk(conn: Connection, chunk: Batch, outcome: Outcome, source: str, now: datetime, import_id: int,
+                 patents: PatentWriter) -> None:
+    if chunk.enterprises or chunk.contacts:
+        ids = write_enterprises(conn, outcome, now, chunk.enterprises)
+        if chunk.contacts:
+            write_contacts(conn, outcome, now, chunk.contacts, ids)
+    for start in range(0, len(chunk.patents), WRITE_CHUNK):
+        patents.write(chunk.patents[start:start + WRITE_CHUNK], chunk.patent_rows[start:start + WRITE_CHUNK])
+    for start in range(0, len(chunk.payments), CHUNK):
+        write_payments(conn, outcome, source, now, chunk.payments[start:start + CHUNK], import_id)
 
 
 def _insert_import(conn: Connection, batch: Batch, dry_run: bool, started_at: datetime, now: datetime) -> int:

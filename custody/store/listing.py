@@ -1,4 +1,6 @@
-"""The outbox as rows for `custody remind list` / `remind send --dry-run`: recipients masked, patents named."""
+"""The outbox as rows for `custody remind list` / `remind send --dry-run`: recipients masked, patents named, the
+reason a message was cancelled or held back worded in the operator's language (custody.reasons); JSON keeps its
+code too ("reason_code": null for none, or for a provider's answer)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,6 +14,7 @@ from custody.clock import SHANGHAI
 from custody.masking import mask_text
 from custody.models import Enterprise, Patent
 from custody.models.reminders import Reminder, ReminderItem
+from custody.reasons import reason_code, shown_reason
 
 
 def _patents(session: Session, reminder_ids: list[int], cancelled: set[int]) -> dict[int, list[str]]:
@@ -47,5 +50,12 @@ def reminder_rows(session: Session, state: str | None, channel: str | None, limi
         "id": r.id, "state": r.state, "kind": r.kind, "channel": r.channel, "recipient": mask_text(r.recipient),
         "enterprise": name or "", "patents": ", ".join(patents.get(r.id, [])), "day": r.day.isoformat(),
         "not_before": r.not_before.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), "attempts": r.attempts,
-        "provider_id": r.provider_id, "last": r.cancel_reason or " ".join(filter(None, (r.last_code, r.last_error))),
+        "provider_id": r.provider_id, "last": _last(r), "reason_code": reason_code(r.cancel_reason or r.last_error),
     } for r, name in rows]
+
+
+def _last(reminder: Reminder) -> str:
+    """Why it was cancelled, else the provider's last code and what it (or we) said."""
+    if reminder.cancel_reason:
+        return shown_reason(reminder.cancel_reason)
+    return " ".join(filter(None, (reminder.last_code, shown_reason(reminder.last_error))))

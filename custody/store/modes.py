@@ -15,6 +15,7 @@ from sqlmodel import Session
 from custody.models import Enterprise, Patent
 from custody.models.core import PATENT_MODES
 from custody.models.status import StatusEvent
+from custody.reasons import reason
 from custody.status_effects import Effect
 from custody.store.status import cancel_planned, record_effects
 
@@ -56,7 +57,7 @@ def set_mode(session: Session, patent: Patent, mode: str, enterprise: Enterprise
     session.add(patent)
     if mode == "watch":
         _mark_known_events_digested(session, patent.id, now)
-        cancel_planned(session, patent, "watch-only patent: no fee reminders", now)
+        cancel_planned(session, patent, reason("watch_only"), now)
     record_effects(session, patent.id, [effect], today)
     session.flush()
     return [effect]

@@ -22,6 +22,7 @@ from custody.masking import mask_text
 from custody.messages import KIND_STAGE, render_alert
 from custody.models.core import Enterprise
 from custody.models.reminders import ChannelPause, Reminder, ReminderAttempt, ReminderItem
+from custody.reasons import Reason, reason, stored
 from custody.reminder_settings import ReminderSettings
 from custody.store.bulk import insert_ignore
 from custody.store.fallback import enterprise_name, plan_fallback
@@ -119,7 +120,7 @@ def _fold_into(session: Session, target: Any, others: list[Any], now: datetime) 
     ids = [r.id for r in others]
     session.execute(sa.update(ITEM).where(ITEM.c.reminder_id.in_(ids), ITEM.c.state == "planned")
                     .values(reminder_id=target.id))
-    why = f"merged into custody-{target.id}: one digest per person and day (sent late, after an outage)"
+    why = reason("merged", message=target.id).stored()
     done = {r.id for r in others if transition(session, r.id, ["planned", "sending"], None, state="cancelled",
                                                cancel_reason=why, updated_at=now)}
     kind = max([target.kind, *(r.kind for r in others)], key=KIND_STAGE.__getitem__)
@@ -243,7 +244,7 @@ def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, no
                       f"{code}: {detail}", now, settings)
         return "failed" if fail(session, reminder, now, settings, code, detail, worker) else "lost"
     if outcome == "permanent" or (outcome == "retry" and reminder.attempts >= settings.retry.max_attempts):
-        why = detail if outcome == "permanent" else f"gave up after {reminder.attempts} attempts: {detail}"
+        why = detail if outcome == "permanent" else reason("gave_up", attempts=reminder.attempts, detail=detail)
         return "failed" if fail(session, reminder, now, settings, code, why, worker) else "lost"
     if outcome == "pause_channel":
         until = now + timedelta(minutes=settings.pause_minutes)
@@ -259,13 +260,15 @@ def record_outcome(session: Session, reminder: Reminder, result: SendOutcome, no
 
 
 def fail(session: Session, reminder: Reminder, now: datetime, settings: ReminderSettings, code: str | None,
-         detail: str, worker: str | None = None, from_states: Sequence[str] = ("sending", "unknown")) -> bool:
+         why: Reason | str, worker: str | None = None, from_states: Sequence[str] = ("sending", "unknown")) -> bool:
     """Failed for good: plan the fallback channel (when there is one) and alert the operator (custody.store.fallback:
-    what the alert says is what the outbox holds)."""
+    what the alert says is what the outbox holds). `why`: a reason of ours (stored as data, custody.reasons), or
+    what the provider said (stored as it is)."""
+    detail = str(why)
     items = list(session.execute(sa.select(ITEM.c.id).where(ITEM.c.reminder_id == reminder.id,
                                                             ITEM.c.state.in_(["planned", "sent"]))).scalars())
     if not transition(session, reminder.id, from_states, worker, state="failed", last_code=code,
-                      last_error=detail, updated_at=now):
+                      last_error=stored(why), updated_at=now):
         return False
     session.execute(sa.update(ITEM).where(ITEM.c.id.in_(items), ITEM.c.state.in_(["planned", "sent"]))
                     .values(state="failed"))
@@ -316,7 +319,7 @@ def plan_alert(session: Session, settings: ReminderSettings, key: str, now: date
 
 
 def stranded_reasons(session: Session, settings: ReminderSettings, now: datetime,
-                     unready: Mapping[str, str]) -> dict[int, str]:
+                     unready: Mapping[str, str]) -> dict[int, Reason]:
     """{message id: why} for planned messages no process will ever send: on a channel the configuration no longer
     sends on (disabled since they were planned), or on one whose secret this process lacks (`unready`: {channel:
     the secret}) and that nobody else has sent either, `health.overdue_minutes` after it was due. The second test
@@ -333,9 +336,9 @@ def stranded_reasons(session: Session, settings: ReminderSettings, now: datetime
         return {}
     query = (sa.select(REMINDER.c.id, REMINDER.c.channel)
              .where(REMINDER.c.state == "planned", REMINDER.c.kind != "alert", sa.or_(*where)).order_by(REMINDER.c.id))
-    return {row.id: (f"{row.channel} cannot send (not enabled)" if row.channel in dead else
-                     f"{row.channel} unsent for {settings.health.overdue_minutes} min past its time: no process "
-                     f"has {unready[row.channel]}") for row in session.execute(query)}
+    return {row.id: (reason("not_enabled", channel=row.channel) if row.channel in dead else
+                     reason("stranded", channel=row.channel, minutes=settings.health.overdue_minutes,
+                            secret=unready[row.channel])) for row in session.execute(query)}
 
 
 def _planned_channels(session: Session) -> set[str]:
@@ -348,26 +351,26 @@ def reroute_stranded(session: Session, settings: ReminderSettings, now: datetime
     """Cancel the planned messages no process will send (`stranded_reasons`), each with its reason, plan their
     fallback channel so no fee goes untold, and alert the operator once per run and channel. Returns how many."""
     reasons = stranded_reasons(session, settings, now, unready)
-    follow_ups: dict[str, list[str]] = {}
-    for reminder_id, reason in reasons.items():
+    follow_ups: dict[Reason, list[str]] = {}
+    for reminder_id, why in reasons.items():
         reminder = session.get(Reminder, reminder_id)
-        if not transition(session, reminder_id, ["planned"], state="cancelled", cancel_reason=reason,
+        if not transition(session, reminder_id, ["planned"], state="cancelled", cancel_reason=why.stored(),
                           updated_at=now):
             continue  # claimed meanwhile by a process that can send it after all
         items = list(session.execute(sa.select(ITEM.c.id).where(ITEM.c.reminder_id == reminder_id,
                                                                 ITEM.c.state == "planned")).scalars())
         session.execute(sa.update(ITEM).where(ITEM.c.id.in_(items), ITEM.c.state == "planned")
-                        .values(state="cancelled", cancel_reason=reason))
+                        .values(state="cancelled", cancel_reason=why.stored()))
         follow = (statement_failure(session, reminder, None, "")[1][-1] if reminder.kind == STATEMENT
                   else plan_fallback(session, reminder, now, settings, items).summary)
-        follow_ups.setdefault(reason, []).append(
+        follow_ups.setdefault(why, []).append(
             f"{enterprise_name(session, reminder.enterprise_id)} {mask_text(reminder.recipient)}：{follow}")
-    for reason, lines in follow_ups.items():
-        channel = reason.split(" ", 1)[0]
+    for why, lines in follow_ups.items():
+        channel = why.fields["channel"]
         more = [f"……另 {len(lines) - 50} 条，见 custody remind list --state cancelled"] if len(lines) > 50 else []
         plan_alert(session, settings, f"stranded:{channel}:{now.isoformat()}", now,
                    f"{len(lines)} 条待发提醒无法经{channel}发出，已取消，逐条改用备用渠道",
-                   [reason, *lines[:50], *more], dry_run=dry_run)
+                   [str(why), *lines[:50], *more], dry_run=dry_run)
     return sum(len(lines) for lines in follow_ups.values())
 
 
@@ -397,8 +400,9 @@ def mark_no_receipt(session: Session, channel: str, now: datetime, settings: Rem
     found = list(session.execute(query).scalars())
     if not found:
         return 0
+    why = reason("no_receipt", hours=hours).stored()
     session.execute(sa.update(REMINDER).where(REMINDER.c.id.in_([r.id for r in found]), REMINDER.c.state == "sent")
-                    .values(last_code=NO_RECEIPT, last_error=f"no delivery receipt within {hours} h", updated_at=now))
+                    .values(last_code=NO_RECEIPT, last_error=why, updated_at=now))
     shown = [f"{enterprise_name(session, r.enterprise_id)} {mask_text(r.recipient)}（{r.kind}，发送于 "
              f"{r.sent_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}，custody-{r.id}）" for r in found[:10]]
     more = [f"另有{len(found) - 10}条，见 custody remind list --state sent"] if len(found) > 10 else []

@@ -115,9 +115,10 @@ def record_payment(session: Session, patent: Patent, year: int, amount: Decimal 
     (planning and dispatch would catch it too, but only on their next run)."""
     payment = add_payment(session, patent, year, amount, paid_on, source, note)
     if sa.inspect(session.connection()).has_table("reminder_item"):
+        from custody.reasons import reason
         from custody.store.cancel import cancel_planned_for  # reminders are a later layer of the store
 
-        cancel_planned_for(session, patent.id, "paid", now or utc_now(), year=year)
+        cancel_planned_for(session, patent.id, reason("paid"), now or utc_now(), year=year)
     return payment
 
 

@@ -30,7 +30,8 @@ from sqlmodel import Session
 from custody.clock import SHANGHAI
 from custody.collector import collector_paused
 from custody.domain import yuan
-from custody.eligibility import reminder_block_reason
+from custody.eligibility import reminder_block
+from custody.explained import in_every_language
 from custody.fees import restoration_cost
 from custody.i18n import label, tr
 from custody.masking import mask_text
@@ -38,6 +39,7 @@ from custody.messages import KIND_STAGE, money
 from custody.models import Enterprise, Patent
 from custody.models.reminders import PatentDue, Reminder, ReminderItem
 from custody.models.status import PatentWatch
+from custody.reasons import Reason, reason
 from custody.reminder_policy import DueEvent, FeeDates, Tier, due_and_next, payment_terms
 from custody.reminder_settings import ReminderSettings
 from custody.ruleset import RestorationRule, RuleSet
@@ -231,19 +233,19 @@ class _Chunk:
                                   self.instructions)
         self.wanted: dict[tuple, Recipient] = {}
         self.planned: dict[tuple, list[_Planned]] = defaultdict(list)
-        self._reasons: dict[tuple, str | None] = {}  # (patent, kind): each row's events share the answer
+        self._reasons: dict[tuple, Reason | None] = {}  # (patent, kind): each row's events share the answer
         self._recipients: dict[tuple, list[Recipient]] = {}  # (enterprise, audience, channel)
         self._silent_tiers: set[str] = set()  # tiers found with no channel that can send (alerted once)
 
-    def block_reason(self, row: sa.Row, kind: str, channel: str) -> str | None:
+    def block_reason(self, row: sa.Row, kind: str, channel: str) -> Reason | None:
         key = (row.patent_id, kind)
         if key not in self._reasons:
-            self._reasons[key] = reminder_block_reason(self.standing[row.patent_id], kind, self.on)
-        reason = self._reasons[key]
+            self._reasons[key] = reminder_block(self.standing[row.patent_id], kind, self.on)
+        why = self._reasons[key]
         instructions = self.instructions.get(row.enterprise_id)
-        if reason is None and channel == "sms" and instructions is not None and instructions.no_sms:
-            reason = "the enterprise asked for no SMS"
-        return reason
+        if why is None and channel == "sms" and instructions is not None and instructions.no_sms:
+            why = reason("no_sms")
+        return why
 
     def recipients_of(self, enterprise_id: int | None, audience: tuple[str, ...], channel: str) -> list[Recipient]:
         key = (enterprise_id, audience, channel)
@@ -271,9 +273,9 @@ class _Chunk:
         if not self.settings.can_send(event.channel):
             self.cannot_send(row, event)
             return 0
-        reason = self.block_reason(row, event.event.kind, event.channel)
-        if reason:
-            self.line(row, event, "", f"skipped: {reason}")
+        why = self.block_reason(row, event.event.kind, event.channel)
+        if why:
+            self.line(row, event, "", f"skipped: {why}")
             return 0
         found = self.recipients_of(row.enterprise_id, event.audience, event.channel)
         if not found:
@@ -400,15 +402,16 @@ def _screen_out(session: Session, screened: Sequence[Screened], context: _Contex
     cancelled = 0
     for s in screened:
         name = names.get(s.enterprise_id, "（无企业）")
-        cancelled += cancel_planned_for(session, s.patent_id, f"fee facts refused: {s.problem}"[:255], context.now)
+        why = reason("facts_refused", why=in_every_language(s.problem))  # {"en": …, "zh": …}: shown in either
+        cancelled += cancel_planned_for(session, s.patent_id, why, context.now)
         context.result.screened += 1
         if context.keep_lines:
             context.result.lines.append(PlanLine(name, s.application_number, None, "", "", "", None,
                                                  "skipped: " + tr("fee facts refused: {why}", why=s.problem)))
-        digest = hashlib.sha256(s.problem.encode()).hexdigest()[:12]
+        digest = hashlib.sha256(str(s.problem).encode()).hexdigest()[:12]
         plan_alert(session, context.settings, f"facts:{s.patent_id}:{digest}", context.now,
                    f"年费数据有误，未安排提醒：{name} 专利{s.application_number}",
-                   [s.problem, "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
+                   [str(s.problem), "报表同样不计入该专利；请核对申请号、申请日等著录项目并改正，改正后自动恢复提醒"],
                    dry_run=context.dry_run)
     return cancelled
 

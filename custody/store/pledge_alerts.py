@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from custody.models import Contact, Patent
+from custody.reasons import Reason
 from custody.status_effects import Effect, is_pledgee_contact
 from custody.status_vocab import compact
 
@@ -27,7 +28,7 @@ def pledgee_tag(pledgee: str) -> str:
     return hashlib.sha256(compact(pledgee).encode("utf-8")).hexdigest()[:8]
 
 
-def cancel_pledgee_alerts(session: Session, patent: Patent, ended: Sequence[str], kept: Sequence[str], reason: str,
+def cancel_pledgee_alerts(session: Session, patent: Patent, ended: Sequence[str], kept: Sequence[str], why: Reason,
                           now: datetime) -> list[Effect]:
     """Cancel the pledge alerts planned and not sent yet for the pledges that ended (all of them when none is
     kept): the pledgee has no stake any more. A contact that also speaks for a pledge still on record keeps its."""
@@ -49,5 +50,5 @@ def cancel_pledgee_alerts(session: Session, patent: Patent, ended: Sequence[str]
     if not matches:
         return []
     done = session.execute(sa.update(table).where(table.c.state == "planned", sa.or_(*matches))
-                           .values(state="cancelled", cancel_reason=reason, updated_at=now)).rowcount
-    return [Effect("pledgee_alert_cancelled", f"{done} planned pledge alert(s) cancelled: {reason}")] if done else []
+                           .values(state="cancelled", cancel_reason=why.stored(), updated_at=now)).rowcount
+    return [Effect("pledgee_alert_cancelled", f"{done} planned pledge alert(s) cancelled: {why}")] if done else []

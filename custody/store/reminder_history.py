@@ -13,6 +13,7 @@ from custody.clock import SHANGHAI
 from custody.i18n import label, tr
 from custody.masking import mask_text
 from custody.models.status import StatusEvent
+from custody.reasons import shown_reason
 from custody.store.pledge_alerts import pledgee_alert_keys
 
 # The event kinds a reminder can follow from: restoration reminders from a termination notice, pledgee alerts
@@ -47,7 +48,9 @@ def reminder_rows(session: Session, patent_id: int) -> list[dict]:
 
 
 def _row(reminder, state: str, reason: str | None, what: str, cause: str) -> dict:
-    why = reason if state == "cancelled" else mask_text(reminder.last_error or "") if state == "failed" else ""
+    # Stored as data (custody.reasons), worded here in the operator's language; an older row's text as it is.
+    why = (shown_reason(reason) if state == "cancelled" else mask_text(shown_reason(reminder.last_error))
+           if state == "failed" else "")
     return {"date": _state_day(reminder, state), "what": f"reminder: {state}",
             "detail": tr("{what}: {state}", what=what, state=label("reminder_state", state))
             + (tr(" ({why})", why=why) if why else ""), "source": tr("cause: {cause}", cause=cause),

@@ -23,6 +23,7 @@ from custody.i18n import cell_label, tr
 from custody.masking import redacted
 from custody.models import Contact, Enterprise, Patent
 from custody.models.status import FeeDecision, PatentWatch, StatusEffect, StatusEvent, StatusSync
+from custody.reasons import Reason, reason
 from custody.ruleset import RuleError, RuleSet
 from custody.status_effects import (
     Effect,
@@ -34,7 +35,7 @@ from custody.status_effects import (
     event_facts,
     is_pledgee_contact,
     pledgees_of,
-    status_block_reason,
+    status_block,
     watch_summary,
 )
 from custody.status_vocab import UNKNOWN, StatusBatch, StatusRecord, Vocabulary, default_vocabulary, event_key
@@ -190,10 +191,10 @@ def _ingest_one(session, patent: Patent, record: StatusRecord, source: str, voca
     ended_pledges = [p for p in pledgees_of(before) if p not in pledgees_of(outcome.state)]
     if ended_pledges or (meaning.effect == "pledge_cancel" and outcome.state.pledgee is None):
         effects.extend(cancel_pledgee_alerts(session, patent, ended_pledges, pledgees_of(outcome.state),
-                                             f"pledge cancelled ({facts.cause})", now))
+                                             reason("pledge_cancelled", cause=facts.cause), now))
     record_effects(session, patent.id, effects, today, event_id=event.id)
     if outcome.state.ended or outcome.state.transfer_to:
-        cancel_planned(session, patent, status_block_reason(outcome.state, None, patent.mode, today), now)
+        cancel_planned(session, patent, status_block(outcome.state, None, patent.mode, today), now)
     shown = {"application_number": patent.application_number, "announced_on": record.announced_on.isoformat(),
              "kind": meaning.kind, "status": record.status, "location": record.location}
     result.new_events.append(shown)
@@ -270,15 +271,15 @@ def _apply_outcome(session: Session, patent: Patent, outcome: Outcome, source: s
     session.add(patent)
 
 
-def cancel_planned(session: Session, patent: Patent, reason: str | None, now: datetime) -> int:
+def cancel_planned(session: Session, patent: Patent, why: Reason | None, now: datetime) -> int:
     """Cancel the patent's planned, unsent reminders at once (issue 4's seam); planning and dispatch check the
     watch again anyway, so this only makes the stop immediate. A lapse does not come here: the restoration
     reminders it starts are planned for the same patent and must stay."""
-    if reason is None or not sa.inspect(session.connection()).has_table("reminder_item"):
+    if why is None or not sa.inspect(session.connection()).has_table("reminder_item"):
         return 0
     from custody.store.cancel import cancel_planned_for
 
-    return cancel_planned_for(session, patent.id, reason, now)
+    return cancel_planned_for(session, patent.id, why, now)
 
 
 def unknown_events(session: Session, source: str, since: datetime) -> list[dict]:
@@ -329,12 +330,12 @@ def decide(session: Session, patent: Patent, choice: str, year: int | None, by: 
         # The reminders gate decides: an abandon in force today (--now, or the grace period already over), or
         # an enterprise that asked for no reminders on patents marked to abandon. What it stops is cancelled at
         # once, not at the next planning.
-        from custody.eligibility import reminder_block_reason
+        from custody.eligibility import reminder_block
         from custody.store.standing import instructions_for, standings
 
         instructions = instructions_for(session, [patent.enterprise_id] if patent.enterprise_id else [])
         standing = standings(session, {patent.id: (patent.mode, patent.enterprise_id)}, instructions)[patent.id]
-        cancel_planned(session, patent, reminder_block_reason(standing, "fee", today), now)
+        cancel_planned(session, patent, reminder_block(standing, "fee", today), now)
     return row, effects
 
 
