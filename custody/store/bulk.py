@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -150,27 +151,39 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
         at = columns.index(name)
         values[at] = [None if v == empty else v for v in values[at]]
     converted = _converted_columns(conn, table, columns, values, constants, memo if memo is not None else {})
-    names = [*columns, *constants]
     if conn.dialect.name == "postgresql":
-        _copy_columns(conn, table, names, converted)
+        _copy_columns(conn, table, [*columns, *constants], converted)
     else:
-        _insert_values(conn, table, names, list(zip(*converted, strict=True)))
+        fixed = {name: column[0] for name, column in zip(constants, converted[len(columns):], strict=True)}
+        _insert_values(conn, table, columns, list(zip(*converted[:len(columns)], strict=True)), fixed)
 
 
-def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple]) -> None:
+def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple],
+                   fixed: Mapping[str, Any]) -> None:
     """SQLite: INSERT … VALUES with hundreds of rows per statement. SQLite stores them without Python's interpreter
     lock (executemany takes it back for every row), so the import's reader (custody.read_ahead) reads the next
-    chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row."""
+    chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row. The
+    `fixed` columns (one value for every row: the import's timestamps) are bound once per statement (?1, ?2)."""
     driver = conn.connection.driver_connection
-    per = max(1, min(ROWS_PER_INSERT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
-    quoted = ", ".join(f'"{c}"' for c in names)
-    head = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
-    one = "(" + ", ".join("?" * len(names)) + ")"
-    full = head + ", ".join([one] * per)
+    width = len(names)
+    per = max(1, min(ROWS_PER_INSERT, (driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(fixed)) // width))
+    head = tuple(fixed.values())
     for start in range(0, len(rows), per):
         part = rows[start:start + per]
-        statement = full if len(part) == per else head + ", ".join([one] * len(part))
-        conn.exec_driver_sql(statement, tuple(chain.from_iterable(part)))
+        conn.exec_driver_sql(_values_statement(table.name, (*fixed, *names), len(fixed), len(part)),
+                             head + tuple(chain.from_iterable(part)))
+
+
+@lru_cache(maxsize=32)
+def _values_statement(table: str, columns: tuple[str, ...], fixed: int, rows: int) -> str:
+    """INSERT INTO table (columns) VALUES (?1, ?2, ?3, …), (?1, ?2, ?N, …), …: the first `fixed` columns are the
+    same parameters in every row."""
+    width = len(columns) - fixed
+    constant = [f"?{i}" for i in range(1, fixed + 1)]
+    values = ("(" + ", ".join([*constant, *(f"?{fixed + 1 + row * width + c}" for c in range(width))]) + ")"
+              for row in range(rows))
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({quoted}) VALUES ' + ", ".join(values)
 
 
 def _defaulted(column: tuple, default: Any) -> Sequence[Any]:
