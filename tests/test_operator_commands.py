@@ -231,8 +231,8 @@ def test_removing_a_patent_cancels_its_reminders_keeps_its_history_and_a_reimpor
     rows = _csv(capsys.readouterr().out)
     assert [(r["what"], r["detail"]) for r in rows if r["what"].startswith(("变更", "影响"))] == [
         ("变更：托管方式", "托管 → 托管已终止"),
-        ("影响：托管终止", "custody ended by 张三 (custody patent remove): reminders cancelled, history "
-                                  "kept; importing the patent again takes it back into custody"),
+        ("影响：托管终止", "托管已由 张三 终止（custody patent remove）：已取消待发提醒，历史保留；"
+                           "再次导入该专利即恢复托管"),
         ("变更：托管方式", "托管已终止 → 托管")]
     assert [r["source"] for r in rows if r["what"] == "变更：托管方式"] == ["命令行 张三", "导入 again.csv（#1）"]
 

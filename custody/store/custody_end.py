@@ -17,6 +17,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from custody.i18n import tr
 from custody.models import Enterprise, Patent
 from custody.models.imports import PatentChange
 from custody.models.reminders import Reminder, ReminderItem
@@ -42,16 +43,22 @@ class Ended:
 
 def end_patent(session: Session, patent: Patent, by: str, now: datetime, today: date) -> Ended:
     """End `patent`'s custody (Ended(0, 1, 0) when it already was)."""
-    return _end(session, PATENT.c.id == patent.id, f"custody ended by {by} (custody patent remove)", by, now, today)
+    why = tr("custody ended by {by} (custody patent remove): reminders cancelled, history kept; importing the "
+             "patent again takes it back into custody", by=by)
+    return _end(session, PATENT.c.id == patent.id, why, by, now, today)
 
 
 def end_enterprise(session: Session, enterprise: Enterprise, by: str, now: datetime, today: date) -> Ended:
     """End the custody of every patent of `enterprise` (watch-only ones included: the platform lets it go)."""
-    why = f"custody of {enterprise.name} ({enterprise.credit_code}) ended by {by} (custody enterprise end)"
+    why = tr("custody of {name} ({code}) ended by {by} (custody enterprise end): reminders cancelled, history kept; "
+             "importing a patent again takes it back into custody", name=enterprise.name, code=enterprise.credit_code,
+             by=by)
     return _end(session, PATENT.c.enterprise_id == enterprise.id, why, by, now, today)
 
 
 def _end(session: Session, scope: sa.ColumnElement, why: str, by: str, now: datetime, today: date) -> Ended:
+    """`why` is the effect each patent's history shows, worded in the operator's language now, as every status
+    effect is (custody.status_effects)."""
     live = sa.and_(scope, PATENT.c.mode != ENDED)
     already = session.execute(sa.select(sa.func.count()).where(scope, PATENT.c.mode == ENDED)).scalar_one()
     session.execute(sa.insert(AUDIT).from_select(
@@ -61,8 +68,7 @@ def _end(session: Session, scope: sa.ColumnElement, why: str, by: str, now: date
     session.execute(sa.insert(EFFECT).from_select(
         ["patent_id", "code", "message", "effective_on", "recorded_at"],
         sa.select(PATENT.c.id, sa.literal("custody_ended"),
-                  sa.literal(f"{why}: reminders cancelled, history kept; importing the patent again takes it back "
-                             "into custody"), sa.literal(today, EFFECT.c.effective_on.type),
+                  sa.literal(why), sa.literal(today, EFFECT.c.effective_on.type),
                   sa.literal(now, EFFECT.c.recorded_at.type)).where(live)))
     cancelled = _cancel_planned(session, scope, now)
     ended = session.execute(sa.update(PATENT).where(live).values(mode=ENDED, updated_at=now)
