@@ -137,7 +137,7 @@ def update_column(session: Session, table: sa.Table, key: str, column: str, rows
 def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple], *,
                 defaults: Mapping[str, Any] | None = None, constants: Mapping[str, Any] | None = None,
                 null_if: Mapping[str, Any] | None = None, memo: dict[str, dict[Any, Any]] | None = None) -> None:
-    """INSERT rows (tuples in `columns` order) as they come: COPY on PostgreSQL, one executemany elsewhere.
+    """INSERT rows (tuples in `columns` order) as they come: COPY on PostgreSQL, multi-row INSERTs on SQLite.
 
     Built column by column, not row by row: `defaults` replace None in their column, `constants` are extra
     columns with one value for every row (an import's timestamp); a column's `null_if` value is stored as NULL.

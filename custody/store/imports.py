@@ -4,7 +4,7 @@ the read-only lookups importers ask while they check a file.
 Importers (importers/) turn a file into plain rows (custody.store.import_batch: tuples in the *_FIELDS orders;
 None means "the file does not say", never "clear it") and hand them over chunk by chunk; `apply_chunks` writes
 each chunk as it comes, so memory stays bounded however long the file, and still commits once, at the end, or
-not at all. Rows go in with bulk statements (executemany on SQLite, COPY for new rows on PostgreSQL), never one
+not at all. Rows go in with bulk statements (multi-row INSERTs on SQLite, COPY for new rows on PostgreSQL), never one
 ORM object at a time: a million-row portfolio has to load in well under a minute.
 
 Upsert keys and the rules that keep a weaker value from overwriting a stronger one are in the writers:
