@@ -73,7 +73,7 @@ def forecast_report(evaluated: Sequence[Evaluated], today: date, years: int, not
     columns = (BASE_COLUMNS[0], FORECAST_ENTERPRISE,
                *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                Column("total", "Total (CNY)", "合计(元)", "money"))
-    chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, len(rows) - 1)
+    chart = forecast_chart(keys, len(rows) - 1)
     # cast: _is_abandoned let only patents with an abandonment on record into `abandoned`.
     left_out = tuple(tr("{number} ({name}): fees left out, the enterprise abandons it: {decision}",
                         number=e.patent.application_number, name=e.patent.enterprise_name,
@@ -266,3 +266,9 @@ def kpi_table(counts: Mapping[str, Any], year: int, today: date, reminders: Remi
     return Report("kpi", tr("Custody KPIs {year} (stock figures as of {today})", year=year, today=today),
                   KPI_COLUMNS, table,
                   (*notes, *more))
+
+
+def forecast_chart(keys: Sequence[str], series: int) -> Chart:
+    """The forecast's bar chart (one series per enterprise over the period columns), titled in the reader's
+    language."""
+    return Chart(tr("Annual fees forecast (yuan)"), "enterprise", tuple(keys), series)

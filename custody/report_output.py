@@ -513,7 +513,7 @@ def _add_chart(sheet: Any, report: TableReport) -> None:
     first, last = keys.index(spec.value_keys[0]) + 1, keys.index(spec.value_keys[-1]) + 1
     chart = BarChart()
     chart.type, chart.grouping = "col", "clustered"
-    chart.title, chart.y_axis.title = spec.title, "CNY"
+    chart.title, chart.y_axis.title = spec.title, tr("yuan")
     # One series per row; openpyxl names a series after the cell just left of its values (the enterprise).
     titled = title_col == first - 1
     data = Reference(sheet, min_col=title_col if titled else first, max_col=last, min_row=2,

@@ -21,8 +21,8 @@ from custody.portfolio import NAT_DAYS, YEAR_SPAN, TableCalendar, _Arrays, year_
 from custody.portfolio_figures import EXPIRED, IN_GRACE, LAPSED, Figures, decision_of, has_decision
 from custody.report_columns import Fen, Objects, Rows, objects
 from custody.report_engine import Chunk, TableReport, _day_array, _Run
-from custody.report_figures import FORECAST_ENTERPRISE, PLATFORM_TOTAL, ReminderFigures, kpi_table
-from custody.reports import BASE_COLUMNS, Chart, Column
+from custody.report_figures import FORECAST_ENTERPRISE, PLATFORM_TOTAL, ReminderFigures, forecast_chart, kpi_table
+from custody.reports import BASE_COLUMNS, Column
 from custody.ruleset import RuleSet
 from custody.status_effects import RestorationWindow
 
@@ -124,7 +124,7 @@ def forecast_report(chunks: Iterable[Chunk], rules: RuleSet, calendar: TableCale
     headings = (BASE_COLUMNS[0], FORECAST_ENTERPRISE,
                 *(Column(k, span.heading(i), span.heading(i), "money") for i, k in enumerate(keys)),
                 Column("total", "Total (CNY)", "合计(元)", "money"))
-    chart = Chart("Annual fees forecast (CNY) / 年费预测(元)", "enterprise", keys, n - 1)
+    chart = forecast_chart(keys, n - 1)
     notes = (*span_notes(span), *run.notes(),
              *(text for _, text in sorted(totals.abandoned, key=lambda pair: pair[0])))
     return TableReport("forecast", tr("Annual fees forecast {span} (CNY, with reductions)", span=span.title_span),

@@ -144,6 +144,8 @@ def test_the_forecast_xlsx_has_a_bar_chart_per_enterprise_over_the_years(cli_db:
     assert chart.series[0].tx.strRef.f == "'forecast'!B2"  # the series is named after the enterprise
     categories = chart.series[0].cat.numRef or chart.series[0].cat.strRef
     assert categories.f == "'forecast'!$C$1:$G$1"  # the years
+    words = [run.t for title in (chart.title, chart.y_axis.title) for p in title.tx.rich.p for run in p.r]
+    assert words == ["年费预测（元）", "元"]  # in the operator's language only
 
 
 def test_a_narrow_terminal_squeezes_other_columns_never_the_application_number(
