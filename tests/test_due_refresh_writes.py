@@ -2,6 +2,7 @@
 no longer have a fee to remind of (issue 9: a full refresh of a million patents rewrote every row)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 from custody.models import Enterprise, Patent
 from custody.models.reminders import PatentDue
 from custody.store.bulk import analyze_if_grown
-from custody.store.db import session_for
+from custody.store.db import engine_for, session_for, upgrade
 from scheduler.ticks import plan_now
 from tests.test_remind_world import add_enterprise, add_patent, ticks_for, world
 
@@ -47,6 +48,16 @@ def test_a_full_refresh_rewrites_only_the_rows_that_changed_and_drops_those_left
             PatentDue.patent_id == patents[1].id)).scalar() == 10
 
 
+@pytest.fixture
+def pg_engine(pg_schema_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, migrated PostgreSQL schema: planner statistics are PostgreSQL's alone (no SQLite
+    variant to skip)."""
+    upgrade(pg_schema_url)
+    engine = engine_for(pg_schema_url)
+    yield engine
+    engine.dispose()
+
+
 def _reltuples(session, table: str) -> float:
     return session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}).scalar()
 
@@ -56,17 +67,16 @@ def _reltuples(session, table: str) -> float:
     pytest.param(100, 60, 100, id="grown-within-a-tenth-and-50-kept"),
     pytest.param(100, 100, 200, id="doubled-analysed-again"),
 ])
-def test_postgresql_statistics_are_taken_again_when_a_table_outgrew_them(engine: Engine, first: int, more: int,
+@pytest.mark.postgres
+def test_postgresql_statistics_are_taken_again_when_a_table_outgrew_them(pg_engine: Engine, first: int, more: int,
                                                                           statistics_of: int) -> None:
     """Autovacuum analyses a table a minute or so after a bulk change; the first full refresh after an import of a
     million patents must not be planned on statistics of an empty table (sequential scans per chunk). A table
     never analysed is analysed at once; one analysed at a size off by more than a tenth (and 50 rows) again."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner statistics")
     table, now = Enterprise.__table__, datetime.now(UTC)
     rows = [dict(credit_code=f"S{n:017d}", name=f"公司{n}", created_at=now, updated_at=now)
             for n in range(first + more)]
-    with session_for(engine) as session:
+    with session_for(pg_engine) as session:
         session.execute(sa.insert(table), rows[:first])
         analyze_if_grown(session, table, first)
         assert _reltuples(session, "enterprise") == first  # never analysed before
@@ -75,9 +85,9 @@ def test_postgresql_statistics_are_taken_again_when_a_table_outgrew_them(engine:
         assert _reltuples(session, "enterprise") == statistics_of
 
 
-def test_a_full_refresh_leaves_postgresql_statistics_of_the_patents_and_their_fee_rows(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner statistics")
+@pytest.mark.postgres
+def test_a_full_refresh_leaves_postgresql_statistics_of_the_patents_and_their_fee_rows(pg_engine: Engine) -> None:
+    engine = pg_engine
     world(engine, lambda s: [add_patent(s, add_enterprise(s, f"公司{n}", mobile=f"1380000000{n}")) for n in range(3)])
     _plan(engine, "2025-03-26 10:00:00+08:00", full_refresh=True)
     with session_for(engine) as session:
