@@ -112,8 +112,10 @@ def print_table(cols: Sequence[Col], rows: Sequence[dict[str, str]], title: str 
     width = width or terminal_width()
     console = console or Console(highlight=False, width=width)
     cells = {c.key: [_word(c, r.get(c.key)) for r in rows] for c in cols}
-    if not rows:
-        _table(console, list(cols), cells, [], title, _needed(cols, cells, fold_headings=False))
+    if not rows:  # a table of headings alone says less than a word, and may not fit
+        if title:
+            console.print(Text(title))
+        console.print(Text(tr("(none)")))
         return
     fit = fitted(cols, cells, width)
     if fit is None:
