@@ -243,8 +243,10 @@ def test_a_table_with_no_rows_says_so_instead_of_printing_headings_alone(capsys)
     from cli_render import print_table
 
     cols = _cols(("id", "编号"), ("state", "状态"), ("patents", "专利"), ("recipient", "接收人"), ("last", "最近回执"))
-    print_table(cols, [], "已取消的提醒", width=80)
-    assert capsys.readouterr().out.splitlines() == ["已取消的提醒", "（无）"]
+    for language, none in (("zh", "（无）"), ("en", "(none)")):
+        set_language(language)
+        print_table(cols, [], "已取消的提醒", width=80)
+        assert capsys.readouterr().out.splitlines() == ["已取消的提醒", none]
 
 
 def test_the_width_is_columns_when_set(monkeypatch):
