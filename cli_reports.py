@@ -102,7 +102,7 @@ def _emit_report(ctx: typer.Context, report, fmt: ReportFormat, out: Path | None
     for note in report.notes:
         typer.echo(tr("note: {note}", note=note), err=True)
     if out is not None:
-        typer.echo(tr("{name}: {n} row(s) written to {out}", name=report.name, n=len(report.rows), out=out), err=True)
+        typer.echo(tr("{name}: {n} row(s) written to {out}", name=report.title, n=len(report.rows), out=out), err=True)
 
 
 @contextmanager

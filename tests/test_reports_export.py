@@ -101,7 +101,7 @@ def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 def test_the_grace_report_as_xlsx_reads_back_cell_by_cell(cli_db: Path, capsys: pytest.CaptureFixture) -> None:
     out = cli_db / "grace.xlsx"
     code, _, err = _run(capsys, "report", "grace", "--as-of", "2025-06-16", "--format", "xlsx", "--out", str(out))
-    assert code == 0 and f"grace：1 行已写入 {out}" in err
+    assert code == 0 and f"2025-06-16 处于滞纳期（宽限期）的年费：1 行已写入 {out}" in err  # the title, not the key
     book = load_workbook(out)
     sheet = book["grace"]
     assert book.sheetnames == ["grace", "说明"] and sheet.freeze_panes == "A2"
