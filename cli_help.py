@@ -1,0 +1,117 @@
+"""`--help` in the configured language (issue 11): every help text, and typer's and click's own words, from the
+catalogue at the moment the help is formatted.
+
+The help texts stay written in English in the code (docstrings, `help=`): they are the msgids. Each paragraph is
+one msgid, its lines joined into one line (`paragraphs`), so a docstring re-wrapped in the code keeps its
+translation, and rich wraps a paragraph at the terminal's width instead of breaking it where the code does (in
+English too). Their Chinese is custody/locale/zh/help.toml; tests/test_zh_help.py checks every msgid has one.
+
+`HelpCommand` and `HelpGroup` (every command and group of cli.py is one) translate themselves, their options and
+their sub-commands' summaries in `format_help`, and set typer's section titles ("Options", "[required]", …), which
+typer.rich_utils keeps as module-level words. A sub-command's help is formatted after the root callback has set
+the configured language; `custody --help` (eager, before the callback) takes it from `help_language`, which
+reads [general] language without loading the configuration's checks (start-up budget, issue 9).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer.core
+
+from custody.catalogue import DEFAULT_LANGUAGE, LANGUAGES, current_language, tr
+
+# typer.rich_utils' words, as typer writes them (the msgids): set in the language before each help is formatted.
+TYPER_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": "Arguments",
+    "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commands",
+    "DEFAULT_STRING": "[default: {}]",
+    "REQUIRED_LONG_STRING": "[required]",
+    "DEPRECATED_STRING": "(deprecated) ",
+    "ENVVAR_STRING": "[env var: {}]",
+}
+# click's words in the usage line and the help option's help.
+USAGE = "Usage:"
+USAGE_PIECES = ("[OPTIONS]", "COMMAND [ARGS]...")
+HELP_OPTION = "Show this message and exit."
+EXAMPLE = "Example:"
+
+
+def paragraphs(text: str) -> list[str]:
+    """`text`'s paragraphs, each on one line: the msgids of a help text."""
+    return [" ".join(part.split()) for part in text.strip().split("\n\n") if part.strip()]
+
+
+def translated(text: str | None, language: str) -> str | None:
+    """A help text in `language`, paragraph by paragraph; its example keeps its command line."""
+    if not text:
+        return text
+    said = []
+    for paragraph in paragraphs(text):
+        if paragraph.startswith(EXAMPLE):
+            said.append(f"{tr(EXAMPLE, language)} {paragraph.removeprefix(EXAMPLE).strip()}")
+        else:
+            said.append(tr(paragraph, language))
+    return "\n\n".join(said)
+
+
+def help_msgids(command: Any) -> Iterator[str]:
+    """Every msgid of `command`'s help and its options' (not its sub-commands')."""
+    for text in (command.help, *(getattr(param, "help", None) for param in command.params)):
+        yield from (p for p in paragraphs(text or "") if not p.startswith(EXAMPLE))
+
+
+class _InLanguage:
+    """format_help and format_usage of a typer command or group, in the current language."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        language = current_language()
+        _translate(self, self.get_params(ctx), language)  # type: ignore[attr-defined]
+        for sub in getattr(self, "commands", {}).values():
+            sub.help, sub.short_help = translated(sub.help, language), translated(sub.short_help, language)
+        from typer import rich_utils
+
+        for name, word in TYPER_WORDS.items():
+            setattr(rich_utils, name, tr(word, language))
+        super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        pieces = [tr(piece) if piece in USAGE_PIECES else piece
+                  for piece in self.collect_usage_pieces(ctx)]  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=f"{tr(USAGE)} ")
+
+
+def _translate(command: Any, params: list[Any], language: str) -> None:
+    """`command`'s texts in `language`, in place (cli.command() makes the tree afresh for each run)."""
+    command.help = translated(command.help, language)
+    command.short_help = translated(command.short_help, language)
+    command.epilog = translated(command.epilog, language)
+    for param in params:
+        param.help = translated(getattr(param, "help", None), language)
+
+
+class HelpCommand(_InLanguage, typer.core.TyperCommand):
+    """A command whose `--help` speaks the configured language."""
+
+
+class HelpGroup(_InLanguage, typer.core.TyperGroup):
+    """A group whose `--help` speaks the configured language."""
+
+
+def help_language(config: str | None) -> str:
+    """[general] language of the configuration the command will run under, read as it is (no checks: the root
+    callback checks the file), or the default when it cannot be read. The file by custody.config.config_path's
+    precedence: --config, else $CUSTODY_CONFIG, else ./config.toml, else built-in defaults."""
+    chosen = config or os.environ.get("CUSTODY_CONFIG") or ("config.toml" if Path("config.toml").is_file() else None)
+    if chosen is None:
+        return DEFAULT_LANGUAGE
+    try:
+        with open(chosen, "rb") as fh:
+            language = tomllib.load(fh).get("general", {}).get("language", DEFAULT_LANGUAGE)
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return DEFAULT_LANGUAGE
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
