@@ -15,6 +15,7 @@ reads [general] language without loading the configuration's checks (start-up bu
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,10 +36,17 @@ TYPER_WORDS = {
     "ENVVAR_STRING": "[env var: {}]",
 }
 # click's words in the usage line and the help option's help.
-USAGE = "Usage:"
+USAGE = "Usage: "
 USAGE_PIECES = ("[OPTIONS]", "COMMAND [ARGS]...")
 HELP_OPTION = "Show this message and exit."
 EXAMPLE = "Example:"
+EXAMPLE_WORD = "Example: "
+
+
+# What rich wraps at: a run of other characters, or one Chinese character (with its punctuation); rich's own words
+# are runs without spaces, so a Chinese sentence would be one word, moved whole to the next line or cut off with "…".
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u201c\u201d\u2014\u2026"
+CJK_WORDS = re.compile(rf"\s*[{_CJK}]\s*|\s*[^\s{_CJK}]+\s*")
 
 
 def paragraphs(text: str) -> list[str]:
@@ -53,7 +61,7 @@ def translated(text: str | None, language: str) -> str | None:
     said = []
     for paragraph in paragraphs(text):
         if paragraph.startswith(EXAMPLE):
-            said.append(f"{tr(EXAMPLE, language)} {paragraph.removeprefix(EXAMPLE).strip()}")
+            said.append(tr(EXAMPLE_WORD, language) + paragraph.removeprefix(EXAMPLE).strip())
         else:
             said.append(tr(paragraph, language))
     return "\n\n".join(said)
@@ -73,16 +81,23 @@ class _InLanguage:
         _translate(self, self.get_params(ctx), language)  # type: ignore[attr-defined]
         for sub in getattr(self, "commands", {}).values():
             sub.help, sub.short_help = translated(sub.help, language), translated(sub.short_help, language)
+        from rich import _wrap
         from typer import rich_utils
 
         for name, word in TYPER_WORDS.items():
             setattr(rich_utils, name, tr(word, language))
-        super().format_help(ctx, formatter)  # type: ignore[misc]
+        english_words = _wrap.re_word
+        if language == "zh":  # a line may break between any two Chinese characters, as Chinese text does
+            _wrap.re_word = CJK_WORDS
+        try:
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+        finally:
+            _wrap.re_word = english_words
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         pieces = [tr(piece) if piece in USAGE_PIECES else piece
                   for piece in self.collect_usage_pieces(ctx)]  # type: ignore[attr-defined]
-        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=f"{tr(USAGE)} ")
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=tr(USAGE))
 
 
 def _translate(command: Any, params: list[Any], language: str) -> None:
