@@ -18,6 +18,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,13 @@ EXAMPLE = "Example:"
 EXAMPLE_WORD = "Example: "
 
 
-# What rich wraps at: a run of other characters, or one Chinese character (with its punctuation); rich's own words
-# are runs without spaces, so a Chinese sentence would be one word, moved whole to the next line or cut off with "…".
+# Where rich may break a Chinese line: before any Chinese character, never before closing punctuation (，。）) nor
+# after opening (（「). rich's own words are runs without spaces, so a Chinese sentence would be one word: moved
+# whole to the next line, or cut off with "…" in a table, whose columns it also widens (the option names cut).
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u201c\u201d\u2014\u2026"
-CJK_WORDS = re.compile(rf"\s*[{_CJK}]\s*|\s*[^\s{_CJK}]+\s*")
+_OPEN = "\uff08\u300c\u300e\u201c\u3010"
+_CLOSE = "\uff0c\u3002\u3001\uff1b\uff1a\uff09\u300d\u300f\u201d\uff01\uff1f\u2026\u3011"
+CJK_WORDS = re.compile(rf"\s*[{_OPEN}]*(?:[{_CJK}]|[^\s{_CJK}]+)[{_CLOSE}]*\s*")
 
 
 def paragraphs(text: str) -> list[str]:
@@ -81,23 +85,43 @@ class _InLanguage:
         _translate(self, self.get_params(ctx), language)  # type: ignore[attr-defined]
         for sub in getattr(self, "commands", {}).values():
             sub.help, sub.short_help = translated(sub.help, language), translated(sub.short_help, language)
-        from rich import _wrap
         from typer import rich_utils
 
         for name, word in TYPER_WORDS.items():
             setattr(rich_utils, name, tr(word, language))
-        english_words = _wrap.re_word
-        if language == "zh":  # a line may break between any two Chinese characters, as Chinese text does
-            _wrap.re_word = CJK_WORDS
-        try:
+        if language != "zh":
             super().format_help(ctx, formatter)  # type: ignore[misc]
-        finally:
-            _wrap.re_word = english_words
+            return
+        with chinese_wrapping():
+            super().format_help(ctx, formatter)  # type: ignore[misc]
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         pieces = [tr(piece) if piece in USAGE_PIECES else piece
                   for piece in self.collect_usage_pieces(ctx)]  # type: ignore[attr-defined]
         formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=tr(USAGE))
+
+
+@contextmanager
+def chinese_wrapping() -> Iterator[None]:
+    """rich wraps and measures text at `CJK_WORDS` meanwhile (its words, `rich._wrap.re_word`, and the narrowest a
+    text can be, `Text.__rich_measure__`'s longest word); put back after."""
+    from rich import _wrap
+    from rich.cells import cell_len
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    def measure(text: Text, console: Any, options: Any) -> Measurement:
+        lines = text.plain.splitlines()
+        widest = max((cell_len(line) for line in lines), default=0)
+        words = [word.strip() for word in CJK_WORDS.findall(text.plain)]
+        return Measurement(max((cell_len(word) for word in words), default=widest), widest)
+
+    words, measured = _wrap.re_word, Text.__rich_measure__
+    _wrap.re_word, Text.__rich_measure__ = CJK_WORDS, measure  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _wrap.re_word, Text.__rich_measure__ = words, measured  # type: ignore[method-assign]
 
 
 def _translate(command: Any, params: list[Any], language: str) -> None:

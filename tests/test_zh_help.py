@@ -78,6 +78,14 @@ def test_every_help_is_chinese_under_a_chinese_configuration(path, configured, c
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
+def test_chinese_help_wraps_between_characters(path, configured, capsys) -> None:
+    """No Chinese text cut off with "…", and no line starting with closing punctuation."""
+    lines = [line.strip("│ ") for line in configured("zh", [*path, "--help"], capsys).splitlines()]
+    cut = [line for line in lines if re.search(r"[\u4e00-\u9fff]…", line) or re.match(r"[，。、；：）」”]", line)]
+    assert cut == []
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
 def test_every_help_is_the_english_of_the_code_under_an_english_configuration(path, configured, capsys) -> None:
     command = cli.command()
     for name in path:
