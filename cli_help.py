@@ -89,10 +89,7 @@ class _InLanguage:
 
         for name, word in TYPER_WORDS.items():
             setattr(rich_utils, name, tr(word, language))
-        if language != "zh":
-            super().format_help(ctx, formatter)  # type: ignore[misc]
-            return
-        with chinese_wrapping():
+        with wrapping(language):
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
@@ -102,26 +99,38 @@ class _InLanguage:
 
 
 @contextmanager
-def chinese_wrapping() -> Iterator[None]:
-    """rich wraps and measures text at `CJK_WORDS` meanwhile (its words, `rich._wrap.re_word`, and the narrowest a
-    text can be, `Text.__rich_measure__`'s longest word); put back after."""
+def wrapping(language: str) -> Iterator[None]:
+    """rich wraps help text so meanwhile, then as before. In Chinese, at `CJK_WORDS` (its words, `rich._wrap.re_word`,
+    and the narrowest a text can be, `Text.__rich_measure__`'s longest word). In every language, a line's trailing
+    space is trimmed by its width in cells (`Text.rstrip_end` counts characters: a line with two Chinese characters
+    that ends one cell short of a table's column was cut with "…")."""
     from rich import _wrap
-    from rich.cells import cell_len
-    from rich.measure import Measurement
     from rich.text import Text
 
-    def measure(text: Text, console: Any, options: Any) -> Measurement:
-        lines = text.plain.splitlines()
-        widest = max((cell_len(line) for line in lines), default=0)
-        words = [word.strip() for word in CJK_WORDS.findall(text.plain)]
-        return Measurement(max((cell_len(word) for word in words), default=widest), widest)
-
-    words, measured = _wrap.re_word, Text.__rich_measure__
-    _wrap.re_word, Text.__rich_measure__ = CJK_WORDS, measure  # type: ignore[method-assign]
+    saved = _wrap.re_word, Text.__rich_measure__, Text.rstrip_end
+    Text.rstrip_end = _rstrip_end  # type: ignore[method-assign]
+    if language == "zh":
+        _wrap.re_word, Text.__rich_measure__ = CJK_WORDS, _measure  # type: ignore[method-assign]
     try:
         yield
     finally:
-        _wrap.re_word, Text.__rich_measure__ = words, measured  # type: ignore[method-assign]
+        _wrap.re_word, Text.__rich_measure__, Text.rstrip_end = saved  # type: ignore[method-assign]
+
+
+def _measure(text: Any, console: Any, options: Any) -> Any:
+    from rich.cells import cell_len
+    from rich.measure import Measurement
+
+    widest = max((cell_len(line) for line in text.plain.splitlines()), default=0)
+    words = [word.strip() for word in CJK_WORDS.findall(text.plain)]
+    return Measurement(max((cell_len(word) for word in words), default=widest), widest)
+
+
+def _rstrip_end(text: Any, size: int) -> None:
+    excess = text.cell_len - size
+    trailing = len(text.plain) - len(text.plain.rstrip())
+    if excess > 0 and trailing:
+        text.right_crop(min(trailing, excess))
 
 
 def _translate(command: Any, params: list[Any], language: str) -> None:

@@ -144,3 +144,9 @@ def test_custody_help_reads_the_language_the_configuration_sets(file, env, local
         elif not local:
             explicit = str(path)
     assert help_language(explicit) == expected == load_config(explicit).language
+
+
+def test_an_english_line_with_chinese_characters_is_not_cut(configured, capsys) -> None:
+    """rich trimmed a line's trailing space by characters, not cells: "…no contac…" where a line held 退订."""
+    shown = " ".join(configured("en", ["contact", "--help"], capsys).replace("│", " ").split())
+    assert "Exits 1 when no contact has that address." in shown
