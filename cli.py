@@ -12,7 +12,8 @@ groups, and registers each command, defined with the others of its subject in a 
     cli_reports    report …                      cli_statement  statement …
 
 What they share (errors, formats, option parsing, the database session) is cli_base's; the wiring of the
-configured parts cli_wiring's; logging cli_logging's; tables cli_render's and schedules cli_rich's. A command's
+configured parts cli_wiring's; logging cli_logging's; tables cli_render's and schedules cli_rich's; `--help` in the
+configured language cli_help's (every command and group is a cli_help.HelpCommand or HelpGroup). A command's
 logic lives where its subject does: custody/ (and custody/store/), importers/, scheduler/.
 
 Start-up (issue 9): `custody --help` imports every command module, so they import only what their signatures
