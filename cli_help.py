@@ -36,6 +36,8 @@ TYPER_WORDS = {
     "DEPRECATED_STRING": "(deprecated) ",
     "ENVVAR_STRING": "[env var: {}]",
 }
+# The kinds of value typer shows beside an option ("--amount <str>"); a choice (<table|json>) is what is typed.
+TYPE_WORDS = ("<str>", "<bool>", "<int>", "<int range>", "<float>", "<float range>", "<path>")
 # click's words in the usage line and the help option's help.
 USAGE = "Usage: "
 USAGE_PIECES = ("[OPTIONS]", "COMMAND [ARGS]...")
@@ -140,6 +142,16 @@ def _translate(command: Any, params: list[Any], language: str) -> None:
     command.epilog = translated(command.epilog, language)
     for param in params:
         param.help = translated(getattr(param, "help", None), language)
+        if language != "en" and hasattr(param, "display_type_rich"):
+            param.display_type_rich = _type_in(param.display_type_rich, language)
+
+
+def _type_in(shown: Any, language: str) -> Any:
+    """typer's `display_type_rich` of a parameter, its kind of value in `language`."""
+    def display_type_rich(ctx: Any) -> str | None:
+        label = shown(ctx)
+        return tr(label, language) if label in TYPE_WORDS else label
+    return display_type_rich
 
 
 class HelpCommand(_InLanguage, typer.core.TyperCommand):
