@@ -12,7 +12,8 @@ groups, and registers each command, defined with the others of its subject in a 
     cli_reports    report …                      cli_statement  statement …
 
 What they share (errors, formats, option parsing, the database session) is cli_base's; the wiring of the
-configured parts cli_wiring's; logging cli_logging's; tables cli_render's and schedules cli_rich's. A command's
+configured parts cli_wiring's; logging cli_logging's; tables cli_render's and schedules cli_rich's; `--help` in the
+configured language cli_help's (every command and group is a cli_help.HelpCommand or HelpGroup). A command's
 logic lives where its subject does: custody/ (and custody/store/), importers/, scheduler/.
 
 Start-up (issue 9): `custody --help` imports every command module, so they import only what their signatures
@@ -44,6 +45,7 @@ import cli_status
 import cli_storage
 import cli_sync
 from cli_base import State, config_errors, known_errors, say_error
+from cli_help import HelpCommand, HelpGroup, help_language
 from cli_logging import configure_logging
 from custody.i18n import set_language, tr
 
@@ -51,38 +53,40 @@ from custody.i18n import set_language, tr
 
 app = typer.Typer(
     name="custody",
+    cls=HelpGroup,
     help="Patent custody engine: CNIPA annual fees, reminders and legal-status watch for a portfolio.\n\n"
     "Example: custody fees 201710601862.3 --filed 2017-04-25 --grant-year 3 --reduction 85",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database set-up and migrations.\n\nExample: custody db upgrade", no_args_is_help=True)
-patent_app = typer.Typer(help="Stored patents.\n\nExample: custody patent show 201710601862.3", no_args_is_help=True)
-calendar_app = typer.Typer(help="Working-day calendar (State Council holiday schedules).\n\n"
-                           "Example: custody calendar load schedule-2027.toml", no_args_is_help=True)
+
+
+def _group_app(help: str) -> typer.Typer:
+    return typer.Typer(cls=HelpGroup, help=help, no_args_is_help=True)
+
+
+db_app = _group_app("Database set-up and migrations.\n\nExample: custody db upgrade")
+patent_app = _group_app("Stored patents.\n\nExample: custody patent show 201710601862.3")
+calendar_app = _group_app("Working-day calendar (State Council holiday schedules).\n\n"
+                        "Example: custody calendar load schedule-2027.toml")
 app.add_typer(db_app, name="db")
 app.add_typer(patent_app, name="patent")
 app.add_typer(calendar_app, name="calendar")
-import_app = typer.Typer(help="Import enterprises, patents and payments from operators' spreadsheets.\n\n"
-                         "Example: custody import patents examples/portfolio_platform.xlsx --enterprise "
-                         "91350100M000100Y43",
-                         no_args_is_help=True)
-remind_app = typer.Typer(help="Reminders: plan, list and send.\n\nExample: custody remind plan --dry-run",
-                         no_args_is_help=True)
-status_app = typer.Typer(help="Legal-status watch.\n\nExample: custody status sync status-export.xlsx",
-                         no_args_is_help=True)
-report_app = typer.Typer(help="Operator reports.\n\nExample: custody report due --within 90d --format csv",
-                         no_args_is_help=True)
+import_app = _group_app("Import enterprises, patents and payments from operators' spreadsheets.\n\n"
+                        "Example: custody import patents examples/portfolio_platform.xlsx --enterprise "
+                        "91350100M000100Y43")
+remind_app = _group_app("Reminders: plan, list and send.\n\nExample: custody remind plan --dry-run")
+status_app = _group_app("Legal-status watch.\n\nExample: custody status sync status-export.xlsx")
+report_app = _group_app("Operator reports.\n\nExample: custody report due --within 90d --format csv")
 app.add_typer(import_app, name="import")
 app.add_typer(remind_app, name="remind")
 app.add_typer(status_app, name="status")
 app.add_typer(report_app, name="report")
-enterprise_app = typer.Typer(help="Enterprises: who receives their reminders, and their standing instructions.\n\n"
-                             "Example: custody enterprise set 91350100M000100Y43 --no-sms --agency",
-                             no_args_is_help=True)
-contact_app = typer.Typer(help="Contacts' consent to reminders, per channel.\n\n"
-                          "Example: custody contact set 13800138000 --no-sms", no_args_is_help=True)
+enterprise_app = _group_app("Enterprises: who receives their reminders, and their standing instructions.\n\n"
+                        "Example: custody enterprise set 91350100M000100Y43 --no-sms --agency")
+contact_app = _group_app("Contacts' consent to reminders, per channel.\n\n"
+                        "Example: custody contact set 13800138000 --no-sms")
 statement_app = typer.Typer(cls=cli_statement.StatementGroup, no_args_is_help=True,
                             help="The enterprise statement: its patents, what is due when and at what cost, what is "
                             "in grace, what can be restored, and five years ahead (PDF or XLSX), written or "
@@ -143,7 +147,7 @@ COMMANDS: list[tuple[typer.Typer, list[tuple[str, Any]]]] = [
 ]
 for _group, _commands in COMMANDS:
     for _name, _function in _commands:
-        _group.command(_name)(_function)
+        _group.command(_name, cls=HelpCommand)(_function)
 
 
 # ---------------------------------------------------------------------------------------------- entry point
@@ -193,6 +197,8 @@ def commands_of(group: Any) -> Iterator[Any]:
 def run(argv: Iterable[str] | None = None) -> int:
     """Run the app and turn every outcome into an exit code; used by `main` and by the tests."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args or "--help" in args:  # `custody --help` is formatted before the root callback reads the language
+        set_language(help_language(_config_arg(args)))
     try:
         # Not standalone: click's own errors come back here, to be one `Error:` line like ours.
         result = command()(args=args, prog_name="custody", standalone_mode=False)

@@ -10,13 +10,14 @@ import typer
 import typer.core
 
 from cli_base import Format, UsageError, UserError, db_session, emit, report_date, rules_of
+from cli_help import HelpGroup
 from cli_reports import AS_OF
 from cli_wiring import reminder_ticks, statement_settings
 from custody import clock
 from custody.i18n import tr
 
 
-class StatementGroup(typer.core.TyperGroup):
+class StatementGroup(HelpGroup):
     """`custody statement CODE …` is `custody statement write CODE …`: the document is the group's own command."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:

@@ -22,6 +22,15 @@ def _paths(command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 PATHS = _paths(cli.command())
 
 
+@pytest.fixture(params=["en", "zh"])
+def language(request, tmp_path, monkeypatch) -> str:
+    """Each help in both languages (`custody --help` reads [general] language before the configuration)."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\nlanguage = "{request.param}"\n', encoding="utf-8")
+    monkeypatch.setenv("CUSTODY_CONFIG", str(config))
+    return request.param
+
+
 def _help(path: tuple[str, ...], capsys, monkeypatch) -> str:
     monkeypatch.setenv("COLUMNS", "400")  # one line per paragraph: the example is not wrapped
     assert cli.run([*path, "--help"]) == 0
@@ -33,9 +42,9 @@ def test_the_command_tree_is_found() -> None:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
-def test_every_help_ends_with_an_example_of_that_command(path, capsys, monkeypatch) -> None:
+def test_every_help_ends_with_an_example_of_that_command(path, language, capsys, monkeypatch) -> None:
     last = [line.strip() for line in _help(path, capsys, monkeypatch).splitlines() if line.strip()][-1]
-    assert last.startswith("Example: ") and "custody" in last
+    assert last.startswith(("Example: ", "示例：")) and "custody" in last
     words = last.split()
     assert all(word in words for word in path), f"the example does not run {' '.join(path)}: {last}"
 
@@ -60,7 +69,7 @@ def _raw_help(command) -> str:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "custody")
-def test_no_help_loses_a_config_section_name_to_rich_markup(path, capsys, monkeypatch) -> None:
+def test_no_help_loses_a_config_section_name_to_rich_markup(path, language, capsys, monkeypatch) -> None:
     # Rich takes an unescaped "[status]" for a style tag and prints nothing: write "\\[status]" in the help.
     names = SECTION.findall(_raw_help(_command(path)))
     shown = _help(path, capsys, monkeypatch)
