@@ -160,7 +160,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
 
 def _insert_values(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple],
                    fixed: Mapping[str, Any]) -> None:
-    """SQLite: INSERT … VALUES with hundreds of rows per statement. SQLite stores them without Python's interpreter
+    """SQLite: INSERT … VALUES with up to ROWS_PER_INSERT rows per statement. SQLite stores them without the interpreter
     lock (executemany takes it back for every row), so the import's reader (custody.read_ahead) reads the next
     chunk meanwhile; binding a statement's values at once also costs less than executemany's row by row. The
     `fixed` columns (one value for every row: the import's timestamps) are bound once per statement (?1, ?2)."""
