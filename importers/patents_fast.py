@@ -151,10 +151,11 @@ class FastPatents:
                 raise _SLOW from None
         self.check_paid_through(paid, grant_year)
         status, meaning = status_read
-        if paid is not None and contradictions(PatentFacts(digit_type, filing, grant_year, granted, paid,
-                                                           reduction=reduction or Reduction.NONE),
-                                               grant_year, meaning, status, status_date or self.rows.as_of,
-                                               self.rows.infer):
+        if paid is not None and self.may_contradict(filing, grant_year, paid, status, meaning,
+                                                    status_date or self.rows.as_of) \
+                and contradictions(PatentFacts(digit_type, filing, grant_year, granted, paid,
+                                               reduction=reduction or Reduction.NONE),
+                                   grant_year, meaning, status, status_date or self.rows.as_of, self.rows.infer):
             raise _SLOW  # the reference warns about an impossible history
         unknown, paid_inferred = 0, False
         if paid is None:
@@ -187,6 +188,15 @@ class FastPatents:
                 or (extension and (not 0 < extension <= MAX_TERM_EXTENSION_DAYS
                                    or patent_type is not PatentType.INVENTION))):
             raise _SLOW
+
+    @staticmethod
+    def may_contradict(filing: date, grant_year: int, paid: int, status: str | None, meaning: str | None,
+                       as_of: date) -> bool:
+        """Whether importers.contradictions could find anything, as a screen: most rows then skip the facts and
+        the deadline it works out. Each of its findings needs one of these: a grant year past the paid-through
+        year, a termination, or an in-force patent whose next fee fell due before the file's date."""
+        return grant_year > paid or (bool(status) and (
+            meaning == legal_status.ENDED or (meaning == legal_status.IN_FORCE and anniversary(filing, paid) < as_of)))
 
     @staticmethod
     def check_paid_through(paid: int | None, grant_year: int) -> None:
