@@ -18,7 +18,7 @@ def _codes(count: int) -> list[tuple[str, str]]:
     return [(f"91350000MA{i:07d}X", f"企业{i}") for i in range(count)]
 
 
-@pytest.mark.parametrize("count", [1, 499, 500, 2000, 4321])
+@pytest.mark.parametrize("count", [1, 499, 500, 2000, 4321, 5000, 5001, 12001])
 def test_every_row_goes_in_once_in_order(engine, count):
     rows = _codes(count)
     with engine.begin() as conn:
