@@ -53,6 +53,7 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
     from custody.creditcode import parse_credit_code
     from importers.columns import ProfileError
     from importers.context import Options
+    from importers.forked import ReaderStopped
     from importers.run import run_import
     from importers.summary import default_problems_path, failure_line, write_problems_file
 
@@ -73,6 +74,10 @@ def _import_file(ctx: typer.Context, kind: str, file: Path, *, dry_run: bool, pa
         except ProfileError as exc:  # a usage error: exit 2
             say_error(str(exc))
             raise typer.Exit(2) from None
+        except ReaderStopped as exc:  # killed or out of memory: the transaction was rolled back
+            say_error(tr("the process reading {file} stopped before the end of the file (exit code {code}); "
+                         "nothing was imported", file=exc.file, code=exc.exit_code))
+            raise typer.Exit(1) from None
     summary = run.summary(file, rejects_out, language, dry_run)
     if fmt == Format.table:
         write_problems_file(summary, default_problems_path(file), language)

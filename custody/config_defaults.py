@@ -91,4 +91,5 @@ DEFAULT_SECTIONS: dict[str, dict[str, Any]] = {'general': {'language': 'zh'},
             'max_sheet_cells': 30000000,
             'max_unzipped_mb': 2048.0,
             'max_zip_ratio': 200.0,
+            'reader_process_from_rows': 100000,
             'profiles': {}}}

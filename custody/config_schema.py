@@ -306,6 +306,9 @@ class Import(Section):
     max_sheet_cells: int = Field(30_000_000, ge=1)  # a reader holds a sheet's whole rectangle of cells
     max_unzipped_mb: float = Field(2048.0, gt=0)
     max_zip_ratio: float = Field(200.0, ge=1)
+    # A patent file of at least this many rows is read in a process of its own while the import writes
+    # (importers.forked); 0: always in the importing process.
+    reader_process_from_rows: int = Field(100_000, ge=0, le=1_000_000_000)
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
 

@@ -141,7 +141,11 @@ class PatentRows:
         """A patent in custody needs its enterprise: from the file, --enterprise, or on record already."""
         if not missing:
             return
-        on_record = self.lookup.patent_enterprises([r[0] for _, r in missing]) if self.lookup else {}
+        # A number an earlier chunk of this file gave is not asked for: the import may have written it already, and
+        # its answer would then depend on where the chunks break and on who reads (importers.forked). That row
+        # is a duplicate, judged by the duplicate check.
+        asked = [r[0] for _, r in missing if r[0] not in self.dedup.seen]
+        on_record = self.lookup.patent_enterprises(asked) if self.lookup and asked else {}
         for number, record in missing:
             if on_record.get(record[0]) is not None:
                 continue

@@ -20,6 +20,7 @@ from custody.store.reach import enterprise_reach, why_unreached
 from importers.context import Options
 from importers.enterprises import note_unreached
 from importers.files import ImportFile, open_import
+from importers.forked import can_fork, forked_chunks
 from importers.rejects import default_rejects_path, write_rejects
 from importers.summary import note_held_back, summary_dict
 
@@ -82,6 +83,13 @@ def reach_check(opened: ImportFile, settings: ReminderSettings, strict: bool):
     return inspect
 
 
+def reads_in_child(opened: ImportFile, estimated_rows: int | None) -> bool:
+    """Whether a patent file is large enough, by [import] reader_process_from_rows, to be read in a process of
+    its own (importers.forked), and this machine can."""
+    threshold = int(opened.options.import_config.get("reader_process_from_rows", 100_000)) if opened.options else 0
+    return (opened.kind == "patents" and threshold > 0 and (estimated_rows or 0) >= threshold and can_fork())
+
+
 def written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, allow_lower_paid_through: bool,
              inspect=None):
     """The Outcome of writing `opened` chunk by chunk in one transaction, or None when it was rolled back (the
@@ -90,8 +98,11 @@ def written(engine, opened, lookup, progress, *, dry_run: bool, partial: bool, a
         return None
     # A real import without --partial stops writing at the first error (it will roll back anyway).
     writes = partial or dry_run
-    advance = progress("checking" if dry_run else "importing", opened.estimated_rows())
-    chunks = opened.chunks(lambda: writes or not opened.has_errors, advance)
+    estimated = opened.estimated_rows()
+    advance = progress("checking" if dry_run else "importing", estimated)
+    keep_writing = lambda: writes or not opened.has_errors  # noqa: E731 - evaluated by whoever reads the file
+    read = forked_chunks if reads_in_child(opened, estimated) else ImportFile.chunks
+    chunks = read(opened, keep_writing, advance)
     outcome = apply_chunks(engine, opened.batch, chunks, dry_run=dry_run, started_at=clock.now(), now=clock.now(),
                            allow_lower_paid_through=allow_lower_paid_through, lookup=lookup, inspect=inspect,
                            keep=lambda: not opened.late_rejections and (writes or not opened.has_errors))

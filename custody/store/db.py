@@ -46,12 +46,15 @@ def is_sqlite(url: str | URL) -> bool:
     return database_url(url).get_backend_name() == "sqlite"
 
 
-def engine_for(url: str | URL, *, foreign_keys: bool = True) -> Engine:
-    """An engine for `url`. `foreign_keys=False` is for migrations only (SQLite batch mode copies tables)."""
+def engine_for(url: str | URL, *, foreign_keys: bool = True, reads_only: bool = False) -> Engine:
+    """An engine for `url`. `foreign_keys=False` is for migrations only (SQLite batch mode copies tables).
+    `reads_only`: for a process that only reads while another connection holds a write transaction (an
+    import's reader): on SQLite its queries begin no IMMEDIATE transaction, which would wait for that lock; a
+    WAL reader sees the last commit and never waits."""
     parsed = database_url(url)
     _require_driver(parsed)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, foreign_keys)
+        return _sqlite_engine(parsed, foreign_keys, reads_only)
     return create_engine(parsed, pool_pre_ping=True)
 
 
@@ -67,7 +70,7 @@ def _require_driver(url: URL) -> None:
                              url=shown, driver=exc.name or url.drivername, postgres=POSTGRES_DRIVER)) from None
 
 
-def _sqlite_engine(url: URL, foreign_keys: bool) -> Engine:
+def _sqlite_engine(url: URL, foreign_keys: bool, reads_only: bool = False) -> Engine:
     _create_parent_dir(url)
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
@@ -81,6 +84,9 @@ def _sqlite_engine(url: URL, foreign_keys: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
         cursor.close()
+
+    if reads_only:
+        return engine
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -40,7 +40,7 @@ KEYS_PER_QUERY = 2000
 
 
 class PatentWriter:
-    """Writes chunks of patent rows for one import; `finish` adds the "(created)" audit rows."""
+    """Writes chunks of patent rows for one import, with their audit rows."""
 
     def __init__(self, conn: Connection, outcome: Outcome, import_id: int, now: datetime, source: str,
                  allow_lower_paid_through: bool = False) -> None:
@@ -105,19 +105,23 @@ class PatentWriter:
             if row[1] is None or row[4] is None:  # type, filing_date
                 raise ValueError(f"patent {row[0]} is not on record and the file does not give its type and "
                                  "filing date")
+        if not rows:
+            return
         self.outcome.note_new_many("patent", [r[0] for r in rows])
+        before = self.conn.execute(sa.select(sa.func.max(PATENT.c.id))).scalar() or 0
         # unknown_through 0 ("no fee to check") is stored as NULL.
         insert_rows(self.conn, PATENT, PATENT_FIELDS, rows, defaults=PATENT_DEFAULTS, null_if={"unknown_through": 0},
                     constants={"created_at": self.now, "updated_at": self.now}, memo=self.memo)
+        self._audit_created(before)
 
-    def finish(self) -> None:
-        """One "(created)" audit row per patent this import created, in one INSERT … SELECT at the end: the
-        patents created now are exactly those whose created_at is this import's timestamp."""
-        if "patent" not in self.outcome.counts or not self.outcome.counts["patent"].new:
-            return
+    def _audit_created(self, after_id: int) -> None:
+        """One "(created)" audit row per patent just inserted, by one INSERT … SELECT: those past `after_id`
+        stamped with this import's time. Chunk by chunk, so it runs while the reader reads the next chunk, and
+        reads an id range, not the whole table."""
         columns = [AUDIT.c.patent_id, AUDIT.c.field, AUDIT.c.import_id, AUDIT.c.source, AUDIT.c.changed_at]
         created = sa.select(PATENT.c.id, sa.literal(CREATED), sa.literal(self.import_id), sa.literal(self.source),
-                            sa.literal(self.now, UtcDateTime())).where(PATENT.c.created_at == self.now)
+                            sa.literal(self.now, UtcDateTime())).where(PATENT.c.id > after_id,
+                                                                      PATENT.c.created_at == self.now)
         self.conn.execute(sa.insert(AUDIT).from_select(columns, created))
 
     def _paid_years(self, existing: dict[str, Any], rows: Sequence[tuple]) -> dict[int, frozenset[int]]:

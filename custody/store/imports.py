@@ -28,6 +28,7 @@ from custody.domain import DatePeriod, PatentFacts, PatentType, Reduction
 from custody.models import Enterprise, OpenLicence, Patent, Payment
 from custody.models.imports import ImportRecord
 from custody.read_ahead import read_ahead
+from custody.store.db import engine_for
 from custody.store.import_batch import (  # noqa: F401 - the import API, re-exported for importers and the CLI
     CONTACT_FIELDS,
     ENTERPRISE_FIELDS,
@@ -92,6 +93,15 @@ class StoreLookup:
         # one at a time.
         self.conn_lock = threading.Lock()
         self._enterprises: dict[str, StoredEnterprise] | None = None
+
+    def in_forked_child(self) -> StoreLookup:
+        """This lookup for a forked process (importers.forked): connections of its own, since none may cross a
+        fork, that only read, so they never wait for the lock the import holds. What was read already (the
+        enterprises) comes along."""
+        self.engine.dispose(close=False)  # the parent's pooled connections are the parent's
+        child = StoreLookup(engine_for(self.engine.url, reads_only=True))
+        child._enterprises = self._enterprises
+        return child
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -225,7 +235,6 @@ def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_i
     for chunk in read_ahead(chunks):
         with conn_lock:
             _write_chunk(conn, chunk, outcome, source, now, import_id, patents)
-    patents.finish()
 
 
 def _write_chunk(conn: Connection, chunk: Batch, outcome: Outcome, source: str, now: datetime, import_id: int,
