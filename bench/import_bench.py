@@ -105,14 +105,18 @@ def write_enterprises(path: Path, owners: list[tuple[str, str]]) -> None:
 
 
 # The child reports its own peak RSS (VmHWM): a forked child's ru_maxrss would include this process's memory.
-CHILD = ("import sys, cli\nrc = cli.run(sys.argv[2:])\n"
+# A large file is read by a process the import forks (importers.forked): its peak is added, as if both peaked
+# at once (an upper bound).
+CHILD = ("import resource, sys, cli\nrc = cli.run(sys.argv[2:])\n"
          "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-         "open(sys.argv[1], 'w').write(hwm.split()[1])\nsys.exit(rc)")
+         "reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+         "open(sys.argv[1], 'w').write(str(int(hwm.split()[1]) + reader))\nsys.exit(rc)")
 
 
 def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
-    """(seconds, peak RSS in MB, exit code, CPU seconds) of `custody ARGS` in a child process. The CPU time
-    (user + system) tells a busy machine from a slow import: on an idle 2-core machine it is about the wall time."""
+    """(seconds, peak RSS in MB, exit code, CPU seconds) of `custody ARGS` in a child process, with the process it
+    reads a large file in. The CPU time (user + system) tells a busy machine from a slow import: with the reader
+    process it is up to twice the wall time on an idle 2-core machine."""
     with tempfile.NamedTemporaryFile(suffix=".hwm") as hwm:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
