@@ -40,7 +40,7 @@ KEYS_PER_QUERY = 2000
 
 
 class PatentWriter:
-    """Writes chunks of patent rows for one import, with their audit rows."""
+    """Writes chunks of patent rows for one import, with their audit rows; then `finish`."""
 
     def __init__(self, conn: Connection, outcome: Outcome, import_id: int, now: datetime, source: str,
                  allow_lower_paid_through: bool = False) -> None:
@@ -50,6 +50,7 @@ class PatentWriter:
         # A first import into an empty table finds nothing on record: no lookups (a patent another session
         # inserted meanwhile would still fail on the unique key, never be overwritten).
         self.table_was_empty = conn.execute(sa.select(PATENT.c.id).limit(1)).first() is None
+        self.audit_after: int | None = None  # PostgreSQL: the new patents' audit rows wait for `finish`
 
     def write(self, rows: Sequence[tuple], row_numbers: Sequence[int] = ()) -> None:
         """Upsert one chunk of rows (no key twice: importers merge duplicates)."""
@@ -112,12 +113,21 @@ class PatentWriter:
         # unknown_through 0 ("no fee to check") is stored as NULL.
         insert_rows(self.conn, PATENT, PATENT_FIELDS, rows, defaults=PATENT_DEFAULTS, null_if={"unknown_through": 0},
                     constants={"created_at": self.now, "updated_at": self.now}, memo=self.memo)
-        self._audit_created(before)
+        if self.conn.dialect.name == "sqlite":
+            self._audit_created(before)  # now, while the reader reads the next chunk: an id range of the table
+        elif self.audit_after is None:
+            self.audit_after = before
+
+    def finish(self) -> None:
+        """PostgreSQL: the "(created)" audit rows of the whole import, at the end, in one statement. Chunk by
+        chunk, the planner (whose statistics still take the new table for empty) scanned the table each time:
+        13.7 s at 1M."""
+        if self.audit_after is not None:
+            self._audit_created(self.audit_after)
 
     def _audit_created(self, after_id: int) -> None:
-        """One "(created)" audit row per patent just inserted, by one INSERT … SELECT: those past `after_id`
-        stamped with this import's time. Chunk by chunk, so it runs while the reader reads the next chunk, and
-        reads an id range, not the whole table."""
+        """One "(created)" audit row per patent this import inserted past `after_id`, by one INSERT … SELECT: the
+        patents created now are exactly those stamped with this import's time."""
         columns = [AUDIT.c.patent_id, AUDIT.c.field, AUDIT.c.import_id, AUDIT.c.source, AUDIT.c.changed_at]
         created = sa.select(PATENT.c.id, sa.literal(CREATED), sa.literal(self.import_id), sa.literal(self.source),
                             sa.literal(self.now, UtcDateTime())).where(PATENT.c.id > after_id,

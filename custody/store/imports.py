@@ -235,6 +235,7 @@ def _write(conn: Connection, chunks: Iterable[Batch], outcome: Outcome, import_i
     for chunk in read_ahead(chunks):
         with conn_lock:
             _write_chunk(conn, chunk, outcome, source, now, import_id, patents)
+    patents.finish()
 
 
 def _write_chunk(conn: Connection, chunk: Batch, outcome: Outcome, source: str, now: datetime, import_id: int,
