@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from rich.console import Console as Terminal
 
 
+def _progress_label(label: str) -> str:
+    """The progress bar's words for what importers.run says it is doing, in the operator's language."""
+    return {"importing": tr("importing"), "checking": tr("checking")}.get(label, label)
+
+
 @contextmanager
 def _import_progress(enabled: bool, console: "Terminal | None" = None):
     """A rich progress bar on stderr, with the file's row count as its total when that is known, only when stderr
@@ -34,7 +39,7 @@ def _import_progress(enabled: bool, console: "Terminal | None" = None):
                   TimeRemainingColumn(), console=console, transient=True) as bar:
 
         def start(label: str, total: int | None = None) -> Callable[[int], None]:
-            task = bar.add_task(label, total=total)
+            task = bar.add_task(_progress_label(label), total=total)
 
             def advance(n: int) -> None:
                 # The total is an estimate (a CSV's line count): the bar never runs past it.

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -62,6 +64,8 @@ def forked_chunks(opened: ImportFile, keep_writing: Callable[[], bool],
 
 def _read_in_child(opened: ImportFile, keep_writing: Callable[[], bool], sending: Connection) -> None:
     assert opened.lookup is not None
+    # Ctrl-C at the terminal reaches both processes: the parent stops the import (and this process) and says so.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     opened.lookup = opened.lookup.in_forked_child()
     read = 0
 
@@ -76,8 +80,11 @@ def _read_in_child(opened: ImportFile, keep_writing: Callable[[], bool], sending
         found = {name: getattr(opened, name) for name in TAKEN_OVER}
         found["batch_counts"] = (opened.batch.rows_read, opened.batch.rows_rejected)
         sending.send(("done", read, found))
+    except BrokenPipeError:
+        pass  # the parent stopped listening (it stopped the import): nobody to tell, and no traceback on its terminal
     except BaseException as error:  # raised again in the parent, where the import decides what to say
-        sending.send(("failed", read, _sendable(error)))
+        with suppress(OSError):
+            sending.send(("failed", read, _sendable(error)))
     finally:
         sending.close()
 
@@ -110,10 +117,10 @@ def _received(opened: ImportFile, child: BaseProcess, receiving: Connection,
             else:
                 raise payload
     finally:
-        receiving.close()
         if child.is_alive():  # the writer stopped early (an error, a rollback): the rest is not needed
             child.kill()
         child.join()
+        receiving.close()
 
 
 def _take_over(opened: ImportFile, found: dict[str, Any]) -> None:

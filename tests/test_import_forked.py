@@ -111,21 +111,28 @@ def test_a_clean_file_read_in_a_child_process_is_written_with_its_audit_trail(da
     assert len(stored["changes"]) == len(stored["patents"]) > 0  # one "(created)" row each
 
 
+def _children() -> set[int]:
+    """This process's child processes, zombies included (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(os.getpid()):
+            found.add(int(stat.parent.name))
+    return found
+
+
 def _kill_children_when_they_appear(stop: threading.Event) -> list[int]:
     """SIGKILL every child process of this one as soon as it appears (as the kernel's OOM killer would)."""
     killed: list[int] = []
 
     def watch() -> None:
-        me = str(os.getpid())
         while not stop.is_set():
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    fields = stat.read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if fields[1] == me and int(stat.parent.name) not in killed:
-                    os.kill(int(stat.parent.name), signal.SIGKILL)
-                    killed.append(int(stat.parent.name))
+            for pid in _children() - set(killed):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
             time.sleep(0.005)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -165,3 +172,25 @@ def test_the_reader_process_threshold_is_checked(tmp_path, capsys, value, monkey
     err = capsys.readouterr().err
     assert code == 2
     assert "reader_process_from_rows" in err and "Traceback" not in err
+
+
+def test_a_writer_that_stops_early_stops_the_reading_process(databases, tmp_path):
+    from custody.ruleset import default_rules
+    from custody.store.imports import StoreLookup
+    from custody.workdays import WorkCalendar
+    from importers.context import Options
+    from importers.files import open_import
+    from importers.forked import forked_chunks
+
+    forked_url, _ = databases
+    path = _mixed_file(tmp_path, 45000)
+    engine = engine_for(forked_url)
+    options = Options(rules=default_rules(), calendar=WorkCalendar(), language="en")
+    opened = open_import(path, "patents", StoreLookup(engine), options)
+    before = _children()
+    chunks = forked_chunks(opened, lambda: True, lambda n: None)
+    reader = _children() - before
+    assert next(chunks).patents  # the first chunk came from the reading process
+    chunks.close()  # as when the writer fails: the generator is closed, the rest is not read
+    assert len(reader) == 1 and not reader & _children()  # stopped and waited for (no zombie left)
+    engine.dispose()

@@ -377,7 +377,23 @@ def test_the_progress_bar_has_a_total_on_a_terminal():
         advance(400)
         advance(600)
     assert "1000/1000" in screen.getvalue() or "400/1000" in screen.getvalue()
+    assert "importing" in screen.getvalue()
     quiet = io.StringIO()
     with cli_import._import_progress(True, Console(file=quiet, force_terminal=False)) as start:
         start("importing", 1000)(10)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize(("label", "shown"), [("importing", "导入中"), ("checking", "检查中")])
+def test_the_progress_bar_speaks_the_operators_language(label, shown):
+    import io
+
+    from rich.console import Console
+
+    from custody.i18n import set_language
+
+    set_language("zh")  # as the CLI does from [general] language; the autouse fixture sets English back
+    screen = io.StringIO()
+    with cli_import._import_progress(True, Console(file=screen, force_terminal=True, width=80)) as start:
+        start(label, 10)(10)
+    assert shown in screen.getvalue() and label not in screen.getvalue()
