@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -54,16 +55,19 @@ def forked_chunks(opened: ImportFile, keep_writing: Callable[[], bool],
     opened.lookup.enterprises()  # read once, here: the child inherits the answer
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_read_in_child, args=(opened, keep_writing, sending), name="import-reader",
-                            daemon=True)
+    child = context.Process(target=_read_in_child, args=(opened, keep_writing, sending, receiving),
+                            name="import-reader", daemon=True)
     child.start()
     sending.close()  # the child holds the only writing end: its end of file means the child has gone
     opened.data = None  # the child reads the rows; this process never will
     return _received(opened, child, receiving, progress)
 
 
-def _read_in_child(opened: ImportFile, keep_writing: Callable[[], bool], sending: Connection) -> None:
+def _read_in_child(opened: ImportFile, keep_writing: Callable[[], bool], sending: Connection,
+                   receiving: Connection) -> None:
     assert opened.lookup is not None
+    # The parent's end, inherited: closed, so that if the parent dies a send fails here instead of waiting forever.
+    receiving.close()
     # Ctrl-C at the terminal reaches both processes: the parent stops the import (and this process) and says so.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     opened.lookup = opened.lookup.in_forked_child()
@@ -90,8 +94,6 @@ def _read_in_child(opened: ImportFile, keep_writing: Callable[[], bool], sending
 
 
 def _sendable(error: BaseException) -> BaseException:
-    import pickle
-
     try:
         pickle.dumps(error)
         return error

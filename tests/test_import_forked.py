@@ -194,3 +194,46 @@ def test_a_writer_that_stops_early_stops_the_reading_process(databases, tmp_path
     chunks.close()  # as when the writer fails: the generator is closed, the rest is not read
     assert len(reader) == 1 and not reader & _children()  # stopped and waited for (no zombie left)
     engine.dispose()
+
+
+def _children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.add(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the processes through /proc")
+def test_a_reading_process_whose_importer_is_killed_ends_too(databases, tmp_path):
+    import subprocess
+    import sys
+
+    forked_url, _ = databases
+    path = _mixed_file(tmp_path, 60000)
+    env = {**os.environ, "CUSTODY_DATABASE_URL": forked_url,
+           "CUSTODY_CONFIG": str(_config(tmp_path, "forked", 1))}
+    importer = subprocess.Popen([sys.executable, "-m", "custody", "import", "patents", str(path), "--as-of",
+                                 "2024-05-01", "--partial"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (reader := _children_of(importer.pid)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader, "the import started no reading process"
+    importer.kill()  # SIGKILL: no clean-up of its own runs
+    importer.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_running, reader)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, reader)), "the reading process outlived its importer"
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process still running (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
