@@ -141,10 +141,11 @@ class PatentRows:
         """A patent in custody needs its enterprise: from the file, --enterprise, or on record already."""
         if not missing:
             return
-        # A number an earlier chunk of this file gave is not asked for: the import may have written it already, and
-        # its answer would then depend on where the chunks break and on who reads (importers.forked). That row
-        # is a duplicate, judged by the duplicate check.
-        asked = [r[0] for _, r in missing if r[0] not in self.dedup.seen]
+        # A number an earlier row of this file passed with is a duplicate, judged by the duplicate check (the same
+        # row again merges, another one is refused). The store is not asked: the import may have written that
+        # row already, and the answer would depend on where the chunks break and on who reads (importers.forked).
+        missing = [(number, record) for number, record in missing if record[0] not in self.dedup.seen]
+        asked = [r[0] for _, r in missing]
         on_record = self.lookup.patent_enterprises(asked) if self.lookup and asked else {}
         for number, record in missing:
             if on_record.get(record[0]) is not None:

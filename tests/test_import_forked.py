@@ -237,3 +237,28 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_stored_patent_listed_twice_chunks_apart_without_an_enterprise_merges(databases, tmp_path, capsys):
+    """A file of paid-through years only (no enterprise column) that lists a stored patent twice, 20,000 rows apart:
+    the second row is the same row again and merges, in one process and read in a second one alike."""
+    from custody.appno import check_character
+
+    forked_url, plain_url = databases
+    stored = ["import", "patents", str(DATA / "portfolio_gbk.csv"), "--as-of", "2024-05-01"]
+    for url in (forked_url, plain_url):
+        assert _import(url, _config(tmp_path, "plain", 0), *stored, capsys=capsys)[0] == 0
+    again = ["201710601862.3", "发明", "2017-04-25", "3", "8", "托管"]
+    watched = [[f"2019{n:08d}.{check_character(f'2019{n:08d}')}", "实用新型", "2019-05-06", "1", "5", "监控"]
+               for n in range(20000000, 20020500)]
+    path = tmp_path / "paid.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        header = ["申请号", "专利类型", "申请日", "授权年度", "已缴至年度", "托管方式"]
+        csv.writer(fh).writerows([header, again, *watched, again])
+    command = ["import", "patents", str(path), "--as-of", "2024-05-01", "--format", "json"]
+    forked = _import(forked_url, _config(tmp_path, "forked", 1), *command, capsys=capsys)
+    plain = _import(plain_url, _config(tmp_path, "plain", 0), *command, capsys=capsys)
+    assert forked[0] == plain[0] == 0
+    assert _summary(forked[1]) == _summary(plain[1])
+    assert not [p for p in _summary(forked[1])["problems"] if p["row"] in (2, len(watched) + 3)]
+    assert _stored(forked_url) == _stored(plain_url)
