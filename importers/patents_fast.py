@@ -27,9 +27,12 @@ from importers.rows import RowCells
 if TYPE_CHECKING:
     from importers.patents import PatentRows
 
-FIELDS = ("application_number", "type", "filing_date", "granted_on", "grant_year", "paid_through", "reduction",
-          "legal_status", "legal_status_date", "term_extension_days", "mode", "title", "owners", "enterprise_code",
-          "enterprise_name")
+# The cells a portfolio repeats in a few combinations, looked up together (one dict look-up for seven cells), and
+# the others, one by one.
+COMBINED = ("type", "grant_year", "paid_through", "reduction", "legal_status", "term_extension_days", "mode")
+SINGLE = ("application_number", "filing_date", "granted_on", "legal_status_date", "title", "owners",
+          "enterprise_code", "enterprise_name")
+MAX_COMBINATIONS = 100_000  # a file whose combinations keep changing row by row reads them column by column
 _CHECK = "0123456789X"
 # Weighted digit sums of 4-digit groups (ZC 0006-2003 weights 2..9,2..5), so a 12-digit check is three lookups.
 _GROUP_A = [sum(int(d) * w for d, w in zip(f"{n:04d}", WEIGHTS[0:4], strict=True)) for n in range(10000)]
@@ -85,13 +88,15 @@ class FastPatents:
         self.rows = rows
         index, width = rows.header.index, len(rows.header.cells)
         # Rows come one cell longer than the header, None last (importers.header): a missing field reads that.
-        self.cells_of = itemgetter(*(index.get(field, width) for field in FIELDS))
-        self.types, self.days = _Column(values.patent_type), _Column(values.day)
-        self.years, self.paid, self.reductions = _Column(values.patent_year), _Column(_plain_year), _Column(
-            values.reduction)
-        self.statuses, self.extensions = _Column(self._status), _Column(values.whole_number)
-        self.modes, self.codes, self.names = _Column(values.mode), _Column(self._by_code), _Column(self._by_name)
-        self.statuses.known[None] = (None, None)
+        self.cells_of = itemgetter(*(index.get(field, width) for field in SINGLE))
+        self.combination_of = itemgetter(*(index.get(field, width) for field in COMBINED))
+        self.days, self.codes, self.names = _Column(values.day), _Column(self._by_code), _Column(self._by_name)
+        statuses = _Column(self._status)
+        statuses.known[None] = (None, None)
+        self.combined_columns = (_Column(values.patent_type), _Column(values.patent_year), _Column(_plain_year),
+                                 _Column(values.reduction), statuses, _Column(values.whole_number),
+                                 _Column(values.mode))
+        self.combinations: dict[tuple[Cell, ...], tuple] = {}
         self.terms: dict[tuple[PatentType, date], tuple[int, date]] = {}
         rules = rows.options.rules
         self.earliest = {kind: rules.earliest_filing_date(kind) for kind in PatentType}
@@ -111,31 +116,20 @@ class FastPatents:
 
     def record(self, number: int, cells: list[Cell]) -> tuple:
         """The row's record, or _Slow. Each cell is looked up in its column's dict, read once when new."""
-        (appno, type_cell, filing_cell, granted_cell, grant_cell, paid_cell, reduction_cell, status_cell,
-         status_date_cell, extension_cell, mode_cell, title, owners, code_cell, name_cell) = self.cells_of(cells)
+        appno, filing_cell, granted_cell, status_date_cell, title, owners, code_cell, name_cell = self.cells_of(cells)
         if filing_cell is None or not is_canonical_number(appno):
             raise _SLOW
+        combination = self.combination_of(cells)
+        if (found := self.combinations.get(combination)) is None:
+            found = self.combined(combination)
+        patent_type, grant_year, paid, reduction, status_read, extension, mode = found
         days = self.days
-        if (patent_type := self.types.known.get(type_cell, _MISS)) is _MISS:
-            patent_type = self.types.value(type_cell)
         if (filing := days.known.get(filing_cell, _MISS)) is _MISS:
             filing = days.value(filing_cell)
         if (granted := days.known.get(granted_cell, _MISS)) is _MISS:
             granted = days.value(granted_cell)
-        if (grant_year := self.years.known.get(grant_cell, _MISS)) is _MISS:
-            grant_year = self.years.value(grant_cell)
-        if (paid := self.paid.known.get(paid_cell, _MISS)) is _MISS:
-            paid = self.paid.value(paid_cell)
-        if (reduction := self.reductions.known.get(reduction_cell, _MISS)) is _MISS:
-            reduction = self.reductions.value(reduction_cell)
-        if (status_read := self.statuses.known.get(status_cell, _MISS)) is _MISS:
-            status_read = self.statuses.value(status_cell)
         if (status_date := days.known.get(status_date_cell, _MISS)) is _MISS:
             status_date = days.value(status_date_cell)
-        if (extension := self.extensions.known.get(extension_cell, _MISS)) is _MISS:
-            extension = self.extensions.value(extension_cell)
-        if (mode := self.modes.known.get(mode_cell, _MISS)) is _MISS:
-            mode = self.modes.value(mode_cell)
         digit_type = TYPE_BY_DIGIT[appno[4]]
         if ((patent_type is not None and patent_type is not digit_type) or filing.year > int(appno[:4])
                 or (title is not None and (title.__class__ is not str or not title.isprintable()))
@@ -171,6 +165,15 @@ class FastPatents:
         self.rows.stats.grant_year_inferred += grant_inferred
         return (appno, digit_type, title, owners, filing, granted, grant_year, grant_inferred, paid, paid_inferred,
                 unknown, reduction, extension, status, status_date, mode, enterprise_id)
+
+    def combined(self, cells: tuple[Cell, ...]) -> tuple:
+        """The values of the COMBINED cells, each read by its column (_Slow for one that does not read); the
+        combination is remembered while there are fewer than MAX_COMBINATIONS."""
+        found = tuple(column.known[cell] if cell in column.known else column.value(cell)
+                      for column, cell in zip(self.combined_columns, cells, strict=True))
+        if len(self.combinations) < MAX_COMBINATIONS:
+            self.combinations[cells] = found
+        return found
 
     def check_facts(self, patent_type: PatentType, filing: date, granted: date | None, grant_year: int | None,
                     paid: int | None, extension: int | None) -> None:

@@ -140,3 +140,18 @@ def test_fast_reading_refers_every_impossible_fact_to_the_reference(stored, tmp_
 ])
 def test_only_the_canonical_spelling_takes_the_fast_path(text, expected):
     assert is_canonical_number(text) is expected
+
+
+def test_fast_reading_equals_the_reference_past_the_remembered_combinations(stored, tmp_path, monkeypatch):
+    """Past MAX_COMBINATIONS (a file whose type, years, reduction, status, extension and mode keep changing) the
+    fast reader reads those cells column by column: the same records and messages still."""
+    import importers.patents_fast
+
+    monkeypatch.setattr(importers.patents_fast, "MAX_COMBINATIONS", 10)
+    rng, numbers = random.Random(4), []
+    path = tmp_path / "varied.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, *(_row(rng, numbers) for _ in range(2000))])
+    fast, reference = _both(path, stored)
+    assert fast == reference
+    assert len(fast["patents"]) > 100
