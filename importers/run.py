@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from custody import clock
+from custody.config_schema import Import
 from custody.reminder_settings import ReminderSettings
 from custody.store.import_batch import Outcome
 from custody.store.imports import StoreLookup, apply_chunks, previous_import
@@ -86,7 +87,8 @@ def reach_check(opened: ImportFile, settings: ReminderSettings, strict: bool):
 def reads_in_child(opened: ImportFile, estimated_rows: int | None) -> bool:
     """Whether a patent file is large enough, by [import] reader_process_from_rows, to be read in a process of
     its own (importers.forked), and this machine can."""
-    threshold = int(opened.options.import_config.get("reader_process_from_rows", 100_000)) if opened.options else 0
+    default = Import.model_fields["reader_process_from_rows"].default
+    threshold = int(opened.options.import_config.get("reader_process_from_rows", default)) if opened.options else 0
     return (opened.kind == "patents" and threshold > 0 and (estimated_rows or 0) >= threshold and can_fork())
 
 

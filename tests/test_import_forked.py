@@ -111,16 +111,15 @@ def test_a_clean_file_read_in_a_child_process_is_written_with_its_audit_trail(da
     assert len(stored["changes"]) == len(stored["patents"]) > 0  # one "(created)" row each
 
 
-def _children() -> set[int]:
-    """This process's child processes, zombies included (from /proc)."""
-    found = set()
+def _children(of: int | None = None) -> set[int]:
+    """The child processes of `of` (this process by default), zombies included (from /proc)."""
+    parent, found = str(of or os.getpid()), set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == parent:
+                found.add(int(stat.parent.name))
         except OSError:
             continue
-        if fields[1] == str(os.getpid()):
-            found.add(int(stat.parent.name))
     return found
 
 
@@ -196,17 +195,6 @@ def test_a_writer_that_stops_early_stops_the_reading_process(databases, tmp_path
     engine.dispose()
 
 
-def _children_of(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                found.add(int(stat.parent.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the processes through /proc")
 def test_a_reading_process_whose_importer_is_killed_ends_too(databases, tmp_path):
     import subprocess
@@ -220,7 +208,7 @@ def test_a_reading_process_whose_importer_is_killed_ends_too(databases, tmp_path
                                  "2024-05-01", "--partial"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while not (reader := _children_of(importer.pid)) and time.monotonic() < deadline:
+    while not (reader := _children(importer.pid)) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert reader, "the import started no reading process"
     importer.kill()  # SIGKILL: no clean-up of its own runs
